@@ -1,0 +1,136 @@
+"""Composition root: builds the database, the services and the PTB Application from settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.request import BaseRequest
+
+from bot.context import CrmContext
+from bot.i18n import Catalogs
+from bot.settings import Settings
+from crm import locales
+from crm.clock import Clock, SystemClock
+from crm.departments import DepartmentService
+from crm.identity import IdentityDefaults, IdentityService
+from crm.invites import InviteService
+from crm.organisation import ensure_defaults
+from crm.roles import RoleService
+from crm.services import Services
+from crm.staff import StaffService
+from handlers import register
+from handlers.menu import COMMANDS
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from storage.ptb_persistence import SqlPersistence
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+# The console demo and tests have no real token; the fake Bot API accepts this one.
+OFFLINE_TOKEN = "123456789:offline-console-token-for-the-local-demo"
+
+
+def build_services(settings: Settings, engine: AsyncEngine, clock: Clock) -> Services:
+    uow = SqlUnitOfWorkFactory(engine, clock)
+    identity = IdentityService(
+        uow, clock,
+        admin_telegram_ids=settings.admin_telegram_ids,
+        defaults=IdentityDefaults(settings.default_locale, settings.default_timezone, settings.zh_script),
+    )
+    return Services(
+        uow=uow,
+        clock=clock,
+        identity=identity,
+        invites=InviteService(uow, clock, ttl=timedelta(hours=settings.invite_ttl_hours)),
+        roles=RoleService(uow, clock),
+        staff=StaffService(uow, clock),
+        departments=DepartmentService(uow, clock),
+    )
+
+
+async def prepare_database(engine: AsyncEngine, services: Services, settings: Settings) -> None:
+    await upgrade(engine)
+    await ensure_defaults(services.uow, settings.company_name)
+
+
+@dataclass
+class Runtime:
+    """Everything the bot process owns; closed together."""
+
+    settings: Settings
+    engine: AsyncEngine
+    services: Services
+    catalogs: Catalogs
+
+
+def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    engine = create_engine(settings.db_url)
+    return Runtime(settings, engine, build_services(settings, engine, clock or SystemClock()), Catalogs())
+
+
+def build_application(
+    runtime: Runtime,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    persistence: bool = True,
+    rate_limiter: bool = True,
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    settings = runtime.settings
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token or OFFLINE_TOKEN)
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_api_file_url)
+        .context_types(ContextTypes(context=CrmContext))
+        .defaults(Defaults(tzinfo=None))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if persistence:
+        builder = builder.persistence(SqlPersistence(runtime.engine))
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app = builder.build()
+    app.bot_data["runtime"] = runtime
+    app.bot_data["services"] = runtime.services
+    app.bot_data["i18n"] = runtime.catalogs
+    app.bot_data["settings"] = settings
+    register(app)
+    return app
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    runtime: Runtime = app.bot_data["runtime"]
+    await prepare_database(runtime.engine, runtime.services, runtime.settings)
+    await publish_commands(app, runtime)
+
+
+async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    runtime: Runtime = app.bot_data["runtime"]
+    await runtime.engine.dispose()
+
+
+async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime) -> None:
+    """The command menu in each language. Telegram keys menus by two-letter code, so `zh` gets one script
+    (ZH_SCRIPT); users who prefer the other still see every reply in their own script."""
+    settings = runtime.settings
+    menus = {
+        "": settings.default_locale,
+        "en": locales.EN,
+        "zh": settings.zh_script,
+    }
+    for language_code, locale in menus.items():
+        commands = [BotCommand(c.name, runtime.catalogs.t(locale, c.description_key)[:256]) for c in COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=language_code or None)

@@ -1,0 +1,39 @@
+"""A typed CallbackContext, so handlers reach services and translations without casts or dict lookups."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from crm.permissions import Actor
+
+if TYPE_CHECKING:
+    from bot.i18n import Catalogs
+    from bot.settings import Settings
+    from crm.services import Services
+
+
+class CrmContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
+    """One per update. ``actor`` and ``locale`` are filled by the identity handler that runs first."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], chat_id: int | None = None,
+                 user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+        self.actor: Actor | None = None
+        self.locale: str = "en"
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data["services"]  # type: ignore[no-any-return]
+
+    @property
+    def i18n(self) -> Catalogs:
+        return self.bot_data["i18n"]  # type: ignore[no-any-return]
+
+    @property
+    def settings(self) -> Settings:
+        return self.bot_data["settings"]  # type: ignore[no-any-return]
+
+    def t(self, key: str, /, **params: Any) -> str:
+        return self.i18n.t(self.locale, key, **params)

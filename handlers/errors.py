@@ -1,0 +1,41 @@
+"""The last line of defence: nothing a user sends may crash the bot or go unanswered."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, RetryAfter
+
+from bot.context import CrmContext
+from crm.errors import DomainError
+from handlers.common import answer, reply
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: CrmContext) -> None:
+    """Turn domain errors into a translated reply; log everything else and tell the user nothing was lost."""
+    error = context.error
+    if not isinstance(update, Update):
+        log.error("error outside an update", exc_info=error)
+        return
+    if isinstance(error, Forbidden):
+        log.info("user blocked the bot: %s", error)
+        return
+    if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, DomainError):
+        log.warning("telegram unavailable while answering: %s", error)
+        return
+    if isinstance(error, DomainError):
+        text = context.t(error.key, **error.params)
+        if update.callback_query is not None:
+            await answer(update.callback_query, text, alert=True)
+            return
+        await reply(update, context, text)
+        return
+    log.error("unhandled error for update %s", update.update_id, exc_info=error)
+    await answer(update.callback_query)
+    try:
+        await reply(update, context, context.t("error.unexpected"), edit=False)
+    except Exception:  # the reply itself may be what failed; the log already has the cause
+        log.debug("could not report the error to the user", exc_info=True)

@@ -1,0 +1,74 @@
+"""Unit of work over one database connection and transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from crm.clock import Clock
+from storage.engine import is_sqlite
+from storage.org_repositories import (
+    SqlAuditRepository,
+    SqlDepartmentRepository,
+    SqlInviteRepository,
+    SqlOrgStateRepository,
+    SqlRoleRepository,
+    SqlStaffRepository,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._write = write
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work used outside 'async with'")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        if self._sqlite and self._write:
+            await conn.execution_options(sqlite_begin="IMMEDIATE")
+        await conn.begin()
+        self._conn = conn
+        self.departments = SqlDepartmentRepository(conn)
+        self.roles = SqlRoleRepository(conn)
+        self.staff = SqlStaffRepository(conn)
+        self.invites = SqlInviteRepository(conn)
+        self.audit = SqlAuditRepository(conn, self._clock.now)
+        self.org = SqlOrgStateRepository(conn)
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+
+    async def commit(self) -> None:
+        await self.connection.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._clock, write=write)
+
+
+__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory", "is_sqlite"]

@@ -1,0 +1,65 @@
+"""Shared fixtures: a migrated database on SQLite and (when CRM_TEST_DATABASE_URL is set) PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.clock import ManualClock
+from storage.engine import create_engine
+from storage.migrate import upgrade
+from storage.tables import metadata
+
+PG_URL = os.environ.get("CRM_TEST_DATABASE_URL")
+START = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Taipei, a Thursday
+
+_pg_migrated = False
+
+
+def _backends() -> list[object]:
+    return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=_backends())
+def db_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/crm.db"
+    if not PG_URL:
+        pytest.skip("PostgreSQL not configured: set CRM_TEST_DATABASE_URL to run these tests on PostgreSQL too")
+    return PG_URL
+
+
+async def migrated_engine(url: str) -> AsyncEngine:
+    global _pg_migrated
+    engine = create_engine(url)
+    if engine.dialect.name == "postgresql":
+        if not _pg_migrated:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+            await upgrade(engine)
+            _pg_migrated = True
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await conn.execute(text("INSERT INTO org_state (id, version) VALUES (1, 0)"))
+    else:
+        await upgrade(engine)
+    return engine
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = await migrated_engine(db_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
