@@ -56,6 +56,7 @@ def build_services(settings: Settings, engine: AsyncEngine, clock: Clock) -> Ser
 
 
 async def prepare_database(engine: AsyncEngine, services: Services, settings: Settings) -> None:
+    """Migrate and seed defaults. Must run before Application.initialize(), which loads persisted state."""
     await upgrade(engine)
     await ensure_defaults(services.uow, settings.company_name)
 
@@ -73,6 +74,15 @@ class Runtime:
 def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
     engine = create_engine(settings.db_url)
     return Runtime(settings, engine, build_services(settings, engine, clock or SystemClock()), Catalogs())
+
+
+async def start_offline(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """What run_polling does before polling, for the console and tests that feed updates themselves."""
+    runtime: Runtime = app.bot_data["runtime"]
+    await prepare_database(runtime.engine, runtime.services, runtime.settings)
+    await app.initialize()
+    await publish_commands(app, runtime)
+    await app.start()
 
 
 def build_application(
@@ -112,9 +122,7 @@ def build_application(
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    runtime: Runtime = app.bot_data["runtime"]
-    await prepare_database(runtime.engine, runtime.services, runtime.settings)
-    await publish_commands(app, runtime)
+    await publish_commands(app, app.bot_data["runtime"])
 
 
 async def _post_shutdown(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -43,12 +43,17 @@ class Catalogs:
     def __init__(self, directory: Path = LOCALE_DIR) -> None:
         self.messages: dict[str, dict[str, str]] = {}
         for locale, sub in _DIRS.items():
-            path = directory / sub / "LC_MESSAGES" / "messages.po"
-            with path.open("rb") as fh:
-                catalog = read_po(fh, locale=sub)
-            self.messages[locale] = {
-                str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy
-            }
+            merged: dict[str, str] = {}
+            # One catalog file per area (core.po, customers.po, ...), merged: areas evolve independently.
+            for path in sorted((directory / sub / "LC_MESSAGES").glob("*.po")):
+                with path.open("rb") as fh:
+                    catalog = read_po(fh, locale=sub)
+                for m in catalog:
+                    if m.id and m.string and not m.fuzzy:
+                        if str(m.id) in merged:
+                            raise ValueError(f"message key {m.id} defined twice ({path.name})")
+                        merged[str(m.id)] = str(m.string)
+            self.messages[locale] = merged
 
     def t(self, locale: str, key: str, /, **params: Any) -> str:
         text = self.messages.get(locale, {}).get(key) or self.messages[locales.EN].get(key)

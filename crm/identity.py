@@ -29,8 +29,15 @@ class TelegramIdentity:
 
     @property
     def display_name(self) -> str:
-        full = " ".join(p for p in (self.first_name, self.last_name) if p).strip()
+        first, last = (self.first_name or "").strip(), (self.last_name or "").strip()
+        if last and _is_cjk(first + last):
+            return last + first  # 林 + 美玲 → 林美玲: Chinese names put the family name first, unspaced
+        full = " ".join(p for p in (first, last) if p)
         return full or (self.username or str(self.user_id))
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
 
 
 @dataclass(frozen=True)

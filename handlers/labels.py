@@ -8,8 +8,13 @@ from crm.permissions import Scope
 
 
 def role_name(context: CrmContext, role: Role) -> str:
-    key = f"role.{role.name}"
-    return context.t(key) if role.is_system and context.i18n.has("en", key) else role.name
+    return role_label(context, role.name) if role.is_system else role.name
+
+
+def role_label(context: CrmContext, name: str) -> str:
+    """Built-in roles have translated names; custom roles are shown as their admins named them."""
+    key = f"role.{name}"
+    return context.t(key) if context.i18n.has("en", key) else name
 
 
 def operation_name(context: CrmContext, operation: str) -> str:

@@ -18,7 +18,7 @@ from handlers.common import (
     require_actor,
 )
 from handlers.formatting import local_time
-from handlers.labels import area_name, scope_name
+from handlers.labels import area_name, role_label, scope_name
 
 LANGUAGE_LABELS = {locales.EN: "English", locales.ZH_HANT: "繁體中文", locales.ZH_HANS: "简体中文"}
 
@@ -71,7 +71,7 @@ async def _typed_timezone(update: Update, context: CrmContext) -> None:
 async def me(update: Update, context: CrmContext) -> None:
     """Who the bot thinks I am, and which data I can see."""
     actor = actor_of(context)
-    lines = [context.t("me.card", name=actor.name, role=actor.role_name, zone=actor.timezone,
+    lines = [context.t("me.card", name=actor.name, role=role_label(context, actor.role_name), zone=actor.timezone,
                        language=LANGUAGE_LABELS.get(actor.locale, actor.locale))]
     for area, scope in sorted(actor.scopes.items()):
         lines.append(f"• {area_name(context, area)}: {scope_name(context, scope)}")

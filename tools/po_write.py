@@ -1,7 +1,7 @@
 """Write message catalogs from a table of {key: (en, zh-Hant, zh-Hans)}: used to add keys in bulk.
 
-Usage from a script: ``merge({"key": ("English", "繁體", "简体")})`` adds or replaces those entries in all three
-catalogs, keeping every other entry as it is.
+Usage from a script: ``merge({"key": ("English", "繁體", "简体")}, area="customers")`` adds or replaces those
+entries in ``<area>.po`` of all three locales, keeping every other entry as it is.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ LOCALE_DIR = Path(__file__).resolve().parent.parent / "bot" / "locales"
 DIRS = ("en", "zh_Hant", "zh_Hans")
 
 
-def merge(entries: dict[str, tuple[str, str, str]]) -> None:
+def merge(entries: dict[str, tuple[str, str, str]], area: str = "core") -> None:
     for index, sub in enumerate(DIRS):
-        path = LOCALE_DIR / sub / "LC_MESSAGES" / "messages.po"
+        path = LOCALE_DIR / sub / "LC_MESSAGES" / f"{area}.po"
         if path.exists():
             with path.open("rb") as fh:
                 catalog = read_po(fh, locale=sub)

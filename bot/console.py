@@ -1,0 +1,73 @@
+"""`crmbot console`: the real Application and handlers, talking to an in-process Bot API in the terminal."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from bot import demo
+from bot.app import OFFLINE_TOKEN, build_application, build_runtime, start_offline
+from bot.console_chat import ConsoleChat, stdin_lines
+from bot.fake_bot_api import FakeBotApi, FakeUser
+from bot.settings import Settings
+
+BOT_USERNAME = "crmbot_demo_bot"
+
+
+def console_settings(settings: Settings, database_url: str | None) -> Settings:
+    """The console keeps its own database, so trying the demo never touches a real team's data."""
+    url = database_url or f"sqlite+aiosqlite:///{(settings.data_dir / 'console-demo.db').as_posix()}"
+    admins = settings.admin_telegram_ids | {demo.ADMIN.telegram_id}
+    return settings.model_copy(update={"database_url": url, "admin_telegram_ids": admins,
+                                       "telegram_bot_token": None})
+
+
+def register_people(api: FakeBotApi) -> dict[int, FakeUser]:
+    return {
+        p.telegram_id: api.add_user(p.telegram_id, p.first_name, last_name=p.last_name, username=p.username,
+                                    language_code=p.language_code)
+        for p in demo.PEOPLE
+    }
+
+
+async def run_console(
+    settings: Settings,
+    *,
+    as_name: str | None = None,
+    seed_demo: bool = True,
+    database_url: str | None = None,
+    lines: AsyncIterator[str] | None = None,
+    out: Any = None,
+    interactive: bool | None = None,
+) -> None:
+    settings = console_settings(settings, database_url)
+    out = out or sys.stdout
+    runtime = build_runtime(settings)
+    api = FakeBotApi(token=OFFLINE_TOKEN, bot_username=BOT_USERNAME, bot_first_name="crmbot")
+    app = build_application(runtime, request=api, get_updates_request=api.updates_request())
+    users = register_people(api)
+    await start_offline(app)
+    try:
+        if seed_demo and await demo.seed(runtime.services):
+            out.write("Demo company created: Ada (admin), 美玲 (manager), Jason and 王芳 (reps).\n")
+        person = demo.find_person(as_name) if as_name else demo.ADMIN
+        if person is None:
+            out.write(f"No demo person called {as_name!r}; continuing as {demo.ADMIN.first_name}.\n")
+            person = demo.ADMIN
+
+        def switch(name: str) -> FakeUser | None:
+            found = demo.find_person(name)
+            return users[found.telegram_id] if found else None
+
+        if interactive is None:
+            interactive = sys.stdin.isatty() and lines is None
+        chat = ConsoleChat(api, app, users[person.telegram_id], out, switch,
+                           download_dir=Path(settings.data_dir) / "console-downloads", interactive=interactive)
+        await chat.run(lines if lines is not None else stdin_lines())
+    finally:
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
