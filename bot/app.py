@@ -17,7 +17,10 @@ from bot.i18n import Catalogs
 from bot.settings import Settings
 from crm import locales
 from crm.clock import Clock, SystemClock
+from crm.contacts_leads import ContactService, LeadService
+from crm.customers import CustomerService
 from crm.departments import DepartmentService
+from crm.followups import FollowUpService
 from crm.identity import IdentityDefaults, IdentityService
 from crm.invites import InviteService
 from crm.organisation import ensure_defaults
@@ -52,6 +55,10 @@ def build_services(settings: Settings, engine: AsyncEngine, clock: Clock) -> Ser
         roles=RoleService(uow, clock),
         staff=StaffService(uow, clock),
         departments=DepartmentService(uow, clock),
+        customers=CustomerService(uow, clock, phone_region=settings.default_phone_region),
+        contacts=ContactService(uow, clock, phone_region=settings.default_phone_region),
+        leads=LeadService(uow, clock, phone_region=settings.default_phone_region),
+        followups=FollowUpService(uow, clock),
     )
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.clock import Clock
+from crm.contacts_leads import ContactService, LeadService
+from crm.customers import CustomerService
+from crm.followups import FollowUpService
 from crm.departments import DepartmentService
 from crm.identity import IdentityService
 from crm.invites import InviteService
@@ -22,3 +25,7 @@ class Services:
     roles: RoleService
     staff: StaffService
     departments: DepartmentService
+    customers: CustomerService
+    contacts: ContactService
+    leads: LeadService
+    followups: FollowUpService

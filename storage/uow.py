@@ -8,6 +8,14 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.clock import Clock
+from storage.customer_repositories import (
+    SqlContactRepository,
+    SqlCustomerRepository,
+    SqlFollowUpRepository,
+    SqlInteractionRepository,
+    SqlLeadRepository,
+    SqlSearchIndex,
+)
 from storage.engine import is_sqlite
 from storage.org_repositories import (
     SqlAuditRepository,
@@ -45,6 +53,12 @@ class SqlUnitOfWork:
         self.invites = SqlInviteRepository(conn)
         self.audit = SqlAuditRepository(conn, self._clock.now)
         self.org = SqlOrgStateRepository(conn)
+        self.customers = SqlCustomerRepository(conn)
+        self.contacts = SqlContactRepository(conn)
+        self.leads = SqlLeadRepository(conn)
+        self.interactions = SqlInteractionRepository(conn)
+        self.followups = SqlFollowUpRepository(conn)
+        self.search = SqlSearchIndex(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

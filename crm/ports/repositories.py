@@ -9,6 +9,14 @@ from typing import Any, Protocol, Self
 
 from crm.model import AuditEntry, Department, Invite, LoginInfo, Role, Staff
 from crm.permissions import Scope, ScopeFilter
+from crm.ports.customers import (
+    ContactRepository,
+    CustomerRepository,
+    FollowUpRepository,
+    InteractionRepository,
+    LeadRepository,
+    SearchIndex,
+)
 
 
 class DepartmentRepository(Protocol):
@@ -77,6 +85,12 @@ class UnitOfWork(Protocol):
     invites: InviteRepository
     audit: AuditRepository
     org: OrgStateRepository
+    customers: CustomerRepository
+    contacts: ContactRepository
+    leads: LeadRepository
+    interactions: InteractionRepository
+    followups: FollowUpRepository
+    search: SearchIndex
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -1,0 +1,136 @@
+"""Customers, contacts, leads and follow-ups over a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.clock import ManualClock
+from crm.customer_model import Classification, EntityKind, InteractionKind, LeadStatus
+from crm.customers import CustomerDraft, DuplicateSuspected
+from crm.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.followups import Target
+from tests.support.org import make_org
+
+
+async def _team(engine: AsyncEngine, clock: ManualClock):  # type: ignore[no-untyped-def]
+    org = await make_org(engine, clock)
+    manager = await org.join(org.admin, 3001, "Mia", "manager", org.north)
+    ned = await org.join(org.admin, 3002, "Ned", "rep", org.north_east)
+    sue = await org.join(org.admin, 3003, "Sue", "rep", org.south)
+    return org, manager, ned, sue
+
+
+async def test_create_normalizes_and_detects_duplicates(engine: AsyncEngine, clock: ManualClock) -> None:
+    org, _, ned, sue = await _team(engine, clock)
+    s = org.services.customers
+    tsmc = await s.create(ned, CustomerDraft(name="台積電 TSMC", short_name="台積", phones=("02 2345-6789",),
+                                             email="buyer@tsmc.example.com", tags=("semis", "#vip")))
+    assert tsmc.phones == ("+886223456789",) and tsmc.tags == ("semis", "vip") and tsmc.owner_id == ned.staff_id
+    with pytest.raises(ValidationFailed):
+        await s.create(ned, CustomerDraft(name="Bad phone", phones=("12",)))
+    with pytest.raises(ValidationFailed):
+        await s.create(ned, CustomerDraft(name="Bad mail", email="not-an-email"))
+    with pytest.raises(ValidationFailed):
+        await s.create(ned, CustomerDraft(name="   "))
+    # Same phone typed another way: Ned sees the duplicate; Sue (other department) only learns one exists.
+    with pytest.raises(DuplicateSuspected) as mine:
+        await s.create(ned, CustomerDraft(name="Another", phones=("+886-2-23456789",)))
+    assert [c.id for c in mine.value.duplicates.visible] == [tsmc.id]
+    with pytest.raises(DuplicateSuspected) as theirs:
+        await s.create(sue, CustomerDraft(name="台積電TSMC"))
+    assert theirs.value.duplicates.visible == () and theirs.value.duplicates.hidden == 1
+    forced = await s.create(sue, CustomerDraft(name="台積電TSMC"), force=True)
+    assert forced.owner_id == sue.staff_id
+
+
+async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: AsyncEngine,
+                                                                      clock: ManualClock) -> None:
+    org, manager, ned, sue = await _team(engine, clock)
+    s = org.services.customers
+    await s.create(ned, CustomerDraft(name="王大明工業", phones=("0912-345-678",), tags=("vip",)))
+    await s.create(ned, CustomerDraft(name="Acme Trading", email="sales@acme.example.com"))
+    await s.create(sue, CustomerDraft(name="王記食品", phones=("0922-000-111",)))
+
+    async def titles(actor, query):  # type: ignore[no-untyped-def]
+        return sorted(h.title for h in (await s.search(actor, query)).hits)
+
+    assert await titles(ned, "王") == ["王大明工業"]  # 1 CJK character; Sue's 王記 is out of Ned's scope
+    assert await titles(org.admin, "王") == ["王大明工業", "王記食品"]
+    assert await titles(ned, "大明") == ["王大明工業"]  # 2 characters
+    assert await titles(ned, "明工業") == ["王大明工業"]
+    assert await titles(ned, "5678") == ["王大明工業"]  # last digits
+    assert await titles(ned, "+886 912 345 678") == ["王大明工業"]
+    assert await titles(ned, "acm") == ["Acme Trading"]
+    assert await titles(ned, "ＡＣＭＥ") == ["Acme Trading"]  # full-width
+    assert await titles(ned, "sales@acme.example.com") == ["Acme Trading"]
+    assert await titles(ned, "#vip") == ["王大明工業"]
+    assert await titles(manager, "王") == ["王大明工業"]  # manager of North sees North-East
+    assert await titles(sue, "5678") == []
+
+
+async def test_card_edit_delete_restore_and_scope(engine: AsyncEngine, clock: ManualClock) -> None:
+    org, manager, ned, sue = await _team(engine, clock)
+    s = org.services
+    acme = await s.customers.create(ned, CustomerDraft(name="Acme"))
+    with pytest.raises(NotFound):
+        await s.customers.card(sue, acme.id)
+    updated = await s.customers.update(ned, acme.id, {"classification": Classification.LOYAL, "region": "Taipei"})
+    assert updated.classification is Classification.LOYAL
+    with pytest.raises(PermissionDenied):
+        await s.customers.delete(ned, acme.id)  # reps may not delete by default
+    await s.customers.delete(manager, acme.id)
+    with pytest.raises(NotFound):
+        await s.customers.get(ned, acme.id)
+    assert (await s.customers.search(ned, "Acme")).hits == ()
+    trash, _ = await s.customers.trash(manager)
+    assert [c.name for c in trash] == ["Acme"]
+    await s.customers.restore(manager, acme.id)
+    card = await s.customers.card(ned, acme.id)
+    assert card.customer.region == "Taipei" and card.owner_name == "Ned"
+
+
+async def test_lead_converts_keeping_history(engine: AsyncEngine, clock: ManualClock) -> None:
+    org, _, ned, _ = await _team(engine, clock)
+    s = org.services
+    lead = await s.leads.create(ned, "陳小姐", phone_list=("0933 111 222",), company_name="大同貿易")
+    interaction, followup = await s.followups.log(
+        ned, Target(EntityKind.LEAD, lead.id), InteractionKind.CALL, "Interested in samples",
+        next_due=clock.now() + timedelta(days=2), next_text="Send samples")
+    assert followup is not None
+    customer, contact = await s.leads.convert(ned, lead.id)
+    assert (customer.name, contact.name) == ("大同貿易", "陳小姐")
+    card = await s.customers.card(ned, customer.id)
+    assert card.last_interaction is not None and card.last_interaction.id == interaction.id
+    assert [f.id for f in card.open_followups] == [followup.id]
+    assert (await s.leads.get(ned, lead.id)).status is LeadStatus.CONVERTED
+    hits = (await s.customers.search(ned, "陳小姐")).hits
+    assert [(h.entity, h.title) for h in hits] == [(EntityKind.CONTACT, "陳小姐")]
+
+
+async def test_agenda_and_reminder_claims_are_exclusive(engine: AsyncEngine, clock: ManualClock) -> None:
+    org, _, ned, _ = await _team(engine, clock)
+    s = org.services
+    acme = await s.customers.create(ned, CustomerDraft(name="Acme"))
+    target = Target(EntityKind.CUSTOMER, acme.id)
+    soon = await s.followups.plan(ned, target, clock.now() + timedelta(minutes=5), "call back")
+    later = await s.followups.plan(ned, target, clock.now() + timedelta(days=1), "visit")
+    overdue = await s.followups.plan(ned, target, clock.now() - timedelta(days=1), "send quote")
+    agenda = await s.followups.agenda(ned)
+    assert [f.id for f in agenda.overdue] == [overdue.id] and [f.id for f in agenda.due] == [soon.id]
+    clock.advance(timedelta(minutes=10))
+    async with s.uow() as uow:
+        first = await uow.followups.claim_due(clock.now(), "w1", clock.now() + timedelta(minutes=5), 10)
+        await uow.commit()
+    async with s.uow() as uow:
+        second = await uow.followups.claim_due(clock.now(), "w2", clock.now() + timedelta(minutes=5), 10)
+        await uow.commit()
+    assert sorted(f.id for f in first) == sorted([overdue.id, soon.id]) and second == []
+    async with s.uow() as uow:
+        assert await uow.followups.mark_reminded(soon.id, "w1", clock.now(), False)
+        assert not await uow.followups.mark_reminded(soon.id, "w2", clock.now(), False)
+        await uow.commit()
+    await s.followups.complete(ned, later.id)
+    assert [f.id for f in (await s.followups.agenda(ned, (clock.now() + timedelta(days=1)).date())).due] == []
