@@ -12,6 +12,7 @@ from telegram import BotCommand
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
+import scheduler
 from bot.context import CrmContext
 from bot.i18n import Catalogs
 from bot.settings import Settings
@@ -125,6 +126,7 @@ def build_application(
     app.bot_data["i18n"] = runtime.catalogs
     app.bot_data["settings"] = settings
     register(app)
+    scheduler.register(app)
     return app
 
 

@@ -18,7 +18,21 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import departments, identity, invites, preferences, roles, staff, start, text
+from handlers import (
+    customers,
+    departments,
+    followups,
+    identity,
+    importing,
+    invites,
+    messaging,
+    preferences,
+    roles,
+    segments,
+    staff,
+    start,
+    text,
+)
 from handlers.errors import on_error
 
 
@@ -62,6 +76,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "new": departments.new_department, "ren": departments.rename_department,
         "del": departments.delete_department,
     }))
+
+    # Feature areas, each registering its own commands, buttons and flows.
+    for area in (customers, followups, segments, importing, messaging):
+        area.register(app)
 
     # Fallbacks last: a known command or button never reaches them.
     app.add_handlers([

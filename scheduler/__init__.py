@@ -1,0 +1,13 @@
+"""Scheduled jobs. The database is the source of truth: jobs carry ids, claim due rows atomically, and can run
+in several processes without doing the same work twice. APScheduler (through PTB's JobQueue) only drives the
+ticks and the daily times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Schedule every job; called once by build_application."""
