@@ -121,3 +121,18 @@ async def test_language_switch(engine: AsyncEngine, clock: ManualClock) -> None:
         assert "我可以帮您" in await admin.text_of("/help")
         commands = bot.api.commands(language_code="zh")
         assert commands and any(c[0] == "roles" for c in commands)
+
+
+async def test_a_question_survives_a_restart(engine: AsyncEngine, clock: ManualClock) -> None:
+    """The bot asked for a role name, then restarted: the answer still lands where it belongs."""
+    async with running_bot(engine, clock) as bot:
+        admin = bot.user(ADMIN_ID, "Ada")
+        await admin.send("/departments")
+        await admin.press("Company")
+        await admin.press("➕ Sub-department")
+        assert "Type the department" in (admin.last.text or "")
+    async with running_bot(engine, clock) as restarted:  # a new process on the same database
+        admin = restarted.user(ADMIN_ID, "Ada")
+        assert "“Kaohsiung” created" in await admin.text_of("Kaohsiung")
+        tree = await admin.text_of("/departments")
+        assert "Kaohsiung" in tree
