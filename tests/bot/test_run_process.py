@@ -16,8 +16,8 @@ TOKEN = "987654321:process-test-token-abcdefghijk"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _wait_for(predicate, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate, limit: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + limit
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("timed out waiting for the bot")
