@@ -78,7 +78,7 @@ async def serve_bot_api(api: FakeBotApi) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 (uvicorn offers no startup event to wait on)
         await asyncio.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}/bot"
