@@ -1078,11 +1078,14 @@ class FakeBotApi(BaseRequest):
         *,
         chat: FakeChat | int | None = None,
         enqueue: bool = True,
+        forged: bool = False,
     ) -> JSONDict:
         """``user`` presses the button carrying ``callback_data`` on a bot message (None: the latest
-        message with a keyboard). Raises LookupError if the message has no such button."""
+        message with a keyboard). Raises LookupError if the message has no such button — unless ``forged``:
+        a modified client can send any callback data for a message that has a keyboard, and the bot must
+        re-check everything such a press asks for."""
         target = self._keyboard_message(user, message_id, chat)
-        if not any(b.callback_data == callback_data for b in target.buttons):
+        if not forged and not any(b.callback_data == callback_data for b in target.buttons):
             offered = ", ".join(f"{b.text!r}={b.value!r}" for b in target.buttons) or "none"
             raise LookupError(
                 f"message {target.message_id} in chat {target.chat_id} has no button with callback_data "

@@ -83,5 +83,6 @@ async def serve_bot_api(api: FakeBotApi) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}/bot"
     finally:
+        api.release_pollers()  # a pending long poll would otherwise hold the shutdown for its whole timeout
         server.should_exit = True
         await task

@@ -96,7 +96,9 @@ class BotHarness:
 async def running_bot(engine: AsyncEngine, clock: ManualClock, **settings: Any) -> AsyncIterator[BotHarness]:
     config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_ID}), **settings)  # type: ignore[call-arg]
     runtime = Runtime(config, engine, build_services(config, engine, clock), _catalogs())
-    api = FakeBotApi(token=OFFLINE_TOKEN, bot_username="crm_test_bot")
+    # Flood limits are off here: functional tests talk faster than 30 messages/s. The fake's own tests and the
+    # reminder benchmark exercise the limits through PTB's rate limiter.
+    api = FakeBotApi(token=OFFLINE_TOKEN, bot_username="crm_test_bot", global_limit=None)
     app = build_application(runtime, request=api, get_updates_request=api.updates_request(), rate_limiter=False)
     await start_offline(app)
     try:
