@@ -127,12 +127,20 @@ class DepartmentService:
                                {"deleted_at": None}, {"deleted_at": now})
             await uow.commit()
 
+    async def deleted(self, actor: Actor) -> list[Department]:
+        actor.require("departments.manage")
+        async with self._uow(write=False) as uow:
+            return [d for d in await uow.departments.list_all(include_deleted=True) if d.deleted_at is not None]
+
     async def restore(self, actor: Actor, department_id: int) -> None:
         actor.require("departments.manage")
         async with self._uow() as uow:
             dep = await uow.departments.get(department_id)
             if dep is None or dep.deleted_at is None:
                 raise NotFound()
+            parent = await uow.departments.get(dep.parent_id) if dep.parent_id is not None else None
+            if parent is not None and parent.deleted_at is not None:
+                raise Conflict("error.department_parent_deleted")
             await uow.departments.update(department_id, deleted_at=None)
             await uow.org.bump()
             await audit.record(uow, actor.staff_id, "restore", "department", department_id,

@@ -139,6 +139,30 @@ class RoleService:
                                {"deleted_at": now})
             await uow.commit()
 
+    async def deleted(self, actor: Actor) -> Sequence[Role]:
+        actor.require("roles.manage")
+        async with self._uow(write=False) as uow:
+            return await uow.roles.list_all(deleted=True)
+
+    async def restore(self, actor: Actor, role_id: int) -> Role:
+        """Undo a delete; refused if another role has taken the name meanwhile."""
+        actor.require("roles.manage")
+        async with self._uow() as uow:
+            role = await uow.roles.get(role_id)
+            if role is None or role.deleted_at is None:
+                raise NotFound()
+            if await uow.roles.get_by_name(role.name) is not None:
+                raise Conflict("error.role_name_taken", name=role.name)
+            await uow.roles.restore(role_id)
+            await uow.org.bump()
+            await audit.record(uow, actor.staff_id, "restore", "role", role_id, {"deleted_at": role.deleted_at},
+                               {"deleted_at": None})
+            restored = await uow.roles.get(role_id)
+            await uow.commit()
+        if restored is None:
+            raise NotFound()
+        return restored
+
     async def _save(self, uow: UnitOfWork, actor: Actor, before: Role, after: Role) -> Role:
         saved = await uow.roles.save(after)
         await uow.org.bump()

@@ -64,7 +64,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "list": roles.list_roles, "view": roles.view_role, "area": roles.view_area,
         "perm": roles.toggle_permission, "scopes": roles.view_scopes, "scope": roles.cycle_scope,
         "new": roles.new_role, "copy": roles.copy_role, "ren": roles.rename_role, "del": roles.delete_role,
-        "delok": roles.delete_role_confirmed,
+        "delok": roles.delete_role_confirmed, "trash": roles.deleted_roles, "undel": roles.restore_role,
     }))
     app.add_handlers(_buttons("us", {
         "list": staff.list_users, "view": staff.view_user, "role": staff.role_menu, "setrole": staff.set_role,
@@ -74,7 +74,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("dp", {
         "list": departments.list_departments, "view": departments.view_department,
         "new": departments.new_department, "ren": departments.rename_department,
-        "del": departments.delete_department,
+        "del": departments.delete_department, "trash": departments.deleted_departments,
+        "undel": departments.restore_department,
     }))
 
     # Feature areas, each registering its own commands, buttons and flows.

@@ -33,6 +33,8 @@ async def list_departments(update: Update, context: CrmContext) -> None:
     rows: list[list[Button]] = []
     if actor.can("departments.manage"):
         rows = [[("  " * depth + dep.name, f"dp:view:{dep.id}")] for depth, dep in tree]
+        if await context.services.departments.deleted(actor):
+            rows.append([(context.t("departments.deleted_list"), "dp:trash")])
     await reply(update, context, "\n".join(lines), rows)
 
 
@@ -90,3 +92,21 @@ async def delete_department(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     await context.services.departments.delete(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, context.t("departments.deleted"), [[(context.t("common.back"), "dp:list")]])
+
+
+@require_actor("departments.manage")
+async def deleted_departments(update: Update, context: CrmContext) -> None:
+    """Deleted departments, each with a Restore button."""
+    await answer(update.callback_query)
+    deps = await context.services.departments.deleted(actor_of(context))
+    rows: list[list[Button]] = [[(context.t("common.restore_named", name=d.name), f"dp:undel:{d.id}")]
+                                for d in deps]
+    rows.append([(context.t("common.back"), "dp:list")])
+    await reply(update, context, context.t("departments.deleted_title"), rows)
+
+
+@require_actor("departments.manage")
+async def restore_department(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    await context.services.departments.restore(actor_of(context), int_arg(callback_args(update), 0))
+    await reply(update, context, context.t("departments.restored"), [[(context.t("common.back"), "dp:list")]])

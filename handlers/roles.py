@@ -34,7 +34,27 @@ async def list_roles(update: Update, context: CrmContext) -> None:
     roles = await context.services.roles.list(actor)
     rows: list[list[Button]] = [[(role_name(context, r), f"rl:view:{r.id}")] for r in roles]
     rows.append([(context.t("roles.new"), "rl:new")])
+    if await context.services.roles.deleted(actor):
+        rows.append([(context.t("roles.deleted_list"), "rl:trash")])
     await reply(update, context, context.t("roles.title"), rows)
+
+
+@require_actor("roles.manage")
+async def deleted_roles(update: Update, context: CrmContext) -> None:
+    """Deleted roles, each with a Restore button."""
+    await answer(update.callback_query)
+    roles = await context.services.roles.deleted(actor_of(context))
+    rows: list[list[Button]] = [[(context.t("common.restore_named", name=r.name), f"rl:undel:{r.id}")]
+                                for r in roles]
+    rows.append([(context.t("common.back"), "rl:list")])
+    await reply(update, context, context.t("roles.deleted_title"), rows)
+
+
+@require_actor("roles.manage")
+async def restore_role(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    role = await context.services.roles.restore(actor_of(context), int_arg(callback_args(update), 0))
+    await _show(update, context, role)
 
 
 async def _show(update: Update, context: CrmContext, role: Role) -> None:

@@ -89,8 +89,9 @@ class SqlRoleRepository:
         )).first()
         return self._map(row) if row else None
 
-    async def list_all(self) -> Sequence[Role]:
-        q = select(t.roles).where(t.roles.c.deleted_at.is_(None)).order_by(t.roles.c.id)
+    async def list_all(self, *, deleted: bool = False) -> Sequence[Role]:
+        which = t.roles.c.deleted_at.is_not(None) if deleted else t.roles.c.deleted_at.is_(None)
+        q = select(t.roles).where(which).order_by(t.roles.c.id)
         return [self._map(r) for r in await self._c.execute(q)]
 
     async def add(self, name: str, permissions: frozenset[str], scopes: Mapping[str, Scope],
@@ -115,6 +116,10 @@ class SqlRoleRepository:
     async def soft_delete(self, role_id: int, at: datetime) -> None:
         await self._c.execute(update(t.roles).where(t.roles.c.id == role_id).values(
             deleted_at=at, version=t.roles.c.version + 1))
+
+    async def restore(self, role_id: int) -> None:
+        await self._c.execute(update(t.roles).where(t.roles.c.id == role_id).values(
+            deleted_at=None, version=t.roles.c.version + 1))
 
     async def count_members(self, role_id: int) -> int:
         q = select(func.count()).select_from(t.staff).where(

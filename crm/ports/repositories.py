@@ -9,6 +9,7 @@ from typing import Any, Protocol, Self
 
 from crm.model import AuditEntry, Department, Invite, LoginInfo, Role, Staff
 from crm.permissions import Scope, ScopeFilter
+from crm.ports.bulk import BulkCustomerWriter
 from crm.ports.customers import (
     ContactRepository,
     CustomerRepository,
@@ -17,6 +18,9 @@ from crm.ports.customers import (
     LeadRepository,
     SearchIndex,
 )
+from crm.ports.outbox import OutboxRepository
+from crm.ports.reminders import ReminderRepository
+from crm.ports.subscriptions import CampaignRepository, SubscriptionRepository, TemplateRepository
 
 
 class DepartmentRepository(Protocol):
@@ -30,7 +34,8 @@ class DepartmentRepository(Protocol):
 class RoleRepository(Protocol):
     async def get(self, role_id: int) -> Role | None: ...
     async def get_by_name(self, name: str) -> Role | None: ...
-    async def list_all(self) -> Sequence[Role]: ...
+    async def list_all(self, *, deleted: bool = False) -> Sequence[Role]: ...
+    async def restore(self, role_id: int) -> None: ...
     async def add(self, name: str, permissions: frozenset[str], scopes: Mapping[str, Scope],
                   *, is_system: bool = False) -> Role: ...
     async def save(self, role: Role) -> Role:
@@ -91,6 +96,12 @@ class UnitOfWork(Protocol):
     interactions: InteractionRepository
     followups: FollowUpRepository
     search: SearchIndex
+    bulk: BulkCustomerWriter
+    reminders: ReminderRepository
+    outbox: OutboxRepository
+    subscriptions: SubscriptionRepository
+    sms_templates: TemplateRepository
+    campaigns: CampaignRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

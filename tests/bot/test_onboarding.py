@@ -110,6 +110,11 @@ async def test_bad_input_gets_a_clear_reply(engine: AsyncEngine, clock: ManualCl
         await admin.press("Temp", message_id=old_list)
         alert = bot.api.calls_to("answerCallbackQuery")[-1].params
         assert "Not found" in alert["text"] and alert.get("show_alert") is True
+        # Deleted is not gone: restore it from the roles menu.
+        await admin.send("/roles")
+        await admin.press("🗑 Deleted roles")
+        await admin.press("♻️ Restore Temp")
+        assert "Temp" in (admin.last.text or "") and "Operations" in (admin.last.text or "")
 
 
 async def test_language_switch(engine: AsyncEngine, clock: ManualClock) -> None:

@@ -144,6 +144,10 @@ async def test_custom_roles_copy_rename_delete(engine: AsyncEngine, clock: Manua
         await s.roles.delete(org.admin, rep_role.id)  # built-in
     await s.roles.delete(org.admin, senior.id)
     assert all(r.id != senior.id for r in await s.roles.list(org.admin))
+    assert [r.id for r in await s.roles.deleted(org.admin)] == [senior.id]
+    restored = await s.roles.restore(org.admin, senior.id)
+    assert restored.deleted_at is None and restored.name == "Key account rep"
+    assert await s.roles.deleted(org.admin) == []
 
 
 async def test_departments_tree_and_soft_delete(engine: AsyncEngine, clock: ManualClock) -> None:
@@ -155,6 +159,7 @@ async def test_departments_tree_and_soft_delete(engine: AsyncEngine, clock: Manu
         await s.departments.delete(org.admin, org.north)  # has a child
     await s.departments.delete(org.admin, org.north_east)
     assert [d.name for _, d in await s.departments.tree(org.admin)] == ["Company", "North", "South"]
+    assert [d.id for d in await s.departments.deleted(org.admin)] == [org.north_east]
     await s.departments.restore(org.admin, org.north_east)
     assert len(await s.departments.tree(org.admin)) == 4
 
