@@ -17,22 +17,36 @@ from bot.context import CrmContext
 from bot.i18n import Catalogs
 from bot.settings import Settings
 from crm import locales
+from crm.agenda import AgendaService
+from crm.campaigns import CampaignService
 from crm.clock import Clock, SystemClock
 from crm.contacts_leads import ContactService, LeadService
 from crm.customers import CustomerService
 from crm.departments import DepartmentService
+from crm.exporting import ExportService
 from crm.followups import FollowUpService
+from crm.handover import HandoverService
 from crm.identity import IdentityDefaults, IdentityService
+from crm.importing import ImportService
 from crm.invites import InviteService
+from crm.mailing_labels import LabelService, sender_address
+from crm.nudges import NudgeService
 from crm.organisation import ensure_defaults
+from crm.ports.outbox import IgnoreInboundSms
+from crm.reminders import ReminderService
 from crm.roles import RoleService
+from crm.segments import SegmentService
 from crm.services import Services
 from crm.staff import StaffService
+from crm.subscriptions import CatalogTexts, ConsentAndQuietHoursPolicy, SmsProgram, SubscriptionService
 from handlers import register
 from handlers.menu import COMMANDS
+from outbound.dispatch_wiring import Sinks, build_outbound
+from outbound.labels_pdf import ReportlabLabelRenderer
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.ptb_persistence import SqlPersistence
+from storage.spreadsheets import SpreadsheetFiles
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -41,14 +55,16 @@ log = logging.getLogger(__name__)
 OFFLINE_TOKEN = "123456789:offline-console-token-for-the-local-demo"
 
 
-def build_services(settings: Settings, engine: AsyncEngine, clock: Clock) -> Services:
+def build_services(settings: Settings, engine: AsyncEngine, clock: Clock, *, sinks: Sinks | None = None) -> Services:
     uow = SqlUnitOfWorkFactory(engine, clock)
+    outbound = build_outbound(settings, uow, clock, sinks=sinks)
     identity = IdentityService(
         uow, clock,
         admin_telegram_ids=settings.admin_telegram_ids,
         defaults=IdentityDefaults(settings.default_locale, settings.default_timezone, settings.zh_script),
     )
-    return Services(
+    sms_program = SmsProgram.from_settings(settings)
+    services = Services(
         uow=uow,
         clock=clock,
         identity=identity,
@@ -60,7 +76,32 @@ def build_services(settings: Settings, engine: AsyncEngine, clock: Clock) -> Ser
         contacts=ContactService(uow, clock, phone_region=settings.default_phone_region),
         leads=LeadService(uow, clock, phone_region=settings.default_phone_region),
         followups=FollowUpService(uow, clock),
+        importing=ImportService(uow, clock, CustomerService(uow, clock, phone_region=settings.default_phone_region),
+                                SpreadsheetFiles()),
+        exporting=ExportService(uow, clock, SpreadsheetFiles(), phone_region=settings.default_phone_region),
+        subscriptions=SubscriptionService(uow, clock, sms_program, CatalogTexts(lambda: Catalogs().messages)),
+        sms_policy=ConsentAndQuietHoursPolicy(uow, sms_program),
+        campaigns=CampaignService(uow, clock, sms_program),
+        mailing_labels=LabelService(uow, clock, ReportlabLabelRenderer(),
+                                    sender_address(settings.company_name, settings.company_address)),
+        reminders=ReminderService(uow, clock, default_locale=settings.default_locale,
+                                  default_timezone=settings.default_timezone),
+        agenda=AgendaService(uow, clock),
+        messaging=outbound.messaging,
+        outbox_worker=outbound.dispatcher,
+        inbound_sms=IgnoreInboundSms(),
+        segments=SegmentService(uow, clock),
+        handover=HandoverService(uow, clock),
+        nudges=NudgeService(uow, clock, default_timezone=settings.default_timezone),
     )
+    services.campaigns.segments = services.segments  # campaigns send to a saved segment's customers
+    # The SMS programme decides consent and quiet hours before each send, hears about carrier opt-outs, and
+    # answers texts customers send us (STOP, HELP, ...).
+    outbound.connect(policy=services.sms_policy, consent=services.subscriptions)
+    services.inbound_sms = services.subscriptions
+    # Campaigns and labels can target a saved segment.
+    services.campaigns.segments = services.mailing_labels.segments = services.segments
+    return services
 
 
 async def prepare_database(engine: AsyncEngine, services: Services, settings: Settings) -> None:
@@ -79,9 +120,10 @@ class Runtime:
     catalogs: Catalogs
 
 
-def build_runtime(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+def build_runtime(settings: Settings, *, clock: Clock | None = None, sinks: Sinks | None = None) -> Runtime:
     engine = create_engine(settings.db_url)
-    return Runtime(settings, engine, build_services(settings, engine, clock or SystemClock()), Catalogs())
+    return Runtime(settings, engine, build_services(settings, engine, clock or SystemClock(), sinks=sinks),
+                   Catalogs())
 
 
 async def start_offline(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

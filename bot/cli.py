@@ -1,11 +1,10 @@
-"""`crmbot` command line: run, console, migrate, backup."""
+"""`crmbot` command line: run, console, migrate, backup, import."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
-import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -31,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations and create the default roles")
     backup = sub.add_parser("backup", help="copy the SQLite database to PATH while the bot runs")
     backup.add_argument("path", type=Path)
+
+    importing = sub.add_parser("import", help="import customers from a CSV or XLSX file (all rows or none)")
+    importing.add_argument("what", choices=["customers"])
+    importing.add_argument("file", type=Path)
+    importing.add_argument("--owner", metavar="STAFF", help="owner of rows without one (name or @username)")
+    importing.add_argument("--dry-run", action="store_true", help="check every row and report; save nothing")
+    importing.add_argument("--skip-invalid", action="store_true", help="import the valid rows even if others fail")
+    importing.add_argument("--as-staff", metavar="NAME_OR_ID", help="the importing user (default: first admin)")
     return parser
 
 
@@ -58,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "backup":
         return backup(settings, args.path)
+    if args.command == "import":
+        return asyncio.run(import_customers(settings, args))
     return 1
 
 
@@ -75,14 +84,12 @@ def _console(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_bot(settings: Settings) -> int:
-    from telegram import Update
-
-    from bot.app import build_application, build_runtime
+    """The bot (long polling, or webhook with TELEGRAM_WEBHOOK=1), its jobs and the HTTP endpoint, in one event
+    loop; SIGINT/SIGTERM stop them in order."""
+    from bot.http import run
 
     asyncio.run(_migrate(settings))  # before initialize(), which loads persisted conversation state
-    app = build_application(build_runtime(settings))
-    log.info("starting long polling against %s", settings.telegram_api_base_url)
-    app.run_polling(allowed_updates=Update.ALL_TYPES, stop_signals=(signal.SIGINT, signal.SIGTERM))
+    asyncio.run(run(settings))
     return 0
 
 
@@ -92,6 +99,70 @@ async def _migrate(settings: Settings) -> None:
     runtime = build_runtime(settings)
     try:
         await prepare_database(runtime.engine, runtime.services, settings)
+    finally:
+        await runtime.engine.dispose()
+
+
+async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
+    """`crmbot import customers FILE`: the same checks and the same one-transaction write as the chat import."""
+    import html
+
+    from bot.app import build_runtime, prepare_database
+    from bot.i18n import Html
+    from crm.errors import DomainError
+    from crm.permissions import ScopeFilter
+
+    runtime = build_runtime(settings)
+    services, locale = runtime.services, settings.default_locale
+
+    def say(key: str, *, err: bool = False, **params: object) -> None:
+        print(html.unescape(runtime.catalogs.t(locale, key, **params)), file=sys.stderr if err else sys.stdout)
+
+    try:
+        if not args.file.is_file():
+            say("importing.cli_no_file", err=True, path=str(args.file))
+            return 2
+        await prepare_database(runtime.engine, services, settings)
+        async with services.uow(write=False) as uow:
+            if args.as_staff and args.as_staff.isdigit():
+                candidates = [s for s in [await uow.staff.get(int(args.as_staff))] if s is not None]
+            elif args.as_staff:
+                candidates = list(await uow.staff.find_by_name(args.as_staff))
+            else:
+                admin = await uow.roles.get_by_name("admin")
+                everyone = await uow.staff.list(ScopeFilter(everything=True, owner_id=0), limit=100_000)
+                candidates = sorted((s for s in everyone if admin and s.role_id == admin.id), key=lambda s: s.id)
+        actor = None
+        for candidate in candidates:
+            if actor := await services.identity.actor_by_staff_id(candidate.id):
+                break
+        if actor is None:
+            say("importing.cli_no_staff" if args.as_staff else "importing.cli_no_admin", err=True,
+                name=args.as_staff or "")
+            return 2
+        locale = actor.locale
+        plan = await services.importing.plan_file(actor, args.file.read_bytes(), args.file.name,
+                                                  default_owner=args.owner)
+        say("importing.cli_summary", name=args.file.name, rows=plan.total, valid=plan.valid, invalid=plan.invalid,
+            duplicates=plan.duplicates)
+        for error in plan.errors[:20]:
+            problem = Html(runtime.catalogs.t(locale, error.key, **error.params))
+            say("importing.row_error" if error.column else "importing.row_error_no_column", row=error.row,
+                column=error.column or "", problem=problem)
+        if len(plan.errors) > 20:
+            say("importing.cli_more", count=len(plan.errors) - 20)
+        if args.dry_run:
+            say("importing.cli_dry_run")
+            return 1 if plan.errors else 0
+        if plan.errors and not args.skip_invalid:
+            say("importing.cli_skip_hint", err=True)
+            return 1
+        result = await services.importing.run(actor, plan, skip_invalid=args.skip_invalid)
+        say("importing.done", created=result.created, skipped=result.skipped)
+        return 0
+    except DomainError as exc:
+        say(exc.key, err=True, **exc.params)
+        return 1
     finally:
         await runtime.engine.dispose()
 

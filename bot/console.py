@@ -12,6 +12,7 @@ from bot.app import OFFLINE_TOKEN, build_application, build_runtime, start_offli
 from bot.console_chat import ConsoleChat, stdin_lines
 from bot.fake_bot_api import FakeBotApi, FakeUser
 from bot.settings import Settings
+from outbound.dispatch_wiring import console_sinks
 
 BOT_USERNAME = "crmbot_demo_bot"
 
@@ -44,7 +45,8 @@ async def run_console(
 ) -> None:
     settings = console_settings(settings, database_url)
     out = out or sys.stdout
-    runtime = build_runtime(settings)
+    # Nothing leaves the machine from the demo: SMS, e-mail and fax are printed here instead.
+    runtime = build_runtime(settings, sinks=console_sinks(out.write))
     api = FakeBotApi(token=OFFLINE_TOKEN, bot_username=BOT_USERNAME, bot_first_name="crmbot")
     app = build_application(runtime, request=api, get_updates_request=api.updates_request())
     users = register_people(api)

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 
+from bot.demo_customers import seed_customers
 from crm.identity import TelegramIdentity
+from crm.permissions import Actor
 from crm.services import Services
 from storage import tables as t
 
@@ -71,11 +73,16 @@ async def seed(services: Services) -> bool:
     admin = await services.identity.actor_for(ADMIN.identity)
     assert admin is not None
     roles = {r.name: r.id for r in await services.roles.list(admin)}
+    owners: dict[str, Actor] = {}
     for person in PEOPLE:
         if person is ADMIN:
             continue
         invite = await services.invites.create(admin, roles[person.role], departments[person.department])
         await services.invites.accept(invite.code, person.identity)
+        owner = await services.identity.actor_for(person.identity)
+        assert owner is not None
+        owners[person.username] = owner
+    await seed_customers(services, owners)
     async with services.uow() as uow:
         await uow.connection.execute(insert(t.app_kv).values(key=_SEEDED_KEY, value="1"))  # type: ignore[attr-defined]
         await uow.commit()

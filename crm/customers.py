@@ -229,13 +229,15 @@ class CustomerService:
     async def card(self, actor: Actor, customer_id: int) -> CustomerCard:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            customer = await visible_customer(uow, actor, customer_id)
-            owner = await uow.staff.get(customer.owner_id)
+            head = await uow.customers.card_head(customer_id)
+            if head is None or not actor.scope_filter("customers").allows(head[0].owner_id, head[2]):
+                raise NotFound()
+            customer, owner_name, _ = head
             contacts = await uow.contacts.for_customer(customer_id)
             open_followups = await uow.followups.open_for(customer_id=customer_id)
             recent = await uow.interactions.recent(customer_id=customer_id, limit=3)
         return CustomerCard(
-            customer=customer, owner_name=owner.name if owner else "?", contacts=tuple(contacts),
+            customer=customer, owner_name=owner_name, contacts=tuple(contacts),
             open_followups=tuple(open_followups), last_interaction=recent[0] if recent else None,
             next_followup=open_followups[0] if open_followups else None, recent_interactions=tuple(recent),
         )

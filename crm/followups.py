@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,7 @@ from crm.permissions import Actor
 from crm.ports.repositories import UnitOfWork, UnitOfWorkFactory
 
 MAX_TEXT = 4000
+CHECKIN_WINDOW = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,26 @@ class FollowUpService:
                     lead = await uow.leads.get(f.lead_id)
                     names[f.id] = lead.name if lead else "?"
         return names
+
+    async def attach_location(self, actor: Actor, interaction_id: int, latitude: float, longitude: float,
+                              *, within: timedelta = CHECKIN_WINDOW) -> Interaction:
+        """A location shared right after logging a visit becomes that visit's check-in: only the author's own
+        interaction, and only while it is fresh — a check-in hours later proves nothing."""
+        actor.require("followups.create")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ValidationFailed("error.location_invalid")
+        async with self._uow() as uow:
+            interaction = await uow.reminders.interaction(interaction_id)
+            if interaction is None or interaction.author_id != actor.staff_id:
+                raise NotFound()
+            if interaction.created_at is not None and interaction.created_at < self._clock.now() - within:
+                raise ValidationFailed("followups.checkin_too_late")
+            await uow.reminders.set_interaction_location(interaction_id, latitude, longitude)
+            await audit.record(uow, actor.staff_id, "checkin", "interaction", interaction_id,
+                               {"location": [interaction.latitude, interaction.longitude]},
+                               {"location": [latitude, longitude]})
+            await uow.commit()
+        return replace(interaction, latitude=latitude, longitude=longitude)
 
     async def recent_interactions(self, actor: Actor, target: Target, limit: int = 10) -> Sequence[Interaction]:
         actor.require("customers.view")

@@ -19,18 +19,21 @@ from telegram.ext import (
 )
 
 from handlers import (
+    campaigns,
     customers,
     departments,
     followups,
     identity,
     importing,
     invites,
+    mailing_labels,
     messaging,
     preferences,
     roles,
     segments,
     staff,
     start,
+    subscriptions,
     text,
 )
 from handlers.errors import on_error
@@ -79,7 +82,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }))
 
     # Feature areas, each registering its own commands, buttons and flows.
-    for area in (customers, followups, segments, importing, messaging):
+    for area in (customers, followups, segments, importing, messaging, campaigns, subscriptions, mailing_labels):
         area.register(app)
 
     # Fallbacks last: a known command or button never reaches them.

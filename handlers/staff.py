@@ -116,10 +116,16 @@ async def set_department(update: Update, context: CrmContext) -> None:
 
 @require_actor("users.manage")
 async def deactivate(update: Update, context: CrmContext) -> None:
-    """Ask first: deactivation locks the person out at once."""
+    """Ask first: deactivation locks the person out at once. While they still own customers, open leads or
+    open follow-ups, offer the handover instead: their records must never be left without an active owner."""
+    from handlers.handover import handover_first  # the handover flow belongs to the segments area
+
     await answer(update.callback_query)
     staff_id = int_arg(callback_args(update), 0)
-    person = await context.services.staff.get(actor_of(context), staff_id)
+    person, owned = await context.services.handover.owned(actor_of(context), staff_id)
+    if owned.total:
+        await handover_first(update, context, person, owned)
+        return
     await reply(update, context, context.t("users.confirm_deactivate", name=person.name),
                 [[(context.t("users.deactivate_yes"), f"us:offok:{staff_id}"),
                   (context.t("common.cancel"), f"us:view:{staff_id}")]])
@@ -127,7 +133,15 @@ async def deactivate(update: Update, context: CrmContext) -> None:
 
 @require_actor("users.manage")
 async def deactivate_confirmed(update: Update, context: CrmContext) -> None:
+    from handlers.handover import handover_first
+
     staff_id = int_arg(callback_args(update), 0)
+    # Checked again: something may have been assigned to them since the question was asked.
+    person, owned = await context.services.handover.owned(actor_of(context), staff_id)
+    if owned.total:
+        await answer(update.callback_query)
+        await handover_first(update, context, person, owned)
+        return
     person = await context.services.staff.set_active(actor_of(context), staff_id, False)
     await answer(update.callback_query, context.t("users.deactivated", name=person.name))
     await _card(update, context, person)

@@ -6,6 +6,7 @@ from telegram import Update
 
 from bot.context import CrmContext
 from handlers.common import pending_handler, reply, require_actor
+from handlers.customer_search import search_text
 
 MAX_INPUT = 4000
 
@@ -18,7 +19,8 @@ async def on_text(update: Update, context: CrmContext) -> None:
         await reply(update, context, context.t("error.too_long", limit=MAX_INPUT))
         return
     if found is None:
-        await reply(update, context, context.t("text.no_flow"))
+        # No question is waiting for this text: the rep is most likely looking someone up.
+        await search_text(update, context)
         return
     handler, _pending = found
     await handler(update, context)
@@ -27,7 +29,14 @@ async def on_text(update: Update, context: CrmContext) -> None:
 @require_actor()
 async def on_other(update: Update, context: CrmContext) -> None:
     """Photos, stickers, voice... where text was expected: say what we need instead of ignoring it."""
-    if pending_handler(context) is not None:
+    found = pending_handler(context)
+    if found is not None:
+        handler, pending = found
+        message = update.effective_message
+        # A question that takes a file (expect_text(..., document=True)) gets the document itself.
+        if pending.get("document") and message is not None and message.document is not None:
+            await handler(update, context)
+            return
         await reply(update, context, context.t("error.expected_text"))
         return
     await reply(update, context, context.t("text.unsupported"))

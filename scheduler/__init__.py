@@ -8,6 +8,13 @@ from typing import Any
 
 from telegram.ext import Application
 
+from scheduler import agenda, nudges, outbox, reminders, sms_review
+
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Schedule every job; called once by build_application."""
+    reminders.register(app)
+    agenda.register(app)
+    outbox.register(app)
+    sms_review.register(app)
+    nudges.register(app)

@@ -9,7 +9,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+from storage import sqlite_inline
+
+try:
+    from sqlalchemy.util import await_
+except ImportError:  # SQLAlchemy 2.0 names it await_only
+    from sqlalchemy.util import await_only as await_
+
 
 
 def is_sqlite(url: str) -> bool:
@@ -24,26 +30,32 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
     parsed = make_url(url)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    path = parsed.database or ":memory:"
+    if path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # Statements run inline on the loop thread (storage/sqlite_inline.py), not on aiosqlite's worker thread.
+    engine = create_async_engine(url, echo=echo, async_creator=sqlite_inline.creator(path))
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so that we can say BEGIN IMMEDIATE for writes:
-        # a deferred transaction that later writes can fail with SQLITE_BUSY instead of waiting.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
+        cursor = dbapi_connection._connection._conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # No blocking wait inside SQLite: waiting for the write lock happens in begin_immediate, which yields.
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        # Every transaction takes the write lock up front (BEGIN IMMEDIATE) unless it declared itself a reader:
+        # a deferred transaction that later writes fails at once with SQLITE_BUSY instead of waiting its turn.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        raw = connection.connection.driver_connection._conn
+        if mode == "IMMEDIATE":
+            await_(sqlite_inline.begin_immediate(lambda: raw.execute("BEGIN IMMEDIATE")))
+        else:
+            raw.execute(f"BEGIN {mode}")
 
     return engine

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -127,6 +127,17 @@ class SqlRoleRepository:
         return int((await self._c.execute(q)).scalar_one())
 
 
+# Statements on the path of every update, built once: building a select() costs as much as running it.
+_STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("id"))
+_STAFF_BY_TELEGRAM = select(t.staff).where(t.staff.c.telegram_user_id == bindparam("tg"))
+_LOGIN = (
+    select(t.staff, t.roles.c.version.label("role_version"),
+           select(t.org_state.c.version).where(t.org_state.c.id == 1).scalar_subquery().label("org_version"))
+    .join(t.roles, t.roles.c.id == t.staff.c.role_id)
+    .where(t.staff.c.telegram_user_id == bindparam("tg"))
+)
+
+
 class SqlStaffRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
@@ -140,22 +151,15 @@ class SqlStaffRepository:
         )
 
     async def get(self, staff_id: int) -> Staff | None:
-        row = (await self._c.execute(select(t.staff).where(t.staff.c.id == staff_id))).first()
+        row = (await self._c.execute(_STAFF_BY_ID, {"id": staff_id})).first()
         return self._map(row) if row else None
 
     async def get_by_telegram_id(self, telegram_user_id: int) -> Staff | None:
-        row = (await self._c.execute(
-            select(t.staff).where(t.staff.c.telegram_user_id == telegram_user_id))).first()
+        row = (await self._c.execute(_STAFF_BY_TELEGRAM, {"tg": telegram_user_id})).first()
         return self._map(row) if row else None
 
     async def get_login(self, telegram_user_id: int) -> LoginInfo | None:
-        q = (
-            select(t.staff, t.roles.c.version.label("role_version"),
-                   select(t.org_state.c.version).where(t.org_state.c.id == 1).scalar_subquery().label("org_version"))
-            .join(t.roles, t.roles.c.id == t.staff.c.role_id)
-            .where(t.staff.c.telegram_user_id == telegram_user_id)
-        )
-        row = (await self._c.execute(q)).first()
+        row = (await self._c.execute(_LOGIN, {"tg": telegram_user_id})).first()
         if row is None:
             return None
         return LoginInfo(self._map(row), row.role_version, row.org_version or 0)

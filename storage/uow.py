@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.clock import Clock
+from storage.bulk import SqlBulkCustomerWriter
 from storage.customer_repositories import (
     SqlContactRepository,
     SqlCustomerRepository,
@@ -24,6 +25,14 @@ from storage.org_repositories import (
     SqlOrgStateRepository,
     SqlRoleRepository,
     SqlStaffRepository,
+)
+from storage.outbox_repositories import SqlOutboxRepository
+from storage.reminder_repositories import SqlReminderRepository
+from storage.segment_repositories import SqlOwnershipRepository, SqlSegmentRepository, SqlSettingsStore
+from storage.subscription_repositories import (
+    SqlCampaignRepository,
+    SqlSubscriptionRepository,
+    SqlTemplateRepository,
 )
 
 
@@ -43,8 +52,8 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
-        if self._sqlite and self._write:
-            await conn.execution_options(sqlite_begin="IMMEDIATE")
+        if self._sqlite:
+            await conn.execution_options(sqlite_begin="IMMEDIATE" if self._write else "DEFERRED")
         await conn.begin()
         self._conn = conn
         self.departments = SqlDepartmentRepository(conn)
@@ -59,6 +68,15 @@ class SqlUnitOfWork:
         self.interactions = SqlInteractionRepository(conn)
         self.followups = SqlFollowUpRepository(conn)
         self.search = SqlSearchIndex(conn)
+        self.bulk = SqlBulkCustomerWriter(conn)
+        self.reminders = SqlReminderRepository(conn)
+        self.outbox = SqlOutboxRepository(conn, self._clock.now)
+        self.subscriptions = SqlSubscriptionRepository(conn)
+        self.sms_templates = SqlTemplateRepository(conn)
+        self.campaigns = SqlCampaignRepository(conn)
+        self.segments = SqlSegmentRepository(conn)
+        self.ownership = SqlOwnershipRepository(conn)
+        self.kv = SqlSettingsStore(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -20,6 +20,7 @@ from crm.ports.customers import (
 )
 from crm.ports.outbox import OutboxRepository
 from crm.ports.reminders import ReminderRepository
+from crm.ports.segments import OwnershipRepository, SegmentRepository, SettingsStore
 from crm.ports.subscriptions import CampaignRepository, SubscriptionRepository, TemplateRepository
 
 
@@ -102,6 +103,9 @@ class UnitOfWork(Protocol):
     subscriptions: SubscriptionRepository
     sms_templates: TemplateRepository
     campaigns: CampaignRepository
+    segments: SegmentRepository
+    ownership: OwnershipRepository
+    kv: SettingsStore
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

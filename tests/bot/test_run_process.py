@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.fake_bot_api import FakeBotApi
-from tests.support.bot_api_http import serve_bot_api
+from bot.fake_bot_api_http import serve_bot_api
 
 TOKEN = "987654321:process-test-token-abcdefghijk"
 ROOT = Path(__file__).resolve().parents[2]

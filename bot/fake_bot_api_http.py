@@ -1,5 +1,5 @@
-"""The in-process Bot API fake served over real HTTP on loopback, so a real `crmbot run` process can talk to it
-exactly as it talks to api.telegram.org (TELEGRAM_API_BASE_URL)."""
+"""The in-process Bot API fake served over real HTTP on loopback, so a real bot process (tests, benchmarks) can
+talk to it exactly as it talks to api.telegram.org (TELEGRAM_API_BASE_URL)."""
 
 from __future__ import annotations
 

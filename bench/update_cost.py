@@ -1,0 +1,217 @@
+"""CPU per Telegram update and resident memory: ``python -m bench.update_cost --count 100000``.
+
+The bot runs as its own process and long-polls the Bot API fake over HTTP on loopback — the transport a real
+deployment uses — while this process feeds it updates and reads the bot process's CPU time (user + system,
+from /proc) and RSS. Baseline, measured in the same run on the same transport: a bare PTB echo bot. Against it,
+the real `crmbot run` over a SQLite database of COUNT customers:
+- a rep types a customer's phone number in local format and gets the customer card (target ≤ 1.5× echo CPU,
+  process ≤ 100 MiB RSS);
+- the one-message ``/log <customer> <what happened> next: <when> <what>`` up to its confirmation (target ≤ 2×).
+CPU time, unlike wall time, is barely disturbed by other work on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import phonenumbers
+
+from bot.fake_bot_api import FakeBotApi, FakeUser
+from bot.fake_bot_api_http import serve_bot_api
+
+TOKEN = "246813579:update-cost-benchmark-token-abc"
+REP_TG = 1000  # "Rep 00" in bench.search's team
+ROOT = Path(__file__).resolve().parents[1]
+
+ECHO_BOT = f"""
+import sys
+from telegram.ext import Application, MessageHandler, filters
+async def echo(update, context):
+    await update.message.reply_text(update.message.text)
+app = Application.builder().token({TOKEN!r}).base_url(sys.argv[1]).build()
+app.add_handler(MessageHandler(filters.TEXT, echo))
+app.run_polling()
+"""
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _wait(predicate: Callable[[], bool], limit: float, what: str) -> None:
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def _drive(api: FakeBotApi, user: FakeUser, pid: int, texts: list[str], warmup: int,
+                 check: Callable[[], None] | None = None) -> float:
+    """Feed texts; return the bot process's CPU milliseconds per timed update."""
+    chat = api.chat(user.id)
+
+    async def feed(batch: list[str]) -> None:
+        for text in batch:
+            before = len(chat.bot_messages)
+            api.text(user, text)
+            await _wait(lambda: len(chat.bot_messages) > before, 60, "a reply")
+
+    await feed(texts[:warmup])
+    started = _cpu_seconds(pid)
+    await feed(texts[warmup:])
+    spent = _cpu_seconds(pid) - started
+    if check is not None:
+        check()
+    return spent / len(texts[warmup:]) * 1000
+
+
+async def _run_bot(api: FakeBotApi, argv: list[str], env: dict[str, str]) -> asyncio.subprocess.Process:
+    polls = len(api.calls_to("getUpdates"))
+    process = await asyncio.create_subprocess_exec(*argv, cwd=str(ROOT), env=env,
+                                                   stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.PIPE)
+    await _wait(lambda: len(api.calls_to("getUpdates")) > polls or process.returncode is not None, 120,
+                "the bot to start polling")
+    if process.returncode is not None:
+        raise SystemExit((await process.stderr.read()).decode()[-3000:])  # type: ignore[union-attr]
+    return process
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), 30)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+
+
+def _phones_and_names(db: str, n: int) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "select c.name, c.phones from customers c join staff s on s.id = c.owner_id "
+            "where s.telegram_user_id = ? and c.deleted_at is null limit 5000", (REP_TG,)).fetchall()
+    rng = random.Random(7)
+    out = []
+    for name, phones in (rows[rng.randrange(len(rows))] for _ in range(n)):
+        first = phones.split('"')[1]
+        typed = phonenumbers.format_number(phonenumbers.parse(first, None), phonenumbers.PhoneNumberFormat.NATIONAL)
+        out.append((name, typed))
+    return out
+
+
+async def measure(db: str, folder: Path, n: int, warmup: int) -> dict[str, float]:
+    api = FakeBotApi(token=TOKEN, global_limit=None)
+    results: dict[str, float] = {}
+    async with serve_bot_api(api) as base_url:
+        echo_user = api.add_user(42, "Echo")
+        env = {**os.environ, "PTB_TIMEDELTA": "1"}
+        for round_ in (1, 2):
+            echo = await _run_bot(api, [sys.executable, "-c", ECHO_BOT, base_url], env)
+            texts = [f"0912 {i % 1000:03d} {i % 997:03d}" for i in range(n + warmup)]
+            ms = await _drive(api, echo_user, echo.pid, texts, warmup)
+            results["echo_ms"] = min(results.get("echo_ms", ms), ms)
+            results["echo_rss"] = _rss_mib(echo.pid)
+            await _stop(echo)
+            if round_ == 1:
+                crm_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": base_url, "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+                           "DATA_DIR": str(folder), "LOG_LEVEL": "WARNING", "HTTP_PORT": "0",
+                           "TELEGRAM_API_FILE_URL": base_url.replace("/bot", "/file/bot")}
+                crm = await _run_bot(api, [sys.executable, "-m", "bot", "run"], crm_env)
+                rep = api.add_user(REP_TG, "Rep", username="rep00")
+                picked = _phones_and_names(db, n + warmup)
+                last_name = picked[-1][0]
+
+                def card_shown() -> None:
+                    text = api.last_message(rep.id).text or ""
+                    if last_name not in text:
+                        raise SystemExit(f"expected the card of {last_name!r}, got {text[:300]!r}")
+
+                results["phone_ms"] = await _drive(api, rep, crm.pid, [p for _, p in picked], warmup, card_shown)
+                results["crm_rss"] = _rss_mib(crm.pid)
+                logs = [f"/log {name} met the buyer about samples next: tomorrow 3pm send the quote"
+                        for name, _ in picked[: n // 2 + warmup]]
+                results["log_ms"] = await _drive(api, rep, crm.pid, logs, warmup)
+                results["crm_rss"] = max(results["crm_rss"], _rss_mib(crm.pid))
+                await _stop(crm)
+    return results
+
+
+def _build_db(folder: Path, count: int) -> str:
+    from bench.data import customer_table, customers
+    from bench.search import _team
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+    from storage.spreadsheets import write_csv
+
+    async def go() -> str:
+        db = folder / "bench.db"
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        await upgrade(engine)
+        team = await _team(engine, 20)
+        owners = [team.admin.name, *(r.name for r in team.reps)]
+        sheet = customer_table(customers(count, owners=owners))
+        importing = team.services.importing
+        table = await importing.read(write_csv(sheet[0], sheet[1:]), "customers.csv")
+        await importing.run(team.admin, await importing.plan(team.admin, table))
+        await engine.dispose()
+        return str(db)
+
+    return asyncio.run(go())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.update_cost", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=100_000, help="customers in the database (default 100000)")
+    parser.add_argument("--updates", type=int, default=1000, help="timed updates per kind (default 1000)")
+    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--keep", type=Path, help="build (or reuse) the database in this folder")
+    args = parser.parse_args(argv)
+
+    def run(folder: Path) -> dict[str, float]:
+        db = folder / "bench.db"
+        if not db.exists():
+            started = time.perf_counter()
+            _build_db(folder, args.count)
+            print(f"database with {args.count:,} customers built in {time.perf_counter() - started:.1f} s")
+        return asyncio.run(measure(str(db), folder, args.updates, args.warmup))
+
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        r = run(args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder:
+            r = run(Path(folder))
+    base = r["echo_ms"]
+    print(f"\nbot process CPU per update, HTTP long polling ({args.updates} timed updates)   ms    × echo  target")
+    print(f"  bare PTB echo bot (baseline, best of 2 runs)                  {base:6.2f}   1.00")
+    print(f"  crmbot: phone number in local format → customer card          {r['phone_ms']:6.2f}  "
+          f"{r['phone_ms'] / base:5.2f}   ≤ 1.5")
+    print(f"  crmbot: one-message /log → confirmation                       {r['log_ms']:6.2f}  "
+          f"{r['log_ms'] / base:5.2f}   ≤ 2.0")
+    print(f"\nRSS: echo bot {r['echo_rss']:.0f} MiB, crmbot {r['crm_rss']:.0f} MiB (target ≤ 100 MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

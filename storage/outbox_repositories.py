@@ -1,0 +1,281 @@
+"""The outbox in SQL: idempotent inserts, atomic claims with leases, and provider status updates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement, Select
+
+from crm.outbox import (
+    NewOutboxMessage,
+    OutboxAttachment,
+    OutboxChannel,
+    OutboxMessage,
+    OutboxStatus,
+)
+from crm.permissions import ScopeFilter
+from storage import tables as t
+from storage.org_repositories import scope_clause
+
+_c = t.outbox.c
+
+
+def _message(row: Row[Any], names: tuple[str, ...] = ()) -> OutboxMessage:
+    return OutboxMessage(
+        id=row.id, channel=OutboxChannel(row.channel), status=OutboxStatus(row.status), recipient=row.recipient,
+        body=row.body, idempotency_key=row.idempotency_key, created_at=row.created_at, updated_at=row.updated_at,
+        due_at=row.due_at, subject=row.subject, html=row.html, topic=row.topic, campaign_id=row.campaign_id,
+        customer_id=row.customer_id, contact_id=row.contact_id, lead_id=row.lead_id,
+        requested_by=row.requested_by, attempts=row.attempts, claimed_by=row.claimed_by,
+        provider_id=row.provider_id, error_code=row.error_code, last_error=row.last_error, segments=row.segments,
+        notify_chat_id=row.notify_chat_id, notify_message_id=row.notify_message_id,
+        notify_locale=row.notify_locale, notify_timezone=row.notify_timezone, sent_at=row.sent_at,
+        finished_at=row.finished_at, attachment_names=names,
+    )
+
+
+def _notify_if_watched() -> ColumnElement[bool]:
+    """A status change is worth showing to the requester when they are watching a chat message for it."""
+    return _c.notify_chat_id.is_not(None)
+
+
+class SqlOutboxRepository:
+    def __init__(self, conn: AsyncConnection, now: Callable[[], datetime]) -> None:
+        self._c = conn
+        self._now = now
+        self._pg = conn.dialect.name == "postgresql"
+
+    def _insert(self) -> Any:
+        return (postgresql.insert(t.outbox) if self._pg else sqlite.insert(t.outbox))
+
+    async def add(self, msg: NewOutboxMessage) -> OutboxMessage:
+        now = self._now()
+        values = {
+            "channel": msg.channel.value,
+            "status": (OutboxStatus.HELD if msg.held else OutboxStatus.QUEUED).value,
+            "recipient": msg.recipient, "subject": msg.subject, "body": msg.body, "html": msg.html,
+            "topic": msg.topic, "campaign_id": msg.campaign_id, "customer_id": msg.customer_id,
+            "contact_id": msg.contact_id, "lead_id": msg.lead_id, "requested_by": msg.requested_by,
+            "idempotency_key": msg.idempotency_key, "attempts": 0, "due_at": msg.not_before or now,
+            "notify_pending": False, "created_at": now, "updated_at": now,
+        }
+        statement = (self._insert().values(**values)
+                     .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(*t.outbox.c))
+        inserted = (await self._c.execute(statement)).first()
+        if inserted is None:  # the same key was enqueued before: that row stands, nothing is added
+            existing = (await self._c.execute(
+                select(t.outbox).where(_c.idempotency_key == msg.idempotency_key))).one()
+            return _message(existing, await self._names(existing.id))
+        attachments = [OutboxAttachment.from_spec(spec) for spec in msg.attachments]
+        if attachments:
+            await self._c.execute(t.outbox_attachments.insert(), [
+                {"message_id": inserted.id, "position": position, "filename": a.filename, "mime_type": a.mime_type,
+                 "content": a.content, "ref": a.ref, "size": a.size}
+                for position, a in enumerate(attachments)])
+        return _message(inserted, tuple(a.filename for a in attachments))
+
+    async def _names(self, message_id: int) -> tuple[str, ...]:
+        return tuple((await self._names_for([message_id])).get(message_id, ()))
+
+    async def _names_for(self, ids: Sequence[int]) -> dict[int, list[str]]:
+        if not ids:
+            return {}
+        a = t.outbox_attachments.c
+        out: dict[int, list[str]] = {}
+        rows = await self._c.execute(select(a.message_id, a.filename).where(a.message_id.in_(list(ids)))
+                                     .order_by(a.message_id, a.position))
+        for message_id, filename in rows:
+            out.setdefault(message_id, []).append(filename)
+        return out
+
+    async def _with_names(self, rows: Sequence[Row[Any]]) -> list[OutboxMessage]:
+        names = await self._names_for([r.id for r in rows])
+        return [_message(r, tuple(names.get(r.id, ()))) for r in rows]
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        row = (await self._c.execute(select(t.outbox).where(_c.id == message_id))).first()
+        return _message(row, await self._names(row.id)) if row else None
+
+    async def by_provider_id(self, provider_id: str) -> OutboxMessage | None:
+        row = (await self._c.execute(select(t.outbox).where(_c.provider_id == provider_id)
+                                     .order_by(_c.id.desc()).limit(1))).first()
+        return _message(row) if row else None
+
+    async def attachments(self, message_id: int) -> Sequence[OutboxAttachment]:
+        a = t.outbox_attachments.c
+        rows = await self._c.execute(select(t.outbox_attachments).where(a.message_id == message_id)
+                                     .order_by(a.position))
+        return [OutboxAttachment(r.filename, r.mime_type, r.content, r.ref, r.size) for r in rows]
+
+    async def release_held(self, *, campaign_id: int | None, message_ids: Sequence[int]) -> int:
+        where = [_c.status == OutboxStatus.HELD.value]
+        if campaign_id is not None:
+            where.append(_c.campaign_id == campaign_id)
+        if message_ids:
+            where.append(_c.id.in_(list(message_ids)))
+        now = self._now()
+        result = await self._c.execute(update(t.outbox).where(*where).values(
+            status=OutboxStatus.QUEUED.value, updated_at=now, notify_pending=_notify_if_watched()))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel_pending(self, *, channel: OutboxChannel, recipient: str | None, campaign_id: int | None,
+                             reason: str) -> int:
+        where = [_c.channel == channel.value,
+                 _c.status.in_([OutboxStatus.HELD.value, OutboxStatus.QUEUED.value])]
+        if recipient is not None:
+            where.append(_c.recipient == recipient)
+        if campaign_id is not None:
+            where.append(_c.campaign_id == campaign_id)
+        now = self._now()
+        result = await self._c.execute(update(t.outbox).where(*where).values(
+            status=OutboxStatus.CANCELLED.value, last_error=reason, finished_at=now, updated_at=now,
+            notify_pending=_notify_if_watched()))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    # ---- the dispatcher's side -----------------------------------------------------------------------------
+
+    async def due_channels(self, now: datetime) -> set[OutboxChannel]:
+        found: set[OutboxChannel] = set()
+        for channel in OutboxChannel:
+            queued = select(_c.id).where(_c.status == OutboxStatus.QUEUED.value, _c.channel == channel.value,
+                                         _c.due_at <= now).limit(1)
+            expired = select(_c.id).where(_c.status == OutboxStatus.SENDING.value, _c.channel == channel.value,
+                                          _c.claimed_until < now).limit(1)
+            if (await self._c.execute(queued)).first() or (await self._c.execute(expired)).first():
+                found.add(channel)
+        return found
+
+    async def claim_due(self, channel: OutboxChannel, now: datetime, worker: str, lease_until: datetime,
+                        limit: int) -> Sequence[OutboxMessage]:
+        # Expired leases first: those rows were claimed by a worker that died (and may have been sent, which
+        # is why a lease is long enough for any send to finish in a live worker).
+        expired: Select[Any] = (select(_c.id).where(_c.status == OutboxStatus.SENDING.value,
+                                                    _c.channel == channel.value, _c.claimed_until < now)
+                                .order_by(_c.claimed_until, _c.id).limit(limit))
+        claimed = await self._claim(expired, worker, lease_until, now)
+        if len(claimed) < limit:
+            queued: Select[Any] = (select(_c.id).where(_c.status == OutboxStatus.QUEUED.value,
+                                                       _c.channel == channel.value, _c.due_at <= now)
+                                   .order_by(_c.due_at, _c.id).limit(limit - len(claimed)))
+            claimed += await self._claim(queued, worker, lease_until, now)
+        return sorted(claimed, key=lambda m: (m.due_at, m.id))
+
+    async def _claim(self, ids: Select[Any], worker: str, lease_until: datetime,
+                     now: datetime) -> list[OutboxMessage]:
+        if self._pg:
+            # Two workers on one PostgreSQL take different rows instead of queueing behind each other's locks.
+            ids = ids.with_for_update(skip_locked=True)
+        rows = await self._c.execute(
+            update(t.outbox).where(_c.id.in_(ids.scalar_subquery()))
+            .values(status=OutboxStatus.SENDING.value, claimed_by=worker, claimed_until=lease_until, updated_at=now)
+            .returning(*t.outbox.c)
+        )
+        return [_message(r) for r in rows]
+
+    async def _finish_claim(self, message_id: int, worker: str, **values: Any) -> bool:
+        result = await self._c.execute(
+            update(t.outbox).where(_c.id == message_id, _c.claimed_by == worker,
+                                   _c.status == OutboxStatus.SENDING.value)
+            .values(claimed_until=None, notify_pending=_notify_if_watched(), **values)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def mark_sent(self, message_id: int, worker: str, *, provider_id: str | None, segments: int | None,
+                        at: datetime) -> bool:
+        return await self._finish_claim(
+            message_id, worker, status=OutboxStatus.SENT.value, provider_id=provider_id, segments=segments,
+            sent_at=at, updated_at=at, attempts=_c.attempts + 1, last_error=None, error_code=None)
+
+    async def mark_sent_many(self, worker: str, sent: Sequence[tuple[int, str | None, int | None]], *,
+                             at: datetime) -> None:
+        if not sent:
+            return
+        statement = (
+            update(t.outbox)
+            .where(_c.id == bindparam("b_id"), _c.claimed_by == worker, _c.status == OutboxStatus.SENDING.value)
+            .values(status=OutboxStatus.SENT.value, provider_id=bindparam("b_provider"),
+                    segments=bindparam("b_segments"), sent_at=at, updated_at=at, attempts=_c.attempts + 1,
+                    last_error=None, error_code=None, claimed_until=None, notify_pending=_notify_if_watched())
+        )
+        await self._c.execute(statement, [{"b_id": message_id, "b_provider": provider_id, "b_segments": segments}
+                                          for message_id, provider_id, segments in sent])
+
+    async def mark_failed(self, message_id: int, worker: str, *, reason: str, code: str | None,
+                          at: datetime) -> bool:
+        return await self._finish_claim(
+            message_id, worker, status=OutboxStatus.FAILED.value, last_error=reason[:1000], error_code=code,
+            finished_at=at, updated_at=at, attempts=_c.attempts + 1)
+
+    async def mark_cancelled(self, message_id: int, worker: str, *, reason: str, at: datetime) -> bool:
+        return await self._finish_claim(
+            message_id, worker, status=OutboxStatus.CANCELLED.value, last_error=reason[:1000], finished_at=at,
+            updated_at=at)
+
+    async def reschedule(self, message_id: int, worker: str, *, due_at: datetime, reason: str | None,
+                         code: str | None, count_attempt: bool, at: datetime) -> bool:
+        result = await self._c.execute(
+            update(t.outbox).where(_c.id == message_id, _c.claimed_by == worker,
+                                   _c.status == OutboxStatus.SENDING.value)
+            .values(status=OutboxStatus.QUEUED.value, due_at=due_at, claimed_by=None, claimed_until=None,
+                    last_error=reason[:1000] if reason else None, error_code=code, updated_at=at,
+                    attempts=_c.attempts + 1 if count_attempt else _c.attempts)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def apply_provider_status(self, provider_id: str, status: OutboxStatus, *, code: str | None,
+                                    reason: str | None, at: datetime) -> OutboxMessage | None:
+        current = await self.by_provider_id(provider_id)
+        if current is None:
+            return None
+        if status in (OutboxStatus.DELIVERED, OutboxStatus.FAILED):
+            # Only sent → delivered / failed: reports arrive out of order, and a final status stays final.
+            values: dict[str, Any] = {"status": status.value, "finished_at": at, "updated_at": at,
+                                      "notify_pending": _notify_if_watched()}
+            if status is OutboxStatus.FAILED:
+                values.update(error_code=code, last_error=(reason or "")[:1000] or None)
+            await self._c.execute(update(t.outbox).where(_c.id == current.id,
+                                                         _c.status == OutboxStatus.SENT.value).values(**values))
+        return await self.get(current.id)
+
+    # ---- what people see ---------------------------------------------------------------------------------
+
+    async def recent(self, scope: ScopeFilter, *, customer_id: int | None = None,
+                     requested_by: int | None = None, limit: int = 10) -> Sequence[OutboxMessage]:
+        q = select(t.outbox).where(scope_clause(scope, _c.requested_by))
+        if customer_id is not None:
+            q = q.where(_c.customer_id == customer_id)
+        if requested_by is not None:
+            q = q.where(_c.requested_by == requested_by)
+        rows = (await self._c.execute(q.order_by(_c.created_at.desc(), _c.id.desc()).limit(limit))).all()
+        return await self._with_names(rows)
+
+    async def set_notify(self, message_id: int, chat_id: int, chat_message_id: int, *, locale: str | None = None,
+                         timezone: str | None = None) -> None:
+        # If the dispatcher was quicker than the chat, the status already moved: show it on the next round.
+        await self._c.execute(update(t.outbox).where(_c.id == message_id).values(
+            notify_chat_id=chat_id, notify_message_id=chat_message_id, notify_locale=locale, notify_timezone=timezone,
+            notify_pending=_c.status.notin_([OutboxStatus.HELD.value, OutboxStatus.QUEUED.value])))
+
+    async def take_notices(self, limit: int) -> Sequence[OutboxMessage]:
+        ids: Select[Any] = select(_c.id).where(_c.notify_pending.is_(True)).order_by(_c.updated_at).limit(limit)
+        if self._pg:
+            ids = ids.with_for_update(skip_locked=True)
+        rows = (await self._c.execute(
+            update(t.outbox).where(_c.id.in_(ids.scalar_subquery())).values(notify_pending=False)
+            .returning(*t.outbox.c))).all()
+        return sorted(await self._with_names(rows), key=lambda m: (m.updated_at, m.id))
+
+    async def flag_notice(self, message_id: int) -> None:
+        await self._c.execute(update(t.outbox).where(_c.id == message_id).values(notify_pending=True))
+
+    async def depth(self) -> Mapping[tuple[OutboxChannel, OutboxStatus], int]:
+        rows = await self._c.execute(select(_c.channel, _c.status, func.count()).group_by(_c.channel, _c.status))
+        return {(OutboxChannel(ch), OutboxStatus(st)): int(n) for ch, st, n in rows}
+
+
+__all__ = ["SqlOutboxRepository"]

@@ -1,0 +1,151 @@
+"""Importing a spreadsheet and exporting customers in chat, as a manager, a rep and an admin would."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.fake_bot_api import ChatMessage
+from crm.clock import ManualClock
+from crm.customers import CustomerDraft
+from crm.identity import TelegramIdentity
+from storage import tables as t
+from storage.spreadsheets import read_csv, read_xlsx, write_csv
+from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+
+MIA, NED, SUE = 2001, 2002, 2003
+
+
+async def _team(bot: BotHarness) -> None:
+    """Ada (admin) with Mia (manager, North), Ned (rep, North) and Sue (rep, South), joined by invite."""
+    services = bot.services
+    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    north = await services.departments.create(admin, "North", admin.department_id)
+    south = await services.departments.create(admin, "South", admin.department_id)
+    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await services.roles.list(admin)}
+    for tg_id, name, role, dep in ((MIA, "Mia", "manager", north.id), (NED, "Ned", "rep", north.id),
+                                   (SUE, "Sue", "rep", south.id)):
+        invite = await services.invites.create(admin, roles[role], dep)
+        await services.invites.accept(invite.code, TelegramIdentity(tg_id, name, username=name.lower()))
+
+
+async def _send_file(chatter: Chatter, name: str, content: bytes, mime: str = "text/csv") -> list[ChatMessage]:
+    api = chatter.harness.api
+    return await chatter._do(api.document(chatter.user, name, content, mime, enqueue=False))
+
+
+def _texts(messages: list[ChatMessage]) -> str:
+    return "\n".join(m.text or "" for m in messages)
+
+
+async def _customer_names(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as conn:
+        return set((await conn.execute(select(t.customers.c.name))).scalars())
+
+
+async def test_manager_previews_then_imports_a_csv(engine: AsyncEngine, clock: ManualClock, tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        mia = bot.user(MIA, "Mia")
+        data = write_csv(["客戶名稱", "電話", "負責人", "分類"], [
+            ["台積電 <TSMC>", "02 2345 6789", "@ned", "忠誠"],
+            ["鴻海精密", "0912 345 678", "", ""],
+            ["壞電話公司", "12", "", ""],
+            ["重複的", "0912-345-678", "Sue", ""],  # same phone as row 3; Sue is not in Mia's North
+        ])
+        shown = _texts(await _send_file(mia, "客戶清單.csv", data))
+        assert "客戶清單.csv" in shown and "4 rows" in shown
+        assert "客戶名稱 → Name" in shown and "電話 → Phone" in shown and "負責人 → Owner" in shown
+        assert "台積電 &lt;TSMC&gt;" not in shown and "台積電 <TSMC>" in shown  # escaped HTML, shown as typed
+        assert "2 ready to import" in shown and "2 with problems (1 duplicates)" in shown
+        assert "Row 4, 電話: “12” is not a valid phone number" in shown
+        assert "Row 5, 電話: same phone or e-mail as row 3" in shown
+        assert "Row 5, 負責人: no active colleague “Sue”" in shown
+        assert mia.labels() == ["Import 2 valid rows", "Cancel"]
+        assert await _customer_names(engine) == set()  # the preview saved nothing
+        assert len(list((tmp_path / "imports").iterdir())) == 1
+
+        button, import_data = mia.last.message_id, mia.last.reply_markup[0][0][1]
+        assert import_data.startswith("imp:run:") and len(import_data.encode()) <= 64
+        # A double tap: both presses leave the phone before the first one is answered.
+        first = bot.api.press(mia.user, button, import_data, enqueue=False)
+        second = bot.api.press(mia.user, button, import_data, enqueue=False)
+        await bot.api.deliver(bot.app, first)
+        assert "Imported 2 customers; 2 rows were skipped" in (mia.last.text or "")
+        assert await _customer_names(engine) == {"台積電 <TSMC>", "鴻海精密"}
+        assert list((tmp_path / "imports").iterdir()) == []
+        await mia._do(second)  # nothing is imported twice
+        assert "no longer waiting" in bot.api.calls_to("answerCallbackQuery")[-1].params["text"]
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(t.customers))).scalar_one() == 2
+
+
+async def test_cancel_and_a_report_file_for_many_problems(engine: AsyncEngine, clock: ManualClock,
+                                                          tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        mia = bot.user(MIA, "Mia", language_code="zh-hant")
+        bad = [[f"客戶{i}", f"12{i}"] for i in range(12)]
+        data = write_csv(["名稱", "手機"], [["好客戶", "0922 000 111"], *bad])
+        shown = _texts(await _send_file(mia, "list.csv", data))
+        assert "前 10 項，共 12 項" in shown
+        report = bot.api.documents(MIA)[-1]
+        assert report.filename == "list-problems.csv" and "12" in (report.caption or "")
+        lines = read_csv(report.content, max_rows=100)
+        assert lines[0] == ["列", "欄位", "問題"] and len(lines) == 13
+        assert lines[1] == ["3", "手機", "「120」不是有效的電話號碼"]
+        assert "已取消匯入" in _texts(await mia.press("取消"))
+        assert await _customer_names(engine) == set() and list((tmp_path / "imports").iterdir()) == []
+
+
+async def test_reps_are_refused_and_bad_files_get_a_clear_reply(engine: AsyncEngine, clock: ManualClock,
+                                                               tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        ned = bot.user(NED, "Ned")
+        refused = _texts(await _send_file(ned, "mine.csv", write_csv(["Name"], [["Acme"]])))
+        assert "don't have permission" in refused
+        assert "don't have permission" in await ned.text_of("/export")
+        assert "/import" not in await ned.text_of("/help")
+
+        mia = bot.user(MIA, "Mia")
+        assert "/import" in await mia.text_of("/help")
+        assert ".csv or .xlsx" in await mia.text_of("/import")
+        junk = _texts(await _send_file(mia, "junk.csv", os.urandom(5 * 1024 * 1024)))
+        assert "can't tell how this CSV file's text is encoded" in junk
+        big = _texts(await _send_file(mia, "huge.csv", b"name\n" + b"x" * (11 * 1024 * 1024)))
+        assert "This file is 11.0 MB; I can import files of up to 10 MB" in big
+        old = _texts(await _send_file(mia, "old.xls", b"\xd0\xcf\x11\xe0", "application/vnd.ms-excel"))
+        assert "Save As" in old
+        no_name = _texts(await _send_file(mia, "phones.csv", write_csv(["Phone"], [["0912345678"]])))
+        assert "couldn't find the customer name column" in no_name
+        assert await _customer_names(engine) == set()
+
+
+async def test_export_sends_only_the_customers_in_scope(engine: AsyncEngine, clock: ManualClock,
+                                                       tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        s = bot.services
+        for tg_id, name in ((NED, "北區 Ned 的客戶"), (MIA, "北區 Mia 的客戶"), (SUE, "南區 Sue 的客戶")):
+            actor = await s.identity.actor_for(TelegramIdentity(tg_id, "x"))
+            await s.customers.create(actor, CustomerDraft(name=name))
+        mia = bot.user(MIA, "Mia")
+        await mia.send("/export")
+        assert mia.labels() == ["CSV", "Excel (.xlsx)"]
+        await mia.press("CSV")
+        sent = bot.api.documents(MIA)[-1]
+        rows = read_csv(sent.content, max_rows=10)
+        assert rows[0][:4] == ["Name", "Short name", "Type", "Phone"]
+        assert {r[0] for r in rows[1:]} == {"北區 Ned 的客戶", "北區 Mia 的客戶"}
+        assert sent.filename.startswith("customers-") and sent.caption == "2 customers"
+
+        admin = bot.user(ADMIN_ID, "Ada", language_code="zh-hans")
+        await admin.send("/export")
+        await admin.press("Excel（.xlsx）")
+        table = read_xlsx(bot.api.documents(ADMIN_ID)[-1].content, max_rows=10)
+        assert table[0][0] == "名称" and len(table) == 4
