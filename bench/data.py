@@ -1,4 +1,4 @@
-"""Deterministic made-up customers for benchmarks: the same seed gives the same companies, people, phones.
+"""Not a benchmark: deterministic made-up customers for benchmarks (same seed, same companies, people, phones).
 
 The mix is what a Taiwan-based team selling into mainland China and the US has: Traditional Chinese company
 names (台北精密工業股份有限公司), Simplified ones (上海恒达电子科技有限公司), English ones, and people's names in

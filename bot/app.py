@@ -44,7 +44,6 @@ from handlers.menu import COMMANDS
 from outbound.dispatch_wiring import Sinks, build_outbound
 from outbound.labels_pdf import ReportlabLabelRenderer
 from storage.engine import create_engine
-from storage.migrate import upgrade
 from storage.ptb_persistence import SqlPersistence
 from storage.spreadsheets import SpreadsheetFiles
 from storage.uow import SqlUnitOfWorkFactory
@@ -106,6 +105,8 @@ def build_services(settings: Settings, engine: AsyncEngine, clock: Clock, *, sin
 
 async def prepare_database(engine: AsyncEngine, services: Services, settings: Settings) -> None:
     """Migrate and seed defaults. Must run before Application.initialize(), which loads persisted state."""
+    from storage.migrate import upgrade  # Alembic is only needed here; keep it out of the resident bot
+
     await upgrade(engine)
     await ensure_defaults(services.uow, settings.company_name)
 

@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--no-demo", action="store_true", help="console: do not create the demo company")
         p.add_argument("--database-url", help="console: use this database instead of DATA_DIR/console-demo.db")
 
-    sub.add_parser("migrate", help="apply database migrations and create the default roles")
+    migrate = sub.add_parser("migrate", help="apply database migrations and create the default roles")
+    migrate.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     backup = sub.add_parser("backup", help="copy the SQLite database to PATH while the bot runs")
     backup.add_argument("path", type=Path)
 
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         return _console(settings, args)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
-        print("Database is up to date.")
+        if not args.quiet:
+            print("Database is up to date.")
         return 0
     if args.command == "backup":
         return backup(settings, args.path)
@@ -86,9 +88,15 @@ def _console(settings: Settings, args: argparse.Namespace) -> int:
 def run_bot(settings: Settings) -> int:
     """The bot (long polling, or webhook with TELEGRAM_WEBHOOK=1), its jobs and the HTTP endpoint, in one event
     loop; SIGINT/SIGTERM stop them in order."""
+    import subprocess
+
     from bot.http import run
 
-    asyncio.run(_migrate(settings))  # before initialize(), which loads persisted conversation state
+    # Migrations run before initialize() (which loads persisted conversation state), in a short-lived child
+    # process: Alembic and Mako would otherwise stay resident in the bot for its whole life (~8 MiB).
+    migrated = subprocess.run([sys.executable, "-m", "bot", "migrate", "--quiet"], check=False)
+    if migrated.returncode != 0:
+        return migrated.returncode
     asyncio.run(run(settings))
     return 0
 

@@ -808,6 +808,9 @@ class _SharedStateRequest(BaseRequest):
         return await self._api.do_request(url, method, request_data)
 
 
+_QUERY_IDS = itertools.count(1)
+
+
 class FakeBotApi(BaseRequest):
     """In-memory Telegram Bot API. See the module docstring for an example.
 
@@ -847,7 +850,7 @@ class FakeBotApi(BaseRequest):
         self._file_ids = itertools.count(1)
         self._commands: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self._callback_queries: dict[str, CallbackQueryRecord] = {}
-        self._query_ids = itertools.count(1)
+        self._query_ids = _QUERY_IDS  # unique across instances, as Telegram's are
         self._group_ids = itertools.count(1)
         self._listeners: list[Callable[[BotEvent], None]] = []
 

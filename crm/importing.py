@@ -13,7 +13,7 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 from crm import phones
@@ -175,15 +175,19 @@ def _enum_key(value: str) -> str:
     return key
 
 
+# Cached: a 100,000-row file repeats the same few values, and folding each one again shows in the profile.
+@lru_cache(maxsize=512)
 def parse_classification(value: str) -> Classification | None:
     return _CLASSIFICATION_VALUES.get(_enum_key(value)) if value.strip() else Classification.POTENTIAL
 
 
+@lru_cache(maxsize=512)
 def parse_tier(value: str) -> Tier | None:
     key = _enum_key(value).upper()
     return Tier(key) if key in Tier.__members__ else None
 
 
+@lru_cache(maxsize=512)
 def parse_kind(value: str) -> CustomerKind | None:
     return _KIND_VALUES.get(_enum_key(value)) if value.strip() else CustomerKind.COMPANY
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -56,14 +57,26 @@ async def reply(update: Update, context: CrmContext, text: str,
                                           reply_markup=markup, disable_web_page_preview=True)
 
 
+# Recently answered callback queries: a query can be answered once, so an error found after the answer must be
+# told as a message instead of an alert (handlers/errors.py).
+_ANSWERED: OrderedDict[str, None] = OrderedDict()
+
+
 async def answer(query: CallbackQuery | None, text: str | None = None, *, alert: bool = False) -> None:
     """Callback queries must always be answered, or the user's button keeps spinning."""
-    if query is None:
+    if query is None or query.id in _ANSWERED:
         return
     try:
         await query.answer(text[:200] if text else None, show_alert=alert)
     except BadRequest as exc:
         log.debug("callback answer failed: %s", exc)
+    _ANSWERED[query.id] = None
+    while len(_ANSWERED) > 1000:
+        _ANSWERED.popitem(last=False)
+
+
+def was_answered(query: CallbackQuery | None) -> bool:
+    return query is not None and query.id in _ANSWERED
 
 
 def require_actor(operation: str | None = None) -> Callable[[Handler], Handler]:

@@ -9,9 +9,23 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.context import CrmContext
 from crm.errors import DomainError
-from handlers.common import answer, reply
+from handlers.common import answer, reply, was_answered
+from handlers.identity import telegram_identity
 
 log = logging.getLogger(__name__)
+
+
+async def _find_locale(update: Update, context: CrmContext) -> None:
+    """PTB gives error handlers a fresh context, without what the identity handler found: look again."""
+    who = telegram_identity(update)
+    if who is None:
+        return
+    try:
+        actor = await context.services.identity.actor_for(who)
+    except Exception:  # the database may be what failed; the default language will do
+        log.debug("could not resolve the user's language", exc_info=True)
+        return
+    context.locale = actor.locale if actor else context.services.identity.locale_for(None, who.language_code)
 
 
 async def on_error(update: object, context: CrmContext) -> None:
@@ -26,12 +40,13 @@ async def on_error(update: object, context: CrmContext) -> None:
     if isinstance(error, RetryAfter | NetworkError) and not isinstance(error, DomainError):
         log.warning("telegram unavailable while answering: %s", error)
         return
+    await _find_locale(update, context)
     if isinstance(error, DomainError):
         text = context.t(error.key, **error.params)
-        if update.callback_query is not None:
+        if update.callback_query is not None and not was_answered(update.callback_query):
             await answer(update.callback_query, text, alert=True)
             return
-        await reply(update, context, text)
+        await reply(update, context, text, edit=False)
         return
     log.error("unhandled error for update %s", update.update_id, exc_info=error)
     await answer(update.callback_query)

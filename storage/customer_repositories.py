@@ -407,7 +407,9 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
     as soon as it has ``limit`` hits instead of intersecting tens of thousands of rows for 有限 ∩ 公司. A
     prefix range on ``term`` must not be mistaken by SQLite for a job for the (entity, entity_id) index
     (equality beats a range in its estimate, and it then reads every customer's terms): the driving row's
-    entity is compared as ``entity || ''``, which no index serves. One UNION ALL is one round trip.
+    entity is compared as ``entity || ''``, which no index serves. The owner likewise, as ``owner_id + 0``:
+    started from a rep's 5,000 customers instead, each probing a prefix range, "imp" took 2 s. One UNION ALL
+    is one round trip.
 
     Terms, owner and departments are bound parameters, so the statement is built and compiled once per
     shape (which terms are prefixes, the kind of scope, the limit): building this tree costs milliseconds,
@@ -447,7 +449,7 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
         select(literal(EntityKind.CUSTOMER.value).label("entity"), cu.id, cu.name.label("title"),
                cu.short_name.label("subtitle"), cu.owner_id)
         .select_from(drive.join(t.customers, cu.id == drive.c.entity_id))
-        .where(*where, cu.deleted_at.is_(None), in_scope(cu.owner_id)).limit(limit)
+        .where(*where, cu.deleted_at.is_(None), in_scope(cu.owner_id + 0)).limit(limit)
     )
     drive, where = matching(EntityKind.CONTACT)
     owner = t.customers.alias("contact_customer")
@@ -455,7 +457,7 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
         select(literal(EntityKind.CONTACT.value).label("entity"), co.id, co.name.label("title"),
                owner.c.name.label("subtitle"), owner.c.owner_id)
         .select_from(drive.join(t.contacts, co.id == drive.c.entity_id).join(owner, owner.c.id == co.customer_id))
-        .where(*where, co.deleted_at.is_(None), owner.c.deleted_at.is_(None), in_scope(owner.c.owner_id))
+        .where(*where, co.deleted_at.is_(None), owner.c.deleted_at.is_(None), in_scope(owner.c.owner_id + 0))
         .limit(limit)
     )
     drive, where = matching(EntityKind.LEAD)
@@ -463,7 +465,7 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
         select(literal(EntityKind.LEAD.value).label("entity"), le.id, le.name.label("title"),
                le.company_name.label("subtitle"), le.owner_id)
         .select_from(drive.join(t.leads, le.id == drive.c.entity_id))
-        .where(*where, le.deleted_at.is_(None), le.status != LeadStatus.CONVERTED.value, in_scope(le.owner_id))
+        .where(*where, le.deleted_at.is_(None), le.status != LeadStatus.CONVERTED.value, in_scope(le.owner_id + 0))
         .limit(limit)
     )
     # One record can hold several words with the same prefix ("Acme Accessories" for "ac").

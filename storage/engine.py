@@ -34,7 +34,10 @@ def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
     if path != ":memory:":
         Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     # Statements run inline on the loop thread (storage/sqlite_inline.py), not on aiosqlite's worker thread.
-    engine = create_async_engine(url, echo=echo, async_creator=sqlite_inline.creator(path))
+    # A small pool: statements run inline, so few connections are ever busy at once, and each idle one keeps
+    # its own page cache in memory.
+    engine = create_async_engine(url, echo=echo, async_creator=sqlite_inline.creator(path), pool_size=2,
+                                 max_overflow=8)
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")

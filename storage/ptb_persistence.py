@@ -26,19 +26,29 @@ class SqlPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
                          update_interval=update_interval)
         self._engine = engine
         self._writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        # What each row holds now. PTB offers every user who sent an update for writing, changed or not;
+        # comparing with the last written JSON keeps a busy bot from rewriting unchanged rows every second.
+        self._written: dict[tuple[str, int], str] = {}
 
     async def _upsert(self, kind: str, key: int, data: dict[str, Any]) -> None:
-        data = json.loads(json.dumps(data, default=str))
+        encoded = json.dumps(data, default=str, sort_keys=True)
+        if self._written.get((kind, key)) == encoded:
+            return
+        data = json.loads(encoded)
         async with self._writer.begin() as conn:
             result = await conn.execute(
                 update(t.ptb_data).where(t.ptb_data.c.kind == kind, t.ptb_data.c.key == key).values(data=data))
             if result.rowcount == 0:
                 await conn.execute(insert(t.ptb_data).values(kind=kind, key=key, data=data))
+        self._written[(kind, key)] = encoded
 
     async def _load(self, kind: str) -> dict[int, dict[str, Any]]:
         async with self._engine.connect() as conn:
             rows = await conn.execute(select(t.ptb_data.c.key, t.ptb_data.c.data).where(t.ptb_data.c.kind == kind))
-            return {int(k): dict(v) for k, v in rows}
+            loaded = {int(k): dict(v) for k, v in rows}
+        for k, v in loaded.items():
+            self._written[(kind, k)] = json.dumps(v, default=str, sort_keys=True)
+        return loaded
 
     async def get_user_data(self) -> dict[int, dict[str, Any]]:
         return await self._load("user")
@@ -87,6 +97,7 @@ class SqlPersistence(BasePersistence[dict[str, Any], dict[str, Any], dict[str, A
         await self._drop("user", user_id)
 
     async def _drop(self, kind: str, key: int) -> None:
+        self._written.pop((kind, key), None)
         async with self._writer.begin() as conn:
             await conn.execute(delete(t.ptb_data).where(t.ptb_data.c.kind == kind, t.ptb_data.c.key == key))
 

@@ -148,8 +148,7 @@ async def test_manager_builds_saves_and_lists_a_segment(engine: AsyncEngine, clo
         # Ned (a rep) does not see his manager's segment; a forged button gets "not found".
         assert "No saved segments" in await team.ned.text_of("/segments")
         segment_id = int(mia.last.buttons[0].callback_data.split(":")[2])  # type: ignore[union-attr]
-        await _forge(team.ned, f"sg:ls:{segment_id}:0")
-        assert "Not found" in _toast(bot)["text"]
+        assert bot.told(await _forge(team.ned, f"sg:ls:{segment_id}:0"), "Not found")
 
         # Delete, then restore from the same message.
         await mia.press(_label(mia, "🎯 VIP"))

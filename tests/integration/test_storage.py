@@ -105,3 +105,31 @@ async def test_concurrent_writers_wait_instead_of_failing(engine: AsyncEngine) -
     await asyncio.gather(*(bump() for _ in range(10)))
     async with uow(write=False) as r:
         assert await r.org.version() == 10
+
+
+async def test_unchanged_user_data_is_not_rewritten(engine: AsyncEngine) -> None:
+    persistence = SqlPersistence(engine)
+    writes: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "ptb_data" in statement and statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            writes.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await persistence.update_user_data(7, {"draft": {"name": "Acme"}})
+        first = len(writes)
+        assert first >= 1
+        await persistence.update_user_data(7, {"draft": {"name": "Acme"}})  # PTB offers it again, unchanged
+        assert len(writes) == first
+        await persistence.update_user_data(7, {"draft": {"name": "Acme Ltd"}})
+        changed = len(writes)
+        assert changed > first
+        reloaded = SqlPersistence(engine)
+        assert (await reloaded.get_user_data())[7] == {"draft": {"name": "Acme Ltd"}}
+        await reloaded.update_user_data(7, {"draft": {"name": "Acme Ltd"}})
+        assert len(writes) == changed  # a restarted process knows what is stored too
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)

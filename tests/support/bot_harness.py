@@ -88,6 +88,13 @@ class BotHarness:
     def services(self) -> Any:
         return self.runtime.services
 
+    def told(self, replies: list[ChatMessage], text: str) -> bool:
+        """Whether the user was told ``text``: as the alert on their press, or in a message it produced
+        (an error found after the press was answered arrives as a message)."""
+        answers = [c for c in self.api.calls_to("answerCallbackQuery") if c.error is None]
+        alert = answers[-1].params.get("text") or "" if answers else ""
+        return text in alert or any(text in (m.text or "") for m in replies)
+
     def t(self, locale: str, key: str, **params: Any) -> str:
         return self.runtime.catalogs.t(locale, key, **params)
 
