@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
-from crm import audit
+from crm import audit, locales
 from crm.clock import Clock
 from crm.errors import Conflict, NotFound, PermissionDenied
 from crm.identity import TelegramIdentity
@@ -103,9 +103,12 @@ class InviteService:
                 staff_id = existing.id
                 await audit.record(uow, None, "rejoin", "staff", staff_id, before, after)
             else:
+                # Their Telegram language becomes their language, so messages pushed to them (reminders,
+                # handovers, agendas) read right before they ever choose one with /language.
+                locale = locales.normalize(who.language_code) if who.language_code else None
                 staff = await uow.staff.add(Staff(
                     id=0, name=who.display_name, role_id=invite.role_id, department_id=invite.department_id,
-                    telegram_user_id=who.user_id, username=who.username, created_at=now,
+                    telegram_user_id=who.user_id, username=who.username, locale=locale, created_at=now,
                 ))
                 staff_id = staff.id
                 await audit.record(uow, None, "join", "staff", staff_id, {},

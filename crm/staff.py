@@ -71,13 +71,19 @@ class StaffService:
             await uow.commit()
 
     async def set_active(self, actor: Actor, staff_id: int, active: bool) -> Staff:
-        """Deactivation takes effect on the user's very next update; their records stay where they are."""
+        """Deactivation takes effect on the user's very next update. It is refused while the person still
+        owns customers, open leads or open follow-ups: those are handed over first, never left ownerless."""
         actor.require("users.manage")
         async with self._uow() as uow:
             staff = await self._visible(uow, actor, staff_id)
             if staff.id == actor.staff_id and not active:
                 raise Conflict("error.cannot_deactivate_self")
             await self._check_outranks(uow, actor, staff)
+            if not active:
+                owned = await uow.ownership.owned(staff_id, None)
+                if owned.total:
+                    raise Conflict("error.owns_records", customers=owned.customers + owned.trashed,
+                                   leads=owned.leads, followups=owned.followups)
             await uow.staff.update(staff_id, active=active)
             await self._keep_keystone(uow)
             await audit.record(uow, actor.staff_id, "activate" if active else "deactivate", "staff", staff_id,

@@ -25,6 +25,8 @@ def merge(entries: dict[str, tuple[str, str, str]], area: str = "core") -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             catalog = Catalog(locale=sub, project="crmbot", charset="utf-8")
         for key, texts in entries.items():
+            if key in catalog:
+                del catalog[key]  # Catalog.add keeps an existing entry's old text
             catalog.add(key, texts[index])
         ordered = Catalog(locale=sub, project="crmbot", charset="utf-8")
         for message in sorted((m for m in catalog if m.id), key=lambda m: str(m.id)):
