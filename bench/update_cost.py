@@ -72,9 +72,9 @@ async def _drive(api: FakeBotApi, user: FakeUser, pid: int, texts: list[str], wa
 
     async def feed(batch: list[str]) -> None:
         for text in batch:
-            before = len(chat.bot_messages)
+            wanted = len(chat.bot_messages) + 1
             api.text(user, text)
-            await _wait(lambda: len(chat.bot_messages) > before, 60, "a reply")
+            await _wait(lambda wanted=wanted: len(chat.bot_messages) >= wanted, 60, "a reply")  # type: ignore[misc]
 
     await feed(texts[:warmup])
     started = _cpu_seconds(pid)
@@ -142,7 +142,7 @@ async def measure(db: str, folder: Path, n: int, warmup: int) -> dict[str, float
                 picked = _phones_and_names(db, n + warmup)
                 last_name = picked[-1][0]
 
-                def card_shown() -> None:
+                def card_shown(rep: FakeUser = rep, last_name: str = last_name) -> None:
                     text = api.last_message(rep.id).text or ""
                     if last_name not in text:
                         raise SystemExit(f"expected the card of {last_name!r}, got {text[:300]!r}")

@@ -21,7 +21,7 @@ def console_settings(settings: Settings, database_url: str | None) -> Settings:
     """The console keeps its own database, so trying the demo never touches a real team's data."""
     url = database_url or f"sqlite+aiosqlite:///{(settings.data_dir / 'console-demo.db').as_posix()}"
     admins = settings.admin_telegram_ids | {demo.ADMIN.telegram_id}
-    return settings.model_copy(update={"database_url": url, "admin_telegram_ids": admins,
+    return settings.replace(**{"database_url": url, "admin_telegram_ids": admins,
                                        "telegram_bot_token": None})
 
 

@@ -1,13 +1,20 @@
-"""All settings, from the environment or `.env`, validated once at start with a message naming the bad one."""
+"""All settings, from the environment or `.env`, validated once at start with a message naming the bad one.
+
+A small declarative loader rather than pydantic-settings: the bot's resident memory budget is 100 MiB, and
+pydantic alone costs ~23 MiB of it for what is a flat list of strings, numbers and a few checks.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import types
+import typing
 import zoneinfo
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
-
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing import Any, Literal
 
 from crm import locales
 
@@ -16,15 +23,22 @@ class SettingsError(Exception):
     """Raised with a human-readable explanation of which setting is wrong and why."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+@dataclass(frozen=True)
+class Range:
+    low: float
+    high: float
 
-    telegram_bot_token: str | None = Field(default=None, repr=False)
+
+SECRET = "secret"  # marker: never shown in repr or error messages
+
+
+class Settings:
+    telegram_bot_token: typing.Annotated[str | None, SECRET] = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_api_file_url: str = "https://api.telegram.org/file/bot"
     data_dir: Path = Path("./data")
     database_url: str | None = None
-    admin_telegram_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    admin_telegram_ids: frozenset[int] = frozenset()
     default_locale: str = locales.EN
     zh_script: Literal["zh-Hant", "zh-Hans"] = "zh-Hant"
     default_timezone: str = "Asia/Taipei"
@@ -39,155 +53,281 @@ class Settings(BaseSettings):
     sms_support_contact: str = ""
     sms_frequency_text: str = "Msg frequency varies|訊息頻率不定|消息频率不定"
     sms_segment_price: str = "0.0079 USD"
-    invite_ttl_hours: int = Field(default=168, ge=1, le=24 * 90)
+    invite_ttl_hours: typing.Annotated[int, Range(1, 24 * 90)] = 168
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
-    reminder_tick_seconds: float = Field(default=5, ge=0.5, le=300)
+    reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # ---- outbound messages (outbox) and the HTTP endpoint ----
     twilio_account_sid: str | None = None
-    twilio_auth_token: str | None = Field(default=None, repr=False)
+    twilio_auth_token: typing.Annotated[str | None, SECRET] = None
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str | None = None  # a Twilio-compatible provider; default api.twilio.com
     smtp_host: str | None = None
-    smtp_port: int | None = Field(default=None, ge=1, le=65535)
+    smtp_port: typing.Annotated[int | None, Range(1, 65535)] = None
     smtp_username: str | None = None
-    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_password: typing.Annotated[str | None, SECRET] = None
     smtp_security: Literal["none", "starttls", "tls"] = "starttls"
     mail_from: str | None = None
     fax_gateway: Literal["", "email", "http"] = ""
     fax_email_template: str | None = None
     fax_http_url: str | None = None
-    fax_http_token: str | None = Field(default=None, repr=False)
-    sms_max_per_second: float = Field(default=1.0, ge=0, le=1000)
-    email_max_per_second: float = Field(default=5.0, ge=0, le=1000)
-    fax_max_per_second: float = Field(default=1.0, ge=0, le=100)
-    telegram_max_per_second: float = Field(default=25.0, ge=0, le=30)
-    outbox_lease_seconds: float = Field(default=120, ge=1, le=3600)
-    outbox_max_attempts: int = Field(default=8, ge=1, le=50)
-    outbox_tick_seconds: float = Field(default=1.0, ge=0.1, le=60)
+    fax_http_token: typing.Annotated[str | None, SECRET] = None
+    sms_max_per_second: typing.Annotated[float, Range(0, 1000)] = 1.0
+    email_max_per_second: typing.Annotated[float, Range(0, 1000)] = 5.0
+    fax_max_per_second: typing.Annotated[float, Range(0, 100)] = 1.0
+    telegram_max_per_second: typing.Annotated[float, Range(0, 30)] = 25.0
+    outbox_lease_seconds: typing.Annotated[float, Range(1, 3600)] = 120
+    outbox_max_attempts: typing.Annotated[int, Range(1, 50)] = 8
+    outbox_tick_seconds: typing.Annotated[float, Range(0.1, 60)] = 1.0
     http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=0, le=65535)
+    http_port: typing.Annotated[int, Range(0, 65535)] = 8080
     public_base_url: str | None = None  # how Telegram and Twilio reach HTTP_HOST:HTTP_PORT, e.g. https://crm.example.com
     telegram_webhook: bool = False
-    webhook_secret: str | None = Field(default=None, repr=False)
+    webhook_secret: typing.Annotated[str | None, SECRET] = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("admin_telegram_ids", mode="before")
-    @classmethod
-    def _ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+    def __init__(self, _env_file: str | Path | None = ".env", **overrides: Any) -> None:
+        """Read defaults, then `.env` (if given), then the environment, then ``overrides``; validate all."""
+        fields = _fields()
+        unknown = set(overrides) - set(fields)
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+        raw: dict[str, Any] = {}
+        if _env_file is not None:
+            raw.update(_read_env_file(Path(_env_file), fields))
+        for name in fields:
+            if name.upper() in os.environ:
+                raw[name] = os.environ[name.upper()]
+        raw.update(overrides)
+        errors: list[str] = []
+        for name, spec in fields.items():
             try:
-                return frozenset(int(p) for p in parts)
+                value = spec.convert(raw[name]) if name in raw else spec.default
+                check = _CHECKS.get(name)
+                if check is not None:
+                    value = check(value)
+            except (ValueError, TypeError) as exc:
+                errors.append(f"  {name.upper()}: {exc}")
+                continue
+            object.__setattr__(self, name, value)
+        if not errors:
+            try:
+                self._check_together()
             except ValueError as exc:
-                raise ValueError("must be comma-separated numeric Telegram user ids") from exc
-        if isinstance(value, int):
-            return frozenset({value})
-        return value
+                errors.append(f"  {exc}")
+        if errors:
+            raise SettingsError("Invalid settings (environment or .env):\n" + "\n".join(errors))
 
-    @field_validator("default_locale")
-    @classmethod
-    def _locale(cls, value: str) -> str:
-        normalized = locales.normalize(value, default="")
-        if not normalized:
-            raise ValueError(f"must be one of {', '.join(locales.SUPPORTED)}")
-        return normalized
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Taipei)") from exc
-        return value
-
-    @field_validator("default_currency")
-    @classmethod
-    def _currency(cls, value: str) -> str:
-        value = value.strip().upper()
-        if len(value) != 3 or not value.isalpha():
-            raise ValueError("must be a three-letter ISO 4217 code such as TWD")
-        return value
-
-    @field_validator("sms_quiet_hours")
-    @classmethod
-    def _quiet_hours(cls, value: str) -> str:
-        from crm.quiet_hours import QuietHours
-
-        return str(QuietHours.parse(value))
-
-    @field_validator("sms_segment_price")
-    @classmethod
-    def _segment_price(cls, value: str) -> str:
-        from crm.subscriptions import parse_price
-
-        parse_price(value)
-        return value.strip()
-
-    @field_validator("telegram_api_base_url", "telegram_api_file_url")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @field_validator("telegram_bot_token")
-    @classmethod
-    def _token(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip()
-        head, _, tail = value.partition(":")
-        if not head.isdigit() or len(tail) < 20:
-            raise ValueError("does not look like a bot token from @BotFather (digits:secret)")
-        return value
-
-    @field_validator("smtp_port", mode="before")
-    @classmethod
-    def _empty_port(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    @field_validator("public_base_url", "twilio_api_base_url", "fax_http_url")
-    @classmethod
-    def _optional_url(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        value = value.strip().rstrip("/")
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
-    @model_validator(mode="after")
-    def _webhook(self) -> Settings:
-        import re
-
-        if not self.webhook_secret:
-            self.webhook_secret = None
+    def _check_together(self) -> None:
         if self.webhook_secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", self.webhook_secret):
-            raise ValueError("WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+            raise ValueError("WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         if self.telegram_webhook and not (self.webhook_secret and self.public_base_url):
-            raise ValueError("TELEGRAM_WEBHOOK=1 needs WEBHOOK_SECRET and PUBLIC_BASE_URL")
-        return self
-
-    @model_validator(mode="after")
-    def _database(self) -> Settings:
+            raise ValueError("TELEGRAM_WEBHOOK: needs WEBHOOK_SECRET and PUBLIC_BASE_URL")
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'crmbot.db').as_posix()}"
-        return self
 
     @property
     def db_url(self) -> str:
         assert self.database_url is not None
         return self.database_url
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed, validated like the original."""
+        current = {name: getattr(self, name) for name in _fields()}
+        return Settings(_env_file=None, **{**current, **changes}) if changes else self
 
-def load_settings(**overrides: object) -> Settings:
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name, spec in _fields().items() if not spec.secret)
+        return f"Settings({shown})"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+# ---- the loader ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Field:
+    default: Any
+    convert: Callable[[Any], Any]
+    secret: bool
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _converter(hint: Any) -> tuple[Callable[[Any], Any], bool]:
+    secret = False
+    bounds: Range | None = None
+    if typing.get_origin(hint) is typing.Annotated:
+        hint, *extras = typing.get_args(hint)
+        secret = SECRET in extras
+        bounds = next((e for e in extras if isinstance(e, Range)), None)
+    optional = False
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        optional, hint = True, args[0]
+
+    def base(value: Any) -> Any:
+        if typing.get_origin(hint) is Literal:
+            choices = typing.get_args(hint)
+            if value not in choices:
+                raise ValueError(f"must be one of {', '.join(repr(c) for c in choices)}")
+            return value
+        if hint is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE | _FALSE:
+                return text in _TRUE
+            raise ValueError("must be 1/0, true/false, yes/no or on/off")
+        if hint in (int, float):
+            try:
+                number = hint(value.strip() if isinstance(value, str) else value)
+            except (TypeError, ValueError):
+                raise ValueError(f"must be a number{' (whole)' if hint is int else ''}") from None
+            if bounds is not None and not bounds.low <= number <= bounds.high:
+                raise ValueError(f"must be between {bounds.low:g} and {bounds.high:g}")
+            return number
+        if hint is Path:
+            return Path(value)
+        if typing.get_origin(hint) is frozenset:
+            return _ids(value)
+        if not isinstance(value, str):
+            raise TypeError(f"must be text, not {type(value).__name__}")
+        return value
+
+    def convert(value: Any) -> Any:
+        if optional and (value is None or (isinstance(value, str) and not value.strip())):
+            return None
+        return base(value)
+
+    return convert, secret
+
+
+_FIELDS: dict[str, _Field] = {}
+
+
+def _fields() -> dict[str, _Field]:
+    if not _FIELDS:
+        hints = typing.get_type_hints(Settings, include_extras=True)
+        for name, hint in hints.items():
+            convert, secret = _converter(hint)
+            _FIELDS[name] = _Field(getattr(Settings, name), convert, secret)
+    return _FIELDS
+
+
+def _read_env_file(path: Path, fields: Mapping[str, _Field]) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        if key in fields:
+            values[key] = value
+    return values
+
+
+# ---- checks of single values ------------------------------------------------------------------------------
+
+
+def _ids(value: object) -> frozenset[int]:
+    if isinstance(value, int):
+        return frozenset({value})
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+        try:
+            return frozenset(int(p) for p in parts)
+        except ValueError:
+            raise ValueError("must be comma-separated numeric Telegram user ids") from None
+    if isinstance(value, frozenset | set | list | tuple) and all(isinstance(v, int) for v in value):
+        return frozenset(value)
+    raise ValueError("must be comma-separated numeric Telegram user ids")
+
+
+def _locale(value: str) -> str:
+    normalized = locales.normalize(value, default="")
+    if not normalized:
+        raise ValueError(f"must be one of {', '.join(locales.SUPPORTED)}")
+    return normalized
+
+
+def _timezone(value: str) -> str:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper() or "settings"
-            lines.append(f"  {name}: {err['msg']}")
-        raise SettingsError("Invalid settings (environment or .env):\n" + "\n".join(lines)) from None
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Taipei)") from None
+    return value
+
+
+def _currency(value: str) -> str:
+    value = value.strip().upper()
+    if len(value) != 3 or not value.isalpha():
+        raise ValueError("must be a three-letter ISO 4217 code such as TWD")
+    return value
+
+
+def _quiet_hours(value: str) -> str:
+    from crm.quiet_hours import QuietHours
+
+    return str(QuietHours.parse(value))
+
+
+def _segment_price(value: str) -> str:
+    from crm.subscriptions import parse_price
+
+    parse_price(value)
+    return value.strip()
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+def _optional_url(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return _url(value.strip().rstrip("/"))
+
+
+def _token(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    head, _, tail = value.partition(":")
+    if not head.isdigit() or len(tail) < 20:
+        raise ValueError("does not look like a bot token from @BotFather (digits:secret)")
+    return value
+
+
+def _empty_to_none(value: str | None) -> str | None:
+    return value if value else None
+
+
+_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "default_locale": _locale,
+    "default_timezone": _timezone,
+    "default_currency": _currency,
+    "sms_quiet_hours": _quiet_hours,
+    "sms_segment_price": _segment_price,
+    "telegram_api_base_url": _url,
+    "telegram_api_file_url": _url,
+    "telegram_bot_token": _token,
+    "public_base_url": _optional_url,
+    "twilio_api_base_url": _optional_url,
+    "fax_http_url": _optional_url,
+    "webhook_secret": _empty_to_none,
+}

@@ -9,10 +9,10 @@ from crm.campaigns import CampaignService
 from crm.clock import Clock
 from crm.contacts_leads import ContactService, LeadService
 from crm.customers import CustomerService
+from crm.departments import DepartmentService
 from crm.exporting import ExportService
 from crm.followups import FollowUpService
 from crm.handover import HandoverService
-from crm.departments import DepartmentService
 from crm.identity import IdentityService
 from crm.importing import ImportService
 from crm.invites import InviteService

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from telegram import Document, Update
+from telegram.constants import ChatAction
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import CrmContext
@@ -52,11 +53,14 @@ def _spreadsheet_filter() -> filters.BaseFilter:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Add this area's handlers to group 0 (called before the fallbacks)."""
+    """Add this area's handlers to group 0 (called before the fallbacks).
+
+    Private chats only: a preview or an export posted in a group would show customers to everyone there."""
+    private = filters.ChatType.PRIVATE
     app.add_handlers([
-        CommandHandler("import", import_help),
-        CommandHandler("export", export_menu),
-        MessageHandler(_spreadsheet_filter(), on_spreadsheet),
+        CommandHandler("import", import_help, filters=private),
+        CommandHandler("export", export_menu, filters=private),
+        MessageHandler(private & _spreadsheet_filter(), on_spreadsheet),
         CallbackQueryHandler(run_import, pattern=r"^imp:run:"),
         CallbackQueryHandler(cancel_import, pattern=r"^imp:cancel:"),
         CallbackQueryHandler(export_file, pattern=r"^exp:file:"),
@@ -117,6 +121,8 @@ async def on_spreadsheet(update: Update, context: CrmContext) -> None:
         return
     actor = actor_of(context)
     name = (document.file_name or "customers.csv")[:120]
+    if update.effective_chat is not None:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
     telegram_file = await document.get_file()
     data = bytes(await telegram_file.download_as_bytearray())
     plan = await context.services.importing.plan_file(actor, data, name)
@@ -248,6 +254,8 @@ async def export_file(update: Update, context: CrmContext) -> None:
         await answer(update.callback_query, context.t("error.stale_button"), alert=True)
         return
     await answer(update.callback_query, context.t("importing.exporting"))
+    if update.effective_chat is not None:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_DOCUMENT)
     try:
         exported = await context.services.exporting.export(actor_of(context), fmt, _plain(context))
     except DomainError as exc:  # the query is answered already: say it in the chat

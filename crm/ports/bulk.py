@@ -6,7 +6,7 @@ is fine for a rep's one customer and far too slow for a 100,000-row spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,11 +39,8 @@ class BulkCustomerWriter(Protocol):
         """Live customers (any owner) having one of these E.164 phones or e-mail addresses (case-insensitive)."""
         ...
 
-    async def insert_customers(self, customers: Sequence[Customer], terms: Callable[[Customer], Iterable[str]]
-                               ) -> Sequence[Customer]:
-        """Insert customers (``id`` ignored) and ``terms(stored)`` for each into the search index. Returns the
-        stored customers with their ids, in no particular order: asking the database for the input order would
-        make SQLite insert row by row."""
+    async def insert_customers(self, rows: Sequence[tuple[Customer, Collection[str]]]) -> Sequence[int]:
+        """Insert customers (``id`` ignored), each with its search terms; returns the new ids in input order."""
         ...
 
     async def insert_audit(self, entries: Sequence[AuditEntry]) -> None: ...

@@ -149,3 +149,19 @@ async def test_export_sends_only_the_customers_in_scope(engine: AsyncEngine, clo
         await admin.press("Excel（.xlsx）")
         table = read_xlsx(bot.api.documents(ADMIN_ID)[-1].content, max_rows=10)
         assert table[0][0] == "名称" and len(table) == 4
+
+
+async def test_nothing_about_customers_is_posted_in_a_group(engine: AsyncEngine, clock: ManualClock,
+                                                            tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        mia = bot.user(MIA, "Mia")
+        group = bot.api.add_group("Sales team")
+        await bot.api.deliver(bot.app, bot.api.text(mia.user, "/export", chat=group, enqueue=False))
+        data = write_csv(["Name", "Phone"], [["Acme", "0912 345 678"]])
+        await bot.api.deliver(bot.app, bot.api.document(mia.user, "list.csv", data, "text/csv", chat=group,
+                                                        enqueue=False))
+        posted = bot.api.chat(group.id).bot_messages
+        assert bot.api.documents(group.id) == []
+        assert not any("Export" in (m.text or "") or "list.csv" in (m.text or "") for m in posted)
+        assert await _customer_names(engine) == set()

@@ -24,7 +24,6 @@ from crm.permissions import Actor
 from handlers.common import keyboard
 from handlers.messaging import card_rows, push_status_notices
 from outbound.dispatch_wiring import Sinks
-from outbound.email_recording import RecordingEmailSender
 from outbound.fax_recording import RecordingFaxSender
 from outbound.sms_recording import RecordingSmsSender
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter

@@ -101,7 +101,7 @@ async def test_owners_by_name_or_username_within_the_importers_scope(engine: Asy
              ["Delta", "0911 111 114", "Nobody"],
              ["Epsilon", "0911 111 115", ""]]
     plan = await service.plan(mia, table, default_owner="@ned_w")
-    assert [(r.draft.name, r.draft.owner_id) for r in plan.rows] == [
+    assert [(r.draft.name, r.owner_id) for r in plan.rows] == [
         ("Alpha", ned.staff_id), ("Beta", ned.staff_id), ("Epsilon", ned.staff_id)]
     assert [(e.row, e.column, e.key) for e in plan.errors] == [
         (4, "Owner", "importing.err_owner_unknown"), (5, "Owner", "importing.err_owner_unknown")]
@@ -110,7 +110,7 @@ async def test_owners_by_name_or_username_within_the_importers_scope(engine: Asy
     assert unknown.value.key == "importing.default_owner_unknown"
 
     admin_plan = await service.plan(org.admin, table)
-    assert {r.draft.name: r.draft.owner_id for r in admin_plan.rows}["Gamma"] == sue.staff_id
+    assert {r.draft.name: r.owner_id for r in admin_plan.rows}["Gamma"] == sue.staff_id
     # Ned was deactivated after the dry run: the import stops instead of giving customers to a leaver.
     await org.services.staff.set_active(org.admin, ned.staff_id, False)
     with pytest.raises(Exception) as changed:

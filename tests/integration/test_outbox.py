@@ -20,11 +20,19 @@ from crm.clock import ManualClock
 from crm.customers import CustomerDraft
 from crm.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from crm.messaging import DeliveryReport
-from crm.outbox import NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxStatus, cancel_pending, enqueue, release_held
+from crm.outbox import (
+    NewOutboxMessage,
+    OutboxChannel,
+    OutboxMessage,
+    OutboxStatus,
+    cancel_pending,
+    enqueue,
+    release_held,
+)
 from crm.permissions import Actor
 from crm.ports.outbox import Cancel, Decision, Defer, Send
 from crm.ports.repositories import UnitOfWork
-from crm.ports.sms import SmsPermanentError, SmsRecipientOptedOut, SmsTransientError
+from crm.ports.sms import SmsPermanentError, SmsTransientError
 from outbound.dispatch import MAYBE_SENT_REASON, ChannelAdapters, ChannelLimit, Dispatcher, RetryPolicy, TokenBucket
 from outbound.dispatch_wiring import Sinks
 from outbound.email_recording import RecordingEmailSender

@@ -13,7 +13,9 @@ from crm.permissions import OPERATIONS, SCOPE_AREAS, Scope, operation_area
 
 ROOT = Path(__file__).resolve().parents[2]
 # t("key" / context.t("key" / DomainError("key" / raise X("key" / key = "key"
-_KEY_RE = re.compile(r"""(?:\bt\(\s*|Error\(\s*|Denied\(\s*|Found\(\s*|Failed\(\s*|Conflict\(\s*|key = )"([a-z_]+\.[a-z_.]+)\"""")
+_KEY_RE = re.compile(
+    r"""(?:\bt\(\s*|Error\(\s*|Denied\(\s*|Found\(\s*|Failed\(\s*|Conflict\(\s*|key = )"([a-z_]+\.[a-z_.]+)\""""
+)
 
 
 def _keys_in_code() -> set[str]:
