@@ -63,9 +63,9 @@ async def _campaign(url: str, count: int, rate: float, concurrency: int) -> tupl
     started = time.perf_counter()
     async with uow() as unit:
         for i in range(count):
-            await enqueue(unit, NewOutboxMessage(OutboxChannel.SMS, _number(i), f"Spring sale, 20% off. Reply STOP ({i})",
-                                                 campaign_id=1, topic="promotions", requested_by=None,
-                                                 idempotency_key=f"bench:{rate}:{i}"))
+            body = f"Spring sale, 20% off. Reply STOP ({i})"
+            await enqueue(unit, NewOutboxMessage(OutboxChannel.SMS, _number(i), body, campaign_id=1, topic="promotions",
+                                                 requested_by=None, idempotency_key=f"bench:{rate}:{i}"))
         await unit.commit()
     enqueued = time.perf_counter() - started
 

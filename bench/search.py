@@ -5,7 +5,7 @@ the real import path (CSV parse → ImportService.plan → one-transaction bulk 
 through CustomerService.search as a rep (own scope) and as an admin (everything): 1, 2 and 3+ CJK characters, an
 English prefix, the last four phone digits, a full phone number, an e-mail address and a #tag. The same searches'
 SQL (storage.customer_repositories.search_statement) is then run raw with the sqlite3 module, so the ratio
-shows what the service layer, SQLAlchemy and aiosqlite add on top of the database itself. Target: p95 ≤ 30 ms.
+shows what the service layer, SQLAlchemy and the driver add on top of the database itself. Target: p95 ≤ 30 ms.
 """
 
 from __future__ import annotations

@@ -10,18 +10,15 @@ duplicate check repeated inside it, so an import either lands completely or not 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
 
 from crm import phones
-from crm.clock import Clock, SystemClock
+from crm.clock import Clock
 from crm.customer_model import Classification, Customer, CustomerKind, Tier
 from crm.customers import CustomerDraft, CustomerService, clean_email, clean_tags, clean_text, customer_terms
 from crm.errors import Conflict, DomainError, ValidationFailed
@@ -33,8 +30,6 @@ from crm.ports.spreadsheets import SpreadsheetCodec
 from crm.search_terms import fold
 
 MAX_ROWS = 200_000  # a spreadsheet larger than this is a database dump, not an import
-PARALLEL_ROWS = 20_000  # from here on, starting worker processes (~1 s) costs less than it saves
-MAX_WORKERS = 4
 PREVIEW_ROWS = 5
 _STAFF_LIMIT = 100_000
 
@@ -327,26 +322,6 @@ def _email_key(email: str) -> str:
     return fold(email)
 
 
-@dataclass
-class CheckedChunk:
-    """Some rows checked each on its own (duplicates inside the file are found when chunks are merged)."""
-
-    rows: list[CheckedRow] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    owner_refs: list[tuple[int, str, str | None]] = field(default_factory=list)  # of the failed rows
-
-
-class _NoStorage:
-    def __call__(self, *, write: bool = True) -> UnitOfWork:
-        raise RuntimeError("the customer rules alone need no database")
-
-
-@lru_cache(maxsize=8)
-def customer_rules(phone_region: str) -> Callable[[CustomerDraft], CustomerDraft]:
-    """CustomerService.normalize_draft without a database: what a worker process checks rows with."""
-    return CustomerService(_NoStorage(), SystemClock(), phone_region=phone_region).normalize_draft
-
-
 def header_row(table: Sequence[Sequence[str]]) -> tuple[int, ColumnMapping]:
     """Where the header is (the first non-empty row) and what its columns are."""
     index = next((i for i, cells in enumerate(table) if any(c.strip() for c in cells)), None)
@@ -358,89 +333,49 @@ def header_row(table: Sequence[Sequence[str]]) -> tuple[int, ColumnMapping]:
     return index, mapping
 
 
-def data_rows(table: Sequence[Sequence[str]], header_index: int) -> list[tuple[int, Sequence[str]]]:
-    """Non-blank rows after the header, with their spreadsheet row numbers."""
-    return [(number, cells) for number, cells in enumerate(table[header_index + 1:], start=header_index + 2)
-            if any(c.strip() for c in cells)]
-
-
-def check_chunk(mapping: ColumnMapping, rows: Sequence[tuple[int, Sequence[str]]], phone_region: str,
-                normalize: Callable[[CustomerDraft], CustomerDraft] | None = None) -> CheckedChunk:
-    """Check rows independently of each other; picklable in and out, so it can run in a worker process."""
-    checker = _RowChecker(mapping, phone_region, normalize or customer_rules(phone_region))
-    out = CheckedChunk()
-    for number, cells in rows:
-        checked, problems = checker.check(number, cells)
-        if checked is not None:
-            out.rows.append(checked)
-            continue
-        out.errors.extend(problems)
-        if owner := checker.cell(cells, "owner"):
-            out.owner_refs.append((number, owner, checker.column("owner")))
-    return out
-
-
-def merge_chunks(mapping: ColumnMapping, rows: Sequence[tuple[int, Sequence[str]]], chunks: Iterable[CheckedChunk],
-                 phone_region: str) -> CheckedRows:
-    """Chunks in row order → duplicates inside the file (same phone or e-mail; the first row wins), preview."""
-    checker = _RowChecker(mapping, phone_region, customer_rules(phone_region))
-    preview = tuple((number, {name: _preview_value(checker, cells, name) for name in ("name", "phone", "email",
-                                                                                       "owner")})
-                    for number, cells in rows[:PREVIEW_ROWS])
-    kept: list[CheckedRow] = []
-    errors: list[RowError] = []
-    owner_refs: list[tuple[int, str, str | None]] = []
-    seen: dict[str, int] = {}
-    for chunk in chunks:
-        errors.extend(chunk.errors)
-        owner_refs.extend(chunk.owner_refs)
-        for checked in chunk.rows:
-            draft = checked.draft
-            keys = [*draft.phones, *([_email_key(draft.email)] if draft.email else [])]
-            clash = next((k for k in keys if k in seen), None)
-            if clash is None:
-                for key in keys:
-                    seen[key] = checked.row
-                kept.append(checked)
-                continue
-            column = checker.column("email" if clash not in draft.phones else "phone")
-            errors.append(RowError(checked.row, column, "importing.err_duplicate_in_file", {"first": seen[clash]}))
-            if checked.owner_ref:
-                owner_refs.append((checked.row, checked.owner_ref, checked.owner_column))
-    errors.sort(key=lambda e: e.row)  # stable: a row's problems stay in column order
-    owner_refs.sort(key=lambda ref: ref[0])
-    return CheckedRows(mapping, tuple(kept), tuple(errors), len(rows), preview, tuple(owner_refs))
-
-
 def check_rows(table: Sequence[Sequence[str]], *, phone_region: str,
                normalize: Callable[[CustomerDraft], CustomerDraft]) -> CheckedRows:
     """Every row checked on its own, then duplicates inside the file (by phone and e-mail; the first row wins)."""
     header_index, mapping = header_row(table)
-    rows = data_rows(table, header_index)
-    return merge_chunks(mapping, rows, [check_chunk(mapping, rows, phone_region, normalize)], phone_region)
+    checker = _RowChecker(mapping, phone_region, normalize)
+    kept: list[CheckedRow] = []
+    errors: list[RowError] = []
+    owner_refs: list[tuple[int, str, str | None]] = []
+    preview: list[tuple[int, Mapping[str, str]]] = []
+    seen: dict[str, int] = {}
+    total = 0
+    for number, cells in enumerate(table[header_index + 1:], start=header_index + 2):
+        if not any(c.strip() for c in cells):
+            continue
+        total += 1
+        if len(preview) < PREVIEW_ROWS:
+            preview.append((number, {name: _preview_value(checker, cells, name)
+                                     for name in ("name", "phone", "email", "owner")}))
+        checked, problems = checker.check(number, cells)
+        if checked is None:
+            errors.extend(problems)
+            if owner := checker.cell(cells, "owner"):
+                owner_refs.append((number, owner, checker.column("owner")))
+            continue
+        draft = checked.draft
+        keys = [*draft.phones, *([_email_key(draft.email)] if draft.email else [])]
+        clash = next((k for k in keys if k in seen), None)
+        if clash is not None:
+            column = checker.column("email" if clash not in draft.phones else "phone")
+            errors.append(RowError(number, column, "importing.err_duplicate_in_file", {"first": seen[clash]}))
+            if checked.owner_ref:
+                owner_refs.append((number, checked.owner_ref, checked.owner_column))
+            continue
+        for key in keys:
+            seen[key] = number
+        kept.append(checked)
+    return CheckedRows(mapping, tuple(kept), tuple(errors), total, tuple(preview), tuple(owner_refs))
 
 
 def _preview_value(checker: _RowChecker, cells: Sequence[str], name: str) -> str:
     if name == "phone":
         return " / ".join(cells[i].strip() for i in checker.phone_columns if i < len(cells) and cells[i].strip())
     return checker.cell(cells, name)
-
-
-async def check_rows_in_processes(table: Sequence[Sequence[str]], *, phone_region: str, workers: int
-                                  ) -> CheckedRows:
-    """check_rows, with the rows spread over worker processes (the customer rules, no database, in each)."""
-    header_index, mapping = header_row(table)
-    rows = data_rows(table, header_index)
-    size = max(1, -(-len(rows) // (workers * 4)))  # a few chunks per worker evens out slow and fast ones
-    loop = asyncio.get_running_loop()
-    # "spawn", not fork: the bot process runs threads (PTB, the database driver) that fork would copy mid-step.
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        chunks = await asyncio.gather(*(loop.run_in_executor(pool, check_chunk, mapping, rows[i:i + size],
-                                                             phone_region) for i in range(0, len(rows), size)))
-    finally:
-        await asyncio.to_thread(pool.shutdown)
-    return await asyncio.to_thread(merge_chunks, mapping, rows, chunks, phone_region)
 
 
 # ---- owners ----------------------------------------------------------------------------------------------------
@@ -535,12 +470,11 @@ def _import_audit(c: Customer) -> dict[str, Any]:
 
 class ImportService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, customers: CustomerService,
-                 codec: SpreadsheetCodec, *, parallel_rows: int = PARALLEL_ROWS) -> None:
+                 codec: SpreadsheetCodec) -> None:
         self._uow = uow
         self._clock = clock
         self._customers = customers
         self._codec = codec
-        self.parallel_rows = parallel_rows
 
     async def read(self, data: bytes, filename: str) -> list[list[str]]:
         """Parse a CSV/XLSX file off the event loop (a big file takes seconds)."""
@@ -562,7 +496,9 @@ class ImportService:
         actor.require("customers.import")
         if len(table) > MAX_ROWS + 1:
             raise UnreadableFile("importing.too_many_rows", limit=MAX_ROWS)
-        checked = await self._check(table)
+        # Off the event loop: checking is mostly parsing phone numbers, ~100 µs a row, seconds for a big file.
+        checked = await asyncio.to_thread(check_rows, table, phone_region=self._customers.phone_region,
+                                          normalize=self._customers.normalize_draft)
         async with self._uow(write=False) as uow:
             owners = await self._owners(uow, actor)
             default_owner_id = self._default_owner(actor, owners, default_owner)
@@ -591,7 +527,7 @@ class ImportService:
             column = checked.mapping.header(indexes[0]) if indexes else None
             if scope.allows(match.owner_id, match.owner_department_id):
                 errors.append(RowError(candidate.row, column, "importing.err_duplicate_existing",
-                                       {"name": match.name, "id": match.id}))
+                                       {"name": match.name[:80], "id": match.id}))
             else:  # outside the user's scope: say that it exists, nothing about it
                 errors.append(RowError(candidate.row, column, "importing.err_duplicate_hidden", {}))
         errors.sort(key=lambda e: e.row)
@@ -628,16 +564,6 @@ class ImportService:
             await uow.bulk.insert_audit(entries)
             await uow.commit()
         return ImportResult(created=len(rows), skipped=skipped, total=plan.total)
-
-    async def _check(self, table: Sequence[Sequence[str]]) -> CheckedRows:
-        """Off the event loop; a big file in worker processes. Checking a row is mostly parsing phone numbers
-        (pure Python, ~100 µs a row), so 100,000 rows cost seconds of CPU that several cores can share."""
-        region = self._customers.phone_region
-        workers = min(MAX_WORKERS, os.cpu_count() or 1)
-        if len(table) <= self.parallel_rows or workers < 2:
-            return await asyncio.to_thread(check_rows, table, phone_region=region,
-                                           normalize=self._customers.normalize_draft)
-        return await check_rows_in_processes(table, phone_region=region, workers=workers)
 
     def error_report(self, plan: ImportPlan, translate: Callable[..., str]) -> bytes:
         """Every problem as a CSV the user can open next to their file: row, column, problem."""

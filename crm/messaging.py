@@ -323,6 +323,10 @@ class MessagingService:
         return message
 
     async def take_notices(self, limit: int = 20) -> Sequence[Notice]:
+        """Status changes not yet shown to their senders (each is handed out once)."""
+        async with self._uow(write=False) as uow:
+            if not await uow.outbox.has_notices():
+                return []  # the common case, every tick: no write transaction for nothing
         async with self._uow() as uow:
             messages = await uow.outbox.take_notices(limit)
             await uow.commit()

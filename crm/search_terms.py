@@ -80,14 +80,14 @@ def query_terms(query: str) -> tuple[list[str], list[str]]:
     folded = fold(query).strip()
     exact: list[str] = []
     prefixes: list[str] = []
+    if folded.startswith("#") and len(folded) > 1:
+        # A tag is one whole term (#重点, #vip): never split it into characters.
+        return ["#" + folded[1:].strip()[:MAX_TERM - 1]], []
     for run in _cjk_runs(folded):
         if len(run) == 1:
             exact.append(run)
         else:
             exact.extend(run[i:i + 2] for i in range(len(run) - 1))
-    if folded.startswith("#") and len(folded) > 1:
-        exact.append("#" + folded[1:].strip()[:MAX_TERM - 1])
-        return exact, prefixes
     emails = _EMAIL.findall(folded)
     if emails:
         prefixes.append("@" + emails[0][:MAX_TERM - 1])

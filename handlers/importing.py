@@ -128,12 +128,11 @@ async def on_spreadsheet(update: Update, context: CrmContext) -> None:
     plan = await context.services.importing.plan_file(actor, data, name)
     _forget(context)  # a new file replaces one still waiting
     token = secrets.token_hex(4)
-    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else "csv"
-    path = await asyncio.to_thread(_store, _imports_dir(context), f"{actor.staff_id}-{token}.{suffix}", data)
-    if context.user_data is not None and plan.valid:
+    if plan.valid and context.user_data is not None:
+        suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        suffix = suffix if suffix in SPREADSHEET_SUFFIXES else "upload"  # no path from the user's file name
+        path = await asyncio.to_thread(_store, _imports_dir(context), f"{actor.staff_id}-{token}.{suffix}", data)
         context.user_data[USER_KEY] = {"token": token, "path": str(path), "name": name, "valid": plan.valid}
-    elif not plan.valid:
-        path.unlink(missing_ok=True)
     rows: list[list[Button]] = []
     if plan.valid:
         rows.append([(context.t("importing.import_button", count=plan.valid), f"imp:run:{token}"),

@@ -132,12 +132,20 @@ class SqlBulkCustomerWriter:
         processors = [(i, p) for i, name in enumerate(columns)
                       if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
         if processors:
+            # An import stamps every row with the same moment: convert a value once, not once per row.
+            memo: list[tuple[Any, Any]] = [(None, None)] * len(columns)
             converted = []
             for row in rows:
                 values = list(row)
                 for i, process in processors:
-                    if values[i] is not None:
-                        values[i] = process(values[i])
+                    value = values[i]
+                    if value is None:
+                        continue
+                    seen, done = memo[i]
+                    if value is not seen:
+                        done = process(value)
+                        memo[i] = (value, done)
+                    values[i] = done
                 converted.append(tuple(values))
             rows = converted
         sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import Row, bindparam, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
@@ -121,7 +121,7 @@ class SqlOutboxRepository:
         now = self._now()
         result = await self._c.execute(update(t.outbox).where(*where).values(
             status=OutboxStatus.QUEUED.value, updated_at=now, notify_pending=_notify_if_watched()))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     async def cancel_pending(self, *, channel: OutboxChannel, recipient: str | None, campaign_id: int | None,
                              reason: str) -> int:
@@ -135,20 +135,21 @@ class SqlOutboxRepository:
         result = await self._c.execute(update(t.outbox).where(*where).values(
             status=OutboxStatus.CANCELLED.value, last_error=reason, finished_at=now, updated_at=now,
             notify_pending=_notify_if_watched()))
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     # ---- the dispatcher's side -----------------------------------------------------------------------------
 
     async def due_channels(self, now: datetime) -> set[OutboxChannel]:
-        found: set[OutboxChannel] = set()
-        for channel in OutboxChannel:
-            queued = select(_c.id).where(_c.status == OutboxStatus.QUEUED.value, _c.channel == channel.value,
-                                         _c.due_at <= now).limit(1)
-            expired = select(_c.id).where(_c.status == OutboxStatus.SENDING.value, _c.channel == channel.value,
-                                          _c.claimed_until < now).limit(1)
-            if (await self._c.execute(queued)).first() or (await self._c.execute(expired)).first():
-                found.add(channel)
-        return found
+        # One round trip, asked every tick: an EXISTS per channel and case, each an index range probe.
+        channels = list(OutboxChannel)
+        probes = []
+        for channel in channels:
+            probes.append(exists().where(_c.status == OutboxStatus.QUEUED.value, _c.channel == channel.value,
+                                         _c.due_at <= now))
+            probes.append(exists().where(_c.status == OutboxStatus.SENDING.value, _c.channel == channel.value,
+                                         _c.claimed_until < now))
+        row = (await self._c.execute(select(*probes))).one()
+        return {channel for index, channel in enumerate(channels) if row[2 * index] or row[2 * index + 1]}
 
     async def claim_due(self, channel: OutboxChannel, now: datetime, worker: str, lease_until: datetime,
                         limit: int) -> Sequence[OutboxMessage]:
@@ -183,7 +184,7 @@ class SqlOutboxRepository:
                                    _c.status == OutboxStatus.SENDING.value)
             .values(claimed_until=None, notify_pending=_notify_if_watched(), **values)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def mark_sent(self, message_id: int, worker: str, *, provider_id: str | None, segments: int | None,
                         at: datetime) -> bool:
@@ -225,7 +226,7 @@ class SqlOutboxRepository:
                     last_error=reason[:1000] if reason else None, error_code=code, updated_at=at,
                     attempts=_c.attempts + 1 if count_attempt else _c.attempts)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def apply_provider_status(self, provider_id: str, status: OutboxStatus, *, code: str | None,
                                     reason: str | None, at: datetime) -> OutboxMessage | None:
@@ -260,6 +261,9 @@ class SqlOutboxRepository:
         await self._c.execute(update(t.outbox).where(_c.id == message_id).values(
             notify_chat_id=chat_id, notify_message_id=chat_message_id, notify_locale=locale, notify_timezone=timezone,
             notify_pending=_c.status.notin_([OutboxStatus.HELD.value, OutboxStatus.QUEUED.value])))
+
+    async def has_notices(self) -> bool:
+        return bool((await self._c.execute(select(exists().where(_c.notify_pending.is_(True))))).scalar())
 
     async def take_notices(self, limit: int) -> Sequence[OutboxMessage]:
         ids: Select[Any] = select(_c.id).where(_c.notify_pending.is_(True)).order_by(_c.updated_at).limit(limit)

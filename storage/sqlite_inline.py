@@ -18,7 +18,8 @@ import sqlite3
 from collections.abc import Callable, Iterable
 from typing import Any
 
-LOCK_WAIT_SECONDS = 10.0
+# A large import holds the write lock for tens of seconds; waiting (without blocking the loop) beats failing.
+LOCK_WAIT_SECONDS = 60.0
 
 
 class _Cursor:

@@ -19,7 +19,7 @@ from crm.clock import ManualClock
 from crm.customers import CustomerDraft
 from crm.identity import TelegramIdentity
 from crm.messaging import DeliveryReport
-from crm.outbox import OutboxStatus
+from crm.outbox import NewOutboxMessage, OutboxChannel, OutboxStatus, enqueue
 from crm.permissions import Actor
 from handlers.common import keyboard
 from handlers.messaging import card_rows, push_status_notices
@@ -242,3 +242,30 @@ async def test_not_configured_and_stale_buttons(engine: AsyncEngine, clock: Manu
         assert "out of date" in bot.api.calls_to("answerCallbackQuery")[-1].params["text"]
         assert bot.api.unanswered_callback_queries() == []
         assert "not sent any" in await ada.text_of("/outbox")
+
+
+async def test_bot_pushes_go_through_the_outbox(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with messaging_bot(engine, clock, None) as bot:
+        ada = bot.user(ADMIN_ID, "Ada")
+        await ada.send("/start")
+        gone = bot.user(2010, "Gone")
+        bot.api.block(gone.user)
+        async with bot.services.uow() as uow:
+            hello = await enqueue(uow, NewOutboxMessage(OutboxChannel.TELEGRAM, str(ADMIN_ID),
+                                                        "<b>Price list</b> updated &amp; ready",
+                                                        requested_by=None, idempotency_key="push:1"))
+            blocked = await enqueue(uow, NewOutboxMessage(OutboxChannel.TELEGRAM, str(gone.user.id), "hello",
+                                                          requested_by=None, idempotency_key="push:2"))
+            await uow.commit()
+
+        async def both_done() -> bool:
+            async with bot.services.uow(write=False) as uow:
+                rows = [await uow.outbox.get(hello.id), await uow.outbox.get(blocked.id)]
+            return all(r is not None and r.status in (OutboxStatus.SENT, OutboxStatus.FAILED) for r in rows)
+
+        await _until(bot, both_done)
+        assert ada.last.text == "Price list updated & ready"
+        async with bot.services.uow(write=False) as uow:
+            sent, failed = await uow.outbox.get(hello.id), await uow.outbox.get(blocked.id)
+        assert sent is not None and sent.status is OutboxStatus.SENT and sent.provider_id == str(ada.last.message_id)
+        assert failed is not None and failed.status is OutboxStatus.FAILED and failed.last_error

@@ -50,7 +50,7 @@ async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: As
                                                                       clock: ManualClock) -> None:
     org, manager, ned, sue = await _team(engine, clock)
     s = org.services.customers
-    await s.create(ned, CustomerDraft(name="王大明工業", phones=("0912-345-678",), tags=("vip",)))
+    await s.create(ned, CustomerDraft(name="王大明工業", phones=("0912-345-678",), tags=("vip", "重点")))
     await s.create(ned, CustomerDraft(name="Acme Trading", email="sales@acme.example.com"))
     await s.create(sue, CustomerDraft(name="王記食品", phones=("0922-000-111",)))
 
@@ -67,6 +67,7 @@ async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: As
     assert await titles(ned, "ＡＣＭＥ") == ["Acme Trading"]  # full-width
     assert await titles(ned, "sales@acme.example.com") == ["Acme Trading"]
     assert await titles(ned, "#vip") == ["王大明工業"]
+    assert await titles(ned, "#重点") == ["王大明工業"]  # a Chinese tag is one term, not characters
     assert await titles(manager, "王") == ["王大明工業"]  # manager of North sees North-East
     assert await titles(sue, "5678") == []
 

@@ -268,7 +268,10 @@ async def test_blocked_user_inactive_owner_and_trashed_customer(engine: AsyncEng
     binned = await s.followups.plan(ned, Target(EntityKind.CUSTOMER, other.id), clock.now() + timedelta(minutes=1),
                                     "binned")
     await s.customers.delete(org.admin, other.id)
-    await s.staff.set_active(org.admin, sue.staff_id, False)
+    # Deactivation with open work is refused by StaffService; an owner can still end up inactive (data from
+    # before that rule, a direct database change), and the dispatcher must hold their reminders, not send them.
+    async with engine.begin() as conn:
+        await conn.execute(update(t.staff).where(t.staff.c.id == sue.staff_id).values(active=False))
     clock.advance(timedelta(minutes=2))
     api = _fake_api()
     api.block(NED)
@@ -279,7 +282,8 @@ async def test_blocked_user_inactive_owner_and_trashed_customer(engine: AsyncEng
     assert (await s.followups.agenda(ned)).overdue[0].id == for_ned.id  # but still on the agenda
 
     # Sue is reactivated; her parked reminder comes back after the hourly re-check, as does the restored customer's.
-    await s.staff.set_active(org.admin, sue.staff_id, True)
+    async with engine.begin() as conn:
+        await conn.execute(update(t.staff).where(t.staff.c.id == sue.staff_id).values(active=True))
     await s.customers.restore(org.admin, other.id)
     api.block(NED, False)
     assert (await dispatcher.run_once()).sent == 0

@@ -22,7 +22,6 @@ from crm.importing import (
     OwnerDirectory,
     UnreadableFile,
     check_rows,
-    check_rows_in_processes,
     detect_columns,
     parse_classification,
     parse_tier,
@@ -183,14 +182,3 @@ def test_any_table_gives_a_plan_or_a_domain_error(table: list[list[str]]) -> Non
     assert len(rows) + len({e.row for e in checked.errors}) == checked.total
     assert all(r.draft.name for r in checked.rows)
 
-
-async def test_worker_processes_give_the_same_result_as_one_thread() -> None:
-    table = [["名稱", "電話", "Email", "負責人"]]
-    for n in range(60):
-        phone = f"0912 000 {n // 2:03d}"  # every second row repeats the previous row's phone
-        table.append([f"客戶{n}" if n % 7 else "", phone if n % 5 else "12", f"c{n}@example.com", "Ned"])
-    alone = _check(table)
-    spread = await check_rows_in_processes(table, phone_region="TW", workers=2)
-    assert spread == alone
-    assert len(alone.rows) > 10 and {e.key for e in alone.errors} == {
-        "importing.err_required", "importing.err_phone", "importing.err_duplicate_in_file"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import storage.types  # noqa: F401  (autogenerate renders our column types by module path)
+import storage.types
 
 revision = '0003'
 down_revision = '0002'
