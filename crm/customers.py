@@ -318,9 +318,10 @@ class CustomerService:
         async with self._uow(write=False) as uow:
             hits = await uow.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
                                            limit=want * 2)
-        cjk = [run for run in _cjk_runs(fold(text)) if len(run) > 2]
+        cjk = _cjk_runs(fold(text)) if not text.lstrip().startswith("#") else []
         if cjk:
-            # Bigrams can all match without the whole run being there; check the real text.
+            # Bigrams can all match without the whole run being there, and the index query uses only the most
+            # selective terms: check the real text.
             hits = [h for h in hits if all(run in fold(f"{h.title} {h.subtitle or ''}") for run in cjk)]
         ordered = sorted(hits, key=lambda h: (_rank(h, text), h.title))
         start = page * SEARCH_PAGE

