@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
 
 import pytest
 from sqlalchemy import text
@@ -34,10 +39,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: object) -> str:
     return PG_URL
 
 
+_pg_lock: IO[str] | None = None
+
+
+def _take_database_turn(url: str) -> None:
+    """Two test runs on one PostgreSQL database would wipe each other's data; the second waits its turn."""
+    global _pg_lock
+    if _pg_lock is None:
+        name = hashlib.sha1(url.encode()).hexdigest()[:12]
+        _pg_lock = open(Path(tempfile.gettempdir()) / f"crmbot-tests-{name}.lock", "w")  # noqa: SIM115
+        fcntl.flock(_pg_lock, fcntl.LOCK_EX)  # held until this process exits
+
+
 async def migrated_engine(url: str) -> AsyncEngine:
     global _pg_migrated
     engine = create_engine(url)
     if engine.dialect.name == "postgresql":
+        _take_database_turn(url)
         if not _pg_migrated:
             async with engine.begin() as conn:
                 await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
