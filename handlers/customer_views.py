@@ -33,6 +33,8 @@ from crm.customers import Duplicates
 from crm.errors import DomainError
 from handlers.common import Button, actor_of, answer, reply
 from handlers.formatting import local_time
+from handlers.messaging import card_buttons as messaging_buttons
+from handlers.messaging import card_section as messages_section
 
 ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
 OPEN_VERB = {EntityKind.CUSTOMER: "cu", EntityKind.CONTACT: "ct", EntityKind.LEAD: "ld"}
@@ -200,6 +202,7 @@ def customer_rows(context: CrmContext, card: CustomerCard) -> list[list[Button]]
             pair = []
     if pair:
         rows.append(pair)
+    rows.extend(messaging_buttons(context, "customer", cid))
     rows.append([(context.t("customers.btn_edit"), f"cu:edit:{cid}"),
                  (context.t("customers.btn_more"), f"cu:more:{cid}")])
     return rows
@@ -235,6 +238,7 @@ def lead_rows(context: CrmContext, lead: Lead) -> list[list[Button]]:
     if lead.status is not LeadStatus.DROPPED:
         actions.append((context.t("customers.btn_drop"), f"ld:drop:{lid}"))
     rows.append(actions)
+    rows.extend(messaging_buttons(context, "lead", lid))
     return rows
 
 
@@ -251,6 +255,7 @@ def contact_rows(context: CrmContext, contact: Contact, customer: Customer) -> l
     return [
         [(context.t("customers.btn_log"), f"fu:log:contact:{contact.id}"),
          (context.t("customers.btn_followup"), f"fu:plan:contact:{contact.id}")],
+        *messaging_buttons(context, "contact", contact.id),
         [(context.t("customers.btn_edit"), f"ct:edit:{contact.id}"),
          (context.t("customers.btn_delete"), f"ct:del:{contact.id}")],
         [(short(f"« 🏢 {customer.name}", 40), f"cu:card:{customer.id}")],
@@ -298,6 +303,9 @@ async def show_customer(update: Update, context: CrmContext, customer_id: int, *
                         note: str | None = None) -> None:
     card = await context.services.customers.card(actor_of(context), customer_id)
     text = customer_text(context, card, context.services.clock.now())
+    sent = await messages_section(context, customer_id)  # what was sent to them, with delivery status
+    if sent:
+        text = f"{text}\n\n{sent}"
     await respond(update, context, f"{note}\n\n{text}" if note else text, customer_rows(context, card), edit=edit)
 
 

@@ -1,0 +1,40 @@
+"""The customer card as a rep finds it: Send SMS / e-mail / fax under the card, and what was sent to the
+customer (with its delivery status) on the card itself."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.clock import ManualClock
+from crm.customers import CustomerDraft
+from outbound.dispatch_wiring import Sinks
+from outbound.sms_recording import RecordingSmsSender
+from tests.bot.test_messaging_flow import PHONE, _member, _until, messaging_bot
+from tests.support.bot_harness import ADMIN_ID
+
+
+async def test_card_offers_sending_and_shows_what_was_sent(engine: AsyncEngine, clock: ManualClock) -> None:
+    sms = RecordingSmsSender()
+    async with messaging_bot(engine, clock, Sinks(sms=sms)) as bot:
+        bot.user(ADMIN_ID, "Ada")
+        mia, manager = await _member(bot, 2003, "Mia", "manager")
+        await bot.services.customers.create(manager, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
+
+        card = await mia.text_of("0912 345 678")  # typing the number opens the card
+        assert "Acme Trading" in card
+        assert {"📱 Send SMS", "✉️ Send e-mail", "📠 Send fax"} <= set(mia.labels())
+
+        await mia.press("📱 Send SMS")
+        await mia.send("Your samples ship tomorrow")
+        await mia.press(next(label for label in mia.labels() if "Send" in label and "SMS" not in label))
+        status = mia.last
+
+        async def sent() -> bool:
+            return "sent" in (bot.api.chat(mia.user.id).message(status.message_id).text or "").lower()
+
+        await _until(bot, sent)
+        assert sms.bodies_to(PHONE) == ["Your samples ship tomorrow"]
+
+        card = await mia.text_of("0912 345 678")
+        sent_part = card.split("Messages sent", 1)[1]
+        assert "+886912345678" in sent_part and "sent" in sent_part and "Your samples ship tomorrow" in sent_part
