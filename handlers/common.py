@@ -163,3 +163,13 @@ def pending_handler(context: CrmContext) -> tuple[PendingHandler, dict[str, Any]
         return None
     handler = _pending.get(str(pending.get("kind")))
     return (handler, pending) if handler else None
+
+
+async def restore_menu(update: Update, context: CrmContext, items: Sequence[tuple[int, str]], restore_data: str,
+                       title_key: str, back_data: str) -> None:
+    """Deleted records of one kind, each with a Restore button (``restore_data`` + ":" + id)."""
+    await answer(update.callback_query)
+    rows: list[list[Button]] = [[(context.t("common.restore_named", name=name), f"{restore_data}:{item_id}")]
+                                for item_id, name in items]
+    rows.append([(context.t("common.back"), back_data)])
+    await reply(update, context, context.t(title_key), rows)

@@ -19,6 +19,7 @@ from handlers.common import (
     on_pending,
     reply,
     require_actor,
+    restore_menu,
 )
 
 
@@ -96,13 +97,9 @@ async def delete_department(update: Update, context: CrmContext) -> None:
 
 @require_actor("departments.manage")
 async def deleted_departments(update: Update, context: CrmContext) -> None:
-    """Deleted departments, each with a Restore button."""
-    await answer(update.callback_query)
     deps = await context.services.departments.deleted(actor_of(context))
-    rows: list[list[Button]] = [[(context.t("common.restore_named", name=d.name), f"dp:undel:{d.id}")]
-                                for d in deps]
-    rows.append([(context.t("common.back"), "dp:list")])
-    await reply(update, context, context.t("departments.deleted_title"), rows)
+    await restore_menu(update, context, [(d.id, d.name) for d in deps], "dp:undel", "departments.deleted_title",
+                       "dp:list")
 
 
 @require_actor("departments.manage")

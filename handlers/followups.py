@@ -317,23 +317,32 @@ async def _typed_text(update: Update, context: CrmContext) -> None:
     await _advance(update, context, draft)
 
 
-@on_pending("fu.next")
-@require_actor("followups.create")
-async def _typed_next(update: Update, context: CrmContext) -> None:
-    """Guided log: "tomorrow 3pm send the quote" — when first, then what."""
+async def _read_due(update: Update, context: CrmContext) -> tuple[Draft, tuple[ParsedWhen, str]] | None:
+    """The draft and a typed "when [what]" that is usable; otherwise tell the user why and return None."""
     draft = load_draft(context)
     if draft is None:
         clear_pending(context)
         await reply(update, context, context.t("followups.stale_draft"))
-        return
+        return None
     text = message_text(update).strip()
     found = parse_when_prefix(text, _local_now(context))
     if found is None:
         await reply(update, context, context.t("followups.bad_when", text=text[:100]))
-        return
+        return None
     if not _accept_due(context, draft, found[0]):
         await reply(update, context, context.t("followups.past_when", when=_when(context, found[0].at)))
+        return None
+    return draft, found
+
+
+@on_pending("fu.next")
+@require_actor("followups.create")
+async def _typed_next(update: Update, context: CrmContext) -> None:
+    """Guided log: "tomorrow 3pm send the quote" — when first, then what."""
+    read = await _read_due(update, context)
+    if read is None:
         return
+    draft, found = read
     draft.next_asked = draft.has_next = True
     draft.next_text = found[1] or draft.next_text
     await _advance(update, context, draft)
@@ -342,19 +351,10 @@ async def _typed_next(update: Update, context: CrmContext) -> None:
 @on_pending("fu.when")
 @require_actor("followups.create")
 async def _typed_when(update: Update, context: CrmContext) -> None:
-    draft = load_draft(context)
-    if draft is None:
-        clear_pending(context)
-        await reply(update, context, context.t("followups.stale_draft"))
+    read = await _read_due(update, context)
+    if read is None:
         return
-    text = message_text(update).strip()
-    found = parse_when_prefix(text, _local_now(context))
-    if found is None:
-        await reply(update, context, context.t("followups.bad_when", text=text[:100]))
-        return
-    if not _accept_due(context, draft, found[0]):
-        await reply(update, context, context.t("followups.past_when", when=_when(context, found[0].at)))
-        return
+    draft, found = read
     draft.has_next = draft.next_asked = True
     draft.time_confirmed = False
     if found[1] and draft.mode != CALLBACK:

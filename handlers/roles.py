@@ -20,6 +20,7 @@ from handlers.common import (
     on_pending,
     reply,
     require_actor,
+    restore_menu,
 )
 from handlers.labels import area_name, operation_name, role_name, scope_name
 
@@ -41,13 +42,9 @@ async def list_roles(update: Update, context: CrmContext) -> None:
 
 @require_actor("roles.manage")
 async def deleted_roles(update: Update, context: CrmContext) -> None:
-    """Deleted roles, each with a Restore button."""
-    await answer(update.callback_query)
     roles = await context.services.roles.deleted(actor_of(context))
-    rows: list[list[Button]] = [[(context.t("common.restore_named", name=r.name), f"rl:undel:{r.id}")]
-                                for r in roles]
-    rows.append([(context.t("common.back"), "rl:list")])
-    await reply(update, context, context.t("roles.deleted_title"), rows)
+    await restore_menu(update, context, [(r.id, r.name) for r in roles], "rl:undel", "roles.deleted_title",
+                       "rl:list")
 
 
 @require_actor("roles.manage")
