@@ -21,12 +21,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
 from bot.i18n import Catalogs, Html
+from crm.campaigns import ALLOWED_FIELDS
 from crm.errors import DomainError, ValidationFailed
 from crm.messaging import MAX_ATTACHMENT_BYTES, Notice, Recipient, SendKind
 from crm.outbox import OutboxChannel, OutboxMessage, OutboxStatus
 from crm.permissions import Actor
 from crm.services import Services
-from crm.sms_text import count_segments
+from crm.sms_text import count_segments, render_template
 from handlers.common import (
     Button,
     actor_of,
@@ -252,13 +253,39 @@ async def _ask_body(update: Update, context: CrmContext, draft: dict[str, Any], 
     channel = _channel(draft)
     # E-mail and fax take a document too: the text fallback hands documents to a question that accepts them.
     expect_text(context, "ms.body", document=channel is not OutboxChannel.SMS)
+    rows: list[list[Button]] = []
     if channel is OutboxChannel.SMS:
         text = context.t("messaging.ask_sms", name=who.name, to=draft["to"])
+        templates, _ = await context.services.campaigns.templates(actor_of(context))
+        if templates:
+            text += "\n" + context.t("messaging.or_template")
+            rows = [[(f"📝 {t.name}", f"ms:tpl:{draft['key']}:{t.id}")] for t in templates]
     elif channel is OutboxChannel.EMAIL:
         text = context.t("messaging.ask_email_body", name=who.name)
     else:
         text = context.t("messaging.ask_fax_document", to=draft["to"])
-    await reply(update, context, text, [_cancel_row(draft, context)], edit=False)
+    await reply(update, context, text, [*rows, _cancel_row(draft, context)], edit=False)
+
+
+@require_actor("sms.send")
+async def use_template(update: Update, context: CrmContext) -> None:
+    """A template instead of typed text: filled with this recipient's name and the company, in the sender's
+    language (or the nearest one the template has), then the same preview as typed text."""
+    args = callback_args(update)
+    draft = _current(context, args[0] if args else None)
+    actor = actor_of(context)
+    template = await context.services.campaigns.template(actor, int_arg(args, 1))
+    locale, body = template.body_for(actor.locale)
+    if not body:
+        raise ValidationFailed("messaging.template_empty")
+    who = await _recipient(context, draft)
+    program = context.services.campaigns.program.program(locale)
+    text = render_template(body, {"name": who.name, "company": program}, allowed=ALLOWED_FIELDS)
+    context.services.messaging.check_sms_text(text)
+    await answer(update.callback_query)
+    draft["body"] = text
+    _save(context, draft)
+    await _preview(update, context, draft)
 
 
 @on_pending("ms.faxno")
@@ -471,7 +498,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
     app.add_handler(CommandHandler("outbox", outbox))  # type: ignore[arg-type]
     routes: dict[str, Any] = {"sms": start, "mail": start, "fax": start, "to": pick_number, "go": send, "x": cancel,
-                              "view": view, "list": outbox}
+                              "view": view, "list": outbox, "tpl": use_template}
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^ms:{verb}(:|$)") for verb, func in routes.items()])
 
 

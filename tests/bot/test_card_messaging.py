@@ -38,3 +38,25 @@ async def test_card_offers_sending_and_shows_what_was_sent(engine: AsyncEngine, 
         card = await mia.text_of("0912 345 678")
         sent_part = card.split("Messages sent", 1)[1]
         assert "+886912345678" in sent_part and "sent" in sent_part and "Your samples ship tomorrow" in sent_part
+
+
+async def test_an_sms_from_a_template_is_filled_for_the_customer(engine: AsyncEngine, clock: ManualClock) -> None:
+    sms = RecordingSmsSender()
+    async with messaging_bot(engine, clock, Sinks(sms=sms)) as bot:
+        bot.user(ADMIN_ID, "Ada")
+        mia, manager = await _member(bot, 2003, "Mia", "manager")
+        await bot.services.customers.create(manager, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
+        template = await bot.services.campaigns.create_template(manager, "Order ready")
+        await bot.services.campaigns.set_body(manager, template.id, "en", "Hi {name}, your order is ready.")
+
+        await mia.send("0912 345 678")
+        await mia.press("📱 Send SMS")
+        assert "📝 Order ready" in mia.labels()
+        await mia.press("📝 Order ready")
+        assert "Hi Acme Trading, your order is ready." in (mia.last.text or "")
+        await mia.press(next(label for label in mia.labels() if "Send" in label and "SMS" not in label))
+
+        async def sent() -> bool:
+            return sms.bodies_to(PHONE) == ["Hi Acme Trading, your order is ready."]
+
+        await _until(bot, sent)
