@@ -304,17 +304,25 @@ async def _typed_who(update: Update, context: CrmContext) -> None:
 @on_pending("fu.text")
 @require_actor("followups.create")
 async def _typed_text(update: Update, context: CrmContext) -> None:
+    read = await _read_text(update, context)
+    if read is not None:
+        draft, text = read
+        draft.text = text
+        await _advance(update, context, draft)
+
+
+async def _read_text(update: Update, context: CrmContext) -> tuple[Draft, str] | None:
+    """The draft and a non-empty typed answer; otherwise tell the user why and return None."""
     draft = load_draft(context)
     text = message_text(update).strip()
     if draft is None:
         clear_pending(context)
         await reply(update, context, context.t("followups.stale_draft"))
-        return
+        return None
     if not text:
         await reply(update, context, context.t("error.expected_text"))
-        return
-    draft.text = text
-    await _advance(update, context, draft)
+        return None
+    return draft, text
 
 
 async def _read_due(update: Update, context: CrmContext) -> tuple[Draft, tuple[ParsedWhen, str]] | None:
@@ -365,17 +373,11 @@ async def _typed_when(update: Update, context: CrmContext) -> None:
 @on_pending("fu.what")
 @require_actor("followups.create")
 async def _typed_what(update: Update, context: CrmContext) -> None:
-    draft = load_draft(context)
-    text = message_text(update).strip()
-    if draft is None:
-        clear_pending(context)
-        await reply(update, context, context.t("followups.stale_draft"))
-        return
-    if not text:
-        await reply(update, context, context.t("error.expected_text"))
-        return
-    draft.next_text = text
-    await _advance(update, context, draft)
+    read = await _read_text(update, context)
+    if read is not None:
+        draft, text = read
+        draft.next_text = text
+        await _advance(update, context, draft)
 
 
 # ---- guided flows from a customer's buttons --------------------------------------------------------------------
