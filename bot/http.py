@@ -139,7 +139,8 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
             found = await services.messaging.record_delivery(DeliveryReport(
                 provider_id, status, params.get("ErrorCode") or None, params.get("ErrorMessage") or None))
             if found is None:
-                log.info("delivery report for unknown message %s (%s)", provider_id, status)
+                # Usually the dispatcher has not written the send's outcome yet; see record_delivery.
+                log.info("delivery report %s for %s before any message carries that id", status, provider_id)
         return Response(twiml(None), media_type="application/xml")
 
     async def healthz(request: Request) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from crm import audit, phones
@@ -20,7 +21,7 @@ from crm.errors import DomainError, NotFound, ValidationFailed
 from crm.outbox import AttachmentSpec, NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxStatus, enqueue
 from crm.permissions import Actor
 from crm.ports.fax import InvalidFaxNumber, normalize_fax_number
-from crm.ports.outbox import ConsentRecorder, NoConsentRecords
+from crm.ports.outbox import ConsentRecorder, EarlyReport, NoConsentRecords
 from crm.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from crm.ports.sms import MAX_BODY_CHARS, OPTED_OUT_ERROR_CODE
 
@@ -38,6 +39,10 @@ MAX_EMAIL_TEXT = 20_000
 MAX_FAX_COVER = 2_000
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # what mail servers commonly accept, after base64 growth
 RECENT_LIMIT = 10
+# A report kept for a provider id no message carries is normally matched within milliseconds (the dispatcher's
+# next flush). One still unmatched after a day belongs to a send whose outcome was never recorded (a crash
+# mid-send, a "may have been sent" timeout): nothing will claim it.
+UNMATCHED_REPORT_TTL = timedelta(hours=24)
 
 # What an administrator sets to make a channel work; named in the "not configured" reply.
 SETTINGS_FOR: Mapping[OutboxChannel, str] = {
@@ -305,22 +310,39 @@ class MessagingService:
     async def record_delivery(self, report: DeliveryReport) -> OutboxMessage | None:
         """Apply a provider's delivery report. A carrier opt-out (21610) is passed to the consent records.
 
-        Not audited: reports are the provider's account of a send that was audited when it was queued.
+        None when no message carries the provider id (yet): a delivered/failed report is then kept until the
+        dispatcher stores that id. Not audited: reports are the provider's account of a send that was audited when
+        it was queued.
         """
         status = _REPORTED.get(report.status.strip().lower())
         async with self._uow() as uow:
             if status is None:
+                # queued / sent / ...: the dispatcher's own record already says as much, so one that comes early
+                # is not worth keeping.
                 message = await uow.outbox.by_provider_id(report.provider_id)
             else:
                 reason = report.error_message or (f"{report.status} (error {report.error_code})"
                                                   if report.error_code else report.status)
+                now = self._clock.now()
                 message = await uow.outbox.apply_provider_status(
-                    report.provider_id, status, code=report.error_code, reason=reason, at=self._clock.now())
+                    report.provider_id, status, code=report.error_code, reason=reason, at=now)
+                if message is None:
+                    # Twilio can call back before the dispatcher's batched write has stored the SID; the report
+                    # is applied (with its opt-out, if any) in the transaction that stores it.
+                    await uow.outbox.keep_early_report(EarlyReport(report.provider_id, status, report.error_code,
+                                                                   reason, now))
             if (message is not None and message.channel is OutboxChannel.SMS
                     and report.error_code == str(OPTED_OUT_ERROR_CODE)):
                 await self._consent.opted_out_by_carrier(uow, message.recipient)
             await uow.commit()
         return message
+
+    async def purge_unmatched_reports(self, max_age: timedelta = UNMATCHED_REPORT_TTL) -> int:
+        """Forget delivery reports kept for longer than ``max_age`` without their message turning up."""
+        async with self._uow() as uow:
+            purged = await uow.outbox.purge_early_reports(self._clock.now() - max_age)
+            await uow.commit()
+        return purged
 
     async def take_notices(self, limit: int = 20) -> Sequence[Notice]:
         """Status changes not yet shown to their senders (each is handed out once)."""

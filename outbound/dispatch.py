@@ -2,9 +2,10 @@
 
 Per channel: a token bucket paces sends to the configured rate (``SMS_MAX_PER_SECOND``, ...), a semaphore bounds
 concurrent requests, and a 429's ``retry_after`` pauses the whole channel. Rows are claimed in small batches
-with a lease (``status='sending'``, ``claimed_until``); every outcome is written in its own short transaction
-right after the provider answers, so a crash can only repeat the sends that were in flight at that moment:
-their rows are still ``sending`` and are claimed again when the lease expires.
+with a lease (``status='sending'``, ``claimed_until``); outcomes are written together every ``FLUSH_SECONDS``,
+so a crash can only repeat the sends that were in flight or not yet written at that moment: their rows are still
+``sending`` and are claimed again when the lease expires. A delivery report that arrives before its send's
+outcome is written is kept by the storage layer and applied by that write (``mark_sent_many``).
 
 Failures:
 - transient (429, 5xx, network) → back to ``queued`` after ``min(cap, base * 2**attempts) * uniform(0.5, 1)``
@@ -68,6 +69,7 @@ from crm.ports.outbox import (
 )
 from crm.ports.repositories import UnitOfWork, UnitOfWorkFactory
 from crm.ports.sms import (
+    OPTED_OUT_ERROR_CODE,
     OutgoingSms,
     SmsNotConfigured,
     SmsPermanentError,
@@ -388,9 +390,12 @@ class Dispatcher:
         async with self._uow() as uow:
             sent = [(row, outcome) for row, outcome in batch if isinstance(outcome, _Sent)]
             if sent:
-                await uow.outbox.mark_sent_many(self.worker, [(row.id, outcome.provider_id, outcome.segments)
-                                                              for row, outcome in sent], at=now)
+                early = await uow.outbox.mark_sent_many(self.worker, [(row.id, outcome.provider_id, outcome.segments)
+                                                                      for row, outcome in sent], at=now)
                 counted += [(row, "sent") for row, _ in sent]
+                for message, report in early:  # delivery reports that arrived before this write
+                    if message.channel is OutboxChannel.SMS and report.code == str(OPTED_OUT_ERROR_CODE):
+                        await self.consent.opted_out_by_carrier(uow, message.recipient)
             for row, outcome in batch:
                 if not isinstance(outcome, _Sent):
                     counted.append((row, await self._apply(uow, row, outcome, now)))

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
@@ -19,10 +19,22 @@ from crm.outbox import (
     OutboxStatus,
 )
 from crm.permissions import ScopeFilter
+from crm.ports.outbox import EarlyReport
 from storage import tables as t
 from storage.org_repositories import scope_clause
 
 _c = t.outbox.c
+_r = t.outbox_early_reports.c
+_PROVIDER_ID_LENGTH = 200  # outbox.provider_id
+# First key of the PostgreSQL advisory locks taken per provider id (the second is its hash): any constant that
+# no other advisory lock in this database uses.
+_PROVIDER_LOCK_SPACE = 0x0B0C5
+_LOCK_PROVIDER_IDS = text(
+    # Sorted, so two transactions locking several ids cannot deadlock; ORDER BY in the subquery keeps the
+    # planner from flattening it, so the locks are taken in that order.
+    "SELECT pg_advisory_xact_lock(:space, k) FROM "
+    "(SELECT DISTINCT hashtext(p) AS k FROM unnest(CAST(:ids AS text[])) AS p ORDER BY k) AS ordered"
+)
 
 
 def _message(row: Row[Any], names: tuple[str, ...] = ()) -> OutboxMessage:
@@ -188,14 +200,23 @@ class SqlOutboxRepository:
 
     async def mark_sent(self, message_id: int, worker: str, *, provider_id: str | None, segments: int | None,
                         at: datetime) -> bool:
-        return await self._finish_claim(
+        ids = [provider_id] if provider_id else []
+        await self._lock_provider_ids(ids)
+        held = await self._finish_claim(
             message_id, worker, status=OutboxStatus.SENT.value, provider_id=provider_id, segments=segments,
             sent_at=at, updated_at=at, attempts=_c.attempts + 1, last_error=None, error_code=None)
+        if held:
+            await self._apply_early_reports(ids, at)
+        return held
 
     async def mark_sent_many(self, worker: str, sent: Sequence[tuple[int, str | None, int | None]], *,
-                             at: datetime) -> None:
+                             at: datetime) -> Sequence[tuple[OutboxMessage, EarlyReport]]:
         if not sent:
-            return
+            return []
+        ids = [provider_id for _, provider_id, _ in sent if provider_id]
+        # Before the UPDATE: a report that took the lock first is then visible to _apply_early_reports below,
+        # and one that comes later waits for this commit and finds the row.
+        await self._lock_provider_ids(ids)
         statement = (
             update(t.outbox)
             .where(_c.id == bindparam("b_id"), _c.claimed_by == worker, _c.status == OutboxStatus.SENDING.value)
@@ -205,6 +226,7 @@ class SqlOutboxRepository:
         )
         await self._c.execute(statement, [{"b_id": message_id, "b_provider": provider_id, "b_segments": segments}
                                           for message_id, provider_id, segments in sent])
+        return await self._apply_early_reports(ids, at)
 
     async def mark_failed(self, message_id: int, worker: str, *, reason: str, code: str | None,
                           at: datetime) -> bool:
@@ -230,6 +252,11 @@ class SqlOutboxRepository:
 
     async def apply_provider_status(self, provider_id: str, status: OutboxStatus, *, code: str | None,
                                     reason: str | None, at: datetime) -> OutboxMessage | None:
+        await self._lock_provider_ids([provider_id])
+        return await self._apply_status(provider_id, status, code=code, reason=reason, at=at)
+
+    async def _apply_status(self, provider_id: str, status: OutboxStatus, *, code: str | None, reason: str | None,
+                            at: datetime) -> OutboxMessage | None:
         current = await self.by_provider_id(provider_id)
         if current is None:
             return None
@@ -242,6 +269,57 @@ class SqlOutboxRepository:
             await self._c.execute(update(t.outbox).where(_c.id == current.id,
                                                          _c.status == OutboxStatus.SENT.value).values(**values))
         return await self.get(current.id)
+
+    # ---- delivery reports that beat the dispatcher's write ------------------------------------------------
+
+    async def _lock_provider_ids(self, provider_ids: Sequence[str]) -> None:
+        """Order a delivery report and the write that stores its provider id (until the end of the transaction).
+
+        Needed on PostgreSQL only: under READ COMMITTED neither transaction sees the other's uncommitted work, so
+        without it a report could find no row and be kept right after the dispatcher looked for kept reports,
+        and wait in vain until it is purged. SQLite runs one writer at a time, which orders them already.
+        """
+        if self._pg and provider_ids:
+            await self._c.execute(_LOCK_PROVIDER_IDS, {"space": _PROVIDER_LOCK_SPACE, "ids": sorted(set(provider_ids))})
+
+    async def keep_early_report(self, report: EarlyReport) -> None:
+        if len(report.provider_id) > _PROVIDER_ID_LENGTH:
+            return  # no row can ever carry such an id: keeping it would only wait for the purge
+        await self._lock_provider_ids([report.provider_id])
+        await self._c.execute(t.outbox_early_reports.insert().values(
+            provider_id=report.provider_id, status=report.status.value,
+            error_code=report.code[:20] if report.code else None,
+            reason=report.reason[:1000] if report.reason else None, received_at=report.received_at))
+
+    async def _apply_early_reports(self, provider_ids: Sequence[str], at: datetime,
+                                   ) -> list[tuple[OutboxMessage, EarlyReport]]:
+        """Apply kept reports for ids just stored (the caller holds their locks), oldest first, and remove them.
+
+        They go through the same rule as a report on time (only sent → delivered / failed): the row was marked
+        sent just before, so a kept "delivered" lands on it and nothing later moves it back.
+        """
+        if not provider_ids:
+            return []
+        rows = (await self._c.execute(select(t.outbox_early_reports)
+                                      .where(_r.provider_id.in_(sorted(set(provider_ids)))).order_by(_r.id))).all()
+        applied: list[tuple[OutboxMessage, EarlyReport]] = []
+        used: list[int] = []
+        for row in rows:
+            report = EarlyReport(row.provider_id, OutboxStatus(row.status), row.error_code, row.reason,
+                                 row.received_at)
+            message = await self._apply_status(report.provider_id, report.status, code=report.code,
+                                               reason=report.reason, at=at)
+            if message is None:
+                continue  # this worker lost the claim, so the id was not stored: keep waiting for it
+            used.append(row.id)
+            applied.append((message, report))
+        if used:
+            await self._c.execute(delete(t.outbox_early_reports).where(_r.id.in_(used)))
+        return applied
+
+    async def purge_early_reports(self, received_before: datetime) -> int:
+        result = await self._c.execute(delete(t.outbox_early_reports).where(_r.received_at < received_before))
+        return int(result.rowcount)
 
     # ---- what people see ---------------------------------------------------------------------------------
 

@@ -332,6 +332,21 @@ outbox_attachments = Table(
     Index(None, "message_id"),
 )
 
+# Delivery reports that arrived before the dispatcher stored their provider id (its outcomes are written in
+# batches). Applied and deleted in the transaction that stores the id; unmatched ones are purged after a day.
+outbox_early_reports = Table(
+    "outbox_early_reports",
+    metadata,
+    Column("id", Integer, primary_key=True),  # arrival order: the order they are applied in
+    Column("provider_id", String(200), nullable=False),
+    Column("status", String(10), nullable=False),  # delivered / failed
+    Column("error_code", String(20), nullable=True),
+    Column("reason", String(1000), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Index(None, "provider_id"),
+    Index(None, "received_at"),
+)
+
 # ---- SMS subscriptions: topics, consent (proof of opt-in), templates, campaigns under review ---------------
 
 sms_topics = Table(

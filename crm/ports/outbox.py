@@ -30,6 +30,7 @@ __all__ = [
     "Decision",
     "Defer",
     "DispatchMetrics",
+    "EarlyReport",
     "IgnoreInboundSms",
     "InboundSmsHandler",
     "NoConsentRecords",
@@ -42,6 +43,21 @@ __all__ = [
     "SendPolicy",
     "TelegramPusher",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyReport:
+    """A delivery report for a provider id that no row carries yet.
+
+    Twilio may call back before the dispatcher's batched write has stored the message SID; the report is kept
+    and applied, under the usual transition rules, in the transaction that stores that SID.
+    """
+
+    provider_id: str
+    status: OutboxStatus  # delivered / failed: the only reports that change a row
+    code: str | None
+    reason: str | None
+    received_at: datetime
 
 
 class OutboxRepository(Protocol):
@@ -67,12 +83,18 @@ class OutboxRepository(Protocol):
 
     async def mark_sent(self, message_id: int, worker: str, *, provider_id: str | None, segments: int | None,
                         at: datetime) -> bool:
-        """False when this worker no longer holds the claim (its lease expired and someone else took it)."""
+        """False when this worker no longer holds the claim (its lease expired and someone else took it).
+        Early reports for ``provider_id`` are applied as in ``mark_sent_many``."""
         ...
 
     async def mark_sent_many(self, worker: str, sent: Sequence[tuple[int, str | None, int | None]], *,
-                             at: datetime) -> None:
-        """``mark_sent`` for many rows at once: (message id, provider id, segments)."""
+                             at: datetime) -> Sequence[tuple[OutboxMessage, EarlyReport]]:
+        """``mark_sent`` for many rows at once: (message id, provider id, segments).
+
+        Early reports kept for these provider ids are then applied (each once, oldest first, sent → delivered /
+        failed only) and removed, in the caller's transaction. Returns them with the row as it ended up, so the
+        caller can act on their error codes (a carrier opt-out) in that same transaction.
+        """
         ...
 
     async def mark_failed(self, message_id: int, worker: str, *, reason: str, code: str | None,
@@ -87,6 +109,15 @@ class OutboxRepository(Protocol):
     async def apply_provider_status(self, provider_id: str, status: OutboxStatus, *, code: str | None,
                                     reason: str | None, at: datetime) -> OutboxMessage | None:
         """A delivery report: moves sent → delivered/failed (never backwards). None when no row has that id."""
+        ...
+
+    async def keep_early_report(self, report: EarlyReport) -> None:
+        """Keep a report that ``apply_provider_status`` found no row for (same transaction, after it), so that
+        ``mark_sent``/``mark_sent_many`` apply it when the provider id is stored."""
+        ...
+
+    async def purge_early_reports(self, received_before: datetime) -> int:
+        """Forget kept reports that never found their row; returns how many."""
         ...
 
     async def recent(self, scope: ScopeFilter, *, customer_id: int | None = None,

@@ -22,6 +22,7 @@ from crm.customers import CustomerDraft
 from crm.identity import TelegramIdentity
 from crm.outbox import OutboxMessage, OutboxStatus
 from crm.permissions import Actor
+from crm.ports.sms import OutgoingSms, SmsReceipt
 from outbound.dispatch_metrics import OutboxMetrics
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, running_bot
@@ -107,6 +108,41 @@ async def test_status_callback_signed_by_twilio_is_applied(engine: AsyncEngine, 
         answer = await ep.http.post("/twilio/status", data=webhook.params, headers=webhook.headers)
         assert answer.status_code == 200
         assert (await ep.bot.services.messaging.get(ep.admin, sent.id)).status is OutboxStatus.DELIVERED
+
+
+async def test_a_status_callback_before_the_send_is_recorded_is_not_lost(engine: AsyncEngine,
+                                                                         clock: ManualClock) -> None:
+    async with endpoint(engine, clock) as ep:
+        services = ep.bot.services
+        worker = services.outbox_worker
+        twilio = worker.adapters.sms
+        answers: list[int] = []
+
+        class CallbackFirst:
+            """The Twilio adapter, with Twilio's callback arriving before the dispatcher has the API's answer."""
+
+            async def send(self, message: OutgoingSms) -> SmsReceipt:
+                receipt = await twilio.send(message)
+                webhook = ep.twilio.status_callback_request(receipt.provider_id, "delivered")
+                answer = await ep.http.post("/twilio/status", data=webhook.params, headers=webhook.headers)
+                answers.append(answer.status_code)
+                return receipt
+
+        worker.adapters.sms = CallbackFirst()
+        try:
+            acme = await services.customers.create(ep.admin, CustomerDraft(name="Acme", phones=(PHONE,)))
+            queued = await services.messaging.send_sms(ep.admin, "customer", acme.id, "Shipped", draft_key="e1")
+            for _ in range(50):
+                await worker.run_once()
+                message = await services.messaging.get(ep.admin, queued.id)
+                if message.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            worker.adapters.sms = twilio
+        assert answers == [200]
+        assert message.status is OutboxStatus.DELIVERED and message.provider_id in ep.twilio.messages
+        assert await _count(ep.bot.runtime.engine, t.outbox_early_reports) == 0
 
 
 async def test_wrong_or_missing_signature_is_refused_before_anything_is_stored(engine: AsyncEngine,

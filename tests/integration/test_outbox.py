@@ -1,5 +1,6 @@
 """The outbox over a real database (SQLite and PostgreSQL): enqueue in the business transaction, exclusive claims,
-retries with backoff, permanent failures, carrier opt-outs, the send policy, pacing, and the chat-facing service."""
+retries with backoff, permanent failures, carrier opt-outs, delivery reports that beat the dispatcher's write, the
+send policy, pacing, and the chat-facing service."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
@@ -37,9 +39,10 @@ from outbound.dispatch import MAYBE_SENT_REASON, ChannelAdapters, ChannelLimit, 
 from outbound.dispatch_wiring import Sinks
 from outbound.email_recording import RecordingEmailSender
 from outbound.fax_recording import RecordingFaxSender
-from outbound.sms_recording import RecordingSmsSender
+from outbound.sms_recording import RecordingSmsSender, SentSms
+from scheduler.outbox import purge_reports
 from storage import tables as t
-from storage.uow import SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.conftest import migrated_engine
 from tests.support.org import ADMIN_TG, Org
 
@@ -340,6 +343,196 @@ async def test_delivery_reports_never_move_backwards(engine: AsyncEngine, clock:
     late = await messaging.record_delivery(DeliveryReport(sid, "failed", "30003", "Unreachable"))
     assert late is not None and late.status is OutboxStatus.DELIVERED  # a late report does not undo delivery
     assert await messaging.record_delivery(DeliveryReport("SM" + "0" * 32, "delivered")) is None
+
+
+# ---- delivery reports that arrive before the send's outcome is written ---------------------------------------
+
+
+async def _early_reports(engine: AsyncEngine) -> list[tuple[str, str]]:
+    r = t.outbox_early_reports.c
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(r.provider_id, r.status).order_by(r.id))
+        return [(row.provider_id, row.status) for row in rows]
+
+
+async def _watched_sms(team: Team, key: str) -> OutboxMessage:
+    """An SMS the manager sent from chat and watches there (so status changes become notices)."""
+    s = team.org.services
+    acme = await s.customers.create(team.manager, CustomerDraft(name=f"Acme {key}", phones=(PHONE,)))
+    message = await s.messaging.send_sms(team.manager, "customer", acme.id, "hi", draft_key=key)
+    await s.messaging.watch(team.manager, message.id, 777, 42)
+    return message
+
+
+@pytest.mark.parametrize(("word", "code", "text", "expected"), [
+    ("delivered", None, None, OutboxStatus.DELIVERED),
+    ("undelivered", "30003", "Unreachable destination handset", OutboxStatus.FAILED),
+])
+async def test_a_report_before_the_send_is_written_is_applied_by_that_write(
+        engine: AsyncEngine, clock: ManualClock, word: str, code: str | None, text: str | None,
+        expected: OutboxStatus) -> None:
+    team = await _team(engine, clock)
+    messaging = team.org.services.messaging
+    message = await _watched_sms(team, f"early-{word}")
+    answers: list[OutboxMessage | None] = []
+    before: list[object] = []
+
+    async def twilio_calls_back_first(sent: SentSms) -> None:
+        # Twilio has accepted the message; the dispatcher has not even seen the answer, let alone written it.
+        sid = sent.receipt.provider_id
+        answers.append(await messaging.record_delivery(DeliveryReport(sid, "sent")))
+        answers.append(await messaging.record_delivery(DeliveryReport(sid, word, code, text)))
+        answers.append(await messaging.record_delivery(DeliveryReport(sid, "sent")))  # out of order, as they come
+        row = await _get(team, message.id)
+        before.extend([row.status, row.provider_id, await _early_reports(engine)])
+
+    team.sms.on_send = twilio_calls_back_first
+    await _dispatcher(team, clock).run_once()
+    [sent] = team.sms.sent
+    sid = sent.receipt.provider_id
+    assert answers == [None, None, None]  # no message carried the SID yet
+    assert before == [OutboxStatus.SENDING, None, [(sid, expected.value)]]  # only the report that matters is kept
+
+    final = await _get(team, message.id)
+    assert final.status is expected and final.provider_id == sid and final.sent_at is not None
+    if expected is OutboxStatus.FAILED:
+        assert (final.error_code, final.last_error) == (code, text)
+    assert await _early_reports(engine) == []  # applied once, then gone
+
+    # The rep's chat is told once: the write that stored the SID also applied the report.
+    [notice] = await messaging.take_notices()
+    assert notice.message.status is expected
+    assert await messaging.take_notices() == []
+
+    # Reports after the write follow the usual rules: nothing moves a final status, nothing is kept.
+    other = "failed" if expected is OutboxStatus.DELIVERED else "delivered"
+    for late in (DeliveryReport(sid, "sent"), DeliveryReport(sid, other, "30008", "Unknown error")):
+        answer = await messaging.record_delivery(late)
+        assert answer is not None and answer.status is expected
+    assert await _early_reports(engine) == [] and await messaging.take_notices() == []
+    assert (await _get(team, message.id)).last_error == text
+
+
+class _HeldWrite(SqlUnitOfWorkFactory):
+    """Units of work whose transaction that stores provider ids stops right before COMMIT until ``release``."""
+
+    def __init__(self, engine: AsyncEngine, clock: ManualClock) -> None:
+        super().__init__(engine, clock)
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return _HeldUnitOfWork(self, write=write)
+
+
+class _HeldUnitOfWork(SqlUnitOfWork):
+    def __init__(self, gate: _HeldWrite, *, write: bool) -> None:
+        super().__init__(gate.engine, gate._clock, write=write)
+        self._gate = gate
+        self._stores_ids = False
+
+    async def __aenter__(self) -> _HeldUnitOfWork:
+        await super().__aenter__()
+        mark_sent_many = self.outbox.mark_sent_many
+
+        async def marking(*args: object, **kwargs: object) -> object:
+            self._stores_ids = True
+            return await mark_sent_many(*args, **kwargs)  # type: ignore[arg-type]
+
+        self.outbox.mark_sent_many = marking  # type: ignore[method-assign,assignment]
+        return self
+
+    async def commit(self) -> None:
+        if self._stores_ids:
+            self._gate.holding.set()
+            await self._gate.release.wait()
+        await super().commit()
+
+
+async def _blocked_on_a_lock(engine: AsyncEngine) -> None:
+    """Wait until a transaction waits for a lock (PostgreSQL); on SQLite the single writer orders them anyway."""
+    if engine.dialect.name != "postgresql":
+        await asyncio.sleep(0.1)
+        return
+    waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    for _ in range(500):
+        async with engine.connect() as conn:
+            if (await conn.exec_driver_sql(waiting)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the delivery report did not wait for the write that stores its SID")
+
+
+async def test_a_report_during_the_write_waits_for_it_and_is_applied_once(engine: AsyncEngine,
+                                                                           clock: ManualClock) -> None:
+    team = await _team(engine, clock)
+    messaging = team.org.services.messaging
+    message = await _watched_sms(team, "during")
+    gate = _HeldWrite(engine, clock)
+    dispatcher = Dispatcher(gate, clock, ChannelAdapters(sms=team.sms), limits=FAST, consent=team.consent)
+    run = asyncio.create_task(dispatcher.run_once())
+    await asyncio.wait_for(gate.holding.wait(), 10)  # the SID is written, not committed
+    [sent] = team.sms.sent
+    report = asyncio.create_task(messaging.record_delivery(DeliveryReport(sent.receipt.provider_id, "delivered")))
+    # Without ordering, the report would see no SID, be kept after the write looked for kept reports, and wait
+    # for a purge; instead it waits for the write and then finds the row.
+    await _blocked_on_a_lock(engine)
+    assert not report.done()
+    gate.release.set()
+    assert await asyncio.wait_for(run, 10) == 1
+    applied = await asyncio.wait_for(report, 10)
+    assert applied is not None and applied.status is OutboxStatus.DELIVERED and applied.id == message.id
+    assert await _early_reports(engine) == []
+    [notice] = await messaging.take_notices()  # sending → sent → delivered all committed before this round
+    assert notice.message.status is OutboxStatus.DELIVERED
+    assert await messaging.take_notices() == []
+
+
+async def test_an_early_carrier_opt_out_is_recorded_by_the_write_that_applies_it(engine: AsyncEngine,
+                                                                                 clock: ManualClock) -> None:
+    team = await _team(engine, clock)
+    messaging = team.org.services.messaging
+    [row] = await _enqueue(team, _sms("early-stop"))
+
+    async def carrier_refuses(sent: SentSms) -> None:
+        await messaging.record_delivery(DeliveryReport(sent.receipt.provider_id, "undelivered", "21610",
+                                                       "Attempt to send to unsubscribed recipient"))
+        assert team.consent.phones == []  # no message yet, so no number to record
+
+    team.sms.on_send = carrier_refuses
+    await _dispatcher(team, clock).run_once()
+    failed = await _get(team, row.id)
+    assert failed.status is OutboxStatus.FAILED and failed.error_code == "21610"
+    assert team.consent.phones == [PHONE]
+    async with engine.connect() as conn:  # ConsentLog's audit row: written in the dispatcher's transaction
+        audit = (await conn.execute(select(t.audit_log.c.after).where(t.audit_log.c.action == "opt_out"))).all()
+    assert [a.after for a in audit] == [{"phone": PHONE}]
+
+
+async def test_unmatched_reports_are_purged_after_a_day(engine: AsyncEngine, clock: ManualClock) -> None:
+    team = await _team(engine, clock)
+    messaging = team.org.services.messaging
+    never, late = "SM" + "1" * 32, "SM" + "2" * 32
+    assert await messaging.record_delivery(DeliveryReport(never, "delivered")) is None  # its send never recorded
+    assert await messaging.record_delivery(DeliveryReport("SM" + "9" * 300, "delivered")) is None  # no row could
+    clock.advance(timedelta(hours=23))
+    assert await messaging.record_delivery(DeliveryReport(late, "failed", "30005")) is None
+    assert await messaging.purge_unmatched_reports() == 0
+    assert await _early_reports(engine) == [(never, "delivered"), (late, "failed")]
+    clock.advance(timedelta(hours=2))
+    await purge_reports(SimpleNamespace(bot_data={"services": team.org.services}))  # type: ignore[arg-type]
+    assert await _early_reports(engine) == [(late, "failed")]
+
+    # The younger one still finds its message, also through the one-row mark_sent.
+    [row] = await _enqueue(team, _sms("late-sid"))
+    async with team.org.services.uow() as uow:
+        await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), "w", clock.now() + timedelta(minutes=1), 1)
+        assert await uow.outbox.mark_sent(row.id, "w", provider_id=late, segments=1, at=clock.now())
+        await uow.commit()
+    failed = await _get(team, row.id)
+    assert (failed.status, failed.error_code, failed.last_error) == (OutboxStatus.FAILED, "30005",
+                                                                    "failed (error 30005)")
+    assert await _early_reports(engine) == []
 
 
 @dataclass
