@@ -120,7 +120,7 @@ def _phones_and_names(db: str, n: int) -> list[tuple[str, str]]:
     return out
 
 
-async def measure(db: str, folder: Path, n: int, warmup: int) -> dict[str, float]:
+async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | None = None) -> dict[str, float]:
     api = FakeBotApi(token=TOKEN, global_limit=None)
     results: dict[str, float] = {}
     async with serve_bot_api(api) as base_url:
@@ -137,7 +137,9 @@ async def measure(db: str, folder: Path, n: int, warmup: int) -> dict[str, float
                 crm_env = {**env, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": base_url, "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
                            "DATA_DIR": str(folder), "LOG_LEVEL": "WARNING", "HTTP_PORT": "0",
                            "TELEGRAM_API_FILE_URL": base_url.replace("/bot", "/file/bot")}
-                crm = await _run_bot(api, [sys.executable, "-m", "bot", "run"], crm_env)
+                # --profile: the bot under cProfile (slower, so its figures are only good for where time goes).
+                wrap = ["-m", "cProfile", "-o", str(profile)] if profile else []
+                crm = await _run_bot(api, [sys.executable, *wrap, "-m", "bot", "run"], crm_env)
                 rep = api.add_user(REP_TG, "Rep", username="rep00")
                 picked = _phones_and_names(db, n + warmup)
                 last_name = picked[-1][0]
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--updates", type=int, default=1000, help="timed updates per kind (default 1000)")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--keep", type=Path, help="build (or reuse) the database in this folder")
+    parser.add_argument("--profile", type=Path, help="run the bot under cProfile and write its stats here")
     args = parser.parse_args(argv)
 
     def run(folder: Path) -> dict[str, float]:
@@ -194,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             _build_db(folder, args.count)
             print(f"database with {args.count:,} customers built in {time.perf_counter() - started:.1f} s")
-        return asyncio.run(measure(str(db), folder, args.updates, args.warmup))
+        return asyncio.run(measure(str(db), folder, args.updates, args.warmup, args.profile))
 
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)

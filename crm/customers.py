@@ -26,7 +26,7 @@ from crm.customer_model import (
 from crm.errors import Conflict, NotFound, ValidationFailed
 from crm.permissions import Actor
 from crm.ports.repositories import UnitOfWork, UnitOfWorkFactory
-from crm.search_terms import fold, is_cjk, query_terms, record_terms
+from crm.search_terms import fold, is_cjk, name_key, query_terms, record_terms
 
 EMAIL_RE = re.compile(r"^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]{2,}$")
 LIMITS = {"name": 200, "short_name": 100, "email": 254, "address": 500, "region": 100, "industry": 100,
@@ -304,6 +304,27 @@ class CustomerService:
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
 
+    async def named(self, actor: Actor, names: Sequence[str], *, limit: int = SEARCH_PAGE, starting: bool = False
+                    ) -> dict[str, tuple[SearchHit, ...]]:
+        """Customers, contacts and leads the actor may see whose name (or short name, or a lead's company) is
+        exactly one of ``names`` — or, ``starting``, begins with it — case, width and spacing aside:
+        name → its records, customers first, at most ``limit`` each."""
+        actor.require("customers.view")
+        keys = {name: key for name in names if (key := name_key(name)) is not None}
+        if not keys:
+            return {}
+        async with self._uow(write=False) as uow:
+            found = await uow.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
+                                           starting=starting)
+        result: dict[str, tuple[SearchHit, ...]] = {}
+        for name, key in keys.items():
+            hits = {(h.entity, h.id): h for term, h in found
+                    if (term.startswith(key) if starting else term == key) and _names(h, key, starting)}
+            if hits:
+                ordered = sorted(hits.values(), key=lambda h: (h.entity is not EntityKind.CUSTOMER, h.title, h.id))
+                result[name] = tuple(ordered[:limit])
+        return result
+
     async def search(self, actor: Actor, query: str, page: int = 0) -> SearchPage:
         """Customers, contacts and leads by name, short name, phone (any format, last digits), e-mail, #tag."""
         actor.require("customers.view")
@@ -326,6 +347,17 @@ class CustomerService:
         ordered = sorted(hits, key=lambda h: (_rank(h, text), h.title))
         start = page * SEARCH_PAGE
         return SearchPage(tuple(ordered[start:start + SEARCH_PAGE]), page, len(ordered) > start + SEARCH_PAGE)
+
+
+def _names(hit: SearchHit, key: str, starting: bool) -> bool:
+    """Whether the record's own name (a customer's short name, a lead's company) really is — or starts with —
+    ``key``: index terms stop at 60 characters, so a long name's term can match where the name does not."""
+    own = [hit.title] if hit.entity is EntityKind.CONTACT else [hit.title, hit.subtitle]
+    for name in own:
+        whole = "=" + " ".join(fold(name or "").split())
+        if (whole.startswith(key) if starting else whole == key):
+            return True
+    return False
 
 
 def _cjk_runs(text: str) -> list[str]:

@@ -4,7 +4,9 @@ Chinese has no spaces, and FTS tokenizers either do not split it or (trigram) ne
 reps search by one or two: 王, 台積. So every CJK character and every pair of adjacent CJK characters is a term;
 a query's terms must all match, then the candidates are checked against the full text. Latin text is split into
 words (prefix search), e-mail addresses are kept whole, tags become ``#tag``, phones become reversed digits
-(``p:`` prefix) so "the last four digits" is a prefix range on the same index.
+(``p:`` prefix) so "the last four digits" is a prefix range on the same index. Each name is also kept whole
+(``=`` prefix, ``name_key``): "is there someone called exactly this?" is then one primary-key lookup, which the
+one-message /log asks for several readings of the text at once.
 """
 
 from __future__ import annotations
@@ -57,11 +59,20 @@ def text_terms(text: str | None) -> set[str]:
     return terms
 
 
+def name_key(name: str | None) -> str | None:
+    """A whole name, folded and with its spaces collapsed: the same for "ACME  Trading" and "acme trading"."""
+    folded = " ".join(fold(name or "").split())
+    return "=" + folded[:MAX_TERM - 1] if folded else None
+
+
 def record_terms(*, names: Iterable[str | None] = (), phones: Iterable[str] = (), emails: Iterable[str | None] = (),
                  tags: Iterable[str] = ()) -> set[str]:
     terms: set[str] = set()
     for name in names:
         terms |= text_terms(name)
+        key = name_key(name)
+        if key:
+            terms.add(key)
     for phone in phones:
         terms.add("p:" + search_suffixes(phone))
     for email in emails:

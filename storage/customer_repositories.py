@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -373,8 +373,31 @@ class SqlSearchIndex:
         return [SearchHit(EntityKind(entity), id_, title, subtitle, owner_id)
                 for entity, id_, title, subtitle, owner_id in rows]
 
+    async def named(self, scope: ScopeFilter, keys: Sequence[str], *, limit: int, starting: bool = False
+                    ) -> Sequence[tuple[str, SearchHit]]:
+        if not keys:
+            return []
+        unique = sorted(set(keys))
+        departments = 0 if scope.everything else len(scope.department_ids or ())
+        shape = (scope.everything, departments, limit, len(unique) if starting else 0)
+        statement = _NAMED_STATEMENTS.get(shape)
+        if statement is None:
+            if len(_NAMED_STATEMENTS) > 256:  # shapes are few; this only bounds a pathological caller
+                _NAMED_STATEMENTS.clear()
+            statement = _NAMED_STATEMENTS[shape] = _build_named(*shape)
+        params = _search_params(scope, ())
+        if starting:
+            for n, key in enumerate(unique):
+                params[f"k{n}"], params[f"k{n}_end"] = key, key + _HIGH
+        else:
+            params["keys"] = unique
+        rows = await self._c.execute(statement, params)
+        return [(key, SearchHit(EntityKind(entity), id_, title, subtitle, owner_id))
+                for entity, id_, title, subtitle, owner_id, key in rows]
+
 
 SearchShape = tuple[tuple[bool, ...], bool, int, int]
+_NAMED_STATEMENTS: dict[tuple[bool, int, int, int], CompoundSelect[Any]] = {}
 MAX_SEARCH_TERMS = 5
 _SEARCH_STATEMENTS: dict[SearchShape, CompoundSelect[Any]] = {}
 _COMPILED_SEARCH: dict[tuple[str, int], tuple[CompoundSelect[Any], str, tuple[str, ...], dict[str, Any]]] = {}
@@ -427,6 +450,55 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
             return and_(alias.c.term >= bindparam(f"t{n}"), alias.c.term < bindparam(f"t{n}_end"))
         return alias.c.term == bindparam(f"t{n}")
 
+    def matching(entity: EntityKind, drive: Any) -> list[ColumnElement[bool]]:
+        entity_check = drive.c.entity.concat("") == entity.value if prefix_flags[0] else drive.c.entity == entity.value
+        where = [term_is(drive, 0), entity_check]
+        for n in range(1, len(prefix_flags)):
+            probe = st.alias(f"p_{entity.value}_{n}")
+            where.append(exists().where(probe.c.entity == entity.value, probe.c.entity_id == drive.c.entity_id,
+                                        term_is(probe, n)))
+        return where
+
+    branches = _entity_branches(matching, everything, departments, limit)
+    # One record can hold several words with the same prefix ("Acme Accessories" for "ac").
+    branches = [q.distinct() if prefix_flags[0] else q for q in branches]
+    # SQLite allows LIMIT in a UNION ALL member only inside a subquery.
+    return union_all(*(select(q.subquery().c) for q in branches))
+
+
+def _build_named(everything: bool, departments: int, limit: int, prefixes: int) -> CompoundSelect[Any]:
+    """Records having any of the whole-name keys (``keys``, expanding) — or, with ``prefixes``, a whole name
+    starting with one of the keys ``k0``…: primary-key lookups or ranges, then the record."""
+
+    st = t.search_terms
+
+    def matching(entity: EntityKind, drive: Any) -> list[ColumnElement[bool]]:
+        if prefixes:
+            return []  # in the drive itself
+        return [drive.c.term.in_(bindparam("keys", expanding=True)), drive.c.entity == entity.value]
+
+    def ranges(entity: EntityKind) -> Any:
+        # One range scan of the primary key per key. As in _build_search, the entity is compared in a way no
+        # index serves, or SQLite reads every customer's terms through the (entity, entity_id) index (~1 s).
+        return union_all(*(select(st).where(st.c.term >= bindparam(f"k{n}"), st.c.term < bindparam(f"k{n}_end"),
+                                            st.c.entity.concat("") == entity.value) for n in range(prefixes))
+                         ).subquery(f"s_{entity.value}")
+
+    branches = _entity_branches(matching, everything, departments, limit, with_term=True,
+                                drives=ranges if prefixes else None)
+    return union_all(*(select(q.subquery().c) for q in branches))
+
+
+def _entity_branches(matching: Callable[[EntityKind, Any], list[ColumnElement[bool]]], everything: bool,
+                     departments: int, limit: int, *, with_term: bool = False,
+                     drives: Callable[[EntityKind], Any] | None = None) -> list[Select[Any]]:
+    """One SELECT per kind of record, each driven by a search_terms row that ``matching`` picks (from
+    ``drives(entity)`` when given, else the table itself), in scope."""
+    st = t.search_terms
+
+    def drive_for(entity: EntityKind) -> Any:
+        return drives(entity) if drives is not None else st.alias(f"s_{entity.value}")
+
     def in_scope(owner_col: Any) -> ColumnElement[bool]:
         if everything:
             return owner_col.is_not(None)
@@ -437,45 +509,39 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
             clause = clause | owner_col.in_(owners)
         return clause
 
-    def matching(entity: EntityKind) -> tuple[Any, list[ColumnElement[bool]]]:
-        drive = st.alias(f"s_{entity.value}")
-        entity_check = drive.c.entity.concat("") == entity.value if prefix_flags[0] else drive.c.entity == entity.value
-        where = [term_is(drive, 0), entity_check]
-        for n in range(1, len(prefix_flags)):
-            probe = st.alias(f"p_{entity.value}_{n}")
-            where.append(exists().where(probe.c.entity == entity.value, probe.c.entity_id == drive.c.entity_id,
-                                        term_is(probe, n)))
-        return drive, where
+    def columns(entity: EntityKind, drive: Any, *picked: Any) -> list[Any]:
+        extra = [drive.c.term.label("key")] if with_term else []
+        return [literal(entity.value).label("entity"), *picked, *extra]
 
     cu, co, le = t.customers.c, t.contacts.c, t.leads.c
-    drive, where = matching(EntityKind.CUSTOMER)
+    drive = drive_for(EntityKind.CUSTOMER)
     customers_q = (
-        select(literal(EntityKind.CUSTOMER.value).label("entity"), cu.id, cu.name.label("title"),
-               cu.short_name.label("subtitle"), cu.owner_id)
+        select(*columns(EntityKind.CUSTOMER, drive, cu.id, cu.name.label("title"), cu.short_name.label("subtitle"),
+                        cu.owner_id))
         .select_from(drive.join(t.customers, cu.id == drive.c.entity_id))
-        .where(*where, cu.deleted_at.is_(None), in_scope(cu.owner_id + 0)).limit(limit)
+        .where(*matching(EntityKind.CUSTOMER, drive), cu.deleted_at.is_(None), in_scope(cu.owner_id + 0))
+        .limit(limit)
     )
-    drive, where = matching(EntityKind.CONTACT)
+    drive = drive_for(EntityKind.CONTACT)
     owner = t.customers.alias("contact_customer")
     contacts_q = (
-        select(literal(EntityKind.CONTACT.value).label("entity"), co.id, co.name.label("title"),
-               owner.c.name.label("subtitle"), owner.c.owner_id)
+        select(*columns(EntityKind.CONTACT, drive, co.id, co.name.label("title"), owner.c.name.label("subtitle"),
+                        owner.c.owner_id))
         .select_from(drive.join(t.contacts, co.id == drive.c.entity_id).join(owner, owner.c.id == co.customer_id))
-        .where(*where, co.deleted_at.is_(None), owner.c.deleted_at.is_(None), in_scope(owner.c.owner_id + 0))
+        .where(*matching(EntityKind.CONTACT, drive), co.deleted_at.is_(None), owner.c.deleted_at.is_(None),
+               in_scope(owner.c.owner_id + 0))
         .limit(limit)
     )
-    drive, where = matching(EntityKind.LEAD)
+    drive = drive_for(EntityKind.LEAD)
     leads_q = (
-        select(literal(EntityKind.LEAD.value).label("entity"), le.id, le.name.label("title"),
-               le.company_name.label("subtitle"), le.owner_id)
+        select(*columns(EntityKind.LEAD, drive, le.id, le.name.label("title"), le.company_name.label("subtitle"),
+                        le.owner_id))
         .select_from(drive.join(t.leads, le.id == drive.c.entity_id))
-        .where(*where, le.deleted_at.is_(None), le.status != LeadStatus.CONVERTED.value, in_scope(le.owner_id + 0))
+        .where(*matching(EntityKind.LEAD, drive), le.deleted_at.is_(None), le.status != LeadStatus.CONVERTED.value,
+               in_scope(le.owner_id + 0))
         .limit(limit)
     )
-    # One record can hold several words with the same prefix ("Acme Accessories" for "ac").
-    branches = [q.distinct() if prefix_flags[0] else q for q in (customers_q, contacts_q, leads_q)]
-    # SQLite allows LIMIT in a UNION ALL member only inside a subquery.
-    return union_all(*(select(q.subquery().c) for q in branches))
+    return [customers_q, contacts_q, leads_q]
 
 
 def prepared_search(scope: ScopeFilter, exact: Sequence[str], prefixes: Sequence[str], phone_suffix: str | None,

@@ -77,3 +77,8 @@ class SearchIndex(Protocol):
                      phone_suffix: str | None, *, limit: int) -> Sequence[SearchHit]:
         """Records (customers, contacts through their customer's owner, leads) having all terms, in scope."""
         ...
+    async def named(self, scope: ScopeFilter, keys: Sequence[str], *, limit: int, starting: bool = False
+                    ) -> Sequence[tuple[str, SearchHit]]:
+        """Records in scope having any of these whole-name terms (crm.search_terms.name_key) — or, ``starting``,
+        a whole-name term that starts with one of them — each with the term it was found by."""
+        ...

@@ -135,3 +135,92 @@ async def test_agenda_and_reminder_claims_are_exclusive(engine: AsyncEngine, clo
         await uow.commit()
     await s.followups.complete(ned, later.id)
     assert [f.id for f in (await s.followups.agenda(ned, (clock.now() + timedelta(days=1)).date())).due] == []
+
+
+async def test_whole_names_are_found_exactly_in_scope(engine: AsyncEngine, clock: ManualClock) -> None:
+    org, _, ned, sue = await _team(engine, clock)
+    s = org.services
+    acme = await s.customers.create(ned, CustomerDraft(name="Acme Trading Co.", short_name="Acme"))
+    await s.customers.create(ned, CustomerDraft(name="Acme Trading Co. Asia"))
+    wang = await s.contacts.add(ned, acme.id, "王大明")
+    lead = await s.leads.create(ned, "Lin", company_name="台中化工物流有限公司")
+    await s.customers.create(sue, CustomerDraft(name="王記食品"))
+
+    typed = ["ＡＣＭＥ   trading co.", "acme", "王大明", "台中化工物流有限公司", "王記食品", "Acme Trading"]
+    found = await s.customers.named(ned, typed)
+    assert {name: [(h.entity, h.id) for h in hits] for name, hits in found.items()} == {
+        "ＡＣＭＥ   trading co.": [(EntityKind.CUSTOMER, acme.id)],  # width, case and spacing aside
+        "acme": [(EntityKind.CUSTOMER, acme.id)],  # the short name
+        "王大明": [(EntityKind.CONTACT, wang.id)],
+        "台中化工物流有限公司": [(EntityKind.LEAD, lead.id)],  # a lead's company
+    }  # Sue's 王記食品 is outside Ned's scope; "Acme Trading" is nobody's whole name
+    assert "王記食品" in await s.customers.named(org.admin, ["王記食品"])
+
+
+async def test_one_message_log_prefers_the_longest_whole_name(engine: AsyncEngine, clock: ManualClock) -> None:
+    from crm.log_matching import match_target
+    from crm.log_parser import parse_log
+
+    org, _, ned, sue = await _team(engine, clock)
+    s = org.services
+    await s.customers.create(ned, CustomerDraft(name="Acme"))
+    trading = await s.customers.create(ned, CustomerDraft(name="Acme Trading Co."))
+    await s.customers.create(sue, CustomerDraft(name="Globex Foods"))
+
+    async def who(text: str):  # type: ignore[no-untyped-def]
+        parsed = parse_log(text, clock.now())
+        return await match_target(s.customers, ned, list(parsed.splits), parsed.new_name)
+
+    match = await who("Acme Trading Co. called about the price next: tomorrow 3pm send the quote")
+    assert match.single is not None and match.single.id == trading.id
+    assert match.split is not None and match.split.text.startswith("called about the price")
+    # Nobody is called exactly "acme trading": the fuzzy search still finds the one customer it can mean.
+    match = await who("Acme Tradin called")
+    assert match.single is not None and match.single.id == trading.id
+    # Sue's customer is never matched for Ned, not even by its exact name: he is offered a new lead.
+    match = await who("Globex Foods visited")
+    assert match.hits == () and match.split is not None and match.split.name.startswith("Globex")
+
+
+async def test_whole_name_terms_are_added_to_records_that_existed_before(tmp_path: object,
+                                                                         clock: ManualClock) -> None:
+    """Migration 0005 adds the whole-name terms to an existing database, and its downgrade removes them."""
+    from sqlalchemy import text
+
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+    try:
+        await upgrade(engine)
+        org = await make_org(engine, clock)
+        acme = await org.services.customers.create(org.admin, CustomerDraft(name="Acme  Trading", short_name="AT"))
+        query = text("select term from search_terms where entity = 'customer' and entity_id = :id "
+                     "and term like '=%' order by term")
+
+        async def whole_terms() -> list[str]:
+            async with engine.connect() as conn:
+                return list((await conn.execute(query, {"id": acme.id})).scalars())
+
+        assert await whole_terms() == ["=acme trading", "=at"]
+        await _downgrade(engine, "0004")
+        assert await whole_terms() == []
+        await upgrade(engine)
+        assert await whole_terms() == ["=acme trading", "=at"]
+    finally:
+        await engine.dispose()
+
+
+async def _downgrade(engine: AsyncEngine, revision: str) -> None:
+    from alembic import command
+    from sqlalchemy.engine import Connection
+
+    from storage.migrate import alembic_config
+
+    def run(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(run)
