@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from crm.outbox import OutboxMessage
+
 
 class CustomerKind(StrEnum):
     COMPANY = "company"
@@ -159,3 +161,5 @@ class CustomerCard:
     last_interaction: Interaction | None = None
     next_followup: FollowUp | None = None
     recent_interactions: tuple[Interaction, ...] = field(default_factory=tuple)
+    recent_messages: tuple[OutboxMessage, ...] = ()
+    """Latest messages sent to the customer that the reader may see (when the card was asked for them)."""

@@ -226,7 +226,9 @@ class CustomerService:
         async with self._uow(write=False) as uow:
             return await visible_customer(uow, actor, customer_id)
 
-    async def card(self, actor: Actor, customer_id: int) -> CustomerCard:
+    async def card(self, actor: Actor, customer_id: int, *, messages: int = 0) -> CustomerCard:
+        """Everything a customer's card shows, read together: with ``messages``, also that many of the latest
+        messages sent to the customer (and its contacts) that the actor may see, newest first."""
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             head = await uow.customers.card_head(customer_id)
@@ -236,10 +238,13 @@ class CustomerService:
             contacts = await uow.contacts.for_customer(customer_id)
             open_followups = await uow.followups.open_for(customer_id=customer_id)
             recent = await uow.interactions.recent(customer_id=customer_id, limit=3)
+            sent = (await uow.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
+                                            limit=messages)) if messages > 0 else ()
         return CustomerCard(
             customer=customer, owner_name=owner_name, contacts=tuple(contacts),
             open_followups=tuple(open_followups), last_interaction=recent[0] if recent else None,
             next_followup=open_followups[0] if open_followups else None, recent_interactions=tuple(recent),
+            recent_messages=tuple(sent),
         )
 
     async def update(self, actor: Actor, customer_id: int, changes: Mapping[str, Any], *,

@@ -33,6 +33,7 @@ from crm.customers import Duplicates
 from crm.errors import DomainError
 from handlers.common import Button, actor_of, answer, reply
 from handlers.formatting import local_time
+from handlers.messaging import CARD_MESSAGES
 from handlers.messaging import card_buttons as messaging_buttons
 from handlers.messaging import card_section as messages_section
 
@@ -301,9 +302,9 @@ async def respond(update: Update, context: CrmContext, text: str, rows: Sequence
 
 async def show_customer(update: Update, context: CrmContext, customer_id: int, *, edit: bool | None = None,
                         note: str | None = None) -> None:
-    card = await context.services.customers.card(actor_of(context), customer_id)
+    card = await context.services.customers.card(actor_of(context), customer_id, messages=CARD_MESSAGES)
     text = customer_text(context, card, context.services.clock.now())
-    sent = await messages_section(context, customer_id)  # what was sent to them, with delivery status
+    sent = messages_section(context, card.recent_messages)  # what was sent to them, with delivery status
     if sent:
         text = f"{text}\n\n{sent}"
     await respond(update, context, f"{note}\n\n{text}" if note else text, customer_rows(context, card), edit=edit)

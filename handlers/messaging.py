@@ -80,9 +80,11 @@ def card_buttons(context: CrmContext, kind: str, record_id: int) -> list[list[Bu
     return card_rows(context.t, actor_of(context), kind, record_id) if context.actor else []
 
 
-async def card_section(context: CrmContext, customer_id: int, *, limit: int = 3) -> str:
+CARD_MESSAGES = 3  # how many of the latest messages a customer's card lists
+
+
+def card_section(context: CrmContext, messages: Sequence[OutboxMessage]) -> str:
     """Lines about the latest messages sent to a customer, for its card ("" when none)."""
-    messages = await context.services.messaging.recent_for_customer(actor_of(context), customer_id, limit=limit)
     if not messages:
         return ""
     zone = actor_of(context).timezone

@@ -43,6 +43,7 @@ from crm.customer_model import (
 from crm.permissions import ScopeFilter
 from storage import tables as t
 from storage.org_repositories import scope_clause
+from storage.prepared import Prepared
 
 _HIGH = "\U0010ffff"  # sorts after every character: term >= p AND term < p + _HIGH is "starts with p"
 
@@ -102,21 +103,22 @@ def _values(obj: Any, *names: str) -> dict[str, Any]:
 # Statements on the path of every customer card, built once (see storage/org_repositories.py).
 _CUSTOMER = select(t.customers).where(t.customers.c.id == bindparam("id"))
 _LIVE_CUSTOMER = _CUSTOMER.where(t.customers.c.deleted_at.is_(None))
-_CARD_HEAD = (
+# The customer card's reads run on every card shown: prepared (storage/prepared.py).
+_CARD_HEAD = Prepared(
     select(t.customers, t.staff.c.name.label("owner_name"), t.staff.c.department_id.label("owner_department"))
     .join(t.staff, t.staff.c.id == t.customers.c.owner_id)
     .where(t.customers.c.id == bindparam("id"), t.customers.c.deleted_at.is_(None))
 )
 _OWNER_DEPARTMENT = select(t.staff.c.department_id).where(t.staff.c.id == bindparam("id"))
-_CONTACTS_OF = (select(t.contacts).where(t.contacts.c.customer_id == bindparam("customer_id"),
+_CONTACTS_OF = Prepared(select(t.contacts).where(t.contacts.c.customer_id == bindparam("customer_id"),
                                          t.contacts.c.deleted_at.is_(None)).order_by(t.contacts.c.id))
-_OPEN_FOLLOWUPS_OF = (
+_OPEN_FOLLOWUPS_OF = Prepared(
     select(t.followups)
     .where(t.followups.c.status == FollowUpStatus.OPEN.value, t.followups.c.deleted_at.is_(None),
            t.followups.c.customer_id == bindparam("customer_id"))
     .order_by(t.followups.c.due_at, t.followups.c.id)
 )
-_RECENT_INTERACTIONS_OF = (
+_RECENT_INTERACTIONS_OF = Prepared(
     select(t.interactions)
     .where(t.interactions.c.deleted_at.is_(None), t.interactions.c.customer_id == bindparam("customer_id"))
     .order_by(t.interactions.c.occurred_at.desc(), t.interactions.c.id.desc())
@@ -142,7 +144,7 @@ class SqlCustomerRepository:
         return _customer(row) if row else None
 
     async def card_head(self, customer_id: int) -> tuple[Customer, str, int] | None:
-        row = (await self._c.execute(_CARD_HEAD, {"id": customer_id})).first()
+        row = await _CARD_HEAD.first(self._c, {"id": customer_id})
         return (_customer(row), row.owner_name, row.owner_department) if row else None
 
     async def owner_department(self, owner_id: int) -> int | None:
@@ -204,7 +206,7 @@ class SqlContactRepository:
         return _contact(row) if row else None
 
     async def for_customer(self, customer_id: int) -> Sequence[Contact]:
-        return [_contact(r) for r in await self._c.execute(_CONTACTS_OF, {"customer_id": customer_id})]
+        return [_contact(r) for r in await _CONTACTS_OF.rows(self._c, {"customer_id": customer_id})]
 
     async def update(self, contact_id: int, **fields: Any) -> None:
         fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
@@ -259,7 +261,7 @@ class SqlInteractionRepository:
     async def recent(self, *, customer_id: int | None = None, lead_id: int | None = None,
                      limit: int = 5) -> Sequence[Interaction]:
         if customer_id is not None:
-            rows = await self._c.execute(_RECENT_INTERACTIONS_OF, {"customer_id": customer_id, "limit": limit})
+            rows = await _RECENT_INTERACTIONS_OF.rows(self._c, {"customer_id": customer_id, "limit": limit})
             return [_interaction(r) for r in rows]
         c = t.interactions.c
         q = select(t.interactions).where(c.deleted_at.is_(None), c.lead_id == lead_id)
@@ -293,7 +295,7 @@ class SqlFollowUpRepository:
 
     async def open_for(self, *, customer_id: int | None = None, lead_id: int | None = None) -> Sequence[FollowUp]:
         if customer_id is not None:
-            return [_followup(r) for r in await self._c.execute(_OPEN_FOLLOWUPS_OF, {"customer_id": customer_id})]
+            return [_followup(r) for r in await _OPEN_FOLLOWUPS_OF.rows(self._c, {"customer_id": customer_id})]
         c = t.followups.c
         q = select(t.followups).where(c.status == FollowUpStatus.OPEN.value, c.deleted_at.is_(None),
                                       c.lead_id == lead_id)

@@ -13,6 +13,7 @@ from sqlalchemy.sql import ColumnElement
 from crm.model import AuditEntry, Department, Invite, LoginInfo, Role, Staff
 from crm.permissions import Scope, ScopeFilter
 from storage import tables as t
+from storage.prepared import Prepared
 
 
 def scope_clause(scope: ScopeFilter, owner_col: Any, owner_department_col: Any | None = None) -> ColumnElement[bool]:
@@ -130,7 +131,7 @@ class SqlRoleRepository:
 # Statements on the path of every update, built once: building a select() costs as much as running it.
 _STAFF_BY_ID = select(t.staff).where(t.staff.c.id == bindparam("id"))
 _STAFF_BY_TELEGRAM = select(t.staff).where(t.staff.c.telegram_user_id == bindparam("tg"))
-_LOGIN = (
+_LOGIN = Prepared(
     select(t.staff, t.roles.c.version.label("role_version"),
            select(t.org_state.c.version).where(t.org_state.c.id == 1).scalar_subquery().label("org_version"))
     .join(t.roles, t.roles.c.id == t.staff.c.role_id)
@@ -159,7 +160,7 @@ class SqlStaffRepository:
         return self._map(row) if row else None
 
     async def get_login(self, telegram_user_id: int) -> LoginInfo | None:
-        row = (await self._c.execute(_LOGIN, {"tg": telegram_user_id})).first()
+        row = await _LOGIN.first(self._c, {"tg": telegram_user_id})  # every update: the fast path
         if row is None:
             return None
         return LoginInfo(self._map(row), row.role_version, row.org_version or 0)

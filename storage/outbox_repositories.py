@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, select, text, update
+from sqlalchemy import Integer, Row, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
@@ -21,7 +21,7 @@ from crm.outbox import (
 from crm.permissions import ScopeFilter
 from crm.ports.outbox import EarlyReport
 from storage import tables as t
-from storage.org_repositories import scope_clause
+from storage.prepared import Prepared
 
 _c = t.outbox.c
 _r = t.outbox_early_reports.c
@@ -54,6 +54,27 @@ def _message(row: Row[Any], names: tuple[str, ...] = ()) -> OutboxMessage:
 def _notify_if_watched() -> ColumnElement[bool]:
     """A status change is worth showing to the requester when they are watching a chat message for it."""
     return _c.notify_chat_id.is_not(None)
+
+
+def _recent_statement(everything: bool, departments: int, by_customer: bool, by_requester: bool) -> Select[Any]:
+    """The latest messages in a scope (what a customer's card lists on every view, hence prepared): the
+    scope's owner and departments are parameters, so each shape of scope is one statement."""
+    q = select(t.outbox)
+    if not everything:
+        visible: ColumnElement[bool] = _c.requested_by == bindparam("scope_owner")
+        if departments:
+            owners = select(t.staff.c.id).where(t.staff.c.department_id.in_(
+                [bindparam(f"d{n}") for n in range(departments)]))
+            visible = visible | _c.requested_by.in_(owners)
+        q = q.where(visible)
+    if by_customer:
+        q = q.where(_c.customer_id == bindparam("customer_id"))
+    if by_requester:
+        q = q.where(_c.requested_by == bindparam("requested_by"))
+    return q.order_by(_c.created_at.desc(), _c.id.desc()).limit(bindparam("limit", type_=Integer))
+
+
+_RECENT: dict[tuple[bool, int, bool, bool], Prepared] = {}
 
 
 class SqlOutboxRepository:
@@ -325,13 +346,16 @@ class SqlOutboxRepository:
 
     async def recent(self, scope: ScopeFilter, *, customer_id: int | None = None,
                      requested_by: int | None = None, limit: int = 10) -> Sequence[OutboxMessage]:
-        q = select(t.outbox).where(scope_clause(scope, _c.requested_by))
-        if customer_id is not None:
-            q = q.where(_c.customer_id == customer_id)
-        if requested_by is not None:
-            q = q.where(_c.requested_by == requested_by)
-        rows = (await self._c.execute(q.order_by(_c.created_at.desc(), _c.id.desc()).limit(limit))).all()
-        return await self._with_names(rows)
+        departments = sorted(scope.department_ids or ()) if not scope.everything else []
+        shape = (scope.everything, len(departments), customer_id is not None, requested_by is not None)
+        statement = _RECENT.get(shape)
+        if statement is None:
+            statement = _RECENT[shape] = Prepared(_recent_statement(*shape))
+        params: dict[str, Any] = {"scope_owner": scope.owner_id, "customer_id": customer_id,
+                                  "requested_by": requested_by, "limit": limit}
+        params.update({f"d{n}": department for n, department in enumerate(departments)})
+        rows = await statement.rows(self._c, params)
+        return await self._with_names(rows) if rows else []
 
     async def set_notify(self, message_id: int, chat_id: int, chat_message_id: int, *, locale: str | None = None,
                          timezone: str | None = None) -> None:

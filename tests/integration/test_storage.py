@@ -133,3 +133,36 @@ async def test_unchanged_user_data_is_not_rewritten(engine: AsyncEngine) -> None
         assert len(writes) == changed  # a restarted process knows what is stored too
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_prepared_reads_return_what_sqlalchemy_returns(engine: AsyncEngine) -> None:
+    """The hot-path reads skip SQLAlchemy on SQLite: same values, same types (aware datetimes, decoded JSON)."""
+    from sqlalchemy import JSON, bindparam
+
+    from storage.prepared import Prepared
+
+    scratch = MetaData()
+    table = Table("scratch_prepared", scratch, Column("id", Integer, primary_key=True),
+                  Column("name", String(50)), Column("tags", JSON), Column("at", UTCDateTime(timezone=True)))
+    at = datetime(2026, 3, 8, 1, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
+    async with engine.begin() as conn:
+        await conn.run_sync(scratch.create_all)
+        await conn.execute(insert(table), [{"id": 1, "name": "王大明", "tags": ["vip", "重点"], "at": at},
+                                           {"id": 2, "name": None, "tags": None, "at": None}])
+    statement = (select(table, (table.c.id * 10).label("tenfold"))
+                 .where(table.c.id >= bindparam("low"), table.c.name.is_not(None) | (table.c.id == 2))
+                 .order_by(table.c.id))
+    prepared = Prepared(statement)
+    try:
+        async with engine.connect() as conn:
+            await conn.begin()
+            expected = [tuple(r) for r in await conn.execute(statement, {"low": 1})]
+            for _ in range(2):  # compiled once, then reused
+                got = await prepared.rows(conn, {"low": 1})
+                assert [tuple(r) for r in got] == expected
+            assert got[0].name == "王大明" and got[0].tags == ["vip", "重点"] and got[0].tenfold == 10
+            assert got[0].at == at and got[0].at.tzinfo is not None
+            assert (await prepared.first(conn, {"low": 3})) is None
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(scratch.drop_all)
