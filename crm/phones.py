@@ -1,8 +1,19 @@
-"""Phone numbers: stored as E.164, found by any format a rep types, including just the last digits."""
+"""Phone numbers: stored as E.164, found by any format a rep types, including just the last digits.
+
+``phonenumbers`` is the authority on what a number means, and costs ~30 µs a parse — seconds for a 100,000-row
+import, and on the bot's hot path for every card it shows. So results are memoised (they depend only on the
+text and the region), and the usual shapes — digits in groups separated by spaces or hyphens, with or without
+a leading "+" — take a short path that walks the same steps as ``phonenumbers.parse`` and leaves every decision
+that depends on the data (country code, national prefix, possible lengths, validity) to phonenumbers' own
+functions. Anything else, and every branch of ``parse`` the short path does not follow, goes to ``parse``.
+tests/unit/test_phones.py compares the two on a large set of numbers and regions.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 
@@ -10,39 +21,130 @@ from crm.errors import ValidationFailed
 
 _DIGITS = re.compile(r"\d")
 MIN_SUFFIX = 4  # fewer digits than this match too many numbers to be useful
+_MEMO_SIZE = 4096  # ~1 MB: the numbers of the cards and searches of the moment, an import's repeated ones
+_MEMO_TEXT = 40  # longer text is no phone number a person typed; not worth a memo slot
+
+try:  # the short path needs these phonenumbers internals; without them every number goes through parse()
+    from phonenumbers import PhoneMetadata, PhoneNumber, is_possible_number, is_valid_number
+    from phonenumbers import phonenumberutil as _pnu
+
+    _extract_country_code = _pnu._extract_country_code
+    _strip_national_prefix = _pnu._maybe_strip_national_prefix_carrier_code
+    _test_number_length = _pnu._test_number_length
+    _KEEP_PREFIX = frozenset({_pnu.ValidationResult.TOO_SHORT, _pnu.ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+                              _pnu.ValidationResult.INVALID_LENGTH})
+    _MIN_NSN, _MAX_NSN = _pnu._MIN_LENGTH_FOR_NSN, _pnu._MAX_LENGTH_FOR_NSN
+    _SHORT_PATH = True
+except (ImportError, AttributeError):  # pragma: no cover - a phonenumbers release that moved them
+    _SHORT_PATH = False
+
+# ASCII digits in groups, single spaces or hyphens between them, an optional "+" first. For such text parse()
+# finds no RFC 3966 parts, strips nothing at either end, sees no extension (every extension form needs a
+# letter, "#", "~", "," or ";"), no vanity letters, and reduces the text to its digits (with or without "+").
+_SIMPLE = re.compile(r"\+?[0-9]+(?:[ -][0-9]+)*")
+_SEPARATORS = str.maketrans("", "", " -")
+_regions: dict[str, Any] = {}
+
+
+def _region_metadata(region: str) -> Any:
+    if region not in _regions:
+        _regions[region] = PhoneMetadata.metadata_for_region(region, None)
+    return _regions[region]
+
+
+def _short_path(text: str, region: str) -> str | None:
+    """E.164 for a valid number, "" for an invalid one, None when ``parse`` must decide.
+
+    The steps are those of ``phonenumbers.parse`` for digits-only text, in its order; each branch the short
+    path does not take itself (an international dialling prefix, a country code without "+", a national
+    number starting with 0 as in Italy, lengths parse rejects) returns None."""
+    if len(text) > _MEMO_TEXT or not _SIMPLE.fullmatch(text):
+        return None
+    metadata = _region_metadata(region)
+    if metadata is None:
+        return None
+    digits = text.translate(_SEPARATORS)
+    if digits[0] == "+":
+        digits = digits[1:]
+        if len(digits) <= _MIN_NSN:
+            return None
+        country_code, national = _extract_country_code(digits)
+        if country_code == 0:
+            return None
+        number_region = phonenumbers.region_code_for_country_code(country_code)
+        if number_region != region:
+            metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, number_region)
+    else:
+        idd = metadata.international_prefix
+        if (idd is not None and re.match(idd, digits)) or digits.startswith(str(metadata.country_code)):
+            return None
+        country_code, national = metadata.country_code, digits
+    if len(national) < _MIN_NSN:
+        return None
+    _, stripped, _ = _strip_national_prefix(national, metadata)
+    if _test_number_length(stripped, metadata) not in _KEEP_PREFIX:
+        national = stripped
+    if not _MIN_NSN <= len(national) <= _MAX_NSN or national[0] == "0":
+        return None
+    number = PhoneNumber(country_code=country_code, national_number=int(national))
+    if not is_possible_number(number) or not is_valid_number(number):
+        return ""
+    return f"+{country_code}{national}"  # format_number(E164) for a number without leading zeros
+
+
+def _parse(text: str, region: str) -> str | None:
+    if not text:
+        return None
+    if _SHORT_PATH:
+        found = _short_path(text, region)
+        if found is not None:
+            return found or None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_parse_memo = lru_cache(maxsize=_MEMO_SIZE)(_parse)
+
+
+def e164(raw: str, default_region: str) -> str | None:
+    """The number in E.164, or None if it is not a valid phone number."""
+    text, region = raw.strip(), default_region.upper()
+    return _parse_memo(text, region) if len(text) <= _MEMO_TEXT else _parse(text, region)
 
 
 def normalize(raw: str, default_region: str) -> str:
     """E.164 (``+886912345678``) or ValidationFailed with a message the user can act on."""
-    text = raw.strip()
-    if not text:
+    found = e164(raw, default_region)
+    if found is None:
         raise ValidationFailed("error.phone_invalid", value=raw[:40])
-    try:
-        number = phonenumbers.parse(text, default_region.upper())
-    except phonenumbers.NumberParseException as exc:
-        raise ValidationFailed("error.phone_invalid", value=raw[:40]) from exc
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise ValidationFailed("error.phone_invalid", value=raw[:40])
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return found
 
 
 def try_normalize(raw: str, default_region: str) -> str | None:
-    try:
-        return normalize(raw, default_region)
-    except ValidationFailed:
-        return None
+    return e164(raw, default_region)
 
 
-def display(e164: str, default_region: str) -> str:
-    """National format for numbers of the home region, international otherwise."""
+@lru_cache(maxsize=_MEMO_SIZE)
+def _display(e164: str, region: str) -> str:
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return e164
-    region = phonenumbers.region_code_for_number(number)
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if region == default_region.upper()
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if phonenumbers.region_code_for_number(number) == region
            else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return phonenumbers.format_number(number, fmt)
+
+
+def display(e164: str, default_region: str) -> str:
+    """National format for numbers of the home region, international otherwise."""
+    if len(e164) > _MEMO_TEXT:
+        return _display.__wrapped__(e164, default_region.upper())
+    return _display(e164, default_region.upper())
 
 
 def digits(text: str) -> str:

@@ -6,7 +6,7 @@ is fine for a rep's one customer and far too slow for a 100,000-row spreadsheet.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,8 +39,12 @@ class BulkCustomerWriter(Protocol):
         """Live customers (any owner) having one of these E.164 phones or e-mail addresses (case-insensitive)."""
         ...
 
-    async def insert_customers(self, rows: Sequence[tuple[Customer, Collection[str]]]) -> Sequence[int]:
-        """Insert customers (``id`` ignored), each with its search terms; returns the new ids in input order."""
+    async def insert_customers(self, rows: Sequence[tuple[Customer, Collection[str]]], *,
+                               progress: Callable[[int], Awaitable[None]] | None = None) -> Sequence[int]:
+        """Insert customers (``id`` ignored), each with its search terms; returns the new ids in input order.
+
+        Written in rounds; after each one ``progress`` is awaited with the number of customers written so far
+        (other tasks get to run there either way)."""
         ...
 
     async def insert_audit(self, entries: Sequence[AuditEntry]) -> None: ...
