@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand
-from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults
+from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 import scheduler
 from bot.context import CrmContext
 from bot.i18n import Catalogs
+from bot.rate_limit import TelegramRateLimiter
 from bot.settings import Settings
 from crm import locales
 from crm.agenda import AgendaService
@@ -162,7 +163,7 @@ def build_application(
     if persistence:
         builder = builder.persistence(SqlPersistence(runtime.engine))
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(TelegramRateLimiter(max_retries=3))
     app = builder.build()
     app.bot_data["runtime"] = runtime
     app.bot_data["services"] = runtime.services
