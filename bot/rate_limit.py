@@ -15,6 +15,7 @@ request for its ``retry_after`` before this one is retried (up to ``max_retries`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -97,7 +98,11 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         return group
 
     async def _sleep_until(self, moment: float) -> None:
-        while (wait := max(moment, self._paused_until) - self._now()) > 0:
+        # Twice at most: a 429 met meanwhile moves the pause past the moment we slept for.
+        for _ in range(2):
+            wait = max(moment, self._paused_until) - self._now()
+            if wait <= 0:
+                return
             await asyncio.sleep(wait)
 
     async def _take_turn(self, data: dict[str, Any]) -> None:
@@ -108,10 +113,8 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
         chat_id = data.get("chat_id")
         if chat_id is None:
             return  # getUpdates, answerCallbackQuery...: not messages to a chat
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # "@channelname" stays a string
             chat_id = int(chat_id)
-        except (TypeError, ValueError):
-            pass  # "@channelname"
         if not (isinstance(chat_id, str) or chat_id < 0):
             await self._sleep_until(self._overall.reserve(max(self._now(), self._paused_until)))
             return
