@@ -137,6 +137,18 @@ async def start_offline(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     await app.start()
 
 
+class CrmApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application, with each update's reads sharing one database transaction (storage/uow.py)."""
+
+    async def process_update(self, update: object) -> None:
+        uow = self.bot_data.get("uow")
+        if not isinstance(uow, SqlUnitOfWorkFactory):
+            await super().process_update(update)
+            return
+        async with uow.shared_reads():
+            await super().process_update(update)
+
+
 def build_application(
     runtime: Runtime,
     *,
@@ -148,6 +160,7 @@ def build_application(
     settings = runtime.settings
     builder = (
         Application.builder()
+        .application_class(CrmApplication)
         .token(settings.telegram_bot_token or OFFLINE_TOKEN)
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
@@ -167,6 +180,7 @@ def build_application(
     app = builder.build()
     app.bot_data["runtime"] = runtime
     app.bot_data["services"] = runtime.services
+    app.bot_data["uow"] = runtime.services.uow
     app.bot_data["i18n"] = runtime.catalogs
     app.bot_data["settings"] = settings
     register(app)

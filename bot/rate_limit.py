@@ -66,6 +66,14 @@ class _Group:
         self.lock = asyncio.Lock()
 
 
+def _seconds(exc: RetryAfter) -> float:
+    # PTB 22 keeps the timedelta privately; its public attribute warns unless PTB_TIMEDELTA is set.
+    value: Any = getattr(exc, "_retry_after", None)
+    if value is None:
+        value = exc.retry_after
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)
+
+
 class TelegramRateLimiter(BaseRateLimiter[int]):
     def __init__(self, *, overall: tuple[int, float] = (30, 1.0), group: tuple[int, float] = (20, 60.0),
                  paid_broadcast: tuple[int, float] = (1000, 1.0), max_retries: int = 0,
@@ -144,7 +152,6 @@ class TelegramRateLimiter(BaseRateLimiter[int]):
                     log.warning("Telegram flood limit on %s after %d retries", endpoint, attempt)
                     raise
                 attempt += 1
-                pause = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") \
-                    else float(exc.retry_after)
+                pause = _seconds(exc)
                 self._paused_until = max(self._paused_until, self._now() + pause + 0.1)
                 log.info("Telegram flood limit on %s: retrying in %.1f s", endpoint, pause)

@@ -166,3 +166,40 @@ async def test_prepared_reads_return_what_sqlalchemy_returns(engine: AsyncEngine
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(scratch.drop_all)
+
+
+async def test_an_updates_reads_share_one_transaction_and_see_what_it_commits(engine: AsyncEngine) -> None:
+    uow = SqlUnitOfWorkFactory(engine, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    async with uow.shared_reads():
+        async with uow(write=False) as first:
+            assert await first.org.version() == 0
+            connection = first.connection
+        async with uow(write=False) as second:
+            assert second.connection is connection  # no new connection, no new BEGIN
+            assert await second.org.version() == 0
+            async with uow() as writer:  # a write inside a read: the read keeps its own snapshot
+                await writer.org.bump()
+                await writer.commit()
+        async with uow(write=False) as third:  # after the commit: a fresh transaction that sees it
+            assert third.connection is not connection
+            assert await third.org.version() == 1
+        async with uow() as writer:
+            await writer.org.bump()
+            await writer.commit()
+        async with uow(write=False) as fourth:
+            assert await fourth.org.version() == 2
+
+        async def elsewhere() -> object:
+            async with uow(write=False) as other:  # another task: a unit of work of its own
+                await other.org.version()
+                return other.connection
+
+        assert await asyncio.create_task(elsewhere()) is not fourth.connection
+
+        with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
+            async with uow(write=False) as failing:
+                await failing.connection.execute(text("SELECT * FROM no_such_table"))
+        async with uow(write=False) as after:  # PostgreSQL aborted that transaction: a new one
+            assert await after.org.version() == 2
+    async with uow(write=False) as outside:  # the scope is over: units of work of their own again
+        assert await outside.org.version() == 2
