@@ -114,6 +114,7 @@ async def _migrate(settings: Settings) -> None:
 async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
     """`crmbot import customers FILE`: the same checks and the same one-transaction write as the chat import."""
     import html
+    import time
 
     from bot.app import build_runtime, prepare_database
     from bot.i18n import Html
@@ -165,7 +166,15 @@ async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
         if plan.errors and not args.skip_invalid:
             say("importing.cli_skip_hint", err=True)
             return 1
-        result = await services.importing.run(actor, plan, skip_invalid=args.skip_invalid)
+        shown = time.monotonic()
+
+        async def progress(done: int, total: int) -> None:
+            nonlocal shown
+            if time.monotonic() - shown >= 2:  # a big file takes a while; a small one says nothing until done
+                shown = time.monotonic()
+                say("importing.progress", err=True, done=f"{done:,}", total=f"{total:,}")
+
+        result = await services.importing.run(actor, plan, skip_invalid=args.skip_invalid, progress=progress)
         say("importing.done", created=result.created, skipped=result.skipped)
         return 0
     except DomainError as exc:

@@ -132,7 +132,9 @@ class SqlBulkCustomerWriter:
                     (term, entity, new_id) for new_id, (_, terms) in zip(new_ids, batch, strict=True)
                     for term in terms])
                 ids.extend(new_ids)
-                await (progress(len(ids)) if progress is not None else asyncio.sleep(0))
+                if progress is not None:
+                    await progress(len(ids))
+                await asyncio.sleep(0)  # progress() need not suspend; other tasks get their turn here
         return ids
 
     async def _insert_sqlite(self, batch: Sequence[Customer]) -> list[int]:
@@ -173,6 +175,7 @@ class SqlBulkCustomerWriter:
         if not processors:
             return rows
         memos: list[dict[Any, Any]] = [{} for _ in columns]
+        last: list[tuple[Any, Any]] = [(None, None)] * len(columns)  # the same object as the row before's
         converted = []
         for row in rows:
             values = list(row)
@@ -187,9 +190,12 @@ class SqlBulkCustomerWriter:
                         done = process(value)
                         if len(memo) < _MEMO_LIMIT:
                             memo[value] = done
-                    values[i] = done
+                elif value is last[i][0]:
+                    done = last[i][1]
                 else:
-                    values[i] = process(value)
+                    done = process(value)
+                    last[i] = (value, done)
+                values[i] = done
             converted.append(tuple(values))
         return converted
 

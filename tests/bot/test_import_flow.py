@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import crm.importing
+import storage.bulk
+from bench.data import customer_table, customers
 from bot.fake_bot_api import ChatMessage
 from crm.clock import ManualClock
+from crm.customer_model import Customer
 from crm.customers import CustomerDraft
 from crm.identity import TelegramIdentity
+from handlers import importing as import_handlers
 from storage import tables as t
+from storage.bulk import SqlBulkCustomerWriter
 from storage.spreadsheets import read_csv, read_xlsx, write_csv
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, _snapshot, running_bot
 
 MIA, NED, SUE = 2001, 2002, 2003
 
@@ -33,9 +44,16 @@ async def _team(bot: BotHarness) -> None:
         await services.invites.accept(invite.code, TelegramIdentity(tg_id, name, username=name.lower()))
 
 
-async def _send_file(chatter: Chatter, name: str, content: bytes, mime: str = "text/csv") -> list[ChatMessage]:
-    api = chatter.harness.api
-    return await chatter._do(api.document(chatter.user, name, content, mime, enqueue=False))
+async def _send_file(chatter: Chatter, name: str, content: bytes, mime: str = "text/csv", *,
+                     wait: bool = True) -> list[ChatMessage]:
+    """Send a file; with ``wait``, until the bot has finished checking it (that runs in the background)."""
+    api, app = chatter.harness.api, chatter.harness.app
+    chat = api.chat(chatter.user.id)
+    before = {m.message_id: _snapshot(m) for m in chat.bot_messages}
+    await api.deliver(app, api.document(chatter.user, name, content, mime, enqueue=False))
+    if wait:
+        await import_handlers.wait_for_imports(app)
+    return [m for m in chat.bot_messages if before.get(m.message_id) != _snapshot(m)]
 
 
 def _texts(messages: list[ChatMessage]) -> str:
@@ -75,6 +93,7 @@ async def test_manager_previews_then_imports_a_csv(engine: AsyncEngine, clock: M
         first = bot.api.press(mia.user, button, import_data, enqueue=False)
         second = bot.api.press(mia.user, button, import_data, enqueue=False)
         await bot.api.deliver(bot.app, first)
+        await import_handlers.wait_for_imports(bot.app)
         assert "Imported 2 customers; 2 rows were skipped" in (mia.last.text or "")
         assert await _customer_names(engine) == {"台積電 <TSMC>", "鴻海精密"}
         assert list((tmp_path / "imports").iterdir()) == []
@@ -165,3 +184,147 @@ async def test_nothing_about_customers_is_posted_in_a_group(engine: AsyncEngine,
         assert bot.api.documents(group.id) == []
         assert not any("Export" in (m.text or "") or "list.csv" in (m.text or "") for m in posted)
         assert await _customer_names(engine) == set()
+
+
+# ---- a big file does not hold up everybody else ---------------------------------------------------------------
+
+ROWS = 2_000
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def _count(engine: AsyncEngine, table: Any) -> int:
+    async with engine.connect() as conn:
+        # A reader: on SQLite a plain connection would queue for the write lock the import holds.
+        await conn.execution_options(sqlite_begin="DEFERRED")
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+def _big_file() -> bytes:
+    sheet = customer_table(customers(ROWS, owners=["Mia", "Ned"], seed=3))
+    return write_csv(sheet[0], sheet[1:])
+
+
+class _PausedCheck:
+    """crm.importing.check_rows (it runs in a worker thread) held until the test lets it go."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.started, self.go_on = threading.Event(), threading.Event()
+        real = crm.importing.check_rows
+
+        def check_rows(*args: Any, **kwargs: Any) -> Any:
+            self.started.set()
+            self.go_on.wait(30)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(crm.importing, "check_rows", check_rows)
+
+
+class _PausedWrite:
+    """The bulk writer held after its first round, with the transaction open, until the test lets it go."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.half_way, self.go_on = asyncio.Event(), asyncio.Event()
+        real = SqlBulkCustomerWriter.insert_customers
+        paused = self
+
+        async def insert_customers(self: SqlBulkCustomerWriter, rows: Sequence[tuple[Customer, Collection[str]]],
+                                   *, progress: Callable[[int], Awaitable[None]] | None = None) -> Sequence[int]:
+            async def hold(done: int) -> None:
+                if progress is not None:
+                    await progress(done)
+                if not paused.half_way.is_set():
+                    paused.half_way.set()
+                    await paused.go_on.wait()
+
+            return await real(self, rows, progress=hold)
+
+        monkeypatch.setattr(SqlBulkCustomerWriter, "insert_customers", insert_customers)
+
+
+@pytest.fixture
+def small_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(storage.bulk, "BATCH", 500)
+    monkeypatch.setattr(import_handlers, "PROGRESS_SECONDS", 0.0)
+
+
+@pytest.mark.usefixtures("small_rounds")
+async def test_others_are_answered_while_a_big_file_is_checked_and_written(
+        engine: AsyncEngine, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    check, write = _PausedCheck(monkeypatch), _PausedWrite(monkeypatch)
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        mia, ned, ada = bot.user(MIA, "Mia"), bot.user(NED, "Ned"), bot.user(ADMIN_ID, "Ada")
+        await ada.send("/start")
+        try:
+            # Checking: the handler returned at once; the check is under way in the background.
+            await _send_file(mia, "big.csv", _big_file(), wait=False)
+            await _until(check.started.is_set, "the check to start")
+            assert "Checking big.csv" in (mia.last.text or "")
+            job = import_handlers.running_job(bot.app)
+            assert job is not None and job.person == "Mia"
+            assert "Ned" in await ned.text_of("/start")  # another user, answered meanwhile
+            refused = _texts(await _send_file(ada, "mine.csv", _big_file(), wait=False))
+            assert "Mia is importing big.csv right now" in refused
+            assert not job.task.done()
+            check.go_on.set()
+            await import_handlers.wait_for_imports(bot.app)
+            assert f"{ROWS} ready to import" in (mia.last.text or "")
+
+            # Writing: one round is written, inside the still open transaction.
+            await mia.press(f"Import {ROWS} valid rows")
+            await asyncio.wait_for(write.half_way.wait(), 30)
+            job = import_handlers.running_job(bot.app)
+            assert job is not None and not job.task.done()
+            assert f"Imported 500 of {ROWS:,} customers" in (mia.last.text or "")
+            assert "Ned" in await ned.text_of("/start")
+            assert await _count(engine, t.customers) == 0  # nobody sees half an import
+            assert not job.task.done()
+            write.go_on.set()
+            await import_handlers.wait_for_imports(bot.app)
+        finally:
+            check.go_on.set()
+            write.go_on.set()
+        assert f"Imported {ROWS:,} customers; 0 rows were skipped" in (mia.last.text or "")
+        assert await _count(engine, t.customers) == ROWS
+
+
+@pytest.mark.usefixtures("small_rounds")
+async def test_a_second_import_waits_its_turn_and_a_stopped_import_saves_nothing(
+        engine: AsyncEngine, clock: ManualClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write = _PausedWrite(monkeypatch)
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        mia, ada = bot.user(MIA, "Mia"), bot.user(ADMIN_ID, "Ada", language_code="zh-hant")
+        await _send_file(ada, "ada.csv", write_csv(["名稱", "電話"], [["艾達貿易", "0922 000 111"]]))
+        ada_preview = ada.last.message_id
+        await _send_file(mia, "big.csv", _big_file())
+        try:
+            await mia.press(f"Import {ROWS} valid rows")
+            await asyncio.wait_for(write.half_way.wait(), 30)
+            await ada.press("匯入 1 列有效資料", ada_preview)  # Ada's own file waits: one import at a time
+            assert bot.told([], "Mia 正在匯入 big.csv")
+            job = import_handlers.running_job(bot.app)
+            assert job is not None
+            job.task.cancel()  # as when the bot stops half-way
+            await import_handlers.wait_for_imports(bot.app)
+        finally:
+            write.go_on.set()
+        assert "interrupted, so nothing was saved" in (mia.last.text or "")
+        assert await _count(engine, t.customers) == 0 and await _count(engine, t.search_terms) == 0
+        async with engine.connect() as conn:
+            audited = (await conn.execute(select(func.count()).select_from(t.audit_log)
+                                          .where(t.audit_log.c.entity == "customer"))).scalar_one()
+        assert audited == 0
+
+        # Ada's file is still waiting, and goes in now that nothing else runs.
+        await ada.press("匯入 1 列有效資料", ada_preview)
+        await import_handlers.wait_for_imports(bot.app)
+        assert "已匯入 1 位客戶" in (ada.last.text or "")
+        assert await _customer_names(engine) == {"艾達貿易"}

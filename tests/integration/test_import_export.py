@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.data import customer_table, customers
 from bot.i18n import Catalogs
 from crm.clock import ManualClock
 from crm.customer_model import Classification, Tier
-from crm.customers import CustomerDraft
+from crm.customers import CustomerDraft, customer_terms
 from crm.errors import PermissionDenied, ValidationFailed
 from crm.importing import ImportHasErrors, UnreadableFile
 from crm.permissions import Actor
+from storage import bulk
 from storage import tables as t
 from storage.spreadsheets import SpreadsheetFiles, read_csv, read_xlsx, write_csv, write_xlsx
 from tests.support.org import Org, make_org
@@ -229,3 +235,71 @@ def test_written_files_keep_text_as_text() -> None:
     assert read_xlsx(write_xlsx(["a", "b", "c", "d", "e"], rows), max_rows=5)[1] == rows[0]
     raw = write_csv(["a"], [["=1+1"], ["+886 2"], ["ok"]]).decode("utf-8-sig")
     assert raw.splitlines() == ["a", "'=1+1", "'+886 2", "ok"]
+
+
+async def _raw(engine: AsyncEngine, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows as the database holds them (JSON as text on SQLite), not as the repositories read them back."""
+    async with engine.connect() as conn:
+        return [tuple(row) for row in (await conn.exec_driver_sql(sql, params)).all()]
+
+
+async def test_an_imported_customer_is_stored_exactly_like_one_typed_in(engine: AsyncEngine,
+                                                                       clock: ManualClock) -> None:
+    org, mia, ned, _ = await _team(engine, clock)
+    typed = await org.services.customers.create(ned, CustomerDraft(
+        name="台灣積體電路 TSMC", short_name="台積電", phones=("02 2345 6789", "0912-345-678"),
+        email="Buyer@TSMC.example.com", address="新竹科學園區", region="新竹", industry="半導體", source="展覽",
+        classification=Classification.LOYAL, tier=Tier.A, tags=("vip", "晶圓"), notes="每月拜訪"))
+    typed_terms = await _raw(engine, "SELECT term FROM search_terms WHERE entity_id = " + str(typed.id))
+    await org.services.customers.delete(mia, typed.id)  # a deleted customer is no duplicate
+    plan = await org.services.importing.plan(mia, [
+        ["名稱", "簡稱", "電話", "Email", "地址", "地區", "行業", "來源", "分類", "等級", "標籤", "備註", "負責人"],
+        ["台灣積體電路 TSMC", "台積電", "02 2345 6789; 0912-345-678", "Buyer@TSMC.example.com", "新竹科學園區",
+         "新竹", "半導體", "展覽", "忠誠", "A", "vip, 晶圓", "每月拜訪", "@ned_w"]])
+    await org.services.importing.run(mia, plan)
+
+    columns = ("kind, name, short_name, phones, email, address, region, industry, source, owner_id, classification, "
+               "tier, tags, notes, created_at, updated_at, last_contact_at")
+    stored = await _raw(engine, f"SELECT id, {columns} FROM customers ORDER BY id")
+    assert [row[1:] for row in stored[1:]] == [row[1:] for row in stored[:1]]
+    imported_id = stored[1][0]
+    imported_terms = await _raw(engine, "SELECT term FROM search_terms WHERE entity_id = " + str(imported_id))
+    assert sorted(imported_terms) == sorted(typed_terms)
+    assert {term for (term,) in imported_terms} == customer_terms(await org.services.customers.get(mia, imported_id))
+    created = await _raw(engine, "SELECT entity_id, after FROM audit_log WHERE action = 'create' AND "
+                                 "entity = 'customer' ORDER BY id")
+    assert [row[0] for row in created] == [typed.id, imported_id] and created[1][1] == created[0][1]
+
+
+async def test_a_big_import_writes_in_rounds_and_lets_other_tasks_run(engine: AsyncEngine, clock: ManualClock,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "BATCH", 250)
+    org, mia, _, _ = await _team(engine, clock)
+    table = customer_table(customers(2_000, owners=["Mia"], seed=5))
+    ticks = 0
+    running = True
+
+    async def other_task() -> None:  # stands for the bot answering everybody else
+        nonlocal ticks
+        while running:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.create_task(other_task())
+    reported: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        reported.append((done, total))
+
+    try:
+        plan = await org.services.importing.plan(mia, table)
+        while_checking = ticks
+        result = await org.services.importing.run(mia, plan, progress=progress)
+    finally:
+        running = False
+        await other
+    assert result.created == plan.valid == 2_000 and gc.isenabled()
+    assert while_checking > 8  # the checking ran in a worker thread
+    assert reported == [(n, 2_000) for n in range(250, 2_001, 250)]
+    assert ticks - while_checking >= len(reported)  # a turn for others after every round
+    assert await _count(engine, t.customers) == 2_000

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from crm.importing import (
     UnreadableFile,
     check_rows,
     detect_columns,
+    gc_paused,
     parse_classification,
     parse_tier,
 )
@@ -182,3 +185,33 @@ def test_any_table_gives_a_plan_or_a_domain_error(table: list[list[str]]) -> Non
     assert len(rows) + len({e.row for e in checked.errors}) == checked.total
     assert all(r.draft.name for r in checked.rows)
 
+
+
+def test_garbage_collection_pauses_while_any_import_runs_and_comes_back() -> None:
+    assert gc.isenabled()
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def other_import() -> None:
+        with gc_paused():
+            inside.set()
+            leave.wait(10)
+
+    worker = threading.Thread(target=other_import)
+    worker.start()
+    inside.wait(10)
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("an import failing half-way")
+    assert not gc.isenabled()  # the other import still runs
+    leave.set()
+    worker.join(10)
+    assert gc.isenabled()
+
+    gc.disable()  # someone else's choice is left alone
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
