@@ -17,6 +17,7 @@ from bot.context import CrmContext
 from bot.i18n import Catalogs
 from bot.rate_limit import TelegramRateLimiter
 from bot.settings import Settings
+from bot.telegram_request import JsonHTTPXRequest
 from crm import locales
 from crm.agenda import AgendaService
 from crm.campaigns import CampaignService
@@ -169,10 +170,10 @@ def build_application(
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request)
-    if get_updates_request is not None:
-        builder = builder.get_updates_request(get_updates_request)
+    # The pool sizes PTB's builder would choose: many for calls, one for the long poll.
+    builder = builder.request(request if request is not None else JsonHTTPXRequest(connection_pool_size=256))
+    builder = builder.get_updates_request(get_updates_request if get_updates_request is not None
+                                          else JsonHTTPXRequest(connection_pool_size=1))
     if persistence:
         builder = builder.persistence(SqlPersistence(runtime.engine))
     if rate_limiter:

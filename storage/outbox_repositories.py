@@ -75,6 +75,23 @@ def _recent_statement(everything: bool, departments: int, by_customer: bool, by_
 
 
 _RECENT: dict[tuple[bool, int, bool, bool], Prepared] = {}
+_CHANNELS = list(OutboxChannel)
+
+
+def _due_probes() -> list[Any]:
+    probes = []
+    for channel in _CHANNELS:
+        probes.append(exists().where(_c.status == OutboxStatus.QUEUED.value, _c.channel == channel.value,
+                                     _c.due_at <= bindparam("now", type_=_c.due_at.type)))
+        probes.append(exists().where(_c.status == OutboxStatus.SENDING.value, _c.channel == channel.value,
+                                     _c.claimed_until < bindparam("now", type_=_c.claimed_until.type)))
+    return probes
+
+
+# Asked every outbox tick (each second or so, all day): one round trip, an EXISTS per channel and case, each an
+# index range probe; built once and prepared, since building it cost more than running it.
+_DUE_CHANNELS = Prepared(select(*_due_probes()))
+_HAS_NOTICES = Prepared(select(exists().where(_c.notify_pending.is_(True))))
 
 
 class SqlOutboxRepository:
@@ -173,16 +190,9 @@ class SqlOutboxRepository:
     # ---- the dispatcher's side -----------------------------------------------------------------------------
 
     async def due_channels(self, now: datetime) -> set[OutboxChannel]:
-        # One round trip, asked every tick: an EXISTS per channel and case, each an index range probe.
-        channels = list(OutboxChannel)
-        probes = []
-        for channel in channels:
-            probes.append(exists().where(_c.status == OutboxStatus.QUEUED.value, _c.channel == channel.value,
-                                         _c.due_at <= now))
-            probes.append(exists().where(_c.status == OutboxStatus.SENDING.value, _c.channel == channel.value,
-                                         _c.claimed_until < now))
-        row = (await self._c.execute(select(*probes))).one()
-        return {channel for index, channel in enumerate(channels) if row[2 * index] or row[2 * index + 1]}
+        row = await _DUE_CHANNELS.first(self._c, {"now": now})
+        assert row is not None
+        return {channel for index, channel in enumerate(_CHANNELS) if row[2 * index] or row[2 * index + 1]}
 
     async def claim_due(self, channel: OutboxChannel, now: datetime, worker: str, lease_until: datetime,
                         limit: int) -> Sequence[OutboxMessage]:
@@ -365,7 +375,8 @@ class SqlOutboxRepository:
             notify_pending=_c.status.notin_([OutboxStatus.HELD.value, OutboxStatus.QUEUED.value])))
 
     async def has_notices(self) -> bool:
-        return bool((await self._c.execute(select(exists().where(_c.notify_pending.is_(True))))).scalar())
+        row = await _HAS_NOTICES.first(self._c)
+        return bool(row and row[0])
 
     async def take_notices(self, limit: int) -> Sequence[OutboxMessage]:
         ids: Select[Any] = select(_c.id).where(_c.notify_pending.is_(True)).order_by(_c.updated_at).limit(limit)
