@@ -2,7 +2,7 @@
 
 COUNT follow-ups fall due in the same minute for USERS reps (rows written straight to a fresh SQLite database in
 a temporary folder, or --database-url). The real ReminderDispatcher (scheduler/reminders.py) then claims and
-pushes them through an ExtBot with the same AIORateLimiter as the bot (bot/app.py) to the in-process Bot API
+pushes them through an ExtBot with the bot's own rate limiter (bot/rate_limit.py) to the in-process Bot API
 fake, which enforces Telegram's ~30 messages/s and answers 429 beyond it. With --workers 2 two dispatchers with
 separate engines race for the same rows, as two bot processes on one database would.
 
@@ -24,11 +24,12 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import AIORateLimiter, ExtBot
+from telegram.ext import ExtBot
 
 from bot.app import OFFLINE_TOKEN
 from bot.fake_bot_api import FakeBotApi, RateLimit
 from bot.i18n import Catalogs
+from bot.rate_limit import TelegramRateLimiter
 from crm.clock import SystemClock
 from crm.organisation import ensure_defaults
 from crm.reminders import ReminderService
@@ -82,7 +83,7 @@ def _api(users: int) -> FakeBotApi:
 
 async def _bot(api: FakeBotApi) -> ExtBot[None]:
     bot: ExtBot[None] = ExtBot(api.token, request=api, get_updates_request=api.updates_request(),
-                               rate_limiter=AIORateLimiter(max_retries=3))
+                               rate_limiter=TelegramRateLimiter(max_retries=3))
     await bot.initialize()
     return bot
 
