@@ -27,7 +27,7 @@ async def test_a_burst_to_100_people_goes_out_at_30_a_second_without_a_single_42
     assert [c.error for c in sends] == [None] * 100
     assert {m.chat_id for m in api.sent_messages()} == {u.id for u in users}
     times = [c.time for c in sends]
-    assert busiest_window(times) == 30  # as fast as allowed, never faster
+    assert busiest_window(times) == 30  # as fast as allowed (with a margin), never faster
     assert 3.0 <= elapsed < 3.5
 
 
@@ -50,7 +50,7 @@ async def test_a_group_gets_twenty_a_minute_and_other_chats_are_not_held_up() ->
     assert alice_at < 1.1
     group_times = [c.time for c in api.calls_to("sendMessage") if c.params["chat_id"] == group.id]
     assert all(c.error is None for c in api.calls_to("sendMessage"))
-    assert busiest_window(group_times, 60.0) == 20 and 60.0 <= elapsed < 61.0
+    assert busiest_window(group_times, 60.0) == 20 and 61.0 <= elapsed < 62.0
 
 
 @pytest.mark.usefixtures("timedelta_retry_after")
