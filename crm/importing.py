@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, partial
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from crm import phones
 from crm.clock import Clock
@@ -112,16 +112,15 @@ class ImportHasErrors(DomainError):
     key = "importing.has_errors"
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
 Progress = Callable[[int, int], Awaitable[None]]  # (customers written, customers to write)
 
 # ---- garbage collection ----------------------------------------------------------------------------------------
 # An import builds a few million objects that all stay alive until it ends (cells, drafts, search terms, rows
 # to write). CPython runs a full collection each time the live objects grow by a quarter, and each one walks
 # every live object again: measured on 100,000 rows, 15 full passes of ~0.5 s, a quarter of the whole import.
-# Nothing an import builds is cyclic garbage, so collection waits until it is done. Process-wide, so counted:
-# concurrent pausers (the check in a thread, a write on the loop) re-enable it when the last one leaves.
+# Nothing an import builds is cyclic garbage, so collection waits until a phase (read, plan, run) is done; a
+# pause per phase rather than per step, as the first collection after a pause walks everything made during it.
+# Process-wide (worker threads included), so counted: overlapping phases re-enable it when the last one ends.
 _gc_lock = threading.Lock()
 _gc_pausers = 0
 _gc_was_enabled = False
@@ -142,11 +141,6 @@ def gc_paused() -> Iterator[None]:
             _gc_pausers -= 1
             if _gc_pausers == 0 and _gc_was_enabled:
                 gc.enable()
-
-
-def _without_gc(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    with gc_paused():
-        return function(*args, **kwargs)
 
 
 # ---- columns ---------------------------------------------------------------------------------------------------
@@ -557,7 +551,8 @@ class ImportService:
 
     async def read(self, data: bytes, filename: str) -> list[list[str]]:
         """Parse a CSV/XLSX file off the event loop (a big file takes seconds)."""
-        return await asyncio.to_thread(self._codec.read, data, filename, max_rows=MAX_ROWS + 1)
+        with gc_paused():
+            return await asyncio.to_thread(self._codec.read, data, filename, max_rows=MAX_ROWS + 1)
 
     async def plan_file(self, actor: Actor, data: bytes, filename: str, *, default_owner: str | None = None
                         ) -> ImportPlan:
@@ -575,14 +570,18 @@ class ImportService:
         actor.require("customers.import")
         if len(table) > MAX_ROWS + 1:
             raise UnreadableFile("importing.too_many_rows", limit=MAX_ROWS)
+        with gc_paused():
+            return await self._plan(actor, table, default_owner)
+
+    async def _plan(self, actor: Actor, table: Sequence[Sequence[str]], default_owner: str | None) -> ImportPlan:
         # Off the event loop: checking is mostly parsing phone numbers and building search terms, seconds for a
         # big file. Only the database reads below run on the loop.
-        checked = await asyncio.to_thread(_without_gc, check_rows, table, phone_region=self._customers.phone_region,
+        checked = await asyncio.to_thread(check_rows, table, phone_region=self._customers.phone_region,
                                           normalize=self._customers.normalize_draft)
         async with self._uow(write=False) as uow:
             owners = await self._owners(uow, actor)
             default_owner_id = self._default_owner(actor, owners, default_owner)
-            planned, errors = await asyncio.to_thread(_without_gc, _with_owners, checked, owners, default_owner_id)
+            planned, errors = await asyncio.to_thread(_with_owners, checked, owners, default_owner_id)
             existing = await self._existing(uow, planned)
         scope = actor.scope_filter("customers")
         kept: list[PlannedRow] = []
@@ -615,37 +614,41 @@ class ImportService:
             raise ImportHasErrors(count=plan.invalid)
         if not plan.rows:
             raise ValidationFailed("importing.nothing_to_import")
+        with gc_paused():
+            return await self._run(actor, plan, skip_invalid, progress)
+
+    async def _run(self, actor: Actor, plan: ImportPlan, skip_invalid: bool, progress: Progress | None
+                   ) -> ImportResult:
         now = self._clock.now()
         # Everything that needs no database is built before the write transaction starts: on SQLite other
         # writers wait for as long as it is open.
-        prepared = await asyncio.to_thread(_without_gc, _prepared, plan.rows, now)
-        with gc_paused():
-            async with self._uow() as uow:
-                owners = await self._owners(uow, actor)
-                if any(row.owner_id not in owners.by_id for row in plan.rows):
-                    raise Conflict("importing.owner_changed")
-                taken = await self._existing(uow, plan.rows)
-                if taken and not skip_invalid:
-                    raise ImportHasErrors(count=len(taken))
-                if taken:
-                    prepared = [item for item, row in zip(prepared, plan.rows, strict=True) if row.row not in taken]
-                if not prepared:
-                    raise ValidationFailed("importing.nothing_to_import")
-                total = len(prepared)
+        prepared = await asyncio.to_thread(_prepared, plan.rows, now)
+        async with self._uow() as uow:
+            owners = await self._owners(uow, actor)
+            if any(row.owner_id not in owners.by_id for row in plan.rows):
+                raise Conflict("importing.owner_changed")
+            taken = await self._existing(uow, plan.rows)
+            if taken and not skip_invalid:
+                raise ImportHasErrors(count=len(taken))
+            if taken:
+                prepared = [item for item, row in zip(prepared, plan.rows, strict=True) if row.row not in taken]
+            if not prepared:
+                raise ValidationFailed("importing.nothing_to_import")
+            total = len(prepared)
 
-                async def written(count: int) -> None:
-                    if progress is not None:
-                        await progress(count, total)
+            async def written(count: int) -> None:
+                if progress is not None:
+                    await progress(count, total)
 
-                ids = await uow.bulk.insert_customers(prepared, progress=written)
-                entries = [AuditEntry(actor.staff_id, "create", "customer", new_id, _NOTHING, _import_audit(c), now)
-                           for new_id, (c, _) in zip(ids, prepared, strict=True)]
-                skipped = plan.total - total
-                entries.append(AuditEntry(actor.staff_id, "import", "customer", None, {}, {
-                    "created": total, "skipped": skipped, "rows": plan.total,
-                    "default_owner_id": plan.default_owner_id}, now))
-                await uow.bulk.insert_audit(entries)
-                await uow.commit()
+            ids = await uow.bulk.insert_customers(prepared, progress=written)
+            entries = [AuditEntry(actor.staff_id, "create", "customer", new_id, _NOTHING, _import_audit(c), now)
+                       for new_id, (c, _) in zip(ids, prepared, strict=True)]
+            skipped = plan.total - total
+            entries.append(AuditEntry(actor.staff_id, "import", "customer", None, {}, {
+                "created": total, "skipped": skipped, "rows": plan.total,
+                "default_owner_id": plan.default_owner_id}, now))
+            await uow.bulk.insert_audit(entries)
+            await uow.commit()
         return ImportResult(created=total, skipped=skipped, total=plan.total)
 
     def error_report(self, plan: ImportPlan, translate: Callable[..., str]) -> bytes:
