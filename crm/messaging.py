@@ -17,7 +17,7 @@ from crm.clock import Clock
 from crm.contacts_leads import visible_contact, visible_lead
 from crm.customer_model import EntityKind
 from crm.customers import clean_email, visible_customer
-from crm.errors import DomainError, NotFound, ValidationFailed
+from crm.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from crm.outbox import AttachmentSpec, NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxStatus, enqueue
 from crm.permissions import Actor
 from crm.ports.fax import InvalidFaxNumber, normalize_fax_number
@@ -125,6 +125,13 @@ class MessagingService:
             raise DomainError("messaging.not_configured_fax", settings=settings)
 
     # ---- who ------------------------------------------------------------------------------------------------
+
+    async def recipient(self, actor: Actor, kind: SendKind | str, record_id: int) -> Recipient:
+        """Who a card's Send button is for: a record in the actor's scope, for someone who may send at all."""
+        if not any(actor.can(operation) for operation in _OPERATION.values()):
+            raise PermissionDenied()
+        async with self._uow(write=False) as uow:
+            return await self._recipient(uow, actor, SendKind(kind), record_id)
 
     async def prepare(self, actor: Actor, channel: OutboxChannel, kind: SendKind | str, record_id: int) -> Recipient:
         """Before a rep starts writing: may they use this channel, is it configured, does the record (in their

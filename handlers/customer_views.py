@@ -34,7 +34,7 @@ from crm.errors import DomainError
 from handlers.common import Button, actor_of, answer, reply
 from handlers.formatting import local_time
 from handlers.messaging import CARD_MESSAGES
-from handlers.messaging import card_buttons as messaging_buttons
+from handlers.messaging import card_button as send_button
 from handlers.messaging import card_section as messages_section
 
 ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
@@ -203,8 +203,8 @@ def customer_rows(context: CrmContext, card: CustomerCard) -> list[list[Button]]
             pair = []
     if pair:
         rows.append(pair)
-    rows.extend(messaging_buttons(context, "customer", cid))
-    rows.append([(context.t("customers.btn_edit"), f"cu:edit:{cid}"),
+    send = send_button(context, "customer", cid)
+    rows.append([*([send] if send else []), (context.t("customers.btn_edit"), f"cu:edit:{cid}"),
                  (context.t("customers.btn_more"), f"cu:more:{cid}")])
     return rows
 
@@ -228,9 +228,10 @@ def lead_rows(context: CrmContext, lead: Lead) -> list[list[Button]]:
         if lead.converted_customer_id is None:
             return []
         return [[(context.t("customers.btn_open_converted"), f"cu:open:{lead.converted_customer_id}")]]
+    send = send_button(context, "lead", lid)
     rows: list[list[Button]] = [
         [(context.t("customers.btn_log"), f"fu:log:lead:{lid}"),
-         (context.t("customers.btn_followup"), f"fu:plan:lead:{lid}")],
+         (context.t("customers.btn_followup"), f"fu:plan:lead:{lid}"), *([send] if send else [])],
     ]
     actions: list[Button] = []
     if lead.status is LeadStatus.NEW:
@@ -239,7 +240,6 @@ def lead_rows(context: CrmContext, lead: Lead) -> list[list[Button]]:
     if lead.status is not LeadStatus.DROPPED:
         actions.append((context.t("customers.btn_drop"), f"ld:drop:{lid}"))
     rows.append(actions)
-    rows.extend(messaging_buttons(context, "lead", lid))
     return rows
 
 
@@ -253,10 +253,10 @@ def contact_text(context: CrmContext, contact: Contact, customer: Customer) -> s
 
 
 def contact_rows(context: CrmContext, contact: Contact, customer: Customer) -> list[list[Button]]:
+    send = send_button(context, "contact", contact.id)
     return [
         [(context.t("customers.btn_log"), f"fu:log:contact:{contact.id}"),
-         (context.t("customers.btn_followup"), f"fu:plan:contact:{contact.id}")],
-        *messaging_buttons(context, "contact", contact.id),
+         (context.t("customers.btn_followup"), f"fu:plan:contact:{contact.id}"), *([send] if send else [])],
         [(context.t("customers.btn_edit"), f"ct:edit:{contact.id}"),
          (context.t("customers.btn_delete"), f"ct:del:{contact.id}")],
         [(short(f"« 🏢 {customer.name}", 40), f"cu:card:{customer.id}")],

@@ -1,4 +1,4 @@
-"""The customer card as a rep finds it: Send SMS / e-mail / fax under the card, and what was sent to the
+"""The customer card as a rep finds it: Send SMS / e-mail / fax behind the card's Send… button, and what was sent to the
 customer (with its delivery status) on the card itself."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from crm.clock import ManualClock
 from crm.customers import CustomerDraft
 from outbound.dispatch_wiring import Sinks
 from outbound.sms_recording import RecordingSmsSender
-from tests.bot.test_messaging_flow import PHONE, _member, _until, messaging_bot
+from tests.bot.test_messaging_flow import PHONE, _member, _show_card, _until, messaging_bot
 from tests.support.bot_harness import ADMIN_ID
 
 
@@ -22,8 +22,13 @@ async def test_card_offers_sending_and_shows_what_was_sent(engine: AsyncEngine, 
 
         card = await mia.text_of("0912 345 678")  # typing the number opens the card
         assert "Acme Trading" in card
-        assert {"📱 Send SMS", "✉️ Send e-mail", "📠 Send fax"} <= set(mia.labels())
-
+        assert "✉️ Send…" in mia.labels() and "📱 Send SMS" not in mia.labels()  # the card stays short
+        await mia.press("✉️ Send…")  # the channels, in place of the card's buttons
+        assert "Acme Trading" in (mia.last.text or "")
+        assert mia.labels() == ["📱 Send SMS", "✉️ Send e-mail", "📠 Send fax", "« Back"]
+        await mia.press("« Back")
+        assert "✉️ Send…" in mia.labels() and "Acme Trading" in (mia.last.text or "")
+        await mia.press("✉️ Send…")
         await mia.press("📱 Send SMS")
         await mia.send("Your samples ship tomorrow")
         await mia.press(next(label for label in mia.labels() if "Send" in label and "SMS" not in label))
@@ -50,6 +55,7 @@ async def test_an_sms_from_a_template_is_filled_for_the_customer(engine: AsyncEn
         await bot.services.campaigns.set_body(manager, template.id, "en", "Hi {name}, your order is ready.")
 
         await mia.send("0912 345 678")
+        await mia.press("✉️ Send…")
         await mia.press("📱 Send SMS")
         assert "📝 Order ready" in mia.labels()
         await mia.press("📝 Order ready")
@@ -60,3 +66,19 @@ async def test_an_sms_from_a_template_is_filled_for_the_customer(engine: AsyncEn
             return sms.bodies_to(PHONE) == ["Hi Acme Trading, your order is ready."]
 
         await _until(bot, sent)
+
+
+async def test_the_send_menu_is_only_for_records_in_scope(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with messaging_bot(engine, clock, Sinks(sms=RecordingSmsSender())) as bot:
+        bot.user(ADMIN_ID, "Ada")
+        mia, rep = await _member(bot, 2002, "Ned", "rep")
+        _, sue = await _member(bot, 2006, "Sue", "rep")
+        theirs = await bot.services.customers.create(sue, CustomerDraft(name="Sue's customer"))
+        mine = await bot.services.customers.create(rep, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
+        await _show_card(bot, mia, rep, mine.id)  # a message with buttons to press on
+        for forged in (f"ms:pick:customer:{theirs.id}", "ms:pick:customer:999999", "ms:pick:planet:1", "ms:pick:x"):
+            before = len(bot.api.chat(mia.user.id).bot_messages)
+            await bot.api.deliver(bot.app, bot.api.press(mia.user, None, forged, forged=True, enqueue=False))
+            text = bot.api.calls_to("answerCallbackQuery")[-1].params.get("text") or ""
+            assert "Not found" in text or "out of date" in text
+            assert all("Sue's customer" not in (m.text or "") for m in bot.api.chat(mia.user.id).bot_messages[before:])
