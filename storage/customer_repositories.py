@@ -371,7 +371,12 @@ class SqlSearchIndex:
             _COMPILED_SEARCH[(dialect.name, id(statement))] = compiled
         _, sql, order, constants = compiled
         values = {**constants, **params}
-        rows = await self._c.exec_driver_sql(sql, tuple(values[name] for name in order))
+        args = tuple(values[name] for name in order)
+        if dialect.name == "sqlite":  # only strings and integers: nothing to convert (storage/prepared.py)
+            rows: Any = self._c.sync_connection.connection.driver_connection._conn.execute(  # type: ignore[union-attr]
+                sql, args).fetchall()
+        else:
+            rows = await self._c.exec_driver_sql(sql, args)
         return [SearchHit(EntityKind(entity), id_, title, subtitle, owner_id)
                 for entity, id_, title, subtitle, owner_id in rows]
 
