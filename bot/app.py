@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -139,9 +140,16 @@ async def start_offline(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 class CrmApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's Application, with each update's reads sharing one database transaction (storage/uow.py)."""
+    """PTB's Application, with each update's reads sharing one database transaction (storage/uow.py), and
+    ``on_update`` callbacks (the /metrics counter) called for every update as it arrives."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_update: list[Callable[[], None]] = []
 
     async def process_update(self, update: object) -> None:
+        for callback in self.on_update:
+            callback()
         uow = self.bot_data.get("uow")
         if not isinstance(uow, SqlUnitOfWorkFactory):
             await super().process_update(update)

@@ -69,6 +69,12 @@ def _metrics_of(services: Services) -> OutboxMetrics:
 def count_updates(app: AnyApp, metrics: OutboxMetrics) -> None:
     """Count every update (polling or webhook) before anything else sees it."""
 
+    from bot.app import CrmApplication
+
+    if isinstance(app, CrmApplication):  # counted as it arrives, without a handler group of its own
+        app.on_update.append(metrics.count_update)
+        return
+
     async def _count(update: object, context: object) -> None:
         metrics.count_update()
 
