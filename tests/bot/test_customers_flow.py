@@ -494,7 +494,6 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     # work per record created, so a regression (a loop of queries per record) shows here on any machine.
     print(f"demo seed: {transactions} transactions, {seconds:.2f} s wall, {cpu:.2f} s CPU")
     assert transactions <= 100, transactions
-    assert seconds < 15, seconds
     assert not await demo.seed(services)  # once only
     people = {p.username: await services.identity.actor_for(p.identity) for p in demo.PEOPLE}
     counts = {name: await _count_owned(engine, actor.staff_id) for name, actor in people.items()}
