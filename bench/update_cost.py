@@ -144,18 +144,23 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-def _phones_and_names(db: str, n: int) -> list[tuple[str, str]]:
+def _phones_and_names(db: str, n: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """(name, phone as typed) of random customers of the rep, and names only one of the rep's customers has —
+    a /log naming a person several customers share is asked "which one?", not confirmed."""
     with sqlite3.connect(db) as conn:
         rows = conn.execute(
             "select c.name, c.phones from customers c join staff s on s.id = c.owner_id "
             "where s.telegram_user_id = ? and c.deleted_at is null limit 5000", (REP_TG,)).fetchall()
+        shared = {name for (name,) in conn.execute(
+            "select c.name from customers c join staff s on s.id = c.owner_id where s.telegram_user_id = ? "
+            "and c.deleted_at is null group by c.name having count(*) > 1", (REP_TG,))}
     rng = random.Random(7)
     out = []
     for name, phones in (rows[rng.randrange(len(rows))] for _ in range(n)):
         first = phones.split('"')[1]
         typed = phonenumbers.format_number(phonenumbers.parse(first, None), phonenumbers.PhoneNumberFormat.NATIONAL)
         out.append((name, typed))
-    return out
+    return out, [name for name, _ in out if name not in shared]
 
 
 async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | None = None,
@@ -176,7 +181,7 @@ async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | No
         crm = _Bot(crm_api, crm_api.add_user(REP_TG, "Rep", username="rep00"),
                    await _run_bot(crm_api, [sys.executable, *wrap, "-m", "bot", "run"], crm_env))
         try:
-            picked = _phones_and_names(db, n + warmup)
+            picked, unique_names = _phones_and_names(db, n + warmup)
             echo_texts = [f"0912 {i % 1000:03d} {i % 997:03d}" for i in range(n + warmup)]
             results["echo_phone_ms"], results["phone_ms"] = await _interleaved(
                 echo, crm, echo_texts, [p for _, p in picked], warmup, rate)
@@ -186,7 +191,7 @@ async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | No
                 raise SystemExit(f"expected the card of {last_name!r}, got {text[:300]!r}")
             results["crm_rss_phone"] = _rss_mib(crm.process.pid)
             logs = [f"/log {name} met the buyer about samples next: tomorrow 3pm send the quote"
-                    for name, _ in picked[: n // 2 + warmup]]
+                    for name in unique_names[: n // 2 + warmup]]
             results["echo_log_ms"], results["log_ms"] = await _interleaved(
                 echo, crm, echo_texts[: len(logs)], logs, warmup, rate)
             if "Check and save" not in (crm_api.last_message(REP_TG).text or ""):

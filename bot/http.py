@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
+from telegram.constants import UpdateType
 from telegram.ext import Application, TypeHandler
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
@@ -64,6 +65,11 @@ def twiml(reply: str | None) -> str:
 def _metrics_of(services: Services) -> OutboxMetrics:
     metrics = getattr(services.outbox_worker, "metrics", None)
     return metrics if isinstance(metrics, OutboxMetrics) else OutboxMetrics()
+
+
+# The kinds of update the handlers act on, and no more: Telegram then does not send reactions, member changes
+# and the like for the bot to receive, parse and drop (the list travels with every long poll, so it stays short).
+ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 
 
 def count_updates(app: AnyApp, metrics: OutboxMetrics) -> None:
@@ -241,12 +247,12 @@ async def run(settings: Settings) -> None:
         log.info("HTTP endpoint on %s:%s", settings.http_host, server.port)
         if settings.telegram_webhook:
             url = f"{settings.public_base_url}/telegram"
-            await app.bot.set_webhook(url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES)
+            await app.bot.set_webhook(url, secret_token=settings.webhook_secret, allowed_updates=ALLOWED_UPDATES)
             log.info("receiving updates by webhook at %s", url)
         else:
             await app.bot.delete_webhook()
             assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
             log.info("receiving updates by long polling from %s", settings.telegram_api_base_url)
         await app.start()
         await stop.wait()
