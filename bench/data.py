@@ -12,6 +12,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 TW_PLACES = ("台北", "新北", "桃園", "新竹", "台中", "彰化", "台南", "高雄", "基隆", "宜蘭", "嘉義", "屏東")
 TW_CORES = ("精密", "電子", "科技", "貿易", "食品", "機械", "光電", "塑膠", "紡織", "建設", "生技", "物流", "興業",
             "國際", "鋼鐵", "化工", "資訊", "醫療", "餐飲", "文具")
@@ -147,3 +149,19 @@ def customer_table(items: Sequence[FakeCustomer]) -> list[list[str]]:
         rows.append([c.name, c.kind, c.short_name, c.phones[0], c.phones[1] if len(c.phones) > 1 else "", c.email,
                      c.region, c.industry, c.classification, c.tier, ",".join(c.tags), c.owner])
     return rows
+
+
+async def fresh_engine(url: str) -> AsyncEngine:
+    """An engine on a migrated, empty database (PostgreSQL: the public schema dropped and made again)."""
+    from sqlalchemy import text
+
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+
+    engine = create_engine(url)
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+    await upgrade(engine)
+    return engine

@@ -22,27 +22,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.data import customer_table, customers
+from bench.data import customer_table, customers, fresh_engine
 from bench.search import _calibration, _team
 from storage import tables as t
-from storage.engine import create_engine
-from storage.migrate import upgrade
 from storage.spreadsheets import write_csv
 from storage.tables import metadata
 
 T = TypeVar("T")
 
-
-async def _fresh_engine(url: str) -> AsyncEngine:
-    engine = create_engine(url)
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await upgrade(engine)
-    return engine
 
 
 async def _timed(label: str, rows: int, work: Callable[[], Awaitable[T]],
@@ -61,7 +49,7 @@ async def _timed(label: str, rows: int, work: Callable[[], Awaitable[T]],
 
 
 async def run(url: str, count: int, reps: int, seed: int, profile_to: Path | None) -> None:
-    engine = await _fresh_engine(url)
+    engine = await fresh_engine(url)
     profile = cProfile.Profile() if profile_to else None
     try:
         team = await _team(engine, reps)

@@ -21,13 +21,13 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.data import fresh_engine
 from crm.clock import SystemClock
 from crm.outbox import NewOutboxMessage, OutboxChannel, enqueue
 from crm.ports.sms import OutgoingSms
 from outbound.dispatch import ChannelAdapters, ChannelLimit, Dispatcher
 from outbound.sms_recording import RecordingSmsSender, SentSms
 from storage.engine import create_engine
-from storage.migrate import upgrade
 from storage.tables import metadata
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -41,12 +41,7 @@ def _number(i: int) -> str:
 async def _fresh_database(url: str | None, directory: Path, name: str) -> str:
     if url is None:
         url = f"sqlite+aiosqlite:///{directory / name}.db"
-    engine = create_engine(url)
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await upgrade(engine)
+    engine = await fresh_engine(url)
     if engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables if t.name != "alembic_version")
         async with engine.begin() as conn:

@@ -188,7 +188,7 @@ async def test_whole_name_terms_are_added_to_records_that_existed_before(tmp_pat
     from sqlalchemy import text
 
     from storage.engine import create_engine
-    from storage.migrate import upgrade
+    from storage.migrate import downgrade, upgrade
 
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
     try:
@@ -203,24 +203,10 @@ async def test_whole_name_terms_are_added_to_records_that_existed_before(tmp_pat
                 return list((await conn.execute(query, {"id": acme.id})).scalars())
 
         assert await whole_terms() == ["=acme trading", "=at"]
-        await _downgrade(engine, "0004")
+        await downgrade(engine, "0004")
         assert await whole_terms() == []
         await upgrade(engine)
         assert await whole_terms() == ["=acme trading", "=at"]
     finally:
         await engine.dispose()
 
-
-async def _downgrade(engine: AsyncEngine, revision: str) -> None:
-    from alembic import command
-    from sqlalchemy.engine import Connection
-
-    from storage.migrate import alembic_config
-
-    def run(connection: Connection) -> None:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(run)
