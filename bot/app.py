@@ -154,8 +154,14 @@ class CrmApplication(Application[Any, Any, Any, Any, Any, Any]):
         if not isinstance(uow, SqlUnitOfWorkFactory):
             await super().process_update(update)
             return
-        async with uow.shared_reads():
+        async with uow.shared_reads(keep_connection=True):
             await super().process_update(update)
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        uow = self.bot_data.get("uow")
+        if isinstance(uow, SqlUnitOfWorkFactory):
+            await uow.close()
 
 
 def build_application(

@@ -105,6 +105,14 @@ class SqlUnitOfWork:
         finally:
             await conn.close()
 
+    async def suspend(self) -> None:
+        """End the transaction but keep the connection and repositories, for ``resume``."""
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.rollback()
+
+    async def resume(self) -> None:
+        await self.connection.begin()
+
     async def commit(self) -> None:
         await self.connection.commit()
         if self._shared is not None:
@@ -112,9 +120,9 @@ class SqlUnitOfWork:
 
 
 class _SharedReads:
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
-        self._engine = engine
-        self._clock = clock
+    def __init__(self, factory: SqlUnitOfWorkFactory, *, keep: bool) -> None:
+        self._factory = factory
+        self._keep = keep  # leave the unit of work with the factory for the next scope, connection and all
         self.task = asyncio.current_task()
         self._uow: SqlUnitOfWork | None = None
         self._readers = 0
@@ -123,9 +131,7 @@ class _SharedReads:
 
     async def enter(self) -> SqlUnitOfWork:
         if self._uow is None:
-            uow = SqlUnitOfWork(self._engine, self._clock, write=False)
-            await uow.__aenter__()
-            self._uow = uow
+            self._uow = await self._factory._reader(self._keep)
         self._readers += 1
         return self._uow
 
@@ -133,7 +139,7 @@ class _SharedReads:
         self._readers -= 1
         # After an error the transaction may be unusable (PostgreSQL aborts it): start afresh next time.
         if self._readers == 0 and (failed or self._stale):
-            await self.end()
+            await self.end(failed=failed)
 
     async def refresh(self) -> None:
         """Something was committed: later reads must see it."""
@@ -142,10 +148,10 @@ class _SharedReads:
         else:
             await self.end()
 
-    async def end(self) -> None:
+    async def end(self, *, failed: bool = False) -> None:
         uow, self._uow, self._stale = self._uow, None, False
         if uow is not None:
-            await uow.__aexit__(None, None, None)
+            await self._factory._done_reading(uow, keep=self._keep and not failed)
 
 
 class _SharedReader:
@@ -169,6 +175,7 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self.engine = engine
         self._clock = clock
+        self._idle: SqlUnitOfWork | None = None  # a reader kept between shared scopes (SQLite only)
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
         scope = _SHARED.get()
@@ -179,20 +186,56 @@ class SqlUnitOfWorkFactory:
         return SqlUnitOfWork(self.engine, self._clock, write=write, shared=scope)
 
     @asynccontextmanager
-    async def shared_reads(self) -> AsyncIterator[None]:
-        """Reads of this task share one transaction until the block ends (see the module docstring)."""
+    async def shared_reads(self, *, keep_connection: bool = False) -> AsyncIterator[None]:
+        """Reads of this task share one transaction until the block ends (see the module docstring).
+
+        ``keep_connection``: on SQLite, the connection (and the unit of work around it) then stays checked out
+        for the next scope — a BEGIN and a ROLLBACK per update instead of a connect and a close as well (~0.2 ms
+        of CPU). ``close()`` gives it back. PostgreSQL connections always go back to the pool, whose pre-ping
+        notices a server restart."""
         current = _SHARED.get()
         if current is not None and not current.closed and current.task is asyncio.current_task():
             yield  # already inside one
             return
-        scope = _SharedReads(self.engine, self._clock)
+        scope = _SharedReads(self, keep=keep_connection and self.engine.dialect.name == "sqlite")
         token = _SHARED.set(scope)
+        failed = False
         try:
             yield
+        except BaseException:
+            failed = True
+            raise
         finally:
             scope.closed = True
             _SHARED.reset(token)
-            await scope.end()
+            await scope.end(failed=failed)
+
+    async def _reader(self, keep: bool) -> SqlUnitOfWork:
+        idle, self._idle = self._idle, None
+        if keep and idle is not None:
+            try:
+                await idle.resume()
+                return idle
+            except Exception:  # a kept connection gone bad: a fresh one below
+                await idle.__aexit__(None, None, None)
+        elif idle is not None:
+            self._idle = idle
+        uow = SqlUnitOfWork(self.engine, self._clock, write=False)
+        await uow.__aenter__()
+        return uow
+
+    async def _done_reading(self, uow: SqlUnitOfWork, *, keep: bool) -> None:
+        if keep and self._idle is None:
+            await uow.suspend()
+            self._idle = uow
+        else:
+            await uow.__aexit__(None, None, None)
+
+    async def close(self) -> None:
+        """Give back the connection kept between shared scopes, if any."""
+        idle, self._idle = self._idle, None
+        if idle is not None:
+            await idle.__aexit__(None, None, None)
 
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory", "is_sqlite"]

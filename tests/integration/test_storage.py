@@ -203,3 +203,28 @@ async def test_an_updates_reads_share_one_transaction_and_see_what_it_commits(en
             assert await after.org.version() == 2
     async with uow(write=False) as outside:  # the scope is over: units of work of their own again
         assert await outside.org.version() == 2
+
+
+async def test_the_bot_keeps_its_read_connection_between_updates_on_sqlite(engine: AsyncEngine) -> None:
+    uow = SqlUnitOfWorkFactory(engine, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    sqlite = engine.dialect.name == "sqlite"
+    try:
+        async with uow.shared_reads(keep_connection=True), uow(write=False) as first:
+            assert await first.org.version() == 0
+            connection = first.connection
+        async with uow() as writer:  # between two updates, someone else writes
+            await writer.org.bump()
+            await writer.commit()
+        async with uow.shared_reads(keep_connection=True), uow(write=False) as second:
+            assert (second.connection is connection) is sqlite  # PostgreSQL's go back to the pool
+            assert await second.org.version() == 1  # a new transaction: it sees the write
+        with pytest.raises(RuntimeError):
+            async with uow.shared_reads(keep_connection=True), uow(write=False) as failing:
+                await failing.org.version()
+                raise RuntimeError("a handler failed")
+        async with uow.shared_reads(keep_connection=True), uow(write=False) as after:
+            assert after.connection is not connection  # not kept after a failure
+            assert await after.org.version() == 1
+    finally:
+        await uow.close()
+    assert uow._idle is None
