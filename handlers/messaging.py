@@ -89,7 +89,7 @@ def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None
     return (context.t("messaging.button_send"), f"ms:pick:{SendKind(kind).value}:{record_id}")
 
 
-_BACK_TO_CARD = {"customer": "cu:card", "contact": "ct:open", "lead": "ld:open"}
+_BACK_TO_CARD = {"customer": "cu:card", "contact": "ct:card", "lead": "ld:card"}  # in place
 
 
 @require_actor()

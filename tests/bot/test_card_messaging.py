@@ -82,3 +82,19 @@ async def test_the_send_menu_is_only_for_records_in_scope(engine: AsyncEngine, c
             text = bot.api.calls_to("answerCallbackQuery")[-1].params.get("text") or ""
             assert "Not found" in text or "out of date" in text
             assert all("Sue's customer" not in (m.text or "") for m in bot.api.chat(mia.user.id).bot_messages[before:])
+
+
+async def test_a_lead_card_sends_too_and_back_returns_to_the_same_message(engine: AsyncEngine,
+                                                                          clock: ManualClock) -> None:
+    async with messaging_bot(engine, clock, Sinks(sms=RecordingSmsSender())) as bot:
+        bot.user(ADMIN_ID, "Ada")
+        mia, manager = await _member(bot, 2003, "Mia", "manager")
+        await bot.services.leads.create(manager, "Lin Wei", phone_list=(PHONE,))
+        await mia.text_of("0912 345 678")  # the lead's card
+        card = mia.last
+        assert "Lin Wei" in (card.text or "") and "✉️ Send…" in mia.labels()
+        await mia.press("✉️ Send…")
+        assert mia.last.message_id == card.message_id and "📱 Send SMS" in mia.labels()
+        await mia.press("« Back")
+        assert mia.last.message_id == card.message_id and "Lin Wei" in (mia.last.text or "")
+        assert "✉️ Send…" in mia.labels()
