@@ -112,6 +112,7 @@ class SearchPage:
     hits: tuple[SearchHit, ...]
     page: int
     has_more: bool
+    by_phone: bool = False  # the query was a phone number (or its last digits)
 
 
 def customer_terms(customer: Customer) -> set[str]:
@@ -337,7 +338,8 @@ class CustomerService:
         if not text:
             return SearchPage((), page, False)
         want = (page + 1) * SEARCH_PAGE + 1
-        phone_suffix = phones.query_suffix(text, self.phone_region) if phones.looks_like_phone(text) else None
+        by_phone = phones.looks_like_phone(text)
+        phone_suffix = phones.query_suffix(text, self.phone_region) if by_phone else None
         exact, prefixes = ([], []) if phone_suffix else query_terms(text)
         if not (exact or prefixes or phone_suffix):
             return SearchPage((), page, False)
@@ -351,7 +353,8 @@ class CustomerService:
             hits = [h for h in hits if all(run in fold(f"{h.title} {h.subtitle or ''}") for run in cjk)]
         ordered = sorted(hits, key=lambda h: (_rank(h, text), h.title))
         start = page * SEARCH_PAGE
-        return SearchPage(tuple(ordered[start:start + SEARCH_PAGE]), page, len(ordered) > start + SEARCH_PAGE)
+        return SearchPage(tuple(ordered[start:start + SEARCH_PAGE]), page, len(ordered) > start + SEARCH_PAGE,
+                          by_phone)
 
 
 def _names(hit: SearchHit, key: str, starting: bool) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from crm import audit, locales
 from crm.clock import Clock
 from crm.departments import subtree
-from crm.model import Department, Role, Staff
+from crm.model import Department, LoginInfo, Role, Staff
 from crm.permissions import Actor
 from crm.ports.repositories import UnitOfWork, UnitOfWorkFactory
 
@@ -47,6 +47,9 @@ class IdentityDefaults:
     bare_zh: str = locales.ZH_HANT
 
 
+_ACTOR_MEMO = 1024  # signed-in people of the moment; more only when a team is larger than that
+
+
 class IdentityService:
     def __init__(
         self,
@@ -64,6 +67,7 @@ class IdentityService:
         self._org_version = -1
         self._departments: list[Department] = []
         self._trees: dict[int, frozenset[int]] = {}
+        self._actors: dict[tuple[LoginInfo, str | None], Actor] = {}
 
     def locale_for(self, staff: Staff | None, telegram_language: str | None) -> str:
         if staff is not None and staff.locale:
@@ -79,11 +83,18 @@ class IdentityService:
             else:
                 staff = login.staff
                 await self._refresh_caches(uow, login.role_version, login.staff.role_id, login.org_version)
-        if staff is None:
+        if staff is None or login is None:
             if who.user_id in self._admin_ids:
                 return await self._bootstrap_admin(who)
             return None
-        return self._actor(staff, who.language_code)
+        # The login row carries the role's and the organisation's versions: an equal row means an equal actor.
+        key = (login, who.language_code)
+        actor = self._actors.get(key)
+        if actor is None:
+            if len(self._actors) >= _ACTOR_MEMO:
+                self._actors.clear()
+            actor = self._actors[key] = self._actor(staff, who.language_code)
+        return actor
 
     async def actor_by_staff_id(self, staff_id: int) -> Actor | None:
         """For scheduler jobs that act on behalf of a staff member (reminders, digests)."""
@@ -133,6 +144,7 @@ class IdentityService:
     def forget_caches(self) -> None:
         self._org_version = -1
         self._roles = {}
+        self._actors = {}
 
     async def _bootstrap_admin(self, who: TelegramIdentity) -> Actor | None:
         """ADMIN_TELEGRAM_IDS become admins on their first message: how a fresh install gets its first user."""

@@ -63,6 +63,18 @@ def _short_path(text: str, region: str) -> str | None:
     The steps are those of ``phonenumbers.parse`` for digits-only text, in its order; each branch the short
     path does not take itself (an international dialling prefix, a country code without "+", a national
     number starting with 0 as in Italy, lengths parse rejects) returns None."""
+    parts = _short_parts(text, region)
+    if parts is None:
+        return None
+    country_code, national = parts
+    number = PhoneNumber(country_code=country_code, national_number=int(national))
+    if not is_possible_number(number) or not is_valid_number(number):
+        return ""
+    return f"+{country_code}{national}"  # format_number(E164) for a number without leading zeros
+
+
+def _short_parts(text: str, region: str) -> tuple[int, str] | None:
+    """(country code, national significant number) as ``parse`` would find them, or None (see _short_path)."""
     if len(text) > _MEMO_TEXT or not _SIMPLE.fullmatch(text):
         return None
     metadata = _region_metadata(region)
@@ -91,10 +103,7 @@ def _short_path(text: str, region: str) -> str | None:
         national = stripped
     if not _MIN_NSN <= len(national) <= _MAX_NSN or national[0] == "0":
         return None
-    number = PhoneNumber(country_code=country_code, national_number=int(national))
-    if not is_possible_number(number) or not is_valid_number(number):
-        return ""
-    return f"+{country_code}{national}"  # format_number(E164) for a number without leading zeros
+    return country_code, national
 
 
 def _parse(text: str, region: str) -> str | None:
@@ -134,14 +143,39 @@ def try_normalize(raw: str, default_region: str) -> str | None:
     return e164(raw, default_region)
 
 
+def _number_of(e164: str) -> Any:
+    """The PhoneNumber behind a stored E.164 string, without parse(): "+", a country code, the national number.
+    None when parse() must decide (numbers with leading zeros, anything not digits)."""
+    if not _SHORT_PATH or len(e164) < 3 or e164[0] != "+" or not e164[1:].isdigit() or not e164.isascii():
+        return None
+    country_code, national = _extract_country_code(e164[1:])
+    if country_code == 0 or not national or national[0] == "0":
+        return None
+    return PhoneNumber(country_code=country_code, national_number=int(national))
+
+
+def _home_region_of(number: Any, region: str) -> bool:
+    home = _region_metadata(region)
+    if home is None or number.country_code != home.country_code:
+        return False  # a number of another country code belongs to no region that shares the home's code
+    regions = phonenumbers.region_codes_for_country_code(number.country_code)
+    if len(regions) == 1:
+        return bool(regions[0] == region)
+    return bool(phonenumbers.region_code_for_number(number) == region)  # +1, +7, +44...: the number decides
+
+
 @lru_cache(maxsize=_MEMO_SIZE)
 def _display(e164: str, region: str) -> str:
-    try:
-        number = phonenumbers.parse(e164, None)
-    except phonenumbers.NumberParseException:
-        return e164
-    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if phonenumbers.region_code_for_number(number) == region
-           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    number = _number_of(e164)
+    if number is None:
+        try:
+            number = phonenumbers.parse(e164, None)
+        except phonenumbers.NumberParseException:
+            return e164
+        home = phonenumbers.region_code_for_number(number) == region
+    else:
+        home = _home_region_of(number, region)
+    fmt = phonenumbers.PhoneNumberFormat.NATIONAL if home else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     return phonenumbers.format_number(number, fmt)
 
 
@@ -172,12 +206,21 @@ def search_suffixes(e164: str) -> str:
 
 
 def query_suffix(text: str, default_region: str) -> str | None:
-    """What to look up for a typed number: the national significant digits if it parses, else the digits typed."""
+    """What to look up for a typed number: the digits every stored number it names ends with — its national
+    significant number when the text is a whole number ("0912 345 678", "+886 912 345 678"), else the digits
+    typed (the last few digits of a number)."""
     typed = digits(text)
     if len(typed) < MIN_SUFFIX:
         return None
-    parsed = try_normalize(text, default_region)
+    stripped, region = text.strip(), default_region.upper()
+    # Validity does not matter here (only valid numbers are stored, and a search for an invalid one finds
+    # nothing either way): the short path's reading of the number is enough, without phonenumbers' validity
+    # checks, which cost more than the rest of a search.
+    parts = _short_parts(stripped, region) if _SHORT_PATH else None
+    if parts is not None:
+        return parts[1][::-1]
+    parsed = try_normalize(stripped, region)
     if parsed is not None:
-        national = str(phonenumbers.parse(parsed, None).national_number)
-        return national[::-1]
+        number = _number_of(parsed) or phonenumbers.parse(parsed, None)
+        return str(number.national_number)[::-1]
     return typed[::-1]

@@ -8,17 +8,16 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.context import CrmContext
+from bot.telegram_send import Button, Sent, edit_html, send_html
 from crm.errors import DomainError, PermissionDenied
 from crm.permissions import Actor
 
 log = logging.getLogger(__name__)
 
-Button = tuple[str, str]  # (label, callback_data)
 Handler = Callable[[Update, CrmContext], Awaitable[Any]]
 
 MAX_TEXT = 4096
@@ -34,17 +33,14 @@ def truncate(text: str, limit: int = MAX_TEXT) -> str:
 
 
 async def reply(update: Update, context: CrmContext, text: str,
-                rows: Sequence[Sequence[Button]] = (), *, edit: bool | None = None) -> Message | None:
+                rows: Sequence[Sequence[Button]] = (), *, edit: bool | None = None) -> Sent | None:
     """Answer in place when the user pressed a button (editing that message), otherwise send a new message."""
-    markup = keyboard(rows)
     query = update.callback_query
     if edit is None:
         edit = query is not None
     if edit and query is not None and query.message is not None:
         try:
-            result = await query.edit_message_text(truncate(text), parse_mode=ParseMode.HTML,
-                                                   reply_markup=markup, disable_web_page_preview=True)
-            return result if isinstance(result, Message) else None
+            return await edit_html(context.bot, query.message.chat.id, query.message.message_id, truncate(text), rows)
         except BadRequest as exc:
             if "not modified" in str(exc).lower():
                 return None
@@ -53,8 +49,7 @@ async def reply(update: Update, context: CrmContext, text: str,
     chat = update.effective_chat
     if chat is None:
         return None
-    return await context.bot.send_message(chat.id, truncate(text), parse_mode=ParseMode.HTML,
-                                          reply_markup=markup, disable_web_page_preview=True)
+    return await send_html(context.bot, chat.id, truncate(text), rows)
 
 
 # Recently answered callback queries: a query can be answered once, so an error found after the answer must be

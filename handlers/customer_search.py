@@ -77,11 +77,11 @@ async def run_search(update: Update, context: CrmContext, query: str, page: int 
                      plain: bool = False) -> None:
     """Results as buttons, a page at a time; a typed phone number that matches one record opens its card."""
     query = " ".join(query.split())
-    _remember(context, query)
     result = await context.services.customers.search(actor_of(context), query, page)
-    if page == 0 and len(result.hits) == 1 and not result.has_more and phones.looks_like_phone(query):
-        await _open_hit(update, context, result)
+    if page == 0 and len(result.hits) == 1 and not result.has_more and result.by_phone:
+        await _open_hit(update, context, result)  # no list to page through and nothing to create from it
         return
+    _remember(context, query)  # for the page buttons, and "new lead/customer" from what was searched
     if not result.hits:
         text = context.t("customers.no_results", query=query)
         if plain:

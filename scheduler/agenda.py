@@ -13,12 +13,12 @@ import logging
 from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from bot.telegram_send import send_html
 from crm.services import Services
-from handlers.common import keyboard, truncate
+from handlers.common import truncate
 from handlers.followup_views import agenda_message, is_empty, translator
 
 log = logging.getLogger(__name__)
@@ -43,8 +43,7 @@ async def send_due_agendas(services: Services, bot: Bot, catalogs: Any) -> int:
         text, rows = agenda_message(translator(catalogs, actor.locale), agenda, names, actor.timezone, due.day,
                                     morning=True)
         try:
-            await bot.send_message(actor.telegram_user_id, truncate(text), parse_mode=ParseMode.HTML,
-                                   reply_markup=keyboard(rows), disable_web_page_preview=True)
+            await send_html(bot, actor.telegram_user_id, truncate(text), rows)
         except TimedOut:
             log.warning("agenda for staff %s timed out; not sent again", due.staff_id)
         except (Forbidden, BadRequest) as exc:

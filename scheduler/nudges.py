@@ -12,12 +12,12 @@ import logging
 from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import Application
 
+from bot.telegram_send import send_html
 from crm.services import Services
-from handlers.common import keyboard, truncate
+from handlers.common import truncate
 from handlers.nudges import nudge_message
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,7 @@ async def send_due_nudges(services: Services, bot: Bot, catalogs: Any) -> int:
             continue
         text, rows = nudge_message(functools.partial(catalogs.t, actor.locale), nudge)
         try:
-            await bot.send_message(actor.telegram_user_id, truncate(text), parse_mode=ParseMode.HTML,
-                                   reply_markup=keyboard(rows), disable_web_page_preview=True)
+            await send_html(bot, actor.telegram_user_id, truncate(text), rows)
         except (Forbidden, BadRequest) as exc:
             log.info("nudge for staff %s not delivered: %s", due.staff_id, exc)
             continue

@@ -29,12 +29,12 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
+from bot.telegram_send import send_html
 from crm.reminders import Claim, DueReminder, ReminderService
-from handlers.common import keyboard, truncate
+from handlers.common import truncate
 from handlers.followup_views import reminder_message, translator
 
 log = logging.getLogger(__name__)
@@ -184,8 +184,7 @@ class ReminderDispatcher:
         text, rows = reminder_message(t, followup, reminder.target_name, reminder.timezone, late=reminder.late,
                                       now=self.reminders.clock.now())
         try:
-            await self.bot.send_message(chat_id, truncate(text), parse_mode=ParseMode.HTML,
-                                        reply_markup=keyboard(rows), disable_web_page_preview=True)
+            await send_html(self.bot, chat_id, truncate(text), rows)
         except RetryAfter as exc:
             wait = _seconds(exc)
             self._pause_until = max(self._pause_until, time.monotonic() + wait)

@@ -135,7 +135,8 @@ _LOGIN = Prepared(
     select(t.staff, t.roles.c.version.label("role_version"),
            select(t.org_state.c.version).where(t.org_state.c.id == 1).scalar_subquery().label("org_version"))
     .join(t.roles, t.roles.c.id == t.staff.c.role_id)
-    .where(t.staff.c.telegram_user_id == bindparam("tg"))
+    .where(t.staff.c.telegram_user_id == bindparam("tg")),
+    memo=256,  # the team's logins, read on every update and nearly always unchanged
 )
 
 

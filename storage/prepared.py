@@ -34,10 +34,16 @@ class _Compiled:
 
 
 class Prepared:
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, memo: int = 0) -> None:
+        """``memo``: keep up to this many converted rows, keyed by the driver's row — for a statement that
+        returns the same few rows over and over (who is asking), whose conversions (datetimes parsed, JSON
+        decoded) cost more than the read itself. Memoised rows are shared: callers must not change what they
+        hold (a decoded JSON list, say)."""
         self.statement = statement
         self._compiled: _Compiled | None = None
         self._dialect: Dialect | None = None
+        self._memo_size = memo
+        self._memo: dict[tuple[Any, ...], Any] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
@@ -62,6 +68,7 @@ class Prepared:
         if compiled is None or self._dialect is not dialect:
             compiled = self._compiled = self._compile(dialect)
             self._dialect = dialect
+            self._memo.clear()
         values = {**compiled.constants, **(params or {})}
         args = []
         for name in compiled.names:
@@ -70,16 +77,28 @@ class Prepared:
             args.append(process(value) if process is not None and value is not None else value)
         raw = conn.sync_connection.connection.driver_connection._conn  # type: ignore[union-attr]
         fetched = raw.execute(compiled.sql, args).fetchall()
+        if self._memo_size:
+            return [self._memoised(compiled, r) for r in fetched]
+        return [self._convert(compiled, r) for r in fetched]
+
+    @staticmethod
+    def _convert(compiled: _Compiled, fetched: tuple[Any, ...]) -> Any:
         make = compiled.row._make  # type: ignore[attr-defined]
         if not compiled.results:
-            return [make(r) for r in fetched]
-        out = []
-        for r in fetched:
-            row = list(r)
-            for index, process in compiled.results:
-                row[index] = process(row[index])
-            out.append(make(row))
-        return out
+            return make(fetched)
+        row = list(fetched)
+        for index, process in compiled.results:
+            row[index] = process(row[index])
+        return make(row)
+
+    def _memoised(self, compiled: _Compiled, fetched: tuple[Any, ...]) -> Any:
+        # The driver gives tuples of str, int, float, bytes and None: equal tuples convert to equal rows.
+        row = self._memo.get(fetched)
+        if row is None:
+            if len(self._memo) >= self._memo_size:
+                self._memo.clear()
+            row = self._memo[fetched] = self._convert(compiled, fetched)
+        return row
 
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Any | None:
         found = await self.rows(conn, params)

@@ -186,3 +186,26 @@ async def test_preferences_validate_their_input(engine: AsyncEngine, clock: Manu
     await org.services.staff.set_locale(org.admin, "zh-Hans")
     admin = await org.services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada", language_code="en"))
     assert admin is not None and (admin.locale, admin.timezone) == ("zh-Hans", "America/New_York")
+
+
+async def test_an_unchanged_login_reuses_its_actor_and_any_change_gives_a_fresh_one(engine: AsyncEngine,
+                                                                                   clock: ManualClock) -> None:
+    """actor_for keeps the Actor of an unchanged login row; every change that matters shows in that row."""
+    org = await make_org(engine, clock)
+    s = org.services
+    await org.join(org.admin, 6001, "Ria", "rep", org.north)
+    ria = TelegramIdentity(6001, "Ria", language_code="en")
+    first = await s.identity.actor_for(ria)
+    assert first is not None and await s.identity.actor_for(ria) is first
+    chinese = await s.identity.actor_for(TelegramIdentity(6001, "Ria", language_code="zh-hant"))
+    assert chinese is not None and chinese.locale == "zh-Hant" and first.locale == "en"
+    sub = await s.departments.create(org.admin, "North-West", org.north)
+    moved = await s.identity.actor_for(ria)  # the organisation changed: department trees are rebuilt
+    assert moved is not None and moved is not first and sub.id in moved.department_tree
+    await s.staff.change_department(org.admin, first.staff_id, sub.id)
+    assert (await s.identity.actor_for(ria)).department_id == sub.id  # type: ignore[union-attr]
+    await s.roles.toggle_permission(org.admin, first.role_id, "customers.export")
+    toggled = await s.identity.actor_for(ria)
+    assert toggled is not None and toggled.can("customers.export") != first.can("customers.export")
+    await s.staff.set_active(org.admin, first.staff_id, False)
+    assert await s.identity.actor_for(ria) is None

@@ -4,6 +4,8 @@ conversation state survives a restart, and SQLite is configured for concurrent u
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -212,9 +214,15 @@ async def test_the_bot_keeps_its_read_connection_between_updates_on_sqlite(engin
         async with uow.shared_reads(keep_connection=True), uow(write=False) as first:
             assert await first.org.version() == 0
             connection = first.connection
+        if sqlite:  # between updates the kept connection holds no snapshot: nothing stops a checkpoint
+            assert not connection.sync_connection.connection.driver_connection._conn.in_transaction
         async with uow() as writer:  # between two updates, someone else writes
             await writer.org.bump()
             await writer.commit()
+        if sqlite and engine.url.database not in (None, "", ":memory:"):
+            with closing(sqlite3.connect(engine.url.database)) as other:
+                busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            assert busy == 0
         async with uow.shared_reads(keep_connection=True), uow(write=False) as second:
             assert (second.connection is connection) is sqlite  # PostgreSQL's go back to the pool
             assert await second.org.version() == 1  # a new transaction: it sees the write

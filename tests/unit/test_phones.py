@@ -108,3 +108,71 @@ def test_display_is_memoised_and_unchanged() -> None:
     hits = phones._display.cache_info().hits
     phones.display("+886912345678", "TW")
     assert phones._display.cache_info().hits == hits + 1
+
+
+def _reference_display(e164: str, region: str) -> str:
+    """What crm.phones.display computed before it built numbers itself: parse, region_code_for_number, format."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if phonenumbers.region_code_for_number(number) == region
+           else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, fmt)
+
+
+def test_display_and_search_digits_agree_with_phonenumbers_parse() -> None:
+    """Numbers are built from the stored E.164 without parse(); every region's example numbers (shared country
+    codes like +1 and +44 included, leading zeros included) must read exactly as before."""
+    rng = random.Random(3)
+    numbers = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.add(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+    numbers.update(n for c in customers(300, seed=5) for p in c.phones if (n := reference(p, "TW")))
+    assert len(numbers) > 400
+    homes = (*REGIONS, "GG", "JE", "PR", "KZ", "VA")
+    for e164 in sorted(numbers):
+        for region in (*rng.sample(homes, 4), "TW", "US", "GB", "IT"):
+            assert phones._display.__wrapped__(e164, region) == _reference_display(e164, region), (e164, region)
+        national = str(phonenumbers.parse(e164, None).national_number)
+        assert phones.query_suffix(e164, "TW") == national[::-1], e164
+    for odd in ("+", "+0", "+999", "+1 415 555 0100", "+８８６912345678", "886912345678", "+88691234567890123"):
+        assert phones._display.__wrapped__(odd, "TW") == _reference_display(odd, "TW"), odd
+
+
+def _reference_suffix(text: str, region: str) -> str | None:
+    """What query_suffix computed when it validated the number first."""
+    typed = phones.digits(text)
+    if len(typed) < phones.MIN_SUFFIX:
+        return None
+    parsed = reference(text, region)
+    return str(phonenumbers.parse(parsed, None).national_number)[::-1] if parsed else typed[::-1]
+
+
+def test_search_digits_are_those_of_the_validated_number() -> None:
+    """query_suffix reads a typed number without validating it. For every valid number, in every way people
+    type it, it looks up exactly what the validating version did; for anything else (the last digits of a
+    number, a number of another country typed as if local) it looks up the digits typed or, with a trunk
+    prefix dropped, a suffix of them — never something narrower than what was typed."""
+    rng = random.Random(9)
+    texts = [p for c in customers(400, seed=13) for p in c.phones]
+    checked = 0
+    for text in texts:
+        for region in ("TW", "CN", "US", "IT"):
+            e164 = reference(text, region)
+            variants = [text, text[-4:], text[-6:], text[-8:], text[:3]]
+            if e164:
+                variants += _variants(e164, rng)
+            for variant in variants:
+                found = phones.query_suffix(variant, region)
+                if reference(variant, region) is not None:
+                    assert found == _reference_suffix(variant, region), (variant, region)
+                    checked += 1
+                elif found is None:
+                    assert len(phones.digits(variant)) < phones.MIN_SUFFIX, (variant, region)
+                else:
+                    assert phones.digits(variant)[::-1].startswith(found), (variant, region)
+    assert checked > 2000
