@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -150,12 +152,17 @@ class CrmApplication(Application[Any, Any, Any, Any, Any, Any]):
     async def process_update(self, update: object) -> None:
         for callback in self.on_update:
             callback()
+        async with self.reads():
+            await super().process_update(update)
+
+    def reads(self) -> AbstractAsyncContextManager[None]:
+        """One read transaction for what runs inside — an update, a job's round — on the connection kept
+        between them (storage/uow.py); a job that only looks whether there is work costs no connection of its
+        own then."""
         uow = self.bot_data.get("uow")
-        if not isinstance(uow, SqlUnitOfWorkFactory):
-            await super().process_update(update)
-            return
-        async with uow.shared_reads(keep_connection=True):
-            await super().process_update(update)
+        if isinstance(uow, SqlUnitOfWorkFactory):
+            return uow.shared_reads(keep_connection=True)
+        return contextlib.nullcontext()
 
     async def shutdown(self) -> None:
         await super().shutdown()

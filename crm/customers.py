@@ -346,7 +346,7 @@ class CustomerService:
         async with self._uow(write=False) as uow:
             hits = await uow.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
                                            limit=want * 2)
-        cjk = _cjk_runs(fold(text)) if not text.lstrip().startswith("#") else []
+        cjk = _cjk_runs(fold(text)) if not (by_phone or text.lstrip().startswith("#")) else []
         if cjk:
             # Bigrams can all match without the whole run being there, and the index query uses only the most
             # selective terms: check the real text.

@@ -20,6 +20,7 @@ import phonenumbers
 from crm.errors import ValidationFailed
 
 _DIGITS = re.compile(r"\d")
+_PHONE_CHARS = re.compile(r"[+()\d\s.\-]+")
 MIN_SUFFIX = 4  # fewer digits than this match too many numbers to be useful
 _MEMO_SIZE = 4096  # ~1 MB: the numbers of the cards and searches of the moment, an import's repeated ones
 _MEMO_TEXT = 40  # longer text is no phone number a person typed; not worth a memo slot
@@ -195,7 +196,7 @@ def looks_like_phone(text: str) -> bool:
     stripped = text.strip()
     if not stripped or len(stripped) > 25:
         return False
-    if not re.fullmatch(r"[+()\d\s.\-]+", stripped):
+    if not _PHONE_CHARS.fullmatch(stripped):
         return False
     return len(digits(stripped)) >= MIN_SUFFIX
 
