@@ -39,23 +39,22 @@ def _sent(result: Any) -> Sent | None:
     return None
 
 
-async def send_html(bot: Bot, chat_id: int, text: str, rows: Sequence[Sequence[Button]] = (), *,
-                    preview: bool = False) -> Sent | None:
-    data: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
+def _message(text: str, rows: Sequence[Sequence[Button]], preview: bool, **where: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {**where, "text": text, "parse_mode": "HTML"}
     markup = inline_keyboard(rows)
     if markup is not None:
         data["reply_markup"] = markup
     if not preview:
         data["link_preview_options"] = _NO_PREVIEW
-    return _sent(await bot._post("sendMessage", data))
+    return data
+
+
+async def send_html(bot: Bot, chat_id: int, text: str, rows: Sequence[Sequence[Button]] = (), *,
+                    preview: bool = False) -> Sent | None:
+    return _sent(await bot._post("sendMessage", _message(text, rows, preview, chat_id=chat_id)))
 
 
 async def edit_html(bot: Bot, chat_id: int, message_id: int, text: str, rows: Sequence[Sequence[Button]] = (), *,
                     preview: bool = False) -> Sent | None:
-    data: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "text": text, "parse_mode": "HTML"}
-    markup = inline_keyboard(rows)
-    if markup is not None:
-        data["reply_markup"] = markup
-    if not preview:
-        data["link_preview_options"] = _NO_PREVIEW
-    return _sent(await bot._post("editMessageText", data))
+    return _sent(await bot._post("editMessageText",
+                                 _message(text, rows, preview, chat_id=chat_id, message_id=message_id)))
