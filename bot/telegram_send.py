@@ -33,7 +33,8 @@ def inline_keyboard(rows: Sequence[Sequence[Button]]) -> dict[str, Any] | None:
 
 
 def _sent(result: Any) -> Sent | None:
-    # Telegram answers an edit of an inline message with True, and every send or edit of a chat message with it.
+    # Telegram answers an edit of an inline message with True; a send, or an edit of a chat message, with the
+    # message itself.
     if isinstance(result, dict) and isinstance(result.get("chat"), dict) and "message_id" in result:
         return Sent(int(result["chat"]["id"]), int(result["message_id"]))
     return None
