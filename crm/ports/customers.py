@@ -77,6 +77,7 @@ class SearchIndex(Protocol):
                      phone_suffix: str | None, *, limit: int) -> Sequence[SearchHit]:
         """Records (customers, contacts through their customer's owner, leads) having all terms, in scope."""
         ...
+
     async def named(self, scope: ScopeFilter, keys: Sequence[str], *, limit: int, starting: bool = False
                     ) -> Sequence[tuple[str, SearchHit]]:
         """Records in scope having any of these whole-name terms (crm.search_terms.name_key) — or, ``starting``,
