@@ -26,7 +26,7 @@ from sqlalchemy import func, select, text
 from bench.data import customer_table, customers, fresh_engine
 from bench.search import _calibration, _team
 from storage import tables as t
-from storage.spreadsheets import write_csv
+from storage.customers.spreadsheets import write_csv
 from storage.tables import metadata
 
 T = TypeVar("T")

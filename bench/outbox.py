@@ -22,9 +22,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.data import fresh_engine
-from crm.clock import SystemClock
-from crm.outbox import NewOutboxMessage, OutboxChannel, enqueue
-from crm.ports.sms import OutgoingSms
+from crm.core.clock import SystemClock
+from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
+from crm.messaging.ports.sms import OutgoingSms
 from outbound.dispatch import ChannelAdapters, ChannelLimit, Dispatcher
 from outbound.sms_recording import RecordingSmsSender, SentSms
 from storage.engine import create_engine

@@ -27,17 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import ExtBot
 
 from bot.app import OFFLINE_TOKEN
-from bot.fake_bot_api import FakeBotApi, RateLimit
 from bot.i18n import Catalogs
 from bot.rate_limit import TelegramRateLimiter
-from crm.clock import SystemClock
-from crm.organisation import ensure_defaults
-from crm.reminders import ReminderService
-from scheduler.reminders import DispatchStats, ReminderDispatcher
+from crm.core.clock import SystemClock
+from crm.followups.reminders import ReminderService
+from crm.organisation.defaults import ensure_defaults
+from scheduler.followups.reminders import DispatchStats, ReminderDispatcher
 from storage import tables as t
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes.bot_api import FakeBotApi, RateLimit
 
 FIRST_USER = 700_000
 TELEGRAM_BULK_LIMIT = 30  # messages per second, bot-wide

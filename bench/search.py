@@ -4,7 +4,7 @@ Builds a fresh SQLite database in a temporary folder, imports COUNT made-up cust
 the real import path (CSV parse → ImportService.plan → one-transaction bulk write), then times a mix of searches
 through CustomerService.search as a rep (own scope) and as an admin (everything): 1, 2 and 3+ CJK characters, an
 English prefix, the last four phone digits, a full phone number, an e-mail address and a #tag. The same searches'
-SQL (storage.customer_repositories.search_statement) is then run raw with the sqlite3 module, so the ratio
+SQL (storage.customers.repositories.search_statement) is then run raw with the sqlite3 module, so the ratio
 shows what the service layer, SQLAlchemy and the driver add on top of the database itself. Target: p95 ≤ 30 ms.
 """
 
@@ -30,18 +30,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.data import FakeCustomer, customer_table, customers
 from bot.app import build_services
 from bot.settings import Settings
-from crm import phones
-from crm.clock import SystemClock
-from crm.customers import SEARCH_PAGE
-from crm.identity import TelegramIdentity
-from crm.organisation import ensure_defaults
-from crm.permissions import Actor
-from crm.search_terms import is_cjk, query_terms
+from crm.core.clock import SystemClock
+from crm.customers import phones
+from crm.customers.customers import SEARCH_PAGE
+from crm.customers.search_terms import is_cjk, query_terms
+from crm.organisation.defaults import ensure_defaults
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
 from crm.services import Services
-from storage.customer_repositories import search_statement
+from storage.customers.repositories import search_statement
+from storage.customers.spreadsheets import write_csv
 from storage.engine import create_engine
 from storage.migrate import upgrade
-from storage.spreadsheets import write_csv
 
 ADMIN_TG = 1
 TARGET_P95_MS = 30.0

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import phonenumbers
 
-from bot.fake_bot_api import FakeBotApi, FakeUser
-from bot.fake_bot_api_http import serve_bot_api
+from tests.fakes.bot_api import FakeBotApi, FakeUser
+from tests.fakes.bot_api_http import serve_bot_api
 
 TOKEN = "246813579:update-cost-benchmark-token-abc"
 REP_TG = 1000  # "Rep 00" in bench.search's team
@@ -209,9 +209,9 @@ async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | No
 def _build_db(folder: Path, count: int) -> str:
     from bench.data import customer_table, customers
     from bench.search import _team
+    from storage.customers.spreadsheets import write_csv
     from storage.engine import create_engine
     from storage.migrate import upgrade
-    from storage.spreadsheets import write_csv
 
     async def go() -> str:
         db = folder / "bench.db"

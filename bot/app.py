@@ -21,36 +21,36 @@ from bot.i18n import Catalogs
 from bot.rate_limit import TelegramRateLimiter
 from bot.settings import Settings
 from bot.telegram_request import JsonHTTPXRequest
-from crm import locales
-from crm.agenda import AgendaService
-from crm.campaigns import CampaignService
-from crm.clock import Clock, SystemClock
-from crm.contacts_leads import ContactService, LeadService
-from crm.customers import CustomerService
-from crm.departments import DepartmentService
-from crm.exporting import ExportService
-from crm.followups import FollowUpService
-from crm.handover import HandoverService
-from crm.identity import IdentityDefaults, IdentityService
-from crm.importing import ImportService
-from crm.invites import InviteService
-from crm.mailing_labels import LabelService, sender_address
-from crm.nudges import NudgeService
-from crm.organisation import ensure_defaults
-from crm.ports.outbox import IgnoreInboundSms
-from crm.reminders import ReminderService
-from crm.roles import RoleService
-from crm.segments import SegmentService
+from crm.core import locales
+from crm.core.clock import Clock, SystemClock
+from crm.customers.contacts_leads import ContactService, LeadService
+from crm.customers.customers import CustomerService
+from crm.customers.exporting import ExportService
+from crm.customers.importing import ImportService
+from crm.followups.agenda import AgendaService
+from crm.followups.followups import FollowUpService
+from crm.followups.nudges import NudgeService
+from crm.followups.reminders import ReminderService
+from crm.messaging.campaigns import CampaignService
+from crm.messaging.mailing_labels import LabelService, sender_address
+from crm.messaging.ports.outbox import IgnoreInboundSms
+from crm.messaging.subscriptions import CatalogTexts, ConsentAndQuietHoursPolicy, SmsProgram, SubscriptionService
+from crm.organisation.defaults import ensure_defaults
+from crm.organisation.departments import DepartmentService
+from crm.organisation.identity import IdentityDefaults, IdentityService
+from crm.organisation.invites import InviteService
+from crm.organisation.roles import RoleService
+from crm.organisation.staff import StaffService
+from crm.segments.handover import HandoverService
+from crm.segments.segments import SegmentService
 from crm.services import Services
-from crm.staff import StaffService
-from crm.subscriptions import CatalogTexts, ConsentAndQuietHoursPolicy, SmsProgram, SubscriptionService
 from handlers import register
-from handlers.menu import COMMANDS
+from handlers.core.menu import COMMANDS
 from outbound.dispatch_wiring import Sinks, build_outbound
 from outbound.labels_pdf import ReportlabLabelRenderer
+from storage.customers.spreadsheets import SpreadsheetFiles
 from storage.engine import create_engine
 from storage.ptb_persistence import SqlPersistence
-from storage.spreadsheets import SpreadsheetFiles
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)

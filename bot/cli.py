@@ -118,8 +118,8 @@ async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.app import build_runtime, prepare_database
     from bot.i18n import Html
-    from crm.errors import DomainError
-    from crm.permissions import ScopeFilter
+    from crm.core.errors import DomainError
+    from crm.organisation.permissions import ScopeFilter
 
     runtime = build_runtime(settings)
     services, locale = runtime.services, settings.default_locale

@@ -10,9 +10,9 @@ from typing import Any
 from bot import demo
 from bot.app import OFFLINE_TOKEN, build_application, build_runtime, start_offline
 from bot.console_chat import ConsoleChat, stdin_lines
-from bot.fake_bot_api import FakeBotApi, FakeUser
 from bot.settings import Settings
 from outbound.dispatch_wiring import console_sinks
+from tests.fakes.bot_api import FakeBotApi, FakeUser
 
 BOT_USERNAME = "crmbot_demo_bot"
 

@@ -1,6 +1,6 @@
 """A chat with the bot in a terminal (or from a piped script), over the in-process fake Bot API.
 
-The PTB ``Application`` is the real one; only its HTTP layer is a :class:`~bot.fake_bot_api.FakeBotApi`.
+The PTB ``Application`` is the real one; only its HTTP layer is a :class:`~tests.fakes.bot_api.FakeBotApi`.
 Each input line becomes one update, handled to the end before the next line is read, so a piped script
 gives the same transcript every time. Messages the bot sends on its own (job queue reminders, pushes to
 other users) are printed as they happen, through ``FakeBotApi.subscribe``.
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.fake_bot_api import (
+from tests.fakes.bot_api import (
     BotEvent,
     Button,
     ChatMessage,

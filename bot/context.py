@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from crm.permissions import Actor
+from crm.organisation.permissions import Actor
 
 if TYPE_CHECKING:
     from bot.i18n import Catalogs

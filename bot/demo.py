@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from bot.demo_customers import seed_customers
-from crm.identity import TelegramIdentity
-from crm.permissions import Actor
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
 from crm.services import Services
 from storage import tables as t
 

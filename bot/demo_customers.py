@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from crm.customer_model import Classification, CustomerKind, EntityKind, InteractionKind, Tier
-from crm.customers import CustomerDraft
-from crm.followups import Target
-from crm.permissions import Actor
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import Classification, CustomerKind, EntityKind, InteractionKind, Tier
+from crm.followups.followups import Target
+from crm.organisation.permissions import Actor
 from crm.services import Services
 
 C, P = CustomerKind.COMPANY, CustomerKind.PERSON

@@ -35,7 +35,7 @@ from telegram.constants import UpdateType
 from telegram.ext import Application, TypeHandler
 from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
 
-from crm.messaging import DeliveryReport
+from crm.messaging.messaging import DeliveryReport
 from outbound.dispatch_metrics import CONTENT_TYPE_LATEST, OutboxMetrics
 
 if TYPE_CHECKING:

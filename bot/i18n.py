@@ -16,7 +16,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from crm import locales
+from crm.core import locales
 
 log = logging.getLogger(__name__)
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from crm import locales
+from crm.core import locales
 
 
 class SettingsError(Exception):
@@ -279,13 +279,13 @@ def _currency(value: str) -> str:
 
 
 def _quiet_hours(value: str) -> str:
-    from crm.quiet_hours import QuietHours
+    from crm.messaging.quiet_hours import QuietHours
 
     return str(QuietHours.parse(value))
 
 
 def _segment_price(value: str) -> str:
-    from crm.subscriptions import parse_price
+    from crm.messaging.subscriptions import parse_price
 
     parse_price(value)
     return value.strip()

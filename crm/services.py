@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm.agenda import AgendaService
-from crm.campaigns import CampaignService
-from crm.clock import Clock
-from crm.contacts_leads import ContactService, LeadService
-from crm.customers import CustomerService
-from crm.departments import DepartmentService
-from crm.exporting import ExportService
-from crm.followups import FollowUpService
-from crm.handover import HandoverService
-from crm.identity import IdentityService
-from crm.importing import ImportService
-from crm.invites import InviteService
-from crm.mailing_labels import LabelService
-from crm.messaging import MessagingService
-from crm.nudges import NudgeService
-from crm.ports.outbox import InboundSmsHandler, OutboxWorker
-from crm.ports.repositories import UnitOfWorkFactory
-from crm.reminders import ReminderService
-from crm.roles import RoleService
-from crm.segments import SegmentService
-from crm.staff import StaffService
-from crm.subscriptions import ConsentAndQuietHoursPolicy, SubscriptionService
+from crm.core.clock import Clock
+from crm.customers.contacts_leads import ContactService, LeadService
+from crm.customers.customers import CustomerService
+from crm.customers.exporting import ExportService
+from crm.customers.importing import ImportService
+from crm.followups.agenda import AgendaService
+from crm.followups.followups import FollowUpService
+from crm.followups.nudges import NudgeService
+from crm.followups.reminders import ReminderService
+from crm.messaging.campaigns import CampaignService
+from crm.messaging.mailing_labels import LabelService
+from crm.messaging.messaging import MessagingService
+from crm.messaging.ports.outbox import InboundSmsHandler, OutboxWorker
+from crm.messaging.subscriptions import ConsentAndQuietHoursPolicy, SubscriptionService
+from crm.organisation.departments import DepartmentService
+from crm.organisation.identity import IdentityService
+from crm.organisation.invites import InviteService
+from crm.organisation.roles import RoleService
+from crm.organisation.staff import StaffService
+from crm.segments.handover import HandoverService
+from crm.segments.segments import SegmentService
+from crm.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass

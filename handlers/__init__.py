@@ -18,25 +18,14 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import (
-    campaigns,
-    customers,
-    departments,
-    followups,
-    identity,
-    importing,
-    invites,
-    mailing_labels,
-    messaging,
-    preferences,
-    roles,
-    segments,
-    staff,
-    start,
-    subscriptions,
-    text,
-)
-from handlers.errors import on_error
+from handlers.core import text
+from handlers.core.errors import on_error
+from handlers.customers import importing
+from handlers.customers import registration as customers
+from handlers.followups import followups
+from handlers.messaging import campaigns, mailing_labels, messaging, subscriptions
+from handlers.organisation import departments, identity, invites, preferences, roles, staff, start
+from handlers.segments import segments
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -97,6 +86,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def _stale_button(update: Update, context: Any) -> None:
     """A button from an old message whose flow no longer exists: answer it so it stops spinning."""
-    from handlers.common import answer
+    from handlers.core.common import answer
 
     await answer(update.callback_query, context.t("error.stale_button"), alert=True)

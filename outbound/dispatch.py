@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crm.clock import Clock
-from crm.outbox import OutboxAttachment, OutboxChannel, OutboxMessage
-from crm.ports.email import (
+from crm.core.clock import Clock
+from crm.messaging.outbox import OutboxAttachment, OutboxChannel, OutboxMessage
+from crm.messaging.ports.email import (
     Attachment,
     EmailAddress,
     EmailNotConfigured,
@@ -45,7 +45,7 @@ from crm.ports.email import (
     EmailTransientError,
     OutgoingEmail,
 )
-from crm.ports.fax import (
+from crm.messaging.ports.fax import (
     FaxDocument,
     FaxNotConfigured,
     FaxPermanentError,
@@ -53,7 +53,7 @@ from crm.ports.fax import (
     FaxTransientError,
     OutgoingFax,
 )
-from crm.ports.outbox import (
+from crm.messaging.ports.outbox import (
     AllowAllPolicy,
     AttachmentStore,
     Cancel,
@@ -67,8 +67,7 @@ from crm.ports.outbox import (
     SendPolicy,
     TelegramPusher,
 )
-from crm.ports.repositories import UnitOfWork, UnitOfWorkFactory
-from crm.ports.sms import (
+from crm.messaging.ports.sms import (
     OPTED_OUT_ERROR_CODE,
     OutgoingSms,
     SmsNotConfigured,
@@ -77,6 +76,7 @@ from crm.ports.sms import (
     SmsSender,
     SmsTransientError,
 )
+from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "MAYBE_SENT_REASON",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from crm.outbox import OutboxChannel, OutboxStatus
+from crm.messaging.outbox import OutboxChannel, OutboxStatus
 
 __all__ = ["CONTENT_TYPE_LATEST", "OutboxMetrics"]
 

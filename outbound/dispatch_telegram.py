@@ -11,7 +11,7 @@ from typing import Any
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from crm.ports.outbox import PushPermanentError, PushTransientError
+from crm.messaging.ports.outbox import PushPermanentError, PushTransientError
 
 __all__ = ["TelegramBotPusher", "TelegramFileStore"]
 

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from crm.clock import Clock
-from crm.messaging import SETTINGS_FOR, MessagingService
-from crm.outbox import OutboxChannel
-from crm.ports.email import EmailAddress, EmailSender, OutgoingEmail
-from crm.ports.fax import FaxNotConfigured, FaxSender, OutgoingFax
-from crm.ports.outbox import ConsentRecorder, SendPolicy
-from crm.ports.repositories import UnitOfWorkFactory
-from crm.ports.sms import SmsNotConfigured, SmsSender
+from crm.core.clock import Clock
+from crm.messaging.messaging import SETTINGS_FOR, MessagingService
+from crm.messaging.outbox import OutboxChannel
+from crm.messaging.ports.email import EmailAddress, EmailSender, OutgoingEmail
+from crm.messaging.ports.fax import FaxNotConfigured, FaxSender, OutgoingFax
+from crm.messaging.ports.outbox import ConsentRecorder, SendPolicy
+from crm.messaging.ports.sms import SmsNotConfigured, SmsSender
+from crm.unit_of_work import UnitOfWorkFactory
 from outbound.dispatch import ChannelAdapters, ChannelLimit, Dispatcher, RetryPolicy
 from outbound.dispatch_metrics import OutboxMetrics
 from outbound.dispatch_telegram import TelegramBotPusher, TelegramFileStore

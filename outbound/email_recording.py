@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from crm.ports.email import EmailError, EmailPermanentError, EmailReceipt, OutgoingEmail, message_id_for
+from crm.messaging.ports.email import EmailError, EmailPermanentError, EmailReceipt, OutgoingEmail, message_id_for
 
 __all__ = ["RecordingEmailSender"]
 

@@ -23,7 +23,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from crm.ports.email import (
+from crm.messaging.ports.email import (
     EmailAddress,
     EmailNotConfigured,
     EmailPermanentError,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from crm.ports.email import (
+from crm.messaging.ports.email import (
     Attachment,
     EmailAddress,
     EmailNotConfigured,
@@ -21,7 +21,7 @@ from crm.ports.email import (
     EmailTransientError,
     OutgoingEmail,
 )
-from crm.ports.fax import (
+from crm.messaging.ports.fax import (
     FaxNotConfigured,
     FaxPermanentError,
     FaxReceipt,

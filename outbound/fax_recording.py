@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 
-from crm.ports.fax import FaxError, FaxReceipt, OutgoingFax
+from crm.messaging.ports.fax import FaxError, FaxReceipt, OutgoingFax
 
 __all__ = ["RecordingFaxSender"]
 

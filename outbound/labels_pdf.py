@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crm.ports.documents import EnvelopeSize, LabelAddress, LabelSheet, address_block_lines
+from crm.messaging.ports.documents import EnvelopeSize, LabelAddress, LabelSheet, address_block_lines
 
 if TYPE_CHECKING:
     from reportlab.pdfgen.canvas import Canvas  # type: ignore[import-untyped]
@@ -343,7 +343,7 @@ class FittedBlock:
 
 
 class ReportlabLabelRenderer:
-    """Implements :class:`crm.ports.documents.LabelRenderer` with reportlab.
+    """Implements :class:`crm.messaging.ports.documents.LabelRenderer` with reportlab.
 
     ``cjk_font_path``: a TrueType font to embed (must load, else ``ValueError``). Without it the
     font is searched (see the module docstring) unless ``search_fonts`` is false, which forces the

@@ -20,14 +20,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from crm.ports.sms import (
+from crm.messaging.ports.sms import (
     OutgoingSms,
     SmsError,
     SmsReceipt,
     SmsRecipientOptedOut,
     SmsSender,
 )
-from crm.sms_text import count_segments
+from crm.messaging.sms_text import count_segments
 
 __all__ = ["FailedAttempt", "RecordingSmsSender", "ScriptedFailure", "SentSms", "fake_message_sid"]
 

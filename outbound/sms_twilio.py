@@ -31,7 +31,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from crm.ports.sms import (
+from crm.messaging.ports.sms import (
     OPTED_OUT_ERROR_CODE,
     OutgoingSms,
     SmsError,

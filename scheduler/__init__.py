@@ -8,7 +8,8 @@ from typing import Any
 
 from telegram.ext import Application
 
-from scheduler import agenda, nudges, outbox, reminders, sms_review
+from scheduler.followups import agenda, nudges, reminders
+from scheduler.messaging import outbox, sms_review
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

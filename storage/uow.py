@@ -20,9 +20,9 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from crm.clock import Clock
-from storage.bulk import SqlBulkCustomerWriter
-from storage.customer_repositories import (
+from crm.core.clock import Clock
+from storage.customers.bulk import SqlBulkCustomerWriter
+from storage.customers.repositories import (
     SqlContactRepository,
     SqlCustomerRepository,
     SqlFollowUpRepository,
@@ -31,7 +31,14 @@ from storage.customer_repositories import (
     SqlSearchIndex,
 )
 from storage.engine import is_sqlite
-from storage.org_repositories import (
+from storage.followups.repositories import SqlReminderRepository
+from storage.messaging.outbox import SqlOutboxRepository
+from storage.messaging.subscriptions import (
+    SqlCampaignRepository,
+    SqlSubscriptionRepository,
+    SqlTemplateRepository,
+)
+from storage.organisation.repositories import (
     SqlAuditRepository,
     SqlDepartmentRepository,
     SqlInviteRepository,
@@ -39,14 +46,7 @@ from storage.org_repositories import (
     SqlRoleRepository,
     SqlStaffRepository,
 )
-from storage.outbox_repositories import SqlOutboxRepository
-from storage.reminder_repositories import SqlReminderRepository
-from storage.segment_repositories import SqlOwnershipRepository, SqlSegmentRepository, SqlSettingsStore
-from storage.subscription_repositories import (
-    SqlCampaignRepository,
-    SqlSubscriptionRepository,
-    SqlTemplateRepository,
-)
+from storage.segments.repositories import SqlOwnershipRepository, SqlSegmentRepository, SqlSettingsStore
 
 
 class SqlUnitOfWork:

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
+from crm.core.clock import ManualClock
 from storage.engine import create_engine
 from storage.migrate import upgrade
 from storage.tables import metadata

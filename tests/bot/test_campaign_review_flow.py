@@ -11,14 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import CrmContext
-from crm.clock import ManualClock
-from crm.customers import CustomerDraft
-from crm.identity import TelegramIdentity
-from crm.outbox import NewOutboxMessage, OutboxChannel, enqueue
-from crm.permissions import Actor
-from crm.segment_model import SegmentFilter
-from crm.subscription_model import ConsentChannel, ConsentStatus
-from scheduler import sms_review
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
+from crm.messaging.subscription_model import ConsentChannel, ConsentStatus
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
+from crm.segments.model import SegmentFilter
+from scheduler.messaging import sms_review
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 

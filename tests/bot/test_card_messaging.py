@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
-from crm.customers import CustomerDraft
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
 from outbound.dispatch_wiring import Sinks
 from outbound.sms_recording import RecordingSmsSender
 from tests.bot.test_messaging_flow import PHONE, _member, _show_card, _until, messaging_bot

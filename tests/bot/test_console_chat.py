@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot.console_chat import ConsoleChat, format_size, stdin_lines, terminal_text
-from bot.fake_bot_api import FakeBotApi, FakeUser
+from tests.fakes.bot_api import FakeBotApi, FakeUser
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 BOB_ID = 2002

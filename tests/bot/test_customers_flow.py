@@ -11,15 +11,15 @@ from typing import Any
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.fake_bot_api import ChatMessage
 from bot.i18n import Catalogs
-from crm.clock import ManualClock
-from crm.customer_model import EntityKind, InteractionKind, LeadStatus
-from crm.customers import CustomerDraft
-from crm.followups import Target
-from crm.identity import TelegramIdentity
-from crm.permissions import Actor
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import EntityKind, InteractionKind, LeadStatus
+from crm.followups.followups import Target
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
 from storage import tables as t
+from tests.fakes.bot_api import ChatMessage
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
 BOB, CAROL, MIA, ZED = 3001, 3002, 3003, 3004  # rep North, rep South, manager North, rep North (Chinese)
@@ -456,7 +456,8 @@ async def test_every_reply_in_simplified_chinese(engine: AsyncEngine, clock: Man
 
 def test_label_keys_exist_in_every_language() -> None:
     """Labels looked up through tables (kinds, statuses, fields) are not visible to the catalog test's scan."""
-    from handlers import customer_create, customer_views
+    from handlers.customers import create as customer_create
+    from handlers.customers import views as customer_views
 
     catalogs = Catalogs()
     tables = (customer_views.KIND_KEYS, customer_views.CLASSIFICATION_KEYS, customer_views.LEAD_STATUS_KEYS,
@@ -474,7 +475,7 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     from bot import demo
     from bot.app import build_services
     from bot.settings import Settings
-    from crm.organisation import ensure_defaults
+    from crm.organisation.defaults import ensure_defaults
 
     settings = Settings(_env_file=None, admin_telegram_ids=frozenset({demo.ADMIN.telegram_id}))  # type: ignore[call-arg]
     services = build_services(settings, engine, clock)

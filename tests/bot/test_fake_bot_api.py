@@ -32,7 +32,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.fake_bot_api import BotEvent, FakeBotApi, FakeUser
+from tests.fakes.bot_api import BotEvent, FakeBotApi, FakeUser
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 

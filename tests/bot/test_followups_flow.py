@@ -13,17 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import CrmContext
-from bot.fake_bot_api import ChatMessage
-from crm.clock import ManualClock
-from crm.customer_model import EntityKind
-from crm.customers import CustomerDraft
-from crm.followups import Target
-from crm.identity import TelegramIdentity
-from crm.natural_dates import parse_when_prefix
-from crm.permissions import Actor
-from scheduler.agenda import agenda_job
-from scheduler.reminders import reminders_job
+from crm.core.clock import ManualClock
+from crm.core.natural_dates import parse_when_prefix
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import EntityKind
+from crm.followups.followups import Target
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
+from scheduler.followups.agenda import agenda_job
+from scheduler.followups.reminders import reminders_job
 from storage import tables as t
+from tests.fakes.bot_api import ChatMessage
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
 TAIPEI = ZoneInfo("Asia/Taipei")

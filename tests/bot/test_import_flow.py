@@ -13,18 +13,18 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import crm.importing
-import storage.bulk
+import crm.customers.importing
+import storage.customers.bulk
 from bench.data import customer_table, customers
-from bot.fake_bot_api import ChatMessage
-from crm.clock import ManualClock
-from crm.customer_model import Customer
-from crm.customers import CustomerDraft
-from crm.identity import TelegramIdentity
-from handlers import importing as import_handlers
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import Customer
+from crm.organisation.identity import TelegramIdentity
+from handlers.customers import importing as import_handlers
 from storage import tables as t
-from storage.bulk import SqlBulkCustomerWriter
-from storage.spreadsheets import read_csv, read_xlsx, write_csv
+from storage.customers.bulk import SqlBulkCustomerWriter
+from storage.customers.spreadsheets import read_csv, read_xlsx, write_csv
+from tests.fakes.bot_api import ChatMessage
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, _snapshot, running_bot
 
 MIA, NED, SUE = 2001, 2002, 2003
@@ -212,18 +212,18 @@ def _big_file() -> bytes:
 
 
 class _PausedCheck:
-    """crm.importing.check_rows (it runs in a worker thread) held until the test lets it go."""
+    """crm.customers.importing.check_rows (it runs in a worker thread) held until the test lets it go."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.started, self.go_on = threading.Event(), threading.Event()
-        real = crm.importing.check_rows
+        real = crm.customers.importing.check_rows
 
         def check_rows(*args: Any, **kwargs: Any) -> Any:
             self.started.set()
             self.go_on.wait(30)
             return real(*args, **kwargs)
 
-        monkeypatch.setattr(crm.importing, "check_rows", check_rows)
+        monkeypatch.setattr(crm.customers.importing, "check_rows", check_rows)
 
 
 class _PausedWrite:
@@ -250,7 +250,7 @@ class _PausedWrite:
 
 @pytest.fixture
 def small_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage.bulk, "BATCH", 500)
+    monkeypatch.setattr(storage.customers.bulk, "BATCH", 500)
     monkeypatch.setattr(import_handlers, "PROGRESS_SECONDS", 0.0)
 
 

@@ -12,20 +12,20 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import OFFLINE_TOKEN, Runtime, build_application, build_services, start_offline
-from bot.fake_bot_api import ChatMessage, FakeBotApi
 from bot.i18n import Catalogs
 from bot.settings import Settings
-from crm.clock import ManualClock
-from crm.customers import CustomerDraft
-from crm.identity import TelegramIdentity
-from crm.messaging import DeliveryReport
-from crm.outbox import NewOutboxMessage, OutboxChannel, OutboxStatus, enqueue
-from crm.permissions import Actor
-from handlers.common import keyboard
-from handlers.messaging import card_rows, push_status_notices
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.messaging.messaging import DeliveryReport
+from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, OutboxStatus, enqueue
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
+from handlers.core.common import keyboard
+from handlers.messaging.messaging import card_rows, push_status_notices
 from outbound.dispatch_wiring import Sinks
 from outbound.fax_recording import RecordingFaxSender
 from outbound.sms_recording import RecordingSmsSender
+from tests.fakes.bot_api import ChatMessage, FakeBotApi
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter
 from tests.support.smtp_server import running_smtp_server
 

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
+from crm.core.clock import ManualClock
 from tests.support.bot_harness import ADMIN_ID, running_bot
 
 

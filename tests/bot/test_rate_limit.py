@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from bot.fake_bot_api import FakeBotApi, RateLimit
 from bot.rate_limit import SlidingWindow, TelegramRateLimiter
 from tests.bot.test_fake_bot_api import busiest_window, timedelta_retry_after, virtual_time  # noqa: F401
+from tests.fakes.bot_api import FakeBotApi, RateLimit
 
 
 @pytest.mark.usefixtures("timedelta_retry_after")

@@ -9,8 +9,8 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.fake_bot_api import FakeBotApi
-from bot.fake_bot_api_http import serve_bot_api
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.bot_api_http import serve_bot_api
 
 TOKEN = "987654321:process-test-token-abcdefghijk"
 ROOT = Path(__file__).resolve().parents[2]

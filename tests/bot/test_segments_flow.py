@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
-from crm.customer_model import Classification, EntityKind, InteractionKind
-from crm.customers import CustomerDraft
-from crm.followups import Target
-from crm.identity import TelegramIdentity
-from crm.permissions import Actor
-from crm.segment_model import SegmentFilter
-from scheduler.nudges import JOB_NAME, send_due_nudges
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import Classification, EntityKind, InteractionKind
+from crm.followups.followups import Target
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
+from crm.segments.model import SegmentFilter
+from scheduler.followups.nudges import JOB_NAME, send_due_nudges
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.fake_bot_api import FakeBotApi
-from bot.fake_bot_api_http import serve_bot_api
 from bot.telegram_request import JsonHTTPXRequest
+from tests.fakes.bot_api import FakeBotApi
+from tests.fakes.bot_api_http import serve_bot_api
 
 TOKEN = "123456789:json-request-test-token"
 

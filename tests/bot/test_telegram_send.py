@@ -6,9 +6,9 @@ import pytest
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
-from bot.fake_bot_api import FakeBotApi
 from bot.rate_limit import TelegramRateLimiter
 from bot.telegram_send import Sent, edit_html, inline_keyboard, send_html
+from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123456:telegram-send-test"
 

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from datetime import timedelta
 
-from crm.clock import SystemClock
+from crm.core.clock import SystemClock
 from outbound.dispatch import ChannelAdapters, ChannelLimit, Dispatcher
 from outbound.sms_twilio import TwilioSmsSender
 from storage.engine import create_engine
@@ -33,7 +33,7 @@ async def main(argv: list[str]) -> None:
     clock = SystemClock()
     sender = TwilioSmsSender(account_sid=args.sid, auth_token=args.token, from_number="+15005550006",
                              api_base_url=args.twilio, timeout=5)
-    from crm.outbox import OutboxChannel
+    from crm.messaging.outbox import OutboxChannel
 
     dispatcher = Dispatcher(SqlUnitOfWorkFactory(engine, clock), clock, ChannelAdapters(sms=sender),
                             limits={OutboxChannel.SMS: ChannelLimit(args.rate, args.concurrency)},

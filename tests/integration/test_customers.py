@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
-from crm.customer_model import Classification, EntityKind, InteractionKind, LeadStatus
-from crm.customers import CustomerDraft, DuplicateSuspected
-from crm.errors import NotFound, PermissionDenied, ValidationFailed
-from crm.followups import Target
+from crm.core.clock import ManualClock
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.customers.customers import CustomerDraft, DuplicateSuspected
+from crm.customers.model import Classification, EntityKind, InteractionKind, LeadStatus
+from crm.followups.followups import Target
 from tests.support.org import make_org
 
 
@@ -158,8 +158,8 @@ async def test_whole_names_are_found_exactly_in_scope(engine: AsyncEngine, clock
 
 
 async def test_one_message_log_prefers_the_longest_whole_name(engine: AsyncEngine, clock: ManualClock) -> None:
-    from crm.log_matching import match_target
-    from crm.log_parser import parse_log
+    from crm.followups.log_matching import match_target
+    from crm.followups.log_parser import parse_log
 
     org, _, ned, sue = await _team(engine, clock)
     s = org.services

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.ports.email import (
+from crm.messaging.ports.email import (
     Attachment,
     EmailAddress,
     EmailNotConfigured,

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from crm.ports.email import EmailAddress, EmailNotConfigured, EmailPermanentError, EmailTransientError
-from crm.ports.fax import (
+from crm.messaging.ports.email import EmailAddress, EmailNotConfigured, EmailPermanentError, EmailTransientError
+from crm.messaging.ports.fax import (
     FaxDocument,
     FaxNotConfigured,
     FaxPermanentError,

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
 from bot.http import HttpServer, build_http_app, count_updates, twiml
-from crm.clock import ManualClock
-from crm.customers import CustomerDraft
-from crm.identity import TelegramIdentity
-from crm.outbox import OutboxMessage, OutboxStatus
-from crm.permissions import Actor
-from crm.ports.sms import OutgoingSms, SmsReceipt
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.messaging.outbox import OutboxMessage, OutboxStatus
+from crm.messaging.ports.sms import OutgoingSms, SmsReceipt
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
 from outbound.dispatch_metrics import OutboxMetrics
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, running_bot

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import main
-from crm.clock import ManualClock
+from crm.core.clock import ManualClock
 from storage import tables as t
+from storage.customers.spreadsheets import write_xlsx
 from storage.engine import create_engine
-from storage.spreadsheets import write_xlsx
 from tests.conftest import START, migrated_engine
 from tests.support.org import make_org
 

@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.data import customer_table, customers
 from bot.i18n import Catalogs
-from crm.clock import ManualClock
-from crm.customer_model import Classification, Tier
-from crm.customers import CustomerDraft, customer_terms
-from crm.errors import PermissionDenied, ValidationFailed
-from crm.importing import ImportHasErrors, UnreadableFile
-from crm.permissions import Actor
-from storage import bulk
+from crm.core.clock import ManualClock
+from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.customers.customers import CustomerDraft, customer_terms
+from crm.customers.importing import ImportHasErrors, UnreadableFile
+from crm.customers.model import Classification, Tier
+from crm.organisation.permissions import Actor
 from storage import tables as t
-from storage.spreadsheets import SpreadsheetFiles, read_csv, read_xlsx, write_csv, write_xlsx
+from storage.customers import bulk
+from storage.customers.spreadsheets import SpreadsheetFiles, read_csv, read_xlsx, write_csv, write_xlsx
 from tests.support.org import Org, make_org
 
 FILES = SpreadsheetFiles()

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
-from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.identity import TelegramIdentity
-from crm.permissions import Scope
+from crm.core.clock import ManualClock
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Scope
 from storage import tables as t
 from tests.support.org import ADMIN_TG, make_org
 

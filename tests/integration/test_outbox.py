@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_services
 from bot.settings import Settings
-from crm.clock import ManualClock
-from crm.customers import CustomerDraft
-from crm.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
-from crm.messaging import DeliveryReport
-from crm.outbox import (
+from crm.core.clock import ManualClock
+from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from crm.customers.customers import CustomerDraft
+from crm.messaging.messaging import DeliveryReport
+from crm.messaging.outbox import (
     NewOutboxMessage,
     OutboxChannel,
     OutboxMessage,
@@ -31,16 +31,16 @@ from crm.outbox import (
     enqueue,
     release_held,
 )
-from crm.permissions import Actor
-from crm.ports.outbox import Cancel, Decision, Defer, Send
-from crm.ports.repositories import UnitOfWork
-from crm.ports.sms import SmsPermanentError, SmsTransientError
+from crm.messaging.ports.outbox import Cancel, Decision, Defer, Send
+from crm.messaging.ports.sms import SmsPermanentError, SmsTransientError
+from crm.organisation.permissions import Actor
+from crm.unit_of_work import UnitOfWork
 from outbound.dispatch import MAYBE_SENT_REASON, ChannelAdapters, ChannelLimit, Dispatcher, RetryPolicy, TokenBucket
 from outbound.dispatch_wiring import Sinks
 from outbound.email_recording import RecordingEmailSender
 from outbound.fax_recording import RecordingFaxSender
 from outbound.sms_recording import RecordingSmsSender, SentSms
-from scheduler.outbox import purge_reports
+from scheduler.messaging.outbox import purge_reports
 from storage import tables as t
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.conftest import migrated_engine
@@ -59,7 +59,7 @@ class ConsentLog:
     phones: list[str] = field(default_factory=list)
 
     async def opted_out_by_carrier(self, uow: UnitOfWork, phone: str) -> None:
-        from crm import audit
+        from crm.organisation import audit
 
         self.phones.append(phone)
         await audit.record(uow, None, "opt_out", "phone", None, {}, {"phone": phone})
@@ -78,8 +78,8 @@ class Team:
 
 
 async def _team(engine: AsyncEngine, clock: ManualClock, **settings: object) -> Team:
-    from crm.identity import TelegramIdentity
-    from crm.organisation import ensure_defaults
+    from crm.organisation.defaults import ensure_defaults
+    from crm.organisation.identity import TelegramIdentity
 
     sms, email, fax = RecordingSmsSender(), RecordingEmailSender(), RecordingFaxSender()
     config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}), **settings)  # type: ignore[call-arg]
@@ -675,8 +675,8 @@ async def test_channels_without_settings_refuse_with_the_settings_named(engine: 
                                                                         clock: ManualClock) -> None:
     config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
     services = build_services(config, engine, clock)  # nothing configured, no sinks
-    from crm.identity import TelegramIdentity
-    from crm.organisation import ensure_defaults
+    from crm.organisation.defaults import ensure_defaults
+    from crm.organisation.identity import TelegramIdentity
 
     await ensure_defaults(services.uow)
     admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))

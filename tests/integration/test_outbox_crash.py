@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from crm.clock import SystemClock
-from crm.outbox import NewOutboxMessage, OutboxChannel, enqueue
+from crm.core.clock import SystemClock
+from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
 from storage import tables as t
 from storage.engine import create_engine
 from storage.migrate import upgrade

@@ -21,20 +21,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 
 from bot.app import OFFLINE_TOKEN, Runtime, build_application, build_services, start_offline
-from bot.fake_bot_api import ChatMessage, FakeBotApi, RateLimit
-from bot.fake_bot_api_http import serve_bot_api
 from bot.i18n import Catalogs
 from bot.settings import Settings
-from crm.clock import ManualClock
-from crm.customer_model import EntityKind
-from crm.customers import CustomerDraft
-from crm.followups import Target
-from crm.permissions import Actor
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import EntityKind
+from crm.followups.followups import Target
+from crm.organisation.permissions import Actor
 from crm.services import Services
-from scheduler.agenda import send_due_agendas
-from scheduler.reminders import ChatPacer, ReminderDispatcher
+from scheduler.followups.agenda import send_due_agendas
+from scheduler.followups.reminders import ChatPacer, ReminderDispatcher
 from storage import tables as t
 from storage.engine import create_engine
+from tests.fakes.bot_api import ChatMessage, FakeBotApi, RateLimit
+from tests.fakes.bot_api_http import serve_bot_api
 from tests.support.org import ADMIN_TG, Org, make_org
 
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -183,9 +183,9 @@ _WORKER_SCRIPT = """
 import asyncio, json, os, sys, time
 from telegram import Bot
 from bot.i18n import Catalogs
-from crm.clock import SystemClock
-from crm.reminders import ReminderService
-from scheduler.reminders import ChatPacer, ReminderDispatcher
+from crm.core.clock import SystemClock
+from crm.followups.reminders import ReminderService
+from scheduler.followups.reminders import ChatPacer, ReminderDispatcher
 from storage.engine import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 

@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
-from crm.customer_model import Classification, Customer, EntityKind, InteractionKind, Tier
-from crm.customers import CustomerDraft
-from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.followups import Target
-from crm.nudges import DEFAULT_DAYS, NudgeSettings
-from crm.permissions import Actor
-from crm.segment_model import OwnedCounts, SegmentFilter
-from crm.segments import parse_days
+from crm.core.clock import ManualClock
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import Classification, Customer, EntityKind, InteractionKind, Tier
+from crm.followups.followups import Target
+from crm.followups.nudges import DEFAULT_DAYS, NudgeSettings
+from crm.organisation.permissions import Actor
+from crm.segments.model import OwnedCounts, SegmentFilter
+from crm.segments.segments import parse_days
 from storage import tables as t
 from tests.support.org import Org, make_org
 

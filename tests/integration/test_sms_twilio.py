@@ -15,7 +15,7 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from crm.ports.sms import (
+from crm.messaging.ports.sms import (
     OutgoingSms,
     SmsError,
     SmsNotConfigured,
@@ -24,7 +24,7 @@ from crm.ports.sms import (
     SmsSender,
     SmsTransientError,
 )
-from crm.sms_text import count_segments
+from crm.messaging.sms_text import count_segments
 from outbound.sms_recording import RecordingSmsSender
 from outbound.sms_twilio import TwilioSmsSender, map_twilio_error, rebase_twilio_url
 from tests.support.twilio_api_server import TwilioApiServer

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
+from crm.core.clock import ManualClock
 from storage.ptb_persistence import SqlPersistence
 from storage.tables import metadata
 from storage.types import ExactDecimal, UTCDateTime

@@ -11,16 +11,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from crm.clock import ManualClock
-from crm.customer_model import EntityKind
-from crm.customers import CustomerDraft
-from crm.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.followups import Target
-from crm.outbox import NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxStatus, enqueue
-from crm.ports.outbox import Cancel, Defer, Send
-from crm.segment_model import SegmentFilter
-from crm.subscription_model import CampaignStatus, ConsentChannel, ConsentEvent, ConsentStatus
-from crm.subscriptions import LocalizedText
+from crm.core.clock import ManualClock
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.customers.customers import CustomerDraft
+from crm.customers.model import EntityKind
+from crm.followups.followups import Target
+from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxStatus, enqueue
+from crm.messaging.ports.outbox import Cancel, Defer, Send
+from crm.messaging.subscription_model import CampaignStatus, ConsentChannel, ConsentEvent, ConsentStatus
+from crm.messaging.subscriptions import LocalizedText
+from crm.segments.model import SegmentFilter
 from storage import tables as t
 from tests.support.org import Org, make_org
 

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
 from bot.app import OFFLINE_TOKEN, Runtime, build_application, build_services, start_offline
-from bot.fake_bot_api import ChatMessage, FakeBotApi, FakeUser
 from bot.i18n import Catalogs
 from bot.settings import Settings
-from crm.clock import ManualClock
+from crm.core.clock import ManualClock
+from tests.fakes.bot_api import ChatMessage, FakeBotApi, FakeUser
 
 ADMIN_ID = 1001
 

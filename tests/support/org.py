@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import build_services
 from bot.settings import Settings
-from crm.clock import ManualClock
-from crm.identity import TelegramIdentity
-from crm.organisation import ensure_defaults
-from crm.permissions import Actor
+from crm.core.clock import ManualClock
+from crm.organisation.defaults import ensure_defaults
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
 from crm.services import Services
 
 ADMIN_TG = 1001

@@ -7,8 +7,8 @@
         ...
 
 It implements ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` and ``GET
-.../Messages/{Sid}.json``. Each request is matched against the spec (``../shared/specs/
-twilio_api_v2010.json`` beside the project, or ``$CRM_TWILIO_OPENAPI_SPEC``): path, method, path and
+.../Messages/{Sid}.json``. Each request is matched against the spec (``tests/specs/
+twilio_api_v2010.json``, kept in the repository, or ``$CRM_TWILIO_OPENAPI_SPEC``): path, method, path and
 query parameters, and the form body (parameter names, types, formats, required ones) with
 ``jsonschema``. A request that breaks the spec gets a 400 and is recorded in ``violations``; so is a
 response of this server that breaks it, and leaving the ``async with`` then fails the test (clear
@@ -50,7 +50,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from crm.sms_text import count_segments
+from crm.messaging.sms_text import count_segments
 
 __all__ = [
     "DEFAULT_SPEC_PATH",
@@ -60,7 +60,7 @@ __all__ = [
     "TwilioApiServer",
 ]
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "shared" / "specs" / "twilio_api_v2010.json"
+DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "twilio_api_v2010.json"
 TEST_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 TEST_AUTH_TOKEN = "test-auth-token-" + "9f8e7d6c5b4a" * 2
 

@@ -12,13 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.i18n import Catalogs
-from crm import locales
-from crm.clock import SystemClock
-from crm.customer_model import Classification, CustomerKind, Tier
-from crm.customers import CustomerService
-from crm.errors import DomainError, ValidationFailed
-from crm.exporting import EXPORT_COLUMNS, VALUE_KEYS
-from crm.importing import (
+from crm.core import locales
+from crm.core.clock import SystemClock
+from crm.core.errors import DomainError, ValidationFailed
+from crm.customers.customers import CustomerService
+from crm.customers.exporting import EXPORT_COLUMNS, VALUE_KEYS
+from crm.customers.importing import (
     FIELDS,
     CheckedRows,
     OwnerDirectory,
@@ -29,7 +28,8 @@ from crm.importing import (
     parse_classification,
     parse_tier,
 )
-from crm.model import Staff
+from crm.customers.model import Classification, CustomerKind, Tier
+from crm.organisation.model import Staff
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = CustomerService(None, SystemClock(), phone_region="TW")  # type: ignore[arg-type]  # rules only
@@ -163,8 +163,8 @@ def test_message_keys_built_or_raised_outside_the_scanned_folders_exist() -> Non
     """test_catalogs finds literal t("key") calls; these keys are held in tables or raised from storage/."""
     catalogs = Catalogs()
     keys = set(EXPORT_COLUMNS.values()) | set(VALUE_KEYS.values())
-    keys |= _keys(r'"(importing\.[a-z_]+)"', ROOT / "crm" / "importing.py")
-    keys |= _keys(r'UnreadableFile\("(importing\.[a-z_]+)"', ROOT / "storage" / "spreadsheets.py")
+    keys |= _keys(r'"(importing\.[a-z_]+)"', ROOT / "crm" / "customers" / "importing.py")
+    keys |= _keys(r'UnreadableFile\("(importing\.[a-z_]+)"', ROOT / "storage" / "customers" / "spreadsheets.py")
     assert len(keys) > 40
     for locale in locales.SUPPORTED:
         assert not sorted(k for k in keys if not catalogs.has(locale, k)), locale

@@ -20,7 +20,7 @@ import pytest
 from pypdf import PdfReader
 from reportlab.pdfbase.pdfmetrics import stringWidth  # type: ignore[import-untyped]
 
-from crm.ports.documents import LabelAddress, address_block_lines
+from crm.messaging.ports.documents import LabelAddress, address_block_lines
 from outbound.labels_pdf import (
     ASCENT,
     CJK_FONT_ENV,

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm.agenda import parse_agenda_time
-from crm.customer_model import InteractionKind
-from crm.errors import ValidationFailed
-from crm.log_parser import Split, guess_kind, parse_log, split_next
-from crm.reminders import agenda_clock_time
+from crm.core.errors import ValidationFailed
+from crm.customers.model import InteractionKind
+from crm.followups.agenda import parse_agenda_time
+from crm.followups.log_parser import Split, guess_kind, parse_log, split_next
+from crm.followups.reminders import agenda_clock_time
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=TAIPEI)  # a Thursday

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from crm.natural_dates import ParsedWhen, find_when, parse_when, parse_when_prefix
+from crm.core.natural_dates import ParsedWhen, find_when, parse_when, parse_when_prefix
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NEW_YORK = ZoneInfo("America/New_York")

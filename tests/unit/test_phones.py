@@ -1,4 +1,4 @@
-"""crm.phones: the short path gives exactly what phonenumbers gives, and the memos change nothing."""
+"""crm.customers.phones: the short path gives exactly what phonenumbers gives, and the memos change nothing."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import phonenumbers
 import pytest
 
 from bench.data import customers
-from crm import phones
-from crm.errors import ValidationFailed
+from crm.core.errors import ValidationFailed
+from crm.customers import phones
 
 REGIONS = ("TW", "CN", "HK", "US", "CA", "GB", "IT", "DE", "FR", "JP", "KR", "SG", "AU", "IN", "BR", "RU", "MX",
            "AR", "CI", "SM")  # AR, MX and BR rewrite national prefixes; IT, CI and SM keep leading zeros
 
 
 def reference(text: str, region: str) -> str | None:
-    """What crm.phones.normalize computed before the short path and the memo: phonenumbers, nothing else."""
+    """What crm.customers.phones.normalize computed before the short path and the memo: phonenumbers, nothing else."""
     try:
         number = phonenumbers.parse(text.strip(), region.upper())
     except phonenumbers.NumberParseException:
@@ -111,7 +111,7 @@ def test_display_is_memoised_and_unchanged() -> None:
 
 
 def _reference_display(e164: str, region: str) -> str:
-    """What crm.phones.display computed before it built numbers itself: parse, region_code_for_number, format."""
+    """What phones.display computed before it built numbers itself: parse, region_code_for_number, format."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.quick_entry import is_one_line_form, parse_line
+from crm.customers.quick_entry import is_one_line_form, parse_line
 
 
 def test_the_documented_example() -> None:

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm.money import Money
-from crm.ports.outbox import Cancel, Defer, Send
-from crm.quiet_hours import QuietHours, recipient_zone
-from crm.subscription_model import ConsentChannel, ConsentEvent, ConsentStatus, Topic
-from crm.subscriptions import DEFAULT_TOPICS, LocalizedText, SmsProgram, decide
+from crm.core.money import Money
+from crm.messaging.ports.outbox import Cancel, Defer, Send
+from crm.messaging.quiet_hours import QuietHours, recipient_zone
+from crm.messaging.subscription_model import ConsentChannel, ConsentEvent, ConsentStatus, Topic
+from crm.messaging.subscriptions import DEFAULT_TOPICS, LocalizedText, SmsProgram, decide
 
 NIGHT = QuietHours.parse("21:00-08:00")
 

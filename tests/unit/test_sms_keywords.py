@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.sms_keywords import (
+from crm.messaging.sms_keywords import (
     KeywordIntent,
     KeywordKind,
     classify_inbound,
@@ -10,7 +10,7 @@ from crm.sms_keywords import (
     normalize_sms_locale,
     opt_out_footer,
 )
-from crm.sms_text import count_segments
+from crm.messaging.sms_text import count_segments
 
 OUT, IN, HELP, NONE = KeywordKind.OPT_OUT, KeywordKind.OPT_IN, KeywordKind.HELP, KeywordKind.NONE
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crm.sms_text import (
+from crm.messaging.sms_text import (
     GSM7_BASIC,
     GSM7_EXTENSION,
     SmsSegments,

@@ -1,7 +1,7 @@
 """search index: every name of a customer, contact or lead also kept whole ("=" + folded name)
 
 Rows are added for records that exist already, so "exactly this name" finds them as it finds new ones. The
-key is computed here as crm.search_terms.name_key computes it today (NFKC, case folded, spaces collapsed,
+key is computed here as crm.customers.search_terms.name_key computes it today (NFKC, case folded, spaces collapsed,
 at most 60 characters), written out so this migration does not change if that code does.
 
 Revision ID: 0005

@@ -1,0 +1,105 @@
+"""Exporting the customers a user may see as a CSV or XLSX file, with headers the importer reads back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from crm.core.clock import Clock
+from crm.core.errors import ValidationFailed
+from crm.customers import phones
+from crm.customers.bulk import ExportedCustomer
+from crm.customers.spreadsheets import SheetFormat, SpreadsheetCodec
+from crm.organisation import audit
+from crm.organisation.permissions import Actor
+from crm.unit_of_work import UnitOfWorkFactory
+
+# Column → message key of its header. The texts are among importing.HEADER_ALIASES in every language, so an
+# exported file imports again unchanged (tests/integration/test_import_export.py round-trips it).
+EXPORT_COLUMNS: dict[str, str] = {
+    "name": "importing.col_name",
+    "short_name": "importing.col_short_name",
+    "kind": "importing.col_kind",
+    "phone": "importing.col_phone",
+    "email": "importing.col_email",
+    "address": "importing.col_address",
+    "region": "importing.col_region",
+    "industry": "importing.col_industry",
+    "source": "importing.col_source",
+    "classification": "importing.col_classification",
+    "tier": "importing.col_tier",
+    "tags": "importing.col_tags",
+    "notes": "importing.col_notes",
+    "owner": "importing.col_owner",
+    "created_at": "importing.col_created_at",
+    "last_contact_at": "importing.col_last_contact_at",
+}
+VALUE_KEYS: dict[str, str] = {
+    "potential": "importing.class_potential",
+    "general": "importing.class_general",
+    "loyal": "importing.class_loyal",
+    "company": "importing.kind_company",
+    "person": "importing.kind_person",
+}
+FORMATS: tuple[SheetFormat, ...] = ("csv", "xlsx")
+Translate = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    data: bytes
+    count: int
+
+
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def export_table(items: Sequence[ExportedCustomer], translate: Translate, timezone: str, phone_region: str
+                 ) -> tuple[list[str], list[list[str]]]:
+    """Headers in the reader's language, one row per customer; phones and tags joined in one cell each.
+    Home-region phones are written the national way (0912 345 678): what people type, what imports back."""
+    zone = ZoneInfo(timezone)
+    headers = [translate(key) for key in EXPORT_COLUMNS.values()]
+    labels = {value: translate(key) for value, key in VALUE_KEYS.items()}
+    rows: list[list[str]] = []
+    for item in items:
+        c = item.customer
+        rows.append([
+            c.name, c.short_name or "", labels[c.kind.value],
+            "; ".join(phones.display(p, phone_region) for p in c.phones), c.email or "", c.address or "",
+            c.region or "", c.industry or "", c.source or "", labels[c.classification.value],
+            c.tier.value if c.tier else "", ", ".join(c.tags), c.notes or "", item.owner_name,
+            _when(c.created_at, zone), _when(c.last_contact_at, zone),
+        ])
+    return headers, rows
+
+
+class ExportService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, codec: SpreadsheetCodec, *,
+                 phone_region: str = "TW") -> None:
+        self._uow = uow
+        self._clock = clock
+        self._codec = codec
+        self.phone_region = phone_region
+
+    async def export(self, actor: Actor, fmt: str, translate: Translate) -> ExportFile:
+        """Exactly the customers in the actor's scope. Exporting is recorded in the audit log: a file of every
+        customer leaving the system is something a company wants to be able to trace."""
+        actor.require("customers.export")
+        if fmt not in FORMATS:
+            raise ValidationFailed("importing.unknown_format")
+        async with self._uow(write=False) as uow:
+            items = await uow.bulk.customers_for_export(actor.scope_filter("customers"))
+        headers, rows = export_table(items, translate, actor.timezone, self.phone_region)
+        data = await asyncio.to_thread(self._codec.write, fmt, headers, rows)
+        async with self._uow() as uow:
+            await audit.record(uow, actor.staff_id, "export", "customer", None, {},
+                               {"format": fmt, "count": len(rows)})
+            await uow.commit()
+        stamp = self._clock.now().astimezone(ZoneInfo(actor.timezone)).strftime("%Y%m%d-%H%M")
+        return ExportFile(f"customers-{stamp}.{fmt}", data, len(rows))

@@ -1,0 +1,165 @@
+"""Customers, their contacts, leads, what happened with them, and what happens next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+from crm.messaging.outbox import OutboxMessage
+
+
+class CustomerKind(StrEnum):
+    COMPANY = "company"
+    PERSON = "person"
+
+
+class Classification(StrEnum):
+    POTENTIAL = "potential"
+    GENERAL = "general"
+    LOYAL = "loyal"
+
+
+class Tier(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    QUALIFIED = "qualified"
+    CONVERTED = "converted"
+    DROPPED = "dropped"
+
+
+class InteractionKind(StrEnum):
+    CALL = "call"
+    VISIT = "visit"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+class FollowUpStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class EntityKind(StrEnum):
+    CUSTOMER = "customer"
+    CONTACT = "contact"
+    LEAD = "lead"
+
+
+@dataclass(frozen=True)
+class Customer:
+    id: int
+    name: str
+    owner_id: int
+    kind: CustomerKind = CustomerKind.COMPANY
+    short_name: str | None = None
+    phones: tuple[str, ...] = ()
+    email: str | None = None
+    address: str | None = None
+    region: str | None = None
+    industry: str | None = None
+    source: str | None = None
+    classification: Classification = Classification.POTENTIAL
+    tier: Tier | None = None
+    tags: tuple[str, ...] = ()
+    notes: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_contact_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    customer_id: int
+    name: str
+    title: str | None = None
+    phones: tuple[str, ...] = ()
+    email: str | None = None
+    birthday: date | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Lead:
+    id: int
+    name: str
+    owner_id: int
+    company_name: str | None = None
+    phones: tuple[str, ...] = ()
+    email: str | None = None
+    source: str | None = None
+    status: LeadStatus = LeadStatus.NEW
+    drop_reason: str | None = None
+    converted_customer_id: int | None = None
+    converted_contact_id: int | None = None
+    notes: str | None = None
+    created_at: datetime | None = None
+    last_contact_at: datetime | None = None
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Interaction:
+    id: int
+    author_id: int
+    kind: InteractionKind
+    text: str
+    occurred_at: datetime
+    customer_id: int | None = None
+    lead_id: int | None = None
+    contact_id: int | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    id: int
+    owner_id: int
+    text: str
+    due_at: datetime
+    customer_id: int | None = None
+    lead_id: int | None = None
+    contact_id: int | None = None
+    status: FollowUpStatus = FollowUpStatus.OPEN
+    interaction_id: int | None = None
+    remind_state: str = "pending"
+    reminded_at: datetime | None = None
+    reminded_late: bool = False
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    entity: EntityKind
+    id: int
+    title: str
+    subtitle: str | None = None
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    customer: Customer
+    owner_name: str
+    contacts: tuple[Contact, ...] = ()
+    open_followups: tuple[FollowUp, ...] = ()
+    last_interaction: Interaction | None = None
+    next_followup: FollowUp | None = None
+    recent_interactions: tuple[Interaction, ...] = field(default_factory=tuple)
+    recent_messages: tuple[OutboxMessage, ...] = ()
+    """Latest messages sent to the customer that the reader may see (when the card was asked for them)."""

@@ -1,0 +1,236 @@
+"""Interactions (what happened) and follow-ups (what happens next, with a reminder at the due time)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from crm.core.clock import Clock
+from crm.core.errors import NotFound, ValidationFailed
+from crm.customers.contacts_leads import visible_contact, visible_lead
+from crm.customers.customers import clean_text, visible_customer
+from crm.customers.model import EntityKind, FollowUp, FollowUpStatus, Interaction, InteractionKind
+from crm.organisation import audit
+from crm.organisation.permissions import Actor
+from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+MAX_TEXT = 4000
+CHECKIN_WINDOW = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who an interaction or follow-up is about: a customer, one of its contacts, or a lead."""
+
+    entity: EntityKind
+    id: int
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    customer_id: int | None
+    lead_id: int | None
+    contact_id: int | None
+    name: str
+    owner_id: int
+
+
+@dataclass(frozen=True)
+class Agenda:
+    day: date
+    overdue: tuple[FollowUp, ...]
+    due: tuple[FollowUp, ...]
+
+
+async def resolve_target(uow: UnitOfWork, actor: Actor, target: Target) -> ResolvedTarget:
+    if target.entity is EntityKind.CUSTOMER:
+        customer = await visible_customer(uow, actor, target.id)
+        return ResolvedTarget(customer.id, None, None, customer.name, customer.owner_id)
+    if target.entity is EntityKind.CONTACT:
+        contact, customer = await visible_contact(uow, actor, target.id)
+        return ResolvedTarget(customer.id, None, contact.id, f"{contact.name} ({customer.name})", customer.owner_id)
+    lead = await visible_lead(uow, actor, target.id)
+    return ResolvedTarget(None, lead.id, None, lead.name, lead.owner_id)
+
+
+class FollowUpService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def log(
+        self,
+        actor: Actor,
+        target: Target,
+        kind: InteractionKind,
+        text: str,
+        *,
+        location: tuple[float, float] | None = None,
+        occurred_at: datetime | None = None,
+        next_due: datetime | None = None,
+        next_text: str | None = None,
+    ) -> tuple[Interaction, FollowUp | None]:
+        """Record an interaction and, optionally, the next step. One transaction: both or neither."""
+        actor.require("followups.create")
+        body = clean_text(text, "notes", required=True) or ""
+        if location is not None and not (-90 <= location[0] <= 90 and -180 <= location[1] <= 180):
+            raise ValidationFailed("error.location_invalid")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            resolved = await resolve_target(uow, actor, target)
+            interaction = await uow.interactions.add(Interaction(
+                id=0, author_id=actor.staff_id, kind=kind, text=body, occurred_at=occurred_at or now,
+                customer_id=resolved.customer_id, lead_id=resolved.lead_id, contact_id=resolved.contact_id,
+                latitude=location[0] if location else None, longitude=location[1] if location else None,
+                created_at=now,
+            ))
+            if resolved.customer_id is not None:
+                await uow.customers.update(resolved.customer_id, last_contact_at=interaction.occurred_at)
+            else:
+                assert resolved.lead_id is not None
+                await uow.leads.update(resolved.lead_id, last_contact_at=interaction.occurred_at)
+            await audit.record(uow, actor.staff_id, "create", "interaction", interaction.id, {},
+                               {"kind": kind.value, "customer_id": resolved.customer_id, "lead_id": resolved.lead_id,
+                                "location": list(location) if location else None})
+            followup = None
+            if next_due is not None:
+                followup = await self._add(uow, actor, resolved, next_due, next_text or body, interaction.id)
+            await uow.commit()
+        return interaction, followup
+
+    async def plan(self, actor: Actor, target: Target, due_at: datetime, text: str) -> FollowUp:
+        actor.require("followups.create")
+        async with self._uow() as uow:
+            resolved = await resolve_target(uow, actor, target)
+            followup = await self._add(uow, actor, resolved, due_at, text, None)
+            await uow.commit()
+        return followup
+
+    async def _add(self, uow: UnitOfWork, actor: Actor, resolved: ResolvedTarget, due_at: datetime, text: str,
+                   interaction_id: int | None) -> FollowUp:
+        if due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        body = clean_text(text, "notes", required=True) or ""
+        followup = await uow.followups.add(FollowUp(
+            id=0, owner_id=actor.staff_id, text=body, due_at=due_at, customer_id=resolved.customer_id,
+            lead_id=resolved.lead_id, contact_id=resolved.contact_id, interaction_id=interaction_id,
+            created_at=self._clock.now(),
+        ))
+        await audit.record(uow, actor.staff_id, "create", "followup", followup.id, {},
+                           {"due_at": due_at, "text": body, "customer_id": resolved.customer_id,
+                            "lead_id": resolved.lead_id})
+        return followup
+
+    async def _visible(self, uow: UnitOfWork, actor: Actor, followup_id: int) -> FollowUp:
+        followup = await uow.followups.get(followup_id)
+        if followup is None:
+            raise NotFound()
+        if followup.owner_id == actor.staff_id:
+            return followup
+        department = await uow.customers.owner_department(followup.owner_id)
+        if not actor.scope_filter("followups").allows(followup.owner_id, department):
+            raise NotFound()
+        return followup
+
+    async def get(self, actor: Actor, followup_id: int) -> FollowUp:
+        async with self._uow(write=False) as uow:
+            return await self._visible(uow, actor, followup_id)
+
+    async def complete(self, actor: Actor, followup_id: int) -> FollowUp:
+        return await self._change(actor, followup_id, "complete", status=FollowUpStatus.DONE.value,
+                                  completed_at=self._clock.now())
+
+    async def cancel(self, actor: Actor, followup_id: int) -> FollowUp:
+        return await self._change(actor, followup_id, "cancel", status=FollowUpStatus.CANCELLED.value,
+                                  completed_at=self._clock.now())
+
+    async def reschedule(self, actor: Actor, followup_id: int, due_at: datetime) -> FollowUp:
+        """Also used by Snooze: a new due time re-arms the reminder."""
+        if due_at.tzinfo is None:
+            raise ValueError("due_at must be timezone-aware")
+        return await self._change(actor, followup_id, "reschedule", due_at=due_at, remind_state="pending",
+                                  claimed_by=None, claimed_until=None, reminded_at=None, reminded_late=False)
+
+    async def _change(self, actor: Actor, followup_id: int, action: str, **fields: object) -> FollowUp:
+        actor.require("followups.edit")
+        async with self._uow() as uow:
+            before = await self._visible(uow, actor, followup_id)
+            if before.status is not FollowUpStatus.OPEN and action != "reschedule":
+                return before
+            if action == "reschedule":
+                fields["status"] = FollowUpStatus.OPEN.value
+            await uow.followups.update(followup_id, **fields)
+            shown = {k: v for k, v in fields.items() if k in ("status", "due_at", "completed_at")}
+            await audit.record(uow, actor.staff_id, action, "followup", followup_id,
+                               {k: getattr(before, k) for k in shown}, shown)
+            after = await uow.followups.get(followup_id)
+            await uow.commit()
+        return after or before
+
+    async def agenda(self, actor: Actor, day: date | None = None) -> Agenda:
+        """The actor's open follow-ups due on ``day`` (their local day) and everything overdue before it."""
+        zone = ZoneInfo(actor.timezone)
+        today = self._clock.now().astimezone(zone).date()
+        day = day or today
+        start = datetime.combine(day, time(0), zone)
+        end = start + timedelta(days=1)
+        async with self._uow(write=False) as uow:
+            items = await uow.followups.for_owner_between(actor.staff_id, None, end)
+        overdue = tuple(f for f in items if f.due_at < start or (day == today and f.due_at < self._clock.now()))
+        due = tuple(f for f in items if f not in overdue)
+        return Agenda(day, overdue, due)
+
+    async def targets_for(self, actor: Actor, followups: Sequence[FollowUp]) -> dict[int, str]:
+        """Display names for the follow-ups' customers/leads (the actor may see them all: they are theirs)."""
+        names: dict[int, str] = {}
+        async with self._uow(write=False) as uow:
+            for f in followups:
+                if f.customer_id is not None:
+                    c = await uow.customers.get(f.customer_id)
+                    names[f.id] = c.name if c else "?"
+                elif f.lead_id is not None:
+                    lead = await uow.leads.get(f.lead_id)
+                    names[f.id] = lead.name if lead else "?"
+        return names
+
+    async def attach_location(self, actor: Actor, interaction_id: int, latitude: float, longitude: float,
+                              *, within: timedelta = CHECKIN_WINDOW) -> Interaction:
+        """A location shared right after logging a visit becomes that visit's check-in: only the author's own
+        interaction, and only while it is fresh — a check-in hours later proves nothing."""
+        actor.require("followups.create")
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ValidationFailed("error.location_invalid")
+        async with self._uow() as uow:
+            interaction = await uow.reminders.interaction(interaction_id)
+            if interaction is None or interaction.author_id != actor.staff_id:
+                raise NotFound()
+            if interaction.created_at is not None and interaction.created_at < self._clock.now() - within:
+                raise ValidationFailed("followups.checkin_too_late")
+            await uow.reminders.set_interaction_location(interaction_id, latitude, longitude)
+            await audit.record(uow, actor.staff_id, "checkin", "interaction", interaction_id,
+                               {"location": [interaction.latitude, interaction.longitude]},
+                               {"location": [latitude, longitude]})
+            await uow.commit()
+        return replace(interaction, latitude=latitude, longitude=longitude)
+
+    async def recent_interactions(self, actor: Actor, target: Target, limit: int = 10) -> Sequence[Interaction]:
+        actor.require("customers.view")
+        async with self._uow(write=False) as uow:
+            resolved = await resolve_target(uow, actor, target)
+            if resolved.customer_id is not None:
+                return await uow.interactions.recent(customer_id=resolved.customer_id, limit=limit)
+            return await uow.interactions.recent(lead_id=resolved.lead_id, limit=limit)
+
+
+def snooze_choices(now: datetime, timezone: str) -> dict[str, datetime]:
+    """Snooze targets in the user's zone: in an hour, tomorrow 9:00, next Monday 9:00."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    tomorrow = datetime.combine(local.date() + timedelta(days=1), time(9), zone)
+    next_week = datetime.combine(local.date() + timedelta(days=7 - local.weekday()), time(9), zone)
+    return {"1h": now + timedelta(hours=1), "tomorrow": tomorrow, "week": next_week}
+
+
+__all__ = ["Agenda", "FollowUpService", "ResolvedTarget", "Target", "snooze_choices"]

@@ -1,0 +1,132 @@
+"""Staff members: list, view, move between roles and departments, deactivate, and personal preferences."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
+
+from crm.core import locales
+from crm.core.clock import Clock
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.organisation import audit
+from crm.organisation.invites import check_can_assign
+from crm.organisation.model import Staff
+from crm.organisation.permissions import Actor
+from crm.organisation.roles import KEYSTONE
+from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+PAGE_SIZE = 8
+
+
+class StaffService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def page(self, actor: Actor, page: int = 0, *, include_inactive: bool = True
+                   ) -> tuple[Sequence[Staff], int]:
+        """One page of the staff this actor may see, and the total count."""
+        actor.require("users.view")
+        scope = actor.scope_filter("staff")
+        async with self._uow(write=False) as uow:
+            total = await uow.staff.count(scope, include_inactive=include_inactive)
+            rows = await uow.staff.list(scope, include_inactive=include_inactive,
+                                        offset=max(page, 0) * PAGE_SIZE, limit=PAGE_SIZE)
+        return rows, total
+
+    async def get(self, actor: Actor, staff_id: int) -> Staff:
+        actor.require("users.view")
+        async with self._uow(write=False) as uow:
+            return await self._visible(uow, actor, staff_id)
+
+    @staticmethod
+    async def _visible(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
+        staff = await uow.staff.get(staff_id)
+        if staff is None or staff.deleted_at is not None:
+            raise NotFound()
+        if staff.id != actor.staff_id and not actor.scope_filter("staff").allows(staff.id, staff.department_id):
+            raise NotFound()
+        return staff
+
+    async def change_role(self, actor: Actor, staff_id: int, role_id: int) -> None:
+        actor.require("users.manage")
+        async with self._uow() as uow:
+            staff = await self._visible(uow, actor, staff_id)
+            await self._check_outranks(uow, actor, staff)
+            await check_can_assign(uow, actor, role_id, staff.department_id)
+            await uow.staff.update(staff_id, role_id=role_id)
+            await self._keep_keystone(uow)
+            await audit.record(uow, actor.staff_id, "change_role", "staff", staff_id,
+                               {"role_id": staff.role_id}, {"role_id": role_id})
+            await uow.commit()
+
+    async def change_department(self, actor: Actor, staff_id: int, department_id: int) -> None:
+        actor.require("users.manage")
+        async with self._uow() as uow:
+            staff = await self._visible(uow, actor, staff_id)
+            await self._check_outranks(uow, actor, staff)
+            await check_can_assign(uow, actor, staff.role_id, department_id)
+            await uow.staff.update(staff_id, department_id=department_id)
+            await audit.record(uow, actor.staff_id, "change_department", "staff", staff_id,
+                               {"department_id": staff.department_id}, {"department_id": department_id})
+            await uow.commit()
+
+    async def set_active(self, actor: Actor, staff_id: int, active: bool) -> Staff:
+        """Deactivation takes effect on the user's very next update. It is refused while the person still
+        owns customers, open leads or open follow-ups: those are handed over first, never left ownerless."""
+        actor.require("users.manage")
+        async with self._uow() as uow:
+            staff = await self._visible(uow, actor, staff_id)
+            if staff.id == actor.staff_id and not active:
+                raise Conflict("error.cannot_deactivate_self")
+            await self._check_outranks(uow, actor, staff)
+            if not active:
+                owned = await uow.ownership.owned(staff_id, None)
+                if owned.total:
+                    raise Conflict("error.owns_records", customers=owned.customers + owned.trashed,
+                                   leads=owned.leads, followups=owned.followups)
+            await uow.staff.update(staff_id, active=active)
+            await self._keep_keystone(uow)
+            await audit.record(uow, actor.staff_id, "activate" if active else "deactivate", "staff", staff_id,
+                               {"active": staff.active}, {"active": active})
+            updated = await uow.staff.get(staff_id)
+            await uow.commit()
+        if updated is None:
+            raise NotFound()
+        return updated
+
+    async def set_locale(self, actor: Actor, locale: str) -> None:
+        if locale not in locales.SUPPORTED:
+            raise ValidationFailed("error.unknown_language")
+        await self._set_own(actor, "locale", locale)
+
+    async def set_timezone(self, actor: Actor, timezone: str) -> str:
+        name = timezone.strip()
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationFailed("error.unknown_timezone", value=name[:60]) from exc
+        await self._set_own(actor, "timezone", name)
+        return name
+
+    async def _set_own(self, actor: Actor, field: str, value: str) -> None:
+        async with self._uow() as uow:
+            staff = await uow.staff.get(actor.staff_id)
+            if staff is None:
+                raise NotFound()
+            await uow.staff.update(actor.staff_id, **{field: value})
+            await audit.record(uow, actor.staff_id, "set_" + field, "staff", actor.staff_id,
+                               {field: getattr(staff, field)}, {field: value})
+            await uow.commit()
+
+    @staticmethod
+    async def _check_outranks(uow: UnitOfWork, actor: Actor, staff: Staff) -> None:
+        """A manager may not change or lock out someone who holds more than they do."""
+        role = await uow.roles.get(staff.role_id)
+        if role is not None and not role.permissions <= actor.permissions:
+            raise PermissionDenied("error.role_exceeds_yours")
+
+    @staticmethod
+    async def _keep_keystone(uow: UnitOfWork) -> None:
+        if await uow.staff.count_active_with_permission(KEYSTONE) == 0:
+            raise Conflict("error.last_admin")

@@ -1,0 +1,170 @@
+"""What every handler shares: who is asking, how to answer, buttons, and waiting for typed input."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot.context import CrmContext
+from bot.telegram_send import Button, Sent, edit_html, send_html
+from crm.core.errors import DomainError, PermissionDenied
+from crm.organisation.permissions import Actor
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Update, CrmContext], Awaitable[Any]]
+
+MAX_TEXT = 4096
+
+
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    built = [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
+    return InlineKeyboardMarkup(built) if built else None
+
+
+def truncate(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+async def reply(update: Update, context: CrmContext, text: str,
+                rows: Sequence[Sequence[Button]] = (), *, edit: bool | None = None) -> Sent | None:
+    """Answer in place when the user pressed a button (editing that message), otherwise send a new message."""
+    query = update.callback_query
+    if edit is None:
+        edit = query is not None
+    if edit and query is not None and query.message is not None:
+        try:
+            return await edit_html(context.bot, query.message.chat.id, query.message.message_id, truncate(text), rows)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return None
+            if "message to edit not found" not in str(exc).lower():
+                raise
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await send_html(context.bot, chat.id, truncate(text), rows)
+
+
+# Recently answered callback queries: a query can be answered once, so an error found after the answer must be
+# told as a message instead of an alert (handlers/errors.py).
+_ANSWERED: OrderedDict[str, None] = OrderedDict()
+
+
+async def answer(query: CallbackQuery | None, text: str | None = None, *, alert: bool = False) -> None:
+    """Callback queries must always be answered, or the user's button keeps spinning."""
+    if query is None or query.id in _ANSWERED:
+        return
+    try:
+        await query.answer(text[:200] if text else None, show_alert=alert)
+    except BadRequest as exc:
+        log.debug("callback answer failed: %s", exc)
+    _ANSWERED[query.id] = None
+    while len(_ANSWERED) > 1000:
+        _ANSWERED.popitem(last=False)
+
+
+def was_answered(query: CallbackQuery | None) -> bool:
+    return query is not None and query.id in _ANSWERED
+
+
+def require_actor(operation: str | None = None) -> Callable[[Handler], Handler]:
+    """Refuse strangers and users without ``operation``. Services check again; this only makes replies polite."""
+
+    def decorate(func: Handler) -> Handler:
+        @functools.wraps(func)
+        async def wrapper(update: Update, context: CrmContext) -> Any:
+            actor = context.actor
+            if actor is None:
+                await answer(update.callback_query)
+                await reply(update, context, context.t("auth.unknown_user"), edit=False)
+                return None
+            if operation is not None and not actor.can(operation):
+                await answer(update.callback_query, context.t("error.permission_denied"), alert=True)
+                if update.callback_query is None:
+                    await reply(update, context, context.t("error.permission_denied"))
+                return None
+            return await func(update, context)
+
+        return wrapper
+
+    return decorate
+
+
+def actor_of(context: CrmContext) -> Actor:
+    if context.actor is None:
+        raise PermissionDenied()
+    return context.actor
+
+
+def callback_args(update: Update) -> list[str]:
+    data = update.callback_query.data if update.callback_query else None
+    return (data or "").split(":")[2:]
+
+
+def int_arg(args: Sequence[str], index: int) -> int:
+    try:
+        return int(args[index])
+    except (IndexError, ValueError):
+        raise DomainError("error.stale_button") from None
+
+
+# Typed input the bot is waiting for (a role name, a department name, ...). Kept in user_data, which the
+# persistence stores, so a restart does not forget that the bot asked a question.
+PendingHandler = Handler
+_pending: dict[str, PendingHandler] = {}
+PENDING_KEY = "pending"
+
+
+def on_pending(kind: str) -> Callable[[PendingHandler], PendingHandler]:
+    def decorate(func: PendingHandler) -> PendingHandler:
+        _pending[kind] = func
+        return func
+
+    return decorate
+
+
+def expect_text(context: CrmContext, kind: str, **data: Any) -> None:
+    if context.user_data is not None:
+        context.user_data[PENDING_KEY] = {"kind": kind, **data}
+
+
+def clear_pending(context: CrmContext) -> dict[str, Any] | None:
+    if context.user_data is None:
+        return None
+    pending = context.user_data.pop(PENDING_KEY, None)
+    return pending if isinstance(pending, dict) else None
+
+
+def current_pending(context: CrmContext) -> dict[str, Any]:
+    pending = context.user_data.get(PENDING_KEY) if context.user_data else None
+    return pending if isinstance(pending, dict) else {}
+
+
+def message_text(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "") if message else ""
+
+
+def pending_handler(context: CrmContext) -> tuple[PendingHandler, dict[str, Any]] | None:
+    pending = context.user_data.get(PENDING_KEY) if context.user_data else None
+    if not isinstance(pending, dict):
+        return None
+    handler = _pending.get(str(pending.get("kind")))
+    return (handler, pending) if handler else None
+
+
+async def restore_menu(update: Update, context: CrmContext, items: Sequence[tuple[int, str]], restore_data: str,
+                       title_key: str, back_data: str) -> None:
+    """Deleted records of one kind, each with a Restore button (``restore_data`` + ":" + id)."""
+    await answer(update.callback_query)
+    rows: list[list[Button]] = [[(context.t("common.restore_named", name=name), f"{restore_data}:{item_id}")]
+                                for item_id, name in items]
+    rows.append([(context.t("common.back"), back_data)])
+    await reply(update, context, context.t(title_key), rows)

@@ -1,0 +1,616 @@
+"""/newcustomer and /newlead: a guided conversation, or the whole form on one line.
+
+The draft lives in ``user_data`` (persisted) and the step in the persistent ConversationHandler, so a restart in
+the middle of the flow resumes at the same question with everything typed so far. Each answer is validated on
+the spot with the same rules the service applies; a wrong answer gets the reason and the same question again.
+
+Buttons (ids and fixed words only):
+  nc:kind:<company|person>  nc:cls:<classification>  nc:tier:<A|B|C|none>  nc:skip:<step>
+  nc:save  nc:edit  nc:ef:<field>  nc:sum  nc:force  nc:x
+Entry buttons from elsewhere: cs:new (a shared phone contact), cu:nl / cu:nc (search found nothing).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.context import CrmContext
+from crm.core.errors import DomainError, ValidationFailed
+from crm.customers import phones
+from crm.customers.customers import CustomerDraft, DuplicateSuspected, clean_email, clean_tags, clean_text
+from crm.customers.model import Classification, CustomerKind, Tier
+from crm.customers.quick_entry import is_one_line_form, parse_line
+from handlers.core.common import (
+    Button,
+    actor_of,
+    answer,
+    callback_args,
+    clear_pending,
+    int_arg,
+    message_text,
+    pending_handler,
+    require_actor,
+)
+from handlers.core.text import MAX_INPUT
+from handlers.customers.search import FIND_KEY, SHARED_KEY
+from handlers.customers.views import (
+    classification_label,
+    duplicate_rows,
+    duplicates_text,
+    error_text,
+    field_label,
+    kind_label,
+    phones_text,
+    render_lead,
+    respond,
+    shared_phone,
+    show_customer,
+    tier_label,
+)
+
+DRAFT_KEY = "nc"
+END = ConversationHandler.END
+
+# Steps are strings, not ints: they are stored in the database and must keep their meaning across releases.
+NAME, KIND, PHONES, EMAIL, ADDRESS, REGION, CLASSIFY, TIER, TAGS, COMPANY = (
+    "name", "kind", "phones", "email", "address", "region", "classification", "tier", "tags", "company")
+SUMMARY, PICK_FIELD, DUPLICATE = "summary", "pick_field", "duplicate"
+CUSTOMER_STEPS = (NAME, KIND, PHONES, EMAIL, ADDRESS, REGION, CLASSIFY, TIER)
+LEAD_STEPS = (NAME, PHONES, COMPANY)
+CUSTOMER_FIELDS = (NAME, KIND, PHONES, EMAIL, ADDRESS, REGION, CLASSIFY, TIER, TAGS)
+LEAD_FIELDS = (NAME, PHONES, COMPANY, EMAIL)
+TEXT_STEPS = (NAME, PHONES, EMAIL, ADDRESS, REGION, TAGS, COMPANY)
+OPTIONAL_STEPS = (PHONES, EMAIL, ADDRESS, REGION, TAGS, COMPANY)
+BUTTON_STEPS = (KIND, CLASSIFY, TIER, SUMMARY, PICK_FIELD, DUPLICATE)
+CLEAR = "-"
+_PHONE_SPLIT = re.compile(r"[,，、/;；\n]+")
+
+ASK_KEYS = {
+    NAME: "customers.ask_name", KIND: "customers.ask_kind", PHONES: "customers.ask_phones",
+    EMAIL: "customers.ask_email", ADDRESS: "customers.ask_address", REGION: "customers.ask_region",
+    CLASSIFY: "customers.ask_classification", TIER: "customers.ask_tier", TAGS: "customers.ask_tags",
+    COMPANY: "customers.ask_company",
+}
+LEAD_ASK_KEYS = {NAME: "customers.ask_lead_name", PHONES: "customers.ask_lead_phones"}
+# Which step re-asks when the service rejects a field (the one-line form is validated only on save).
+ERROR_STEPS = {"error.phone_invalid": PHONES, "error.email_invalid": EMAIL, "error.too_many_tags": TAGS}
+
+Draft = dict[str, Any]
+StepHandler = Callable[[Update, CrmContext], Awaitable[str | None]]
+
+
+# ---- the draft -------------------------------------------------------------------------------------------
+
+def _new_draft(context: CrmContext, kind: str, **values: Any) -> Draft:
+    draft: Draft = {"type": kind, "name": None, "kind": CustomerKind.COMPANY.value, "phones": [], "email": None,
+                    "address": None, "region": None, "classification": Classification.POTENTIAL.value,
+                    "tier": None, "tags": [], "company": None, "notes": None, "editing": False, "filled": []}
+    draft.update(values)
+    assert context.user_data is not None
+    context.user_data[DRAFT_KEY] = draft
+    # A new flow replaces any question another flow left open: the latest thing the bot asked wins.
+    clear_pending(context)
+    return draft
+
+
+def _draft(context: CrmContext) -> Draft | None:
+    draft = context.user_data.get(DRAFT_KEY) if context.user_data is not None else None
+    return draft if isinstance(draft, dict) else None
+
+
+def _drop(context: CrmContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT_KEY, None)
+
+
+def _steps(draft: Draft) -> tuple[str, ...]:
+    return LEAD_STEPS if draft["type"] == "lead" else CUSTOMER_STEPS
+
+
+def _after(draft: Draft, step: str | None) -> str:
+    """The next question: back to the summary when editing one field, else the next step not yet filled."""
+    if draft.get("editing"):
+        return SUMMARY
+    steps = _steps(draft)
+    start = steps.index(step) + 1 if step in steps else 0
+    for candidate in steps[start:]:
+        if candidate not in draft.get("filled", []):
+            return candidate
+    return SUMMARY
+
+
+# ---- questions -------------------------------------------------------------------------------------------
+
+def _current_value(context: CrmContext, draft: Draft, step: str) -> str | None:
+    value = draft.get(step)
+    if step == PHONES:
+        return phones_text(context, value) if value else None
+    if step == TAGS:
+        return " ".join(f"#{t}" for t in value) if value else None
+    return str(value) if value else None
+
+
+def _question(context: CrmContext, draft: Draft, step: str) -> tuple[str, list[list[Button]]]:
+    key = LEAD_ASK_KEYS.get(step, ASK_KEYS[step]) if draft["type"] == "lead" else ASK_KEYS[step]
+    text = context.t(key)
+    rows: list[list[Button]] = []
+    if step == KIND:
+        rows.append([(kind_label(context, k), f"nc:kind:{k.value}") for k in CustomerKind])
+    elif step == CLASSIFY:
+        rows.append([(classification_label(context, c), f"nc:cls:{c.value}") for c in Classification])
+    elif step == TIER:
+        rows.append([(tier_label(context, t), f"nc:tier:{t.value}") for t in Tier])
+        rows.append([(context.t("customers.btn_no_tier"), "nc:tier:none")])
+    if draft.get("editing"):
+        current = _current_value(context, draft, step)
+        if current:
+            text += "\n" + context.t("customers.current_value", value=current)
+    if step in OPTIONAL_STEPS:
+        label = "customers.btn_clear" if draft.get("editing") else "customers.btn_skip"
+        rows.append([(context.t(label), f"nc:skip:{step}")])
+    if draft.get("editing"):
+        rows.append([(context.t("common.back"), "nc:sum")])
+    return text, rows
+
+
+async def _ask(update: Update, context: CrmContext, draft: Draft, step: str, *, error: str | None = None,
+               edit: bool | None = None) -> str:
+    if step == SUMMARY:
+        return await _summary(update, context, draft, error=error, edit=edit)
+    text, rows = _question(context, draft, step)
+    await respond(update, context, f"{error}\n\n{text}" if error else text, rows, edit=edit)
+    return step
+
+
+def _summary_text(context: CrmContext, draft: Draft) -> str:
+    fields = LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS
+    title = "customers.summary_lead" if draft["type"] == "lead" else "customers.summary_customer"
+    lines = [context.t(title)]
+    for field in fields:
+        if field == KIND:
+            value: str | None = kind_label(context, draft[KIND])
+        elif field == CLASSIFY:
+            value = classification_label(context, draft[CLASSIFY])
+        elif field == TIER:
+            value = draft[TIER]
+        else:
+            value = _current_value(context, draft, field)
+        lines.append(context.t("customers.summary_line", field=field_label(context, field),
+                               value=value or context.t("customers.none")))
+    return "\n".join(lines)
+
+
+async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: str | None = None,
+                   edit: bool | None = None) -> str:
+    draft["editing"] = False
+    text = _summary_text(context, draft)
+    rows = [[(context.t("customers.btn_save"), "nc:save"), (context.t("customers.btn_edit"), "nc:edit"),
+             (context.t("customers.btn_cancel_flow"), "nc:x")]]
+    await respond(update, context, f"{error}\n\n{text}" if error else text, rows, edit=edit)
+    return SUMMARY
+
+
+# ---- validating one answer -------------------------------------------------------------------------------
+
+def _split_phones(text: str) -> list[str]:
+    return [p.strip() for p in _PHONE_SPLIT.split(text) if p.strip()]
+
+
+def _accept(context: CrmContext, draft: Draft, step: str, text: str) -> None:
+    """Validate and store one typed answer; ValidationFailed leaves the draft as it was."""
+    value = text.strip()
+    if step in OPTIONAL_STEPS and value == CLEAR:
+        value = ""
+    if step == NAME:
+        draft[NAME] = clean_text(value, "name", required=True)
+    elif step == PHONES:
+        region = context.services.customers.phone_region
+        draft[PHONES] = list(dict.fromkeys(phones.normalize(p, region) for p in _split_phones(value)))
+    elif step == EMAIL:
+        draft[EMAIL] = clean_email(value)
+    elif step == ADDRESS:
+        draft[ADDRESS] = clean_text(value, "address")
+    elif step == REGION:
+        draft[REGION] = clean_text(value, "region")
+    elif step == TAGS:
+        draft[TAGS] = list(clean_tags(value))
+    elif step == COMPANY:
+        draft[COMPANY] = clean_text(value, "name")
+
+
+async def _delegated(update: Update, context: CrmContext) -> bool:
+    """Another flow asked a question after this one started (a card's Edit button, say): that answer is theirs."""
+    found = pending_handler(context)
+    if found is None:
+        return False
+    handler, _pending = found
+    await handler(update, context)
+    return True
+
+
+def _text_step(step: str) -> StepHandler:
+    async def typed(update: Update, context: CrmContext) -> str | None:
+        """One typed answer for ``step``: store it and ask the next question, or say why not and ask again."""
+        draft = _draft(context)
+        text = message_text(update)
+        if draft is not None and len(text) > MAX_INPUT:
+            return await _ask(update, context, draft, step, error=context.t("error.too_long", limit=MAX_INPUT))
+        if await _delegated(update, context):
+            return None
+        if draft is None:
+            return await _lost(update, context)
+        try:
+            _accept(context, draft, step, text)
+        except DomainError as exc:
+            return await _ask(update, context, draft, step, error=error_text(context, exc))
+        return await _ask(update, context, draft, _after(draft, step))
+
+    return typed
+
+
+def _contact_step(step: str) -> StepHandler:
+    async def shared(update: Update, context: CrmContext) -> str | None:
+        """A shared phone contact where a number was asked for: take its number."""
+        draft = _draft(context)
+        message = update.effective_message
+        if draft is None:
+            return await _lost(update, context)
+        if message is None or message.contact is None:
+            return None
+        region = context.services.customers.phone_region
+        try:
+            number = phones.normalize(shared_phone(message.contact.phone_number, region), region)
+        except DomainError as exc:
+            return await _ask(update, context, draft, step, error=error_text(context, exc))
+        draft[PHONES] = list(dict.fromkeys([*draft[PHONES], number]))
+        return await _ask(update, context, draft, _after(draft, step))
+
+    return shared
+
+
+def _wrong_type(step: str) -> StepHandler:
+    async def other(update: Update, context: CrmContext) -> str | None:
+        """A photo, sticker or file where a typed answer (or a button) was expected."""
+        draft = _draft(context)
+        if draft is None:
+            return await _lost(update, context)
+        key = "customers.use_buttons" if step in BUTTON_STEPS else "error.expected_text"
+        return await _ask(update, context, draft, _repeatable(step), error=context.t(key), edit=False)
+
+    return other
+
+
+def _skip_step(step: str) -> StepHandler:
+    async def skip(update: Update, context: CrmContext) -> str | None:
+        draft = _draft(context)
+        if draft is None:
+            return await _lost(update, context)
+        draft[step] = [] if step in (PHONES, TAGS) else None
+        return await _ask(update, context, draft, _after(draft, step), edit=False)
+
+    return skip
+
+
+async def _lost(update: Update, context: CrmContext) -> str:
+    """The draft is gone (another device cancelled it): say so rather than guess."""
+    await respond(update, context, context.t("customers.draft_lost"), edit=False)
+    return END
+
+
+# ---- button steps ----------------------------------------------------------------------------------------
+
+async def _choice(update: Update, context: CrmContext, step: str, allowed: tuple[str, ...]) -> str | None:
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    args = callback_args(update)
+    value = args[0] if args else ""
+    if value not in allowed:
+        await answer(update.callback_query)
+        return None
+    draft[step] = None if value == "none" else value
+    return await _ask(update, context, draft, _after(draft, step), edit=False)
+
+
+async def pick_kind(update: Update, context: CrmContext) -> str | None:
+    return await _choice(update, context, KIND, tuple(k.value for k in CustomerKind))
+
+
+async def pick_classification(update: Update, context: CrmContext) -> str | None:
+    return await _choice(update, context, CLASSIFY, tuple(c.value for c in Classification))
+
+
+async def pick_tier(update: Update, context: CrmContext) -> str | None:
+    return await _choice(update, context, TIER, (*(t.value for t in Tier), "none"))
+
+
+async def edit_menu(update: Update, context: CrmContext) -> str | None:
+    """Which field to change before saving."""
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    fields = LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS
+    rows: list[list[Button]] = []
+    for i in range(0, len(fields), 3):
+        rows.append([(field_label(context, f), f"nc:ef:{f}") for f in fields[i:i + 3]])
+    rows.append([(context.t("common.back"), "nc:sum")])
+    await respond(update, context, context.t("customers.pick_field"), rows)
+    return PICK_FIELD
+
+
+async def edit_field(update: Update, context: CrmContext) -> str | None:
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    args = callback_args(update)
+    field = args[0] if args else ""
+    if field not in (LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS):
+        await answer(update.callback_query)
+        return None
+    draft["editing"] = True
+    return await _ask(update, context, draft, field)
+
+
+async def back_to_summary(update: Update, context: CrmContext) -> str | None:
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    return await _summary(update, context, draft)
+
+
+async def cancel(update: Update, context: CrmContext) -> str:
+    """/cancel or the Cancel button: drop the draft and leave the flow."""
+    _drop(context)
+    clear_pending(context)
+    await respond(update, context, context.t("customers.flow_cancelled"), edit=False)
+    return END
+
+
+async def stale_button(update: Update, context: CrmContext) -> None:
+    """A button from an earlier question of this flow: the current question is the one that counts."""
+    await answer(update.callback_query, context.t("customers.answer_current"), alert=True)
+
+
+# ---- saving ----------------------------------------------------------------------------------------------
+
+def _customer_draft(draft: Draft) -> CustomerDraft:
+    return CustomerDraft(
+        name=draft[NAME] or "", kind=CustomerKind(draft[KIND]), phones=tuple(draft[PHONES]), email=draft[EMAIL],
+        address=draft[ADDRESS], region=draft[REGION], classification=Classification(draft[CLASSIFY]),
+        tier=Tier(draft[TIER]) if draft[TIER] else None, tags=tuple(draft[TAGS]), notes=draft.get("notes"),
+    )
+
+
+async def _save(update: Update, context: CrmContext, draft: Draft, *, force: bool = False) -> str:
+    actor = actor_of(context)
+    try:
+        if draft["type"] == "lead":
+            lead = await context.services.leads.create(
+                actor, draft[NAME] or "", phone_list=tuple(draft[PHONES]), company_name=draft[COMPANY],
+                email=draft[EMAIL], notes=draft.get("notes"))
+            _drop(context)
+            await render_lead(update, context, lead, edit=False,
+                              note=context.t("customers.lead_created", name=lead.name))
+            return END
+        customer = await context.services.customers.create(actor, _customer_draft(draft), force=force)
+    except DuplicateSuspected as exc:
+        rows = duplicate_rows(context, exc.duplicates, "nc:force", "customers.btn_create_anyway",
+                              [(context.t("customers.btn_edit"), "nc:edit"),
+                               (context.t("customers.btn_cancel_flow"), "nc:x")])
+        await respond(update, context, duplicates_text(context, exc.duplicates), rows, edit=False)
+        return DUPLICATE
+    except ValidationFailed as exc:
+        step = ERROR_STEPS.get(exc.key) or str(exc.params.get("field", NAME))
+        step = step if step in ASK_KEYS else NAME
+        draft["editing"] = True
+        return await _ask(update, context, draft, step, error=error_text(context, exc), edit=False)
+    _drop(context)
+    await show_customer(update, context, customer.id, edit=False,
+                        note=context.t("customers.created", name=customer.name))
+    return END
+
+
+async def save(update: Update, context: CrmContext) -> str | None:
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    return await _save(update, context, draft)
+
+
+async def save_anyway(update: Update, context: CrmContext) -> str | None:
+    """The rep looked at the possible duplicates and says this one is new."""
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    return await _save(update, context, draft, force=True)
+
+
+async def open_duplicate(update: Update, context: CrmContext) -> str:
+    """The rep picked the existing customer: the new draft is not needed any more."""
+    _drop(context)
+    await show_customer(update, context, int_arg(callback_args(update), 0), edit=False)
+    return END
+
+
+# ---- entry points ----------------------------------------------------------------------------------------
+
+def _command_rest(update: Update) -> str:
+    parts = message_text(update).split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def _start(update: Update, context: CrmContext, kind: str) -> str:
+    rest = _command_rest(update)
+    if len(rest) > MAX_INPUT:
+        rest = ""
+    if rest and is_one_line_form(rest):
+        entry = parse_line(rest)
+        draft = _new_draft(context, kind, name=entry.name, phones=list(entry.phones), email=entry.email,
+                           tags=list(entry.tags), notes=entry.notes)
+        draft[COMPANY if kind == "lead" else ADDRESS] = entry.second
+        if not entry.name:
+            draft["editing"] = True
+            return await _ask(update, context, draft, NAME, error=context.t("error.field_required",
+                                                                              field=field_label(context, NAME)))
+        return await _save(update, context, draft)
+    draft = _new_draft(context, kind)
+    if rest:
+        try:
+            _accept(context, draft, NAME, rest)
+        except DomainError as exc:
+            return await _ask(update, context, draft, NAME, error=error_text(context, exc))
+        return await _ask(update, context, draft, _after(draft, NAME))
+    return await _ask(update, context, draft, NAME)
+
+
+@require_actor("customers.create")
+async def new_customer(update: Update, context: CrmContext) -> str | None:
+    """/newcustomer: ask step by step, or take `/newcustomer name; phones; e-mail; #tags` in one go."""
+    return await _start(update, context, "customer")
+
+
+@require_actor("customers.create")
+async def new_lead(update: Update, context: CrmContext) -> str | None:
+    """/newlead: name and a phone are enough."""
+    return await _start(update, context, "lead")
+
+
+@require_actor("customers.create")
+async def from_shared_contact(update: Update, context: CrmContext) -> str | None:
+    """"New customer" under a shared phone contact: name and number are already known."""
+    shared = context.user_data.get(SHARED_KEY) if context.user_data is not None else None
+    if not isinstance(shared, dict):
+        raise DomainError("error.stale_button")
+    draft = _new_draft(context, "customer", name=shared.get("name") or None,
+                       phones=[shared["phone"]] if shared.get("phone") else [])
+    draft["filled"] = [NAME, PHONES] if draft[NAME] else [PHONES]
+    return await _ask(update, context, draft, _after(draft, None), edit=False)
+
+
+async def _from_search(update: Update, context: CrmContext, kind: str) -> str | None:
+    found = context.user_data.get(FIND_KEY) if context.user_data is not None else None
+    query = str(found.get("q", "")) if isinstance(found, dict) else ""
+    draft = _new_draft(context, kind)
+    if phones.looks_like_phone(query):
+        number = phones.try_normalize(query, context.services.customers.phone_region)
+        if number:
+            draft[PHONES] = [number]
+            draft["filled"] = [PHONES]
+    elif query:
+        try:
+            _accept(context, draft, NAME, query)
+            draft["filled"] = [NAME]
+        except DomainError:
+            draft[NAME] = None
+    return await _ask(update, context, draft, _after(draft, None), edit=False)
+
+
+@require_actor("customers.create")
+async def lead_from_search(update: Update, context: CrmContext) -> str | None:
+    """"New lead with this name/number" under an empty search result."""
+    return await _from_search(update, context, "lead")
+
+
+@require_actor("customers.create")
+async def customer_from_search(update: Update, context: CrmContext) -> str | None:
+    return await _from_search(update, context, "customer")
+
+
+# ---- wiring ----------------------------------------------------------------------------------------------
+
+_NOT_COMMAND = ~filters.COMMAND
+
+
+def _step_handlers(step: str) -> list[Any]:
+    handlers: list[Any] = []
+    if step in TEXT_STEPS:
+        handlers.append(MessageHandler(filters.TEXT & _NOT_COMMAND, _text_step(step)))
+    if step == PHONES:
+        handlers.append(MessageHandler(filters.CONTACT, _contact_step(step)))
+    if step in OPTIONAL_STEPS:
+        handlers.append(CallbackQueryHandler(_skip_step(step), pattern=rf"^nc:skip:{step}$"))
+    if step == KIND:
+        handlers.append(CallbackQueryHandler(pick_kind, pattern=r"^nc:kind:"))
+    if step == CLASSIFY:
+        handlers.append(CallbackQueryHandler(pick_classification, pattern=r"^nc:cls:"))
+    if step == TIER:
+        handlers.append(CallbackQueryHandler(pick_tier, pattern=r"^nc:tier:"))
+    if step in BUTTON_STEPS:
+        # Typed text where a button is expected: repeat the question (unless another flow asked something).
+        handlers.append(MessageHandler(filters.TEXT & _NOT_COMMAND, _button_step_text(step)))
+    handlers.append(MessageHandler(~filters.TEXT & _NOT_COMMAND & ~filters.StatusUpdate.ALL, _wrong_type(step)))
+    return handlers
+
+
+def _button_step_text(step: str) -> StepHandler:
+    async def typed(update: Update, context: CrmContext) -> str | None:
+        if await _delegated(update, context):
+            return None
+        draft = _draft(context)
+        if draft is None:
+            return await _lost(update, context)
+        return await _ask(update, context, draft, _repeatable(step), error=context.t("customers.use_buttons"),
+                          edit=False)
+
+    return typed
+
+
+def _repeatable(step: str) -> str:
+    """The field picker and the duplicate warning are not questions to repeat: the summary is."""
+    return step if step in ASK_KEYS else SUMMARY
+
+
+def _summary_handlers() -> list[Any]:
+    return [
+        CallbackQueryHandler(save, pattern=r"^nc:save$"),
+        CallbackQueryHandler(edit_menu, pattern=r"^nc:edit$"),
+        *_step_handlers(SUMMARY),
+    ]
+
+
+def conversation() -> ConversationHandler[Any]:
+    states: dict[object, list[Any]] = {step: _step_handlers(step) for step in ASK_KEYS}
+    states[SUMMARY] = _summary_handlers()
+    states[PICK_FIELD] = [CallbackQueryHandler(edit_field, pattern=r"^nc:ef:"), *_step_handlers(PICK_FIELD)]
+    states[DUPLICATE] = [
+        CallbackQueryHandler(save_anyway, pattern=r"^nc:force$"),
+        CallbackQueryHandler(edit_menu, pattern=r"^nc:edit$"),
+        CallbackQueryHandler(open_duplicate, pattern=r"^cu:open:\d+$"),
+        *_step_handlers(DUPLICATE),
+    ]
+    with warnings.catch_warnings():
+        # PTB warns that with per_message=False button presses are tracked per chat and user, not per message:
+        # that is what we want — the flow is the user's, whichever of its messages they press.
+        warnings.simplefilter("ignore", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("newcustomer", new_customer),
+                CommandHandler("newlead", new_lead),
+                CallbackQueryHandler(from_shared_contact, pattern=r"^cs:new$"),
+                CallbackQueryHandler(lead_from_search, pattern=r"^cu:nl$"),
+                CallbackQueryHandler(customer_from_search, pattern=r"^cu:nc$"),
+            ],
+            states=states,
+            fallbacks=[
+                CommandHandler("cancel", cancel),
+                CallbackQueryHandler(cancel, pattern=r"^nc:x$"),
+                CallbackQueryHandler(back_to_summary, pattern=r"^nc:sum$"),
+                CallbackQueryHandler(stale_button, pattern=r"^nc:"),
+            ],
+            name="newcustomer",
+            persistent=True,
+            allow_reentry=True,
+        )

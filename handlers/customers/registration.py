@@ -1,0 +1,56 @@
+"""The customers area in chat: create (guided or one line), find, open cards, edit, delete and restore.
+
+The modules: ``customer_create`` (the /newcustomer and /newlead conversation), ``customer_search`` (/find, plain
+text, /customers, shared contacts), ``customer_actions`` (card buttons, /trash), ``customer_views`` (rendering).
+Plain text with no flow waiting reaches ``customer_search.search_text`` through ``handlers.core.text``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from handlers.customers import actions as act
+from handlers.customers import search as find
+from handlers.customers.create import conversation
+
+
+def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
+    return [CallbackQueryHandler(func, pattern=rf"^{prefix}:{verb}(:|$)") for verb, func in routes.items()]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add this area's handlers to group 0 (called before the fallbacks)."""
+    # Note: order matters. The conversation goes to the front of group 0, ahead of the general /cancel that
+    # handlers/__init__.py registers first: while a draft is open, /cancel must end this flow (its fallback)
+    # rather than only clear a pending question. It cannot shadow anything else: outside an open draft it only
+    # matches its own entry points (/newcustomer, /newlead, cs:new, cu:nl, cu:nc), and inside one its typed
+    # answers exclude commands.
+    flow = conversation()
+    app.add_handler(flow)
+    group = app.handlers[0]
+    group.insert(0, group.pop(group.index(flow)))
+    app.add_handlers([
+        CommandHandler("find", find.find),
+        CommandHandler("customers", find.my_customers),
+        CommandHandler("trash", act.trash),
+        MessageHandler(filters.CONTACT, find.on_contact),
+    ])
+    app.add_handlers(_buttons("cu", {
+        "open": act.open_customer, "card": act.customer_card, "edit": act.edit_menu, "ef": act.edit_field,
+        "ev": act.set_choice, "efok": act.save_anyway, "more": act.more, "hist": act.history,
+        "own": act.owner_menu, "setown": act.set_owner, "del": act.delete, "delok": act.delete_confirmed,
+        "addct": act.add_contact, "trash": act.trash, "rst": act.restore, "find": find.find_page,
+        "list": find.my_customers,
+    }))
+    app.add_handlers(_buttons("ct", {
+        "open": act.open_contact, "card": act.contact_card, "edit": act.contact_edit_menu,
+        "ef": act.contact_edit_field, "del": act.contact_delete, "delok": act.contact_delete_confirmed,
+    }))
+    app.add_handlers(_buttons("ld", {
+        "open": act.open_lead, "card": act.lead_card, "q": act.qualify, "cv": act.convert, "drop": act.drop,
+    }))
+    app.add_handlers(_buttons("cs", {
+        "lead": find.shared_as_lead, "contact": find.shared_as_contact, "to": find.shared_to_customer,
+    }))

@@ -1,0 +1,129 @@
+"""/nudges: after how many days without contact owners are reminded of a customer, per classification.
+
+Managers (customers.handover) see the setting; admins (roles.manage) change it, because it applies to the
+whole company. ``nudge_message`` renders the daily nudge for the scheduler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.context import CrmContext
+from crm.core.errors import DomainError, PermissionDenied
+from crm.customers.model import Classification
+from crm.followups.nudges import MAX_DAYS, NUDGE_TIME, Nudge, NudgeSettings
+from crm.segments.segments import parse_days
+from handlers.core.common import (
+    Button,
+    actor_of,
+    answer,
+    callback_args,
+    clear_pending,
+    current_pending,
+    expect_text,
+    int_arg,
+    message_text,
+    on_pending,
+    reply,
+    require_actor,
+)
+from handlers.segments.segments import class_label, short
+
+CHOICES = (0, 7, 14, 30, 60, 90)
+Translate = Callable[..., str]
+
+
+def _days(context: CrmContext, days: int) -> str:
+    return context.t("segments.nudge_days", days=days) if days else context.t("segments.nudge_off")
+
+
+def _may_view(context: CrmContext) -> bool:
+    actor = actor_of(context)
+    return actor.can("customers.handover") or actor.can("roles.manage")
+
+
+async def _show(update: Update, context: CrmContext, settings: NudgeSettings) -> None:
+    lines = [context.t("segments.nudges_title", time=NUDGE_TIME.strftime("%H:%M"))]
+    lines += [f"• {class_label(context.t, c)}: {_days(context, settings.days.get(c, 0))}" for c in Classification]
+    rows: list[list[Button]] = []
+    if actor_of(context).can("roles.manage"):
+        rows = [[(f"{class_label(context.t, c)} · {_days(context, settings.days.get(c, 0))}", f"nud:c:{c.value}")]
+                for c in Classification]
+    else:
+        lines.append(context.t("segments.nudges_admin_only"))
+    await reply(update, context, "\n".join(lines), rows)
+
+
+@require_actor()
+async def show(update: Update, context: CrmContext) -> None:
+    """The current setting; admins get a button per classification."""
+    await answer(update.callback_query)
+    if not _may_view(context):
+        raise PermissionDenied()
+    await _show(update, context, await context.services.nudges.settings(actor_of(context)))
+
+
+def _classification(update: Update) -> Classification:
+    args = callback_args(update)
+    value = args[0] if args else ""
+    if value not in {c.value for c in Classification}:
+        raise DomainError("error.stale_button")
+    return Classification(value)
+
+
+@require_actor("roles.manage")
+async def choose(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    classification = _classification(update)
+    expect_text(context, "segments.nudge_answer", cls=classification.value)
+    rows: list[list[Button]] = [[(str(n) if n else context.t("segments.nudge_off"),
+                                  f"nud:s:{classification.value}:{n}") for n in CHOICES],
+                                [(context.t("common.back"), "nud:v")]]
+    await reply(update, context, context.t("segments.nudges_pick", name=class_label(context.t, classification),
+                                           limit=MAX_DAYS), rows)
+
+
+@require_actor("roles.manage")
+async def set_days(update: Update, context: CrmContext) -> None:
+    classification = _classification(update)
+    days = int_arg(callback_args(update), 1)
+    settings = await context.services.nudges.set_days(actor_of(context), classification, days)
+    if current_pending(context).get("kind") == "segments.nudge_answer":
+        clear_pending(context)
+    await answer(update.callback_query, context.t("segments.nudges_saved"))
+    await _show(update, context, settings)
+
+
+@on_pending("segments.nudge_answer")
+@require_actor("roles.manage")
+async def _typed_days(update: Update, context: CrmContext) -> None:
+    value = str(current_pending(context).get("cls", ""))
+    if value not in {c.value for c in Classification}:
+        clear_pending(context)
+        return
+    days = parse_days(message_text(update), limit=MAX_DAYS)
+    settings = await context.services.nudges.set_days(actor_of(context), Classification(value), days)
+    clear_pending(context)
+    await reply(update, context, context.t("segments.nudges_saved"))
+    await _show(update, context, settings)
+
+
+def nudge_message(t: Translate, nudge: Nudge) -> tuple[str, list[list[Button]]]:
+    """The daily nudge: the longest-neglected customers first, each a button to its card."""
+    lines = [t("segments.nudge_title", count=nudge.total)]
+    lines += [t("segments.nudge_line", name=n.customer.name, classification=class_label(t, n.customer.classification),
+                days=n.days) for n in nudge.customers]
+    if nudge.total > len(nudge.customers):
+        lines.append(t("segments.nudge_more", count=nudge.total - len(nudge.customers)))
+    rows: list[list[Button]] = [[(short(f"🏢 {n.customer.name}"), f"cu:open:{n.customer.id}")]
+                                for n in nudge.customers]
+    return "\n".join(lines), rows
+
+
+def handlers() -> list[CallbackQueryHandler[Any, Any]]:
+    routes: dict[str, Any] = {"v": show, "c": choose, "s": set_days}
+    return [CallbackQueryHandler(func, pattern=rf"^nud:{verb}(:|$)") for verb, func in routes.items()]

@@ -1,0 +1,200 @@
+"""/labels (列印信封標籤): address labels or envelopes for a segment or hand-picked customers, as a PDF in chat.
+
+Flow: /labels → a saved segment, or "pick customers" (type searches, tick the results; the selection — ids only —
+is kept in user_data, so it survives a restart and any wrong answer) → the sheet or envelope size → the PDF.
+The name ``handlers/labels.py`` is taken by the display names of roles and permissions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import CrmContext
+from crm.core.errors import DomainError
+from crm.customers.model import EntityKind
+from crm.messaging.mailing_labels import LAYOUTS, LabelDocument
+from handlers.core.common import (
+    Button,
+    actor_of,
+    answer,
+    callback_args,
+    clear_pending,
+    expect_text,
+    int_arg,
+    message_text,
+    on_pending,
+    reply,
+    require_actor,
+)
+
+SELECTION = "lbl"  # user_data key: {"ids": [...selected...], "shown": [...last search results...]}
+MAX_SELECTED = 500
+
+
+def _state(context: CrmContext) -> dict[str, list[int]]:
+    data = context.user_data if context.user_data is not None else {}
+    state = data.get(SELECTION)
+    if not isinstance(state, dict):
+        state = {"ids": [], "shown": []}
+        if context.user_data is not None:
+            context.user_data[SELECTION] = state
+    state.setdefault("ids", [])
+    state.setdefault("shown", [])
+    return state
+
+
+def _layout_rows(context: CrmContext, prefix: str) -> list[list[Button]]:
+    buttons = [(context.t(f"subscriptions.layout_{layout.lower()}"), f"{prefix}:{index}")
+               for index, layout in enumerate(LAYOUTS)]
+    return [buttons[:2], buttons[2:]]
+
+
+@require_actor("customers.view")
+async def labels(update: Update, context: CrmContext) -> None:
+    """Where the addresses come from: a segment, or customers picked by searching."""
+    await answer(update.callback_query)
+    state = _state(context)
+    rows: list[list[Button]] = [[(context.t("subscriptions.labels_pick"), "lbl:pick")]]
+    from handlers.messaging.campaigns import saved_segments  # the same optional segment list as campaigns
+
+    for segment in await saved_segments(context):
+        rows.append([(f"🎯 {segment.name}", f"lbl:seg:{segment.id}")])
+    if state["ids"]:
+        rows.append([(context.t("subscriptions.labels_print_selected", count=len(state["ids"])), "lbl:fmt"),
+                     (context.t("subscriptions.labels_clear"), "lbl:clr")])
+    await reply(update, context, context.t("subscriptions.labels_intro"), rows)
+
+
+@require_actor("customers.view")
+async def pick(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    expect_text(context, "lbl.search")
+    await reply(update, context, context.t("subscriptions.labels_ask_search"), edit=False)
+
+
+@on_pending("lbl.search")
+@require_actor("customers.view")
+async def _typed_search(update: Update, context: CrmContext) -> None:
+    """Customers matching the search, with tick boxes; the rep can keep typing searches to add more."""
+    query = message_text(update)
+    found = await context.services.customers.search(actor_of(context), query)
+    state = _state(context)
+    state["shown"] = [hit.id for hit in found.hits if hit.entity is EntityKind.CUSTOMER]
+    titles = {hit.id: hit.title for hit in found.hits if hit.entity is EntityKind.CUSTOMER}
+    if context.user_data is not None:
+        context.user_data["lbl_titles"] = {str(k): v[:60] for k, v in titles.items()}
+    if not state["shown"]:
+        await reply(update, context, context.t("subscriptions.consent_nothing", query=query[:100]))
+        return
+    await _selection(update, context, edit=False)
+
+
+async def _selection(update: Update, context: CrmContext, *, edit: bool | None = None) -> None:
+    state = _state(context)
+    titles: dict[str, str] = (context.user_data or {}).get("lbl_titles", {})
+    selected = set(state["ids"])
+    rows: list[list[Button]] = [
+        [(("☑️ " if customer_id in selected else "⬜ ") + titles.get(str(customer_id), f"#{customer_id}"),
+          f"lbl:tg:{customer_id}")] for customer_id in state["shown"]]
+    rows.append([(context.t("subscriptions.labels_select_all"), "lbl:all")])
+    if selected:
+        rows.append([(context.t("subscriptions.labels_print_selected", count=len(selected)), "lbl:fmt")])
+    await reply(update, context, context.t("subscriptions.labels_selection", shown=len(state["shown"]),
+                                           count=len(selected)), rows, edit=edit)
+
+
+@require_actor("customers.view")
+async def tick(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    customer_id = int_arg(callback_args(update), 0)
+    state = _state(context)
+    if customer_id in state["ids"]:
+        state["ids"].remove(customer_id)
+    elif customer_id in state["shown"] and len(state["ids"]) < MAX_SELECTED:
+        state["ids"].append(customer_id)
+    await _selection(update, context)
+
+
+@require_actor("customers.view")
+async def select_all(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    state = _state(context)
+    state["ids"] = list(dict.fromkeys([*state["ids"], *state["shown"]]))[:MAX_SELECTED]
+    await _selection(update, context)
+
+
+@require_actor("customers.view")
+async def clear(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    if context.user_data is not None:
+        context.user_data.pop(SELECTION, None)
+    await labels(update, context)
+
+
+@require_actor("customers.view")
+async def formats(update: Update, context: CrmContext) -> None:
+    """Which sheet or envelope, for the picked customers."""
+    await answer(update.callback_query)
+    clear_pending(context)
+    count = len(_state(context)["ids"])
+    await reply(update, context, context.t("subscriptions.labels_pick_layout", count=count),
+                _layout_rows(context, "lbl:go"))
+
+
+@require_actor("customers.view")
+async def segment_formats(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    segment_id = int_arg(callback_args(update), 0)
+    await reply(update, context, context.t("subscriptions.labels_pick_layout_segment"),
+                _layout_rows(context, f"lbl:sgo:{segment_id}"))
+
+
+def _layout(index: int) -> str:
+    if not 0 <= index < len(LAYOUTS):
+        raise DomainError("error.stale_button")
+    return LAYOUTS[index]
+
+
+async def _send(update: Update, context: CrmContext, document: LabelDocument) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    caption = context.t("subscriptions.labels_done", count=document.printed)
+    if document.without_address:
+        caption += "\n" + context.t("subscriptions.labels_skipped", count=document.without_address)
+    await context.bot.send_document(chat.id, document.pdf, filename=document.filename, caption=caption,
+                                    parse_mode="HTML")
+
+
+@require_actor("customers.view")
+async def render(update: Update, context: CrmContext) -> None:
+    """The PDF for the picked customers; the selection is cleared once it is sent."""
+    layout = _layout(int_arg(callback_args(update), 0))
+    # Answered once the PDF exists: an error (no address on file) then reaches the user as an alert.
+    document = await context.services.mailing_labels.render(actor_of(context), _state(context)["ids"], layout)
+    await answer(update.callback_query, context.t("subscriptions.labels_making"))
+    await _send(update, context, document)
+    if context.user_data is not None:
+        context.user_data.pop(SELECTION, None)
+
+
+@require_actor("customers.view")
+async def render_segment(update: Update, context: CrmContext) -> None:
+    args = callback_args(update)
+    layout = _layout(int_arg(args, 1))
+    service = context.services.mailing_labels
+    actor = actor_of(context)
+    document = await service.render(actor, await service.segment_customers(actor, int_arg(args, 0)), layout)
+    await answer(update.callback_query, context.t("subscriptions.labels_making"))
+    await _send(update, context, document)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add this area's handlers to group 0 (called before the fallbacks)."""
+    app.add_handler(CommandHandler("labels", labels))  # type: ignore[arg-type]
+    routes: dict[str, Any] = {"start": labels, "pick": pick, "tg": tick, "all": select_all, "clr": clear,
+                              "fmt": formats, "seg": segment_formats, "go": render, "sgo": render_segment}
+    app.add_handlers([CallbackQueryHandler(func, pattern=rf"^lbl:{verb}(:|$)") for verb, func in routes.items()])

@@ -1,0 +1,537 @@
+"""Send SMS, e-mail and fax from a customer, contact or lead card, follow what became of them, and /outbox.
+
+Flow: a card button (``ms:sms:customer:42``) → the recipient's number or address → the text (for e-mail and fax:
+a subject, a number, a document the rep sends) → a preview (for SMS: characters, GSM-7/UCS-2, segments) → Send.
+The draft lives in ``user_data`` (persisted), so a restart or a wrong answer never loses it. The reply to Send is
+edited later with the status the dispatcher and the provider report (queued → sent → delivered / failed).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import CrmContext
+from bot.i18n import Catalogs, Html
+from crm.core.errors import DomainError, ValidationFailed
+from crm.messaging.campaigns import ALLOWED_FIELDS
+from crm.messaging.messaging import MAX_ATTACHMENT_BYTES, Notice, Recipient, SendKind
+from crm.messaging.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from crm.messaging.sms_text import count_segments, render_template
+from crm.organisation.permissions import Actor
+from crm.services import Services
+from handlers.core.common import (
+    Button,
+    actor_of,
+    answer,
+    callback_args,
+    clear_pending,
+    current_pending,
+    expect_text,
+    int_arg,
+    message_text,
+    on_pending,
+    reply,
+    require_actor,
+)
+from views.core.formatting import local_time
+
+log = logging.getLogger(__name__)
+
+DRAFT = "ms_draft"
+PREVIEW_CHARS = 600
+_START = {"sms": OutboxChannel.SMS, "mail": OutboxChannel.EMAIL, "fax": OutboxChannel.FAX}
+_VERB = {OutboxChannel.SMS: "sms", OutboxChannel.EMAIL: "mail", OutboxChannel.FAX: "fax"}
+_OPERATION = {OutboxChannel.SMS: "sms.send", OutboxChannel.EMAIL: "email.send", OutboxChannel.FAX: "fax.send"}
+_ICON = {OutboxChannel.SMS: "📱", OutboxChannel.EMAIL: "✉️", OutboxChannel.FAX: "📠", OutboxChannel.TELEGRAM: "💬"}
+_STATUS_ICON = {OutboxStatus.HELD: "🕓", OutboxStatus.QUEUED: "⏳", OutboxStatus.SENDING: "⏳", OutboxStatus.SENT: "📤",
+                OutboxStatus.DELIVERED: "✅", OutboxStatus.FAILED: "❌", OutboxStatus.CANCELLED: "🚫"}
+
+Translate = Callable[..., str]
+
+
+# ---- what other areas show ------------------------------------------------------------------------------------
+
+
+def card_rows(t: Translate, actor: Actor, kind: str, record_id: int) -> list[list[Button]]:
+    """The Send SMS / Send e-mail / Send fax buttons for a customer, contact or lead (those the actor may
+    use): the menu behind a card's Send button. ``t`` translates a message key in the reader's language."""
+    kind = SendKind(kind).value
+    row: list[Button] = []
+    if actor.can("sms.send"):
+        row.append((t("messaging.button_sms"), f"ms:sms:{kind}:{record_id}"))
+    if actor.can("email.send"):
+        row.append((t("messaging.button_email"), f"ms:mail:{kind}:{record_id}"))
+    if actor.can("fax.send"):
+        row.append((t("messaging.button_fax"), f"ms:fax:{kind}:{record_id}"))
+    return [row] if row else []
+
+
+def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None:
+    """A card's one button for messages: the channel itself when the reader may use just one, otherwise
+    "Send…", which opens the choice. (A card's keyboard is sent and parsed back with every view, so it stays
+    short: three buttons fewer cost measurably less per card shown.)"""
+    if context.actor is None:
+        return None
+    rows = card_rows(context.t, context.actor, kind, record_id)
+    if not rows:
+        return None
+    if len(rows[0]) == 1:
+        return rows[0][0]
+    return (context.t("messaging.button_send"), f"ms:pick:{SendKind(kind).value}:{record_id}")
+
+
+_BACK_TO_CARD = {"customer": "cu:card", "contact": "ct:card", "lead": "ld:card"}  # in place
+
+
+@require_actor()
+async def pick(update: Update, context: CrmContext) -> None:
+    """The card's Send… button: the channels the reader may use, for a record they may see."""
+    actor = actor_of(context)
+    args = callback_args(update)
+    if len(args) != 2 or args[0] not in {k.value for k in SendKind}:
+        raise DomainError("error.stale_button")
+    kind, record_id = args[0], int_arg(args, 1)
+    who = await context.services.messaging.recipient(actor, kind, record_id)  # in scope, or not found
+    rows = card_rows(context.t, actor, kind, record_id)
+    await answer(update.callback_query)
+    await reply(update, context, context.t("messaging.pick_channel", name=who.name),
+                [[button] for button in rows[0]] + [[(context.t("common.back"),
+                                                      f"{_BACK_TO_CARD[kind]}:{record_id}")]])
+
+
+CARD_MESSAGES = 3  # how many of the latest messages a customer's card lists
+
+
+def card_section(context: CrmContext, messages: Sequence[OutboxMessage]) -> str:
+    """Lines about the latest messages sent to a customer, for its card ("" when none)."""
+    if not messages:
+        return ""
+    zone = actor_of(context).timezone
+    lines = [context.t("messaging.card_title")]
+    lines += [_one_line(context.t, zone, m) for m in messages]
+    return "\n".join(lines)
+
+
+# ---- rendering -----------------------------------------------------------------------------------------------
+
+
+def _status_word(t: Translate, status: OutboxStatus) -> str:
+    words: dict[OutboxStatus, Callable[[], str]] = {
+        OutboxStatus.HELD: lambda: t("messaging.status_held"),
+        OutboxStatus.QUEUED: lambda: t("messaging.status_queued"),
+        OutboxStatus.SENDING: lambda: t("messaging.status_sending"),
+        OutboxStatus.SENT: lambda: t("messaging.status_sent"),
+        OutboxStatus.DELIVERED: lambda: t("messaging.status_delivered"),
+        OutboxStatus.FAILED: lambda: t("messaging.status_failed"),
+        OutboxStatus.CANCELLED: lambda: t("messaging.status_cancelled"),
+    }
+    return f"{_STATUS_ICON[status]} {words[status]()}"
+
+
+def _channel_word(t: Translate, channel: OutboxChannel) -> str:
+    words: dict[OutboxChannel, Callable[[], str]] = {
+        OutboxChannel.SMS: lambda: t("messaging.channel_sms"),
+        OutboxChannel.EMAIL: lambda: t("messaging.channel_email"),
+        OutboxChannel.FAX: lambda: t("messaging.channel_fax"),
+        OutboxChannel.TELEGRAM: lambda: t("messaging.channel_telegram"),
+    }
+    return words[channel]()
+
+
+def _snippet(message: OutboxMessage, limit: int = 40) -> str:
+    text = message.subject or message.body or ", ".join(message.attachment_names)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _one_line(t: Translate, zone: str, message: OutboxMessage) -> str:
+    return t("messaging.line", icon=_ICON[message.channel], to=message.recipient,
+             status=Html(_status_word(t, message.status)), when=local_time(message.created_at, zone, "%m-%d %H:%M"),
+             text=_snippet(message))
+
+
+def status_text(t: Translate, zone: str, message: OutboxMessage) -> str:
+    """The chat message that follows one send: what, to whom, and its status (with the reason if it failed)."""
+    lines = [t("messaging.status_head", icon=_ICON[message.channel], channel=_channel_word(t, message.channel),
+               to=message.recipient),
+             _status_word(t, message.status)]
+    if message.status is OutboxStatus.HELD:
+        lines.append(t("messaging.held_note"))
+    if message.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED) and message.last_error:
+        lines.append(t("messaging.reason", reason=message.last_error))
+    elif message.status is OutboxStatus.QUEUED and message.last_error:
+        lines.append(t("messaging.retrying", reason=message.last_error))
+    when = message.finished_at or message.sent_at or message.created_at
+    lines.append(t("messaging.updated", when=local_time(when, zone)))
+    return "\n".join(lines)
+
+
+# ---- the draft -----------------------------------------------------------------------------------------------
+
+
+def _draft(context: CrmContext) -> dict[str, Any]:
+    draft = context.user_data.get(DRAFT) if context.user_data is not None else None
+    return draft if isinstance(draft, dict) else {}
+
+
+def _current(context: CrmContext, key: str | None = None) -> dict[str, Any]:
+    draft = _draft(context)
+    if not draft or (key is not None and draft.get("key") != key):
+        raise DomainError("error.stale_button")
+    return draft
+
+
+def _save(context: CrmContext, draft: dict[str, Any]) -> None:
+    if context.user_data is not None:
+        context.user_data[DRAFT] = draft
+
+
+def _drop(context: CrmContext) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+    pending = current_pending(context)
+    if str(pending.get("kind", "")).startswith("ms."):
+        clear_pending(context)
+
+
+def _channel(draft: dict[str, Any]) -> OutboxChannel:
+    return OutboxChannel(draft["ch"])
+
+
+async def _recipient(context: CrmContext, draft: dict[str, Any]) -> Recipient:
+    return await context.services.messaging.prepare(actor_of(context), _channel(draft), draft["kind"],
+                                                    int(draft["id"]))
+
+
+def _cancel_row(draft: dict[str, Any], context: CrmContext) -> list[Button]:
+    return [(context.t("common.cancel"), f"ms:x:{draft['key']}")]
+
+
+# ---- steps ---------------------------------------------------------------------------------------------------
+
+
+@require_actor()
+async def start(update: Update, context: CrmContext) -> None:
+    """A card's Send SMS / e-mail / fax button: check the channel and the record, then ask the first question."""
+    data = update.callback_query.data if update.callback_query else ""
+    verb = (data or "").split(":")[1] if data and data.count(":") >= 1 else ""
+    channel = _START.get(verb)
+    actor = context.actor
+    if channel is None or actor is None:
+        await answer(update.callback_query, context.t("error.stale_button"), alert=True)
+        return
+    args = callback_args(update)
+    if len(args) != 2 or args[0] not in {k.value for k in SendKind}:
+        raise DomainError("error.stale_button")
+    record_id = int_arg(args, 1)
+    who = await context.services.messaging.prepare(actor, channel, args[0], record_id)
+    await answer(update.callback_query)
+    draft: dict[str, Any] = {"key": secrets.token_urlsafe(6), "ch": channel.value, "kind": args[0], "id": record_id}
+    _save(context, draft)
+    if channel is OutboxChannel.EMAIL:
+        expect_text(context, "ms.subject")
+        await reply(update, context, context.t("messaging.ask_subject", name=who.name, to=who.email or ""),
+                    [_cancel_row(draft, context)], edit=False)
+        return
+    if channel is OutboxChannel.SMS and len(who.phones) == 1:
+        draft["to"] = who.phones[0]
+        _save(context, draft)
+        await _ask_body(update, context, draft, who)
+        return
+    await _ask_number(update, context, draft, who)
+
+
+async def _ask_number(update: Update, context: CrmContext, draft: dict[str, Any], who: Recipient) -> None:
+    rows: list[list[Button]] = [[(phone, f"ms:to:{draft['key']}:{index}")] for index, phone in enumerate(who.phones)]
+    rows.append(_cancel_row(draft, context))
+    if _channel(draft) is OutboxChannel.FAX:
+        expect_text(context, "ms.faxno")
+        text = context.t("messaging.ask_fax_number", name=who.name)
+    else:
+        text = context.t("messaging.ask_phone", name=who.name)
+    await reply(update, context, text, rows, edit=False)
+
+
+@require_actor()
+async def pick_number(update: Update, context: CrmContext) -> None:
+    """One of the record's numbers, chosen by its position (re-read now: the record may have changed)."""
+    args = callback_args(update)
+    draft = _current(context, args[0] if args else None)
+    who = await _recipient(context, draft)
+    index = int_arg(args, 1)
+    if not 0 <= index < len(who.phones):
+        raise DomainError("error.stale_button")
+    number = who.phones[index]
+    if _channel(draft) is OutboxChannel.FAX:
+        number = context.services.messaging.fax_number(number)
+    await answer(update.callback_query)
+    draft["to"] = number
+    _save(context, draft)
+    await _ask_body(update, context, draft, who)
+
+
+async def _ask_body(update: Update, context: CrmContext, draft: dict[str, Any], who: Recipient) -> None:
+    channel = _channel(draft)
+    # E-mail and fax take a document too: the text fallback hands documents to a question that accepts them.
+    expect_text(context, "ms.body", document=channel is not OutboxChannel.SMS)
+    rows: list[list[Button]] = []
+    if channel is OutboxChannel.SMS:
+        text = context.t("messaging.ask_sms", name=who.name, to=draft["to"])
+        templates, _ = await context.services.campaigns.templates(actor_of(context))
+        if templates:
+            text += "\n" + context.t("messaging.or_template")
+            rows = [[(f"📝 {t.name}", f"ms:tpl:{draft['key']}:{t.id}")] for t in templates]
+    elif channel is OutboxChannel.EMAIL:
+        text = context.t("messaging.ask_email_body", name=who.name)
+    else:
+        text = context.t("messaging.ask_fax_document", to=draft["to"])
+    await reply(update, context, text, [*rows, _cancel_row(draft, context)], edit=False)
+
+
+@require_actor("sms.send")
+async def use_template(update: Update, context: CrmContext) -> None:
+    """A template instead of typed text: filled with this recipient's name and the company, in the sender's
+    language (or the nearest one the template has), then the same preview as typed text."""
+    args = callback_args(update)
+    draft = _current(context, args[0] if args else None)
+    actor = actor_of(context)
+    template = await context.services.campaigns.template(actor, int_arg(args, 1))
+    locale, body = template.body_for(actor.locale)
+    if not body:
+        raise ValidationFailed("messaging.template_empty")
+    who = await _recipient(context, draft)
+    program = context.services.campaigns.program.program(locale)
+    text = render_template(body, {"name": who.name, "company": program}, allowed=ALLOWED_FIELDS)
+    context.services.messaging.check_sms_text(text)
+    await answer(update.callback_query)
+    draft["body"] = text
+    _save(context, draft)
+    await _preview(update, context, draft)
+
+
+@on_pending("ms.faxno")
+@require_actor("fax.send")
+async def typed_fax_number(update: Update, context: CrmContext) -> None:
+    draft = _current(context)
+    number = context.services.messaging.fax_number(message_text(update))
+    draft["to"] = number
+    _save(context, draft)
+    await _ask_body(update, context, draft, await _recipient(context, draft))
+
+
+@on_pending("ms.subject")
+@require_actor("email.send")
+async def typed_subject(update: Update, context: CrmContext) -> None:
+    draft = _current(context)
+    subject = " ".join(message_text(update).split())
+    context.services.messaging.check_subject(subject)
+    draft["subject"] = subject
+    who = await _recipient(context, draft)
+    draft["to"] = who.email
+    _save(context, draft)
+    await _ask_body(update, context, draft, who)
+
+
+@on_pending("ms.body")
+@require_actor()
+async def typed_body(update: Update, context: CrmContext) -> None:
+    """The text (or, for e-mail and fax, a document): saved in the draft, then the preview."""
+    draft = _current(context)
+    channel = _channel(draft)
+    message = update.effective_message
+    document = message.document if message is not None else None
+    if document is not None:
+        if channel is OutboxChannel.SMS:
+            raise ValidationFailed("messaging.sms_no_attachments")
+        if (document.file_size or 0) > MAX_ATTACHMENT_BYTES:
+            raise ValidationFailed("messaging.attachment_too_big", limit_mb=MAX_ATTACHMENT_BYTES // (1024 * 1024))
+        mime = document.mime_type or "application/octet-stream"
+        name = document.file_name or ("document.pdf" if mime == "application/pdf" else "document")
+        if channel is OutboxChannel.FAX and mime != "application/pdf" and not name.lower().endswith(".pdf"):
+            raise ValidationFailed("messaging.fax_needs_pdf")
+        draft["file"] = {"id": document.file_id, "name": name, "mime": mime, "size": document.file_size or 0}
+        if message is not None and message.caption and not draft.get("body"):
+            draft["body"] = message.caption.strip()
+    else:
+        text = message_text(update).strip()
+        if channel is OutboxChannel.SMS:
+            context.services.messaging.check_sms_text(text)
+        elif not text:
+            raise ValidationFailed("messaging.empty_text")
+        draft["body"] = text
+    _save(context, draft)
+    await _preview(update, context, draft)
+
+
+async def _preview(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
+    channel = _channel(draft)
+    body = str(draft.get("body") or "")
+    shown = body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
+    lines = [context.t("messaging.preview_head", icon=_ICON[channel], channel=_channel_word(context.t, channel),
+                       to=draft.get("to") or "")]
+    if draft.get("subject"):
+        lines.append(context.t("messaging.preview_subject", subject=draft["subject"]))
+    if shown:
+        lines.append(f"<blockquote>{html.escape(shown, quote=False)}</blockquote>")
+    if channel is OutboxChannel.SMS:
+        segments = count_segments(body)
+        lines.append(context.t("messaging.preview_segments", chars=segments.characters, encoding=segments.encoding,
+                               segments=segments.segments))
+        if not actor_of(context).can("sms.send_direct"):
+            lines.append(context.t("messaging.preview_review"))
+    file = draft.get("file")
+    if isinstance(file, dict):
+        lines.append(context.t("messaging.preview_file", name=file.get("name", ""),
+                               kb=max(1, int(file.get("size", 0)) // 1024)))
+    ready = bool(body) if channel is OutboxChannel.SMS else (
+        isinstance(file, dict) if channel is OutboxChannel.FAX else bool(body or file))
+    if channel is OutboxChannel.EMAIL:
+        lines.append(context.t("messaging.preview_email_hint"))
+    elif channel is OutboxChannel.FAX and not ready:
+        lines.append(context.t("messaging.ask_fax_document", to=draft.get("to") or ""))
+    rows: list[list[Button]] = []
+    if ready:
+        rows.append([(context.t("messaging.send"), f"ms:go:{draft['key']}")])
+    rows.append(_cancel_row(draft, context))
+    await reply(update, context, "\n".join(lines), rows, edit=False)
+
+
+@require_actor()
+async def send(update: Update, context: CrmContext) -> None:
+    """Send: one service call; the answer becomes the status message the dispatcher's progress edits."""
+    args = callback_args(update)
+    draft = _current(context, args[0] if args else None)
+    actor = actor_of(context)
+    channel = _channel(draft)
+    if not actor.can(_OPERATION[channel]):
+        raise DomainError("error.permission_denied")
+    await answer(update.callback_query)
+    messaging = context.services.messaging
+    kind, record_id, key = draft["kind"], int(draft["id"]), str(draft["key"])
+    if channel is OutboxChannel.SMS:
+        sent = await messaging.send_sms(actor, kind, record_id, str(draft.get("body") or ""),
+                                        to=draft.get("to"), draft_key=key)
+    else:
+        files = await _download(context, draft)
+        if channel is OutboxChannel.EMAIL:
+            sent = await messaging.send_email(actor, kind, record_id, subject=str(draft.get("subject") or ""),
+                                              body=str(draft.get("body") or ""), attachments=files, draft_key=key)
+        else:
+            if not files:
+                raise ValidationFailed("messaging.fax_needs_pdf")
+            sent = await messaging.send_fax(actor, kind, record_id, to=str(draft.get("to") or ""), document=files[0],
+                                            cover_text=str(draft.get("body") or ""), draft_key=key)
+    _drop(context)
+    shown = await reply(update, context, status_text(context.t, actor.timezone, sent), edit=True)
+    if shown is not None:
+        await messaging.watch(actor, sent.id, shown.chat_id, shown.message_id)
+
+
+async def _download(context: CrmContext, draft: dict[str, Any]) -> list[tuple[str, str, bytes | str]]:
+    """The document the rep sent, as bytes: stored with the message, so the send never depends on Telegram."""
+    file = draft.get("file")
+    if not isinstance(file, dict):
+        return []
+    try:
+        telegram_file = await context.bot.get_file(str(file["id"]))
+        content = bytes(await telegram_file.download_as_bytearray())
+    except BadRequest:
+        raise ValidationFailed("messaging.file_unavailable") from None
+    return [(str(file.get("name") or "document"), str(file.get("mime") or "application/octet-stream"), content)]
+
+
+@require_actor()
+async def cancel(update: Update, context: CrmContext) -> None:
+    await answer(update.callback_query)
+    _drop(context)
+    await reply(update, context, context.t("messaging.cancelled"))
+
+
+# ---- /outbox -------------------------------------------------------------------------------------------------
+
+
+@require_actor()
+async def outbox(update: Update, context: CrmContext) -> None:
+    """The user's recent sends with their status; a button per message for the details."""
+    await answer(update.callback_query)
+    actor = actor_of(context)
+    messages = await context.services.messaging.recent_by_user(actor)
+    if not messages:
+        await reply(update, context, context.t("messaging.outbox_empty"))
+        return
+    lines = [context.t("messaging.outbox_title", count=len(messages))]
+    lines += [_one_line(context.t, actor.timezone, m) for m in messages]
+    rows: list[list[Button]] = [[(f"{_ICON[m.channel]} #{m.id} {_snippet(m, 24)}", f"ms:view:{m.id}")]
+                                for m in messages]
+    rows.append([(context.t("messaging.refresh"), "ms:list")])
+    await reply(update, context, "\n".join(lines), rows)
+
+
+@require_actor()
+async def view(update: Update, context: CrmContext) -> None:
+    actor = actor_of(context)
+    message = await context.services.messaging.get(actor, int_arg(callback_args(update), 0))
+    await answer(update.callback_query)
+    await reply(update, context, status_text(context.t, actor.timezone, message),
+                [[(context.t("common.back"), "ms:list")]])
+
+
+# ---- status pushes -------------------------------------------------------------------------------------------
+
+
+async def push_status_notices(bot: Bot, services: Services, catalogs: Catalogs, *, default_locale: str = "en",
+                              default_timezone: str = "UTC", limit: int = 20) -> int:
+    """Show each status change to the person who sent the message, by editing the message that followed Send
+    (a new short message when that one is gone). Called by the outbox job after each round."""
+    notices = await services.messaging.take_notices(limit)
+    for notice in notices:
+        await _push_one(bot, services, catalogs, notice, default_locale, default_timezone)
+    return len(notices)
+
+
+async def _push_one(bot: Bot, services: Services, catalogs: Catalogs, notice: Notice, default_locale: str,
+                    default_timezone: str) -> None:
+    message = notice.message
+    if message.notify_chat_id is None:
+        return
+    locale = notice.locale or default_locale
+
+    def t(key: str, /, **params: Any) -> str:
+        return catalogs.t(locale, key, **params)
+
+    text = status_text(t, notice.timezone or default_timezone, message)
+    try:
+        try:
+            await bot.edit_message_text(text, chat_id=message.notify_chat_id,
+                                        message_id=message.notify_message_id, parse_mode=ParseMode.HTML)
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return
+            await bot.send_message(message.notify_chat_id, text, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        log.info("outbox message %s: the requester blocked the bot; status not shown", message.id)
+    except (RetryAfter, NetworkError) as exc:
+        log.info("outbox message %s: status not shown yet (%s); trying again next round", message.id, exc)
+        await services.messaging.notice_failed(message.id)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add this area's handlers to group 0 (called before the fallbacks)."""
+    app.add_handler(CommandHandler("outbox", outbox))  # type: ignore[arg-type]
+    routes: dict[str, Any] = {"sms": start, "mail": start, "fax": start, "pick": pick, "to": pick_number, "go": send,
+                              "x": cancel,
+                              "view": view, "list": outbox, "tpl": use_template}
+    app.add_handlers([CallbackQueryHandler(func, pattern=rf"^ms:{verb}(:|$)") for verb, func in routes.items()])
+
+
+__all__: Sequence[str] = ["card_button", "card_rows", "card_section", "push_status_notices", "register",
+                          "status_text"]

@@ -1,0 +1,74 @@
+"""The morning agenda: at each user's own time (default 08:30 local, /agendatime), their overdue follow-ups and
+today's, pushed once a day.
+
+A job every minute finds staff whose local agenda time has passed and whose agenda for their local today was not
+sent, and claims each one with a single conditional UPDATE (``agenda_sent_on < today``): with two bot processes
+only one wins the claim and sends. If the bot was down at 08:30, the agenda goes out within a minute of the
+start. An empty agenda sends nothing (the claim still records the day, so it is not looked at again).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+
+from bot.telegram_send import send_html
+from crm.services import Services
+from handlers.core.common import truncate
+from views.followups.texts import agenda_message, is_empty, translator
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "morning_agenda"
+TICK_SECONDS = 60
+
+
+async def send_due_agendas(services: Services, bot: Bot, catalogs: Any) -> int:
+    """Push every agenda that is due now; returns how many were sent by this caller."""
+    sent = 0
+    for due in await services.reminders.agendas_due():
+        if not await services.reminders.claim_agenda(due):
+            continue  # another worker has it
+        actor = await services.identity.actor_by_staff_id(due.staff_id)
+        if actor is None or actor.telegram_user_id is None:
+            continue
+        agenda = await services.followups.agenda(actor, due.day)
+        if is_empty(agenda):
+            continue
+        names = await services.followups.targets_for(actor, (*agenda.overdue, *agenda.due))
+        text, rows = agenda_message(translator(catalogs, actor.locale), agenda, names, actor.timezone, due.day,
+                                    morning=True)
+        try:
+            await send_html(bot, actor.telegram_user_id, truncate(text), rows)
+        except TimedOut:
+            log.warning("agenda for staff %s timed out; not sent again", due.staff_id)
+        except (Forbidden, BadRequest) as exc:
+            log.info("agenda for staff %s not delivered: %s", due.staff_id, exc)
+            continue
+        except (RetryAfter, NetworkError) as exc:
+            log.warning("agenda for staff %s not sent (%s); trying again next minute", due.staff_id, exc)
+            await services.reminders.unclaim_agenda(due)
+            continue
+        sent += 1
+    return sent
+
+
+async def agenda_job(context: Any) -> None:
+    """Job callback: send the agendas that are due."""
+    app = context.application
+    await send_due_agendas(app.bot_data["services"], app.bot, app.bot_data["i18n"])
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if app.job_queue is None:
+        log.warning("no job queue: morning agendas will not be pushed (install python-telegram-bot[job-queue])")
+        return
+    # No run at start: an agenda due while the bot was down goes out at the first tick, within a minute.
+    app.job_queue.run_repeating(
+        agenda_job, interval=TICK_SECONDS, first=TICK_SECONDS, name=JOB_NAME,
+        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 30, "coalesce": True, "max_instances": 1},
+    )

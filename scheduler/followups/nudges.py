@@ -1,0 +1,68 @@
+"""Daily "no contact for N days" nudges (crm/nudges.py decides who and what; this job only sends).
+
+A tick every few minutes looks for staff whose local nudge time has passed and who were not nudged today,
+claims each one with a marker row (two processes: one wins), and sends the list. Nothing to report sends
+nothing; the marker still records the day, so the person is not looked at again until tomorrow.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.ext import Application
+
+from bot.telegram_send import send_html
+from crm.services import Services
+from handlers.core.common import truncate
+from handlers.followups.nudges import nudge_message
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "no_contact_nudges"
+TICK_SECONDS = 300
+
+
+async def send_due_nudges(services: Services, bot: Bot, catalogs: Any) -> int:
+    """Send every nudge that is due now; returns how many this caller sent."""
+    sent = 0
+    for due in await services.nudges.due():
+        if not await services.nudges.claim(due):
+            continue  # another process, or an earlier tick, has it
+        actor = await services.identity.actor_by_staff_id(due.staff_id)
+        if actor is None or actor.telegram_user_id is None or not actor.can("customers.view"):
+            continue
+        nudge = await services.nudges.collect(actor, due.day)
+        if not nudge.total:
+            continue
+        text, rows = nudge_message(functools.partial(catalogs.t, actor.locale), nudge)
+        try:
+            await send_html(bot, actor.telegram_user_id, truncate(text), rows)
+        except (Forbidden, BadRequest) as exc:
+            log.info("nudge for staff %s not delivered: %s", due.staff_id, exc)
+            continue
+        except NetworkError as exc:
+            # At most once a day: a nudge is a hint, a repeat would be noise.
+            log.warning("nudge for staff %s not sent: %s", due.staff_id, exc)
+            continue
+        sent += 1
+    return sent
+
+
+async def nudge_job(context: Any) -> None:
+    """Job callback: send the nudges that are due."""
+    app = context.application
+    await send_due_nudges(app.bot_data["services"], app.bot, app.bot_data["i18n"])
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if app.job_queue is None:
+        log.warning("no job queue: no-contact nudges will not be sent (install python-telegram-bot[job-queue])")
+        return
+    app.job_queue.run_repeating(
+        nudge_job, interval=TICK_SECONDS, first=30, name=JOB_NAME,
+        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
+    )

@@ -1,0 +1,267 @@
+"""Saved segments and the customer queries behind them; bulk owner changes (handover); small settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from crm.customers.model import Customer, EntityKind, FollowUpStatus, LeadStatus
+from crm.customers.search_terms import record_terms
+from crm.organisation.permissions import ScopeFilter
+from crm.segments.model import MovedItems, OwnedCounts, Segment, SegmentFilter, SegmentQuery
+from storage import tables as t
+from storage.customers.repositories import _customer
+from storage.organisation.repositories import scope_clause
+from storage.types import UTCDateTime
+
+OPEN_LEADS = (LeadStatus.NEW.value, LeadStatus.QUALIFIED.value)
+_CHUNK = 500  # bound parameters per statement stay far below SQLite's and asyncpg's limits
+
+
+def _segment(row: Row[Any]) -> Segment:
+    return Segment(id=row.id, name=row.name, owner_id=row.owner_id, filter=SegmentFilter.from_json(row.filters),
+                   created_at=row.created_at, deleted_at=row.deleted_at)
+
+
+def _same_text(column: Any, values: frozenset[str]) -> ColumnElement[bool]:
+    """Case-insensitive equality. SQLite's lower() folds ASCII only, so the typed spelling is offered too:
+    "Taipei" finds "taipei" everywhere, "Évry" finds "Évry" on SQLite and "évry" on PostgreSQL."""
+    return func.lower(column).in_(sorted({v.lower() for v in values} | set(values)))
+
+
+def last_contact(c: Any) -> ColumnElement[Any]:
+    """When the customer was last talked to; never contacted counts from when it was created."""
+    return func.coalesce(c.last_contact_at, c.created_at)
+
+
+def segment_clauses(segment_filter: SegmentFilter, now: datetime) -> list[ColumnElement[bool]]:
+    c = t.customers.c
+    where: list[ColumnElement[bool]] = []
+    if segment_filter.classifications:
+        where.append(c.classification.in_(sorted(v.value for v in segment_filter.classifications)))
+    if segment_filter.tiers:
+        where.append(c.tier.in_(sorted(v.value for v in segment_filter.tiers)))
+    if segment_filter.regions:
+        where.append(_same_text(c.region, segment_filter.regions))
+    if segment_filter.industries:
+        where.append(_same_text(c.industry, segment_filter.industries))
+    if segment_filter.tags:
+        # Tags are indexed as "#tag" search terms (same folding as the search box): portable and indexed,
+        # where a JSON-array test would need json_each on SQLite and jsonb operators on PostgreSQL.
+        terms = sorted(record_terms(tags=tuple(segment_filter.tags)))
+        st = t.search_terms.c
+        where.append(c.id.in_(select(st.entity_id).where(st.entity == EntityKind.CUSTOMER.value,
+                                                         st.term.in_(terms))))
+    if segment_filter.no_contact_days:
+        cutoff = now - timedelta(days=segment_filter.no_contact_days)
+        where.append(last_contact(c) < literal(cutoff, UTCDateTime()))
+    if segment_filter.owner_ids:
+        where.append(c.owner_id.in_(sorted(segment_filter.owner_ids)))
+    return where
+
+
+def query_clauses(query: SegmentQuery, owner_id: int | None = None) -> list[ColumnElement[bool]]:
+    """The segment's customers that the viewer may see (live ones), optionally of one owner only."""
+    c = t.customers.c
+    where = [c.deleted_at.is_(None), scope_clause(query.scope, c.owner_id),
+             *segment_clauses(query.filter, query.now)]
+    if owner_id is not None:
+        where.append(c.owner_id == owner_id)
+    return where
+
+
+class SqlSegmentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, name: str, owner_id: int, filters: Mapping[str, Any], created_at: datetime) -> Segment:
+        new_id = (await self._c.execute(insert(t.segments).values(
+            name=name, owner_id=owner_id, filters=dict(filters), created_at=created_at,
+        ).returning(t.segments.c.id))).scalar_one()
+        added = await self.get(new_id)
+        assert added is not None
+        return added
+
+    async def get(self, segment_id: int, *, include_deleted: bool = False) -> Segment | None:
+        q = select(t.segments).where(t.segments.c.id == segment_id)
+        if not include_deleted:
+            q = q.where(t.segments.c.deleted_at.is_(None))
+        row = (await self._c.execute(q)).first()
+        return _segment(row) if row else None
+
+    async def update(self, segment_id: int, **fields: Any) -> None:
+        await self._c.execute(update(t.segments).where(t.segments.c.id == segment_id).values(**fields))
+
+    async def list_visible(self, owner_id: int, others: ScopeFilter | None, *, deleted: bool = False,
+                           limit: int = 100) -> Sequence[Segment]:
+        s = t.segments.c
+        whose: ColumnElement[bool] = s.owner_id == owner_id
+        if others is not None:
+            whose = whose | scope_clause(others, s.owner_id)
+        q = (select(t.segments)
+             .where(whose, s.deleted_at.is_not(None) if deleted else s.deleted_at.is_(None))
+             .order_by((s.owner_id != owner_id), s.name, s.id).limit(limit))
+        return [_segment(r) for r in await self._c.execute(q)]
+
+    async def name_taken(self, owner_id: int, name: str) -> bool:
+        s = t.segments.c
+        q = select(s.id).where(s.owner_id == owner_id, s.deleted_at.is_(None),
+                               func.lower(s.name) == name.lower()).limit(1)
+        return (await self._c.execute(q)).first() is not None
+
+    async def count_customers(self, query: SegmentQuery, *, owner_id: int | None = None) -> int:
+        q = select(func.count()).select_from(t.customers).where(*query_clauses(query, owner_id))
+        return int((await self._c.execute(q)).scalar_one())
+
+    async def customers(self, query: SegmentQuery, *, offset: int = 0, limit: int = 20) -> Sequence[Customer]:
+        c = t.customers.c
+        q = (select(t.customers).where(*query_clauses(query)).order_by(c.name, c.id).offset(offset).limit(limit))
+        return [_customer(r) for r in await self._c.execute(q)]
+
+    async def customer_ids(self, query: SegmentQuery) -> Sequence[int]:
+        c = t.customers.c
+        q = select(c.id).where(*query_clauses(query)).order_by(c.id)
+        return [int(i) for i in (await self._c.execute(q)).scalars()]
+
+    async def no_contact(self, owner_id: int, cutoffs: Mapping[str, datetime], *, limit: int
+                         ) -> tuple[Sequence[Customer], int]:
+        c = t.customers.c
+        if not cutoffs:
+            return [], 0
+        stale = or_(*(and_(c.classification == classification, last_contact(c) < literal(cutoff, UTCDateTime()))
+                      for classification, cutoff in sorted(cutoffs.items())))
+        where = [c.owner_id == owner_id, c.deleted_at.is_(None), stale]
+        total = int((await self._c.execute(select(func.count()).select_from(t.customers).where(*where)))
+                    .scalar_one())
+        if total == 0:
+            return [], 0
+        q = select(t.customers).where(*where).order_by(last_contact(c), c.id).limit(limit)
+        return [_customer(r) for r in await self._c.execute(q)], total
+
+
+class SqlOwnershipRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    @staticmethod
+    def _segment_customer_ids(owner_id: int, segment: SegmentQuery) -> Any:
+        return select(t.customers.c.id).where(*query_clauses(segment, owner_id))
+
+    @staticmethod
+    def _open_followups(owner_id: int) -> list[ColumnElement[bool]]:
+        f = t.followups.c
+        return [f.owner_id == owner_id, f.status == FollowUpStatus.OPEN.value, f.deleted_at.is_(None)]
+
+    async def _count(self, table: Any, *where: ColumnElement[bool]) -> int:
+        return int((await self._c.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
+
+    async def owned(self, owner_id: int, segment: SegmentQuery | None) -> OwnedCounts:
+        c, le, f = t.customers.c, t.leads.c, t.followups.c
+        if segment is not None:
+            ids = self._segment_customer_ids(owner_id, segment)
+            return OwnedCounts(
+                customers=await self._count(t.customers, *query_clauses(segment, owner_id)),
+                followups=await self._count(t.followups, *self._open_followups(owner_id), f.customer_id.in_(ids)),
+            )
+        return OwnedCounts(
+            customers=await self._count(t.customers, c.owner_id == owner_id, c.deleted_at.is_(None)),
+            leads=await self._count(t.leads, le.owner_id == owner_id, le.status.in_(OPEN_LEADS),
+                                    le.deleted_at.is_(None)),
+            followups=await self._count(t.followups, *self._open_followups(owner_id)),
+            trashed=await self._count(t.customers, c.owner_id == owner_id, c.deleted_at.is_not(None)),
+        )
+
+    async def owned_by(self, owner_ids: Sequence[int]) -> Mapping[int, OwnedCounts]:
+        if not owner_ids:
+            return {}
+        ids = sorted(set(owner_ids))
+        c, le, f = t.customers.c, t.leads.c, t.followups.c
+
+        async def grouped(owner: Any, table: Any, *where: ColumnElement[bool]) -> dict[int, int]:
+            q = select(owner, func.count()).select_from(table).where(owner.in_(ids), *where).group_by(owner)
+            return {int(k): int(n) for k, n in await self._c.execute(q)}
+
+        customers = await grouped(c.owner_id, t.customers, c.deleted_at.is_(None))
+        trashed = await grouped(c.owner_id, t.customers, c.deleted_at.is_not(None))
+        leads = await grouped(le.owner_id, t.leads, le.status.in_(OPEN_LEADS), le.deleted_at.is_(None))
+        followups = await grouped(f.owner_id, t.followups, f.status == FollowUpStatus.OPEN.value,
+                                  f.deleted_at.is_(None))
+        return {i: OwnedCounts(customers.get(i, 0), leads.get(i, 0), followups.get(i, 0), trashed.get(i, 0))
+                for i in ids}
+
+    async def _move(self, table: Any, values: Mapping[str, Any], *where: ColumnElement[bool]) -> tuple[int, ...]:
+        rows = await self._c.execute(update(table).where(*where).values(**values).returning(table.c.id))
+        return tuple(sorted(int(r[0]) for r in rows))
+
+    async def reassign(self, from_id: int, to_id: int, segment: SegmentQuery | None, at: datetime) -> MovedItems:
+        c, le, f = t.customers.c, t.leads.c, t.followups.c
+        if segment is not None:
+            # Follow-ups first: the subquery finds the customers by their current (old) owner.
+            followups = await self._move(t.followups, {"owner_id": to_id}, *self._open_followups(from_id),
+                                         f.customer_id.in_(self._segment_customer_ids(from_id, segment)))
+            customers = await self._move(t.customers, {"owner_id": to_id, "updated_at": at},
+                                         *query_clauses(segment, from_id))
+            return MovedItems(customer_ids=customers, followup_ids=followups)
+        followups = await self._move(t.followups, {"owner_id": to_id}, *self._open_followups(from_id))
+        leads = await self._move(t.leads, {"owner_id": to_id, "updated_at": at}, le.owner_id == from_id,
+                                 le.status.in_(OPEN_LEADS), le.deleted_at.is_(None))
+        customers = await self._move(t.customers, {"owner_id": to_id, "updated_at": at}, c.owner_id == from_id,
+                                     c.deleted_at.is_(None))
+        trashed = await self._move(t.customers, {"owner_id": to_id}, c.owner_id == from_id,
+                                   c.deleted_at.is_not(None))
+        return MovedItems(customers, leads, followups, trashed)
+
+    async def record_moves(self, actor_id: int, moved: MovedItems, from_id: int, to_id: int,
+                           at: datetime) -> None:
+        rows = [
+            {"at": at, "actor_id": actor_id, "action": "handover", "entity": entity, "entity_id": record_id,
+             "before": {"owner_id": from_id}, "after": {"owner_id": to_id}}
+            for entity, ids in (("customer", moved.customer_ids + moved.trashed_customer_ids),
+                                ("lead", moved.lead_ids), ("followup", moved.followup_ids))
+            for record_id in ids
+        ]
+        for start in range(0, len(rows), _CHUNK):
+            await self._c.execute(insert(t.audit_log), rows[start:start + _CHUNK])
+
+
+class SqlSettingsStore:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    def _insert(self) -> Any:
+        return (postgresql.insert(t.app_kv) if self._c.dialect.name == "postgresql" else sqlite.insert(t.app_kv))
+
+    async def get(self, key: str) -> str | None:
+        value = (await self._c.execute(select(t.app_kv.c.value).where(t.app_kv.c.key == key))).scalar()
+        return None if value is None else str(value)
+
+    async def put(self, key: str, value: str) -> None:
+        stmt = self._insert().values(key=key, value=value)
+        await self._c.execute(stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value}))
+
+    async def claim(self, key: str, value: str) -> bool:
+        stmt = self._insert().values(key=key, value=value).on_conflict_do_nothing(index_elements=["key"])
+        return (await self._c.execute(stmt.returning(t.app_kv.c.key))).first() is not None
+
+    async def existing(self, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), _CHUNK):
+            q = select(t.app_kv.c.key).where(t.app_kv.c.key.in_(unique[start:start + _CHUNK]))
+            found.update(str(k) for k in (await self._c.execute(q)).scalars())
+        return found
+
+    async def forget(self, prefix: str, value_before: str) -> int:
+        kv = t.app_kv.c
+        rows = await self._c.execute(delete(t.app_kv).where(kv.key.startswith(prefix, autoescape=True),
+                                                            kv.value < value_before).returning(kv.key))
+        return len(rows.all())
+
+
+__all__ = ["SqlOwnershipRepository", "SqlSegmentRepository", "SqlSettingsStore", "segment_clauses"]
