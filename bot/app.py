@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,40 +14,19 @@ from telegram import BotCommand
 from telegram.ext import Application, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
-import scheduler
+import handlers
 from bot.context import CrmContext
 from bot.i18n import Catalogs
+from bot.module import Wiring
+from bot.modules import MODULES, check_order, commands
 from bot.rate_limit import TelegramRateLimiter
 from bot.settings import Settings
 from bot.telegram_request import JsonHTTPXRequest
 from crm.core import locales
 from crm.core.clock import Clock, SystemClock
-from crm.customers.contacts_leads import ContactService, LeadService
-from crm.customers.customers import CustomerService
-from crm.customers.exporting import ExportService
-from crm.customers.importing import ImportService
-from crm.followups.agenda import AgendaService
-from crm.followups.followups import FollowUpService
-from crm.followups.nudges import NudgeService
-from crm.followups.reminders import ReminderService
-from crm.messaging.campaigns import CampaignService
-from crm.messaging.mailing_labels import LabelService, sender_address
-from crm.messaging.ports.outbox import IgnoreInboundSms
-from crm.messaging.subscriptions import CatalogTexts, ConsentAndQuietHoursPolicy, SmsProgram, SubscriptionService
 from crm.organisation.defaults import ensure_defaults
-from crm.organisation.departments import DepartmentService
-from crm.organisation.identity import IdentityDefaults, IdentityService
-from crm.organisation.invites import InviteService
-from crm.organisation.roles import RoleService
-from crm.organisation.staff import StaffService
-from crm.segments.handover import HandoverService
-from crm.segments.segments import SegmentService
 from crm.services import Services
-from handlers import register
-from handlers.core.menu import COMMANDS
-from outbound.dispatch_wiring import Sinks, build_outbound
-from outbound.labels_pdf import ReportlabLabelRenderer
-from storage.customers.spreadsheets import SpreadsheetFiles
+from outbound.dispatch_wiring import Sinks
 from storage.engine import create_engine
 from storage.ptb_persistence import SqlPersistence
 from storage.uow import SqlUnitOfWorkFactory
@@ -60,52 +38,12 @@ OFFLINE_TOKEN = "123456789:offline-console-token-for-the-local-demo"
 
 
 def build_services(settings: Settings, engine: AsyncEngine, clock: Clock, *, sinks: Sinks | None = None) -> Services:
-    uow = SqlUnitOfWorkFactory(engine, clock)
-    outbound = build_outbound(settings, uow, clock, sinks=sinks)
-    identity = IdentityService(
-        uow, clock,
-        admin_telegram_ids=settings.admin_telegram_ids,
-        defaults=IdentityDefaults(settings.default_locale, settings.default_timezone, settings.zh_script),
-    )
-    sms_program = SmsProgram.from_settings(settings)
-    services = Services(
-        uow=uow,
-        clock=clock,
-        identity=identity,
-        invites=InviteService(uow, clock, ttl=timedelta(hours=settings.invite_ttl_hours)),
-        roles=RoleService(uow, clock),
-        staff=StaffService(uow, clock),
-        departments=DepartmentService(uow, clock),
-        customers=CustomerService(uow, clock, phone_region=settings.default_phone_region),
-        contacts=ContactService(uow, clock, phone_region=settings.default_phone_region),
-        leads=LeadService(uow, clock, phone_region=settings.default_phone_region),
-        followups=FollowUpService(uow, clock),
-        importing=ImportService(uow, clock, CustomerService(uow, clock, phone_region=settings.default_phone_region),
-                                SpreadsheetFiles()),
-        exporting=ExportService(uow, clock, SpreadsheetFiles(), phone_region=settings.default_phone_region),
-        subscriptions=SubscriptionService(uow, clock, sms_program, CatalogTexts(lambda: Catalogs().messages)),
-        sms_policy=ConsentAndQuietHoursPolicy(uow, sms_program),
-        campaigns=CampaignService(uow, clock, sms_program),
-        mailing_labels=LabelService(uow, clock, ReportlabLabelRenderer(),
-                                    sender_address(settings.company_name, settings.company_address)),
-        reminders=ReminderService(uow, clock, default_locale=settings.default_locale,
-                                  default_timezone=settings.default_timezone),
-        agenda=AgendaService(uow, clock),
-        messaging=outbound.messaging,
-        outbox_worker=outbound.dispatcher,
-        inbound_sms=IgnoreInboundSms(),
-        segments=SegmentService(uow, clock),
-        handover=HandoverService(uow, clock),
-        nudges=NudgeService(uow, clock, default_timezone=settings.default_timezone),
-    )
-    services.campaigns.segments = services.segments  # campaigns send to a saved segment's customers
-    # The SMS programme decides consent and quiet hours before each send, hears about carrier opt-outs, and
-    # answers texts customers send us (STOP, HELP, ...).
-    outbound.connect(policy=services.sms_policy, consent=services.subscriptions)
-    services.inbound_sms = services.subscriptions
-    # Campaigns and labels can target a saved segment.
-    services.campaigns.segments = services.mailing_labels.segments = services.segments
-    return services
+    """Each registered module's services, in registry order (a module may use those built before it)."""
+    check_order()
+    wiring = Wiring(settings, SqlUnitOfWorkFactory(engine, clock), clock, sinks)
+    for module in MODULES:
+        wiring.built[module.name] = module.build(wiring)
+    return Services(uow=wiring.uow, clock=clock, **wiring.built)  # type: ignore[arg-type]  # one field a module
 
 
 async def prepare_database(engine: AsyncEngine, services: Services, settings: Settings) -> None:
@@ -205,8 +143,15 @@ def build_application(
     app.bot_data["uow"] = runtime.services.uow
     app.bot_data["i18n"] = runtime.catalogs
     app.bot_data["settings"] = settings
-    register(app)
-    scheduler.register(app)
+    app.bot_data["commands"] = commands()
+    handlers.register_first(app)
+    for module in MODULES:  # Note: order matters — the registry's order is the handlers' order in group 0.
+        for register in module.handlers:
+            register(app)
+    handlers.register_last(app)
+    for module in MODULES:
+        for schedule in module.jobs:
+            schedule(app)
     return app
 
 
@@ -229,5 +174,5 @@ async def publish_commands(app: Application[Any, Any, Any, Any, Any, Any], runti
         "zh": settings.zh_script,
     }
     for language_code, locale in menus.items():
-        commands = [BotCommand(c.name, runtime.catalogs.t(locale, c.description_key)[:256]) for c in COMMANDS]
-        await app.bot.set_my_commands(commands, language_code=language_code or None)
+        menu = [BotCommand(c.name, runtime.catalogs.t(locale, c.description_key)[:256]) for c in commands()]
+        await app.bot.set_my_commands(menu, language_code=language_code or None)

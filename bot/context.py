@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
     from bot.i18n import Catalogs
     from bot.settings import Settings
     from crm.services import Services
+    from handlers.core.menu import Command
 
 
 class CrmContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], dict[str, Any]]):
@@ -30,6 +32,11 @@ class CrmContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], d
     @property
     def i18n(self) -> Catalogs:
         return self.bot_data["i18n"]  # type: ignore[no-any-return]
+
+    @property
+    def commands(self) -> Sequence[Command]:
+        """The command menu, every module's (bot/modules)."""
+        return self.bot_data["commands"]  # type: ignore[no-any-return]
 
     @property
     def settings(self) -> Settings:

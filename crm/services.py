@@ -1,58 +1,29 @@
-"""The service layer as one object, built once by the composition root and handed to handlers and jobs."""
+"""The service layer as one object, built once by the composition root (``bot/modules``) and handed to handlers
+and jobs: one namespace per module, ``services.customers.customers.search(...)``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from crm.core.clock import Clock
-from crm.customers.contacts_leads import ContactService, LeadService
-from crm.customers.customers import CustomerService
-from crm.customers.exporting import ExportService
-from crm.customers.importing import ImportService
-from crm.followups.agenda import AgendaService
-from crm.followups.followups import FollowUpService
-from crm.followups.nudges import NudgeService
-from crm.followups.reminders import ReminderService
-from crm.messaging.campaigns import CampaignService
-from crm.messaging.mailing_labels import LabelService
-from crm.messaging.messaging import MessagingService
-from crm.messaging.ports.outbox import InboundSmsHandler, OutboxWorker
-from crm.messaging.subscriptions import ConsentAndQuietHoursPolicy, SubscriptionService
-from crm.organisation.departments import DepartmentService
-from crm.organisation.identity import IdentityService
-from crm.organisation.invites import InviteService
-from crm.organisation.roles import RoleService
-from crm.organisation.staff import StaffService
-from crm.segments.handover import HandoverService
-from crm.segments.segments import SegmentService
-from crm.unit_of_work import UnitOfWorkFactory
+from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.customers.module import CustomersServices
+from crm.followups.module import FollowUpsServices
+from crm.messaging.module import MessagingServices
+from crm.organisation.module import OrganisationServices
+from crm.segments.module import SegmentsServices
 
 
 @dataclass
 class Services:
-    uow: UnitOfWorkFactory
+    # The whole unit of work (every module's repositories); modules' services type their own view of it.
+    uow: UnitOfWorkFactory[Any]
     clock: Clock
-    identity: IdentityService
-    invites: InviteService
-    roles: RoleService
-    staff: StaffService
-    departments: DepartmentService
-    customers: CustomerService
-    contacts: ContactService
-    leads: LeadService
-    followups: FollowUpService
-    importing: ImportService
-    exporting: ExportService
-    reminders: ReminderService
-    agenda: AgendaService
-    subscriptions: SubscriptionService
-    sms_policy: ConsentAndQuietHoursPolicy
-    campaigns: CampaignService
-    mailing_labels: LabelService
-    # Outgoing messages: chat sends, the dispatcher the scheduler drives, and texts customers send us.
-    messaging: MessagingService
-    outbox_worker: OutboxWorker
-    inbound_sms: InboundSmsHandler
-    segments: SegmentService
-    handover: HandoverService
-    nudges: NudgeService
+    # One field per registered module (bot/modules/__init__.py), in the registry's order; a test checks the two
+    # agree, so a module cannot be registered without being reachable here, or the reverse.
+    organisation: OrganisationServices
+    customers: CustomersServices
+    segments: SegmentsServices
+    followups: FollowUpsServices
+    messaging: MessagingServices

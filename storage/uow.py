@@ -12,41 +12,26 @@ gets units of work of its own, as asyncpg allows one operation at a time per con
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.clock import Clock
-from storage.customers.bulk import SqlBulkCustomerWriter
-from storage.customers.repositories import (
-    SqlContactRepository,
-    SqlCustomerRepository,
-    SqlFollowUpRepository,
-    SqlInteractionRepository,
-    SqlLeadRepository,
-    SqlSearchIndex,
-)
+from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
-from storage.followups.repositories import SqlReminderRepository
-from storage.messaging.outbox import SqlOutboxRepository
-from storage.messaging.subscriptions import (
-    SqlCampaignRepository,
-    SqlSubscriptionRepository,
-    SqlTemplateRepository,
-)
-from storage.organisation.repositories import (
-    SqlAuditRepository,
-    SqlDepartmentRepository,
-    SqlInviteRepository,
-    SqlOrgStateRepository,
-    SqlRoleRepository,
-    SqlStaffRepository,
-)
-from storage.segments.repositories import SqlOwnershipRepository, SqlSegmentRepository, SqlSettingsStore
+from storage.followups.group import FollowUpRepositories
+from storage.messaging.group import MessagingRepositories
+from storage.organisation.group import OrganisationRepositories
+from storage.organisation.repositories import SqlAuditRepository
+from storage.segments.group import SegmentRepositories
+from storage.segments.repositories import SqlSettingsStore
+
+_G = TypeVar("_G")
 
 
 class SqlUnitOfWork:
@@ -58,6 +43,7 @@ class SqlUnitOfWork:
         self._sqlite = engine.dialect.name == "sqlite"
         self._conn: AsyncConnection | None = None
         self._shared = shared  # a writer ends this scope's read transaction when it commits
+        self._groups: dict[str, object] = {}
 
     @property
     def connection(self) -> AsyncConnection:
@@ -65,33 +51,49 @@ class SqlUnitOfWork:
             raise RuntimeError("unit of work used outside 'async with'")
         return self._conn
 
+    # Each module's repositories, grouped and built when first used: an update that only asks who the user is
+    # builds one repository, not all of them.
+    @property
+    def organisation(self) -> OrganisationRepositories:
+        return self._group("organisation", OrganisationRepositories)
+
+    @property
+    def customers(self) -> CustomerRepositories:
+        return self._group("customers", CustomerRepositories)
+
+    @property
+    def followups(self) -> FollowUpRepositories:
+        return self._group("followups", FollowUpRepositories)
+
+    @property
+    def segments(self) -> SegmentRepositories:
+        return self._group("segments", SegmentRepositories)
+
+    @property
+    def messaging(self) -> MessagingRepositories:
+        return self._group("messaging", MessagingRepositories)
+
+    @property
+    def audit(self) -> SqlAuditRepository:
+        return self._group("audit", lambda conn, now: SqlAuditRepository(conn, now))
+
+    @property
+    def kv(self) -> SqlSettingsStore:
+        return self._group("kv", lambda conn, now: SqlSettingsStore(conn))
+
+    def _group(self, name: str, build: Callable[[AsyncConnection, Callable[[], datetime]], _G]) -> _G:
+        group = self._groups.get(name)
+        if group is None:
+            group = self._groups[name] = build(self.connection, self._clock.now)
+        return group  # type: ignore[return-value]  # built by ``build`` under this name
+
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
         if self._sqlite:
             await conn.execution_options(sqlite_begin="IMMEDIATE" if self._write else "DEFERRED")
         await conn.begin()
         self._conn = conn
-        self.departments = SqlDepartmentRepository(conn)
-        self.roles = SqlRoleRepository(conn)
-        self.staff = SqlStaffRepository(conn)
-        self.invites = SqlInviteRepository(conn)
-        self.audit = SqlAuditRepository(conn, self._clock.now)
-        self.org = SqlOrgStateRepository(conn)
-        self.customers = SqlCustomerRepository(conn)
-        self.contacts = SqlContactRepository(conn)
-        self.leads = SqlLeadRepository(conn)
-        self.interactions = SqlInteractionRepository(conn)
-        self.followups = SqlFollowUpRepository(conn)
-        self.search = SqlSearchIndex(conn)
-        self.bulk = SqlBulkCustomerWriter(conn)
-        self.reminders = SqlReminderRepository(conn)
-        self.outbox = SqlOutboxRepository(conn, self._clock.now)
-        self.subscriptions = SqlSubscriptionRepository(conn)
-        self.sms_templates = SqlTemplateRepository(conn)
-        self.campaigns = SqlCampaignRepository(conn)
-        self.segments = SqlSegmentRepository(conn)
-        self.ownership = SqlOwnershipRepository(conn)
-        self.kv = SqlSettingsStore(conn)
+        self._groups.clear()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

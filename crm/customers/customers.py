@@ -14,6 +14,8 @@ from typing import Any
 
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.extension import ExtensionPoint
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.model import (
     Classification,
@@ -24,10 +26,10 @@ from crm.customers.model import (
     SearchHit,
     Tier,
 )
+from crm.customers.ports import CardSection, CustomersUnitOfWork
 from crm.customers.search_terms import fold, is_cjk, name_key, query_terms, record_terms
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 EMAIL_RE = re.compile(r"^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]{2,}$")
 LIMITS = {"name": 200, "short_name": 100, "email": 254, "address": 500, "region": 100, "industry": 100,
@@ -121,21 +123,24 @@ def customer_terms(customer: Customer) -> set[str]:
                         emails=(customer.email,), tags=customer.tags)
 
 
-async def visible_customer(uow: UnitOfWork, actor: Actor, customer_id: int, *, deleted: bool = False) -> Customer:
-    customer = await uow.customers.get(customer_id, include_deleted=deleted)
+async def visible_customer(uow: CustomersUnitOfWork, actor: Actor, customer_id: int, *,
+                           deleted: bool = False) -> Customer:
+    customer = await uow.customers.customers.get(customer_id, include_deleted=deleted)
     if customer is None or (deleted and customer.deleted_at is None):
         raise NotFound()
-    department = await uow.customers.owner_department(customer.owner_id)
+    department = await uow.customers.customers.owner_department(customer.owner_id)
     if not actor.scope_filter("customers").allows(customer.owner_id, department):
         raise NotFound()
     return customer
 
 
 class CustomerService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, phone_region: str = "TW") -> None:
+    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, *, phone_region: str = "TW",
+                 card_sections: ExtensionPoint[CardSection] | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self.phone_region = phone_region
+        self.card_sections: ExtensionPoint[CardSection] = card_sections or ExtensionPoint()
 
     def normalize_draft(self, draft: CustomerDraft) -> CustomerDraft:
         return replace(
@@ -159,23 +164,23 @@ class CustomerService:
         async with self._uow(write=False) as uow:
             return await self._duplicates(uow, actor, draft, exclude_id)
 
-    async def _duplicates(self, uow: UnitOfWork, actor: Actor, draft: CustomerDraft,
+    async def _duplicates(self, uow: CustomersUnitOfWork, actor: Actor, draft: CustomerDraft,
                           exclude_id: int | None, *, by_name: bool = True) -> Duplicates:
         found: dict[int, Customer] = {}
         reasons: set[str] = set()
         for phone in draft.phones:
-            for c in await uow.customers.by_phone(phone):
+            for c in await uow.customers.customers.by_phone(phone):
                 found[c.id] = c
                 reasons.add("phone")
         if draft.email:
-            for c in await uow.customers.by_email(draft.email):
+            for c in await uow.customers.customers.by_email(draft.email):
                 found[c.id] = c
                 reasons.add("email")
         exact, prefixes = query_terms(draft.name) if by_name else ([], [])
         everyone = replace(actor.scope_filter("customers"), everything=True)
-        for hit in await uow.search.search(everyone, exact, prefixes, None, limit=50) if by_name else []:
+        for hit in await uow.customers.search.search(everyone, exact, prefixes, None, limit=50) if by_name else []:
             if hit.entity is EntityKind.CUSTOMER and _similar(hit.title, draft.name):
-                customer = await uow.customers.get(hit.id)
+                customer = await uow.customers.customers.get(hit.id)
                 if customer is not None:
                     found[customer.id] = customer
                     reasons.add("name")
@@ -184,7 +189,7 @@ class CustomerService:
         visible: list[Customer] = []
         hidden = 0
         for customer in found.values():
-            department = await uow.customers.owner_department(customer.owner_id)
+            department = await uow.customers.customers.owner_department(customer.owner_id)
             if scope.allows(customer.owner_id, department):
                 visible.append(customer)
             else:
@@ -204,20 +209,20 @@ class CustomerService:
                 duplicates = await self._duplicates(uow, actor, draft, None)
                 if duplicates:
                     raise DuplicateSuspected(duplicates)
-            customer = await uow.customers.add(Customer(
+            customer = await uow.customers.customers.add(Customer(
                 id=0, name=draft.name, owner_id=owner_id, kind=draft.kind, short_name=draft.short_name,
                 phones=draft.phones, email=draft.email, address=draft.address, region=draft.region,
                 industry=draft.industry, source=draft.source, classification=draft.classification, tier=draft.tier,
                 tags=draft.tags, notes=draft.notes, created_at=now, updated_at=now,
             ))
-            await uow.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
+            await uow.customers.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {}, _auditable(customer))
             await uow.commit()
         return customer
 
     @staticmethod
-    async def _check_owner(uow: UnitOfWork, actor: Actor, owner_id: int) -> None:
-        owner = await uow.staff.get(owner_id)
+    async def _check_owner(uow: CustomersUnitOfWork, actor: Actor, owner_id: int) -> None:
+        owner = await uow.organisation.staff.get(owner_id)
         if owner is None or not owner.active or owner.deleted_at is not None:
             raise NotFound()
         if not actor.scope_filter("customers").allows(owner.id, owner.department_id):
@@ -228,25 +233,27 @@ class CustomerService:
         async with self._uow(write=False) as uow:
             return await visible_customer(uow, actor, customer_id)
 
-    async def card(self, actor: Actor, customer_id: int, *, messages: int = 0) -> CustomerCard:
-        """Everything a customer's card shows, read together: with ``messages``, also that many of the latest
-        messages sent to the customer (and its contacts) that the actor may see, newest first."""
+    async def card(self, actor: Actor, customer_id: int, *, sections: Mapping[str, int] | None = None
+                   ) -> CustomerCard:
+        """Everything a customer's card shows, read together; ``sections``: which of the other modules' sections
+        (``card_sections``) to read, with how many items each (e.g. ``{"messages": 3}``)."""
         actor.require("customers.view")
+        wanted = sections or {}
         async with self._uow(write=False) as uow:
-            head = await uow.customers.card_head(customer_id)
+            head = await uow.customers.customers.card_head(customer_id)
             if head is None or not actor.scope_filter("customers").allows(head[0].owner_id, head[2]):
                 raise NotFound()
             customer, owner_name, _ = head
-            contacts = await uow.contacts.for_customer(customer_id)
-            open_followups = await uow.followups.open_for(customer_id=customer_id)
-            recent = await uow.interactions.recent(customer_id=customer_id, limit=3)
-            sent = (await uow.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
-                                            limit=messages)) if messages > 0 else ()
+            contacts = await uow.customers.contacts.for_customer(customer_id)
+            open_followups = await uow.customers.followups.open_for(customer_id=customer_id)
+            recent = await uow.customers.interactions.recent(customer_id=customer_id, limit=3)
+            extra = {section.name: tuple(await section.read(uow, actor, customer_id, wanted[section.name]))
+                     for section in self.card_sections if wanted.get(section.name, 0) > 0}
         return CustomerCard(
             customer=customer, owner_name=owner_name, contacts=tuple(contacts),
             open_followups=tuple(open_followups), last_interaction=recent[0] if recent else None,
             next_followup=open_followups[0] if open_followups else None, recent_interactions=tuple(recent),
-            recent_messages=tuple(sent),
+            sections=extra,
         )
 
     async def update(self, actor: Actor, customer_id: int, changes: Mapping[str, Any], *,
@@ -269,8 +276,8 @@ class CustomerService:
                     raise DuplicateSuspected(duplicates)
             after = replace(before, **{k: getattr(merged, k) for k in fields}, updated_at=self._clock.now())
             diff = {k: getattr(after, k) for k in fields}
-            await uow.customers.update(customer_id, **_db(diff), updated_at=after.updated_at)
-            await uow.search.replace(EntityKind.CUSTOMER, customer_id, customer_terms(after))
+            await uow.customers.customers.update(customer_id, **_db(diff), updated_at=after.updated_at)
+            await uow.customers.search.replace(EntityKind.CUSTOMER, customer_id, customer_terms(after))
             await audit.record(uow, actor.staff_id, "update", "customer", customer_id,
                                {k: getattr(before, k) for k in diff}, diff)
             await uow.commit()
@@ -282,7 +289,7 @@ class CustomerService:
         now = self._clock.now()
         async with self._uow() as uow:
             await visible_customer(uow, actor, customer_id)
-            await uow.customers.update(customer_id, deleted_at=now)
+            await uow.customers.customers.update(customer_id, deleted_at=now)
             await audit.record(uow, actor.staff_id, "delete", "customer", customer_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
@@ -291,7 +298,7 @@ class CustomerService:
         actor.require("trash.restore")
         async with self._uow() as uow:
             customer = await visible_customer(uow, actor, customer_id, deleted=True)
-            await uow.customers.update(customer_id, deleted_at=None)
+            await uow.customers.customers.update(customer_id, deleted_at=None)
             await audit.record(uow, actor.staff_id, "restore", "customer", customer_id,
                                {"deleted_at": customer.deleted_at}, {"deleted_at": None})
             await uow.commit()
@@ -300,14 +307,14 @@ class CustomerService:
     async def trash(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("trash.restore")
         async with self._uow(write=False) as uow:
-            rows = await uow.customers.list(actor.scope_filter("customers"), deleted=True,
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"), deleted=True,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
 
     async def list_mine(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            rows = await uow.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
 
@@ -321,7 +328,7 @@ class CustomerService:
         if not keys:
             return {}
         async with self._uow(write=False) as uow:
-            found = await uow.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
+            found = await uow.customers.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
                                            starting=starting)
         result: dict[str, tuple[SearchHit, ...]] = {}
         for name, key in keys.items():
@@ -345,7 +352,7 @@ class CustomerService:
         if not (exact or prefixes or phone_suffix):
             return SearchPage((), page, False)
         async with self._uow(write=False) as uow:
-            hits = await uow.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
+            hits = await uow.customers.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
                                            limit=want * 2)
         cjk = _cjk_runs(fold(text)) if not (by_phone or text.lstrip().startswith("#")) else []
         if cjk:

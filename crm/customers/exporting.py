@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.bulk import ExportedCustomer
+from crm.customers.ports import CustomersUnitOfWork
 from crm.customers.spreadsheets import SheetFormat, SpreadsheetCodec
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWorkFactory
 
 # Column → message key of its header. The texts are among importing.HEADER_ALIASES in every language, so an
 # exported file imports again unchanged (tests/integration/test_import_export.py round-trips it).
@@ -80,7 +81,7 @@ def export_table(items: Sequence[ExportedCustomer], translate: Translate, timezo
 
 
 class ExportService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, codec: SpreadsheetCodec, *,
+    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, codec: SpreadsheetCodec, *,
                  phone_region: str = "TW") -> None:
         self._uow = uow
         self._clock = clock
@@ -94,7 +95,7 @@ class ExportService:
         if fmt not in FORMATS:
             raise ValidationFailed("importing.unknown_format")
         async with self._uow(write=False) as uow:
-            items = await uow.bulk.customers_for_export(actor.scope_filter("customers"))
+            items = await uow.customers.bulk.customers_for_export(actor.scope_filter("customers"))
         headers, rows = export_table(items, translate, actor.timezone, self.phone_region)
         data = await asyncio.to_thread(self._codec.write, fmt, headers, rows)
         async with self._uow() as uow:

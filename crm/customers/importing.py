@@ -25,15 +25,16 @@ from typing import Any
 
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, DomainError, ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.bulk import ExistingCustomer
 from crm.customers.customers import CustomerDraft, CustomerService, clean_email, clean_tags, clean_text, customer_terms
 from crm.customers.model import Classification, Customer, CustomerKind, Tier
+from crm.customers.ports import CustomersUnitOfWork
 from crm.customers.search_terms import fold
 from crm.customers.spreadsheets import SpreadsheetCodec
 from crm.organisation.model import AuditEntry, Staff
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_ROWS = 200_000  # a spreadsheet larger than this is a database dump, not an import
 PREVIEW_ROWS = 5
@@ -542,7 +543,7 @@ def _with_owners(checked: CheckedRows, owners: OwnerDirectory, default_owner_id:
 
 
 class ImportService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, customers: CustomerService,
+    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, customers: CustomerService,
                  codec: SpreadsheetCodec) -> None:
         self._uow = uow
         self._clock = clock
@@ -640,14 +641,14 @@ class ImportService:
                 if progress is not None:
                     await progress(count, total)
 
-            ids = await uow.bulk.insert_customers(prepared, progress=written)
+            ids = await uow.customers.bulk.insert_customers(prepared, progress=written)
             entries = [AuditEntry(actor.staff_id, "create", "customer", new_id, _NOTHING, _import_audit(c), now)
                        for new_id, (c, _) in zip(ids, prepared, strict=True)]
             skipped = plan.total - total
             entries.append(AuditEntry(actor.staff_id, "import", "customer", None, {}, {
                 "created": total, "skipped": skipped, "rows": plan.total,
                 "default_owner_id": plan.default_owner_id}, now))
-            await uow.bulk.insert_audit(entries)
+            await uow.customers.bulk.insert_audit(entries)
             await uow.commit()
         return ImportResult(created=total, skipped=skipped, total=plan.total)
 
@@ -659,11 +660,11 @@ class ImportService:
         return self._codec.write("csv", headers, rows)
 
     @staticmethod
-    async def _owners(uow: UnitOfWork, actor: Actor) -> OwnerDirectory:
-        staff = await uow.staff.list(actor.scope_filter("customers"), limit=_STAFF_LIMIT)
+    async def _owners(uow: CustomersUnitOfWork, actor: Actor) -> OwnerDirectory:
+        staff = await uow.organisation.staff.list(actor.scope_filter("customers"), limit=_STAFF_LIMIT)
         directory = OwnerDirectory(staff)
         if actor.staff_id not in directory.by_id:
-            me = await uow.staff.get(actor.staff_id)
+            me = await uow.organisation.staff.get(actor.staff_id)
             directory = OwnerDirectory([*staff, *([me] if me else [])])
         return directory
 
@@ -688,7 +689,7 @@ class ImportService:
         return default, RowError(number, column, key, {"value": ref[:60]})
 
     @staticmethod
-    async def _existing(uow: UnitOfWork, rows: Sequence[PlannedRow]
+    async def _existing(uow: CustomersUnitOfWork, rows: Sequence[PlannedRow]
                         ) -> dict[int, tuple[ExistingCustomer, str]]:
         """Which rows share a phone or e-mail with a stored customer (any owner):
         row number → (that customer, "phone" or "email")."""
@@ -702,7 +703,7 @@ class ImportService:
         if not by_phone and not by_email:
             return {}
         found: dict[int, tuple[ExistingCustomer, str]] = {}
-        for match in await uow.bulk.customers_with_keys(by_phone.keys(), by_email.keys()):
+        for match in await uow.customers.bulk.customers_with_keys(by_phone.keys(), by_email.keys()):
             hits = [(by_phone[p], "phone") for p in match.phones if p in by_phone]
             if match.email and _email_key(match.email) in by_email:
                 hits.append((by_email[_email_key(match.email)], "email"))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-
-from crm.messaging.outbox import OutboxMessage
+from typing import Any
 
 
 class CustomerKind(StrEnum):
@@ -161,5 +161,10 @@ class CustomerCard:
     last_interaction: Interaction | None = None
     next_followup: FollowUp | None = None
     recent_interactions: tuple[Interaction, ...] = field(default_factory=tuple)
-    recent_messages: tuple[OutboxMessage, ...] = ()
-    """Latest messages sent to the customer that the reader may see (when the card was asked for them)."""
+    sections: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    """What other modules show on the card (``CardSection``), by section name, when the card was asked for it."""
+
+    @property
+    def recent_messages(self) -> Sequence[Any]:
+        """Latest messages sent to the customer that the reader may see (the messaging module's section)."""
+        return self.sections.get("messages", ())

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from crm.customers.bulk import BulkCustomerWriter
 from crm.customers.model import (
     Contact,
     Customer,
@@ -15,7 +16,8 @@ from crm.customers.model import (
     Lead,
     SearchHit,
 )
-from crm.organisation.permissions import ScopeFilter
+from crm.organisation.permissions import Actor, ScopeFilter
+from crm.organisation.ports import OrganisationUnitOfWork
 
 
 class CustomerRepository(Protocol):
@@ -83,3 +85,26 @@ class SearchIndex(Protocol):
         """Records in scope having any of these whole-name terms (search_terms.name_key) — or, ``starting``,
         a whole-name term that starts with one of them — each with the term it was found by."""
         ...
+
+
+class CustomerRepositories(Protocol):
+    customers: CustomerRepository
+    contacts: ContactRepository
+    leads: LeadRepository
+    interactions: InteractionRepository
+    followups: FollowUpRepository
+    search: SearchIndex
+    bulk: BulkCustomerWriter
+
+
+class CustomersUnitOfWork(OrganisationUnitOfWork, Protocol):
+    customers: CustomerRepositories
+
+
+class CardSection(Protocol):
+    """Something another module shows on a customer's card, read in the card's own unit of work (the whole one
+    at run time, so a section may read its own module's repositories)."""
+
+    name: str
+
+    async def read(self, uow: Any, actor: Actor, customer_id: int, limit: int) -> Sequence[Any]: ...

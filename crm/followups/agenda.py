@@ -7,10 +7,11 @@ import unicodedata
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.followups.ports import FollowUpsUnitOfWork
 from crm.followups.reminders import DEFAULT_AGENDA_TIME, agenda_clock_time
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWorkFactory
 
 OFF = "off"
 _OFF_WORDS = frozenset({"off", "none", "no", "stop", "關", "关", "關閉", "关闭", "不要", "取消"})
@@ -36,7 +37,7 @@ def shown_agenda_time(stored: str | None) -> str:
 
 
 class AgendaService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[FollowUpsUnitOfWork], clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
@@ -44,14 +45,14 @@ class AgendaService:
     async def get_time(self, actor: Actor) -> str:
         """"HH:MM" or "off"."""
         async with self._uow(write=False) as uow:
-            return shown_agenda_time(await uow.reminders.agenda_time(actor.staff_id))
+            return shown_agenda_time(await uow.followups.reminders.agenda_time(actor.staff_id))
 
     async def set_time(self, actor: Actor, text: str) -> str:
         value = parse_agenda_time(text)
         stored = None if value == DEFAULT_AGENDA_TIME.strftime("%H:%M") else value
         async with self._uow() as uow:
-            before = await uow.reminders.agenda_time(actor.staff_id)
-            await uow.reminders.set_agenda_time(actor.staff_id, stored)
+            before = await uow.followups.reminders.agenda_time(actor.staff_id)
+            await uow.followups.reminders.set_agenda_time(actor.staff_id, stored)
             await audit.record(uow, actor.staff_id, "update", "staff", actor.staff_id,
                                {"agenda_time": before}, {"agenda_time": stored})
             await uow.commit()

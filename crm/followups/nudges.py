@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.core.clock import Clock
 from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.model import Classification, Customer
+from crm.followups.ports import FollowUpsUnitOfWork
 from crm.organisation import audit
 from crm.organisation.permissions import Actor, ScopeFilter
 from crm.segments.segments import parse_days
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 NUDGE_TIME = time(9, 0)
 CONFIG_KEY = "nudges.days"
@@ -89,7 +90,8 @@ class Nudge:
 
 
 class NudgeService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, default_timezone: str = "UTC") -> None:
+    def __init__(self, uow: UnitOfWorkFactory[FollowUpsUnitOfWork], clock: Clock, *,
+                 default_timezone: str = "UTC") -> None:
         self._uow = uow
         self._clock = clock
         self._default_zone = default_timezone
@@ -116,7 +118,7 @@ class NudgeService:
         return after
 
     @staticmethod
-    async def _load(uow: UnitOfWork) -> NudgeSettings:
+    async def _load(uow: FollowUpsUnitOfWork) -> NudgeSettings:
         return NudgeSettings.from_json(await uow.kv.get(CONFIG_KEY))
 
     def _zone(self, name: str | None) -> ZoneInfo:
@@ -134,7 +136,7 @@ class NudgeService:
                 return []
             everyone = ScopeFilter(everything=True, owner_id=0)
             candidates: list[DueNudge] = []
-            for person in await uow.staff.list(everyone, include_inactive=False, limit=MAX_STAFF):
+            for person in await uow.organisation.staff.list(everyone, include_inactive=False, limit=MAX_STAFF):
                 if person.telegram_user_id is None:
                     continue
                 local = now.astimezone(self._zone(person.timezone))
@@ -161,7 +163,7 @@ class NudgeService:
             cutoffs = {c.value: now - timedelta(days=n) for c, n in settings.days.items() if n > 0}
             if not cutoffs:
                 return Nudge(day, (), 0, settings)
-            rows, total = await uow.segments.no_contact(actor.staff_id, cutoffs, limit=SHOWN)
+            rows, total = await uow.segments.segments.no_contact(actor.staff_id, cutoffs, limit=SHOWN)
         return Nudge(day, tuple(Neglected(c, _days_since(c, now)) for c in rows), total, settings)
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from crm.customers.model import Interaction
+from crm.segments.ports import SegmentsUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,11 @@ class ReminderRepository(Protocol):
     async def interaction(self, interaction_id: int) -> Interaction | None: ...
 
     async def set_interaction_location(self, interaction_id: int, latitude: float, longitude: float) -> None: ...
+
+
+class FollowUpRepositories(Protocol):
+    reminders: ReminderRepository
+
+
+class FollowUpsUnitOfWork(SegmentsUnitOfWork, Protocol):
+    followups: FollowUpRepositories

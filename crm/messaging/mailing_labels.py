@@ -14,11 +14,12 @@ from typing import Literal
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.messaging.campaigns import SegmentSource
 from crm.messaging.ports.documents import EnvelopeSize, LabelAddress, LabelRenderer, LabelSheet
+from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["LAYOUTS", "LabelDocument", "LabelService", "Layout", "sender_address"]
 
@@ -49,7 +50,8 @@ def _address_lines(address: str) -> list[str]:
 
 
 class LabelService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, renderer: LabelRenderer, sender: LabelAddress,
+    def __init__(self, uow: UnitOfWorkFactory[MessagingUnitOfWork], clock: Clock, renderer: LabelRenderer,
+                 sender: LabelAddress,
                  segments: SegmentSource | None = None) -> None:
         self._uow = uow
         self._clock = clock
@@ -73,7 +75,7 @@ class LabelService:
         if len(customer_ids) > MAX_LABELS:
             raise ValidationFailed("subscriptions.labels_too_many", limit=MAX_LABELS)
         async with self._uow() as uow:
-            customers = await uow.campaigns.customers(customer_ids, actor.scope_filter("customers"))
+            customers = await uow.messaging.campaigns.customers(customer_ids, actor.scope_filter("customers"))
             addresses = [LabelAddress(c.name, _address_lines(c.address)) for c in customers
                          if c.address and c.address.strip()]
             missing = len(customers) - len(addresses)

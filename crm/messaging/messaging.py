@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from crm.core.clock import Clock
 from crm.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.contacts_leads import visible_contact, visible_lead
 from crm.customers.customers import clean_email, visible_customer
@@ -21,10 +22,10 @@ from crm.customers.model import EntityKind
 from crm.messaging.outbox import AttachmentSpec, NewOutboxMessage, OutboxChannel, OutboxMessage, OutboxStatus, enqueue
 from crm.messaging.ports.fax import InvalidFaxNumber, normalize_fax_number
 from crm.messaging.ports.outbox import ConsentRecorder, EarlyReport, NoConsentRecords
+from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.messaging.ports.sms import MAX_BODY_CHARS, OPTED_OUT_ERROR_CODE
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "SETTINGS_FOR",
@@ -101,7 +102,8 @@ _REPORTED = {"delivered": OutboxStatus.DELIVERED, "read": OutboxStatus.DELIVERED
 
 
 class MessagingService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, *, unconfigured: Mapping[OutboxChannel, str] | None = None,
+    def __init__(self, uow: UnitOfWorkFactory[MessagingUnitOfWork], clock: Clock, *,
+                 unconfigured: Mapping[OutboxChannel, str] | None = None,
                  consent: ConsentRecorder | None = None, phone_region: str = "TW") -> None:
         self._uow = uow
         self._clock = clock
@@ -165,7 +167,7 @@ class MessagingService:
         return text
 
     @staticmethod
-    async def _recipient(uow: UnitOfWork, actor: Actor, kind: SendKind, record_id: int) -> Recipient:
+    async def _recipient(uow: MessagingUnitOfWork, actor: Actor, kind: SendKind, record_id: int) -> Recipient:
         if kind is SendKind.CUSTOMER:
             customer = await visible_customer(uow, actor, record_id)
             return Recipient(kind, customer.id, customer.name, customer.phones, customer.email, customer.id)
@@ -262,7 +264,7 @@ class MessagingService:
         return f"chat:{actor.staff_id}:{draft_key}"
 
     @staticmethod
-    async def _enqueue(uow: UnitOfWork, actor: Actor, who: Recipient, new: NewOutboxMessage) -> OutboxMessage:
+    async def _enqueue(uow: MessagingUnitOfWork, actor: Actor, who: Recipient, new: NewOutboxMessage) -> OutboxMessage:
         message = await enqueue(uow, new)
         await audit.record(uow, actor.staff_id, "hold" if message.status is OutboxStatus.HELD else "send",
                            "outbox", message.id, {}, {
@@ -277,25 +279,25 @@ class MessagingService:
     async def watch(self, actor: Actor, message_id: int, chat_id: int, chat_message_id: int) -> None:
         """Show status changes of the actor's own message by editing this chat message."""
         async with self._uow() as uow:
-            message = await uow.outbox.get(message_id)
+            message = await uow.messaging.outbox.get(message_id)
             if message is None or message.requested_by != actor.staff_id:
                 raise NotFound()
-            await uow.outbox.set_notify(message_id, chat_id, chat_message_id, locale=actor.locale,
+            await uow.messaging.outbox.set_notify(message_id, chat_id, chat_message_id, locale=actor.locale,
                                         timezone=actor.timezone)
             await uow.commit()
 
     async def get(self, actor: Actor, message_id: int) -> OutboxMessage:
         async with self._uow(write=False) as uow:
-            message = await uow.outbox.get(message_id)
+            message = await uow.messaging.outbox.get(message_id)
             if message is None or not await self._visible(uow, actor, message):
                 raise NotFound()
         return message
 
     @staticmethod
-    async def _visible(uow: UnitOfWork, actor: Actor, message: OutboxMessage) -> bool:
+    async def _visible(uow: MessagingUnitOfWork, actor: Actor, message: OutboxMessage) -> bool:
         if message.requested_by is None:
             return actor.scope_filter("communications").everything
-        sender = await uow.staff.get(message.requested_by)
+        sender = await uow.organisation.staff.get(message.requested_by)
         return actor.scope_filter("communications").allows(message.requested_by,
                                                            sender.department_id if sender else None)
 
@@ -304,13 +306,13 @@ class MessagingService:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             await visible_customer(uow, actor, customer_id)
-            return await uow.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
+            return await uow.messaging.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
                                            limit=limit)
 
     async def recent_by_user(self, actor: Actor, *, limit: int = RECENT_LIMIT) -> Sequence[OutboxMessage]:
         """The actor's own recent sends (/outbox)."""
         async with self._uow(write=False) as uow:
-            return await uow.outbox.recent(actor.scope_filter("communications"), requested_by=actor.staff_id,
+            return await uow.messaging.outbox.recent(actor.scope_filter("communications"), requested_by=actor.staff_id,
                                            limit=limit)
 
     # ---- system side: delivery reports and notices --------------------------------------------------------
@@ -327,17 +329,18 @@ class MessagingService:
             if status is None:
                 # queued / sent / ...: the dispatcher's own record already says as much, so one that comes early
                 # is not worth keeping.
-                message = await uow.outbox.by_provider_id(report.provider_id)
+                message = await uow.messaging.outbox.by_provider_id(report.provider_id)
             else:
                 reason = report.error_message or (f"{report.status} (error {report.error_code})"
                                                   if report.error_code else report.status)
                 now = self._clock.now()
-                message = await uow.outbox.apply_provider_status(
+                message = await uow.messaging.outbox.apply_provider_status(
                     report.provider_id, status, code=report.error_code, reason=reason, at=now)
                 if message is None:
                     # Twilio can call back before the dispatcher's batched write has stored the SID; the report
                     # is applied (with its opt-out, if any) in the transaction that stores it.
-                    await uow.outbox.keep_early_report(EarlyReport(report.provider_id, status, report.error_code,
+                    await uow.messaging.outbox.keep_early_report(EarlyReport(report.provider_id, status,
+                                                                             report.error_code,
                                                                    reason, now))
             if (message is not None and message.channel is OutboxChannel.SMS
                     and report.error_code == str(OPTED_OUT_ERROR_CODE)):
@@ -348,24 +351,24 @@ class MessagingService:
     async def purge_unmatched_reports(self, max_age: timedelta = UNMATCHED_REPORT_TTL) -> int:
         """Forget delivery reports kept for longer than ``max_age`` without their message turning up."""
         async with self._uow() as uow:
-            purged = await uow.outbox.purge_early_reports(self._clock.now() - max_age)
+            purged = await uow.messaging.outbox.purge_early_reports(self._clock.now() - max_age)
             await uow.commit()
         return purged
 
     async def take_notices(self, limit: int = 20) -> Sequence[Notice]:
         """Status changes not yet shown to their senders (each is handed out once)."""
         async with self._uow(write=False) as uow:
-            if not await uow.outbox.has_notices():
+            if not await uow.messaging.outbox.has_notices():
                 return []  # the common case, every tick: no write transaction for nothing
         async with self._uow() as uow:
-            messages = await uow.outbox.take_notices(limit)
+            messages = await uow.messaging.outbox.take_notices(limit)
             await uow.commit()
         async with self._uow(write=False) as uow:
             notices = []
             for message in messages:
                 locale, zone = message.notify_locale, message.notify_timezone
                 if (locale is None or zone is None) and message.requested_by is not None:
-                    sender = await uow.staff.get(message.requested_by)
+                    sender = await uow.organisation.staff.get(message.requested_by)
                     locale = locale or (sender.locale if sender else None)
                     zone = zone or (sender.timezone if sender else None)
                 notices.append(Notice(message, locale, zone))
@@ -373,7 +376,7 @@ class MessagingService:
 
     async def notice_failed(self, message_id: int) -> None:
         async with self._uow() as uow:
-            await uow.outbox.flag_notice(message_id)
+            await uow.messaging.outbox.flag_notice(message_id)
             await uow.commit()
 
 
@@ -381,3 +384,15 @@ def _check_size(attachments: Sequence[AttachmentSpec]) -> None:
     total = sum(len(payload) for _, _, payload in attachments if isinstance(payload, bytes))
     if total > MAX_ATTACHMENT_BYTES:
         raise ValidationFailed("messaging.attachment_too_big", limit_mb=MAX_ATTACHMENT_BYTES // (1024 * 1024))
+
+
+class SentMessagesSection:
+    """The customer card's "messages sent" section (``CardSection``): the latest messages to the customer and its
+    contacts that the reader may see, newest first."""
+
+    name = "messages"
+
+    async def read(self, uow: MessagingUnitOfWork, actor: Actor, customer_id: int,
+                   limit: int) -> Sequence[OutboxMessage]:
+        return await uow.messaging.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
+                                                 limit=limit)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from crm.messaging.ports.sms import MAX_BODY_CHARS, is_e164
 
 if TYPE_CHECKING:
-    from crm.unit_of_work import UnitOfWork
+    from crm.messaging.ports.repositories import MessagingUnitOfWork
 
 __all__ = [
     "AttachmentSpec",
@@ -183,22 +183,23 @@ class OutboxMessage:
     attachment_names: tuple[str, ...] = field(default_factory=tuple)
 
 
-async def enqueue(uow: UnitOfWork, msg: NewOutboxMessage) -> OutboxMessage:
+async def enqueue(uow: MessagingUnitOfWork, msg: NewOutboxMessage) -> OutboxMessage:
     """Write ``msg`` in the caller's unit of work (it is sent only if the caller commits).
 
     Returns the existing row when a message with the same idempotency key is already there.
     """
-    return await uow.outbox.add(msg)
+    return await uow.messaging.outbox.add(msg)
 
 
-async def release_held(uow: UnitOfWork, *, campaign_id: int | None = None, message_ids: Sequence[int] = ()) -> int:
+async def release_held(uow: MessagingUnitOfWork, *, campaign_id: int | None = None,
+                       message_ids: Sequence[int] = ()) -> int:
     """Held → queued (a reviewer approved them). Returns how many rows moved."""
     if campaign_id is None and not message_ids:
         return 0
-    return await uow.outbox.release_held(campaign_id=campaign_id, message_ids=tuple(message_ids))
+    return await uow.messaging.outbox.release_held(campaign_id=campaign_id, message_ids=tuple(message_ids))
 
 
-async def cancel_pending(uow: UnitOfWork, *, channel: OutboxChannel, recipient: str | None = None,
+async def cancel_pending(uow: MessagingUnitOfWork, *, channel: OutboxChannel, recipient: str | None = None,
                          campaign_id: int | None = None, reason: str) -> int:
     """Cancel messages not yet handed to a dispatcher (held or queued) to ``recipient`` and/or of a campaign.
 
@@ -207,5 +208,5 @@ async def cancel_pending(uow: UnitOfWork, *, channel: OutboxChannel, recipient: 
     """
     if recipient is None and campaign_id is None:
         raise ValueError("cancel_pending needs a recipient or a campaign_id")
-    return await uow.outbox.cancel_pending(channel=OutboxChannel(channel), recipient=recipient,
+    return await uow.messaging.outbox.cancel_pending(channel=OutboxChannel(channel), recipient=recipient,
                                            campaign_id=campaign_id, reason=reason[:1000])

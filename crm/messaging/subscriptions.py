@@ -28,18 +28,19 @@ import phonenumbers
 from crm.core.clock import Clock
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.money import Money
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.contacts_leads import lead_terms
 from crm.customers.model import EntityKind, Lead
 from crm.followups.followups import Target, resolve_target
 from crm.messaging.outbox import OutboxChannel, OutboxMessage, cancel_pending
 from crm.messaging.ports.outbox import SEND, Cancel, Decision, Defer
+from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.messaging.quiet_hours import QuietHours, recipient_zone
 from crm.messaging.sms_keywords import KeywordIntent, KeywordKind, classify_inbound, help_reply
 from crm.messaging.subscription_model import ConsentChannel, ConsentEvent, ConsentStatus, PartyLink, Topic
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "DEFAULT_TOPICS",
@@ -196,18 +197,18 @@ class ConsentView:
         return event.status if event else ConsentStatus.NONE
 
 
-async def ensure_topics(uow: UnitOfWork, now: datetime) -> list[Topic]:
+async def ensure_topics(uow: MessagingUnitOfWork, now: datetime) -> list[Topic]:
     """The topics, creating the defaults the first time (in the caller's write unit of work)."""
-    topics = list(await uow.subscriptions.topics())
+    topics = list(await uow.messaging.subscriptions.topics())
     if not topics:
-        await uow.subscriptions.add_topics(DEFAULT_TOPICS, now)
-        topics = list(await uow.subscriptions.topics())
+        await uow.messaging.subscriptions.add_topics(DEFAULT_TOPICS, now)
+        topics = list(await uow.messaging.subscriptions.topics())
     return topics
 
 
-async def _topics_for_reading(uow: UnitOfWork) -> list[Topic]:
+async def _topics_for_reading(uow: MessagingUnitOfWork) -> list[Topic]:
     """In a read-only unit of work: the stored topics, or the defaults before anything was stored."""
-    return list(await uow.subscriptions.topics()) or list(DEFAULT_TOPICS)
+    return list(await uow.messaging.subscriptions.topics()) or list(DEFAULT_TOPICS)
 
 
 def _reply_locale(intent: KeywordIntent, phone: str) -> str:
@@ -242,7 +243,8 @@ def _match_topic(topics: Iterable[Topic], word: str) -> Topic | None:
 class SubscriptionService:
     """Consent: recorded from chat, from keywords texted in, from the carrier; read by the send policy."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, program: SmsProgram, texts: SmsTexts) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[MessagingUnitOfWork], clock: Clock, program: SmsProgram,
+                 texts: SmsTexts) -> None:
         self._uow = uow
         self._clock = clock
         self.program = program
@@ -258,7 +260,7 @@ class SubscriptionService:
         """The current status of one number for one topic (NONE: never asked)."""
         e164 = phones.normalize(phone, self.program.phone_region)
         async with self._uow(write=False) as uow:
-            latest = (await uow.subscriptions.latest([e164])).get(e164, {})
+            latest = (await uow.messaging.subscriptions.latest([e164])).get(e164, {})
         event = latest.get(topic)
         return event.status if event else ConsentStatus.NONE
 
@@ -268,7 +270,7 @@ class SubscriptionService:
         async with self._uow(write=False) as uow:
             _, numbers = await self._target_phones(uow, actor, target)
             e164 = self._one_of(numbers, phone)
-            return list(await uow.subscriptions.history(e164))
+            return list(await uow.messaging.subscriptions.history(e164))
 
     async def consent_view(self, actor: Actor, target: Target) -> ConsentView:
         """Each of the target's numbers with its status per topic."""
@@ -276,7 +278,7 @@ class SubscriptionService:
         async with self._uow(write=False) as uow:
             name, numbers = await self._target_phones(uow, actor, target)
             topics = await _topics_for_reading(uow)
-            latest = await uow.subscriptions.latest(numbers)
+            latest = await uow.messaging.subscriptions.latest(numbers)
         return ConsentView(name, numbers, tuple(topics), latest)
 
     # ---- a rep records consent given in person ---------------------------------------------------------------
@@ -300,8 +302,9 @@ class SubscriptionService:
             link = await self._link_for(uow, target)
             events = [ConsentEvent(e164, key, status, now, ConsentChannel.IN_PERSON, evidence, link.customer_id,
                                    link.contact_id, link.lead_id, actor.staff_id) for key in dict.fromkeys(topic_keys)]
-            await uow.subscriptions.add_consents(events)
-            if status is ConsentStatus.OPTED_OUT and self._all_out(await uow.subscriptions.latest([e164]), e164,
+            await uow.messaging.subscriptions.add_consents(events)
+            if status is ConsentStatus.OPTED_OUT and self._all_out(await uow.messaging.subscriptions.latest([e164]),
+                                                                   e164,
                                                                      topics):
                 await cancel_pending(uow, channel=OutboxChannel.SMS, recipient=e164, reason=OPTED_OUT_REASON)
             await audit.record(uow, actor.staff_id, f"consent_{status.value}", "sms_consent", None, {},
@@ -310,16 +313,17 @@ class SubscriptionService:
             await uow.commit()
         return events
 
-    async def _target_phones(self, uow: UnitOfWork, actor: Actor, target: Target) -> tuple[str, tuple[str, ...]]:
+    async def _target_phones(self, uow: MessagingUnitOfWork, actor: Actor, target: Target) -> tuple[str, tuple[str,
+                                                                                                               ...]]:
         resolved = await resolve_target(uow, actor, target)  # scope-checked: out of scope is NotFound
         if target.entity is EntityKind.CUSTOMER:
-            customer = await uow.customers.get(target.id)
+            customer = await uow.customers.customers.get(target.id)
             numbers = customer.phones if customer else ()
         elif target.entity is EntityKind.CONTACT:
-            contact = await uow.contacts.get(target.id)
+            contact = await uow.customers.contacts.get(target.id)
             numbers = contact.phones if contact else ()
         else:
-            lead = await uow.leads.get(target.id)
+            lead = await uow.customers.leads.get(target.id)
             numbers = lead.phones if lead else ()
         return resolved.name, tuple(numbers)
 
@@ -330,11 +334,11 @@ class SubscriptionService:
         return e164
 
     @staticmethod
-    async def _link_for(uow: UnitOfWork, target: Target) -> PartyLink:
+    async def _link_for(uow: MessagingUnitOfWork, target: Target) -> PartyLink:
         if target.entity is EntityKind.CUSTOMER:
             return PartyLink(customer_id=target.id)
         if target.entity is EntityKind.CONTACT:
-            contact = await uow.contacts.get(target.id)
+            contact = await uow.customers.contacts.get(target.id)
             return PartyLink(customer_id=contact.customer_id if contact else None, contact_id=target.id)
         return PartyLink(lead_id=target.id)
 
@@ -366,7 +370,7 @@ class SubscriptionService:
         now = self._clock.now()
         async with self._uow() as uow:
             topics = await ensure_topics(uow, now)
-            link = await uow.subscriptions.parties_by_phone(phone)
+            link = await uow.messaging.subscriptions.parties_by_phone(phone)
             if intent.kind is KeywordKind.OPT_OUT:
                 await self._opt_out(uow, phone, topics, link, ConsentChannel.SMS, evidence, now)
                 await uow.commit()
@@ -384,7 +388,7 @@ class SubscriptionService:
                 link = await self._new_lead(uow, phone, now)
             events = [ConsentEvent(phone, t.key, ConsentStatus.OPTED_IN, now, ConsentChannel.SMS, evidence,
                                    link.customer_id, link.contact_id, link.lead_id) for t in chosen]
-            await uow.subscriptions.add_consents(events)
+            await uow.messaging.subscriptions.add_consents(events)
             await audit.record(uow, None, "consent_opted_in", "sms_consent", None, {},
                                {"phone": phone, "topics": [t.key for t in chosen], "channel": "sms",
                                 "evidence": evidence, "lead_id": link.lead_id})
@@ -394,11 +398,11 @@ class SubscriptionService:
                              topics=separator.join(t.name(locale) for t in chosen),
                              frequency=_sentence(self.program.frequency.get(locale), locale))
 
-    async def _opt_out(self, uow: UnitOfWork, phone: str, topics: Sequence[Topic], link: PartyLink,
+    async def _opt_out(self, uow: MessagingUnitOfWork, phone: str, topics: Sequence[Topic], link: PartyLink,
                        channel: ConsentChannel, evidence: str | None, now: datetime) -> None:
         events = [ConsentEvent(phone, t.key, ConsentStatus.OPTED_OUT, now, channel, evidence, link.customer_id,
                                link.contact_id, link.lead_id) for t in topics]
-        await uow.subscriptions.add_consents(events)
+        await uow.messaging.subscriptions.add_consents(events)
         # Opt-out applies before the next send: nothing still waiting for this number goes out.
         cancelled = await cancel_pending(uow, channel=OutboxChannel.SMS, recipient=phone, reason=OPTED_OUT_REASON)
         await audit.record(uow, None, "consent_opted_out", "sms_consent", None, {},
@@ -406,9 +410,9 @@ class SubscriptionService:
                             "evidence": evidence, "cancelled": cancelled})
 
     @staticmethod
-    async def _restorable(uow: UnitOfWork, phone: str, topics: Sequence[Topic]) -> list[Topic]:
+    async def _restorable(uow: MessagingUnitOfWork, phone: str, topics: Sequence[Topic]) -> list[Topic]:
         """What a bare START opts in to: the topics that were on right before an SMS or carrier opt-out."""
-        history = await uow.subscriptions.history(phone, limit=500)
+        history = await uow.messaging.subscriptions.history(phone, limit=500)
         by_topic: dict[str, list[ConsentEvent]] = {}
         for event in history:  # newest first
             by_topic.setdefault(event.topic, []).append(event)
@@ -425,35 +429,36 @@ class SubscriptionService:
         current = [t for t in topics if (trail := by_topic.get(t.key)) and trail[0].status is ConsentStatus.OPTED_IN]
         return current or list(topics)
 
-    async def _new_lead(self, uow: UnitOfWork, phone: str, now: datetime) -> PartyLink:
-        owner = await uow.subscriptions.default_lead_owner()
+    async def _new_lead(self, uow: MessagingUnitOfWork, phone: str, now: datetime) -> PartyLink:
+        owner = await uow.messaging.subscriptions.default_lead_owner()
         if owner is None:
             return PartyLink()
-        lead = await uow.leads.add(Lead(id=0, name=phones.display(phone, self.program.phone_region), owner_id=owner,
+        lead = await uow.customers.leads.add(Lead(id=0, name=phones.display(phone, self.program.phone_region),
+                                                  owner_id=owner,
                                         phones=(phone,), source="sms", created_at=now))
-        await uow.search.replace(EntityKind.LEAD, lead.id, lead_terms(lead))
+        await uow.customers.search.replace(EntityKind.LEAD, lead.id, lead_terms(lead))
         await audit.record(uow, None, "create", "lead", lead.id, {},
                            {"name": lead.name, "phones": lead.phones, "source": "sms"})
         return PartyLink(lead_id=lead.id)
 
     # ---- the carrier says the number opted out -------------------------------------------------------------
 
-    async def opted_out_by_carrier(self, uow: UnitOfWork, phone: str) -> None:
+    async def opted_out_by_carrier(self, uow: MessagingUnitOfWork, phone: str) -> None:
         """Twilio error 21610 (the number replied STOP to the carrier): record it in the caller's transaction."""
         now = self._clock.now()
         topics = await ensure_topics(uow, now)
-        latest = (await uow.subscriptions.latest([phone])).get(phone, {})
+        latest = (await uow.messaging.subscriptions.latest([phone])).get(phone, {})
         if topics and all((e := latest.get(t.key)) is not None and e.status is ConsentStatus.OPTED_OUT
                           for t in topics):
             return  # already recorded: a burst of refused sends must not flood the trail
-        link = await uow.subscriptions.parties_by_phone(phone)
+        link = await uow.messaging.subscriptions.parties_by_phone(phone)
         await self._opt_out(uow, phone, topics, link, ConsentChannel.CARRIER, "21610", now)
 
 
 class ConsentAndQuietHoursPolicy:
     """The outbox's SendPolicy: consent per topic, and quiet hours in the recipient's zone for marketing."""
 
-    def __init__(self, uow: UnitOfWorkFactory, program: SmsProgram) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[MessagingUnitOfWork], program: SmsProgram) -> None:
         self._uow = uow
         self._program = program
 
@@ -463,7 +468,7 @@ class ConsentAndQuietHoursPolicy:
         phone = message.recipient
         async with self._uow(write=False) as uow:
             topics = {t.key: t for t in await _topics_for_reading(uow)}
-            latest = (await uow.subscriptions.latest([phone])).get(phone, {})
+            latest = (await uow.messaging.subscriptions.latest([phone])).get(phone, {})
         return decide(message.topic, phone, latest, topics, self._program, now)
 
 

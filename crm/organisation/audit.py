@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from crm.organisation.model import AuditEntry
-from crm.unit_of_work import UnitOfWork
+from crm.organisation.ports import OrganisationUnitOfWork
 
 
 def _plain(value: Any) -> Any:
@@ -38,7 +38,7 @@ def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple
 
 
 async def record(
-    uow: UnitOfWork,
+    uow: OrganisationUnitOfWork,
     actor_id: int | None,
     action: str,
     entity: str,

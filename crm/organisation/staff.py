@@ -8,20 +8,24 @@ from collections.abc import Sequence
 from crm.core import locales
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.extension import ExtensionPoint
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.organisation import audit
 from crm.organisation.invites import check_can_assign
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor
+from crm.organisation.ports import OpenWork, OrganisationUnitOfWork
 from crm.organisation.roles import KEYSTONE
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 PAGE_SIZE = 8
 
 
 class StaffService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[OrganisationUnitOfWork], clock: Clock, *,
+                 open_work: ExtensionPoint[OpenWork] | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self.open_work: ExtensionPoint[OpenWork] = open_work or ExtensionPoint()
 
     async def page(self, actor: Actor, page: int = 0, *, include_inactive: bool = True
                    ) -> tuple[Sequence[Staff], int]:
@@ -29,8 +33,8 @@ class StaffService:
         actor.require("users.view")
         scope = actor.scope_filter("staff")
         async with self._uow(write=False) as uow:
-            total = await uow.staff.count(scope, include_inactive=include_inactive)
-            rows = await uow.staff.list(scope, include_inactive=include_inactive,
+            total = await uow.organisation.staff.count(scope, include_inactive=include_inactive)
+            rows = await uow.organisation.staff.list(scope, include_inactive=include_inactive,
                                         offset=max(page, 0) * PAGE_SIZE, limit=PAGE_SIZE)
         return rows, total
 
@@ -40,8 +44,8 @@ class StaffService:
             return await self._visible(uow, actor, staff_id)
 
     @staticmethod
-    async def _visible(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
-        staff = await uow.staff.get(staff_id)
+    async def _visible(uow: OrganisationUnitOfWork, actor: Actor, staff_id: int) -> Staff:
+        staff = await uow.organisation.staff.get(staff_id)
         if staff is None or staff.deleted_at is not None:
             raise NotFound()
         if staff.id != actor.staff_id and not actor.scope_filter("staff").allows(staff.id, staff.department_id):
@@ -54,7 +58,7 @@ class StaffService:
             staff = await self._visible(uow, actor, staff_id)
             await self._check_outranks(uow, actor, staff)
             await check_can_assign(uow, actor, role_id, staff.department_id)
-            await uow.staff.update(staff_id, role_id=role_id)
+            await uow.organisation.staff.update(staff_id, role_id=role_id)
             await self._keep_keystone(uow)
             await audit.record(uow, actor.staff_id, "change_role", "staff", staff_id,
                                {"role_id": staff.role_id}, {"role_id": role_id})
@@ -66,7 +70,7 @@ class StaffService:
             staff = await self._visible(uow, actor, staff_id)
             await self._check_outranks(uow, actor, staff)
             await check_can_assign(uow, actor, staff.role_id, department_id)
-            await uow.staff.update(staff_id, department_id=department_id)
+            await uow.organisation.staff.update(staff_id, department_id=department_id)
             await audit.record(uow, actor.staff_id, "change_department", "staff", staff_id,
                                {"department_id": staff.department_id}, {"department_id": department_id})
             await uow.commit()
@@ -81,15 +85,17 @@ class StaffService:
                 raise Conflict("error.cannot_deactivate_self")
             await self._check_outranks(uow, actor, staff)
             if not active:
-                owned = await uow.ownership.owned(staff_id, None)
-                if owned.total:
-                    raise Conflict("error.owns_records", customers=owned.customers + owned.trashed,
-                                   leads=owned.leads, followups=owned.followups)
-            await uow.staff.update(staff_id, active=active)
+                owned: dict[str, int] = {}
+                for check in self.open_work:
+                    for kind, count in (await check.count(uow, staff_id)).items():
+                        owned[kind] = owned.get(kind, 0) + count
+                if any(owned.values()):
+                    raise Conflict("error.owns_records", **owned)
+            await uow.organisation.staff.update(staff_id, active=active)
             await self._keep_keystone(uow)
             await audit.record(uow, actor.staff_id, "activate" if active else "deactivate", "staff", staff_id,
                                {"active": staff.active}, {"active": active})
-            updated = await uow.staff.get(staff_id)
+            updated = await uow.organisation.staff.get(staff_id)
             await uow.commit()
         if updated is None:
             raise NotFound()
@@ -111,22 +117,22 @@ class StaffService:
 
     async def _set_own(self, actor: Actor, field: str, value: str) -> None:
         async with self._uow() as uow:
-            staff = await uow.staff.get(actor.staff_id)
+            staff = await uow.organisation.staff.get(actor.staff_id)
             if staff is None:
                 raise NotFound()
-            await uow.staff.update(actor.staff_id, **{field: value})
+            await uow.organisation.staff.update(actor.staff_id, **{field: value})
             await audit.record(uow, actor.staff_id, "set_" + field, "staff", actor.staff_id,
                                {field: getattr(staff, field)}, {field: value})
             await uow.commit()
 
     @staticmethod
-    async def _check_outranks(uow: UnitOfWork, actor: Actor, staff: Staff) -> None:
+    async def _check_outranks(uow: OrganisationUnitOfWork, actor: Actor, staff: Staff) -> None:
         """A manager may not change or lock out someone who holds more than they do."""
-        role = await uow.roles.get(staff.role_id)
+        role = await uow.organisation.roles.get(staff.role_id)
         if role is not None and not role.permissions <= actor.permissions:
             raise PermissionDenied("error.role_exceeds_yours")
 
     @staticmethod
-    async def _keep_keystone(uow: UnitOfWork) -> None:
-        if await uow.staff.count_active_with_permission(KEYSTONE) == 0:
+    async def _keep_keystone(uow: OrganisationUnitOfWork) -> None:
+        if await uow.organisation.staff.count_active_with_permission(KEYSTONE) == 0:
             raise Conflict("error.last_admin")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from crm.customers.model import Customer
+from crm.customers.ports import CustomersUnitOfWork
 from crm.organisation.permissions import ScopeFilter
 from crm.segments.model import MovedItems, OwnedCounts, Segment, SegmentQuery
 
@@ -45,15 +46,10 @@ class OwnershipRepository(Protocol):
         ...
 
 
-class SettingsStore(Protocol):
-    """Small JSON-able settings and once-only markers (the ``app_kv`` table)."""
+class SegmentRepositories(Protocol):
+    segments: SegmentRepository
+    ownership: OwnershipRepository
 
-    async def get(self, key: str) -> str | None: ...
-    async def put(self, key: str, value: str) -> None: ...
-    async def claim(self, key: str, value: str) -> bool:
-        """Insert unless present; True only for the one caller that inserted (across processes too)."""
-        ...
-    async def existing(self, keys: Sequence[str]) -> set[str]: ...
-    async def forget(self, prefix: str, value_before: str) -> int:
-        """Delete markers under ``prefix`` whose value sorts before ``value_before`` (old ISO dates)."""
-        ...
+
+class SegmentsUnitOfWork(CustomersUnitOfWork, Protocol):
+    segments: SegmentRepositories

@@ -1,0 +1,1 @@
+"""The segments module's storage: tables, repositories, and their group on the unit of work (group.py)."""

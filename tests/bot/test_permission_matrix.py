@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.clock import ManualClock
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import DEFAULT_ROLES
-from handlers.core.menu import COMMANDS
+from bot.modules import commands
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
@@ -21,15 +21,15 @@ PERMISSIONS = {r.name: r.permissions for r in DEFAULT_ROLES}
 
 async def _staff(bot: BotHarness) -> dict[str, Any]:
     s = bot.services
-    admin = await s.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    south = await s.departments.create(admin, "South", admin.department_id)
-    north = await s.departments.create(admin, "North", admin.department_id)
-    roles = {r.name: r.id for r in await s.roles.list(admin)}
+    admin = await s.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    south = await s.organisation.departments.create(admin, "South", admin.department_id)
+    north = await s.organisation.departments.create(admin, "North", admin.department_id)
+    roles = {r.name: r.id for r in await s.organisation.roles.list(admin)}
     for name, tg in ROLE_USERS.items():
-        invite = await s.invites.create(admin, roles[name], north.id)
-        await s.invites.accept(invite.code, TelegramIdentity(tg, name.title()))
-    invite = await s.invites.create(admin, roles["rep"], south.id)
-    victim = await s.invites.accept(invite.code, TelegramIdentity(7999, "Victor"))
+        invite = await s.organisation.invites.create(admin, roles[name], north.id)
+        await s.organisation.invites.accept(invite.code, TelegramIdentity(tg, name.title()))
+    invite = await s.organisation.invites.create(admin, roles["rep"], south.id)
+    victim = await s.organisation.invites.accept(invite.code, TelegramIdentity(7999, "Victor"))
     return {"roles": roles, "root": admin.department_id, "south": south.id, "north": north.id, "victim": victim}
 
 
@@ -47,14 +47,14 @@ async def test_every_command_for_every_role(engine: AsyncEngine, clock: ManualCl
         stranger = bot.user(6666, "Eve")
         refusal = _denied(bot)
         for role, chatter in people.items():
-            for command in COMMANDS:
+            for command in commands():
                 replies = await chatter.send(f"/{command.name}")
                 text = "\n".join(m.text or "" for m in replies)
                 allowed = command.needs is None or command.needs in PERMISSIONS[role]
                 assert replies, (role, command.name)
                 assert (refusal not in text) == allowed, (role, command.name, text[:200])
                 await chatter.send("/cancel")
-        for command in COMMANDS:
+        for command in commands():
             text = "\n".join(m.text or "" for m in await stranger.send(f"/{command.name}"))
             assert bot.t("en", "auth.unknown_user") in text, command.name
 

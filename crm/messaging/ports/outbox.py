@@ -1,6 +1,6 @@
 """What the outbox needs from storage and from its neighbours, as Protocols.
 
-- ``OutboxRepository`` (``uow.outbox``): SQL in ``storage/outbox_repositories.py``.
+- ``OutboxRepository`` (``uow.messaging.outbox``): SQL in ``storage/outbox_repositories.py``.
 - ``SendPolicy``: consulted by the dispatcher right before each SMS or e-mail goes out (consent, quiet hours).
 - ``InboundSmsHandler``: what to do with an SMS a customer sent us (keywords such as STOP); returns the reply.
 - ``ConsentRecorder``: told when the carrier says a number opted out (Twilio error 21610).
@@ -19,7 +19,7 @@ from crm.messaging.outbox import NewOutboxMessage, OutboxAttachment, OutboxChann
 from crm.organisation.permissions import ScopeFilter
 
 if TYPE_CHECKING:
-    from crm.unit_of_work import UnitOfWork
+    from crm.messaging.ports.repositories import MessagingUnitOfWork
 
 __all__ = [
     "SEND",
@@ -200,7 +200,7 @@ class IgnoreInboundSms:
 
 
 class ConsentRecorder(Protocol):
-    async def opted_out_by_carrier(self, uow: UnitOfWork, phone: str) -> None:
+    async def opted_out_by_carrier(self, uow: MessagingUnitOfWork, phone: str) -> None:
         """The carrier refused a send because ``phone`` opted out (error 21610): record it in ``uow``."""
         ...
 
@@ -208,7 +208,7 @@ class ConsentRecorder(Protocol):
 class NoConsentRecords:
     """The default: nothing to record."""
 
-    async def opted_out_by_carrier(self, uow: UnitOfWork, phone: str) -> None:
+    async def opted_out_by_carrier(self, uow: MessagingUnitOfWork, phone: str) -> None:
         return None
 
 

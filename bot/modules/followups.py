@@ -1,0 +1,41 @@
+"""The follow-ups module: interactions logged, follow-ups planned, reminders, the morning agenda, nudges."""
+
+from __future__ import annotations
+
+from bot.module import Module, Wiring
+from crm.followups.agenda import AgendaService
+from crm.followups.followups import FollowUpService
+from crm.followups.module import FollowUpsServices
+from crm.followups.nudges import NudgeService
+from crm.followups.reminders import ReminderService
+from handlers.core.menu import Command
+from handlers.followups import followups
+from scheduler.followups import agenda, nudges, reminders
+
+
+def build(wiring: Wiring) -> FollowUpsServices:
+    settings, uow, clock = wiring.settings, wiring.uow, wiring.clock
+    return FollowUpsServices(
+        followups=FollowUpService(uow, clock),
+        reminders=ReminderService(uow, clock, default_locale=settings.default_locale,
+                                  default_timezone=settings.default_timezone),
+        agenda=AgendaService(uow, clock),
+        nudges=NudgeService(uow, clock, default_timezone=settings.default_timezone),
+    )
+
+
+MODULE = Module(
+    name="followups",
+    requires=("organisation", "customers", "segments"),
+    build=build,
+    operations=("followups.create", "followups.edit"),
+    commands=(
+        Command("log", "cmd.log", "followups.create"),
+        Command("today", "cmd.today"),
+        Command("agenda", "cmd.agenda"),
+        Command("agendatime", "cmd.agendatime"),
+        Command("nudges", "segments.cmd_nudges", "customers.handover"),
+    ),
+    handlers=(followups.register,),
+    jobs=(reminders.register, agenda.register, nudges.register),
+)
