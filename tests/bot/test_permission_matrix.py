@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.modules import commands
 from crm.core.clock import ManualClock
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import DEFAULT_ROLES
-from bot.modules import commands
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
