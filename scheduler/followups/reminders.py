@@ -188,22 +188,23 @@ class ReminderDispatcher:
             await self.reminders.retry_later(self.worker, followup.id, timedelta(seconds=wait + 1))
             stats.deferred += 1
             return
-        if delivery.outcome is Outcome.UNCERTAIN:
-            # The request may have reached Telegram: sending again could deliver it twice.
-            log.warning("reminder %s timed out; counted as sent", followup.id)
-        elif delivery.outcome in (Outcome.GONE, Outcome.FAILED):
+        if delivery.outcome is Outcome.RETRY:
+            log.warning("reminder %s not sent (%s); retrying later", followup.id, delivery.error)
+            await self.reminders.retry_later(self.worker, followup.id, NETWORK_BACKOFF)
+            stats.deferred += 1
+            return
+        if delivery.outcome in (Outcome.GONE, Outcome.FAILED):
             if delivery.outcome is Outcome.GONE:
-                log.info("reminder %s not delivered, the owner blocked the bot: %s", followup.id, delivery.error)
+                log.info("reminder %s not delivered, the owner blocked the bot or has no chat with it: %s",
+                         followup.id, delivery.error)
             else:
                 log.warning("reminder %s rejected by Telegram: %s", followup.id, delivery.error)
             await self.reminders.failed(self.worker, followup.id)
             stats.failed += 1
             return
-        elif delivery.outcome is Outcome.RETRY:
-            log.warning("reminder %s not sent (%s); retrying later", followup.id, delivery.error)
-            await self.reminders.retry_later(self.worker, followup.id, NETWORK_BACKOFF)
-            stats.deferred += 1
-            return
+        if delivery.outcome is Outcome.UNCERTAIN:
+            # The request may have reached Telegram: sending again could deliver it twice.
+            log.warning("reminder %s timed out; counted as sent", followup.id)
         if await self.reminders.sent(self.worker, reminder):
             stats.sent += 1
             stats.late += int(reminder.late)
