@@ -37,7 +37,7 @@ PURGE_INTERVAL_SECONDS = 3600.0
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data["services"]
-    services.outbox_worker.attach_bot(app.bot)
+    services.messaging.outbox_worker.attach_bot(app.bot)
     if app.job_queue is None:
         log.warning("no job queue: outgoing messages stay queued (install python-telegram-bot[job-queue])")
         return
@@ -62,7 +62,7 @@ async def tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
     reads = getattr(context.application, "reads", contextlib.nullcontext)
     try:
         async with reads():
-            await services.outbox_worker.run_once(budget=ROUND_SECONDS)
+            await services.messaging.outbox_worker.run_once(budget=ROUND_SECONDS)
             await push_status_notices(context.bot, services, bot_data["i18n"],
                                       default_locale=settings.default_locale,
                                       default_timezone=settings.default_timezone)
@@ -73,7 +73,7 @@ async def tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
 async def push_status_notices(bot: Bot, services: Services, catalogs: Catalogs, *, default_locale: str = "en",
                               default_timezone: str = "UTC", limit: int = 20) -> int:
     """Show each status change to the person who sent the message; returns how many were taken."""
-    notices = await services.messaging.take_notices(limit)
+    notices = await services.messaging.messaging.take_notices(limit)
     for notice in notices:
         await _push_one(bot, services, catalogs, notice, default_locale, default_timezone)
     return len(notices)
@@ -101,14 +101,14 @@ async def _push_one(bot: Bot, services: Services, catalogs: Catalogs, notice: No
     elif delivery.outcome in (Outcome.RETRY, Outcome.UNCERTAIN):
         # Showing it again is harmless: an edit that changes nothing is a no-op.
         log.info("outbox message %s: status not shown yet (%s); trying again next round", message.id, delivery.error)
-        await services.messaging.notice_failed(message.id)
+        await services.messaging.messaging.notice_failed(message.id)
     elif delivery.outcome is Outcome.FAILED:
         log.warning("outbox message %s: Telegram refused the status notice: %s", message.id, delivery.error)
 
 
 async def purge_reports(context: CallbackContext[Any, Any, Any, Any]) -> None:
     try:
-        purged = await context.bot_data["services"].messaging.purge_unmatched_reports()
+        purged = await context.bot_data["services"].messaging.messaging.purge_unmatched_reports()
     except Exception:  # the next hour tries again; the rows only take a little room meanwhile
         log.exception("purging unmatched delivery reports failed")
         return

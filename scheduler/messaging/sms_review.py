@@ -37,7 +37,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 async def announce_held(services: Services, bot: Bot, catalogs: Catalogs, default_locale: str) -> int:
     """Tell reviewers about single texts held since the last round; returns how many texts were announced."""
     announced = 0
-    for held, reviewers in await services.campaigns.claim_new_held():
+    for held, reviewers in await services.messaging.campaigns.claim_new_held():
         for reviewer in reviewers:
             if reviewer.telegram_user_id is None or not reviewer.active:
                 continue
