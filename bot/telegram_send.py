@@ -6,15 +6,22 @@ back into dicts for the request, and parses Telegram's answer — the whole mess
 keyboard is built as the dicts the Bot API takes and the answer is read for the two numbers a caller may keep
 (chat and message id). The call still goes through ``Bot._post``: the same defaults, the same rate limiter and
 the same errors (``BadRequest``, ``RetryAfter``, ``Forbidden``...) as ``send_message``.
+
+``deliver`` is the one place that turns those errors into what became of a push (``Delivery``), for the
+scheduled jobs and the outbox's Telegram channel.
 """
 
 from __future__ import annotations
 
+import enum
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from telegram import Bot
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 
 Button = tuple[str, str]  # (label, callback_data)
 
@@ -59,3 +66,68 @@ async def edit_html(bot: Bot, chat_id: int, message_id: int, text: str, rows: Se
                     preview: bool = False) -> Sent | None:
     return _sent(await bot._post("editMessageText",
                                  _message(text, rows, preview, chat_id=chat_id, message_id=message_id)))
+
+
+# ---- pushes ---------------------------------------------------------------------------------------------------
+
+
+class Outcome(enum.Enum):
+    SENT = "sent"
+    GONE = "gone"  # blocked the bot, never started it, or the chat no longer exists: the same answer every time
+    FAILED = "failed"  # Telegram refused this message (bad HTML, too long...): sending it again fails again
+    RETRY = "retry"  # flood control, network trouble, a bot-wide problem: the message may go through later
+    UNCERTAIN = "uncertain"  # timed out after the request left: it may well have arrived
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What became of one push. ``retry_after`` is set on flood control: Telegram's wait, for every chat."""
+
+    outcome: Outcome
+    sent: Sent | None = None
+    retry_after: float | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SENT
+
+
+# A BadRequest that says the recipient is unreachable rather than that the message is wrong.
+_GONE_HINTS = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated", "bot was blocked",
+               "bot was kicked", "not enough rights", "have no rights")
+
+
+async def deliver(bot: Bot, chat_id: int, text: str, rows: Sequence[Sequence[Button]] = (), *,
+                  edit_message_id: int | None = None, preview: bool = False) -> Delivery:
+    """Send (or, with ``edit_message_id``, edit) an HTML message nobody is waiting for in a chat, and say what
+    became of it instead of raising: a scheduled push, a notice, an outbox message. Each caller decides what an
+    outcome means for it (retry, give up, count as sent). An edit that changes nothing counts as sent: the chat
+    already shows the text. Errors that are not Telegram's are not caught."""
+    try:
+        if edit_message_id is None:
+            sent = await send_html(bot, chat_id, text, rows, preview=preview)
+        else:
+            sent = await edit_html(bot, chat_id, edit_message_id, text, rows, preview=preview)
+    except RetryAfter as exc:
+        return Delivery(Outcome.RETRY, retry_after=retry_seconds(exc), error=exc.message)
+    except TimedOut as exc:
+        return Delivery(Outcome.UNCERTAIN, error=exc.message)
+    except Forbidden as exc:
+        return Delivery(Outcome.GONE, error=exc.message)
+    except BadRequest as exc:
+        message = exc.message.lower()
+        if edit_message_id is not None and "not modified" in message:
+            return Delivery(Outcome.SENT)
+        gone = any(hint in message for hint in _GONE_HINTS)
+        return Delivery(Outcome.GONE if gone else Outcome.FAILED, error=exc.message)
+    except TelegramError as exc:  # the network, or the bot itself (token, endpoint): nothing about this chat
+        return Delivery(Outcome.RETRY, error=exc.message)
+    return Delivery(Outcome.SENT, sent)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta; accept both
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

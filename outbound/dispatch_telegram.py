@@ -5,23 +5,17 @@ Both need the running bot, which exists only once the Application is built: ``bi
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest
 
+from bot.telegram_send import Outcome, deliver
 from crm.messaging.ports.outbox import PushPermanentError, PushTransientError
+from views.core.text import truncate
 
 __all__ = ["TelegramBotPusher", "TelegramFileStore"]
 
-MAX_TEXT = 4096
 REF_PREFIX = "tg:"
-
-
-def _seconds(value: int | float | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
 
 class _Bound:
     def __init__(self) -> None:
@@ -41,19 +35,15 @@ class TelegramBotPusher(_Bound):
 
     async def push(self, chat_id: int, html: str) -> str:
         bot = self._require_bot()
-        text = html if len(html) <= MAX_TEXT else html[: MAX_TEXT - 1] + "…"
-        try:
-            message = await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                             disable_web_page_preview=True)
-        except RetryAfter as exc:
-            raise PushTransientError(f"flood control: {exc.message}", _seconds(exc.retry_after)) from exc
-        except Forbidden as exc:  # the user blocked the bot or left the chat
-            raise PushPermanentError(exc.message) from exc
-        except BadRequest as exc:  # chat not found, unparsable HTML: the same text would fail again
-            raise PushPermanentError(exc.message) from exc
-        except (TimedOut, NetworkError) as exc:
-            raise PushTransientError(f"Telegram unreachable: {exc.message}") from exc
-        return str(message.message_id)
+        delivery = await deliver(bot, chat_id, truncate(html))
+        if delivery.ok:
+            return str(delivery.sent.message_id) if delivery.sent is not None else ""
+        if delivery.retry_after is not None:
+            raise PushTransientError(f"flood control: {delivery.error}", delivery.retry_after)
+        if delivery.outcome in (Outcome.GONE, Outcome.FAILED):  # blocked, chat gone, unparsable: fails again
+            raise PushPermanentError(delivery.error)
+        # Network trouble, and a time-out too: the outbox tries again, accepting that a timed-out text may come twice.
+        raise PushTransientError(f"Telegram unreachable: {delivery.error}")
 
 
 class TelegramFileStore(_Bound):

@@ -15,21 +15,16 @@ from bot.context import CrmContext
 from bot.telegram_send import Button, Sent, edit_html, send_html
 from crm.core.errors import DomainError, PermissionDenied
 from crm.organisation.permissions import Actor
+from views.core.text import MAX_TEXT as MAX_TEXT  # handlers take these from here, with the rest of what they share
+from views.core.text import truncate as truncate
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Update, CrmContext], Awaitable[Any]]
 
-MAX_TEXT = 4096
-
-
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     built = [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]
     return InlineKeyboardMarkup(built) if built else None
-
-
-def truncate(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def reply(update: Update, context: CrmContext, text: str,

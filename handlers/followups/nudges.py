@@ -1,12 +1,11 @@
 """/nudges: after how many days without contact owners are reminded of a customer, per classification.
 
 Managers (customers.handover) see the setting; admins (roles.manage) change it, because it applies to the
-whole company. ``nudge_message`` renders the daily nudge for the scheduler.
+whole company. The daily nudge itself is rendered by views/followups/nudges.py for the scheduler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from telegram import Update
@@ -15,7 +14,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.context import CrmContext
 from crm.core.errors import DomainError, PermissionDenied
 from crm.customers.model import Classification
-from crm.followups.nudges import MAX_DAYS, NUDGE_TIME, Nudge, NudgeSettings
+from crm.followups.nudges import MAX_DAYS, NUDGE_TIME, NudgeSettings
 from crm.segments.segments import parse_days
 from handlers.core.common import (
     Button,
@@ -31,10 +30,9 @@ from handlers.core.common import (
     reply,
     require_actor,
 )
-from handlers.segments.segments import class_label, short
+from views.segments.labels import class_label
 
 CHOICES = (0, 7, 14, 30, 60, 90)
-Translate = Callable[..., str]
 
 
 def _days(context: CrmContext, days: int) -> str:
@@ -110,18 +108,6 @@ async def _typed_days(update: Update, context: CrmContext) -> None:
     clear_pending(context)
     await reply(update, context, context.t("segments.nudges_saved"))
     await _show(update, context, settings)
-
-
-def nudge_message(t: Translate, nudge: Nudge) -> tuple[str, list[list[Button]]]:
-    """The daily nudge: the longest-neglected customers first, each a button to its card."""
-    lines = [t("segments.nudge_title", count=nudge.total)]
-    lines += [t("segments.nudge_line", name=n.customer.name, classification=class_label(t, n.customer.classification),
-                days=n.days) for n in nudge.customers]
-    if nudge.total > len(nudge.customers):
-        lines.append(t("segments.nudge_more", count=nudge.total - len(nudge.customers)))
-    rows: list[list[Button]] = [[(short(f"🏢 {n.customer.name}"), f"cu:open:{n.customer.id}")]
-                                for n in nudge.customers]
-    return "\n".join(lines), rows
 
 
 def handlers() -> list[CallbackQueryHandler[Any, Any]]:

@@ -12,9 +12,8 @@ unreachable) is logged and the person still finds everything under /review or /c
 
 from __future__ import annotations
 
-import html
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -22,9 +21,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
-from bot.i18n import Html
 from crm.core.errors import DomainError
-from crm.messaging.campaigns import CampaignCard, HeldMessage, Preview
+from crm.messaging.campaigns import Preview
 from crm.messaging.subscription_model import TEMPLATE_LOCALES, Campaign, CampaignStatus, Template, Topic
 from crm.organisation.model import Staff
 from crm.segments.model import Segment
@@ -44,20 +42,17 @@ from handlers.core.common import (
     require_actor,
     truncate,
 )
+from views.messaging.review import (
+    STATUS_ICON,
+    campaign_text,
+    held_rows,
+    held_text,
+    quote,
+    review_rows,
+    review_text,
+)
 
 log = logging.getLogger(__name__)
-
-SAMPLE_CHARS = 1200
-_STATUS_ICON = {CampaignStatus.DRAFT: "📝", CampaignStatus.PENDING_REVIEW: "🕓", CampaignStatus.APPROVED: "✅",
-                CampaignStatus.REJECTED: "❌", CampaignStatus.SENDING: "📤", CampaignStatus.DONE: "🏁"}
-
-
-class Reader(Protocol):
-    """Who a message is rendered for: the user in this chat (CrmContext), or a colleague being told."""
-
-    locale: str
-
-    def t(self, key: str, /, **params: Any) -> str: ...
 
 
 def locale_label(context: CrmContext, locale: str) -> str:
@@ -73,10 +68,6 @@ def preview_line(context: CrmContext, preview: Preview) -> str:
         # Only punctuation forces UCS-2 (curly quotes, emoji): worth telling, it halves the room per segment.
         line += "\n" + context.t("subscriptions.preview_ucs_because", chars=" ".join(latin[:8]))
     return line
-
-
-def _quote(text: str) -> Html:
-    return Html(f"<blockquote>{html.escape(truncate(text, SAMPLE_CHARS), quote=False)}</blockquote>")
 
 
 # ---- templates -----------------------------------------------------------------------------------------------
@@ -112,7 +103,7 @@ async def _template_card(update: Update, context: CrmContext, template: Template
         if not body:
             lines.append(context.t("subscriptions.template_no_text"))
             continue
-        lines.append(_quote(body))
+        lines.append(quote(body))
         lines.append(preview_line(context, campaigns.preview(body, locale, marketing=False)))
         lines.append(context.t("subscriptions.preview_marketing") + " "
                      + preview_line(context, campaigns.preview(body, locale, marketing=True)))
@@ -170,7 +161,7 @@ async def edit_body(update: Update, context: CrmContext) -> None:
     current = template.body(locale)
     text = _ask_body(context, template, locale)
     if current:
-        text += "\n\n" + context.t("subscriptions.template_current") + "\n" + _quote(current)
+        text += "\n\n" + context.t("subscriptions.template_current") + "\n" + quote(current)
     await reply(update, context, text, edit=False)
 
 
@@ -211,38 +202,6 @@ async def delete_template_confirmed(update: Update, context: CrmContext) -> None
 # ---- campaigns -----------------------------------------------------------------------------------------------
 
 
-def _status(context: Reader, status: CampaignStatus) -> str:
-    return f"{_STATUS_ICON[status]} " + context.t(f"subscriptions.status_{status.value}")
-
-
-def _topic_name(context: Reader, topic: Topic | None, key: str) -> str:
-    return topic.name(context.locale) if topic is not None else key
-
-
-def campaign_text(context: Reader, card: CampaignCard) -> str:
-    c = card.campaign
-    lines = [
-        context.t("subscriptions.campaign_card", id=c.id, template=card.template.name,
-                  status=_status(context, c.status)),
-        context.t("subscriptions.campaign_topic", topic=_topic_name(context, card.topic, c.topic)),
-        context.t("subscriptions.campaign_audience_segment", segment=c.segment_id) if c.segment_id is not None
-        else context.t("subscriptions.campaign_audience_topic"),
-        context.t("subscriptions.campaign_numbers", recipients=c.recipients, segments=c.segments, cost=str(c.cost)),
-    ]
-    if card.requester is not None:
-        lines.append(context.t("subscriptions.campaign_requester", name=card.requester.name))
-    if card.excluded:
-        lines.append(context.t("subscriptions.campaign_excluded", count=card.excluded))
-    if c.reason:
-        lines.append(context.t("subscriptions.campaign_reason", reason=c.reason))
-    if card.progress:
-        lines.append(context.t("subscriptions.campaign_progress", progress=", ".join(
-            f"{status} {count}" for status, count in sorted(card.progress.items()))))
-    lines.append(context.t("subscriptions.campaign_sample"))
-    lines.append(_quote(c.sample))
-    return "\n".join(lines)
-
-
 @require_actor("sms.send")
 async def list_campaigns(update: Update, context: CrmContext) -> None:
     """The user's campaigns and their status; a button to start one."""
@@ -251,7 +210,7 @@ async def list_campaigns(update: Update, context: CrmContext) -> None:
     page = int_arg(args, 0) if args else 0
     campaigns, more = await context.services.messaging.campaigns.campaigns(actor_of(context), page)
     rows: list[list[Button]] = [
-        [(f"{_STATUS_ICON[c.status]} #{c.id} · {c.topic} · {c.recipients}", f"smc:view:{c.id}")] for c in campaigns]
+        [(f"{STATUS_ICON[c.status]} #{c.id} · {c.topic} · {c.recipients}", f"smc:view:{c.id}")] for c in campaigns]
     nav: list[Button] = []
     if page > 0:
         nav.append(("◀️", f"smc:list:{page - 1}"))
@@ -354,7 +313,7 @@ async def submit_campaign(update: Update, context: CrmContext) -> None:
                                                              count=len(submitted.reviewers))
     await reply(update, context, text, _campaign_rows(context, card.campaign))
     for reviewer in submitted.reviewers:
-        await _push(context, reviewer, lambda ctx: (_review_text(ctx, card), _review_rows(ctx, card.campaign.id)))
+        await _push(context, reviewer, lambda ctx: (review_text(ctx, card), review_rows(ctx, card.campaign.id)))
 
 
 # ---- review -----------------------------------------------------------------------------------------------
@@ -385,31 +344,6 @@ async def _push(context: CrmContext, person: Staff | None, render: Any) -> None:
         log.warning("could not tell staff %s: %s", person.id, exc)
 
 
-def _review_text(context: Reader, card: CampaignCard) -> str:
-    return context.t("subscriptions.review_push") + "\n\n" + campaign_text(context, card)
-
-
-def _review_rows(context: Reader, campaign_id: int) -> list[list[Button]]:
-    return [[(context.t("subscriptions.approve"), f"smr:ca:{campaign_id}"),
-             (context.t("subscriptions.reject"), f"smr:cr:{campaign_id}")]]
-
-
-def held_text(context: Reader, held: HeldMessage) -> str:
-    m = held.message
-    return "\n".join([
-        context.t("subscriptions.held_card", id=m.id, requester=held.requester.name if held.requester else "—",
-                  to=m.recipient),
-        context.t("subscriptions.campaign_numbers", recipients=1, segments=held.segments.segments,
-                  cost=str(held.cost)),
-        _quote(m.body),
-    ])
-
-
-def _held_rows(context: Reader, message_id: int) -> list[list[Button]]:
-    return [[(context.t("subscriptions.approve"), f"smr:ma:{message_id}"),
-             (context.t("subscriptions.reject"), f"smr:mr:{message_id}")]]
-
-
 @require_actor("sms.review")
 async def review(update: Update, context: CrmContext) -> None:
     """Everything waiting for this reviewer: campaigns and single texts."""
@@ -430,7 +364,7 @@ async def review(update: Update, context: CrmContext) -> None:
 async def review_campaign(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     card = await context.services.messaging.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
-    rows = _review_rows(context, card.campaign.id) if card.campaign.status is CampaignStatus.PENDING_REVIEW else []
+    rows = review_rows(context, card.campaign.id) if card.campaign.status is CampaignStatus.PENDING_REVIEW else []
     await reply(update, context, campaign_text(context, card), [*rows, [(context.t("common.back"), "smr:list")]])
 
 
@@ -460,7 +394,7 @@ async def review_message(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     held = await context.services.messaging.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, held_text(context, held),
-                [*_held_rows(context, held.message.id), [(context.t("common.back"), "smr:list")]])
+                [*held_rows(context, held.message.id), [(context.t("common.back"), "smr:list")]])
 
 
 @require_actor("sms.review")
@@ -504,19 +438,6 @@ async def _typed_reason(update: Update, context: CrmContext) -> None:
     await _push(context, held.requester, lambda ctx: (
         ctx.t("subscriptions.outcome_message_rejected", to=held.message.recipient, reason=" ".join(reason.split())),
         []))
-
-
-async def announce_held(context: CrmContext) -> int:
-    """Tell reviewers about single texts held since the last round (a scheduler job calls this)."""
-    campaigns = context.services.messaging.campaigns
-    announced = 0
-    for held, reviewers in await campaigns.claim_new_held():
-        for reviewer in reviewers:
-            await _push(context, reviewer, lambda ctx, h=held: (
-                ctx.t("subscriptions.review_push_message") + "\n\n" + held_text(ctx, h),
-                _held_rows(ctx, h.message.id)))
-        announced += 1
-    return announced
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

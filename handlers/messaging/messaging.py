@@ -14,20 +14,18 @@ import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from telegram import Bot, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
-from bot.i18n import Catalogs, Html
+from bot.i18n import Html
 from crm.core.errors import DomainError, ValidationFailed
 from crm.messaging.campaigns import ALLOWED_FIELDS
-from crm.messaging.messaging import MAX_ATTACHMENT_BYTES, Notice, Recipient, SendKind
-from crm.messaging.outbox import OutboxChannel, OutboxMessage, OutboxStatus
+from crm.messaging.messaging import MAX_ATTACHMENT_BYTES, Recipient, SendKind
+from crm.messaging.outbox import OutboxChannel, OutboxMessage
 from crm.messaging.sms_text import count_segments, render_template
 from crm.organisation.permissions import Actor
-from crm.services import Services
 from handlers.core.common import (
     Button,
     actor_of,
@@ -43,6 +41,7 @@ from handlers.core.common import (
     require_actor,
 )
 from views.core.formatting import local_time
+from views.messaging.status import ICON, channel_word, snippet, status_text, status_word
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +50,6 @@ PREVIEW_CHARS = 600
 _START = {"sms": OutboxChannel.SMS, "mail": OutboxChannel.EMAIL, "fax": OutboxChannel.FAX}
 _VERB = {OutboxChannel.SMS: "sms", OutboxChannel.EMAIL: "mail", OutboxChannel.FAX: "fax"}
 _OPERATION = {OutboxChannel.SMS: "sms.send", OutboxChannel.EMAIL: "email.send", OutboxChannel.FAX: "fax.send"}
-_ICON = {OutboxChannel.SMS: "📱", OutboxChannel.EMAIL: "✉️", OutboxChannel.FAX: "📠", OutboxChannel.TELEGRAM: "💬"}
-_STATUS_ICON = {OutboxStatus.HELD: "🕓", OutboxStatus.QUEUED: "⏳", OutboxStatus.SENDING: "⏳", OutboxStatus.SENT: "📤",
-                OutboxStatus.DELIVERED: "✅", OutboxStatus.FAILED: "❌", OutboxStatus.CANCELLED: "🚫"}
 
 Translate = Callable[..., str]
 
@@ -124,55 +120,10 @@ def card_section(context: CrmContext, messages: Sequence[OutboxMessage]) -> str:
 # ---- rendering -----------------------------------------------------------------------------------------------
 
 
-def _status_word(t: Translate, status: OutboxStatus) -> str:
-    words: dict[OutboxStatus, Callable[[], str]] = {
-        OutboxStatus.HELD: lambda: t("messaging.status_held"),
-        OutboxStatus.QUEUED: lambda: t("messaging.status_queued"),
-        OutboxStatus.SENDING: lambda: t("messaging.status_sending"),
-        OutboxStatus.SENT: lambda: t("messaging.status_sent"),
-        OutboxStatus.DELIVERED: lambda: t("messaging.status_delivered"),
-        OutboxStatus.FAILED: lambda: t("messaging.status_failed"),
-        OutboxStatus.CANCELLED: lambda: t("messaging.status_cancelled"),
-    }
-    return f"{_STATUS_ICON[status]} {words[status]()}"
-
-
-def _channel_word(t: Translate, channel: OutboxChannel) -> str:
-    words: dict[OutboxChannel, Callable[[], str]] = {
-        OutboxChannel.SMS: lambda: t("messaging.channel_sms"),
-        OutboxChannel.EMAIL: lambda: t("messaging.channel_email"),
-        OutboxChannel.FAX: lambda: t("messaging.channel_fax"),
-        OutboxChannel.TELEGRAM: lambda: t("messaging.channel_telegram"),
-    }
-    return words[channel]()
-
-
-def _snippet(message: OutboxMessage, limit: int = 40) -> str:
-    text = message.subject or message.body or ", ".join(message.attachment_names)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _one_line(t: Translate, zone: str, message: OutboxMessage) -> str:
-    return t("messaging.line", icon=_ICON[message.channel], to=message.recipient,
-             status=Html(_status_word(t, message.status)), when=local_time(message.created_at, zone, "%m-%d %H:%M"),
-             text=_snippet(message))
-
-
-def status_text(t: Translate, zone: str, message: OutboxMessage) -> str:
-    """The chat message that follows one send: what, to whom, and its status (with the reason if it failed)."""
-    lines = [t("messaging.status_head", icon=_ICON[message.channel], channel=_channel_word(t, message.channel),
-               to=message.recipient),
-             _status_word(t, message.status)]
-    if message.status is OutboxStatus.HELD:
-        lines.append(t("messaging.held_note"))
-    if message.status in (OutboxStatus.FAILED, OutboxStatus.CANCELLED) and message.last_error:
-        lines.append(t("messaging.reason", reason=message.last_error))
-    elif message.status is OutboxStatus.QUEUED and message.last_error:
-        lines.append(t("messaging.retrying", reason=message.last_error))
-    when = message.finished_at or message.sent_at or message.created_at
-    lines.append(t("messaging.updated", when=local_time(when, zone)))
-    return "\n".join(lines)
+    return t("messaging.line", icon=ICON[message.channel], to=message.recipient,
+             status=Html(status_word(t, message.status)), when=local_time(message.created_at, zone, "%m-%d %H:%M"),
+             text=snippet(message))
 
 
 # ---- the draft -----------------------------------------------------------------------------------------------
@@ -376,7 +327,7 @@ async def _preview(update: Update, context: CrmContext, draft: dict[str, Any]) -
     channel = _channel(draft)
     body = str(draft.get("body") or "")
     shown = body if len(body) <= PREVIEW_CHARS else body[: PREVIEW_CHARS - 1] + "…"
-    lines = [context.t("messaging.preview_head", icon=_ICON[channel], channel=_channel_word(context.t, channel),
+    lines = [context.t("messaging.preview_head", icon=ICON[channel], channel=channel_word(context.t, channel),
                        to=draft.get("to") or "")]
     if draft.get("subject"):
         lines.append(context.t("messaging.preview_subject", subject=draft["subject"]))
@@ -470,7 +421,7 @@ async def outbox(update: Update, context: CrmContext) -> None:
         return
     lines = [context.t("messaging.outbox_title", count=len(messages))]
     lines += [_one_line(context.t, actor.timezone, m) for m in messages]
-    rows: list[list[Button]] = [[(f"{_ICON[m.channel]} #{m.id} {_snippet(m, 24)}", f"ms:view:{m.id}")]
+    rows: list[list[Button]] = [[(f"{ICON[m.channel]} #{m.id} {snippet(m, 24)}", f"ms:view:{m.id}")]
                                 for m in messages]
     rows.append([(context.t("messaging.refresh"), "ms:list")])
     await reply(update, context, "\n".join(lines), rows)
@@ -485,45 +436,6 @@ async def view(update: Update, context: CrmContext) -> None:
                 [[(context.t("common.back"), "ms:list")]])
 
 
-# ---- status pushes -------------------------------------------------------------------------------------------
-
-
-async def push_status_notices(bot: Bot, services: Services, catalogs: Catalogs, *, default_locale: str = "en",
-                              default_timezone: str = "UTC", limit: int = 20) -> int:
-    """Show each status change to the person who sent the message, by editing the message that followed Send
-    (a new short message when that one is gone). Called by the outbox job after each round."""
-    notices = await services.messaging.messaging.take_notices(limit)
-    for notice in notices:
-        await _push_one(bot, services, catalogs, notice, default_locale, default_timezone)
-    return len(notices)
-
-
-async def _push_one(bot: Bot, services: Services, catalogs: Catalogs, notice: Notice, default_locale: str,
-                    default_timezone: str) -> None:
-    message = notice.message
-    if message.notify_chat_id is None:
-        return
-    locale = notice.locale or default_locale
-
-    def t(key: str, /, **params: Any) -> str:
-        return catalogs.t(locale, key, **params)
-
-    text = status_text(t, notice.timezone or default_timezone, message)
-    try:
-        try:
-            await bot.edit_message_text(text, chat_id=message.notify_chat_id,
-                                        message_id=message.notify_message_id, parse_mode=ParseMode.HTML)
-        except BadRequest as exc:
-            if "not modified" in str(exc).lower():
-                return
-            await bot.send_message(message.notify_chat_id, text, parse_mode=ParseMode.HTML)
-    except Forbidden:
-        log.info("outbox message %s: the requester blocked the bot; status not shown", message.id)
-    except (RetryAfter, NetworkError) as exc:
-        log.info("outbox message %s: status not shown yet (%s); trying again next round", message.id, exc)
-        await services.messaging.messaging.notice_failed(message.id)
-
-
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
     app.add_handler(CommandHandler("outbox", outbox))  # type: ignore[arg-type]
@@ -533,5 +445,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^ms:{verb}(:|$)") for verb, func in routes.items()])
 
 
-__all__: Sequence[str] = ["card_button", "card_rows", "card_section", "push_status_notices", "register",
-                          "status_text"]
+__all__: Sequence[str] = ["card_button", "card_rows", "card_section", "register", "status_text"]

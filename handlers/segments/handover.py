@@ -20,7 +20,7 @@ from crm.organisation.model import Staff
 from crm.segments.handover import PAGE_SIZE, HandoverResult
 from crm.segments.model import OwnedCounts
 from handlers.core.common import Button, actor_of, answer, callback_args, int_arg, reply, require_actor
-from handlers.segments.segments import short
+from views.core.text import short
 
 log = logging.getLogger(__name__)
 

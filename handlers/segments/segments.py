@@ -8,7 +8,6 @@ answer never loses it. Buttons carry ids and short codes only; every press re-re
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -33,28 +32,18 @@ from handlers.core.common import (
     reply,
     require_actor,
 )
+from handlers.followups import nudges
+from handlers.segments import handover
+from views.core.text import short
+from views.segments.labels import class_label
 
 DRAFT_KEY = "segment_draft"
 DAY_CHOICES = (7, 14, 30, 60, 90)
-LABEL_LIMIT = 40
 MAX_DAYS = 3650
 # Typed lists: commas in any script; tags also split on spaces (a tag is one word, as in the customer form).
 _SPLIT = re.compile(r"[,，、;；\n]+")
 _SPLIT_TAGS = re.compile(r"[,，、;；\s]+")
 TEXT_FIELDS = {"rg": "regions", "in": "industries", "tg": "tags"}
-
-
-def short(text: str, limit: int = LABEL_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def class_label(t: Callable[..., str], value: Classification) -> str:
-    """``t`` is ``context.t`` in a handler, or a translator bound to the recipient's language in a job."""
-    if value is Classification.POTENTIAL:
-        return t("segments.class_potential")
-    if value is Classification.GENERAL:
-        return t("segments.class_general")
-    return t("segments.class_loyal")
 
 
 def describe(context: CrmContext, view: SegmentView) -> list[str]:
@@ -402,9 +391,6 @@ async def restore_segment(update: Update, context: CrmContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
-    from handlers.followups import nudges
-    from handlers.segments import handover
-
     app.add_handlers([
         CommandHandler("segments", segments_home),
         CommandHandler("handover", handover.start),

@@ -13,12 +13,11 @@ import logging
 from typing import Any
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from bot.telegram_send import send_html
+from bot.telegram_send import Outcome, deliver
 from crm.services import Services
-from handlers.core.common import truncate
+from views.core.text import truncate
 from views.followups.texts import agenda_message, is_empty, translator
 
 log = logging.getLogger(__name__)
@@ -42,15 +41,15 @@ async def send_due_agendas(services: Services, bot: Bot, catalogs: Any) -> int:
         names = await services.followups.followups.targets_for(actor, (*agenda.overdue, *agenda.due))
         text, rows = agenda_message(translator(catalogs, actor.locale), agenda, names, actor.timezone, due.day,
                                     morning=True)
-        try:
-            await send_html(bot, actor.telegram_user_id, truncate(text), rows)
-        except TimedOut:
+        delivery = await deliver(bot, actor.telegram_user_id, truncate(text), rows)
+        if delivery.outcome is Outcome.UNCERTAIN:
+            # It may have arrived: a second agenda the same morning would be worse than none.
             log.warning("agenda for staff %s timed out; not sent again", due.staff_id)
-        except (Forbidden, BadRequest) as exc:
-            log.info("agenda for staff %s not delivered: %s", due.staff_id, exc)
+        elif delivery.outcome in (Outcome.GONE, Outcome.FAILED):
+            log.info("agenda for staff %s not delivered: %s", due.staff_id, delivery.error)
             continue
-        except (RetryAfter, NetworkError) as exc:
-            log.warning("agenda for staff %s not sent (%s); trying again next minute", due.staff_id, exc)
+        elif delivery.outcome is Outcome.RETRY:
+            log.warning("agenda for staff %s not sent (%s); trying again next minute", due.staff_id, delivery.error)
             await services.followups.reminders.unclaim_agenda(due)
             continue
         sent += 1

@@ -12,13 +12,12 @@ import logging
 from typing import Any
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import Application
 
-from bot.telegram_send import send_html
+from bot.telegram_send import Outcome, deliver
 from crm.services import Services
-from handlers.core.common import truncate
-from handlers.followups.nudges import nudge_message
+from views.core.text import truncate
+from views.followups.nudges import nudge_message
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +38,13 @@ async def send_due_nudges(services: Services, bot: Bot, catalogs: Any) -> int:
         if not nudge.total:
             continue
         text, rows = nudge_message(functools.partial(catalogs.t, actor.locale), nudge)
-        try:
-            await send_html(bot, actor.telegram_user_id, truncate(text), rows)
-        except (Forbidden, BadRequest) as exc:
-            log.info("nudge for staff %s not delivered: %s", due.staff_id, exc)
+        delivery = await deliver(bot, actor.telegram_user_id, truncate(text), rows)
+        if delivery.outcome in (Outcome.GONE, Outcome.FAILED):
+            log.info("nudge for staff %s not delivered: %s", due.staff_id, delivery.error)
             continue
-        except NetworkError as exc:
-            # At most once a day: a nudge is a hint, a repeat would be noise.
-            log.warning("nudge for staff %s not sent: %s", due.staff_id, exc)
+        if not delivery.ok:
+            # At most once a day, so never retried: a nudge is a hint, a repeat would be noise.
+            log.warning("nudge for staff %s not sent: %s", due.staff_id, delivery.error)
             continue
         sent += 1
     return sent

@@ -2,7 +2,7 @@
 
 A repeating job (REMINDER_TICK_SECONDS, and once at start so that anything due while the bot was down goes out
 at once, marked late). Each tick claims due rows in batches through ``ReminderService`` — the database decides
-who sends what, so two bot processes never push the same reminder — and pushes them through ``bot.send_message``:
+who sends what, so two bot processes never push the same reminder — and pushes them through ``deliver``:
 the Application's AIORateLimiter keeps to Telegram's ~30 messages/s overall; this module spaces its pushes evenly
 at 28/s (so the limiter never has to absorb a burst) and keeps to about one message per second per chat (short
 bursts of three allowed), sending to several chats at once.
@@ -21,7 +21,6 @@ import os
 import secrets
 import socket
 import time
-import warnings
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,12 +28,11 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
-from bot.telegram_send import send_html
+from bot.telegram_send import Outcome, deliver
 from crm.followups.reminders import Claim, DueReminder, ReminderService
-from handlers.core.common import truncate
+from views.core.text import truncate
 from views.followups.texts import reminder_message, translator
 
 log = logging.getLogger(__name__)
@@ -183,45 +181,36 @@ class ReminderDispatcher:
         t = translator(self.catalogs, reminder.locale)
         text, rows = reminder_message(t, followup, reminder.target_name, reminder.timezone, late=reminder.late,
                                       now=self.reminders.clock.now())
-        try:
-            await send_html(self.bot, chat_id, truncate(text), rows)
-        except RetryAfter as exc:
-            wait = _seconds(exc)
+        delivery = await deliver(self.bot, chat_id, truncate(text), rows)
+        if delivery.retry_after is not None:  # flood control holds every chat, not just this one
+            wait = delivery.retry_after
             self._pause_until = max(self._pause_until, time.monotonic() + wait)
             await self.reminders.retry_later(self.worker, followup.id, timedelta(seconds=wait + 1))
             stats.deferred += 1
             return
-        except TimedOut:
-            # The request may have reached Telegram: sending again could deliver it twice.
-            log.warning("reminder %s timed out; counted as sent", followup.id)
-        except Forbidden as exc:
-            log.info("reminder %s not delivered, the owner blocked the bot: %s", followup.id, exc)
-            await self.reminders.failed(self.worker, followup.id)
-            stats.failed += 1
-            return
-        except BadRequest as exc:
-            log.warning("reminder %s rejected by Telegram: %s", followup.id, exc)
-            await self.reminders.failed(self.worker, followup.id)
-            stats.failed += 1
-            return
-        except (NetworkError, TelegramError) as exc:
-            log.warning("reminder %s not sent (%s); retrying later", followup.id, exc)
+        if delivery.outcome is Outcome.RETRY:
+            log.warning("reminder %s not sent (%s); retrying later", followup.id, delivery.error)
             await self.reminders.retry_later(self.worker, followup.id, NETWORK_BACKOFF)
             stats.deferred += 1
             return
+        if delivery.outcome in (Outcome.GONE, Outcome.FAILED):
+            if delivery.outcome is Outcome.GONE:
+                log.info("reminder %s not delivered, the owner blocked the bot or has no chat with it: %s",
+                         followup.id, delivery.error)
+            else:
+                log.warning("reminder %s rejected by Telegram: %s", followup.id, delivery.error)
+            await self.reminders.failed(self.worker, followup.id)
+            stats.failed += 1
+            return
+        if delivery.outcome is Outcome.UNCERTAIN:
+            # The request may have reached Telegram: sending again could deliver it twice.
+            log.warning("reminder %s timed out; counted as sent", followup.id)
         if await self.reminders.sent(self.worker, reminder):
             stats.sent += 1
             stats.late += int(reminder.late)
         else:  # the lease ran out mid-send and another worker re-claimed it; say so loudly
             log.error("reminder %s: claim lost before it was marked sent", followup.id)
             stats.lost_claims += 1
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that retry_after will become a timedelta; accept both
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def dispatcher_for(app: Application[Any, Any, Any, Any, Any, Any]) -> ReminderDispatcher:

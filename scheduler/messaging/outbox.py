@@ -3,6 +3,9 @@
 The rows are the truth: the job keeps no state of its own, so several bot processes on one PostgreSQL can each
 run it (claims skip each other's rows) and a restarted process picks up where a dead one stopped.
 
+Senders see each status change in the message that followed their Send, edited in place (a new short message when
+that one is gone); a notice that could not be shown for now (flood control, network) is shown next round.
+
 A second, hourly job forgets delivery reports that were kept for a message SID no row ever carried.
 """
 
@@ -12,7 +15,15 @@ import contextlib
 import logging
 from typing import Any
 
+from telegram import Bot
 from telegram.ext import Application, CallbackContext
+
+from bot.i18n import Catalogs
+from bot.telegram_send import Outcome, deliver
+from crm.messaging.messaging import Notice
+from crm.services import Services
+from views.core.text import truncate
+from views.messaging.status import status_text
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +54,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 
 async def tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
-    from handlers.messaging.messaging import push_status_notices  # rendering lives with the area's messages
-
     bot_data = context.bot_data
     services = bot_data["services"]
     settings = bot_data["settings"]
@@ -59,6 +68,42 @@ async def tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
                                       default_timezone=settings.default_timezone)
     except Exception:  # the database may be briefly unavailable; the next tick tries again
         log.exception("outbox round failed")
+
+
+async def push_status_notices(bot: Bot, services: Services, catalogs: Catalogs, *, default_locale: str = "en",
+                              default_timezone: str = "UTC", limit: int = 20) -> int:
+    """Show each status change to the person who sent the message; returns how many were taken."""
+    notices = await services.messaging.messaging.take_notices(limit)
+    for notice in notices:
+        await _push_one(bot, services, catalogs, notice, default_locale, default_timezone)
+    return len(notices)
+
+
+async def _push_one(bot: Bot, services: Services, catalogs: Catalogs, notice: Notice, default_locale: str,
+                    default_timezone: str) -> None:
+    message = notice.message
+    chat_id = message.notify_chat_id
+    if chat_id is None:
+        return
+    locale = notice.locale or default_locale
+
+    def t(key: str, /, **params: Any) -> str:
+        return catalogs.t(locale, key, **params)
+
+    text = truncate(status_text(t, notice.timezone or default_timezone, message))
+    delivery = None
+    if message.notify_message_id is not None:
+        delivery = await deliver(bot, chat_id, text, edit_message_id=message.notify_message_id)
+    if delivery is None or delivery.outcome is Outcome.FAILED:  # no message to edit, or it was deleted
+        delivery = await deliver(bot, chat_id, text)
+    if delivery.outcome is Outcome.GONE:
+        log.info("outbox message %s: the requester blocked the bot; status not shown", message.id)
+    elif delivery.outcome in (Outcome.RETRY, Outcome.UNCERTAIN):
+        # Showing it again is harmless: an edit that changes nothing is a no-op.
+        log.info("outbox message %s: status not shown yet (%s); trying again next round", message.id, delivery.error)
+        await services.messaging.messaging.notice_failed(message.id)
+    elif delivery.outcome is Outcome.FAILED:
+        log.warning("outbox message %s: Telegram refused the status notice: %s", message.id, delivery.error)
 
 
 async def purge_reports(context: CallbackContext[Any, Any, Any, Any]) -> None:

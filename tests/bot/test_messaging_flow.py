@@ -21,10 +21,11 @@ from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, OutboxStatus, 
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from handlers.core.common import keyboard
-from handlers.messaging.messaging import card_rows, push_status_notices
+from handlers.messaging.messaging import card_rows
 from outbound.dispatch_wiring import Sinks
 from outbound.fax_recording import RecordingFaxSender
 from outbound.sms_recording import RecordingSmsSender
+from scheduler.messaging.outbox import push_status_notices
 from tests.fakes.bot_api import ChatMessage, FakeBotApi
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter
 from tests.support.smtp_server import running_smtp_server
