@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from crm.messaging.outbox import OutboxMessage
+from crm.core.outbox_model import OutboxMessage
 
 
 class CustomerKind(StrEnum):

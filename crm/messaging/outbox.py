@@ -12,11 +12,12 @@ Statuses: ``held`` (waiting for a review, e.g. an SMS from a rep without ``sms.s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
+# The row types are defined in crm/core (its docstring says why) and still exported from here.
+from crm.core.outbox_model import OutboxChannel, OutboxMessage, OutboxStatus
 from crm.messaging.ports.sms import MAX_BODY_CHARS, is_e164
 
 if TYPE_CHECKING:
@@ -37,35 +38,6 @@ __all__ = [
 MAX_KEY_LENGTH = 200
 MAX_BODY_LENGTH = 100_000
 
-
-class OutboxChannel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
-    FAX = "fax"
-    TELEGRAM = "telegram"
-
-
-class OutboxStatus(StrEnum):
-    HELD = "held"
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    DELIVERED = "delivered"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in FINAL_STATUSES
-
-    @property
-    def is_pending(self) -> bool:
-        """Not yet handed to the provider (and so still cancellable, except while ``sending``)."""
-        return self in PENDING_STATUSES
-
-
-FINAL_STATUSES = frozenset({OutboxStatus.DELIVERED, OutboxStatus.FAILED, OutboxStatus.CANCELLED})
-PENDING_STATUSES = frozenset({OutboxStatus.HELD, OutboxStatus.QUEUED, OutboxStatus.SENDING})
 
 # (filename, mime type, the bytes — or a reference to a stored document such as "tg:<file_id>")
 AttachmentSpec = tuple[str, str, bytes | str]
@@ -145,42 +117,6 @@ def _check_channel_rules(channel: OutboxChannel, recipient: str, body: str, atta
         raise ValueError(f"not an e-mail address: {recipient!r}")
     if channel is OutboxChannel.TELEGRAM and not recipient.lstrip("-").isdigit():
         raise ValueError(f"Telegram recipient must be a chat id: {recipient!r}")
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    """One outbox row."""
-
-    id: int
-    channel: OutboxChannel
-    status: OutboxStatus
-    recipient: str
-    body: str
-    idempotency_key: str
-    created_at: datetime
-    updated_at: datetime
-    due_at: datetime
-    subject: str | None = None
-    html: str | None = None
-    topic: str | None = None
-    campaign_id: int | None = None
-    customer_id: int | None = None
-    contact_id: int | None = None
-    lead_id: int | None = None
-    requested_by: int | None = None
-    attempts: int = 0
-    claimed_by: str | None = None
-    provider_id: str | None = None
-    error_code: str | None = None
-    last_error: str | None = None
-    segments: int | None = None
-    notify_chat_id: int | None = None
-    notify_message_id: int | None = None
-    notify_locale: str | None = None
-    notify_timezone: str | None = None
-    sent_at: datetime | None = None
-    finished_at: datetime | None = None
-    attachment_names: tuple[str, ...] = field(default_factory=tuple)
 
 
 async def enqueue(uow: UnitOfWork, msg: NewOutboxMessage) -> OutboxMessage:
