@@ -81,8 +81,8 @@ def _api(users: int) -> FakeBotApi:
     return api
 
 
-async def _bot(api: FakeBotApi) -> ExtBot[None]:
-    bot: ExtBot[None] = ExtBot(api.token, request=api, get_updates_request=api.updates_request(),
+async def _bot(api: FakeBotApi) -> ExtBot[int]:
+    bot: ExtBot[int] = ExtBot(api.token, request=api, get_updates_request=api.updates_request(),
                                rate_limiter=TelegramRateLimiter(max_retries=3))
     await bot.initialize()
     return bot

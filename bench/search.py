@@ -56,7 +56,7 @@ class Team:
 
 
 async def _team(engine: AsyncEngine, reps: int) -> Team:
-    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))
     services = build_services(settings, engine, SystemClock())
     await ensure_defaults(services.uow)
     admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin", username="admin"))
@@ -198,7 +198,7 @@ async def _build(engine: AsyncEngine, count: int, reps: int, seed: int) -> tuple
 
 async def _existing(engine: AsyncEngine, count: int, reps: int, seed: int) -> tuple[Team, list[FakeCustomer]]:
     """A database built earlier with --keep: the same people, the same (regenerated) data."""
-    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))
     services = build_services(settings, engine, SystemClock())
     admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin"))
     found = [await services.organisation.identity.actor_for(TelegramIdentity(1000 + n, "")) for n in range(reps)]

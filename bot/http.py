@@ -33,7 +33,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.constants import UpdateType
 from telegram.ext import Application, TypeHandler
-from twilio.request_validator import RequestValidator  # type: ignore[import-untyped]
+from twilio.request_validator import RequestValidator
 
 from crm.messaging.messaging import DeliveryReport
 from outbound.dispatch_metrics import CONTENT_TYPE_LATEST, OutboxMetrics

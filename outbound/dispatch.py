@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from crm.core.clock import Clock
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.messaging.outbox import OutboxAttachment, OutboxChannel, OutboxMessage
 from crm.messaging.ports.email import (
     Attachment,
@@ -67,6 +68,7 @@ from crm.messaging.ports.outbox import (
     SendPolicy,
     TelegramPusher,
 )
+from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.messaging.ports.sms import (
     OPTED_OUT_ERROR_CODE,
     OutgoingSms,
@@ -76,7 +78,6 @@ from crm.messaging.ports.sms import (
     SmsSender,
     SmsTransientError,
 )
-from crm.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "MAYBE_SENT_REASON",
@@ -234,7 +235,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: UnitOfWorkFactory[MessagingUnitOfWork],
         clock: Clock,
         adapters: ChannelAdapters,
         *,
@@ -405,7 +406,7 @@ class Dispatcher:
             await uow.commit()
         return counted
 
-    async def _apply(self, uow: UnitOfWork, row: OutboxMessage, outcome: _Outcome, now: datetime) -> str:
+    async def _apply(self, uow: MessagingUnitOfWork, row: OutboxMessage, outcome: _Outcome, now: datetime) -> str:
         box = uow.messaging.outbox
         if isinstance(outcome, _Failed):
             held = await box.mark_failed(row.id, self.worker, reason=outcome.reason, code=outcome.code, at=now)

@@ -9,9 +9,8 @@ from typing import Any
 
 from telegram.error import BadRequest
 
-from bot.telegram_send import Outcome, deliver
 from crm.messaging.ports.outbox import PushPermanentError, PushTransientError
-from views.core.text import truncate
+from outbound.telegram_send import Outcome, deliver, truncate
 
 __all__ = ["TelegramBotPusher", "TelegramFileStore"]
 

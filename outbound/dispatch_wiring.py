@@ -15,13 +15,14 @@ from datetime import timedelta
 from typing import Protocol
 
 from crm.core.clock import Clock
+from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.messaging.messaging import SETTINGS_FOR, MessagingService
 from crm.messaging.outbox import OutboxChannel
 from crm.messaging.ports.email import EmailAddress, EmailSender, OutgoingEmail
 from crm.messaging.ports.fax import FaxNotConfigured, FaxSender, OutgoingFax
 from crm.messaging.ports.outbox import ConsentRecorder, SendPolicy
+from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.messaging.ports.sms import SmsNotConfigured, SmsSender
-from crm.unit_of_work import UnitOfWorkFactory
 from outbound.dispatch import ChannelAdapters, ChannelLimit, Dispatcher, RetryPolicy
 from outbound.dispatch_metrics import OutboxMetrics
 from outbound.dispatch_telegram import TelegramBotPusher, TelegramFileStore
@@ -173,7 +174,7 @@ def _fax(settings: OutboundSettings, email_sender: EmailSender | None) -> FaxSen
     raise OutboundConfigError(f"FAX_GATEWAY must be email or http, not {gateway!r}")
 
 
-def build_outbound(settings: OutboundSettings, uow: UnitOfWorkFactory, clock: Clock, *,
+def build_outbound(settings: OutboundSettings, uow: UnitOfWorkFactory[MessagingUnitOfWork], clock: Clock, *,
                    sinks: Sinks | None = None) -> Outbound:
     sinks = sinks or Sinks()
     sms, email_sender = _sms(settings), _email(settings)

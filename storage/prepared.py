@@ -57,13 +57,13 @@ class Prepared:
                 results.append((index, process))
         return _Compiled(compiled.string, tuple(compiled.positiontup or ()),
                          {k: v for k, v in compiled.params.items() if v is not None}, binds, tuple(results),
-                         namedtuple("Row", keys, rename=True))  # type: ignore[misc]
+                         namedtuple("Row", keys, rename=True))
 
     async def rows(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
         """The rows, each with attribute access by column label (SQLAlchemy Rows outside SQLite)."""
         dialect = conn.dialect
         if dialect.name != "sqlite":
-            return (await conn.execute(self.statement, dict(params or {}))).all()  # type: ignore[arg-type]
+            return (await conn.execute(self.statement, dict(params or {}))).all()
         compiled = self._compiled
         if compiled is None or self._dialect is not dialect:
             compiled = self._compiled = self._compile(dialect)

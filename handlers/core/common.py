@@ -12,9 +12,9 @@ from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, 
 from telegram.error import BadRequest
 
 from bot.context import CrmContext
-from bot.telegram_send import Button, Sent, edit_html, send_html
 from crm.core.errors import DomainError, PermissionDenied
 from crm.organisation.permissions import Actor
+from outbound.telegram_send import Button, Sent, edit_html, send_html
 from views.core.text import MAX_TEXT as MAX_TEXT  # handlers take these from here, with the rest of what they share
 from views.core.text import truncate as truncate
 

@@ -15,8 +15,8 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.telegram_send import Outcome, deliver
 from crm.services import Services
+from outbound.telegram_send import Outcome, deliver
 from views.core.text import truncate
 from views.followups.texts import agenda_message, is_empty, translator
 

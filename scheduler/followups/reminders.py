@@ -30,8 +30,8 @@ from typing import Any
 from telegram import Bot
 from telegram.ext import Application
 
-from bot.telegram_send import Outcome, deliver
 from crm.followups.reminders import Claim, DueReminder, ReminderService
+from outbound.telegram_send import Outcome, deliver
 from views.core.text import truncate
 from views.followups.texts import reminder_message, translator
 

@@ -19,9 +19,9 @@ from telegram import Bot
 from telegram.ext import Application, CallbackContext
 
 from bot.i18n import Catalogs
-from bot.telegram_send import Outcome, deliver
 from crm.messaging.messaging import Notice
 from crm.services import Services
+from outbound.telegram_send import Outcome, deliver
 from views.core.text import truncate
 from views.messaging.status import status_text
 

@@ -15,8 +15,8 @@ from telegram import Bot
 from telegram.ext import Application
 
 from bot.i18n import Catalogs
-from bot.telegram_send import deliver
 from crm.services import Services
+from outbound.telegram_send import deliver
 from views.core.text import truncate
 from views.messaging.review import Colleague, held_announcement
 

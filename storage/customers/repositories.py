@@ -23,7 +23,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql import ColumnElement, FromClause, Select
+from sqlalchemy.sql.elements import BindParameter
 
 from crm.customers.model import (
     Classification,
@@ -338,7 +339,7 @@ class SqlFollowUpRepository:
             update(t.followups).where(c.id == followup_id, c.claimed_by == worker, c.remind_state == "claimed")
             .values(remind_state="sent", reminded_at=at, reminded_late=late, claimed_until=None)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
 
 class SqlSearchIndex:
@@ -452,7 +453,7 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
     prefix_flags, everything, departments, limit = shape
     st = t.search_terms
 
-    def term_is(alias: Any, n: int) -> ColumnElement[bool]:
+    def term_is(alias: FromClause, n: int) -> ColumnElement[bool]:
         if prefix_flags[n]:
             return and_(alias.c.term >= bindparam(f"t{n}"), alias.c.term < bindparam(f"t{n}_end"))
         return alias.c.term == bindparam(f"t{n}")
@@ -470,7 +471,7 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
     # One record can hold several words with the same prefix ("Acme Accessories" for "ac").
     branches = [q.distinct() if prefix_flags[0] else q for q in branches]
     # SQLite allows LIMIT in a UNION ALL member only inside a subquery.
-    return union_all(*(select(q.subquery().c) for q in branches))
+    return union_all(*(select(*q.subquery().c) for q in branches))
 
 
 def _build_named(everything: bool, departments: int, limit: int, prefixes: int) -> CompoundSelect[Any]:
@@ -493,7 +494,7 @@ def _build_named(everything: bool, departments: int, limit: int, prefixes: int) 
 
     branches = _entity_branches(matching, everything, departments, limit, with_term=True,
                                 drives=ranges if prefixes else None)
-    return union_all(*(select(q.subquery().c) for q in branches))
+    return union_all(*(select(*q.subquery().c) for q in branches))
 
 
 def _entity_branches(matching: Callable[[EntityKind, Any], list[ColumnElement[bool]]], everything: bool,
@@ -506,12 +507,12 @@ def _entity_branches(matching: Callable[[EntityKind, Any], list[ColumnElement[bo
     def drive_for(entity: EntityKind) -> Any:
         return drives(entity) if drives is not None else st.alias(f"s_{entity.value}")
 
-    def in_scope(owner_col: Any) -> ColumnElement[bool]:
+    def in_scope(owner_col: ColumnElement[Any]) -> ColumnElement[bool]:
         if everything:
             return owner_col.is_not(None)
         clause: ColumnElement[bool] = owner_col == bindparam("scope_owner")
         if departments:
-            wanted = [bindparam(f"d{n}") for n in range(departments)]
+            wanted: list[BindParameter[Any]] = [bindparam(f"d{n}") for n in range(departments)]
             owners = select(t.staff.c.id).where(t.staff.c.department_id.in_(wanted))
             clause = clause | owner_col.in_(owners)
         return clause

@@ -16,7 +16,8 @@ from storage import tables as t
 from storage.prepared import Prepared
 
 
-def scope_clause(scope: ScopeFilter, owner_col: Any, owner_department_col: Any | None = None) -> ColumnElement[bool]:
+def scope_clause(scope: ScopeFilter, owner_col: ColumnElement[Any],
+                 owner_department_col: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
     """WHERE clause for a query scope. ``owner_department_col`` is the owner's department where the query
     already joins it; otherwise a subquery over staff finds the owners in those departments."""
     if scope.everything:
@@ -246,7 +247,7 @@ class SqlInviteRepository:
             .where(t.invites.c.id == invite_id, t.invites.c.used_at.is_(None), t.invites.c.revoked_at.is_(None))
             .values(used_at=at, used_by=staff_id)
         )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)
 
     async def list_open(self, now: datetime) -> Sequence[Invite]:
         q = select(t.invites).where(
@@ -295,5 +296,5 @@ class SqlOrgStateRepository:
     async def bump(self) -> None:
         result = await self._c.execute(
             update(t.org_state).where(t.org_state.c.id == 1).values(version=t.org_state.c.version + 1))
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if result.rowcount == 0:
             await self._c.execute(insert(t.org_state).values(id=1, version=1))

@@ -1,4 +1,4 @@
-"""bot.telegram_send.deliver over the Bot API fake: each answer Telegram can give a push, and what it becomes.
+"""outbound.telegram_send.deliver over the Bot API fake: each answer Telegram can give a push, and what it becomes.
 
 Scheduled jobs and the outbox's Telegram channel decide what to do from the outcome alone (retry, give up, count
 as sent), so a wrong mapping here would make reminders come twice or never."""
@@ -12,9 +12,9 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.telegram_send import Delivery, Outcome, Sent, deliver
 from crm.messaging.ports.outbox import PushPermanentError, PushTransientError
 from outbound.dispatch_telegram import TelegramBotPusher
+from outbound.telegram_send import Delivery, Outcome, Sent, deliver
 from tests.fakes.bot_api import FakeBotApi, RateLimit
 
 TOKEN = "123456:deliver-test"

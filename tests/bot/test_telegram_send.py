@@ -1,4 +1,5 @@
-"""bot.telegram_send over the Bot API fake: what PTB's send_message / edit_message_text did, without PTB objects."""
+"""outbound.telegram_send over the Bot API fake: what PTB's send_message / edit_message_text did, without PTB
+objects."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
 from bot.rate_limit import TelegramRateLimiter
-from bot.telegram_send import Sent, edit_html, inline_keyboard, send_html
+from outbound.telegram_send import Sent, edit_html, inline_keyboard, send_html
 from tests.fakes.bot_api import FakeBotApi
 
 TOKEN = "123456:telegram-send-test"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.telegram_send import Button
 from crm.followups.nudges import Nudge
+from outbound.telegram_send import Button
 from views.core.text import short
 from views.segments.labels import class_label
 

@@ -7,9 +7,9 @@ import html
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.telegram_send import Button
 from crm.messaging.campaigns import CampaignCard, HeldMessage
 from crm.messaging.subscription_model import CampaignStatus, Topic
+from outbound.telegram_send import Button
 from views.core.text import truncate
 
 SAMPLE_CHARS = 1200

@@ -26,6 +26,11 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, Tim
 Button = tuple[str, str]  # (label, callback_data)
 
 _NO_PREVIEW = {"is_disabled": True}
+MAX_TEXT = 4096  # Telegram's limit for a message's text
+
+
+def truncate(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
