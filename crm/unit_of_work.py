@@ -7,6 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from crm.core.events import Event
 from crm.customers.bulk import BulkCustomerWriter
 from crm.customers.ports import (
     ContactRepository,
@@ -110,7 +111,13 @@ class UnitOfWork(Protocol):
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None: ...
-    async def commit(self) -> None: ...
+    async def commit(self) -> None:
+        """Run the bus's in-transaction handlers for the recorded events, commit, then the after-commit ones."""
+        ...
+
+    def record(self, event: Event) -> None:
+        """Something happened here that other modules may react to (crm/core/events.py); dropped without commit."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):
