@@ -15,6 +15,7 @@ from typing import Any
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.customers import phones
+from crm.customers.events import CustomerCreated
 from crm.customers.model import (
     Classification,
     Customer,
@@ -212,6 +213,8 @@ class CustomerService:
             ))
             await uow.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {}, _auditable(customer))
+            uow.record(CustomerCreated(occurred_at=now, customer_id=customer.id, owner_id=owner_id,
+                                       created_by=actor.staff_id, phones=customer.phones))
             await uow.commit()
         return customer
 
