@@ -23,6 +23,8 @@ from bot.settings import Settings
 from bot.telegram_request import JsonHTTPXRequest
 from crm.core import locales
 from crm.core.clock import Clock, SystemClock
+from crm.core.events import MessageBus
+from crm.customers import subscribers as customer_subscribers
 from crm.customers.contacts_leads import ContactService, LeadService
 from crm.customers.customers import CustomerService
 from crm.customers.exporting import ExportService
@@ -60,7 +62,9 @@ OFFLINE_TOKEN = "123456789:offline-console-token-for-the-local-demo"
 
 
 def build_services(settings: Settings, engine: AsyncEngine, clock: Clock, *, sinks: Sinks | None = None) -> Services:
-    uow = SqlUnitOfWorkFactory(engine, clock)
+    bus = MessageBus()  # each module with subscribers registers them here (docs/decisions.md, "Domain events")
+    customer_subscribers.subscribe(bus)
+    uow = SqlUnitOfWorkFactory(engine, clock, bus=bus)
     outbound = build_outbound(settings, uow, clock, sinks=sinks)
     identity = IdentityService(
         uow, clock,

@@ -1,0 +1,24 @@
+"""How the customers module reacts to what other modules do."""
+
+from __future__ import annotations
+
+from crm.core.events import MessageBus
+from crm.followups.events import InteractionLogged
+from crm.unit_of_work import UnitOfWork
+
+
+async def touch_last_contact(event: InteractionLogged, uow: UnitOfWork) -> None:
+    """A call or visit logged on a customer (or one of its contacts) or lead is its latest contact: the nudges and
+    the "not contacted for N days" segments read this. In the transaction: the interaction and the date go
+    together."""
+    if event.customer_id is not None:
+        await uow.customers.update(event.customer_id, last_contact_at=event.contacted_at)
+    elif event.lead_id is not None:
+        await uow.leads.update(event.lead_id, last_contact_at=event.contacted_at)
+
+
+def subscribe(bus: MessageBus) -> None:
+    bus.in_transaction(InteractionLogged, touch_last_contact)
+
+
+__all__ = ["subscribe", "touch_last_contact"]
