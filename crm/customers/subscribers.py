@@ -12,9 +12,9 @@ async def touch_last_contact(event: InteractionLogged, uow: UnitOfWork) -> None:
     the "not contacted for N days" segments read this. In the transaction: the interaction and the date go
     together."""
     if event.customer_id is not None:
-        await uow.customers.update(event.customer_id, last_contact_at=event.contacted_at)
+        await uow.customers.customers.update(event.customer_id, last_contact_at=event.contacted_at)
     elif event.lead_id is not None:
-        await uow.leads.update(event.lead_id, last_contact_at=event.contacted_at)
+        await uow.customers.leads.update(event.lead_id, last_contact_at=event.contacted_at)
 
 
 def subscribe(bus: MessageBus) -> None:

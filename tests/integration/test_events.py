@@ -141,30 +141,31 @@ async def test_logging_an_interaction_is_heard_by_the_customers_module_which_kee
     org = await make_org(engine, clock)
     services, admin = org.services, org.admin
     heard = _collect(org)
-    acme = await services.customers.create(admin, CustomerDraft(name="Acme", phones=("0912 000 001",)), force=True)
+    acme = await services.customers.customers.create(admin, CustomerDraft(name="Acme", phones=("0912 000 001",)),
+                                                     force=True)
     assert heard == [CustomerCreated(occurred_at=clock.now(), customer_id=acme.id, owner_id=admin.staff_id,
                                      created_by=admin.staff_id, phones=("+886912000001",))]
     with pytest.raises(DuplicateSuspected):  # refused: nothing happened, nothing heard
-        await services.customers.create(admin, CustomerDraft(name="Acme", phones=("0912 000 001",)))
+        await services.customers.customers.create(admin, CustomerDraft(name="Acme", phones=("0912 000 001",)))
     assert len(heard) == 1
 
     clock.advance(timedelta(hours=3))
     visited = clock.now() - timedelta(hours=1)
-    interaction, followup = await services.followups.log(
+    interaction, followup = await services.followups.followups.log(
         admin, Target(EntityKind.CUSTOMER, acme.id), InteractionKind.VISIT, "Showed the new catalogue",
         occurred_at=visited, next_due=clock.now() + timedelta(days=2), next_text="Send the quote")
     assert followup is not None
     assert heard[1:] == [InteractionLogged(
         occurred_at=clock.now(), interaction_id=interaction.id, author_id=admin.staff_id, kind=InteractionKind.VISIT,
         contacted_at=visited, customer_id=acme.id, lead_id=None, contact_id=None)]
-    assert (await services.customers.get(admin, acme.id)).last_contact_at == visited
+    assert (await services.customers.customers.get(admin, acme.id)).last_contact_at == visited
 
-    lead = await services.leads.create(admin, "Walk-in at the fair")
-    await services.followups.log(admin, Target(EntityKind.LEAD, lead.id), InteractionKind.CALL, "Called back")
-    assert (await services.leads.get(admin, lead.id)).last_contact_at == clock.now()
+    lead = await services.customers.leads.create(admin, "Walk-in at the fair")
+    await services.followups.followups.log(admin, Target(EntityKind.LEAD, lead.id), InteractionKind.CALL, "Called back")
+    assert (await services.customers.leads.get(admin, lead.id)).last_contact_at == clock.now()
 
-    await services.followups.complete(admin, followup.id)
-    await services.followups.complete(admin, followup.id)  # already done: not done twice
+    await services.followups.followups.complete(admin, followup.id)
+    await services.followups.followups.complete(admin, followup.id)  # already done: not done twice
     assert [e for e in heard if isinstance(e, FollowUpDone)] == [FollowUpDone(
         occurred_at=clock.now(), followup_id=followup.id, owner_id=admin.staff_id, done_by=admin.staff_id,
         customer_id=acme.id, lead_id=None, contact_id=None)]
@@ -176,18 +177,20 @@ async def test_handover_and_sms_consent_are_heard(engine: AsyncEngine, clock: Ma
     ned = await org.join(org.admin, 3002, "Ned", "rep", org.north)
     nat = await org.join(org.admin, 3003, "Nat", "rep", org.north)
     heard = _collect(org)
-    acme = await services.customers.create(ned, CustomerDraft(name="Acme", phones=("0912 000 002",)), force=True)
+    acme = await services.customers.customers.create(ned, CustomerDraft(name="Acme", phones=("0912 000 002",)),
+                                                     force=True)
 
-    result = await services.handover.execute(org.admin, ned.staff_id, nat.staff_id)
+    result = await services.segments.handover.execute(org.admin, ned.staff_id, nat.staff_id)
     handed = [e for e in heard if isinstance(e, CustomersHandedOver)]
     assert handed == [CustomersHandedOver(occurred_at=clock.now(), from_staff_id=ned.staff_id,
                                           to_staff_id=nat.staff_id, by_staff_id=org.admin.staff_id,
                                           segment_id=None, moved=result.moved)]
     assert handed[0].moved.customer_ids == (acme.id,)
 
-    await services.subscriptions.handle_inbound("+886912000002", OUR_NUMBER, "JOIN promotions")
-    await services.subscriptions.handle_inbound("+886912000002", OUR_NUMBER, "STOP")
-    await services.subscriptions.record_consent(org.admin, Target(EntityKind.CUSTOMER, acme.id), "+886912000002",
+    await services.messaging.subscriptions.handle_inbound("+886912000002", OUR_NUMBER, "JOIN promotions")
+    await services.messaging.subscriptions.handle_inbound("+886912000002", OUR_NUMBER, "STOP")
+    await services.messaging.subscriptions.record_consent(org.admin, Target(EntityKind.CUSTOMER, acme.id),
+                                                          "+886912000002",
                                                 ["orders"], ConsentStatus.OPTED_IN, note="asked at the counter")
     consent = [e for e in heard if isinstance(e, SmsOptedIn | SmsOptedOut)]
     party = PartyLink(customer_id=acme.id)
