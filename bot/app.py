@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.telegram_request import JsonHTTPXRequest
 from crm.core import locales
 from crm.core.clock import Clock, SystemClock
+from crm.core.events import MessageBus
 from crm.organisation.defaults import ensure_defaults
 from crm.services import Services
 from outbound.dispatch_wiring import Sinks
@@ -40,7 +41,11 @@ OFFLINE_TOKEN = "123456789:offline-console-token-for-the-local-demo"
 def build_services(settings: Settings, engine: AsyncEngine, clock: Clock, *, sinks: Sinks | None = None) -> Services:
     """Each registered module's services, in registry order (a module may use those built before it)."""
     check_order()
-    wiring = Wiring(settings, SqlUnitOfWorkFactory(engine, clock), clock, sinks)
+    bus = MessageBus()  # what modules hear of each other (docs/decisions.md, "Domain events")
+    for module in MODULES:
+        if module.subscribe is not None:
+            module.subscribe(bus)
+    wiring = Wiring(settings, SqlUnitOfWorkFactory(engine, clock, bus=bus), clock, sinks)
     for module in MODULES:
         wiring.built[module.name] = module.build(wiring)
     return Services(uow=wiring.uow, clock=clock, **wiring.built)  # type: ignore[arg-type]  # one field a module

@@ -16,6 +16,7 @@ from telegram.ext import Application
 
 from bot.settings import Settings
 from crm.core.clock import Clock
+from crm.core.events import MessageBus
 from handlers.core.menu import Command
 from outbound.dispatch_wiring import Sinks
 from storage.uow import SqlUnitOfWorkFactory
@@ -56,3 +57,5 @@ class Module:
     handlers: tuple[Callable[[App], None], ...] = ()
     jobs: tuple[Callable[[App], None], ...] = ()
     tables: tuple[Table, ...] = ()
+    subscribe: Callable[[MessageBus], None] | None = None
+    """Subscribe the module's event handlers (``crm/<module>/subscribers.py``) before anything runs."""

@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.clock import Clock
+from crm.core.events import Event, MessageBus
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
 from storage.followups.group import FollowUpRepositories
@@ -36,7 +37,7 @@ _G = TypeVar("_G")
 
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
-                 shared: _SharedReads | None = None) -> None:
+                 shared: _SharedReads | None = None, bus: MessageBus | None = None) -> None:
         self._engine = engine
         self._clock = clock
         self._write = write
@@ -44,6 +45,8 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
         self._shared = shared  # a writer ends this scope's read transaction when it commits
         self._groups: dict[str, object] = {}
+        self._bus = bus
+        self._events: list[Event] = []  # recorded since the last commit; dropped unless committed
 
     @property
     def connection(self) -> AsyncConnection:
@@ -98,6 +101,7 @@ class SqlUnitOfWork:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
+        self._events = []  # never committed: nobody hears of them
         conn, self._conn = self._conn, None
         if conn is None:
             return
@@ -131,10 +135,28 @@ class SqlUnitOfWork:
     def _driver(self) -> Any:
         return self.connection.sync_connection.connection.driver_connection._conn  # type: ignore[union-attr]
 
+    def record(self, event: Event) -> None:
+        """Something happened in this unit of work: the bus hears of it on ``commit`` (see crm/core/events.py)."""
+        self._events.append(event)
+
     async def commit(self) -> None:
+        events, self._events = self._events, []
+        if events and self._bus is not None:
+            self._events = events  # what handlers record joins the round in progress
+            try:
+                # The port's repository attributes are read-write, so mypy wants their exact types: SqlX is not X.
+                await self._bus.run_in_transaction(self, events)  # type: ignore[arg-type]
+            except Exception:
+                # Roll back here, not only in __aexit__: a caller catching the error must not commit half of it.
+                await self.connection.rollback()
+                raise
+            finally:
+                self._events = []
         await self.connection.commit()
         if self._shared is not None:
             await self._shared.refresh()
+        if events and self._bus is not None:
+            await self._bus.run_after_commit(events)
 
 
 class _SharedReads:
@@ -190,9 +212,10 @@ _SHARED: ContextVar[_SharedReads | None] = ContextVar("crm_shared_reads", defaul
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, bus: MessageBus | None = None) -> None:
         self.engine = engine
         self._clock = clock
+        self.bus = bus if bus is not None else MessageBus()  # bot/app.py subscribes the modules to it
         self._idle: SqlUnitOfWork | None = None  # a reader kept between shared scopes (SQLite only)
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
@@ -201,7 +224,7 @@ class SqlUnitOfWorkFactory:
             scope = None
         if scope is not None and not write:
             return _SharedReader(scope)  # type: ignore[return-value]  # enters as the shared unit of work
-        return SqlUnitOfWork(self.engine, self._clock, write=write, shared=scope)
+        return SqlUnitOfWork(self.engine, self._clock, write=write, shared=scope, bus=self.bus)
 
     @asynccontextmanager
     async def shared_reads(self, *, keep_connection: bool = False) -> AsyncIterator[None]:
@@ -238,7 +261,7 @@ class SqlUnitOfWorkFactory:
                 await idle.__aexit__(None, None, None)
         elif idle is not None:
             self._idle = idle
-        uow = SqlUnitOfWork(self.engine, self._clock, write=False)
+        uow = SqlUnitOfWork(self.engine, self._clock, write=False, bus=self.bus)
         await uow.__aenter__()
         return uow
 

@@ -7,6 +7,7 @@ from crm.customers.contacts_leads import ContactService, LeadService
 from crm.customers.customers import CustomerService
 from crm.customers.exporting import ExportService
 from crm.customers.importing import ImportService
+from crm.customers import subscribers
 from crm.customers.module import CustomersServices
 from handlers.core.menu import Command
 from handlers.customers import importing, registration
@@ -42,6 +43,7 @@ MODULE = Module(
         Command("export", "importing.cmd_export", "customers.export"),
     ),
     handlers=(registration.register, importing.register),
+    subscribe=subscribers.subscribe,
     tables=(tables.customers, tables.contacts, tables.leads, tables.interactions, tables.followups,
             tables.search_terms),
 )

@@ -17,6 +17,7 @@ from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.extension import ExtensionPoint
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
+from crm.customers.events import CustomerCreated
 from crm.customers.model import (
     Classification,
     Customer,
@@ -217,6 +218,8 @@ class CustomerService:
             ))
             await uow.customers.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {}, _auditable(customer))
+            uow.record(CustomerCreated(occurred_at=now, customer_id=customer.id, owner_id=owner_id,
+                                       created_by=actor.staff_id, phones=customer.phones))
             await uow.commit()
         return customer
 

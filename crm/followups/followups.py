@@ -14,6 +14,8 @@ from crm.customers.contacts_leads import visible_contact, visible_lead
 from crm.customers.customers import clean_text, visible_customer
 from crm.customers.model import EntityKind, FollowUp, FollowUpStatus, Interaction, InteractionKind
 from crm.followups.ports import FollowUpsUnitOfWork
+from crm.customers.events import InteractionLogged
+from crm.followups.events import FollowUpDone
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 
@@ -87,11 +89,11 @@ class FollowUpService:
                 latitude=location[0] if location else None, longitude=location[1] if location else None,
                 created_at=now,
             ))
-            if resolved.customer_id is not None:
-                await uow.customers.customers.update(resolved.customer_id, last_contact_at=interaction.occurred_at)
-            else:
-                assert resolved.lead_id is not None
-                await uow.customers.leads.update(resolved.lead_id, last_contact_at=interaction.occurred_at)
+            # The customers module keeps last_contact_at up to date from this (crm/customers/subscribers.py).
+            uow.record(InteractionLogged(
+                occurred_at=now, interaction_id=interaction.id, author_id=actor.staff_id, kind=kind,
+                contacted_at=interaction.occurred_at, customer_id=resolved.customer_id, lead_id=resolved.lead_id,
+                contact_id=resolved.contact_id))
             await audit.record(uow, actor.staff_id, "create", "interaction", interaction.id, {},
                                {"kind": kind.value, "customer_id": resolved.customer_id, "lead_id": resolved.lead_id,
                                 "location": list(location) if location else None})
@@ -167,6 +169,11 @@ class FollowUpService:
             await audit.record(uow, actor.staff_id, action, "followup", followup_id,
                                {k: getattr(before, k) for k in shown}, shown)
             after = await uow.customers.followups.get(followup_id)
+            if action == "complete":
+                uow.record(FollowUpDone(
+                    occurred_at=self._clock.now(), followup_id=followup_id, owner_id=before.owner_id,
+                    done_by=actor.staff_id, customer_id=before.customer_id, lead_id=before.lead_id,
+                    contact_id=before.contact_id))
             await uow.commit()
         return after or before
 

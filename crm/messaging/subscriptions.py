@@ -33,6 +33,7 @@ from crm.customers import phones
 from crm.customers.contacts_leads import lead_terms
 from crm.customers.model import EntityKind, Lead
 from crm.followups.followups import Target, resolve_target
+from crm.messaging.events import SmsOptedIn, SmsOptedOut
 from crm.messaging.outbox import OutboxChannel, OutboxMessage, cancel_pending
 from crm.messaging.ports.outbox import SEND, Cancel, Decision, Defer
 from crm.messaging.ports.repositories import MessagingUnitOfWork
@@ -310,6 +311,9 @@ class SubscriptionService:
             await audit.record(uow, actor.staff_id, f"consent_{status.value}", "sms_consent", None, {},
                                {"phone": e164, "topics": [e.topic for e in events], "channel": "in_person",
                                 "evidence": evidence})
+            changed = SmsOptedOut if status is ConsentStatus.OPTED_OUT else SmsOptedIn
+            uow.record(changed(occurred_at=now, phone=e164, topics=tuple(e.topic for e in events),
+                               channel=ConsentChannel.IN_PERSON, party=link, recorded_by=actor.staff_id))
             await uow.commit()
         return events
 
@@ -392,6 +396,8 @@ class SubscriptionService:
             await audit.record(uow, None, "consent_opted_in", "sms_consent", None, {},
                                {"phone": phone, "topics": [t.key for t in chosen], "channel": "sms",
                                 "evidence": evidence, "lead_id": link.lead_id})
+            uow.record(SmsOptedIn(occurred_at=now, phone=phone, topics=tuple(t.key for t in chosen),
+                                  channel=ConsentChannel.SMS, party=link, recorded_by=None))
             await uow.commit()
         separator = ", " if locale == "en" else "、"
         return self._texts.t("subscriptions.sms_opted_in", locale, program=program,
@@ -408,6 +414,8 @@ class SubscriptionService:
         await audit.record(uow, None, "consent_opted_out", "sms_consent", None, {},
                            {"phone": phone, "topics": [t.key for t in topics], "channel": channel.value,
                             "evidence": evidence, "cancelled": cancelled})
+        uow.record(SmsOptedOut(occurred_at=now, phone=phone, topics=tuple(t.key for t in topics), channel=channel,
+                               party=link, recorded_by=None))
 
     @staticmethod
     async def _restorable(uow: MessagingUnitOfWork, phone: str, topics: Sequence[Topic]) -> list[Topic]:

@@ -23,6 +23,7 @@ from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor
+from crm.segments.events import CustomersHandedOver
 from crm.segments.model import MovedItems, OwnedCounts, Segment, SegmentQuery
 from crm.segments.ports import SegmentsUnitOfWork
 from crm.segments.segments import owners_in_scope, visible_segment
@@ -138,6 +139,9 @@ class HandoverService:
                 "customers": counts.customers + counts.trashed, "leads": counts.leads,
                 "followups": counts.followups,
             })
+            uow.record(CustomersHandedOver(occurred_at=now, from_staff_id=giver.id, to_staff_id=receiver.id,
+                                           by_staff_id=actor.staff_id, segment_id=segment.id if segment else None,
+                                           moved=moved))
             await uow.commit()
         return HandoverResult(giver, receiver, segment, moved)
 
