@@ -145,7 +145,7 @@ class SqlUnitOfWork:
             self._events = events  # what handlers record joins the round in progress
             try:
                 # The port's repository attributes are read-write, so mypy wants their exact types: SqlX is not X.
-                await self._bus.run_in_transaction(self, events)  # type: ignore[arg-type]
+                await self._bus.run_in_transaction(self, events)
             except Exception:
                 # Roll back here, not only in __aexit__: a caller catching the error must not commit half of it.
                 await self.connection.rollback()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from bot.module import Module, Wiring
+from crm.customers import subscribers
 from crm.customers.contacts_leads import ContactService, LeadService
 from crm.customers.customers import CustomerService
 from crm.customers.exporting import ExportService
 from crm.customers.importing import ImportService
-from crm.customers import subscribers
 from crm.customers.module import CustomersServices
 from handlers.core.menu import Command
 from handlers.customers import importing, registration

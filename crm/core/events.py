@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-
 log = logging.getLogger(__name__)
 
 # Events raised by handlers of events raised by handlers ...: a chain this deep is a cycle between subscribers

@@ -12,10 +12,10 @@ from crm.core.errors import NotFound, ValidationFailed
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.contacts_leads import visible_contact, visible_lead
 from crm.customers.customers import clean_text, visible_customer
-from crm.customers.model import EntityKind, FollowUp, FollowUpStatus, Interaction, InteractionKind
-from crm.followups.ports import FollowUpsUnitOfWork
 from crm.customers.events import InteractionLogged
+from crm.customers.model import EntityKind, FollowUp, FollowUpStatus, Interaction, InteractionKind
 from crm.followups.events import FollowUpDone
+from crm.followups.ports import FollowUpsUnitOfWork
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 

@@ -13,9 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.clock import ManualClock
 from crm.core.events import Event, MessageBus
 from crm.customers.customers import CustomerDraft, DuplicateSuspected
-from crm.customers.events import CustomerCreated
+from crm.customers.events import CustomerCreated, InteractionLogged
 from crm.customers.model import EntityKind, InteractionKind
-from crm.customers.events import InteractionLogged
 from crm.followups.events import FollowUpDone
 from crm.followups.followups import Target
 from crm.messaging.events import SmsOptedIn, SmsOptedOut
