@@ -140,7 +140,7 @@ async def in_scope(uow: UnitOfWork, actor: Actor, record: Owned | None) -> Owned
     """The record when its owner is within the actor's customer scope; otherwise, as when missing, NotFound."""
     if record is None:
         raise NotFound()
-    department = await uow.customers.owner_department(record.owner_id)
+    department = await uow.customers.customers.owner_department(record.owner_id)
     if not actor.scope_filter("customers").allows(record.owner_id, department):
         raise NotFound()
     return record
@@ -178,7 +178,7 @@ class PartyService(Generic[P]):
         after = replace(before, **changes, **stamp)
         diff = {k: getattr(after, k) for k in changes}
         await self._records(uow).update(before.id, **_db(diff), updated_at=now)
-        await uow.search.replace(self.entity, before.id, self._terms(after))
+        await uow.customers.search.replace(self.entity, before.id, self._terms(after))
         await audit.record(uow, actor.staff_id, "update", self.entity.value, before.id,
                            {k: getattr(before, k) for k in diff}, diff)
         return after
@@ -192,7 +192,7 @@ class PartyService(Generic[P]):
 
 
 async def visible_customer(uow: UnitOfWork, actor: Actor, customer_id: int, *, deleted: bool = False) -> Customer:
-    customer = await uow.customers.get(customer_id, include_deleted=deleted)
+    customer = await uow.customers.customers.get(customer_id, include_deleted=deleted)
     if customer is not None and deleted and customer.deleted_at is None:
         raise NotFound()
     return await in_scope(uow, actor, customer)
@@ -202,7 +202,7 @@ class CustomerService(PartyService[Customer]):
     entity = EntityKind.CUSTOMER
 
     def _records(self, uow: UnitOfWork) -> Records[Customer]:
-        return uow.customers
+        return uow.customers.customers
 
     def _terms(self, record: Customer) -> set[str]:
         return customer_terms(record)
@@ -234,18 +234,18 @@ class CustomerService(PartyService[Customer]):
         found: dict[int, Customer] = {}
         reasons: set[str] = set()
         for phone in draft.phones:
-            for c in await uow.customers.by_phone(phone):
+            for c in await uow.customers.customers.by_phone(phone):
                 found[c.id] = c
                 reasons.add("phone")
         if draft.email:
-            for c in await uow.customers.by_email(draft.email):
+            for c in await uow.customers.customers.by_email(draft.email):
                 found[c.id] = c
                 reasons.add("email")
         exact, prefixes = query_terms(draft.name) if by_name else ([], [])
         everyone = replace(actor.scope_filter("customers"), everything=True)
-        for hit in await uow.search.search(everyone, exact, prefixes, None, limit=50) if by_name else []:
+        for hit in await uow.customers.search.search(everyone, exact, prefixes, None, limit=50) if by_name else []:
             if hit.entity is EntityKind.CUSTOMER and _similar(hit.title, draft.name):
-                customer = await uow.customers.get(hit.id)
+                customer = await uow.customers.customers.get(hit.id)
                 if customer is not None:
                     found[customer.id] = customer
                     reasons.add("name")
@@ -254,7 +254,7 @@ class CustomerService(PartyService[Customer]):
         visible: list[Customer] = []
         hidden = 0
         for customer in found.values():
-            department = await uow.customers.owner_department(customer.owner_id)
+            department = await uow.customers.customers.owner_department(customer.owner_id)
             if scope.allows(customer.owner_id, department):
                 visible.append(customer)
             else:
@@ -274,15 +274,15 @@ class CustomerService(PartyService[Customer]):
                 duplicates = await self._duplicates(uow, actor, draft, None)
                 if duplicates:
                     raise DuplicateSuspected(duplicates)
-            customer = await uow.customers.add(new_customer(draft, owner_id, now))
-            await uow.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
+            customer = await uow.customers.customers.add(new_customer(draft, owner_id, now))
+            await uow.customers.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {}, _auditable(customer))
             await uow.commit()
         return customer
 
     @staticmethod
     async def _check_owner(uow: UnitOfWork, actor: Actor, owner_id: int) -> None:
-        owner = await uow.staff.get(owner_id)
+        owner = await uow.organisation.staff.get(owner_id)
         if owner is None or not owner.active or owner.deleted_at is not None:
             raise NotFound()
         if not actor.scope_filter("customers").allows(owner.id, owner.department_id):
@@ -298,14 +298,14 @@ class CustomerService(PartyService[Customer]):
         messages sent to the customer (and its contacts) that the actor may see, newest first."""
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            head = await uow.customers.card_head(customer_id)
+            head = await uow.customers.customers.card_head(customer_id)
             if head is None or not actor.scope_filter("customers").allows(head[0].owner_id, head[2]):
                 raise NotFound()
             customer, owner_name, _ = head
-            contacts = await uow.contacts.for_customer(customer_id)
-            open_followups = await uow.followups.open_for(customer_id=customer_id)
-            recent = await uow.interactions.recent(customer_id=customer_id, limit=3)
-            sent = (await uow.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
+            contacts = await uow.customers.contacts.for_customer(customer_id)
+            open_followups = await uow.customers.followups.open_for(customer_id=customer_id)
+            recent = await uow.customers.interactions.recent(customer_id=customer_id, limit=3)
+            sent = (await uow.messaging.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
                                             limit=messages)) if messages > 0 else ()
         return CustomerCard(
             customer=customer, owner_name=owner_name, contacts=tuple(contacts),
@@ -348,7 +348,7 @@ class CustomerService(PartyService[Customer]):
         actor.require("trash.restore")
         async with self._uow() as uow:
             customer = await visible_customer(uow, actor, customer_id, deleted=True)
-            await uow.customers.update(customer_id, deleted_at=None)
+            await uow.customers.customers.update(customer_id, deleted_at=None)
             await audit.record(uow, actor.staff_id, "restore", "customer", customer_id,
                                {"deleted_at": customer.deleted_at}, {"deleted_at": None})
             await uow.commit()
@@ -357,14 +357,14 @@ class CustomerService(PartyService[Customer]):
     async def trash(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("trash.restore")
         async with self._uow(write=False) as uow:
-            rows = await uow.customers.list(actor.scope_filter("customers"), deleted=True,
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"), deleted=True,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return page_of(rows, SEARCH_PAGE)
 
     async def list_mine(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            rows = await uow.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return page_of(rows, SEARCH_PAGE)
 
@@ -378,7 +378,7 @@ class CustomerService(PartyService[Customer]):
         if not keys:
             return {}
         async with self._uow(write=False) as uow:
-            found = await uow.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
+            found = await uow.customers.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
                                            starting=starting)
         result: dict[str, tuple[SearchHit, ...]] = {}
         for name, key in keys.items():
@@ -402,7 +402,7 @@ class CustomerService(PartyService[Customer]):
         if not (exact or prefixes or phone_suffix):
             return SearchPage((), page, False)
         async with self._uow(write=False) as uow:
-            hits = await uow.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
+            hits = await uow.customers.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
                                            limit=want * 2)
         cjk = _cjk_runs(fold(text)) if not (by_phone or text.lstrip().startswith("#")) else []
         if cjk:

@@ -111,7 +111,7 @@ def tier_label(context: CrmContext, tier: Tier | str | None) -> str:
 
 
 def region(context: CrmContext) -> str:
-    return context.services.customers.phone_region
+    return context.services.customers.customers.phone_region
 
 
 def phones_text(context: CrmContext, numbers: Sequence[str]) -> str:
@@ -293,7 +293,7 @@ def duplicate_rows(context: CrmContext, duplicates: Duplicates, force_data: str,
 # ---- the cards as entity screens: one service call, then the card ------------------------------------------
 
 async def _customer_card(context: CrmContext, customer_id: int) -> CustomerCard:
-    return await context.services.customers.card(actor_of(context), customer_id, messages=CARD_MESSAGES)
+    return await context.services.customers.customers.card(actor_of(context), customer_id, messages=CARD_MESSAGES)
 
 
 def _render_customer(context: CrmContext, card: CustomerCard) -> tuple[str, list[list[Button]]]:
@@ -303,11 +303,11 @@ def _render_customer(context: CrmContext, card: CustomerCard) -> tuple[str, list
 
 
 async def _contact(context: CrmContext, contact_id: int) -> tuple[Contact, Customer]:
-    return await context.services.contacts.get(actor_of(context), contact_id)
+    return await context.services.customers.contacts.get(actor_of(context), contact_id)
 
 
 async def _lead(context: CrmContext, lead_id: int) -> Lead:
-    return await context.services.leads.get(actor_of(context), lead_id)
+    return await context.services.customers.leads.get(actor_of(context), lead_id)
 
 
 CUSTOMER = EntityScreen("cu", _customer_card, _render_customer)

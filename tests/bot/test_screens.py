@@ -22,7 +22,7 @@ LONG_NAME = "臺灣積體電路製造股份有限公司新竹科學園區第十�
 async def _admin(bot: BotHarness) -> tuple[Chatter, Any]:
     chatter = bot.user(ADMIN_ID, "Ada")
     await chatter.send("/start")
-    return chatter, await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    return chatter, await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
 
 
 def _callback_data(bot: BotHarness, chatter: Chatter) -> list[str]:
@@ -32,8 +32,8 @@ def _callback_data(bot: BotHarness, chatter: Chatter) -> list[str]:
 async def test_card_and_edit_a_field_round_trip(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         ada, actor = await _admin(bot)
-        customer = await bot.services.customers.create(actor, CustomerDraft(name="晶圓材料", region="台北"))
-        contact = await bot.services.contacts.add(actor, customer.id, "王小明", title="採購")
+        customer = await bot.services.customers.customers.create(actor, CustomerDraft(name="晶圓材料", region="台北"))
+        contact = await bot.services.customers.contacts.add(actor, customer.id, "王小明", title="採購")
 
         await ada.send("晶圓材料")
         card = "\n".join(m.text or "" for m in await ada.press("🏢 晶圓材料"))
@@ -67,10 +67,11 @@ async def test_paged_lists_keep_callback_data_within_64_bytes(engine: AsyncEngin
         ada, actor = await _admin(bot)
         ids = []
         for n in range(20):
-            created = await bot.services.customers.create(actor, CustomerDraft(name=f"{LONG_NAME}{n:02d}"), force=True)
+            created = await bot.services.customers.customers.create(actor, CustomerDraft(name=f"{LONG_NAME}{n:02d}"),
+                                                                    force=True)
             ids.append(created.id)
         for customer_id in ids[:10]:
-            await bot.services.customers.delete(actor, customer_id)
+            await bot.services.customers.customers.delete(actor, customer_id)
 
         first = await ada.send("/trash")
         assert "(page 1)" in (first[-1].text or "")
@@ -89,7 +90,7 @@ async def test_paged_lists_keep_callback_data_within_64_bytes(engine: AsyncEngin
 async def test_delete_then_restore_from_trash(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         ada, actor = await _admin(bot)
-        customer = await bot.services.customers.create(actor, CustomerDraft(name="Acme 華南"))
+        customer = await bot.services.customers.customers.create(actor, CustomerDraft(name="Acme 華南"))
         await ada.send("Acme 華南")
         await ada.press("🏢 Acme 華南")
         await ada.press(bot.t("en", "customers.btn_more"))
@@ -103,14 +104,14 @@ async def test_delete_then_restore_from_trash(engine: AsyncEngine, clock: Manual
         assert [b.callback_data for b in ada.last.buttons] == [f"cu:rst:{customer.id}"]
         restored = "\n".join(m.text or "" for m in await ada.press(1))
         assert bot.t("en", "customers.restored", name="Acme 華南") in restored and "Acme 華南" in restored
-        assert (await bot.services.customers.get(actor, customer.id)).deleted_at is None
+        assert (await bot.services.customers.customers.get(actor, customer.id)).deleted_at is None
 
 
 async def test_forged_screen_presses_are_refused(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         ada, actor = await _admin(bot)
-        customer = await bot.services.customers.create(actor, CustomerDraft(name="Forge Co"))
-        contact = await bot.services.contacts.add(actor, customer.id, "Fay")
+        customer = await bot.services.customers.customers.create(actor, CustomerDraft(name="Forge Co"))
+        contact = await bot.services.customers.contacts.add(actor, customer.id, "Fay")
         await ada.send("Forge Co")
         stale = bot.t("en", "error.stale_button")
         for data in (f"cu:ef:{customer.id}:owner_id", f"cu:ev:{customer.id}:name:x", f"cu:ev:{customer.id}:tier:Z",
