@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, ValidationFailed
-from crm.core.unit_of_work import UnitOfWorkFactory
-from crm.customers import phones
-from crm.customers.customers import clean_email, clean_text, customer_terms, visible_customer
+from crm.customers.customers import (
+    PartyService,
+    clean_email,
+    clean_text,
+    customer_terms,
+    in_scope,
+    page_of,
+    visible_customer,
+)
 from crm.customers.model import Contact, Customer, CustomerKind, EntityKind, Lead, LeadStatus
-from crm.customers.ports import CustomersUnitOfWork
+from crm.customers.ports import CustomersUnitOfWork, Records
 from crm.customers.search_terms import record_terms
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
@@ -27,13 +33,7 @@ def lead_terms(lead: Lead) -> set[str]:
 
 
 async def visible_lead(uow: CustomersUnitOfWork, actor: Actor, lead_id: int) -> Lead:
-    lead = await uow.customers.leads.get(lead_id)
-    if lead is None:
-        raise NotFound()
-    department = await uow.customers.customers.owner_department(lead.owner_id)
-    if not actor.scope_filter("customers").allows(lead.owner_id, department):
-        raise NotFound()
-    return lead
+    return await in_scope(uow, actor, await uow.customers.leads.get(lead_id))
 
 
 async def visible_contact(uow: CustomersUnitOfWork, actor: Actor, contact_id: int) -> tuple[Contact, Customer]:
@@ -43,11 +43,14 @@ async def visible_contact(uow: CustomersUnitOfWork, actor: Actor, contact_id: in
     return contact, await visible_customer(uow, actor, contact.customer_id)
 
 
-class ContactService:
-    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, *, phone_region: str = "TW") -> None:
-        self._uow = uow
-        self._clock = clock
-        self._region = phone_region
+class ContactService(PartyService[Contact]):
+    entity = EntityKind.CONTACT
+
+    def _records(self, uow: CustomersUnitOfWork) -> Records[Contact]:
+        return uow.customers.contacts
+
+    def _terms(self, record: Contact) -> set[str]:
+        return contact_terms(record)
 
     async def add(self, actor: Actor, customer_id: int, name: str, *, title: str | None = None,
                   phone_list: tuple[str, ...] = (), email: str | None = None, birthday: date | None = None,
@@ -55,8 +58,7 @@ class ContactService:
         actor.require("customers.edit")
         contact = Contact(
             id=0, customer_id=customer_id, name=clean_text(name, "name", required=True) or "",
-            title=clean_text(title, "short_name"),
-            phones=tuple(dict.fromkeys(phones.normalize(p, self._region) for p in phone_list if p.strip())),
+            title=clean_text(title, "short_name"), phones=self.clean_phones(phone_list),
             email=clean_email(email), birthday=birthday, notes=clean_text(notes, "notes"),
             created_at=self._clock.now(),
         )
@@ -85,37 +87,33 @@ class ContactService:
                 elif key == "title":
                     fields[key] = clean_text(value, "short_name")
                 elif key == "phones":
-                    fields[key] = tuple(phones.normalize(p, self._region) for p in value if p.strip())
+                    fields[key] = self.clean_phones(value)
                 elif key == "email":
                     fields[key] = clean_email(value)
                 elif key in ("birthday", "notes"):
                     fields[key] = value
                 else:
                     raise ValidationFailed("error.invalid")
-            after = replace(before, **fields)
-            await uow.customers.contacts.update(contact_id, **fields, updated_at=self._clock.now())
-            await uow.customers.search.replace(EntityKind.CONTACT, contact_id, contact_terms(after))
-            await audit.record(uow, actor.staff_id, "update", "contact", contact_id,
-                               {k: getattr(before, k) for k in fields}, fields)
+            after = await self._write_edit(uow, actor, before, fields)
             await uow.commit()
         return after
 
     async def delete(self, actor: Actor, contact_id: int) -> None:
         actor.require("customers.edit")
-        now = self._clock.now()
         async with self._uow() as uow:
             await visible_contact(uow, actor, contact_id)
-            await uow.customers.contacts.update(contact_id, deleted_at=now)
-            await audit.record(uow, actor.staff_id, "delete", "contact", contact_id, {"deleted_at": None},
-                               {"deleted_at": now})
+            await self._write_delete(uow, actor, contact_id)
             await uow.commit()
 
 
-class LeadService:
-    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, *, phone_region: str = "TW") -> None:
-        self._uow = uow
-        self._clock = clock
-        self._region = phone_region
+class LeadService(PartyService[Lead]):
+    entity = EntityKind.LEAD
+
+    def _records(self, uow: CustomersUnitOfWork) -> Records[Lead]:
+        return uow.customers.leads
+
+    def _terms(self, record: Lead) -> set[str]:
+        return lead_terms(record)
 
     async def create(self, actor: Actor, name: str, *, phone_list: tuple[str, ...] = (),
                      company_name: str | None = None, email: str | None = None, source: str | None = None,
@@ -125,8 +123,7 @@ class LeadService:
         now = self._clock.now()
         lead = Lead(
             id=0, name=clean_text(name, "name", required=True) or "", owner_id=actor.staff_id,
-            company_name=clean_text(company_name, "name"),
-            phones=tuple(dict.fromkeys(phones.normalize(p, self._region) for p in phone_list if p.strip())),
+            company_name=clean_text(company_name, "name"), phones=self.clean_phones(phone_list),
             email=clean_email(email), source=clean_text(source, "source"), notes=clean_text(notes, "notes"),
             created_at=now,
         )
@@ -143,12 +140,12 @@ class LeadService:
         async with self._uow(write=False) as uow:
             return await visible_lead(uow, actor, lead_id)
 
-    async def list_open(self, actor: Actor, page: int = 0, size: int = 8) -> tuple[list[Lead], bool]:
+    async def list_open(self, actor: Actor, page: int = 0, size: int = 8) -> tuple[Sequence[Lead], bool]:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             rows = list(await uow.customers.leads.list(actor.scope_filter("customers"), offset=page * size,
                                                        limit=size + 1))
-        return rows[:size], len(rows) > size
+        return page_of(rows, size)
 
     async def qualify(self, actor: Actor, lead_id: int) -> Lead:
         return await self._set_status(actor, lead_id, LeadStatus.QUALIFIED)

@@ -7,10 +7,11 @@ scope is reported as not found, so its existence is not confirmed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from difflib import SequenceMatcher
-from typing import Any
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, ValidationFailed
@@ -22,12 +23,14 @@ from crm.customers.model import (
     Classification,
     Customer,
     CustomerCard,
+    CustomerFields,
     CustomerKind,
     EntityKind,
+    Lead,
     SearchHit,
     Tier,
 )
-from crm.customers.ports import CardSection, CustomersUnitOfWork
+from crm.customers.ports import CardSection, CustomersUnitOfWork, Records
 from crm.customers.search_terms import fold, is_cjk, name_key, query_terms, record_terms
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
@@ -71,24 +74,20 @@ def clean_tags(values: Sequence[str] | str | None) -> tuple[str, ...]:
     return tags
 
 
-@dataclass(frozen=True)
-class CustomerDraft:
+@dataclass(frozen=True, kw_only=True)
+class CustomerDraft(CustomerFields):
     """What a rep typed; validated and normalised by the service."""
 
-    name: str
-    kind: CustomerKind = CustomerKind.COMPANY
-    short_name: str | None = None
-    phones: tuple[str, ...] = ()
-    email: str | None = None
-    address: str | None = None
-    region: str | None = None
-    industry: str | None = None
-    source: str | None = None
-    classification: Classification = Classification.POTENTIAL
-    tier: Tier | None = None
-    tags: tuple[str, ...] = ()
-    notes: str | None = None
     owner_id: int | None = None
+
+
+CUSTOMER_FIELDS = tuple(f.name for f in fields(CustomerFields))
+
+
+def new_customer(draft: CustomerFields, owner_id: int, now: datetime) -> Customer:
+    """A customer to add, from a normalised draft."""
+    return Customer(**{name: getattr(draft, name) for name in CUSTOMER_FIELDS}, id=0, owner_id=owner_id,
+                    created_at=now, updated_at=now)
 
 
 @dataclass(frozen=True)
@@ -124,31 +123,104 @@ def customer_terms(customer: Customer) -> set[str]:
                         emails=(customer.email,), tags=customer.tags)
 
 
-async def visible_customer(uow: CustomersUnitOfWork, actor: Actor, customer_id: int, *,
-                           deleted: bool = False) -> Customer:
-    customer = await uow.customers.customers.get(customer_id, include_deleted=deleted)
-    if customer is None or (deleted and customer.deleted_at is None):
-        raise NotFound()
-    department = await uow.customers.customers.owner_department(customer.owner_id)
-    if not actor.scope_filter("customers").allows(customer.owner_id, department):
-        raise NotFound()
-    return customer
+# ---- what customers, contacts and leads share ----------------------------------------------------------------
+
+class Record(Protocol):
+    """A stored record of one kind: a dataclass with an id."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @property
+    def id(self) -> int: ...
 
 
-class CustomerService:
-    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, *, phone_region: str = "TW",
-                 card_sections: ExtensionPoint[CardSection] | None = None) -> None:
+P = TypeVar("P", bound=Record)
+Owned = TypeVar("Owned", Customer, Lead)
+
+
+async def in_scope(uow: CustomersUnitOfWork, actor: Actor, record: Owned | None) -> Owned:
+    """The record when its owner is within the actor's customer scope; otherwise, as when missing, NotFound."""
+    if record is None:
+        raise NotFound()
+    department = await uow.customers.customers.owner_department(record.owner_id)
+    if not actor.scope_filter("customers").allows(record.owner_id, department):
+        raise NotFound()
+    return record
+
+
+def page_of(rows: Sequence[P], size: int) -> tuple[Sequence[P], bool]:
+    """A page read with one row too many: the page, and whether there is more."""
+    return rows[:size], len(rows) > size
+
+
+class PartyService(Generic[P]):
+    """The part every service of a kind of party (customer, contact, lead, and those to come) shares: phone
+    normalisation, and writing an edit or a soft delete together with its search terms and audit entry."""
+
+    entity: ClassVar[EntityKind]
+
+    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, *, phone_region: str = "TW") -> None:
         self._uow = uow
         self._clock = clock
         self.phone_region = phone_region
+
+    def _records(self, uow: CustomersUnitOfWork) -> Records[P]:
+        raise NotImplementedError
+
+    def _terms(self, record: P) -> set[str]:
+        raise NotImplementedError
+
+    def clean_phones(self, numbers: Iterable[str]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(phones.normalize(p, self.phone_region) for p in numbers if p.strip()))
+
+    async def _write_edit(self, uow: CustomersUnitOfWork, actor: Actor, before: P, changes: Mapping[str, Any]) -> P:
+        """Save validated changes; the search terms follow, and the audit keeps what they replaced."""
+        now = self._clock.now()
+        stamp = {"updated_at": now} if "updated_at" in before.__dataclass_fields__ else {}
+        after = replace(before, **changes, **stamp)
+        diff = {k: getattr(after, k) for k in changes}
+        await self._records(uow).update(before.id, **_db(diff), updated_at=now)
+        await uow.customers.search.replace(self.entity, before.id, self._terms(after))
+        await audit.record(uow, actor.staff_id, "update", self.entity.value, before.id,
+                           {k: getattr(before, k) for k in diff}, diff)
+        return after
+
+    async def _write_delete(self, uow: CustomersUnitOfWork, actor: Actor, record_id: int) -> None:
+        """Soft delete: the row stays, hidden, so /trash can bring it back."""
+        now = self._clock.now()
+        await self._records(uow).update(record_id, deleted_at=now)
+        await audit.record(uow, actor.staff_id, "delete", self.entity.value, record_id, {"deleted_at": None},
+                           {"deleted_at": now})
+
+
+async def visible_customer(uow: CustomersUnitOfWork, actor: Actor, customer_id: int, *,
+                           deleted: bool = False) -> Customer:
+    customer = await uow.customers.customers.get(customer_id, include_deleted=deleted)
+    if customer is not None and deleted and customer.deleted_at is None:
+        raise NotFound()
+    return await in_scope(uow, actor, customer)
+
+
+class CustomerService(PartyService[Customer]):
+    entity = EntityKind.CUSTOMER
+
+    def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, *, phone_region: str = "TW",
+                 card_sections: ExtensionPoint[CardSection] | None = None) -> None:
+        super().__init__(uow, clock, phone_region=phone_region)
         self.card_sections: ExtensionPoint[CardSection] = card_sections or ExtensionPoint()
+
+    def _records(self, uow: CustomersUnitOfWork) -> Records[Customer]:
+        return uow.customers.customers
+
+    def _terms(self, record: Customer) -> set[str]:
+        return customer_terms(record)
 
     def normalize_draft(self, draft: CustomerDraft) -> CustomerDraft:
         return replace(
             draft,
             name=clean_text(draft.name, "name", required=True) or "",
             short_name=clean_text(draft.short_name, "short_name"),
-            phones=tuple(dict.fromkeys(phones.normalize(p, self.phone_region) for p in draft.phones if p.strip())),
+            phones=self.clean_phones(draft.phones),
             email=clean_email(draft.email),
             address=clean_text(draft.address, "address"),
             region=clean_text(draft.region, "region"),
@@ -210,12 +282,7 @@ class CustomerService:
                 duplicates = await self._duplicates(uow, actor, draft, None)
                 if duplicates:
                     raise DuplicateSuspected(duplicates)
-            customer = await uow.customers.customers.add(Customer(
-                id=0, name=draft.name, owner_id=owner_id, kind=draft.kind, short_name=draft.short_name,
-                phones=draft.phones, email=draft.email, address=draft.address, region=draft.region,
-                industry=draft.industry, source=draft.source, classification=draft.classification, tier=draft.tier,
-                tags=draft.tags, notes=draft.notes, created_at=now, updated_at=now,
-            ))
+            customer = await uow.customers.customers.add(new_customer(draft, owner_id, now))
             await uow.customers.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {}, _auditable(customer))
             uow.record(CustomerCreated(occurred_at=now, customer_id=customer.id, owner_id=owner_id,
@@ -277,24 +344,16 @@ class CustomerService:
                 duplicates = await self._duplicates(uow, actor, merged, customer_id, by_name=False)
                 if duplicates:
                     raise DuplicateSuspected(duplicates)
-            after = replace(before, **{k: getattr(merged, k) for k in fields}, updated_at=self._clock.now())
-            diff = {k: getattr(after, k) for k in fields}
-            await uow.customers.customers.update(customer_id, **_db(diff), updated_at=after.updated_at)
-            await uow.customers.search.replace(EntityKind.CUSTOMER, customer_id, customer_terms(after))
-            await audit.record(uow, actor.staff_id, "update", "customer", customer_id,
-                               {k: getattr(before, k) for k in diff}, diff)
+            after = await self._write_edit(uow, actor, before, {k: getattr(merged, k) for k in fields})
             await uow.commit()
         return after
 
     async def delete(self, actor: Actor, customer_id: int) -> None:
         """Soft delete: hidden everywhere, restorable from /trash; open follow-ups stop reminding."""
         actor.require("customers.delete")
-        now = self._clock.now()
         async with self._uow() as uow:
             await visible_customer(uow, actor, customer_id)
-            await uow.customers.customers.update(customer_id, deleted_at=now)
-            await audit.record(uow, actor.staff_id, "delete", "customer", customer_id, {"deleted_at": None},
-                               {"deleted_at": now})
+            await self._write_delete(uow, actor, customer_id)
             await uow.commit()
 
     async def restore(self, actor: Actor, customer_id: int) -> Customer:
@@ -312,14 +371,14 @@ class CustomerService:
         async with self._uow(write=False) as uow:
             rows = await uow.customers.customers.list(actor.scope_filter("customers"), deleted=True,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
-        return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
+        return page_of(rows, SEARCH_PAGE)
 
     async def list_mine(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             rows = await uow.customers.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
-        return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
+        return page_of(rows, SEARCH_PAGE)
 
     async def named(self, actor: Actor, names: Sequence[str], *, limit: int = SEARCH_PAGE, starting: bool = False
                     ) -> dict[str, tuple[SearchHit, ...]]:

@@ -54,15 +54,24 @@ class EntityKind(StrEnum):
     LEAD = "lead"
 
 
-@dataclass(frozen=True)
-class Customer:
-    id: int
+@dataclass(frozen=True, kw_only=True)
+class Party:
+    """What customers, contacts and leads all are: someone with a name, phone numbers, an e-mail and notes.
+
+    Keyword-only, so each kind adds its own required fields without caring about the order of the base's."""
+
     name: str
-    owner_id: int
-    kind: CustomerKind = CustomerKind.COMPANY
-    short_name: str | None = None
     phones: tuple[str, ...] = ()
     email: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerFields(Party):
+    """The fields of a customer a rep types: shared by the stored record and the draft being validated."""
+
+    kind: CustomerKind = CustomerKind.COMPANY
+    short_name: str | None = None
     address: str | None = None
     region: str | None = None
     industry: str | None = None
@@ -70,76 +79,74 @@ class Customer:
     classification: Classification = Classification.POTENTIAL
     tier: Tier | None = None
     tags: tuple[str, ...] = ()
-    notes: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Customer(CustomerFields):
+    id: int
+    owner_id: int
     created_at: datetime | None = None
     updated_at: datetime | None = None
     last_contact_at: datetime | None = None
     deleted_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Contact:
+@dataclass(frozen=True, kw_only=True)
+class Contact(Party):
     id: int
     customer_id: int
-    name: str
     title: str | None = None
-    phones: tuple[str, ...] = ()
-    email: str | None = None
     birthday: date | None = None
-    notes: str | None = None
     created_at: datetime | None = None
     deleted_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Lead:
+@dataclass(frozen=True, kw_only=True)
+class Lead(Party):
     id: int
-    name: str
     owner_id: int
     company_name: str | None = None
-    phones: tuple[str, ...] = ()
-    email: str | None = None
     source: str | None = None
     status: LeadStatus = LeadStatus.NEW
     drop_reason: str | None = None
     converted_customer_id: int | None = None
     converted_contact_id: int | None = None
-    notes: str | None = None
     created_at: datetime | None = None
     last_contact_at: datetime | None = None
     deleted_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class Interaction:
+@dataclass(frozen=True, kw_only=True)
+class AboutParty:
+    """Whom an interaction or a follow-up is about: a customer (and maybe one of its contacts) or a lead."""
+
     id: int
+    customer_id: int | None = None
+    lead_id: int | None = None
+    contact_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Interaction(AboutParty):
     author_id: int
     kind: InteractionKind
     text: str
     occurred_at: datetime
-    customer_id: int | None = None
-    lead_id: int | None = None
-    contact_id: int | None = None
     latitude: float | None = None
     longitude: float | None = None
-    created_at: datetime | None = None
 
 
-@dataclass(frozen=True)
-class FollowUp:
-    id: int
+@dataclass(frozen=True, kw_only=True)
+class FollowUp(AboutParty):
     owner_id: int
     text: str
     due_at: datetime
-    customer_id: int | None = None
-    lead_id: int | None = None
-    contact_id: int | None = None
     status: FollowUpStatus = FollowUpStatus.OPEN
     interaction_id: int | None = None
     remind_state: str = "pending"
     reminded_at: datetime | None = None
     reminded_late: bool = False
-    created_at: datetime | None = None
     completed_at: datetime | None = None
 
 

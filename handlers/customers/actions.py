@@ -1,7 +1,9 @@
 """Buttons on customer, contact and lead cards, and /trash.
 
 Every press carries ids only and goes through one service call that re-checks permission and scope, so an old
-or forged button for a record out of reach answers "not found" like any other missing record.
+or forged button for a record out of reach answers "not found" like any other missing record. The cards, edit
+menus, delete confirmations, trash and history are entity screens (handlers/core/screens.py); what is left here
+is what only one kind does.
 
   cu:open:<id> (new message)  cu:card:<id> (in place)  cu:edit:<id>  cu:ef:<id>:<field>  cu:ev:<id>:<field>:<v>
   cu:efok:<id>  cu:more:<id>  cu:del:<id>  cu:delok:<id>  cu:hist:<id>  cu:own:<id>:<page>  cu:setown:<id>:<sid>
@@ -20,23 +22,24 @@ from telegram import Update
 from bot.context import CrmContext
 from crm.core.errors import DomainError, NotFound
 from crm.customers.customers import DuplicateSuspected
-from crm.customers.model import Classification, CustomerKind, EntityKind, Tier
+from crm.customers.model import Classification, Contact, Customer, CustomerKind, EntityKind, Tier
 from crm.customers.quick_entry import parse_line
 from crm.followups.followups import Target
 from crm.organisation.staff import PAGE_SIZE as STAFF_PAGE
 from handlers.core.common import (
-    Button,
     actor_of,
-    callback_args,
     clear_pending,
     current_pending,
     expect_text,
-    int_arg,
     message_text,
     on_pending,
     require_actor,
 )
+from handlers.core.screens import Editable, EditMenu, Rows, ScreenTexts, arg, grid, page_arg, page_row, respond
 from handlers.customers.views import (
+    CONTACT,
+    CUSTOMER,
+    LEAD,
     classification_label,
     duplicate_rows,
     duplicates_text,
@@ -46,62 +49,31 @@ from handlers.customers.views import (
     kind_label,
     phones_text,
     render_lead,
-    respond,
     short,
     show_contact,
     show_customer,
-    show_lead,
     tier_label,
 )
 
 CLEAR = "-"
 EDIT_FORCE_KEY = "cu_edit_force"
-TEXT_FIELDS = ("name", "short_name", "phones", "email", "address", "region", "industry", "tags", "notes")
-CHOICE_FIELDS = ("kind", "classification", "tier")
-CUSTOMER_FIELDS = ("name", "short_name", "kind", "phones", "email", "address", "region", "industry",
-                   "classification", "tier", "tags", "notes")
-CONTACT_FIELDS = ("name", "title", "phones", "email")
-LIST_FIELDS = ("phones", "tags")
 _LIST_SPLIT = re.compile(r"[,，、/;；\n]+")
 HISTORY = 10
 
-
-def _arg(update: Update, index: int) -> int:
-    return int_arg(callback_args(update), index)
-
-
-def _word(update: Update, index: int) -> str:
-    args = callback_args(update)
-    return args[index] if len(args) > index else ""
-
-
-def _grid(buttons: list[Button], width: int = 3) -> list[list[Button]]:
-    return [buttons[i:i + width] for i in range(0, len(buttons), width)]
+TEXTS = ScreenTexts(
+    edit_title="customers.edit_title", pick_value="customers.pick_value", ask_value="customers.ask_value",
+    ask_list_value="customers.ask_list_value", confirm_delete="customers.confirm_delete",
+    trash_title="customers.trash_title", trash_empty="customers.trash_empty",
+    history_title="customers.history_title", history_empty="customers.history_empty",
+)
+CONTACT_TEXTS = ScreenTexts(
+    edit_title="customers.edit_title", pick_value="customers.pick_value", ask_value="customers.ask_value",
+    ask_list_value="customers.ask_list_value", confirm_delete="customers.confirm_delete_contact",
+)
 
 
-# ---- customer card ---------------------------------------------------------------------------------------
-
-@require_actor("customers.view")
-async def open_customer(update: Update, context: CrmContext) -> None:
-    """The card as a new message (from a list, a reminder, a search result)."""
-    await show_customer(update, context, _arg(update, 0), edit=False)
-
-
-@require_actor("customers.view")
-async def customer_card(update: Update, context: CrmContext) -> None:
-    """Back to the card, in place."""
-    await show_customer(update, context, _arg(update, 0))
-
-
-@require_actor("customers.edit")
-async def edit_menu(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
-    buttons = [(field_label(context, f), f"cu:ef:{customer.id}:{f}") for f in CUSTOMER_FIELDS]
-    rows = [*_grid(buttons), [(context.t("common.back"), f"cu:card:{customer.id}")]]
-    await respond(update, context, context.t("customers.edit_title", name=customer.name), rows)
-
-
-def _current(context: CrmContext, value: Any, field: str) -> str:
+def _current(context: CrmContext, record: Any, field: str) -> str:
+    value = getattr(record, field)
     if field == "phones":
         return phones_text(context, value) or context.t("customers.none")
     if field == "tags":
@@ -109,29 +81,50 @@ def _current(context: CrmContext, value: Any, field: str) -> str:
     return str(value) if value else context.t("customers.none")
 
 
-@require_actor("customers.edit")
-async def edit_field(update: Update, context: CrmContext) -> None:
-    """Buttons for fields with fixed values; a typed answer for the rest."""
-    field = _word(update, 1)
-    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
-    back = [(context.t("common.back"), f"cu:edit:{customer.id}")]
-    if field in CHOICE_FIELDS:
-        if field == "kind":
-            choices = [(kind_label(context, k), k.value) for k in CustomerKind]
-        elif field == "classification":
-            choices = [(classification_label(context, c), c.value) for c in Classification]
-        else:
-            choices = [*((tier_label(context, t), t.value) for t in Tier), (context.t("customers.btn_no_tier"), "none")]
-        buttons = [(label, f"cu:ev:{customer.id}:{field}:{value}") for label, value in choices]
-        await respond(update, context, context.t("customers.pick_value", field=field_label(context, field)),
-                    [*_grid(buttons), back])
-        return
-    if field not in TEXT_FIELDS:
-        raise DomainError("error.stale_button")
-    expect_text(context, "cu.edit", customer_id=customer.id, field=field)
-    hint = "customers.ask_list_value" if field in LIST_FIELDS else "customers.ask_value"
-    await respond(update, context, context.t(hint, field=field_label(context, field),
-                                           current=_current(context, getattr(customer, field), field)), edit=False)
+def _tier(value: str) -> Tier | None:
+    return None if value == "none" else Tier(value)
+
+
+async def _customer(context: CrmContext, customer_id: int) -> Customer:
+    return await context.services.customers.customers.get(actor_of(context), customer_id)
+
+
+async def _contact(context: CrmContext, contact_id: int) -> Contact:
+    contact, _customer = await context.services.customers.contacts.get(actor_of(context), contact_id)
+    return contact
+
+
+CUSTOMER_EDIT = EditMenu(
+    CUSTOMER, _customer, lambda c: c.name, label=field_label, current=_current, texts=TEXTS,
+    ask=lambda context, customer_id, field: expect_text(context, "cu.edit", customer_id=customer_id, field=field),
+    fields=(
+        Editable("name"), Editable("short_name"),
+        Editable("kind", lambda context: [(kind_label(context, k), k.value) for k in CustomerKind], CustomerKind),
+        Editable("phones", listed=True), Editable("email"), Editable("address"), Editable("region"),
+        Editable("industry"),
+        Editable("classification", lambda context: [(classification_label(context, c), c.value)
+                                                    for c in Classification], Classification),
+        Editable("tier", lambda context: [*((tier_label(context, t), t.value) for t in Tier),
+                                          (context.t("customers.btn_no_tier"), "none")], _tier),
+        Editable("tags", listed=True), Editable("notes"),
+    ),
+)
+CONTACT_EDIT = EditMenu(
+    CONTACT, _contact, lambda c: c.name, label=field_label, current=_current, texts=CONTACT_TEXTS, width=2,
+    ask=lambda context, contact_id, field: expect_text(context, "ct.edit", contact_id=contact_id, field=field),
+    fields=(Editable("name"), Editable("title"), Editable("phones", listed=True), Editable("email")),
+)
+TEXT_FIELDS = CUSTOMER_EDIT.typed
+CONTACT_FIELDS = CONTACT_EDIT.typed
+LIST_FIELDS = ("phones", "tags")
+
+
+# ---- customer card ---------------------------------------------------------------------------------------
+
+open_customer = require_actor("customers.view")(CUSTOMER.open)
+customer_card = require_actor("customers.view")(CUSTOMER.card)
+edit_menu = require_actor("customers.edit")(CUSTOMER_EDIT.menu)
+edit_field = require_actor("customers.edit")(CUSTOMER_EDIT.ask_field)
 
 
 def _typed_value(field: str, text: str) -> Any:
@@ -153,7 +146,7 @@ async def _update_customer(update: Update, context: CrmContext, customer_id: int
             context.user_data[EDIT_FORCE_KEY] = {"id": customer_id, "changes": {
                 k: list(v) if isinstance(v, tuple) else v for k, v in changes.items()}}
         rows = duplicate_rows(context, exc.duplicates, f"cu:efok:{customer_id}", "customers.btn_save_anyway",
-                              [(context.t("common.back"), f"cu:card:{customer_id}")])
+                              [CUSTOMER.back(context, customer_id)])
         await respond(update, context, duplicates_text(context, exc.duplicates), rows, edit=False)
         return False
     await show_customer(update, context, customer_id, edit=edit, note=context.t("customers.saved"))
@@ -183,25 +176,13 @@ async def _typed_edit(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def set_choice(update: Update, context: CrmContext) -> None:
-    field, value = _word(update, 1), _word(update, 2)
-    parsed: Any
-    try:
-        if field == "kind":
-            parsed = CustomerKind(value)
-        elif field == "classification":
-            parsed = Classification(value)
-        elif field == "tier":
-            parsed = None if value == "none" else Tier(value)
-        else:
-            raise ValueError(field)
-    except ValueError:
-        raise DomainError("error.stale_button") from None
-    await _update_customer(update, context, _arg(update, 0), {field: parsed})
+    customer_id, field, value = CUSTOMER_EDIT.picked(update)
+    await _update_customer(update, context, customer_id, {field: value})
 
 
 @require_actor("customers.edit")
 async def save_anyway(update: Update, context: CrmContext) -> None:
-    customer_id = _arg(update, 0)
+    customer_id = arg(update, 0)
     kept = context.user_data.get(EDIT_FORCE_KEY) if context.user_data is not None else None
     if not isinstance(kept, dict) or kept.get("id") != customer_id:
         raise DomainError("error.stale_button")
@@ -216,57 +197,46 @@ async def save_anyway(update: Update, context: CrmContext) -> None:
 @require_actor("customers.view")
 async def more(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    customer = await context.services.customers.customers.get(actor, _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor, arg(update, 0))
     cid = customer.id
-    rows: list[list[Button]] = [[(context.t("customers.btn_history"), f"cu:hist:{cid}")]]
+    rows: Rows = [[(context.t("customers.btn_history"), f"cu:hist:{cid}")]]
     if actor.can("customers.edit"):
         rows.append([(context.t("customers.btn_add_contact"), f"cu:addct:{cid}")])
     if actor.can("customers.handover"):
         rows.append([(context.t("customers.btn_owner"), f"cu:own:{cid}:0")])
     if actor.can("customers.delete"):
         rows.append([(context.t("customers.btn_delete"), f"cu:del:{cid}")])
-    rows.append([(context.t("common.back"), f"cu:card:{cid}")])
+    rows.append([CUSTOMER.back(context, cid)])
     await respond(update, context, context.t("customers.more_title", name=customer.name), rows)
 
 
 @require_actor("customers.view")
 async def history(update: Update, context: CrmContext) -> None:
     """The last interactions, newest first."""
-    customer_id = _arg(update, 0)
-    actor = actor_of(context)
+    customer_id = arg(update, 0)
     items = await context.services.followups.followups.recent_interactions(
-        actor, Target(EntityKind.CUSTOMER, customer_id), HISTORY)
-    lines = [context.t("customers.history_title")]
-    lines.extend(interaction_line(context, i) for i in items)
-    if not items:
-        lines.append(context.t("customers.history_empty"))
-    await respond(update, context, "\n".join(lines), [[(context.t("common.back"), f"cu:card:{customer_id}")]])
+        actor_of(context), Target(EntityKind.CUSTOMER, customer_id), HISTORY)
+    await CUSTOMER.history(update, context, TEXTS, customer_id, [interaction_line(context, i) for i in items])
 
 
 @require_actor("customers.handover")
 async def owner_menu(update: Update, context: CrmContext) -> None:
     """Colleagues the customer can be handed to; the service re-checks that they are within the actor's scope."""
     actor = actor_of(context)
-    customer = await context.services.customers.customers.get(actor, _arg(update, 0))
-    page = max(_arg(update, 1), 0)
+    customer = await context.services.customers.customers.get(actor, arg(update, 0))
+    page = max(arg(update, 1), 0)
     staff, total = await context.services.organisation.staff.page(actor, page, include_inactive=False)
     buttons = [(("• " if s.id == customer.owner_id else "") + short(s.name, 30), f"cu:setown:{customer.id}:{s.id}")
                for s in staff]
-    rows = _grid(buttons, 2)
-    nav: list[Button] = []
-    if page > 0:
-        nav.append(("◀️", f"cu:own:{customer.id}:{page - 1}"))
-    if (page + 1) * STAFF_PAGE < total:
-        nav.append(("▶️", f"cu:own:{customer.id}:{page + 1}"))
-    rows.append(nav)
-    rows.append([(context.t("common.back"), f"cu:card:{customer.id}")])
+    rows = [*grid(buttons, 2), page_row(lambda p: f"cu:own:{customer.id}:{p}", page, (page + 1) * STAFF_PAGE < total),
+            [CUSTOMER.back(context, customer.id)]]
     await respond(update, context, context.t("customers.owner_title", name=customer.name), rows)
 
 
 @require_actor("customers.handover")
 async def set_owner(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    customer_id, staff_id = _arg(update, 0), _arg(update, 1)
+    customer_id, staff_id = arg(update, 0), arg(update, 1)
     staff = await context.services.organisation.staff.get(actor, staff_id)
     customer = await context.services.customers.customers.update(actor, customer_id, {"owner_id": staff.id})
     note = context.t("customers.owner_changed", name=customer.name, owner=staff.name)
@@ -279,16 +249,14 @@ async def set_owner(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.delete")
 async def delete(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
-    rows = [[(context.t("common.yes_delete"), f"cu:delok:{customer.id}"),
-             (context.t("common.cancel"), f"cu:card:{customer.id}")]]
-    await respond(update, context, context.t("customers.confirm_delete", name=customer.name), rows)
+    customer = await context.services.customers.customers.get(actor_of(context), arg(update, 0))
+    await CUSTOMER.confirm_delete(update, context, TEXTS, customer.id, customer.name)
 
 
 @require_actor("customers.delete")
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    customer_id = _arg(update, 0)
+    customer_id = arg(update, 0)
     customer = await context.services.customers.customers.get(actor, customer_id)
     await context.services.customers.customers.delete(actor, customer_id)
     rows = [[(context.t("customers.btn_restore"), f"cu:rst:{customer_id}")]] if actor.can("trash.restore") else []
@@ -297,7 +265,7 @@ async def delete_confirmed(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def add_contact(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor_of(context), arg(update, 0))
     expect_text(context, "cu.addct", customer_id=customer.id)
     await respond(update, context, context.t("customers.ask_contact", name=customer.name), edit=False)
 
@@ -327,58 +295,23 @@ async def _typed_contact(update: Update, context: CrmContext) -> None:
 @require_actor("trash.restore")
 async def trash(update: Update, context: CrmContext) -> None:
     """/trash: deleted customers in my scope, newest first, each with a Restore button."""
-    args = callback_args(update)
-    page = max(int_arg(args, 0), 0) if args else 0
+    page = page_arg(update)
     deleted, has_more = await context.services.customers.customers.trash(actor_of(context), page)
-    if not deleted and page == 0:
-        await respond(update, context, context.t("customers.trash_empty"))
-        return
-    rows = [[(short(context.t("common.restore_named", name=c.name), 60), f"cu:rst:{c.id}")] for c in deleted]
-    nav: list[Button] = []
-    if page > 0:
-        nav.append(("◀️", f"cu:trash:{page - 1}"))
-    if has_more:
-        nav.append(("▶️", f"cu:trash:{page + 1}"))
-    rows.append(nav)
-    await respond(update, context, context.t("customers.trash_title", page=page + 1), rows)
+    await CUSTOMER.trash(update, context, TEXTS, [(c.id, c.name) for c in deleted], page, has_more)
 
 
 @require_actor("trash.restore")
 async def restore(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.restore(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.restore(actor_of(context), arg(update, 0))
     await show_customer(update, context, customer.id, note=context.t("customers.restored", name=customer.name))
 
 
 # ---- contact card ----------------------------------------------------------------------------------------
 
-@require_actor("customers.view")
-async def open_contact(update: Update, context: CrmContext) -> None:
-    await show_contact(update, context, _arg(update, 0), edit=False)
-
-
-@require_actor("customers.view")
-async def contact_card(update: Update, context: CrmContext) -> None:
-    await show_contact(update, context, _arg(update, 0))
-
-
-@require_actor("customers.edit")
-async def contact_edit_menu(update: Update, context: CrmContext) -> None:
-    contact, _customer = await context.services.customers.contacts.get(actor_of(context), _arg(update, 0))
-    buttons = [(field_label(context, f), f"ct:ef:{contact.id}:{f}") for f in CONTACT_FIELDS]
-    rows = [*_grid(buttons, 2), [(context.t("common.back"), f"ct:card:{contact.id}")]]
-    await respond(update, context, context.t("customers.edit_title", name=contact.name), rows)
-
-
-@require_actor("customers.edit")
-async def contact_edit_field(update: Update, context: CrmContext) -> None:
-    field = _word(update, 1)
-    contact, _customer = await context.services.customers.contacts.get(actor_of(context), _arg(update, 0))
-    if field not in CONTACT_FIELDS:
-        raise DomainError("error.stale_button")
-    expect_text(context, "ct.edit", contact_id=contact.id, field=field)
-    hint = "customers.ask_list_value" if field in LIST_FIELDS else "customers.ask_value"
-    await respond(update, context, context.t(hint, field=field_label(context, field),
-                                           current=_current(context, getattr(contact, field), field)), edit=False)
+open_contact = require_actor("customers.view")(CONTACT.open)
+contact_card = require_actor("customers.view")(CONTACT.card)
+contact_edit_menu = require_actor("customers.edit")(CONTACT_EDIT.menu)
+contact_edit_field = require_actor("customers.edit")(CONTACT_EDIT.ask_field)
 
 
 @on_pending("ct.edit")
@@ -406,16 +339,14 @@ async def _typed_contact_edit(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def contact_delete(update: Update, context: CrmContext) -> None:
-    contact, _customer = await context.services.customers.contacts.get(actor_of(context), _arg(update, 0))
-    rows = [[(context.t("common.yes_delete"), f"ct:delok:{contact.id}"),
-             (context.t("common.cancel"), f"ct:card:{contact.id}")]]
-    await respond(update, context, context.t("customers.confirm_delete_contact", name=contact.name), rows)
+    contact = await _contact(context, arg(update, 0))
+    await CONTACT.confirm_delete(update, context, CONTACT_TEXTS, contact.id, contact.name)
 
 
 @require_actor("customers.edit")
 async def contact_delete_confirmed(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    contact, customer = await context.services.customers.contacts.get(actor, _arg(update, 0))
+    contact, customer = await context.services.customers.contacts.get(actor, arg(update, 0))
     await context.services.customers.contacts.delete(actor, contact.id)
     await show_customer(update, context, customer.id,
                         note=context.t("customers.contact_deleted", name=contact.name))
@@ -423,32 +354,26 @@ async def contact_delete_confirmed(update: Update, context: CrmContext) -> None:
 
 # ---- lead card -------------------------------------------------------------------------------------------
 
-@require_actor("customers.view")
-async def open_lead(update: Update, context: CrmContext) -> None:
-    await show_lead(update, context, _arg(update, 0), edit=False)
-
-
-@require_actor("customers.view")
-async def lead_card(update: Update, context: CrmContext) -> None:
-    await show_lead(update, context, _arg(update, 0))
+open_lead = require_actor("customers.view")(LEAD.open)
+lead_card = require_actor("customers.view")(LEAD.card)
 
 
 @require_actor("customers.edit")
 async def qualify(update: Update, context: CrmContext) -> None:
-    lead = await context.services.customers.leads.qualify(actor_of(context), _arg(update, 0))
+    lead = await context.services.customers.leads.qualify(actor_of(context), arg(update, 0))
     await render_lead(update, context, lead, note=context.t("customers.saved"))
 
 
 @require_actor("customers.create")
 async def convert(update: Update, context: CrmContext) -> None:
     """Lead → customer + contact; the new customer's card replaces the lead's."""
-    customer, _contact = await context.services.customers.leads.convert(actor_of(context), _arg(update, 0))
+    customer, _contact = await context.services.customers.leads.convert(actor_of(context), arg(update, 0))
     await show_customer(update, context, customer.id, note=context.t("customers.converted", name=customer.name))
 
 
 @require_actor("customers.edit")
 async def drop(update: Update, context: CrmContext) -> None:
-    lead = await context.services.customers.leads.get(actor_of(context), _arg(update, 0))
+    lead = await context.services.customers.leads.get(actor_of(context), arg(update, 0))
     expect_text(context, "ld.drop", lead_id=lead.id)
     await respond(update, context, context.t("customers.ask_drop_reason", name=lead.name), edit=False)
 
@@ -467,4 +392,5 @@ async def _typed_drop(update: Update, context: CrmContext) -> None:
         return
     clear_pending(context)
     await render_lead(update, context, lead, note=context.t("customers.dropped"))
+
 

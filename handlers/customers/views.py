@@ -1,7 +1,8 @@
 """How customers, contacts and leads look in chat: cards, list buttons, labels, and error texts.
 
-The renderers take records the services returned and produce (text, buttons); ``show_*`` are the one-call
-"fetch by id, then render" steps the handlers share. Every button carries ids only; the handlers re-read and
+The renderers take records the services returned and produce (text, buttons); CUSTOMER, CONTACT and LEAD are
+their cards as entity screens (handlers/core/screens.py), and ``show_*`` the one-call "fetch by id, then render"
+steps the handlers share. Every button carries ids only; the handlers re-read and
 re-check on each press. Times are shown in the reader's zone.
 """
 
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-
-from telegram import Update
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
@@ -31,7 +30,9 @@ from crm.customers.model import (
     SearchHit,
     Tier,
 )
-from handlers.core.common import Button, actor_of, answer, reply
+from handlers.core.common import Button, actor_of
+from handlers.core.screens import EntityScreen
+from handlers.core.screens import respond as respond  # the customer handlers answer through views
 from handlers.messaging.messaging import CARD_MESSAGES
 from handlers.messaging.messaging import card_button as send_button
 from handlers.messaging.messaging import card_section as messages_section
@@ -289,43 +290,33 @@ def duplicate_rows(context: CrmContext, duplicates: Duplicates, force_data: str,
     return rows
 
 
-# ---- render by id: one service call, then the card ---------------------------------------------------------
+# ---- the cards as entity screens: one service call, then the card ------------------------------------------
 
-async def respond(update: Update, context: CrmContext, text: str, rows: Sequence[Sequence[Button]] = (), *,
-                  edit: bool | None = None) -> None:
-    """Answer the button press (if any), then show the result. A callback query can be answered only once, so
-    handlers answer it here, after their service call: a refusal raised before this point still reaches the
-    user as an alert from the error handler instead of vanishing."""
-    await answer(update.callback_query)
-    await reply(update, context, text, rows, edit=edit)
+async def _customer_card(context: CrmContext, customer_id: int) -> CustomerCard:
+    return await context.services.customers.customers.card(actor_of(context), customer_id,
+                                                           sections={"messages": CARD_MESSAGES})
 
 
-async def show_customer(update: Update, context: CrmContext, customer_id: int, *, edit: bool | None = None,
-                        note: str | None = None) -> None:
-    card = await context.services.customers.customers.card(actor_of(context), customer_id,
-                                                 sections={"messages": CARD_MESSAGES})
+def _render_customer(context: CrmContext, card: CustomerCard) -> tuple[str, list[list[Button]]]:
     text = customer_text(context, card, context.services.clock.now())
     sent = messages_section(context, card.recent_messages)  # what was sent to them, with delivery status
-    if sent:
-        text = f"{text}\n\n{sent}"
-    await respond(update, context, f"{note}\n\n{text}" if note else text, customer_rows(context, card), edit=edit)
+    return (f"{text}\n\n{sent}" if sent else text), customer_rows(context, card)
 
 
-async def show_lead(update: Update, context: CrmContext, lead_id: int, *, edit: bool | None = None,
-                    note: str | None = None) -> None:
-    lead = await context.services.customers.leads.get(actor_of(context), lead_id)
-    await render_lead(update, context, lead, edit=edit, note=note)
+async def _contact(context: CrmContext, contact_id: int) -> tuple[Contact, Customer]:
+    return await context.services.customers.contacts.get(actor_of(context), contact_id)
 
 
-async def render_lead(update: Update, context: CrmContext, lead: Lead, *, edit: bool | None = None,
-                      note: str | None = None) -> None:
-    text = lead_text(context, lead)
-    await respond(update, context, f"{note}\n\n{text}" if note else text, lead_rows(context, lead), edit=edit)
+async def _lead(context: CrmContext, lead_id: int) -> Lead:
+    return await context.services.customers.leads.get(actor_of(context), lead_id)
 
 
-async def show_contact(update: Update, context: CrmContext, contact_id: int, *, edit: bool | None = None,
-                       note: str | None = None) -> None:
-    contact, customer = await context.services.customers.contacts.get(actor_of(context), contact_id)
-    text = contact_text(context, contact, customer)
-    await respond(update, context, f"{note}\n\n{text}" if note else text, contact_rows(context, contact, customer),
-                edit=edit)
+CUSTOMER = EntityScreen("cu", _customer_card, _render_customer)
+CONTACT = EntityScreen("ct", _contact, lambda context, shown: (contact_text(context, *shown),
+                                                               contact_rows(context, *shown)))
+LEAD = EntityScreen("ld", _lead, lambda context, lead: (lead_text(context, lead), lead_rows(context, lead)))
+
+show_customer = CUSTOMER.show
+show_contact = CONTACT.show
+show_lead = LEAD.show
+render_lead = LEAD.present

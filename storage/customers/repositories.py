@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     CompoundSelect,
     Integer,
     Row,
+    Table,
     and_,
     bindparam,
     delete,
@@ -49,44 +51,47 @@ from storage.prepared import Prepared
 _HIGH = "\U0010ffff"  # sorts after every character: term >= p AND term < p + _HIGH is "starts with p"
 
 
-def _customer(row: Row[Any]) -> Customer:
-    return Customer(
-        id=row.id, name=row.name, owner_id=row.owner_id, kind=CustomerKind(row.kind), short_name=row.short_name,
-        phones=tuple(row.phones or ()), email=row.email, address=row.address, region=row.region,
-        industry=row.industry, source=row.source, classification=Classification(row.classification),
-        tier=Tier(row.tier) if row.tier else None, tags=tuple(row.tags or ()), notes=row.notes,
-        created_at=row.created_at, updated_at=row.updated_at, last_contact_at=row.last_contact_at,
-        deleted_at=row.deleted_at,
-    )
+R = TypeVar("R")
 
 
-def _contact(row: Row[Any]) -> Contact:
-    return Contact(id=row.id, customer_id=row.customer_id, name=row.name, title=row.title,
-                   phones=tuple(row.phones or ()), email=row.email, birthday=row.birthday, notes=row.notes,
-                   created_at=row.created_at, deleted_at=row.deleted_at)
+def _tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value or ())
 
 
-def _lead(row: Row[Any]) -> Lead:
-    return Lead(id=row.id, name=row.name, owner_id=row.owner_id, company_name=row.company_name,
-                phones=tuple(row.phones or ()), email=row.email, source=row.source, status=LeadStatus(row.status),
-                drop_reason=row.drop_reason, converted_customer_id=row.converted_customer_id,
-                converted_contact_id=row.converted_contact_id, notes=row.notes, created_at=row.created_at,
-                last_contact_at=row.last_contact_at, deleted_at=row.deleted_at)
+def _tier(value: Any) -> Tier | None:
+    return Tier(value) if value else None
 
 
-def _interaction(row: Row[Any]) -> Interaction:
-    return Interaction(id=row.id, author_id=row.author_id, kind=InteractionKind(row.kind), text=row.text,
-                       occurred_at=row.occurred_at, customer_id=row.customer_id, lead_id=row.lead_id,
-                       contact_id=row.contact_id, latitude=row.latitude, longitude=row.longitude,
-                       created_at=row.created_at)
+class _Kind(Generic[R]):
+    """One kind of record and its table: the row → record mapping (a column per dataclass field, some
+    converted), the values an insert writes, and the statements that read one by id, built once."""
+
+    def __init__(self, record: type[R], table: Table, **convert: Callable[[Any], Any]) -> None:
+        self.record, self.table, self._convert = record, table, convert
+        self.fields = tuple(f.name for f in fields(record))  # type: ignore[arg-type]  # R is a dataclass (Record)
+        self.written = tuple(name for name in self.fields if name not in ("id", "deleted_at"))
+        self.any_by_id = select(table).where(table.c.id == bindparam("id"))
+        self.live_by_id = self.any_by_id.where(table.c.deleted_at.is_(None))
+
+    def __call__(self, row: Row[Any]) -> R:
+        values = {name: getattr(row, name) for name in self.fields}
+        for name, convert in self._convert.items():
+            values[name] = convert(values[name])
+        return self.record(**values)
+
+    def values(self, record: R) -> dict[str, Any]:
+        values = _values(record, *self.written)
+        if "updated_at" in self.table.c and "updated_at" not in values:
+            values["updated_at"] = values["created_at"]  # a new record is as old as its last change
+        return values
 
 
-def _followup(row: Row[Any]) -> FollowUp:
-    return FollowUp(id=row.id, owner_id=row.owner_id, text=row.text, due_at=row.due_at,
-                    customer_id=row.customer_id, lead_id=row.lead_id, contact_id=row.contact_id,
-                    status=FollowUpStatus(row.status), interaction_id=row.interaction_id,
-                    remind_state=row.remind_state, reminded_at=row.reminded_at, reminded_late=row.reminded_late,
-                    created_at=row.created_at, completed_at=row.completed_at)
+_customer = _Kind(Customer, t.customers, kind=CustomerKind, phones=_tuple, classification=Classification, tier=_tier,
+                  tags=_tuple)
+_contact = _Kind(Contact, t.contacts, phones=_tuple)
+_lead = _Kind(Lead, t.leads, phones=_tuple, status=LeadStatus)
+_interaction = _Kind(Interaction, t.interactions, kind=InteractionKind)
+_followup = _Kind(FollowUp, t.followups, status=FollowUpStatus)
 
 
 def _values(obj: Any, *names: str) -> dict[str, Any]:
@@ -101,9 +106,6 @@ def _values(obj: Any, *names: str) -> dict[str, Any]:
     return out
 
 
-# Statements on the path of every customer card, built once (see storage/org_repositories.py).
-_CUSTOMER = select(t.customers).where(t.customers.c.id == bindparam("id"))
-_LIVE_CUSTOMER = _CUSTOMER.where(t.customers.c.deleted_at.is_(None))
 # The customer card's reads run on every card shown: prepared (storage/prepared.py).
 _CARD_HEAD = Prepared(
     select(t.customers, t.staff.c.name.label("owner_name"), t.staff.c.department_id.label("owner_department"))
@@ -127,22 +129,36 @@ _RECENT_INTERACTIONS_OF = Prepared(
 )
 
 
-class SqlCustomerRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._c = conn
+class _Records(Generic[R]):
+    """A repository of one kind of record: add, read by id (live, or deleted too), change fields. Each kind
+    adds its own queries."""
 
-    async def add(self, customer: Customer) -> Customer:
-        values = _values(customer, "kind", "name", "short_name", "phones", "email", "address", "region", "industry",
-                         "source", "owner_id", "classification", "tier", "tags", "notes", "created_at",
-                         "updated_at", "last_contact_at")
-        new_id = (await self._c.execute(insert(t.customers).values(**values).returning(t.customers.c.id))).scalar_one()
+    def __init__(self, conn: AsyncConnection, kind: _Kind[R]) -> None:
+        self._c = conn
+        self._kind = kind
+
+    async def add(self, record: R) -> R:
+        table = self._kind.table
+        new_id = (await self._c.execute(insert(table).values(**self._kind.values(record))
+                                        .returning(table.c.id))).scalar_one()
         added = await self.get(new_id)
         assert added is not None
         return added
 
-    async def get(self, customer_id: int, *, include_deleted: bool = False) -> Customer | None:
-        row = (await self._c.execute(_CUSTOMER if include_deleted else _LIVE_CUSTOMER, {"id": customer_id})).first()
-        return _customer(row) if row else None
+    async def get(self, record_id: int, *, include_deleted: bool = False) -> R | None:
+        statement = self._kind.any_by_id if include_deleted else self._kind.live_by_id
+        row = (await self._c.execute(statement, {"id": record_id})).first()
+        return self._kind(row) if row else None
+
+    async def update(self, record_id: int, **fields: Any) -> None:
+        table = self._kind.table
+        fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
+        await self._c.execute(update(table).where(table.c.id == record_id).values(**fields))
+
+
+class SqlCustomerRepository(_Records[Customer]):
+    def __init__(self, conn: AsyncConnection) -> None:
+        super().__init__(conn, _customer)
 
     async def card_head(self, customer_id: int) -> tuple[Customer, str, int] | None:
         row = await _CARD_HEAD.first(self._c, {"id": customer_id})
@@ -150,10 +166,6 @@ class SqlCustomerRepository:
 
     async def owner_department(self, owner_id: int) -> int | None:
         return (await self._c.execute(_OWNER_DEPARTMENT, {"id": owner_id})).scalar()
-
-    async def update(self, customer_id: int, **fields: Any) -> None:
-        fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
-        await self._c.execute(update(t.customers).where(t.customers.c.id == customer_id).values(**fields))
 
     def _where(self, scope: ScopeFilter, deleted: bool, owner_id: int | None) -> list[ColumnElement[bool]]:
         c = t.customers.c
@@ -186,57 +198,17 @@ class SqlCustomerRepository:
         return [_customer(r) for r in await self._c.execute(q)]
 
 
-class SqlContactRepository:
+class SqlContactRepository(_Records[Contact]):
     def __init__(self, conn: AsyncConnection) -> None:
-        self._c = conn
-
-    async def add(self, contact: Contact) -> Contact:
-        values = _values(contact, "customer_id", "name", "title", "phones", "email", "birthday", "notes",
-                         "created_at")
-        values["updated_at"] = contact.created_at
-        new_id = (await self._c.execute(insert(t.contacts).values(**values).returning(t.contacts.c.id))).scalar_one()
-        added = await self.get(new_id)
-        assert added is not None
-        return added
-
-    async def get(self, contact_id: int, *, include_deleted: bool = False) -> Contact | None:
-        q = select(t.contacts).where(t.contacts.c.id == contact_id)
-        if not include_deleted:
-            q = q.where(t.contacts.c.deleted_at.is_(None))
-        row = (await self._c.execute(q)).first()
-        return _contact(row) if row else None
+        super().__init__(conn, _contact)
 
     async def for_customer(self, customer_id: int) -> Sequence[Contact]:
         return [_contact(r) for r in await _CONTACTS_OF.rows(self._c, {"customer_id": customer_id})]
 
-    async def update(self, contact_id: int, **fields: Any) -> None:
-        fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
-        await self._c.execute(update(t.contacts).where(t.contacts.c.id == contact_id).values(**fields))
 
-
-class SqlLeadRepository:
+class SqlLeadRepository(_Records[Lead]):
     def __init__(self, conn: AsyncConnection) -> None:
-        self._c = conn
-
-    async def add(self, lead: Lead) -> Lead:
-        values = _values(lead, "name", "company_name", "phones", "email", "source", "owner_id", "status", "notes",
-                         "created_at", "last_contact_at")
-        values["updated_at"] = lead.created_at
-        new_id = (await self._c.execute(insert(t.leads).values(**values).returning(t.leads.c.id))).scalar_one()
-        added = await self.get(new_id)
-        assert added is not None
-        return added
-
-    async def get(self, lead_id: int, *, include_deleted: bool = False) -> Lead | None:
-        q = select(t.leads).where(t.leads.c.id == lead_id)
-        if not include_deleted:
-            q = q.where(t.leads.c.deleted_at.is_(None))
-        row = (await self._c.execute(q)).first()
-        return _lead(row) if row else None
-
-    async def update(self, lead_id: int, **fields: Any) -> None:
-        fields = {k: (list(v) if isinstance(v, tuple) else v) for k, v in fields.items()}
-        await self._c.execute(update(t.leads).where(t.leads.c.id == lead_id).values(**fields))
+        super().__init__(conn, _lead)
 
     async def list(self, scope: ScopeFilter, *, open_only: bool = True, offset: int = 0,
                    limit: int = 20) -> Sequence[Lead]:
@@ -274,25 +246,9 @@ class SqlInteractionRepository:
                               .values(customer_id=customer_id))
 
 
-class SqlFollowUpRepository:
+class SqlFollowUpRepository(_Records[FollowUp]):
     def __init__(self, conn: AsyncConnection) -> None:
-        self._c = conn
-
-    async def add(self, followup: FollowUp) -> FollowUp:
-        values = _values(followup, "customer_id", "lead_id", "contact_id", "owner_id", "text", "due_at", "status",
-                         "interaction_id", "remind_state", "created_at")
-        new_id = (await self._c.execute(insert(t.followups).values(**values).returning(t.followups.c.id))).scalar_one()
-        added = await self.get(new_id)
-        assert added is not None
-        return added
-
-    async def get(self, followup_id: int) -> FollowUp | None:
-        row = (await self._c.execute(select(t.followups).where(t.followups.c.id == followup_id,
-                                                               t.followups.c.deleted_at.is_(None)))).first()
-        return _followup(row) if row else None
-
-    async def update(self, followup_id: int, **fields: Any) -> None:
-        await self._c.execute(update(t.followups).where(t.followups.c.id == followup_id).values(**fields))
+        super().__init__(conn, _followup)
 
     async def open_for(self, *, customer_id: int | None = None, lead_id: int | None = None) -> Sequence[FollowUp]:
         if customer_id is not None:
