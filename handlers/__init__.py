@@ -33,6 +33,8 @@ def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[A
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # Group -2: any command but /cancel leaves the current flow before anything else sees it (handlers/core/flow.py).
+    app.add_handler(MessageHandler(filters.COMMAND, text.leave_on_command), group=-2)
     app.add_handler(TypeHandler(Update, identity.resolve_actor), group=-1)
 
     app.add_handlers([
