@@ -120,18 +120,28 @@ def timeout(context: CrmContext) -> timedelta:
     return timedelta(minutes=minutes) if minutes else DEFAULT_TIMEOUT
 
 
+def _family(kind: str) -> str:
+    """Kinds of one flow share the part before the first dot: "fu.who" and "fu.when" are both "fu"."""
+    return kind.split(".", 1)[0]
+
+
 def ask(context: CrmContext, kind: str, *, expects: Expects = "text", step: str | None = None,
         buttons: Iterable[str] = (), owns: Iterable[str] = (), document: bool = False, **data: Any) -> None:
     """Wait for the next answer of flow ``kind``; replaces whatever the bot waited for before (latest ask wins).
 
-    Each step asks again, so the timeout counts from the last question, and ``started_at`` from the flow's first.
+    The timeout counts from the last question or answer (``touch``); ``started_at`` from the flow's first question.
     """
     if context.user_data is None:
         return
+    owns = tuple(owns)
     now = context.services.clock.now()
     previous = Awaiting.from_dict(context.user_data.get(AWAITING_KEY))
-    started = previous.started_at if previous is not None and previous.kind.split(".")[0] == kind.split(".")[0] \
-        else now
+    same_flow = previous is not None and _family(previous.kind) == _family(kind)
+    if previous is not None and not same_flow:
+        # Another flow asked last: the earlier one is over, and its draft must not surface later.
+        for key in set(previous.owns) - set(owns):
+            context.user_data.pop(key, None)
+    started = previous.started_at if previous is not None and same_flow else now
     record = Awaiting(kind=kind, expects=expects, started_at=started, expires_at=now + timeout(context), step=step,
                       buttons=tuple(buttons), owns=tuple(owns), document=document, data=data)
     context.user_data.pop(LEGACY_KEY, None)
@@ -152,6 +162,14 @@ def current(context: CrmContext) -> Awaiting | None:
         abandon(context)
         return None
     return record
+
+
+def touch(context: CrmContext) -> None:
+    """The user answered (rightly or not): the flow is alive, so its timeout counts from now."""
+    record = current(context)
+    if record is not None and context.user_data is not None:
+        expires = context.services.clock.now() + timeout(context)
+        context.user_data[AWAITING_KEY] = {**record.as_dict(), "expires_at": expires.isoformat()}
 
 
 def end(context: CrmContext) -> dict[str, Any] | None:

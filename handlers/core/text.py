@@ -28,6 +28,7 @@ async def on_text(update: Update, context: CrmContext) -> None:
         # No question is waiting for this text: the rep is most likely looking someone up.
         await search_text(update, context)
         return
+    flow.touch(context)
     if waiting.expects == "button":
         # Typed text where a press was expected is never taken as data: "7" is not a customer's name.
         stray = flow.stray_handler(waiting.kind)
@@ -50,6 +51,7 @@ async def on_other(update: Update, context: CrmContext) -> None:
     """Photos, stickers, voice... where text was expected: say what we need instead of ignoring it."""
     waiting = flow.current(context)
     if waiting is not None:
+        flow.touch(context)
         own = flow.message_handler(waiting.kind)
         message = update.effective_message
         if own is not None:
