@@ -530,7 +530,8 @@ def _at(*steps: str) -> Callable[[StepHandler], StepHandler]:
         @functools.wraps(func)
         async def guarded(update: Update, context: CrmContext) -> str | None:
             waiting = flow.current(context)
-            if waiting is None or waiting.kind != FLOW or _draft(context) is None:
+            data = update.callback_query.data if update.callback_query else None
+            if waiting is None or not waiting.accepts(data) or _draft(context) is None:
                 await answer(update.callback_query)
                 return await _lost(update, context)
             if steps and waiting.step not in steps:
