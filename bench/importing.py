@@ -60,7 +60,7 @@ async def run(url: str, count: int, reps: int, seed: int, profile_to: Path | Non
         print(f"{engine.dialect.name}: {count:,} customers, a {len(data) / 1e6:.1f} MB CSV made in "
               f"{time.perf_counter() - started:.1f} s (not timed)")
         print(_calibration())  # the machine is shared: read the figures against its speed of the moment
-        importing = team.services.importing
+        importing = team.services.customers.importing
         print("  phase     wall     CPU       rows/s")
         table, read_wall, read_cpu = await _timed(
             "read", count, lambda: importing.read(data, "customers.csv"), profile)

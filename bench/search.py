@@ -59,16 +59,17 @@ async def _team(engine: AsyncEngine, reps: int) -> Team:
     settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
     services = build_services(settings, engine, SystemClock())
     await ensure_defaults(services.uow)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin", username="admin"))
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin", username="admin"))
     assert admin is not None
-    departments = [await services.departments.create(admin, f"Sales {n}", admin.department_id) for n in range(4)]
-    roles = {r.name: r.id for r in await services.roles.list(admin)}
+    departments = [await services.organisation.departments.create(admin, f"Sales {n}",
+                                                                  admin.department_id) for n in range(4)]
+    roles = {r.name: r.id for r in await services.organisation.roles.list(admin)}
     actors = []
     for n in range(reps):
-        invite = await services.invites.create(admin, roles["rep"], departments[n % len(departments)].id)
+        invite = await services.organisation.invites.create(admin, roles["rep"], departments[n % len(departments)].id)
         identity = TelegramIdentity(1000 + n, f"Rep {n:02d}", username=f"rep{n:02d}")
-        await services.invites.accept(invite.code, identity)
-        rep = await services.identity.actor_for(identity)
+        await services.organisation.invites.accept(invite.code, identity)
+        rep = await services.organisation.identity.actor_for(identity)
         assert rep is not None
         actors.append(rep)
     return Team(services, admin, actors)
@@ -124,12 +125,12 @@ def _ms(samples: Sequence[float]) -> tuple[float, float, float]:
 
 async def _time_service(services: Services, actor: Actor, queries: Sequence[str], rounds: int) -> list[float]:
     for query in queries:  # warm the page cache and SQLAlchemy's statement cache
-        await services.customers.search(actor, query)
+        await services.customers.customers.search(actor, query)
     samples = []
     for _ in range(rounds):
         for query in queries:
             start = time.perf_counter()
-            await services.customers.search(actor, query)
+            await services.customers.customers.search(actor, query)
             samples.append(time.perf_counter() - start)
     return samples
 
@@ -178,7 +179,7 @@ async def _build(engine: AsyncEngine, count: int, reps: int, seed: int) -> tuple
     sheet = customer_table(data)
     csv_bytes = write_csv(sheet[0], sheet[1:])
     generated = watch.lap()
-    importing = team.services.importing
+    importing = team.services.customers.importing
     table = await importing.read(csv_bytes, "customers.csv")
     parsed = watch.lap()
     plan = await importing.plan(team.admin, table)
@@ -199,8 +200,8 @@ async def _existing(engine: AsyncEngine, count: int, reps: int, seed: int) -> tu
     """A database built earlier with --keep: the same people, the same (regenerated) data."""
     settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
     services = build_services(settings, engine, SystemClock())
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin"))
-    found = [await services.identity.actor_for(TelegramIdentity(1000 + n, "")) for n in range(reps)]
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin"))
+    found = [await services.organisation.identity.actor_for(TelegramIdentity(1000 + n, "")) for n in range(reps)]
     if admin is None or any(rep is None for rep in found):
         raise SystemExit("--reuse: this folder's database was not built by this bench with these --reps")
     team = Team(services, admin, [rep for rep in found if rep is not None])
@@ -219,7 +220,7 @@ async def run(count: int, *, reps: int, per_kind: int, rounds: int, seed: int, e
         # 100,000 generated customers stay alive in this process; a bot holds nothing like it. Keep them out of
         # the garbage collector's full passes, which would otherwise land inside the timed searches.
         gc.freeze()
-        region = team.services.customers.phone_region
+        region = team.services.customers.customers.phone_region
         queries = _queries(data, per_kind, seed)
         rep = team.reps[0]
         with sqlite3.connect(db_path) as db:

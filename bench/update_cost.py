@@ -220,7 +220,7 @@ def _build_db(folder: Path, count: int) -> str:
         team = await _team(engine, 20)
         owners = [team.admin.name, *(r.name for r in team.reps)]
         sheet = customer_table(customers(count, owners=owners))
-        importing = team.services.importing
+        importing = team.services.customers.importing
         table = await importing.read(write_csv(sheet[0], sheet[1:]), "customers.csv")
         await importing.run(team.admin, await importing.plan(team.admin, table))
         await engine.dispose()

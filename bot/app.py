@@ -98,13 +98,13 @@ def build_services(settings: Settings, engine: AsyncEngine, clock: Clock, *, sin
         handover=HandoverService(uow, clock),
         nudges=NudgeService(uow, clock, default_timezone=settings.default_timezone),
     )
-    services.campaigns.segments = services.segments  # campaigns send to a saved segment's customers
+    services.messaging.campaigns.segments = services.segments.segments  # campaigns send to a saved segment's customers
     # The SMS programme decides consent and quiet hours before each send, hears about carrier opt-outs, and
     # answers texts customers send us (STOP, HELP, ...).
-    outbound.connect(policy=services.sms_policy, consent=services.subscriptions)
-    services.inbound_sms = services.subscriptions
+    outbound.connect(policy=services.messaging.sms_policy, consent=services.messaging.subscriptions)
+    services.inbound_sms = services.messaging.subscriptions
     # Campaigns and labels can target a saved segment.
-    services.campaigns.segments = services.mailing_labels.segments = services.segments
+    services.messaging.campaigns.segments = services.messaging.mailing_labels.segments = services.segments.segments
     return services
 
 

@@ -134,23 +134,23 @@ async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
         await prepare_database(runtime.engine, services, settings)
         async with services.uow(write=False) as uow:
             if args.as_staff and args.as_staff.isdigit():
-                candidates = [s for s in [await uow.staff.get(int(args.as_staff))] if s is not None]
+                candidates = [s for s in [await uow.organisation.staff.get(int(args.as_staff))] if s is not None]
             elif args.as_staff:
-                candidates = list(await uow.staff.find_by_name(args.as_staff))
+                candidates = list(await uow.organisation.staff.find_by_name(args.as_staff))
             else:
-                admin = await uow.roles.get_by_name("admin")
-                everyone = await uow.staff.list(ScopeFilter(everything=True, owner_id=0), limit=100_000)
+                admin = await uow.organisation.roles.get_by_name("admin")
+                everyone = await uow.organisation.staff.list(ScopeFilter(everything=True, owner_id=0), limit=100_000)
                 candidates = sorted((s for s in everyone if admin and s.role_id == admin.id), key=lambda s: s.id)
         actor = None
         for candidate in candidates:
-            if actor := await services.identity.actor_by_staff_id(candidate.id):
+            if actor := await services.organisation.identity.actor_by_staff_id(candidate.id):
                 break
         if actor is None:
             say("importing.cli_no_staff" if args.as_staff else "importing.cli_no_admin", err=True,
                 name=args.as_staff or "")
             return 2
         locale = actor.locale
-        plan = await services.importing.plan_file(actor, args.file.read_bytes(), args.file.name,
+        plan = await services.customers.importing.plan_file(actor, args.file.read_bytes(), args.file.name,
                                                   default_owner=args.owner)
         say("importing.cli_summary", name=args.file.name, rows=plan.total, valid=plan.valid, invalid=plan.invalid,
             duplicates=plan.duplicates)
@@ -174,7 +174,7 @@ async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
                 shown = time.monotonic()
                 say("importing.progress", err=True, done=f"{done:,}", total=f"{total:,}")
 
-        result = await services.importing.run(actor, plan, skip_invalid=args.skip_invalid, progress=progress)
+        result = await services.customers.importing.run(actor, plan, skip_invalid=args.skip_invalid, progress=progress)
         say("importing.done", created=result.created, skipped=result.skipped)
         return 0
     except DomainError as exc:

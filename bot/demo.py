@@ -64,22 +64,22 @@ async def seed(services: Services) -> bool:
         conn = uow.connection  # type: ignore[attr-defined]
         if (await conn.execute(select(t.app_kv.c.value).where(t.app_kv.c.key == _SEEDED_KEY))).first():
             return False
-    admin = await services.identity.actor_for(ADMIN.identity)
+    admin = await services.organisation.identity.actor_for(ADMIN.identity)
     if admin is None:
         raise RuntimeError("the demo admin must be listed in ADMIN_TELEGRAM_IDS")
     departments = {"": admin.department_id}
     for key, name in DEPARTMENTS.items():
-        departments[key] = (await services.departments.create(admin, name, admin.department_id)).id
-    admin = await services.identity.actor_for(ADMIN.identity)
+        departments[key] = (await services.organisation.departments.create(admin, name, admin.department_id)).id
+    admin = await services.organisation.identity.actor_for(ADMIN.identity)
     assert admin is not None
-    roles = {r.name: r.id for r in await services.roles.list(admin)}
+    roles = {r.name: r.id for r in await services.organisation.roles.list(admin)}
     owners: dict[str, Actor] = {}
     for person in PEOPLE:
         if person is ADMIN:
             continue
-        invite = await services.invites.create(admin, roles[person.role], departments[person.department])
-        await services.invites.accept(invite.code, person.identity)
-        owner = await services.identity.actor_for(person.identity)
+        invite = await services.organisation.invites.create(admin, roles[person.role], departments[person.department])
+        await services.organisation.invites.accept(invite.code, person.identity)
+        owner = await services.organisation.identity.actor_for(person.identity)
         assert owner is not None
         owners[person.username] = owner
     await seed_customers(services, owners)

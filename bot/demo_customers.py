@@ -132,20 +132,21 @@ async def seed_customers(services: Services, owners: dict[str, Actor]) -> int:
     for username, customers in CUSTOMERS.items():
         owner = owners[username]
         for demo in customers:
-            customer = await services.customers.create(owner, CustomerDraft(
+            customer = await services.customers.customers.create(owner, CustomerDraft(
                 name=demo.name, kind=demo.kind, short_name=demo.short_name, phones=demo.phones, email=demo.email,
                 region=demo.region, industry=demo.industry, classification=demo.classification, tier=demo.tier,
                 tags=demo.tags, source="demo"), force=True)  # the demo list has no duplicates to check for
             count += 1
             for name, title, phone in demo.contacts:
-                await services.contacts.add(owner, customer.id, name, title=title, phone_list=(phone,))
+                await services.customers.contacts.add(owner, customer.id, name, title=title, phone_list=(phone,))
             target = Target(EntityKind.CUSTOMER, customer.id)
             for days_ago, kind, text in demo.history:
-                await services.followups.log(owner, target, kind, text, occurred_at=now - timedelta(days=days_ago))
+                await services.followups.followups.log(owner, target, kind, text,
+                                                       occurred_at=now - timedelta(days=days_ago))
             for hours, text in demo.next_steps:
                 due = _later_today(now, owner.timezone) if hours == TODAY else now + timedelta(hours=hours)
-                await services.followups.plan(owner, target, due, text)
+                await services.followups.followups.plan(owner, target, due, text)
     for username, name, phone, company in LEADS:
-        await services.leads.create(owners[username], name, phone_list=(phone,), company_name=company,
+        await services.customers.leads.create(owners[username], name, phone_list=(phone,), company_name=company,
                                     source="demo")
     return count

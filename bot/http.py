@@ -63,7 +63,7 @@ def twiml(reply: str | None) -> str:
 
 
 def _metrics_of(services: Services) -> OutboxMetrics:
-    metrics = getattr(services.outbox_worker, "metrics", None)
+    metrics = getattr(services.messaging.outbox_worker, "metrics", None)
     return metrics if isinstance(metrics, OutboxMetrics) else OutboxMetrics()
 
 
@@ -138,7 +138,8 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
         params = await twilio.form(request)
         if params is None:
             return PlainTextResponse("forbidden", status_code=403)
-        reply = await services.inbound_sms(params.get("From", ""), params.get("To", ""), params.get("Body", ""))
+        reply = await services.messaging.inbound_sms(params.get("From", ""), params.get("To", ""), params.get("Body",
+                                                                                                              ""))
         return Response(twiml(reply), media_type="application/xml")
 
     async def status_callback(request: Request) -> Response:
@@ -148,7 +149,7 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
         provider_id = params.get("MessageSid") or params.get("SmsSid") or ""
         status = params.get("MessageStatus") or params.get("SmsStatus") or ""
         if provider_id and status:
-            found = await services.messaging.record_delivery(DeliveryReport(
+            found = await services.messaging.messaging.record_delivery(DeliveryReport(
                 provider_id, status, params.get("ErrorCode") or None, params.get("ErrorMessage") or None))
             if found is None:
                 # Usually the dispatcher has not written the send's outcome yet; see record_delivery.
@@ -158,7 +159,7 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
     async def healthz(request: Request) -> Response:
         try:
             async with services.uow(write=False) as uow:
-                await uow.org.version()
+                await uow.organisation.state.version()
         except Exception as exc:
             log.warning("health check: database unavailable: %s", exc)
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
@@ -166,7 +167,7 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
 
     async def metrics_endpoint(request: Request) -> Response:
         async with services.uow(write=False) as uow:
-            metrics.set_depth(await uow.outbox.depth())
+            metrics.set_depth(await uow.messaging.outbox.depth())
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     routes = [

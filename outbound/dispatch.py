@@ -286,7 +286,7 @@ class Dispatcher:
     async def run_once(self, *, budget: float | None = None) -> int:
         deadline = time.monotonic() + (self.budget if budget is None else budget)
         async with self._uow(write=False) as uow:
-            due = await uow.outbox.due_channels(self._clock.now())
+            due = await uow.messaging.outbox.due_channels(self._clock.now())
         ready = []
         for channel in sorted(due):
             if self.adapters.has(channel):
@@ -347,7 +347,7 @@ class Dispatcher:
         wait = state.batch / state.limit.per_second if state.limit.per_second > 0 else 0.0
         lease_until = now + self.lease + timedelta(seconds=wait)
         async with self._uow() as uow:
-            rows = await uow.outbox.claim_due(channel, now, self.worker, lease_until, state.batch)
+            rows = await uow.messaging.outbox.claim_due(channel, now, self.worker, lease_until, state.batch)
             await uow.commit()
         return rows
 
@@ -371,14 +371,16 @@ class Dispatcher:
         decision = await self.policy.decide(row, self._clock.now())
         if isinstance(decision, Defer):
             async with self._uow() as uow:
-                await uow.outbox.reschedule(row.id, self.worker, due_at=decision.until, reason=decision.reason,
+                await uow.messaging.outbox.reschedule(row.id, self.worker, due_at=decision.until,
+                                                      reason=decision.reason,
                                             code=None, count_attempt=False, at=self._clock.now())
                 await uow.commit()
             self.metrics.count_result(row.channel, "deferred")
             return False
         if isinstance(decision, Cancel):
             async with self._uow() as uow:
-                await uow.outbox.mark_cancelled(row.id, self.worker, reason=decision.reason, at=self._clock.now())
+                await uow.messaging.outbox.mark_cancelled(row.id, self.worker, reason=decision.reason,
+                                                          at=self._clock.now())
                 await uow.commit()
             self.metrics.count_result(row.channel, "cancelled")
             return False
@@ -390,7 +392,8 @@ class Dispatcher:
         async with self._uow() as uow:
             sent = [(row, outcome) for row, outcome in batch if isinstance(outcome, _Sent)]
             if sent:
-                early = await uow.outbox.mark_sent_many(self.worker, [(row.id, outcome.provider_id, outcome.segments)
+                early = await uow.messaging.outbox.mark_sent_many(self.worker, [(row.id, outcome.provider_id,
+                                                                                 outcome.segments)
                                                                       for row, outcome in sent], at=now)
                 counted += [(row, "sent") for row, _ in sent]
                 for message, report in early:  # delivery reports that arrived before this write
@@ -403,7 +406,7 @@ class Dispatcher:
         return counted
 
     async def _apply(self, uow: UnitOfWork, row: OutboxMessage, outcome: _Outcome, now: datetime) -> str:
-        box = uow.outbox
+        box = uow.messaging.outbox
         if isinstance(outcome, _Failed):
             held = await box.mark_failed(row.id, self.worker, reason=outcome.reason, code=outcome.code, at=now)
             if held and outcome.opted_out and row.channel is OutboxChannel.SMS:
@@ -469,7 +472,7 @@ class Dispatcher:
 
     async def _attachments(self, row: OutboxMessage) -> list[OutboxAttachment]:
         async with self._uow(write=False) as uow:
-            stored = list(await uow.outbox.attachments(row.id))
+            stored = list(await uow.messaging.outbox.attachments(row.id))
         loaded = []
         for attachment in stored:
             content = attachment.content

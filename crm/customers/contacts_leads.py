@@ -26,17 +26,17 @@ def lead_terms(lead: Lead) -> set[str]:
 
 
 async def visible_lead(uow: UnitOfWork, actor: Actor, lead_id: int) -> Lead:
-    lead = await uow.leads.get(lead_id)
+    lead = await uow.customers.leads.get(lead_id)
     if lead is None:
         raise NotFound()
-    department = await uow.customers.owner_department(lead.owner_id)
+    department = await uow.customers.customers.owner_department(lead.owner_id)
     if not actor.scope_filter("customers").allows(lead.owner_id, department):
         raise NotFound()
     return lead
 
 
 async def visible_contact(uow: UnitOfWork, actor: Actor, contact_id: int) -> tuple[Contact, Customer]:
-    contact = await uow.contacts.get(contact_id)
+    contact = await uow.customers.contacts.get(contact_id)
     if contact is None:
         raise NotFound()
     return contact, await visible_customer(uow, actor, contact.customer_id)
@@ -61,8 +61,8 @@ class ContactService:
         )
         async with self._uow() as uow:
             await visible_customer(uow, actor, customer_id)
-            contact = await uow.contacts.add(contact)
-            await uow.search.replace(EntityKind.CONTACT, contact.id, contact_terms(contact))
+            contact = await uow.customers.contacts.add(contact)
+            await uow.customers.search.replace(EntityKind.CONTACT, contact.id, contact_terms(contact))
             await audit.record(uow, actor.staff_id, "create", "contact", contact.id, {},
                                {"customer_id": customer_id, "name": contact.name, "phones": contact.phones})
             await uow.commit()
@@ -92,8 +92,8 @@ class ContactService:
                 else:
                     raise ValidationFailed("error.invalid")
             after = replace(before, **fields)
-            await uow.contacts.update(contact_id, **fields, updated_at=self._clock.now())
-            await uow.search.replace(EntityKind.CONTACT, contact_id, contact_terms(after))
+            await uow.customers.contacts.update(contact_id, **fields, updated_at=self._clock.now())
+            await uow.customers.search.replace(EntityKind.CONTACT, contact_id, contact_terms(after))
             await audit.record(uow, actor.staff_id, "update", "contact", contact_id,
                                {k: getattr(before, k) for k in fields}, fields)
             await uow.commit()
@@ -104,7 +104,7 @@ class ContactService:
         now = self._clock.now()
         async with self._uow() as uow:
             await visible_contact(uow, actor, contact_id)
-            await uow.contacts.update(contact_id, deleted_at=now)
+            await uow.customers.contacts.update(contact_id, deleted_at=now)
             await audit.record(uow, actor.staff_id, "delete", "contact", contact_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
@@ -130,8 +130,8 @@ class LeadService:
             created_at=now,
         )
         async with self._uow() as uow:
-            lead = await uow.leads.add(lead)
-            await uow.search.replace(EntityKind.LEAD, lead.id, lead_terms(lead))
+            lead = await uow.customers.leads.add(lead)
+            await uow.customers.search.replace(EntityKind.LEAD, lead.id, lead_terms(lead))
             await audit.record(uow, actor.staff_id, "create", "lead", lead.id, {},
                                {"name": lead.name, "phones": lead.phones, "company_name": lead.company_name})
             await uow.commit()
@@ -145,7 +145,8 @@ class LeadService:
     async def list_open(self, actor: Actor, page: int = 0, size: int = 8) -> tuple[list[Lead], bool]:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            rows = list(await uow.leads.list(actor.scope_filter("customers"), offset=page * size, limit=size + 1))
+            rows = list(await uow.customers.leads.list(actor.scope_filter("customers"), offset=page * size,
+                                                       limit=size + 1))
         return rows[:size], len(rows) > size
 
     async def qualify(self, actor: Actor, lead_id: int) -> Lead:
@@ -161,7 +162,7 @@ class LeadService:
             lead = await visible_lead(uow, actor, lead_id)
             if lead.status in (LeadStatus.CONVERTED,):
                 raise Conflict("leads.already_converted")
-            await uow.leads.update(lead_id, status=status.value, updated_at=self._clock.now(), **extra)
+            await uow.customers.leads.update(lead_id, status=status.value, updated_at=self._clock.now(), **extra)
             await audit.record(uow, actor.staff_id, status.value, "lead", lead_id, {"status": lead.status.value},
                                {"status": status.value, **extra})
             await uow.commit()
@@ -178,20 +179,21 @@ class LeadService:
                 raise Conflict("leads.already_converted")
             name = clean_text(customer_name or lead.company_name or lead.name, "name", required=True) or ""
             kind = CustomerKind.COMPANY if (customer_name or lead.company_name) else CustomerKind.PERSON
-            customer = await uow.customers.add(Customer(
+            customer = await uow.customers.customers.add(Customer(
                 id=0, name=name, owner_id=lead.owner_id, kind=kind, phones=lead.phones, email=lead.email,
                 source=lead.source, notes=lead.notes, created_at=now, updated_at=now,
                 last_contact_at=lead.last_contact_at,
             ))
-            await uow.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
-            contact = await uow.contacts.add(Contact(id=0, customer_id=customer.id, name=lead.name,
+            await uow.customers.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
+            contact = await uow.customers.contacts.add(Contact(id=0, customer_id=customer.id, name=lead.name,
                                                      phones=lead.phones, email=lead.email, created_at=now))
-            await uow.search.replace(EntityKind.CONTACT, contact.id, contact_terms(contact))
-            await uow.interactions.move_lead_to_customer(lead_id, customer.id)
-            await uow.followups.move_lead_to_customer(lead_id, customer.id)
-            await uow.leads.update(lead_id, status=LeadStatus.CONVERTED.value, converted_customer_id=customer.id,
+            await uow.customers.search.replace(EntityKind.CONTACT, contact.id, contact_terms(contact))
+            await uow.customers.interactions.move_lead_to_customer(lead_id, customer.id)
+            await uow.customers.followups.move_lead_to_customer(lead_id, customer.id)
+            await uow.customers.leads.update(lead_id, status=LeadStatus.CONVERTED.value,
+                                             converted_customer_id=customer.id,
                                    converted_contact_id=contact.id, updated_at=now)
-            await uow.search.remove(EntityKind.LEAD, lead_id)
+            await uow.customers.search.remove(EntityKind.LEAD, lead_id)
             await audit.record(uow, actor.staff_id, "convert", "lead", lead_id, {"status": lead.status.value},
                                {"status": "converted", "customer_id": customer.id, "contact_id": contact.id})
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {},

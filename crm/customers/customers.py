@@ -122,10 +122,10 @@ def customer_terms(customer: Customer) -> set[str]:
 
 
 async def visible_customer(uow: UnitOfWork, actor: Actor, customer_id: int, *, deleted: bool = False) -> Customer:
-    customer = await uow.customers.get(customer_id, include_deleted=deleted)
+    customer = await uow.customers.customers.get(customer_id, include_deleted=deleted)
     if customer is None or (deleted and customer.deleted_at is None):
         raise NotFound()
-    department = await uow.customers.owner_department(customer.owner_id)
+    department = await uow.customers.customers.owner_department(customer.owner_id)
     if not actor.scope_filter("customers").allows(customer.owner_id, department):
         raise NotFound()
     return customer
@@ -164,18 +164,18 @@ class CustomerService:
         found: dict[int, Customer] = {}
         reasons: set[str] = set()
         for phone in draft.phones:
-            for c in await uow.customers.by_phone(phone):
+            for c in await uow.customers.customers.by_phone(phone):
                 found[c.id] = c
                 reasons.add("phone")
         if draft.email:
-            for c in await uow.customers.by_email(draft.email):
+            for c in await uow.customers.customers.by_email(draft.email):
                 found[c.id] = c
                 reasons.add("email")
         exact, prefixes = query_terms(draft.name) if by_name else ([], [])
         everyone = replace(actor.scope_filter("customers"), everything=True)
-        for hit in await uow.search.search(everyone, exact, prefixes, None, limit=50) if by_name else []:
+        for hit in await uow.customers.search.search(everyone, exact, prefixes, None, limit=50) if by_name else []:
             if hit.entity is EntityKind.CUSTOMER and _similar(hit.title, draft.name):
-                customer = await uow.customers.get(hit.id)
+                customer = await uow.customers.customers.get(hit.id)
                 if customer is not None:
                     found[customer.id] = customer
                     reasons.add("name")
@@ -184,7 +184,7 @@ class CustomerService:
         visible: list[Customer] = []
         hidden = 0
         for customer in found.values():
-            department = await uow.customers.owner_department(customer.owner_id)
+            department = await uow.customers.customers.owner_department(customer.owner_id)
             if scope.allows(customer.owner_id, department):
                 visible.append(customer)
             else:
@@ -204,20 +204,20 @@ class CustomerService:
                 duplicates = await self._duplicates(uow, actor, draft, None)
                 if duplicates:
                     raise DuplicateSuspected(duplicates)
-            customer = await uow.customers.add(Customer(
+            customer = await uow.customers.customers.add(Customer(
                 id=0, name=draft.name, owner_id=owner_id, kind=draft.kind, short_name=draft.short_name,
                 phones=draft.phones, email=draft.email, address=draft.address, region=draft.region,
                 industry=draft.industry, source=draft.source, classification=draft.classification, tier=draft.tier,
                 tags=draft.tags, notes=draft.notes, created_at=now, updated_at=now,
             ))
-            await uow.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
+            await uow.customers.search.replace(EntityKind.CUSTOMER, customer.id, customer_terms(customer))
             await audit.record(uow, actor.staff_id, "create", "customer", customer.id, {}, _auditable(customer))
             await uow.commit()
         return customer
 
     @staticmethod
     async def _check_owner(uow: UnitOfWork, actor: Actor, owner_id: int) -> None:
-        owner = await uow.staff.get(owner_id)
+        owner = await uow.organisation.staff.get(owner_id)
         if owner is None or not owner.active or owner.deleted_at is not None:
             raise NotFound()
         if not actor.scope_filter("customers").allows(owner.id, owner.department_id):
@@ -233,14 +233,14 @@ class CustomerService:
         messages sent to the customer (and its contacts) that the actor may see, newest first."""
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            head = await uow.customers.card_head(customer_id)
+            head = await uow.customers.customers.card_head(customer_id)
             if head is None or not actor.scope_filter("customers").allows(head[0].owner_id, head[2]):
                 raise NotFound()
             customer, owner_name, _ = head
-            contacts = await uow.contacts.for_customer(customer_id)
-            open_followups = await uow.followups.open_for(customer_id=customer_id)
-            recent = await uow.interactions.recent(customer_id=customer_id, limit=3)
-            sent = (await uow.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
+            contacts = await uow.customers.contacts.for_customer(customer_id)
+            open_followups = await uow.customers.followups.open_for(customer_id=customer_id)
+            recent = await uow.customers.interactions.recent(customer_id=customer_id, limit=3)
+            sent = (await uow.messaging.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
                                             limit=messages)) if messages > 0 else ()
         return CustomerCard(
             customer=customer, owner_name=owner_name, contacts=tuple(contacts),
@@ -269,8 +269,8 @@ class CustomerService:
                     raise DuplicateSuspected(duplicates)
             after = replace(before, **{k: getattr(merged, k) for k in fields}, updated_at=self._clock.now())
             diff = {k: getattr(after, k) for k in fields}
-            await uow.customers.update(customer_id, **_db(diff), updated_at=after.updated_at)
-            await uow.search.replace(EntityKind.CUSTOMER, customer_id, customer_terms(after))
+            await uow.customers.customers.update(customer_id, **_db(diff), updated_at=after.updated_at)
+            await uow.customers.search.replace(EntityKind.CUSTOMER, customer_id, customer_terms(after))
             await audit.record(uow, actor.staff_id, "update", "customer", customer_id,
                                {k: getattr(before, k) for k in diff}, diff)
             await uow.commit()
@@ -282,7 +282,7 @@ class CustomerService:
         now = self._clock.now()
         async with self._uow() as uow:
             await visible_customer(uow, actor, customer_id)
-            await uow.customers.update(customer_id, deleted_at=now)
+            await uow.customers.customers.update(customer_id, deleted_at=now)
             await audit.record(uow, actor.staff_id, "delete", "customer", customer_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
@@ -291,7 +291,7 @@ class CustomerService:
         actor.require("trash.restore")
         async with self._uow() as uow:
             customer = await visible_customer(uow, actor, customer_id, deleted=True)
-            await uow.customers.update(customer_id, deleted_at=None)
+            await uow.customers.customers.update(customer_id, deleted_at=None)
             await audit.record(uow, actor.staff_id, "restore", "customer", customer_id,
                                {"deleted_at": customer.deleted_at}, {"deleted_at": None})
             await uow.commit()
@@ -300,14 +300,14 @@ class CustomerService:
     async def trash(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("trash.restore")
         async with self._uow(write=False) as uow:
-            rows = await uow.customers.list(actor.scope_filter("customers"), deleted=True,
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"), deleted=True,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
 
     async def list_mine(self, actor: Actor, page: int = 0) -> tuple[Sequence[Customer], bool]:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            rows = await uow.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"), owner_id=actor.staff_id,
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return rows[:SEARCH_PAGE], len(rows) > SEARCH_PAGE
 
@@ -321,7 +321,7 @@ class CustomerService:
         if not keys:
             return {}
         async with self._uow(write=False) as uow:
-            found = await uow.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
+            found = await uow.customers.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
                                            starting=starting)
         result: dict[str, tuple[SearchHit, ...]] = {}
         for name, key in keys.items():
@@ -345,7 +345,7 @@ class CustomerService:
         if not (exact or prefixes or phone_suffix):
             return SearchPage((), page, False)
         async with self._uow(write=False) as uow:
-            hits = await uow.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
+            hits = await uow.customers.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
                                            limit=want * 2)
         cjk = _cjk_runs(fold(text)) if not (by_phone or text.lstrip().startswith("#")) else []
         if cjk:

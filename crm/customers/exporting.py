@@ -94,7 +94,7 @@ class ExportService:
         if fmt not in FORMATS:
             raise ValidationFailed("importing.unknown_format")
         async with self._uow(write=False) as uow:
-            items = await uow.bulk.customers_for_export(actor.scope_filter("customers"))
+            items = await uow.customers.bulk.customers_for_export(actor.scope_filter("customers"))
         headers, rows = export_table(items, translate, actor.timezone, self.phone_region)
         data = await asyncio.to_thread(self._codec.write, fmt, headers, rows)
         async with self._uow() as uow:

@@ -640,14 +640,14 @@ class ImportService:
                 if progress is not None:
                     await progress(count, total)
 
-            ids = await uow.bulk.insert_customers(prepared, progress=written)
+            ids = await uow.customers.bulk.insert_customers(prepared, progress=written)
             entries = [AuditEntry(actor.staff_id, "create", "customer", new_id, _NOTHING, _import_audit(c), now)
                        for new_id, (c, _) in zip(ids, prepared, strict=True)]
             skipped = plan.total - total
             entries.append(AuditEntry(actor.staff_id, "import", "customer", None, {}, {
                 "created": total, "skipped": skipped, "rows": plan.total,
                 "default_owner_id": plan.default_owner_id}, now))
-            await uow.bulk.insert_audit(entries)
+            await uow.customers.bulk.insert_audit(entries)
             await uow.commit()
         return ImportResult(created=total, skipped=skipped, total=plan.total)
 
@@ -660,10 +660,10 @@ class ImportService:
 
     @staticmethod
     async def _owners(uow: UnitOfWork, actor: Actor) -> OwnerDirectory:
-        staff = await uow.staff.list(actor.scope_filter("customers"), limit=_STAFF_LIMIT)
+        staff = await uow.organisation.staff.list(actor.scope_filter("customers"), limit=_STAFF_LIMIT)
         directory = OwnerDirectory(staff)
         if actor.staff_id not in directory.by_id:
-            me = await uow.staff.get(actor.staff_id)
+            me = await uow.organisation.staff.get(actor.staff_id)
             directory = OwnerDirectory([*staff, *([me] if me else [])])
         return directory
 
@@ -702,7 +702,7 @@ class ImportService:
         if not by_phone and not by_email:
             return {}
         found: dict[int, tuple[ExistingCustomer, str]] = {}
-        for match in await uow.bulk.customers_with_keys(by_phone.keys(), by_email.keys()):
+        for match in await uow.customers.bulk.customers_with_keys(by_phone.keys(), by_email.keys()):
             hits = [(by_phone[p], "phone") for p in match.phones if p in by_phone]
             if match.email and _email_key(match.email) in by_email:
                 hits.append((by_email[_email_key(match.email)], "email"))

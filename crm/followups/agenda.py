@@ -44,14 +44,14 @@ class AgendaService:
     async def get_time(self, actor: Actor) -> str:
         """"HH:MM" or "off"."""
         async with self._uow(write=False) as uow:
-            return shown_agenda_time(await uow.reminders.agenda_time(actor.staff_id))
+            return shown_agenda_time(await uow.followups.reminders.agenda_time(actor.staff_id))
 
     async def set_time(self, actor: Actor, text: str) -> str:
         value = parse_agenda_time(text)
         stored = None if value == DEFAULT_AGENDA_TIME.strftime("%H:%M") else value
         async with self._uow() as uow:
-            before = await uow.reminders.agenda_time(actor.staff_id)
-            await uow.reminders.set_agenda_time(actor.staff_id, stored)
+            before = await uow.followups.reminders.agenda_time(actor.staff_id)
+            await uow.followups.reminders.set_agenda_time(actor.staff_id, stored)
             await audit.record(uow, actor.staff_id, "update", "staff", actor.staff_id,
                                {"agenda_time": before}, {"agenda_time": stored})
             await uow.commit()

@@ -80,17 +80,17 @@ class FollowUpService:
         now = self._clock.now()
         async with self._uow() as uow:
             resolved = await resolve_target(uow, actor, target)
-            interaction = await uow.interactions.add(Interaction(
+            interaction = await uow.customers.interactions.add(Interaction(
                 id=0, author_id=actor.staff_id, kind=kind, text=body, occurred_at=occurred_at or now,
                 customer_id=resolved.customer_id, lead_id=resolved.lead_id, contact_id=resolved.contact_id,
                 latitude=location[0] if location else None, longitude=location[1] if location else None,
                 created_at=now,
             ))
             if resolved.customer_id is not None:
-                await uow.customers.update(resolved.customer_id, last_contact_at=interaction.occurred_at)
+                await uow.customers.customers.update(resolved.customer_id, last_contact_at=interaction.occurred_at)
             else:
                 assert resolved.lead_id is not None
-                await uow.leads.update(resolved.lead_id, last_contact_at=interaction.occurred_at)
+                await uow.customers.leads.update(resolved.lead_id, last_contact_at=interaction.occurred_at)
             await audit.record(uow, actor.staff_id, "create", "interaction", interaction.id, {},
                                {"kind": kind.value, "customer_id": resolved.customer_id, "lead_id": resolved.lead_id,
                                 "location": list(location) if location else None})
@@ -113,7 +113,7 @@ class FollowUpService:
         if due_at.tzinfo is None:
             raise ValueError("due_at must be timezone-aware")
         body = clean_text(text, "notes", required=True) or ""
-        followup = await uow.followups.add(FollowUp(
+        followup = await uow.customers.followups.add(FollowUp(
             id=0, owner_id=actor.staff_id, text=body, due_at=due_at, customer_id=resolved.customer_id,
             lead_id=resolved.lead_id, contact_id=resolved.contact_id, interaction_id=interaction_id,
             created_at=self._clock.now(),
@@ -124,12 +124,12 @@ class FollowUpService:
         return followup
 
     async def _visible(self, uow: UnitOfWork, actor: Actor, followup_id: int) -> FollowUp:
-        followup = await uow.followups.get(followup_id)
+        followup = await uow.customers.followups.get(followup_id)
         if followup is None:
             raise NotFound()
         if followup.owner_id == actor.staff_id:
             return followup
-        department = await uow.customers.owner_department(followup.owner_id)
+        department = await uow.customers.customers.owner_department(followup.owner_id)
         if not actor.scope_filter("followups").allows(followup.owner_id, department):
             raise NotFound()
         return followup
@@ -161,11 +161,11 @@ class FollowUpService:
                 return before
             if action == "reschedule":
                 fields["status"] = FollowUpStatus.OPEN.value
-            await uow.followups.update(followup_id, **fields)
+            await uow.customers.followups.update(followup_id, **fields)
             shown = {k: v for k, v in fields.items() if k in ("status", "due_at", "completed_at")}
             await audit.record(uow, actor.staff_id, action, "followup", followup_id,
                                {k: getattr(before, k) for k in shown}, shown)
-            after = await uow.followups.get(followup_id)
+            after = await uow.customers.followups.get(followup_id)
             await uow.commit()
         return after or before
 
@@ -177,7 +177,7 @@ class FollowUpService:
         start = datetime.combine(day, time(0), zone)
         end = start + timedelta(days=1)
         async with self._uow(write=False) as uow:
-            items = await uow.followups.for_owner_between(actor.staff_id, None, end)
+            items = await uow.customers.followups.for_owner_between(actor.staff_id, None, end)
         overdue = tuple(f for f in items if f.due_at < start or (day == today and f.due_at < self._clock.now()))
         due = tuple(f for f in items if f not in overdue)
         return Agenda(day, overdue, due)
@@ -188,10 +188,10 @@ class FollowUpService:
         async with self._uow(write=False) as uow:
             for f in followups:
                 if f.customer_id is not None:
-                    c = await uow.customers.get(f.customer_id)
+                    c = await uow.customers.customers.get(f.customer_id)
                     names[f.id] = c.name if c else "?"
                 elif f.lead_id is not None:
-                    lead = await uow.leads.get(f.lead_id)
+                    lead = await uow.customers.leads.get(f.lead_id)
                     names[f.id] = lead.name if lead else "?"
         return names
 
@@ -203,12 +203,12 @@ class FollowUpService:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise ValidationFailed("error.location_invalid")
         async with self._uow() as uow:
-            interaction = await uow.reminders.interaction(interaction_id)
+            interaction = await uow.followups.reminders.interaction(interaction_id)
             if interaction is None or interaction.author_id != actor.staff_id:
                 raise NotFound()
             if interaction.created_at is not None and interaction.created_at < self._clock.now() - within:
                 raise ValidationFailed("followups.checkin_too_late")
-            await uow.reminders.set_interaction_location(interaction_id, latitude, longitude)
+            await uow.followups.reminders.set_interaction_location(interaction_id, latitude, longitude)
             await audit.record(uow, actor.staff_id, "checkin", "interaction", interaction_id,
                                {"location": [interaction.latitude, interaction.longitude]},
                                {"location": [latitude, longitude]})
@@ -220,8 +220,8 @@ class FollowUpService:
         async with self._uow(write=False) as uow:
             resolved = await resolve_target(uow, actor, target)
             if resolved.customer_id is not None:
-                return await uow.interactions.recent(customer_id=resolved.customer_id, limit=limit)
-            return await uow.interactions.recent(lead_id=resolved.lead_id, limit=limit)
+                return await uow.customers.interactions.recent(customer_id=resolved.customer_id, limit=limit)
+            return await uow.customers.interactions.recent(lead_id=resolved.lead_id, limit=limit)
 
 
 def snooze_choices(now: datetime, timezone: str) -> dict[str, datetime]:

@@ -134,7 +134,7 @@ class NudgeService:
                 return []
             everyone = ScopeFilter(everything=True, owner_id=0)
             candidates: list[DueNudge] = []
-            for person in await uow.staff.list(everyone, include_inactive=False, limit=MAX_STAFF):
+            for person in await uow.organisation.staff.list(everyone, include_inactive=False, limit=MAX_STAFF):
                 if person.telegram_user_id is None:
                     continue
                 local = now.astimezone(self._zone(person.timezone))
@@ -161,7 +161,7 @@ class NudgeService:
             cutoffs = {c.value: now - timedelta(days=n) for c, n in settings.days.items() if n > 0}
             if not cutoffs:
                 return Nudge(day, (), 0, settings)
-            rows, total = await uow.segments.no_contact(actor.staff_id, cutoffs, limit=SHOWN)
+            rows, total = await uow.segments.segments.no_contact(actor.staff_id, cutoffs, limit=SHOWN)
         return Nudge(day, tuple(Neglected(c, _days_since(c, now)) for c in rows), total, settings)
 
 

@@ -101,8 +101,8 @@ class ReminderService:
         now = self._clock.now()
         lease_until = now + self.lease
         async with self._uow() as uow:
-            claimed = await uow.followups.claim_due(now, worker, lease_until, limit)
-            info = await uow.reminders.delivery_info([f.id for f in claimed])
+            claimed = await uow.customers.followups.claim_due(now, worker, lease_until, limit)
+            info = await uow.followups.reminders.delivery_info([f.id for f in claimed])
             await uow.commit()
         reminders: list[DueReminder] = []
         for followup in claimed:
@@ -120,19 +120,20 @@ class ReminderService:
     async def sent(self, worker: str, reminder: DueReminder) -> bool:
         """Record the push; False when the claim was lost (the lease expired and another worker took it)."""
         async with self._uow() as uow:
-            done = await uow.followups.mark_reminded(reminder.followup.id, worker, self._clock.now(), reminder.late)
+            done = await uow.customers.followups.mark_reminded(reminder.followup.id, worker, self._clock.now(),
+                                                               reminder.late)
             await uow.commit()
         return done
 
     async def failed(self, worker: str, followup_id: int) -> bool:
         async with self._uow() as uow:
-            done = await uow.reminders.mark_failed(followup_id, worker, self._clock.now())
+            done = await uow.followups.reminders.mark_failed(followup_id, worker, self._clock.now())
             await uow.commit()
         return done
 
     async def retry_later(self, worker: str, followup_id: int, delay: timedelta) -> bool:
         async with self._uow() as uow:
-            done = await uow.reminders.defer(followup_id, worker, self._clock.now() + delay)
+            done = await uow.followups.reminders.defer(followup_id, worker, self._clock.now() + delay)
             await uow.commit()
         return done
 
@@ -141,7 +142,7 @@ class ReminderService:
 
     async def release(self, worker: str, followup_ids: Sequence[int]) -> None:
         async with self._uow() as uow:
-            await uow.reminders.release(followup_ids, worker)
+            await uow.followups.reminders.release(followup_ids, worker)
             await uow.commit()
 
     # ---- the morning agenda ------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class ReminderService:
         """Staff whose local agenda time has passed today and whose agenda for today was not sent yet."""
         now = self._clock.now()
         async with self._uow(write=False) as uow:
-            subscribers = await uow.reminders.agenda_subscribers()
+            subscribers = await uow.followups.reminders.agenda_subscribers()
         due: list[AgendaDue] = []
         for sub in subscribers:
             at = agenda_clock_time(sub.agenda_time)
@@ -165,14 +166,14 @@ class ReminderService:
     async def claim_agenda(self, due: AgendaDue) -> bool:
         """True for exactly one caller per staff member and day, whatever the number of workers."""
         async with self._uow() as uow:
-            claimed = await uow.reminders.claim_agenda(due.staff_id, due.day)
+            claimed = await uow.followups.reminders.claim_agenda(due.staff_id, due.day)
             await uow.commit()
         return claimed
 
     async def unclaim_agenda(self, due: AgendaDue) -> None:
         """The push failed for a reason that may pass (network): let the next tick try again."""
         async with self._uow() as uow:
-            await uow.reminders.unclaim_agenda(due.staff_id, due.day, due.previous)
+            await uow.followups.reminders.unclaim_agenda(due.staff_id, due.day, due.previous)
             await uow.commit()
 
 

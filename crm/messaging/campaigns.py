@@ -152,7 +152,7 @@ class CampaignService:
     async def templates(self, actor: Actor, page: int = 0) -> tuple[list[Template], bool]:
         actor.require("sms.send")
         async with self._uow(write=False) as uow:
-            rows = list(await uow.sms_templates.list(actor.scope_filter("communications"), offset=page * PAGE,
+            rows = list(await uow.messaging.templates.list(actor.scope_filter("communications"), offset=page * PAGE,
                                                      limit=PAGE + 1))
         return rows[:PAGE], len(rows) > PAGE
 
@@ -163,10 +163,10 @@ class CampaignService:
 
     @staticmethod
     async def _visible_template(uow: UnitOfWork, actor: Actor, template_id: int) -> Template:
-        template = await uow.sms_templates.get(template_id)
+        template = await uow.messaging.templates.get(template_id)
         if template is None:
             raise NotFound()
-        department = await uow.customers.owner_department(template.owner_id)
+        department = await uow.customers.customers.owner_department(template.owner_id)
         if not actor.scope_filter("communications").allows(template.owner_id, department):
             raise NotFound()
         return template
@@ -177,7 +177,7 @@ class CampaignService:
         title = clean_text(name, "short_name", required=True) or ""
         now = self._clock.now()
         async with self._uow() as uow:
-            template = await uow.sms_templates.add(Template(0, title, "", "", "", actor.staff_id, now, now))
+            template = await uow.messaging.templates.add(Template(0, title, "", "", "", actor.staff_id, now, now))
             await audit.record(uow, actor.staff_id, "create", "sms_template", template.id, {}, {"name": title})
             await uow.commit()
         return template
@@ -203,11 +203,11 @@ class CampaignService:
         now = self._clock.now()
         async with self._uow() as uow:
             before = await self._visible_template(uow, actor, template_id)
-            await uow.sms_templates.update(template_id, **{field: text, "updated_at": now})
+            await uow.messaging.templates.update(template_id, **{field: text, "updated_at": now})
             await audit.record(uow, actor.staff_id, "update", "sms_template", template_id,
                                {field: getattr(before, field)}, {field: text})
             await uow.commit()
-            updated = await uow.sms_templates.get(template_id)
+            updated = await uow.messaging.templates.get(template_id)
         assert updated is not None
         return updated
 
@@ -217,7 +217,7 @@ class CampaignService:
         now = self._clock.now()
         async with self._uow() as uow:
             await self._visible_template(uow, actor, template_id)
-            await uow.sms_templates.update(template_id, deleted_at=now)
+            await uow.messaging.templates.update(template_id, deleted_at=now)
             await audit.record(uow, actor.staff_id, "delete", "sms_template", template_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
@@ -225,13 +225,13 @@ class CampaignService:
     async def restore_template(self, actor: Actor, template_id: int) -> Template:
         actor.require("trash.restore")
         async with self._uow() as uow:
-            template = await uow.sms_templates.get(template_id, include_deleted=True)
+            template = await uow.messaging.templates.get(template_id, include_deleted=True)
             if template is None or template.deleted_at is None:
                 raise NotFound()
-            department = await uow.customers.owner_department(template.owner_id)
+            department = await uow.customers.customers.owner_department(template.owner_id)
             if not actor.scope_filter("communications").allows(template.owner_id, department):
                 raise NotFound()
-            await uow.sms_templates.update(template_id, deleted_at=None)
+            await uow.messaging.templates.update(template_id, deleted_at=None)
             await audit.record(uow, actor.staff_id, "restore", "sms_template", template_id,
                                {"deleted_at": template.deleted_at}, {"deleted_at": None})
             await uow.commit()
@@ -269,7 +269,7 @@ class CampaignService:
                 raise ValidationFailed("subscriptions.no_recipients")
             segments = sum(count_segments(text).segments for _, text in texts)
             price = self.program.segment_price
-            campaign = await uow.campaigns.add(Campaign(
+            campaign = await uow.messaging.campaigns.add(Campaign(
                 id=0, template_id=template.id, topic=topic.key, status=CampaignStatus.DRAFT,
                 requested_by=actor.staff_id, created_at=now, segment_id=segment_id, recipients=len(texts),
                 segments=segments, estimated_cost=price.amount * segments, currency=price.currency,
@@ -277,7 +277,7 @@ class CampaignService:
             await audit.record(uow, actor.staff_id, "create", "sms_campaign", campaign.id, {}, {
                 "template_id": template.id, "topic": topic.key, "segment_id": segment_id,
                 "recipients": len(texts), "segments": segments})
-            requester = await uow.staff.get(actor.staff_id)
+            requester = await uow.organisation.staff.get(actor.staff_id)
             await uow.commit()
         return CampaignCard(campaign, template, topic, requester, {}, excluded)
 
@@ -301,15 +301,15 @@ class CampaignService:
         """Each number that would get the campaign, with its text; and how many were left out."""
         scope = actor.scope_filter("customers")
         if segment_id is None:
-            candidates = list(await uow.subscriptions.subscribers(topic.key, scope))
+            candidates = list(await uow.messaging.subscriptions.subscribers(topic.key, scope))
             total = len(candidates)
         else:
-            customers = await uow.campaigns.customers(customer_ids or (), scope)
+            customers = await uow.messaging.campaigns.customers(customer_ids or (), scope)
             total = len(customers)
             candidates = [Recipient(c.phones[0], c.short_name or c.name, customer_id=c.id)
                           for c in customers if c.phones]
         unique = list({r.phone: r for r in candidates}.values())
-        latest = await uow.subscriptions.latest([r.phone for r in unique])
+        latest = await uow.messaging.subscriptions.latest([r.phone for r in unique])
         out: list[tuple[Recipient, str]] = []
         for recipient in unique:
             event = latest.get(recipient.phone, {}).get(topic.key)
@@ -337,7 +337,7 @@ class CampaignService:
             campaign = await self._own_campaign(uow, actor, campaign_id)
             if campaign.status is not CampaignStatus.DRAFT:
                 raise Conflict("subscriptions.not_a_draft")
-            template = await uow.sms_templates.get(campaign.template_id)
+            template = await uow.messaging.templates.get(campaign.template_id)
             if template is None:
                 raise NotFound()
             topic = await self._topic(uow, campaign.topic, now)
@@ -347,14 +347,14 @@ class CampaignService:
                 raise ValidationFailed("subscriptions.no_recipients")
             # One outbox row per number, held until a reviewer approves; written in bulk (thousands of rows must
             # not hold SQLite's write lock for long).
-            await uow.campaigns.hold_many([NewOutboxMessage(
+            await uow.messaging.campaigns.hold_many([NewOutboxMessage(
                 OutboxChannel.SMS, recipient.phone, text, topic=topic.key, campaign_id=campaign.id,
                 customer_id=recipient.customer_id, contact_id=recipient.contact_id, lead_id=recipient.lead_id,
                 requested_by=actor.staff_id, idempotency_key=f"campaign:{campaign.id}:{recipient.phone}",
                 held=True) for recipient, text in texts], now)
             segments = sum(count_segments(text).segments for _, text in texts)
             cost = self.program.segment_price.amount * segments
-            moved = await uow.campaigns.set_status(
+            moved = await uow.messaging.campaigns.set_status(
                 campaign.id, CampaignStatus.PENDING_REVIEW, CampaignStatus.DRAFT, submitted_at=now,
                 recipients=len(texts), segments=segments, estimated_cost=cost, sample=texts[0][1])
             if not moved:
@@ -363,37 +363,37 @@ class CampaignService:
                                {"status": campaign.status.value},
                                {"status": CampaignStatus.PENDING_REVIEW.value, "recipients": len(texts),
                                 "segments": segments, "estimated_cost": cost})
-            requester = await uow.staff.get(actor.staff_id)
+            requester = await uow.organisation.staff.get(actor.staff_id)
             reviewers = await self._reviewers_for(uow, requester)
             card = await self._card(uow, campaign.id)
             await uow.commit()
         return Submitted(card, reviewers)
 
     async def _own_campaign(self, uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campaign:
-        campaign = await uow.campaigns.get(campaign_id)
+        campaign = await uow.messaging.campaigns.get(campaign_id)
         if campaign is None or campaign.requested_by != actor.staff_id:
             raise NotFound()
         return campaign
 
     async def _visible_campaign(self, uow: UnitOfWork, actor: Actor, campaign_id: int) -> Campaign:
-        campaign = await uow.campaigns.get(campaign_id)
+        campaign = await uow.messaging.campaigns.get(campaign_id)
         if campaign is None:
             raise NotFound()
-        department = await uow.customers.owner_department(campaign.requested_by)
+        department = await uow.customers.customers.owner_department(campaign.requested_by)
         if not actor.scope_filter("communications").allows(campaign.requested_by, department):
             raise NotFound()
         return campaign
 
     async def _card(self, uow: UnitOfWork, campaign_id: int) -> CampaignCard:
-        campaign = await uow.campaigns.get(campaign_id)
+        campaign = await uow.messaging.campaigns.get(campaign_id)
         if campaign is None:
             raise NotFound()
-        template = await uow.sms_templates.get(campaign.template_id, include_deleted=True)
+        template = await uow.messaging.templates.get(campaign.template_id, include_deleted=True)
         if template is None:
             raise NotFound()
-        topics = {t.key: t for t in await uow.subscriptions.topics()}
-        requester = await uow.staff.get(campaign.requested_by)
-        progress = await uow.campaigns.progress(campaign.id)
+        topics = {t.key: t for t in await uow.messaging.subscriptions.topics()}
+        requester = await uow.organisation.staff.get(campaign.requested_by)
+        progress = await uow.messaging.campaigns.progress(campaign.id)
         return CampaignCard(campaign, template, topics.get(campaign.topic), requester, progress)
 
     async def card(self, actor: Actor, campaign_id: int) -> CampaignCard:
@@ -406,7 +406,7 @@ class CampaignService:
         if card.campaign.status is CampaignStatus.APPROVED and card.progress and not any(
                 card.progress.get(s.value) for s in (OutboxStatus.HELD, OutboxStatus.QUEUED, OutboxStatus.SENDING)):
             async with self._uow() as uow:
-                if await uow.campaigns.set_status(campaign_id, CampaignStatus.DONE, CampaignStatus.APPROVED):
+                if await uow.messaging.campaigns.set_status(campaign_id, CampaignStatus.DONE, CampaignStatus.APPROVED):
                     await audit.record(uow, None, "done", "sms_campaign", campaign_id,
                                        {"status": "approved"}, {"status": "done"})
                     await uow.commit()
@@ -416,7 +416,7 @@ class CampaignService:
     async def campaigns(self, actor: Actor, page: int = 0) -> tuple[list[Campaign], bool]:
         actor.require("sms.send")
         async with self._uow(write=False) as uow:
-            rows = list(await uow.campaigns.list(actor.scope_filter("communications"), offset=page * PAGE,
+            rows = list(await uow.messaging.campaigns.list(actor.scope_filter("communications"), offset=page * PAGE,
                                                  limit=PAGE + 1))
         return rows[:PAGE], len(rows) > PAGE
 
@@ -427,9 +427,10 @@ class CampaignService:
         actor.require("sms.review")
         scope = actor.scope_filter("communications")
         async with self._uow(write=False) as uow:
-            campaigns = list(await uow.campaigns.list(scope, statuses=[CampaignStatus.PENDING_REVIEW], limit=50))
-            held = await uow.campaigns.held_messages(scope, limit=50)
-            people = {s.id: s for s in [await uow.staff.get(i) for i in {m.requested_by for m in held
+            campaigns = list(await uow.messaging.campaigns.list(scope, statuses=[CampaignStatus.PENDING_REVIEW],
+                                                                limit=50))
+            held = await uow.messaging.campaigns.held_messages(scope, limit=50)
+            people = {s.id: s for s in [await uow.organisation.staff.get(i) for i in {m.requested_by for m in held
                                                                          if m.requested_by}] if s}
         return (sorted(campaigns, key=lambda c: c.id),
                 [self._held(m, people.get(m.requested_by or 0)) for m in held])
@@ -457,7 +458,7 @@ class CampaignService:
         async with self._uow() as uow:
             campaign = await self._visible_campaign(uow, actor, campaign_id)
             self._check_reviewer(actor, campaign.requested_by)
-            if not await uow.campaigns.set_status(campaign_id, CampaignStatus.APPROVED,
+            if not await uow.messaging.campaigns.set_status(campaign_id, CampaignStatus.APPROVED,
                                                   CampaignStatus.PENDING_REVIEW, reviewed_by=actor.staff_id,
                                                   reviewed_at=now):
                 raise Conflict("subscriptions.already_reviewed")
@@ -476,7 +477,7 @@ class CampaignService:
         async with self._uow() as uow:
             campaign = await self._visible_campaign(uow, actor, campaign_id)
             self._check_reviewer(actor, campaign.requested_by)
-            if not await uow.campaigns.set_status(campaign_id, CampaignStatus.REJECTED,
+            if not await uow.messaging.campaigns.set_status(campaign_id, CampaignStatus.REJECTED,
                                                   CampaignStatus.PENDING_REVIEW, reviewed_by=actor.staff_id,
                                                   reviewed_at=now, reason=text):
                 raise Conflict("subscriptions.already_reviewed")
@@ -502,16 +503,16 @@ class CampaignService:
         actor.require("sms.review")
         async with self._uow(write=False) as uow:
             message = await self._visible_held(uow, actor, message_id)
-            requester = await uow.staff.get(message.requested_by) if message.requested_by else None
+            requester = await uow.organisation.staff.get(message.requested_by) if message.requested_by else None
         return self._held(message, requester)
 
     @staticmethod
     async def _visible_held(uow: UnitOfWork, actor: Actor, message_id: int) -> OutboxMessage:
-        message = await uow.outbox.get(message_id)
+        message = await uow.messaging.outbox.get(message_id)
         if message is None or message.channel is not OutboxChannel.SMS or message.campaign_id is not None:
             raise NotFound()
         owner = message.requested_by
-        department = await uow.customers.owner_department(owner) if owner is not None else None
+        department = await uow.customers.customers.owner_department(owner) if owner is not None else None
         if owner is None or not actor.scope_filter("communications").allows(owner, department):
             raise NotFound()
         if message.status is not OutboxStatus.HELD:
@@ -527,7 +528,7 @@ class CampaignService:
                 raise Conflict("subscriptions.already_reviewed")
             await audit.record(uow, actor.staff_id, "approve", "outbox", message_id, {"status": "held"},
                                {"status": "queued"})
-            requester = await uow.staff.get(message.requested_by) if message.requested_by else None
+            requester = await uow.organisation.staff.get(message.requested_by) if message.requested_by else None
             await uow.commit()
         return self._held(message, requester)
 
@@ -538,11 +539,11 @@ class CampaignService:
         async with self._uow() as uow:
             message = await self._visible_held(uow, actor, message_id)
             self._check_reviewer(actor, message.requested_by)
-            if not await uow.campaigns.cancel_held(message_id, f"rejected: {text}"[:1000], now):
+            if not await uow.messaging.campaigns.cancel_held(message_id, f"rejected: {text}"[:1000], now):
                 raise Conflict("subscriptions.already_reviewed")
             await audit.record(uow, actor.staff_id, "reject", "outbox", message_id, {"status": "held"},
                                {"status": "cancelled", "reason": text})
-            requester = await uow.staff.get(message.requested_by) if message.requested_by else None
+            requester = await uow.organisation.staff.get(message.requested_by) if message.requested_by else None
             await uow.commit()
         return self._held(message, requester)
 
@@ -550,13 +551,13 @@ class CampaignService:
         """Single texts held since the last call, each with the reviewers to tell. A high-water mark in the
         database is advanced atomically, so two bot processes never announce the same text twice."""
         async with self._uow() as uow:
-            last = await uow.campaigns.announced_up_to()
-            fresh = await uow.campaigns.held_since(last, limit=limit)
-            if not fresh or not await uow.campaigns.advance_announced(last, fresh[-1].id):
+            last = await uow.messaging.campaigns.announced_up_to()
+            fresh = await uow.messaging.campaigns.held_since(last, limit=limit)
+            if not fresh or not await uow.messaging.campaigns.advance_announced(last, fresh[-1].id):
                 return []
             out: list[tuple[HeldMessage, tuple[Staff, ...]]] = []
             for message in fresh:
-                requester = await uow.staff.get(message.requested_by) if message.requested_by else None
+                requester = await uow.organisation.staff.get(message.requested_by) if message.requested_by else None
                 out.append((self._held(message, requester), await self._reviewers_for(uow, requester)))
             await uow.commit()
         return out
@@ -565,12 +566,12 @@ class CampaignService:
         """Active holders of ``sms.review`` whose communications scope covers the requester, not the requester."""
         if requester is None:
             return ()
-        departments = {d.id: d.parent_id for d in await uow.departments.list_all()}
+        departments = {d.id: d.parent_id for d in await uow.organisation.departments.list_all()}
         out: list[Staff] = []
-        for person in await uow.subscriptions.staff_with_permission("sms.review"):
+        for person in await uow.messaging.subscriptions.staff_with_permission("sms.review"):
             if person.id == requester.id:
                 continue
-            role = await uow.roles.get(person.role_id)
+            role = await uow.organisation.roles.get(person.role_id)
             scope = role.scopes.get("communications", Scope.OWN) if role else Scope.OWN
             if scope is Scope.ALL or (scope is Scope.DEPARTMENT and person.department_id == requester.department_id) \
                     or (scope is Scope.DEPARTMENT_TREE and _under(requester.department_id, person.department_id,

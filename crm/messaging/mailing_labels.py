@@ -73,7 +73,7 @@ class LabelService:
         if len(customer_ids) > MAX_LABELS:
             raise ValidationFailed("subscriptions.labels_too_many", limit=MAX_LABELS)
         async with self._uow() as uow:
-            customers = await uow.campaigns.customers(customer_ids, actor.scope_filter("customers"))
+            customers = await uow.messaging.campaigns.customers(customer_ids, actor.scope_filter("customers"))
             addresses = [LabelAddress(c.name, _address_lines(c.address)) for c in customers
                          if c.address and c.address.strip()]
             missing = len(customers) - len(addresses)

@@ -277,16 +277,16 @@ class MessagingService:
     async def watch(self, actor: Actor, message_id: int, chat_id: int, chat_message_id: int) -> None:
         """Show status changes of the actor's own message by editing this chat message."""
         async with self._uow() as uow:
-            message = await uow.outbox.get(message_id)
+            message = await uow.messaging.outbox.get(message_id)
             if message is None or message.requested_by != actor.staff_id:
                 raise NotFound()
-            await uow.outbox.set_notify(message_id, chat_id, chat_message_id, locale=actor.locale,
+            await uow.messaging.outbox.set_notify(message_id, chat_id, chat_message_id, locale=actor.locale,
                                         timezone=actor.timezone)
             await uow.commit()
 
     async def get(self, actor: Actor, message_id: int) -> OutboxMessage:
         async with self._uow(write=False) as uow:
-            message = await uow.outbox.get(message_id)
+            message = await uow.messaging.outbox.get(message_id)
             if message is None or not await self._visible(uow, actor, message):
                 raise NotFound()
         return message
@@ -295,7 +295,7 @@ class MessagingService:
     async def _visible(uow: UnitOfWork, actor: Actor, message: OutboxMessage) -> bool:
         if message.requested_by is None:
             return actor.scope_filter("communications").everything
-        sender = await uow.staff.get(message.requested_by)
+        sender = await uow.organisation.staff.get(message.requested_by)
         return actor.scope_filter("communications").allows(message.requested_by,
                                                            sender.department_id if sender else None)
 
@@ -304,13 +304,13 @@ class MessagingService:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             await visible_customer(uow, actor, customer_id)
-            return await uow.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
+            return await uow.messaging.outbox.recent(actor.scope_filter("communications"), customer_id=customer_id,
                                            limit=limit)
 
     async def recent_by_user(self, actor: Actor, *, limit: int = RECENT_LIMIT) -> Sequence[OutboxMessage]:
         """The actor's own recent sends (/outbox)."""
         async with self._uow(write=False) as uow:
-            return await uow.outbox.recent(actor.scope_filter("communications"), requested_by=actor.staff_id,
+            return await uow.messaging.outbox.recent(actor.scope_filter("communications"), requested_by=actor.staff_id,
                                            limit=limit)
 
     # ---- system side: delivery reports and notices --------------------------------------------------------
@@ -327,17 +327,18 @@ class MessagingService:
             if status is None:
                 # queued / sent / ...: the dispatcher's own record already says as much, so one that comes early
                 # is not worth keeping.
-                message = await uow.outbox.by_provider_id(report.provider_id)
+                message = await uow.messaging.outbox.by_provider_id(report.provider_id)
             else:
                 reason = report.error_message or (f"{report.status} (error {report.error_code})"
                                                   if report.error_code else report.status)
                 now = self._clock.now()
-                message = await uow.outbox.apply_provider_status(
+                message = await uow.messaging.outbox.apply_provider_status(
                     report.provider_id, status, code=report.error_code, reason=reason, at=now)
                 if message is None:
                     # Twilio can call back before the dispatcher's batched write has stored the SID; the report
                     # is applied (with its opt-out, if any) in the transaction that stores it.
-                    await uow.outbox.keep_early_report(EarlyReport(report.provider_id, status, report.error_code,
+                    await uow.messaging.outbox.keep_early_report(EarlyReport(report.provider_id, status,
+                                                                             report.error_code,
                                                                    reason, now))
             if (message is not None and message.channel is OutboxChannel.SMS
                     and report.error_code == str(OPTED_OUT_ERROR_CODE)):
@@ -348,24 +349,24 @@ class MessagingService:
     async def purge_unmatched_reports(self, max_age: timedelta = UNMATCHED_REPORT_TTL) -> int:
         """Forget delivery reports kept for longer than ``max_age`` without their message turning up."""
         async with self._uow() as uow:
-            purged = await uow.outbox.purge_early_reports(self._clock.now() - max_age)
+            purged = await uow.messaging.outbox.purge_early_reports(self._clock.now() - max_age)
             await uow.commit()
         return purged
 
     async def take_notices(self, limit: int = 20) -> Sequence[Notice]:
         """Status changes not yet shown to their senders (each is handed out once)."""
         async with self._uow(write=False) as uow:
-            if not await uow.outbox.has_notices():
+            if not await uow.messaging.outbox.has_notices():
                 return []  # the common case, every tick: no write transaction for nothing
         async with self._uow() as uow:
-            messages = await uow.outbox.take_notices(limit)
+            messages = await uow.messaging.outbox.take_notices(limit)
             await uow.commit()
         async with self._uow(write=False) as uow:
             notices = []
             for message in messages:
                 locale, zone = message.notify_locale, message.notify_timezone
                 if (locale is None or zone is None) and message.requested_by is not None:
-                    sender = await uow.staff.get(message.requested_by)
+                    sender = await uow.organisation.staff.get(message.requested_by)
                     locale = locale or (sender.locale if sender else None)
                     zone = zone or (sender.timezone if sender else None)
                 notices.append(Notice(message, locale, zone))
@@ -373,7 +374,7 @@ class MessagingService:
 
     async def notice_failed(self, message_id: int) -> None:
         async with self._uow() as uow:
-            await uow.outbox.flag_notice(message_id)
+            await uow.messaging.outbox.flag_notice(message_id)
             await uow.commit()
 
 

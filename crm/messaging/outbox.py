@@ -188,14 +188,14 @@ async def enqueue(uow: UnitOfWork, msg: NewOutboxMessage) -> OutboxMessage:
 
     Returns the existing row when a message with the same idempotency key is already there.
     """
-    return await uow.outbox.add(msg)
+    return await uow.messaging.outbox.add(msg)
 
 
 async def release_held(uow: UnitOfWork, *, campaign_id: int | None = None, message_ids: Sequence[int] = ()) -> int:
     """Held → queued (a reviewer approved them). Returns how many rows moved."""
     if campaign_id is None and not message_ids:
         return 0
-    return await uow.outbox.release_held(campaign_id=campaign_id, message_ids=tuple(message_ids))
+    return await uow.messaging.outbox.release_held(campaign_id=campaign_id, message_ids=tuple(message_ids))
 
 
 async def cancel_pending(uow: UnitOfWork, *, channel: OutboxChannel, recipient: str | None = None,
@@ -207,5 +207,5 @@ async def cancel_pending(uow: UnitOfWork, *, channel: OutboxChannel, recipient: 
     """
     if recipient is None and campaign_id is None:
         raise ValueError("cancel_pending needs a recipient or a campaign_id")
-    return await uow.outbox.cancel_pending(channel=OutboxChannel(channel), recipient=recipient,
+    return await uow.messaging.outbox.cancel_pending(channel=OutboxChannel(channel), recipient=recipient,
                                            campaign_id=campaign_id, reason=reason[:1000])

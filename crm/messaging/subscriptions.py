@@ -198,16 +198,16 @@ class ConsentView:
 
 async def ensure_topics(uow: UnitOfWork, now: datetime) -> list[Topic]:
     """The topics, creating the defaults the first time (in the caller's write unit of work)."""
-    topics = list(await uow.subscriptions.topics())
+    topics = list(await uow.messaging.subscriptions.topics())
     if not topics:
-        await uow.subscriptions.add_topics(DEFAULT_TOPICS, now)
-        topics = list(await uow.subscriptions.topics())
+        await uow.messaging.subscriptions.add_topics(DEFAULT_TOPICS, now)
+        topics = list(await uow.messaging.subscriptions.topics())
     return topics
 
 
 async def _topics_for_reading(uow: UnitOfWork) -> list[Topic]:
     """In a read-only unit of work: the stored topics, or the defaults before anything was stored."""
-    return list(await uow.subscriptions.topics()) or list(DEFAULT_TOPICS)
+    return list(await uow.messaging.subscriptions.topics()) or list(DEFAULT_TOPICS)
 
 
 def _reply_locale(intent: KeywordIntent, phone: str) -> str:
@@ -258,7 +258,7 @@ class SubscriptionService:
         """The current status of one number for one topic (NONE: never asked)."""
         e164 = phones.normalize(phone, self.program.phone_region)
         async with self._uow(write=False) as uow:
-            latest = (await uow.subscriptions.latest([e164])).get(e164, {})
+            latest = (await uow.messaging.subscriptions.latest([e164])).get(e164, {})
         event = latest.get(topic)
         return event.status if event else ConsentStatus.NONE
 
@@ -268,7 +268,7 @@ class SubscriptionService:
         async with self._uow(write=False) as uow:
             _, numbers = await self._target_phones(uow, actor, target)
             e164 = self._one_of(numbers, phone)
-            return list(await uow.subscriptions.history(e164))
+            return list(await uow.messaging.subscriptions.history(e164))
 
     async def consent_view(self, actor: Actor, target: Target) -> ConsentView:
         """Each of the target's numbers with its status per topic."""
@@ -276,7 +276,7 @@ class SubscriptionService:
         async with self._uow(write=False) as uow:
             name, numbers = await self._target_phones(uow, actor, target)
             topics = await _topics_for_reading(uow)
-            latest = await uow.subscriptions.latest(numbers)
+            latest = await uow.messaging.subscriptions.latest(numbers)
         return ConsentView(name, numbers, tuple(topics), latest)
 
     # ---- a rep records consent given in person ---------------------------------------------------------------
@@ -300,8 +300,9 @@ class SubscriptionService:
             link = await self._link_for(uow, target)
             events = [ConsentEvent(e164, key, status, now, ConsentChannel.IN_PERSON, evidence, link.customer_id,
                                    link.contact_id, link.lead_id, actor.staff_id) for key in dict.fromkeys(topic_keys)]
-            await uow.subscriptions.add_consents(events)
-            if status is ConsentStatus.OPTED_OUT and self._all_out(await uow.subscriptions.latest([e164]), e164,
+            await uow.messaging.subscriptions.add_consents(events)
+            if status is ConsentStatus.OPTED_OUT and self._all_out(await uow.messaging.subscriptions.latest([e164]),
+                                                                   e164,
                                                                      topics):
                 await cancel_pending(uow, channel=OutboxChannel.SMS, recipient=e164, reason=OPTED_OUT_REASON)
             await audit.record(uow, actor.staff_id, f"consent_{status.value}", "sms_consent", None, {},
@@ -313,13 +314,13 @@ class SubscriptionService:
     async def _target_phones(self, uow: UnitOfWork, actor: Actor, target: Target) -> tuple[str, tuple[str, ...]]:
         resolved = await resolve_target(uow, actor, target)  # scope-checked: out of scope is NotFound
         if target.entity is EntityKind.CUSTOMER:
-            customer = await uow.customers.get(target.id)
+            customer = await uow.customers.customers.get(target.id)
             numbers = customer.phones if customer else ()
         elif target.entity is EntityKind.CONTACT:
-            contact = await uow.contacts.get(target.id)
+            contact = await uow.customers.contacts.get(target.id)
             numbers = contact.phones if contact else ()
         else:
-            lead = await uow.leads.get(target.id)
+            lead = await uow.customers.leads.get(target.id)
             numbers = lead.phones if lead else ()
         return resolved.name, tuple(numbers)
 
@@ -334,7 +335,7 @@ class SubscriptionService:
         if target.entity is EntityKind.CUSTOMER:
             return PartyLink(customer_id=target.id)
         if target.entity is EntityKind.CONTACT:
-            contact = await uow.contacts.get(target.id)
+            contact = await uow.customers.contacts.get(target.id)
             return PartyLink(customer_id=contact.customer_id if contact else None, contact_id=target.id)
         return PartyLink(lead_id=target.id)
 
@@ -366,7 +367,7 @@ class SubscriptionService:
         now = self._clock.now()
         async with self._uow() as uow:
             topics = await ensure_topics(uow, now)
-            link = await uow.subscriptions.parties_by_phone(phone)
+            link = await uow.messaging.subscriptions.parties_by_phone(phone)
             if intent.kind is KeywordKind.OPT_OUT:
                 await self._opt_out(uow, phone, topics, link, ConsentChannel.SMS, evidence, now)
                 await uow.commit()
@@ -384,7 +385,7 @@ class SubscriptionService:
                 link = await self._new_lead(uow, phone, now)
             events = [ConsentEvent(phone, t.key, ConsentStatus.OPTED_IN, now, ConsentChannel.SMS, evidence,
                                    link.customer_id, link.contact_id, link.lead_id) for t in chosen]
-            await uow.subscriptions.add_consents(events)
+            await uow.messaging.subscriptions.add_consents(events)
             await audit.record(uow, None, "consent_opted_in", "sms_consent", None, {},
                                {"phone": phone, "topics": [t.key for t in chosen], "channel": "sms",
                                 "evidence": evidence, "lead_id": link.lead_id})
@@ -398,7 +399,7 @@ class SubscriptionService:
                        channel: ConsentChannel, evidence: str | None, now: datetime) -> None:
         events = [ConsentEvent(phone, t.key, ConsentStatus.OPTED_OUT, now, channel, evidence, link.customer_id,
                                link.contact_id, link.lead_id) for t in topics]
-        await uow.subscriptions.add_consents(events)
+        await uow.messaging.subscriptions.add_consents(events)
         # Opt-out applies before the next send: nothing still waiting for this number goes out.
         cancelled = await cancel_pending(uow, channel=OutboxChannel.SMS, recipient=phone, reason=OPTED_OUT_REASON)
         await audit.record(uow, None, "consent_opted_out", "sms_consent", None, {},
@@ -408,7 +409,7 @@ class SubscriptionService:
     @staticmethod
     async def _restorable(uow: UnitOfWork, phone: str, topics: Sequence[Topic]) -> list[Topic]:
         """What a bare START opts in to: the topics that were on right before an SMS or carrier opt-out."""
-        history = await uow.subscriptions.history(phone, limit=500)
+        history = await uow.messaging.subscriptions.history(phone, limit=500)
         by_topic: dict[str, list[ConsentEvent]] = {}
         for event in history:  # newest first
             by_topic.setdefault(event.topic, []).append(event)
@@ -426,12 +427,13 @@ class SubscriptionService:
         return current or list(topics)
 
     async def _new_lead(self, uow: UnitOfWork, phone: str, now: datetime) -> PartyLink:
-        owner = await uow.subscriptions.default_lead_owner()
+        owner = await uow.messaging.subscriptions.default_lead_owner()
         if owner is None:
             return PartyLink()
-        lead = await uow.leads.add(Lead(id=0, name=phones.display(phone, self.program.phone_region), owner_id=owner,
+        lead = await uow.customers.leads.add(Lead(id=0, name=phones.display(phone, self.program.phone_region),
+                                                  owner_id=owner,
                                         phones=(phone,), source="sms", created_at=now))
-        await uow.search.replace(EntityKind.LEAD, lead.id, lead_terms(lead))
+        await uow.customers.search.replace(EntityKind.LEAD, lead.id, lead_terms(lead))
         await audit.record(uow, None, "create", "lead", lead.id, {},
                            {"name": lead.name, "phones": lead.phones, "source": "sms"})
         return PartyLink(lead_id=lead.id)
@@ -442,11 +444,11 @@ class SubscriptionService:
         """Twilio error 21610 (the number replied STOP to the carrier): record it in the caller's transaction."""
         now = self._clock.now()
         topics = await ensure_topics(uow, now)
-        latest = (await uow.subscriptions.latest([phone])).get(phone, {})
+        latest = (await uow.messaging.subscriptions.latest([phone])).get(phone, {})
         if topics and all((e := latest.get(t.key)) is not None and e.status is ConsentStatus.OPTED_OUT
                           for t in topics):
             return  # already recorded: a burst of refused sends must not flood the trail
-        link = await uow.subscriptions.parties_by_phone(phone)
+        link = await uow.messaging.subscriptions.parties_by_phone(phone)
         await self._opt_out(uow, phone, topics, link, ConsentChannel.CARRIER, "21610", now)
 
 
@@ -463,7 +465,7 @@ class ConsentAndQuietHoursPolicy:
         phone = message.recipient
         async with self._uow(write=False) as uow:
             topics = {t.key: t for t in await _topics_for_reading(uow)}
-            latest = (await uow.subscriptions.latest([phone])).get(phone, {})
+            latest = (await uow.messaging.subscriptions.latest([phone])).get(phone, {})
         return decide(message.topic, phone, latest, topics, self._program, now)
 
 

@@ -68,12 +68,12 @@ class DepartmentService:
     async def tree(self, actor: Actor) -> list[tuple[int, Department]]:
         actor.require("users.view")
         async with self._uow(write=False) as uow:
-            return ordered_tree(list(await uow.departments.list_all()))
+            return ordered_tree(list(await uow.organisation.departments.list_all()))
 
     async def get(self, actor: Actor, department_id: int) -> Department:
         actor.require("users.view")
         async with self._uow(write=False) as uow:
-            dep = await uow.departments.get(department_id)
+            dep = await uow.organisation.departments.get(department_id)
         if dep is None or dep.deleted_at is not None:
             raise NotFound()
         return dep
@@ -83,11 +83,11 @@ class DepartmentService:
         name = clean_name(name)
         async with self._uow() as uow:
             if parent_id is not None:
-                parent = await uow.departments.get(parent_id)
+                parent = await uow.organisation.departments.get(parent_id)
                 if parent is None or parent.deleted_at is not None:
                     raise NotFound()
-            dep = await uow.departments.add(name, parent_id)
-            await uow.org.bump()
+            dep = await uow.organisation.departments.add(name, parent_id)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "create", "department", dep.id, {},
                                {"name": name, "parent_id": parent_id})
             await uow.commit()
@@ -97,11 +97,11 @@ class DepartmentService:
         actor.require("departments.manage")
         name = clean_name(name)
         async with self._uow() as uow:
-            dep = await uow.departments.get(department_id)
+            dep = await uow.organisation.departments.get(department_id)
             if dep is None or dep.deleted_at is not None:
                 raise NotFound()
-            await uow.departments.update(department_id, name=name)
-            await uow.org.bump()
+            await uow.organisation.departments.update(department_id, name=name)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "rename", "department", department_id,
                                {"name": dep.name}, {"name": name})
             await uow.commit()
@@ -110,7 +110,7 @@ class DepartmentService:
         """Soft delete; refused while staff or sub-departments remain, so nobody is left without one."""
         actor.require("departments.manage")
         async with self._uow() as uow:
-            deps = list(await uow.departments.list_all())
+            deps = list(await uow.organisation.departments.list_all())
             dep = next((d for d in deps if d.id == department_id and d.deleted_at is None), None)
             if dep is None:
                 raise NotFound()
@@ -118,11 +118,11 @@ class DepartmentService:
                 raise Conflict("error.department_is_root")
             if any(d.parent_id == department_id and d.deleted_at is None for d in deps):
                 raise Conflict("error.department_has_children")
-            if await uow.departments.count_members(department_id):
+            if await uow.organisation.departments.count_members(department_id):
                 raise Conflict("error.department_has_members")
             now = self._clock.now()
-            await uow.departments.update(department_id, deleted_at=now)
-            await uow.org.bump()
+            await uow.organisation.departments.update(department_id, deleted_at=now)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "delete", "department", department_id,
                                {"deleted_at": None}, {"deleted_at": now})
             await uow.commit()
@@ -130,19 +130,19 @@ class DepartmentService:
     async def deleted(self, actor: Actor) -> list[Department]:
         actor.require("departments.manage")
         async with self._uow(write=False) as uow:
-            return [d for d in await uow.departments.list_all(include_deleted=True) if d.deleted_at is not None]
+            return [d for d in await uow.organisation.departments.list_all(include_deleted=True) if d.deleted_at is not None]
 
     async def restore(self, actor: Actor, department_id: int) -> None:
         actor.require("departments.manage")
         async with self._uow() as uow:
-            dep = await uow.departments.get(department_id)
+            dep = await uow.organisation.departments.get(department_id)
             if dep is None or dep.deleted_at is None:
                 raise NotFound()
-            parent = await uow.departments.get(dep.parent_id) if dep.parent_id is not None else None
+            parent = await uow.organisation.departments.get(dep.parent_id) if dep.parent_id is not None else None
             if parent is not None and parent.deleted_at is not None:
                 raise Conflict("error.department_parent_deleted")
-            await uow.departments.update(department_id, deleted_at=None)
-            await uow.org.bump()
+            await uow.organisation.departments.update(department_id, deleted_at=None)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "restore", "department", department_id,
                                {"deleted_at": dep.deleted_at}, {"deleted_at": None})
             await uow.commit()

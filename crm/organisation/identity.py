@@ -78,7 +78,7 @@ class IdentityService:
     async def actor_for(self, who: TelegramIdentity) -> Actor | None:
         """The active staff member behind this Telegram account, or None for everyone else."""
         async with self._uow(write=False) as uow:
-            login = await uow.staff.get_login(who.user_id)
+            login = await uow.organisation.staff.get_login(who.user_id)
             if login is None or not login.staff.active or login.staff.deleted_at is not None:
                 staff = None
             else:
@@ -100,11 +100,11 @@ class IdentityService:
     async def actor_by_staff_id(self, staff_id: int) -> Actor | None:
         """For scheduler jobs that act on behalf of a staff member (reminders, digests)."""
         async with self._uow(write=False) as uow:
-            staff = await uow.staff.get(staff_id)
+            staff = await uow.organisation.staff.get(staff_id)
             if staff is None or not staff.active or staff.deleted_at is not None:
                 return None
-            role = await uow.roles.get(staff.role_id)
-            version = await uow.org.version()
+            role = await uow.organisation.roles.get(staff.role_id)
+            version = await uow.organisation.state.version()
             await self._refresh_caches(uow, role.version if role else 0, staff.role_id, version)
         return self._actor(staff, None)
 
@@ -132,13 +132,13 @@ class IdentityService:
 
     async def _refresh_caches(self, uow: UnitOfWork, role_version: int, role_id: int, org_version: int) -> None:
         if org_version != self._org_version:
-            self._departments = list(await uow.departments.list_all())
+            self._departments = list(await uow.organisation.departments.list_all())
             self._trees = {}
             self._roles = {}
             self._org_version = org_version
         cached = self._roles.get(role_id)
         if cached is None or cached.version != role_version:
-            role = await uow.roles.get(role_id)
+            role = await uow.organisation.roles.get(role_id)
             if role is not None:
                 self._roles[role_id] = role
 
@@ -150,13 +150,13 @@ class IdentityService:
     async def _bootstrap_admin(self, who: TelegramIdentity) -> Actor | None:
         """ADMIN_TELEGRAM_IDS become admins on their first message: how a fresh install gets its first user."""
         async with self._uow() as uow:
-            existing = await uow.staff.get_by_telegram_id(who.user_id)
-            role = await uow.roles.get_by_name("admin")
-            root = next((d for d in await uow.departments.list_all() if d.parent_id is None), None)
+            existing = await uow.organisation.staff.get_by_telegram_id(who.user_id)
+            role = await uow.organisation.roles.get_by_name("admin")
+            root = next((d for d in await uow.organisation.departments.list_all() if d.parent_id is None), None)
             if role is None or root is None:
                 return None
             if existing is None:
-                staff = await uow.staff.add(Staff(
+                staff = await uow.organisation.staff.add(Staff(
                     id=0, name=who.display_name, role_id=role.id, department_id=root.id,
                     telegram_user_id=who.user_id, username=who.username, created_at=self._clock.now(),
                 ))

@@ -26,12 +26,12 @@ def new_code() -> str:
 
 async def check_can_assign(uow: UnitOfWork, actor: Actor, role_id: int, department_id: int) -> None:
     """Nobody hands out more than they hold: no escalation through invites or role changes."""
-    role = await uow.roles.get(role_id)
+    role = await uow.organisation.roles.get(role_id)
     if role is None or role.deleted_at is not None:
         raise NotFound()
     if not role.permissions <= actor.permissions:
         raise PermissionDenied("error.role_exceeds_yours")
-    dep = await uow.departments.get(department_id)
+    dep = await uow.organisation.departments.get(department_id)
     if dep is None or dep.deleted_at is not None:
         raise NotFound()
     if not actor.scope_filter("staff").allows(None, department_id):
@@ -49,7 +49,7 @@ class InviteService:
         now = self._clock.now()
         async with self._uow() as uow:
             await check_can_assign(uow, actor, role_id, department_id)
-            invite = await uow.invites.add(Invite(
+            invite = await uow.organisation.invites.add(Invite(
                 id=0, code=new_code(), role_id=role_id, department_id=department_id,
                 created_by=actor.staff_id, created_at=now, expires_at=now + self._ttl,
             ))
@@ -62,7 +62,7 @@ class InviteService:
     async def list_open(self, actor: Actor) -> Sequence[Invite]:
         actor.require("users.invite")
         async with self._uow(write=False) as uow:
-            invites = await uow.invites.list_open(self._clock.now())
+            invites = await uow.organisation.invites.list_open(self._clock.now())
         if actor.can("users.manage"):
             return invites
         return [i for i in invites if i.created_by == actor.staff_id]
@@ -70,12 +70,12 @@ class InviteService:
     async def revoke(self, actor: Actor, invite_id: int) -> None:
         actor.require("users.invite")
         async with self._uow() as uow:
-            invites = await uow.invites.list_open(self._clock.now())
+            invites = await uow.organisation.invites.list_open(self._clock.now())
             invite = next((i for i in invites if i.id == invite_id), None)
             if invite is None or (invite.created_by != actor.staff_id and not actor.can("users.manage")):
                 raise NotFound()
             now = self._clock.now()
-            await uow.invites.revoke(invite_id, now)
+            await uow.organisation.invites.revoke(invite_id, now)
             await audit.record(uow, actor.staff_id, "revoke", "invite", invite_id, {"revoked_at": None},
                                {"revoked_at": now})
             await uow.commit()
@@ -84,14 +84,14 @@ class InviteService:
         """Bind this Telegram account. Single use: a second opener gets ``invite.used``."""
         now = self._clock.now()
         async with self._uow() as uow:
-            invite = await uow.invites.get_by_code(code)
+            invite = await uow.organisation.invites.get_by_code(code)
             if invite is None or invite.revoked_at is not None:
                 raise NotFound("invite.unknown")
             if invite.used_at is not None:
                 raise Conflict("invite.used")
             if now >= invite.expires_at:
                 raise Conflict("invite.expired")
-            existing = await uow.staff.get_by_telegram_id(who.user_id)
+            existing = await uow.organisation.staff.get_by_telegram_id(who.user_id)
             if existing is not None and existing.active and existing.deleted_at is None:
                 raise Conflict("invite.already_member")
             if existing is not None:
@@ -100,14 +100,14 @@ class InviteService:
                           "department_id": existing.department_id}
                 after = {"active": True, "role_id": invite.role_id, "department_id": invite.department_id,
                          "deleted_at": None}
-                await uow.staff.update(existing.id, **after)
+                await uow.organisation.staff.update(existing.id, **after)
                 staff_id = existing.id
                 await audit.record(uow, None, "rejoin", "staff", staff_id, before, after)
             else:
                 # Their Telegram language becomes their language, so messages pushed to them (reminders,
                 # handovers, agendas) read right before they ever choose one with /language.
                 locale = locales.normalize(who.language_code) if who.language_code else None
-                staff = await uow.staff.add(Staff(
+                staff = await uow.organisation.staff.add(Staff(
                     id=0, name=who.display_name, role_id=invite.role_id, department_id=invite.department_id,
                     telegram_user_id=who.user_id, username=who.username, locale=locale, created_at=now,
                 ))
@@ -115,9 +115,9 @@ class InviteService:
                 await audit.record(uow, None, "join", "staff", staff_id, {},
                                    {"name": staff.name, "role_id": invite.role_id,
                                     "department_id": invite.department_id, "invite_id": invite.id})
-            if not await uow.invites.claim(invite.id, staff_id, now):
+            if not await uow.organisation.invites.claim(invite.id, staff_id, now):
                 raise Conflict("invite.used")
-            joined = await uow.staff.get(staff_id)
+            joined = await uow.organisation.staff.get(staff_id)
             await uow.commit()
         if joined is None:
             raise NotFound()

@@ -25,14 +25,14 @@ class RoleService:
     async def list(self, actor: Actor) -> Sequence[Role]:
         actor.require("roles.manage")
         async with self._uow(write=False) as uow:
-            return await uow.roles.list_all()
+            return await uow.organisation.roles.list_all()
 
     async def assignable(self, actor: Actor) -> Sequence[Role]:
         """Roles this actor may hand out (invites, role changes): never more than they hold themselves."""
         if not (actor.can("users.invite") or actor.can("users.manage")):
             raise PermissionDenied(operation="users.invite")
         async with self._uow(write=False) as uow:
-            roles = await uow.roles.list_all()
+            roles = await uow.organisation.roles.list_all()
         return [r for r in roles if r.permissions <= actor.permissions]
 
     async def get(self, actor: Actor, role_id: int) -> Role:
@@ -43,11 +43,11 @@ class RoleService:
     async def member_count(self, actor: Actor, role_id: int) -> int:
         actor.require("roles.manage")
         async with self._uow(write=False) as uow:
-            return await uow.roles.count_members(role_id)
+            return await uow.organisation.roles.count_members(role_id)
 
     @staticmethod
     async def _get(uow: UnitOfWork, role_id: int) -> Role:
-        role = await uow.roles.get(role_id)
+        role = await uow.organisation.roles.get(role_id)
         if role is None or role.deleted_at is not None:
             raise NotFound()
         return role
@@ -56,15 +56,15 @@ class RoleService:
         actor.require("roles.manage")
         name = clean_name(name)
         async with self._uow() as uow:
-            if await uow.roles.get_by_name(name) is not None:
+            if await uow.organisation.roles.get_by_name(name) is not None:
                 raise Conflict("error.role_name_taken", name=name)
             if copy_from is not None:
                 source = await self._get(uow, copy_from)
                 permissions, scopes = source.permissions & actor.permissions, dict(source.scopes)
             else:
                 permissions, scopes = frozenset(), dict.fromkeys(SCOPE_AREAS, Scope.OWN)
-            role = await uow.roles.add(name, permissions, scopes)
-            await uow.org.bump()
+            role = await uow.organisation.roles.add(name, permissions, scopes)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "create", "role", role.id, {},
                                {"name": name, "permissions": permissions, "scopes": scopes,
                                 "copied_from": copy_from})
@@ -76,7 +76,7 @@ class RoleService:
         name = clean_name(name)
         async with self._uow() as uow:
             role = await self._get(uow, role_id)
-            other = await uow.roles.get_by_name(name)
+            other = await uow.organisation.roles.get_by_name(name)
             if other is not None and other.id != role_id:
                 raise Conflict("error.role_name_taken", name=name)
             saved = await self._save(uow, actor, role, replace(role, name=name))
@@ -97,7 +97,7 @@ class RoleService:
                 permissions = role.permissions | {operation}
             updated = replace(role, permissions=permissions)
             saved = await self._save(uow, actor, role, updated)
-            if operation == KEYSTONE and await uow.staff.count_active_with_permission(KEYSTONE) == 0:
+            if operation == KEYSTONE and await uow.organisation.staff.count_active_with_permission(KEYSTONE) == 0:
                 raise Conflict("error.last_admin")
             await uow.commit()
         return saved
@@ -130,11 +130,11 @@ class RoleService:
             role = await self._get(uow, role_id)
             if role.is_system:
                 raise Conflict("error.role_is_system")
-            if await uow.roles.count_members(role_id):
+            if await uow.organisation.roles.count_members(role_id):
                 raise Conflict("error.role_has_members")
             now = self._clock.now()
-            await uow.roles.soft_delete(role_id, now)
-            await uow.org.bump()
+            await uow.organisation.roles.soft_delete(role_id, now)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "delete", "role", role_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
@@ -142,30 +142,30 @@ class RoleService:
     async def deleted(self, actor: Actor) -> Sequence[Role]:
         actor.require("roles.manage")
         async with self._uow(write=False) as uow:
-            return await uow.roles.list_all(deleted=True)
+            return await uow.organisation.roles.list_all(deleted=True)
 
     async def restore(self, actor: Actor, role_id: int) -> Role:
         """Undo a delete; refused if another role has taken the name meanwhile."""
         actor.require("roles.manage")
         async with self._uow() as uow:
-            role = await uow.roles.get(role_id)
+            role = await uow.organisation.roles.get(role_id)
             if role is None or role.deleted_at is None:
                 raise NotFound()
-            if await uow.roles.get_by_name(role.name) is not None:
+            if await uow.organisation.roles.get_by_name(role.name) is not None:
                 raise Conflict("error.role_name_taken", name=role.name)
-            await uow.roles.restore(role_id)
-            await uow.org.bump()
+            await uow.organisation.roles.restore(role_id)
+            await uow.organisation.state.bump()
             await audit.record(uow, actor.staff_id, "restore", "role", role_id, {"deleted_at": role.deleted_at},
                                {"deleted_at": None})
-            restored = await uow.roles.get(role_id)
+            restored = await uow.organisation.roles.get(role_id)
             await uow.commit()
         if restored is None:
             raise NotFound()
         return restored
 
     async def _save(self, uow: UnitOfWork, actor: Actor, before: Role, after: Role) -> Role:
-        saved = await uow.roles.save(after)
-        await uow.org.bump()
+        saved = await uow.organisation.roles.save(after)
+        await uow.organisation.state.bump()
         await audit.record(uow, actor.staff_id, "update", "role", before.id,
                            {"name": before.name, "permissions": before.permissions, "scopes": before.scopes},
                            {"name": after.name, "permissions": after.permissions, "scopes": after.scopes})

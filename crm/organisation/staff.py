@@ -29,8 +29,8 @@ class StaffService:
         actor.require("users.view")
         scope = actor.scope_filter("staff")
         async with self._uow(write=False) as uow:
-            total = await uow.staff.count(scope, include_inactive=include_inactive)
-            rows = await uow.staff.list(scope, include_inactive=include_inactive,
+            total = await uow.organisation.staff.count(scope, include_inactive=include_inactive)
+            rows = await uow.organisation.staff.list(scope, include_inactive=include_inactive,
                                         offset=max(page, 0) * PAGE_SIZE, limit=PAGE_SIZE)
         return rows, total
 
@@ -41,7 +41,7 @@ class StaffService:
 
     @staticmethod
     async def _visible(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
-        staff = await uow.staff.get(staff_id)
+        staff = await uow.organisation.staff.get(staff_id)
         if staff is None or staff.deleted_at is not None:
             raise NotFound()
         if staff.id != actor.staff_id and not actor.scope_filter("staff").allows(staff.id, staff.department_id):
@@ -54,7 +54,7 @@ class StaffService:
             staff = await self._visible(uow, actor, staff_id)
             await self._check_outranks(uow, actor, staff)
             await check_can_assign(uow, actor, role_id, staff.department_id)
-            await uow.staff.update(staff_id, role_id=role_id)
+            await uow.organisation.staff.update(staff_id, role_id=role_id)
             await self._keep_keystone(uow)
             await audit.record(uow, actor.staff_id, "change_role", "staff", staff_id,
                                {"role_id": staff.role_id}, {"role_id": role_id})
@@ -66,7 +66,7 @@ class StaffService:
             staff = await self._visible(uow, actor, staff_id)
             await self._check_outranks(uow, actor, staff)
             await check_can_assign(uow, actor, staff.role_id, department_id)
-            await uow.staff.update(staff_id, department_id=department_id)
+            await uow.organisation.staff.update(staff_id, department_id=department_id)
             await audit.record(uow, actor.staff_id, "change_department", "staff", staff_id,
                                {"department_id": staff.department_id}, {"department_id": department_id})
             await uow.commit()
@@ -81,15 +81,15 @@ class StaffService:
                 raise Conflict("error.cannot_deactivate_self")
             await self._check_outranks(uow, actor, staff)
             if not active:
-                owned = await uow.ownership.owned(staff_id, None)
+                owned = await uow.segments.ownership.owned(staff_id, None)
                 if owned.total:
                     raise Conflict("error.owns_records", customers=owned.customers + owned.trashed,
                                    leads=owned.leads, followups=owned.followups)
-            await uow.staff.update(staff_id, active=active)
+            await uow.organisation.staff.update(staff_id, active=active)
             await self._keep_keystone(uow)
             await audit.record(uow, actor.staff_id, "activate" if active else "deactivate", "staff", staff_id,
                                {"active": staff.active}, {"active": active})
-            updated = await uow.staff.get(staff_id)
+            updated = await uow.organisation.staff.get(staff_id)
             await uow.commit()
         if updated is None:
             raise NotFound()
@@ -111,10 +111,10 @@ class StaffService:
 
     async def _set_own(self, actor: Actor, field: str, value: str) -> None:
         async with self._uow() as uow:
-            staff = await uow.staff.get(actor.staff_id)
+            staff = await uow.organisation.staff.get(actor.staff_id)
             if staff is None:
                 raise NotFound()
-            await uow.staff.update(actor.staff_id, **{field: value})
+            await uow.organisation.staff.update(actor.staff_id, **{field: value})
             await audit.record(uow, actor.staff_id, "set_" + field, "staff", actor.staff_id,
                                {field: getattr(staff, field)}, {field: value})
             await uow.commit()
@@ -122,11 +122,11 @@ class StaffService:
     @staticmethod
     async def _check_outranks(uow: UnitOfWork, actor: Actor, staff: Staff) -> None:
         """A manager may not change or lock out someone who holds more than they do."""
-        role = await uow.roles.get(staff.role_id)
+        role = await uow.organisation.roles.get(staff.role_id)
         if role is not None and not role.permissions <= actor.permissions:
             raise PermissionDenied("error.role_exceeds_yours")
 
     @staticmethod
     async def _keep_keystone(uow: UnitOfWork) -> None:
-        if await uow.staff.count_active_with_permission(KEYSTONE) == 0:
+        if await uow.organisation.staff.count_active_with_permission(KEYSTONE) == 0:
             raise Conflict("error.last_admin")

@@ -56,7 +56,7 @@ class Candidate:
 
 async def _person(uow: UnitOfWork, actor: Actor, staff_id: int) -> Staff:
     """A colleague whose records the actor may move: in both the staff and the customers scope."""
-    person = await uow.staff.get(staff_id)
+    person = await uow.organisation.staff.get(staff_id)
     if person is None or person.deleted_at is not None:
         raise NotFound()
     if person.id != actor.staff_id and not (
@@ -78,7 +78,7 @@ class HandoverService:
             people = await owners_in_scope(uow, actor)
             start = max(page, 0) * PAGE_SIZE
             shown = people[start:start + PAGE_SIZE]
-            owned = await uow.ownership.owned_by([p.id for p in shown])
+            owned = await uow.segments.ownership.owned_by([p.id for p in shown])
         return [Candidate(p, owned.get(p.id, OwnedCounts())) for p in shown], len(people)
 
     async def receivers(self, actor: Actor, from_staff_id: int) -> tuple[Staff, list[Staff]]:
@@ -94,12 +94,12 @@ class HandoverService:
         if not (actor.can("customers.handover") or actor.can("users.manage")):
             raise PermissionDenied(operation="customers.handover")
         async with self._uow(write=False) as uow:
-            person = await uow.staff.get(staff_id)
+            person = await uow.organisation.staff.get(staff_id)
             if person is None or person.deleted_at is not None or (
                     person.id != actor.staff_id
                     and not actor.scope_filter("staff").allows(person.id, person.department_id)):
                 raise NotFound()
-            return person, await uow.ownership.owned(staff_id, None)
+            return person, await uow.segments.ownership.owned(staff_id, None)
 
     async def _plan(self, uow: UnitOfWork, actor: Actor, from_staff_id: int, to_staff_id: int,
                     segment_id: int | None) -> tuple[Staff, Staff, Segment | None, SegmentQuery | None]:
@@ -119,7 +119,7 @@ class HandoverService:
                       segment_id: int | None = None) -> HandoverPreview:
         async with self._uow(write=False) as uow:
             giver, receiver, segment, query = await self._plan(uow, actor, from_staff_id, to_staff_id, segment_id)
-            counts = await uow.ownership.owned(giver.id, query)
+            counts = await uow.segments.ownership.owned(giver.id, query)
         return HandoverPreview(giver, receiver, segment, counts)
 
     async def execute(self, actor: Actor, from_staff_id: int, to_staff_id: int,
@@ -128,8 +128,8 @@ class HandoverService:
         now = self._clock.now()
         async with self._uow() as uow:
             giver, receiver, segment, query = await self._plan(uow, actor, from_staff_id, to_staff_id, segment_id)
-            moved = await uow.ownership.reassign(giver.id, receiver.id, query, now)
-            await uow.ownership.record_moves(actor.staff_id, moved, giver.id, receiver.id, now)
+            moved = await uow.segments.ownership.reassign(giver.id, receiver.id, query, now)
+            await uow.segments.ownership.record_moves(actor.staff_id, moved, giver.id, receiver.id, now)
             counts = moved.counts
             await audit.record(uow, actor.staff_id, "handover", "staff", giver.id, {}, {
                 "to_staff_id": receiver.id, "segment_id": segment.id if segment else None,

@@ -98,12 +98,12 @@ def colleagues_scope(actor: Actor) -> ScopeFilter | None:
 
 
 async def visible_segment(uow: UnitOfWork, actor: Actor, segment_id: int, *, deleted: bool = False) -> Segment:
-    segment = await uow.segments.get(segment_id, include_deleted=deleted)
+    segment = await uow.segments.segments.get(segment_id, include_deleted=deleted)
     if segment is None or (deleted and segment.deleted_at is None):
         raise NotFound()
     if segment.owner_id != actor.staff_id:
         others = colleagues_scope(actor)
-        owner = await uow.staff.get(segment.owner_id)
+        owner = await uow.organisation.staff.get(segment.owner_id)
         if others is None or owner is None or not others.allows(owner.id, owner.department_id):
             raise NotFound()
     return segment
@@ -112,11 +112,11 @@ async def visible_segment(uow: UnitOfWork, actor: Actor, segment_id: int, *, del
 async def owners_in_scope(uow: UnitOfWork, actor: Actor, *, include_inactive: bool = True) -> list[Staff]:
     """Colleagues whose customers this actor may see (both the staff and the customers scope cover them)."""
     customers = actor.scope_filter("customers")
-    people = await uow.staff.list(actor.scope_filter("staff"), include_inactive=include_inactive,
+    people = await uow.organisation.staff.list(actor.scope_filter("staff"), include_inactive=include_inactive,
                                   limit=MAX_OWNER_CHOICES)
     chosen = [p for p in people if customers.allows(p.id, p.department_id)]
     if not any(p.id == actor.staff_id for p in chosen):
-        me = await uow.staff.get(actor.staff_id)
+        me = await uow.organisation.staff.get(actor.staff_id)
         if me is not None:
             chosen.insert(0, me)
     return chosen
@@ -139,9 +139,9 @@ class SegmentService:
             raise ValidationFailed("error.name_too_long", limit=MAX_NAME)
         segment_filter = validate_filter(segment_filter)
         async with self._uow() as uow:
-            if await uow.segments.name_taken(actor.staff_id, clean_name):
+            if await uow.segments.segments.name_taken(actor.staff_id, clean_name):
                 raise Conflict("segments.name_taken", name=clean_name)
-            segment = await uow.segments.add(clean_name, actor.staff_id, segment_filter.to_json(),
+            segment = await uow.segments.segments.add(clean_name, actor.staff_id, segment_filter.to_json(),
                                              self._clock.now())
             await audit.record(uow, actor.staff_id, "create", "segment", segment.id, {},
                                {"name": clean_name, "filters": segment_filter.to_json()})
@@ -152,9 +152,9 @@ class SegmentService:
         """The segments this actor may see, each with how many of their customers match it now."""
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
-            segments = await uow.segments.list_visible(actor.staff_id, colleagues_scope(actor),
+            segments = await uow.segments.segments.list_visible(actor.staff_id, colleagues_scope(actor),
                                                        limit=MAX_SEGMENTS_LISTED)
-            return [(s, await uow.segments.count_customers(self._query(actor, s.filter))) for s in segments]
+            return [(s, await uow.segments.segments.count_customers(self._query(actor, s.filter))) for s in segments]
 
     async def get(self, actor: Actor, segment_id: int) -> Segment:
         actor.require("customers.view")
@@ -176,11 +176,11 @@ class SegmentService:
 
     async def _view(self, uow: UnitOfWork, actor: Actor, segment_filter: SegmentFilter,
                     segment: Segment | None) -> SegmentView:
-        count = await uow.segments.count_customers(self._query(actor, segment_filter))
+        count = await uow.segments.segments.count_customers(self._query(actor, segment_filter))
         names: dict[int, str] = {}
         staff_scope = actor.scope_filter("staff")
         for owner_id in sorted(segment_filter.owner_ids):
-            person = await uow.staff.get(owner_id)
+            person = await uow.organisation.staff.get(owner_id)
             if person is not None and (person.id == actor.staff_id
                                        or staff_scope.allows(person.id, person.department_id)):
                 names[owner_id] = person.name
@@ -190,14 +190,14 @@ class SegmentService:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             segment = await visible_segment(uow, actor, segment_id)
-            return await uow.segments.count_customers(self._query(actor, segment.filter))
+            return await uow.segments.segments.count_customers(self._query(actor, segment.filter))
 
     async def list_customers(self, actor: Actor, segment_id: int, page: int = 0) -> CustomerPage:
         actor.require("customers.view")
         page = max(page, 0)
         async with self._uow(write=False) as uow:
             segment = await visible_segment(uow, actor, segment_id)
-            rows = await uow.segments.customers(self._query(actor, segment.filter), offset=page * PAGE_SIZE,
+            rows = await uow.segments.segments.customers(self._query(actor, segment.filter), offset=page * PAGE_SIZE,
                                                 limit=PAGE_SIZE + 1)
         return CustomerPage(tuple(rows[:PAGE_SIZE]), page, len(rows) > PAGE_SIZE)
 
@@ -206,7 +206,7 @@ class SegmentService:
         actor.require("customers.view")
         async with self._uow(write=False) as uow:
             segment = await visible_segment(uow, actor, segment_id)
-            return await uow.segments.customer_ids(self._query(actor, segment.filter))
+            return await uow.segments.segments.customer_ids(self._query(actor, segment.filter))
 
     async def delete(self, actor: Actor, segment_id: int) -> Segment:
         """Soft delete; ``restore`` brings it back."""
@@ -215,7 +215,7 @@ class SegmentService:
         async with self._uow() as uow:
             segment = await visible_segment(uow, actor, segment_id)
             self._check_may_delete(actor, segment)
-            await uow.segments.update(segment_id, deleted_at=now)
+            await uow.segments.segments.update(segment_id, deleted_at=now)
             await audit.record(uow, actor.staff_id, "delete", "segment", segment_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
@@ -226,9 +226,9 @@ class SegmentService:
         async with self._uow() as uow:
             segment = await visible_segment(uow, actor, segment_id, deleted=True)
             self._check_may_delete(actor, segment)
-            if await uow.segments.name_taken(segment.owner_id, segment.name):
+            if await uow.segments.segments.name_taken(segment.owner_id, segment.name):
                 raise Conflict("segments.name_taken", name=segment.name)
-            await uow.segments.update(segment_id, deleted_at=None)
+            await uow.segments.segments.update(segment_id, deleted_at=None)
             await audit.record(uow, actor.staff_id, "restore", "segment", segment_id,
                                {"deleted_at": segment.deleted_at}, {"deleted_at": None})
             await uow.commit()

@@ -21,11 +21,12 @@ async def _find_locale(update: Update, context: CrmContext) -> None:
     if who is None:
         return
     try:
-        actor = await context.services.identity.actor_for(who)
+        actor = await context.services.organisation.identity.actor_for(who)
     except Exception:  # the database may be what failed; the default language will do
         log.debug("could not resolve the user's language", exc_info=True)
         return
-    context.locale = actor.locale if actor else context.services.identity.locale_for(None, who.language_code)
+    context.locale = actor.locale if actor else context.services.organisation.identity.locale_for(None,
+                                                                                                  who.language_code)
 
 
 async def on_error(update: object, context: CrmContext) -> None:

@@ -95,7 +95,7 @@ async def customer_card(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def edit_menu(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.get(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
     buttons = [(field_label(context, f), f"cu:ef:{customer.id}:{f}") for f in CUSTOMER_FIELDS]
     rows = [*_grid(buttons), [(context.t("common.back"), f"cu:card:{customer.id}")]]
     await respond(update, context, context.t("customers.edit_title", name=customer.name), rows)
@@ -113,7 +113,7 @@ def _current(context: CrmContext, value: Any, field: str) -> str:
 async def edit_field(update: Update, context: CrmContext) -> None:
     """Buttons for fields with fixed values; a typed answer for the rest."""
     field = _word(update, 1)
-    customer = await context.services.customers.get(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
     back = [(context.t("common.back"), f"cu:edit:{customer.id}")]
     if field in CHOICE_FIELDS:
         if field == "kind":
@@ -147,7 +147,7 @@ async def _update_customer(update: Update, context: CrmContext, customer_id: int
                            *, force: bool = False, edit: bool | None = None) -> bool:
     """Save; on possible duplicates, show them and keep the change for "Save anyway"."""
     try:
-        await context.services.customers.update(actor_of(context), customer_id, changes, force=force)
+        await context.services.customers.customers.update(actor_of(context), customer_id, changes, force=force)
     except DuplicateSuspected as exc:
         if context.user_data is not None:
             context.user_data[EDIT_FORCE_KEY] = {"id": customer_id, "changes": {
@@ -216,7 +216,7 @@ async def save_anyway(update: Update, context: CrmContext) -> None:
 @require_actor("customers.view")
 async def more(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    customer = await context.services.customers.get(actor, _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor, _arg(update, 0))
     cid = customer.id
     rows: list[list[Button]] = [[(context.t("customers.btn_history"), f"cu:hist:{cid}")]]
     if actor.can("customers.edit"):
@@ -234,7 +234,7 @@ async def history(update: Update, context: CrmContext) -> None:
     """The last interactions, newest first."""
     customer_id = _arg(update, 0)
     actor = actor_of(context)
-    items = await context.services.followups.recent_interactions(
+    items = await context.services.followups.followups.recent_interactions(
         actor, Target(EntityKind.CUSTOMER, customer_id), HISTORY)
     lines = [context.t("customers.history_title")]
     lines.extend(interaction_line(context, i) for i in items)
@@ -247,9 +247,9 @@ async def history(update: Update, context: CrmContext) -> None:
 async def owner_menu(update: Update, context: CrmContext) -> None:
     """Colleagues the customer can be handed to; the service re-checks that they are within the actor's scope."""
     actor = actor_of(context)
-    customer = await context.services.customers.get(actor, _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor, _arg(update, 0))
     page = max(_arg(update, 1), 0)
-    staff, total = await context.services.staff.page(actor, page, include_inactive=False)
+    staff, total = await context.services.organisation.staff.page(actor, page, include_inactive=False)
     buttons = [(("• " if s.id == customer.owner_id else "") + short(s.name, 30), f"cu:setown:{customer.id}:{s.id}")
                for s in staff]
     rows = _grid(buttons, 2)
@@ -267,8 +267,8 @@ async def owner_menu(update: Update, context: CrmContext) -> None:
 async def set_owner(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
     customer_id, staff_id = _arg(update, 0), _arg(update, 1)
-    staff = await context.services.staff.get(actor, staff_id)
-    customer = await context.services.customers.update(actor, customer_id, {"owner_id": staff.id})
+    staff = await context.services.organisation.staff.get(actor, staff_id)
+    customer = await context.services.customers.customers.update(actor, customer_id, {"owner_id": staff.id})
     note = context.t("customers.owner_changed", name=customer.name, owner=staff.name)
     try:
         await show_customer(update, context, customer_id, note=note)
@@ -279,7 +279,7 @@ async def set_owner(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.delete")
 async def delete(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.get(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
     rows = [[(context.t("common.yes_delete"), f"cu:delok:{customer.id}"),
              (context.t("common.cancel"), f"cu:card:{customer.id}")]]
     await respond(update, context, context.t("customers.confirm_delete", name=customer.name), rows)
@@ -289,15 +289,15 @@ async def delete(update: Update, context: CrmContext) -> None:
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
     customer_id = _arg(update, 0)
-    customer = await context.services.customers.get(actor, customer_id)
-    await context.services.customers.delete(actor, customer_id)
+    customer = await context.services.customers.customers.get(actor, customer_id)
+    await context.services.customers.customers.delete(actor, customer_id)
     rows = [[(context.t("customers.btn_restore"), f"cu:rst:{customer_id}")]] if actor.can("trash.restore") else []
     await respond(update, context, context.t("customers.deleted", name=customer.name), rows)
 
 
 @require_actor("customers.edit")
 async def add_contact(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.get(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.get(actor_of(context), _arg(update, 0))
     expect_text(context, "cu.addct", customer_id=customer.id)
     await respond(update, context, context.t("customers.ask_contact", name=customer.name), edit=False)
 
@@ -309,7 +309,7 @@ async def _typed_contact(update: Update, context: CrmContext) -> None:
     customer_id = int(current_pending(context).get("customer_id", 0))
     entry = parse_line(message_text(update))
     try:
-        contact = await context.services.contacts.add(actor_of(context), customer_id, entry.name or "",
+        contact = await context.services.customers.contacts.add(actor_of(context), customer_id, entry.name or "",
                                                       title=entry.second, phone_list=entry.phones,
                                                       email=entry.email)
     except NotFound:
@@ -329,7 +329,7 @@ async def trash(update: Update, context: CrmContext) -> None:
     """/trash: deleted customers in my scope, newest first, each with a Restore button."""
     args = callback_args(update)
     page = max(int_arg(args, 0), 0) if args else 0
-    deleted, has_more = await context.services.customers.trash(actor_of(context), page)
+    deleted, has_more = await context.services.customers.customers.trash(actor_of(context), page)
     if not deleted and page == 0:
         await respond(update, context, context.t("customers.trash_empty"))
         return
@@ -345,7 +345,7 @@ async def trash(update: Update, context: CrmContext) -> None:
 
 @require_actor("trash.restore")
 async def restore(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.restore(actor_of(context), _arg(update, 0))
+    customer = await context.services.customers.customers.restore(actor_of(context), _arg(update, 0))
     await show_customer(update, context, customer.id, note=context.t("customers.restored", name=customer.name))
 
 
@@ -363,7 +363,7 @@ async def contact_card(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def contact_edit_menu(update: Update, context: CrmContext) -> None:
-    contact, _customer = await context.services.contacts.get(actor_of(context), _arg(update, 0))
+    contact, _customer = await context.services.customers.contacts.get(actor_of(context), _arg(update, 0))
     buttons = [(field_label(context, f), f"ct:ef:{contact.id}:{f}") for f in CONTACT_FIELDS]
     rows = [*_grid(buttons, 2), [(context.t("common.back"), f"ct:card:{contact.id}")]]
     await respond(update, context, context.t("customers.edit_title", name=contact.name), rows)
@@ -372,7 +372,7 @@ async def contact_edit_menu(update: Update, context: CrmContext) -> None:
 @require_actor("customers.edit")
 async def contact_edit_field(update: Update, context: CrmContext) -> None:
     field = _word(update, 1)
-    contact, _customer = await context.services.contacts.get(actor_of(context), _arg(update, 0))
+    contact, _customer = await context.services.customers.contacts.get(actor_of(context), _arg(update, 0))
     if field not in CONTACT_FIELDS:
         raise DomainError("error.stale_button")
     expect_text(context, "ct.edit", contact_id=contact.id, field=field)
@@ -393,7 +393,7 @@ async def _typed_contact_edit(update: Update, context: CrmContext) -> None:
     if field == "name" and value is None:
         value = ""
     try:
-        await context.services.contacts.update(actor_of(context), contact_id, {field: value})
+        await context.services.customers.contacts.update(actor_of(context), contact_id, {field: value})
     except NotFound:
         clear_pending(context)
         raise
@@ -406,7 +406,7 @@ async def _typed_contact_edit(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def contact_delete(update: Update, context: CrmContext) -> None:
-    contact, _customer = await context.services.contacts.get(actor_of(context), _arg(update, 0))
+    contact, _customer = await context.services.customers.contacts.get(actor_of(context), _arg(update, 0))
     rows = [[(context.t("common.yes_delete"), f"ct:delok:{contact.id}"),
              (context.t("common.cancel"), f"ct:card:{contact.id}")]]
     await respond(update, context, context.t("customers.confirm_delete_contact", name=contact.name), rows)
@@ -415,8 +415,8 @@ async def contact_delete(update: Update, context: CrmContext) -> None:
 @require_actor("customers.edit")
 async def contact_delete_confirmed(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    contact, customer = await context.services.contacts.get(actor, _arg(update, 0))
-    await context.services.contacts.delete(actor, contact.id)
+    contact, customer = await context.services.customers.contacts.get(actor, _arg(update, 0))
+    await context.services.customers.contacts.delete(actor, contact.id)
     await show_customer(update, context, customer.id,
                         note=context.t("customers.contact_deleted", name=contact.name))
 
@@ -435,20 +435,20 @@ async def lead_card(update: Update, context: CrmContext) -> None:
 
 @require_actor("customers.edit")
 async def qualify(update: Update, context: CrmContext) -> None:
-    lead = await context.services.leads.qualify(actor_of(context), _arg(update, 0))
+    lead = await context.services.customers.leads.qualify(actor_of(context), _arg(update, 0))
     await render_lead(update, context, lead, note=context.t("customers.saved"))
 
 
 @require_actor("customers.create")
 async def convert(update: Update, context: CrmContext) -> None:
     """Lead → customer + contact; the new customer's card replaces the lead's."""
-    customer, _contact = await context.services.leads.convert(actor_of(context), _arg(update, 0))
+    customer, _contact = await context.services.customers.leads.convert(actor_of(context), _arg(update, 0))
     await show_customer(update, context, customer.id, note=context.t("customers.converted", name=customer.name))
 
 
 @require_actor("customers.edit")
 async def drop(update: Update, context: CrmContext) -> None:
-    lead = await context.services.leads.get(actor_of(context), _arg(update, 0))
+    lead = await context.services.customers.leads.get(actor_of(context), _arg(update, 0))
     expect_text(context, "ld.drop", lead_id=lead.id)
     await respond(update, context, context.t("customers.ask_drop_reason", name=lead.name), edit=False)
 
@@ -458,7 +458,7 @@ async def drop(update: Update, context: CrmContext) -> None:
 async def _typed_drop(update: Update, context: CrmContext) -> None:
     lead_id = int(current_pending(context).get("lead_id", 0))
     try:
-        lead = await context.services.leads.drop(actor_of(context), lead_id, message_text(update))
+        lead = await context.services.customers.leads.drop(actor_of(context), lead_id, message_text(update))
     except NotFound:
         clear_pending(context)
         raise

@@ -219,7 +219,7 @@ def _accept(context: CrmContext, draft: Draft, step: str, text: str) -> None:
     if step == NAME:
         draft[NAME] = clean_text(value, "name", required=True)
     elif step == PHONES:
-        region = context.services.customers.phone_region
+        region = context.services.customers.customers.phone_region
         draft[PHONES] = list(dict.fromkeys(phones.normalize(p, region) for p in _split_phones(value)))
     elif step == EMAIL:
         draft[EMAIL] = clean_email(value)
@@ -260,7 +260,7 @@ def _contact_step(step: str) -> StepHandler:
             return await _lost(update, context)
         if message is None or message.contact is None:
             return None
-        region = context.services.customers.phone_region
+        region = context.services.customers.customers.phone_region
         try:
             number = phones.normalize(shared_phone(message.contact.phone_number, region), region)
         except DomainError as exc:
@@ -388,14 +388,14 @@ async def _save(update: Update, context: CrmContext, draft: Draft, *, force: boo
     actor = actor_of(context)
     try:
         if draft["type"] == "lead":
-            lead = await context.services.leads.create(
+            lead = await context.services.customers.leads.create(
                 actor, draft[NAME] or "", phone_list=tuple(draft[PHONES]), company_name=draft[COMPANY],
                 email=draft[EMAIL], notes=draft.get("notes"))
             _drop(context)
             await render_lead(update, context, lead, edit=False,
                               note=context.t("customers.lead_created", name=lead.name))
             return END
-        customer = await context.services.customers.create(actor, _customer_draft(draft), force=force)
+        customer = await context.services.customers.customers.create(actor, _customer_draft(draft), force=force)
     except DuplicateSuspected as exc:
         rows = duplicate_rows(context, exc.duplicates, "nc:force", "customers.btn_create_anyway",
                               [(context.t("customers.btn_edit"), "nc:edit"),
@@ -497,7 +497,7 @@ async def _from_search(update: Update, context: CrmContext, kind: str) -> str | 
     query = str(found.get("q", "")) if isinstance(found, dict) else ""
     draft = _new_draft(context, kind)
     if phones.looks_like_phone(query):
-        number = phones.try_normalize(query, context.services.customers.phone_region)
+        number = phones.try_normalize(query, context.services.customers.customers.phone_region)
         if number:
             draft[PHONES] = [number]
             draft["filled"] = [PHONES]

@@ -218,7 +218,7 @@ async def _check(context: CrmContext, chat_id: int, document: Document, name: st
         await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
         telegram_file = await document.get_file()
         data = bytes(await telegram_file.download_as_bytearray())
-        plan = await context.services.importing.plan_file(actor_of(context), data, name)
+        plan = await context.services.customers.importing.plan_file(actor_of(context), data, name)
     except DomainError as exc:
         await status.show(context.t(exc.key, **exc.params))
         return
@@ -235,7 +235,7 @@ async def _check(context: CrmContext, chat_id: int, document: Document, name: st
                      (context.t("common.cancel"), f"imp:cancel:{token}")])
     await status.show(_preview(context, name, plan), rows)
     if len(plan.errors) > SHOWN_ERRORS:
-        report = await asyncio.to_thread(context.services.importing.error_report, plan, _plain(context))
+        report = await asyncio.to_thread(context.services.customers.importing.error_report, plan, _plain(context))
         await context.bot.send_document(chat_id, report, filename=f"{name.rsplit('.', 1)[0][:60]}-problems.csv",
                                         caption=context.t("importing.report_caption", count=len(plan.errors)))
 
@@ -329,7 +329,7 @@ async def _import(context: CrmContext, chat_id: int, message: Message | None, wa
         if status.due():
             await status.show(context.t("importing.progress", done=f"{done:,}", total=f"{total:,}"))
 
-    importing = context.services.importing
+    importing = context.services.customers.importing
     try:
         result = await importing.import_file(actor_of(context), data, str(waiting["name"]), skip_invalid=True,
                                              progress=progress)
@@ -379,7 +379,7 @@ async def export_file(update: Update, context: CrmContext) -> None:
     if update.effective_chat is not None:
         await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_DOCUMENT)
     try:
-        exported = await context.services.exporting.export(actor_of(context), fmt, _plain(context))
+        exported = await context.services.customers.exporting.export(actor_of(context), fmt, _plain(context))
     except DomainError as exc:  # the query is answered already: say it in the chat
         await reply(update, context, context.t(exc.key, **exc.params), edit=False)
         return

@@ -78,7 +78,7 @@ async def run_search(update: Update, context: CrmContext, query: str, page: int 
                      plain: bool = False) -> None:
     """Results as buttons, a page at a time; a typed phone number that matches one record opens its card."""
     query = " ".join(query.split())
-    result = await context.services.customers.search(actor_of(context), query, page)
+    result = await context.services.customers.customers.search(actor_of(context), query, page)
     if page == 0 and len(result.hits) == 1 and not result.has_more and result.by_phone:
         await _open_hit(update, context, result)  # no list to page through and nothing to create from it
         return
@@ -147,7 +147,7 @@ async def my_customers(update: Update, context: CrmContext) -> None:
     """/customers: the customers I own, a page at a time."""
     args = callback_args(update)
     page = max(int_arg(args, 0), 0) if args else 0
-    rows_found, has_more = await context.services.customers.list_mine(actor_of(context), page)
+    rows_found, has_more = await context.services.customers.customers.list_mine(actor_of(context), page)
     if not rows_found and page == 0:
         await respond(update, context, context.t("customers.none_yet"))
         return
@@ -171,8 +171,8 @@ async def on_contact(update: Update, context: CrmContext) -> None:
         return
     shared = message.contact
     name = " ".join(p for p in (shared.first_name, shared.last_name) if p).strip()
-    number = shared_phone(shared.phone_number, context.services.customers.phone_region)
-    result = await context.services.customers.search(actor_of(context), number)
+    number = shared_phone(shared.phone_number, context.services.customers.customers.phone_region)
+    result = await context.services.customers.customers.search(actor_of(context), number)
     if result.hits:
         rows = [[hit_button(hit)] for hit in result.hits]
         await respond(update, context, context.t("customers.shared_known", name=name), rows)
@@ -199,7 +199,7 @@ async def shared_as_lead(update: Update, context: CrmContext) -> None:
     if shared is None:
         raise DomainError("error.stale_button")
     name = shared.get("name") or shared["phone"]
-    lead = await context.services.leads.create(actor_of(context), name, phone_list=(shared["phone"],),
+    lead = await context.services.customers.leads.create(actor_of(context), name, phone_list=(shared["phone"],),
                                                source="telegram")
     if context.user_data is not None:
         context.user_data.pop(SHARED_KEY, None)
@@ -219,7 +219,7 @@ async def shared_as_contact(update: Update, context: CrmContext) -> None:
 @require_actor("customers.edit")
 async def _typed_pick(update: Update, context: CrmContext) -> None:
     query = message_text(update)
-    result = await context.services.customers.search(actor_of(context), query)
+    result = await context.services.customers.customers.search(actor_of(context), query)
     customers = [hit for hit in result.hits if hit.entity is EntityKind.CUSTOMER]
     if not customers:
         # Keep waiting: the rep types another part of the name.
@@ -236,7 +236,7 @@ async def shared_to_customer(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     customer_id = int_arg(callback_args(update), 0)
     name = shared.get("name") or shared["phone"]
-    contact = await context.services.contacts.add(actor_of(context), customer_id, name,
+    contact = await context.services.customers.contacts.add(actor_of(context), customer_id, name,
                                                   phone_list=(shared["phone"],))
     if current_pending(context).get("kind") == "cs.pick":
         clear_pending(context)

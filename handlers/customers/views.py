@@ -110,7 +110,7 @@ def tier_label(context: CrmContext, tier: Tier | str | None) -> str:
 
 
 def region(context: CrmContext) -> str:
-    return context.services.customers.phone_region
+    return context.services.customers.customers.phone_region
 
 
 def phones_text(context: CrmContext, numbers: Sequence[str]) -> str:
@@ -302,7 +302,7 @@ async def respond(update: Update, context: CrmContext, text: str, rows: Sequence
 
 async def show_customer(update: Update, context: CrmContext, customer_id: int, *, edit: bool | None = None,
                         note: str | None = None) -> None:
-    card = await context.services.customers.card(actor_of(context), customer_id, messages=CARD_MESSAGES)
+    card = await context.services.customers.customers.card(actor_of(context), customer_id, messages=CARD_MESSAGES)
     text = customer_text(context, card, context.services.clock.now())
     sent = messages_section(context, card.recent_messages)  # what was sent to them, with delivery status
     if sent:
@@ -312,7 +312,7 @@ async def show_customer(update: Update, context: CrmContext, customer_id: int, *
 
 async def show_lead(update: Update, context: CrmContext, lead_id: int, *, edit: bool | None = None,
                     note: str | None = None) -> None:
-    lead = await context.services.leads.get(actor_of(context), lead_id)
+    lead = await context.services.customers.leads.get(actor_of(context), lead_id)
     await render_lead(update, context, lead, edit=edit, note=note)
 
 
@@ -324,7 +324,7 @@ async def render_lead(update: Update, context: CrmContext, lead: Lead, *, edit: 
 
 async def show_contact(update: Update, context: CrmContext, contact_id: int, *, edit: bool | None = None,
                        note: str | None = None) -> None:
-    contact, customer = await context.services.contacts.get(actor_of(context), contact_id)
+    contact, customer = await context.services.customers.contacts.get(actor_of(context), contact_id)
     text = contact_text(context, contact, customer)
     await respond(update, context, f"{note}\n\n{text}" if note else text, contact_rows(context, contact, customer),
                 edit=edit)

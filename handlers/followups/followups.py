@@ -145,11 +145,11 @@ async def _target_name(context: CrmContext, entity: EntityKind, target_id: int) 
     actor = actor_of(context)
     s = context.services
     if entity is EntityKind.CUSTOMER:
-        return (await s.customers.get(actor, target_id)).name
+        return (await s.customers.customers.get(actor, target_id)).name
     if entity is EntityKind.CONTACT:
-        contact, customer = await s.contacts.get(actor, target_id)
+        contact, customer = await s.customers.contacts.get(actor, target_id)
         return f"{contact.name} ({customer.name})"
-    return (await s.leads.get(actor, target_id)).name
+    return (await s.customers.leads.get(actor, target_id)).name
 
 
 def _entity(args: list[str], index: int) -> EntityKind:
@@ -271,7 +271,7 @@ async def _offer_targets(update: Update, context: CrmContext, draft: Draft, matc
 
 async def _resolve(update: Update, context: CrmContext, draft: Draft, splits: list[Split],
                    fallback: Split | None) -> None:
-    match = await match_target(context.services.customers, actor_of(context), splits, fallback)
+    match = await match_target(context.services.customers.customers, actor_of(context), splits, fallback)
     chosen = match.split or fallback
     if chosen is not None:
         draft.query = chosen.name
@@ -479,7 +479,7 @@ async def create_lead(update: Update, context: CrmContext) -> None:
     if draft is None:
         return
     if draft.target_id is None:
-        lead = await context.services.leads.create(actor_of(context), draft.query or "")
+        lead = await context.services.customers.leads.create(actor_of(context), draft.query or "")
         draft.entity, draft.target_id, draft.name = EntityKind.LEAD.value, lead.id, lead.name
         save_draft(context, draft)  # from here on the draft points at the lead: a retry never makes a second one
     await answer(update.callback_query)
@@ -512,7 +512,7 @@ async def _save_log(update: Update, context: CrmContext, draft: Draft) -> None:
         await reply(update, context, context.t("followups.past_when", when=_when(context, due)), edit=False)
         await _advance(update, context, draft)
         return
-    interaction, followup = await context.services.followups.log(
+    interaction, followup = await context.services.followups.followups.log(
         actor, Target(EntityKind(draft.entity), draft.target_id), InteractionKind(draft.kind), draft.text or "",
         location=draft.location, next_due=due, next_text=draft.next_text,
     )
@@ -545,7 +545,7 @@ async def _save_plan(update: Update, context: CrmContext, draft: Draft) -> None:
         await reply(update, context, context.t("followups.past_when", when=_when(context, due)), edit=False)
         await _advance(update, context, draft)
         return
-    followup = await context.services.followups.plan(
+    followup = await context.services.followups.followups.plan(
         actor_of(context), Target(EntityKind(draft.entity), draft.target_id), due, draft.next_text or "")
     drop_draft(context)
     clear_pending(context)
@@ -633,7 +633,7 @@ async def on_location(update: Update, context: CrmContext) -> None:
     last = context.user_data.get(LAST_VISIT_KEY) if context.user_data is not None else None
     if isinstance(last, dict) and isinstance(last.get("id"), int):
         context.user_data.pop(LAST_VISIT_KEY, None)  # type: ignore[union-attr]
-        await context.services.followups.attach_location(actor_of(context), last["id"], *point)
+        await context.services.followups.followups.attach_location(actor_of(context), last["id"], *point)
         await reply(update, context, context.t("followups.checkin_saved", name=str(last.get("name", ""))))
         return
     if is_waiting(context):
@@ -648,7 +648,7 @@ async def on_location(update: Update, context: CrmContext) -> None:
 
 @require_actor("followups.edit")
 async def done(update: Update, context: CrmContext) -> None:
-    followup = await context.services.followups.complete(actor_of(context), int_arg(callback_args(update), 0))
+    followup = await context.services.followups.followups.complete(actor_of(context), int_arg(callback_args(update), 0))
     await answer(update.callback_query, context.t("followups.saved_short"))
     await reply(update, context, context.t("followups.done", text=followup.text))
 
@@ -661,7 +661,7 @@ async def snooze(update: Update, context: CrmContext) -> None:
     if choice not in SNOOZE_CHOICES:
         raise DomainError("error.stale_button")
     at = snooze_choices(_now(context), actor_of(context).timezone)[choice]
-    followup = await context.services.followups.reschedule(actor_of(context), followup_id, at)
+    followup = await context.services.followups.followups.reschedule(actor_of(context), followup_id, at)
     await answer(update.callback_query, context.t("followups.saved_short"))
     opener = open_button(context.t, followup)
     await reply(update, context, context.t("followups.snoozed", when=_when(context, at), text=followup.text),
@@ -670,7 +670,7 @@ async def snooze(update: Update, context: CrmContext) -> None:
 
 @require_actor("followups.edit")
 async def reschedule(update: Update, context: CrmContext) -> None:
-    followup = await context.services.followups.get(actor_of(context), int_arg(callback_args(update), 0))
+    followup = await context.services.followups.followups.get(actor_of(context), int_arg(callback_args(update), 0))
     await answer(update.callback_query)
     expect_text(context, "fu.rs", followup_id=followup.id)
     await reply(update, context, context.t("followups.ask_reschedule", text=followup.text), edit=False)
@@ -689,7 +689,7 @@ async def _typed_reschedule(update: Update, context: CrmContext) -> None:
     if found[0].at <= _now(context):
         await reply(update, context, context.t("followups.past_when", when=_when(context, found[0].at)))
         return
-    followup = await context.services.followups.get(actor_of(context), followup_id)
+    followup = await context.services.followups.followups.get(actor_of(context), followup_id)
     # Still waiting: typing another time replaces this one; the button confirms the one shown.
     expect_text(context, "fu.rs", followup_id=followup.id, at=found[0].at.isoformat())
     await reply(update, context, context.t("followups.reschedule_confirm", text=followup.text,
@@ -705,7 +705,7 @@ async def reschedule_ok(update: Update, context: CrmContext) -> None:
         await answer(update.callback_query, context.t("followups.stale_draft"), alert=True)
         return
     at = datetime.fromisoformat(str(pending["at"]))
-    followup = await context.services.followups.reschedule(actor_of(context), followup_id, at)
+    followup = await context.services.followups.followups.reschedule(actor_of(context), followup_id, at)
     clear_pending(context)
     await answer(update.callback_query, context.t("followups.saved_short"))
     await reply(update, context, context.t("followups.rescheduled", when=_when(context, at), text=followup.text))
@@ -714,8 +714,8 @@ async def reschedule_ok(update: Update, context: CrmContext) -> None:
 @require_actor()
 async def view(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    followup = await context.services.followups.get(actor, int_arg(callback_args(update), 0))
-    names = await context.services.followups.targets_for(actor, [followup])
+    followup = await context.services.followups.followups.get(actor, int_arg(callback_args(update), 0))
+    names = await context.services.followups.followups.targets_for(actor, [followup])
     await answer(update.callback_query)
     text, rows = card_message(context.t, followup, names.get(followup.id, ""), actor.timezone, _now(context))
     await reply(update, context, text, rows, edit=False)
@@ -726,8 +726,8 @@ async def view(update: Update, context: CrmContext) -> None:
 async def _send_agenda(update: Update, context: CrmContext, day: Any = None) -> None:
     actor = actor_of(context)
     services = context.services
-    result = await services.followups.agenda(actor, day)
-    names = await services.followups.targets_for(actor, (*result.overdue, *result.due))
+    result = await services.followups.followups.agenda(actor, day)
+    names = await services.followups.followups.targets_for(actor, (*result.overdue, *result.due))
     text, rows = agenda_message(context.t, result, names, actor.timezone, _local_now(context).date())
     await reply(update, context, text, rows)
 
@@ -770,9 +770,9 @@ async def agenda_time(update: Update, context: CrmContext) -> None:
     raw = _command_rest(update)
     services = context.services
     if raw:
-        value = await services.agenda.set_time(actor, raw)
+        value = await services.followups.agenda.set_time(actor, raw)
         key = "followups.agenda_time_saved_off" if value == "off" else "followups.agenda_time_saved"
     else:
-        value = await services.agenda.get_time(actor)
+        value = await services.followups.agenda.get_time(actor)
         key = "followups.agenda_time_off" if value == "off" else "followups.agenda_time_current"
     await reply(update, context, context.t(key, time=value, zone=actor.timezone))

@@ -64,7 +64,7 @@ async def show(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     if not _may_view(context):
         raise PermissionDenied()
-    await _show(update, context, await context.services.nudges.settings(actor_of(context)))
+    await _show(update, context, await context.services.followups.nudges.settings(actor_of(context)))
 
 
 def _classification(update: Update) -> Classification:
@@ -91,7 +91,7 @@ async def choose(update: Update, context: CrmContext) -> None:
 async def set_days(update: Update, context: CrmContext) -> None:
     classification = _classification(update)
     days = int_arg(callback_args(update), 1)
-    settings = await context.services.nudges.set_days(actor_of(context), classification, days)
+    settings = await context.services.followups.nudges.set_days(actor_of(context), classification, days)
     if current_pending(context).get("kind") == "segments.nudge_answer":
         clear_pending(context)
     await answer(update.callback_query, context.t("segments.nudges_saved"))
@@ -106,7 +106,7 @@ async def _typed_days(update: Update, context: CrmContext) -> None:
         clear_pending(context)
         return
     days = parse_days(message_text(update), limit=MAX_DAYS)
-    settings = await context.services.nudges.set_days(actor_of(context), Classification(value), days)
+    settings = await context.services.followups.nudges.set_days(actor_of(context), Classification(value), days)
     clear_pending(context)
     await reply(update, context, context.t("segments.nudges_saved"))
     await _show(update, context, settings)

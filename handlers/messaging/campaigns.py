@@ -88,7 +88,7 @@ async def list_templates(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     args = callback_args(update)
     page = int_arg(args, 0) if args else 0
-    templates, more = await context.services.campaigns.templates(actor_of(context), page)
+    templates, more = await context.services.messaging.campaigns.templates(actor_of(context), page)
     rows: list[list[Button]] = [[(f"📄 {tpl.name}", f"smt:view:{tpl.id}")] for tpl in templates]
     nav: list[Button] = []
     if page > 0:
@@ -103,7 +103,7 @@ async def list_templates(update: Update, context: CrmContext) -> None:
 
 async def _template_card(update: Update, context: CrmContext, template: Template, *, edit: bool | None = None
                          ) -> None:
-    campaigns = context.services.campaigns
+    campaigns = context.services.messaging.campaigns
     lines = [context.t("subscriptions.template_card", name=template.name)]
     for locale in TEMPLATE_LOCALES:
         body = template.body(locale)
@@ -131,7 +131,7 @@ async def _template_card(update: Update, context: CrmContext, template: Template
 @require_actor("sms.send")
 async def view_template(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    template = await context.services.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
+    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
     await _template_card(update, context, template)
 
 
@@ -145,7 +145,7 @@ async def new_template(update: Update, context: CrmContext) -> None:
 @on_pending("smt.name")
 @require_actor("sms.send")
 async def _typed_template_name(update: Update, context: CrmContext) -> None:
-    template = await context.services.campaigns.create_template(actor_of(context), message_text(update))
+    template = await context.services.messaging.campaigns.create_template(actor_of(context), message_text(update))
     expect_text(context, "smt.body", template_id=template.id, locale=TEMPLATE_LOCALES[0])
     await reply(update, context, _ask_body(context, template, TEMPLATE_LOCALES[0]))
 
@@ -164,7 +164,7 @@ async def edit_body(update: Update, context: CrmContext) -> None:
     if not 0 <= index < len(TEMPLATE_LOCALES):
         await reply(update, context, context.t("error.stale_button"), edit=False)
         return
-    template = await context.services.campaigns.template(actor_of(context), int_arg(args, 0))
+    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(args, 0))
     locale = TEMPLATE_LOCALES[index]
     expect_text(context, "smt.body", template_id=template.id, locale=locale)
     current = template.body(locale)
@@ -179,7 +179,8 @@ async def edit_body(update: Update, context: CrmContext) -> None:
 async def _typed_body(update: Update, context: CrmContext) -> None:
     """Save the text, then show the live preview; the next language is asked for until all three are there."""
     pending = current_pending(context)
-    template = await context.services.campaigns.set_body(actor_of(context), int(pending.get("template_id", 0)),
+    template = await context.services.messaging.campaigns.set_body(actor_of(context), int(pending.get("template_id",
+                                                                                                      0)),
                                                          str(pending.get("locale", "en")), message_text(update))
     clear_pending(context)
     missing = [locale for locale in TEMPLATE_LOCALES if not template.body(locale)]
@@ -193,7 +194,7 @@ async def _typed_body(update: Update, context: CrmContext) -> None:
 @require_actor("sms.send")
 async def delete_template(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    template = await context.services.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
+    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, context.t("subscriptions.template_confirm_delete", name=template.name),
                 [[(context.t("common.yes_delete"), f"smt:delok:{template.id}"),
                   (context.t("common.cancel"), f"smt:view:{template.id}")]])
@@ -202,7 +203,7 @@ async def delete_template(update: Update, context: CrmContext) -> None:
 @require_actor("sms.send")
 async def delete_template_confirmed(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    await context.services.campaigns.delete_template(actor_of(context), int_arg(callback_args(update), 0))
+    await context.services.messaging.campaigns.delete_template(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, context.t("subscriptions.template_deleted"),
                 [[(context.t("common.back"), "smt:list:0")]])
 
@@ -248,7 +249,7 @@ async def list_campaigns(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     args = callback_args(update)
     page = int_arg(args, 0) if args else 0
-    campaigns, more = await context.services.campaigns.campaigns(actor_of(context), page)
+    campaigns, more = await context.services.messaging.campaigns.campaigns(actor_of(context), page)
     rows: list[list[Button]] = [
         [(f"{_STATUS_ICON[c.status]} #{c.id} · {c.topic} · {c.recipients}", f"smc:view:{c.id}")] for c in campaigns]
     nav: list[Button] = []
@@ -266,7 +267,7 @@ async def list_campaigns(update: Update, context: CrmContext) -> None:
 async def new_campaign(update: Update, context: CrmContext) -> None:
     """Step 1: which template."""
     await answer(update.callback_query)
-    templates, _ = await context.services.campaigns.templates(actor_of(context), 0)
+    templates, _ = await context.services.messaging.campaigns.templates(actor_of(context), 0)
     if not templates:
         await reply(update, context, context.t("subscriptions.campaign_needs_template"),
                     [[(context.t("subscriptions.template_new"), "smt:new")]])
@@ -279,8 +280,8 @@ async def new_campaign(update: Update, context: CrmContext) -> None:
 async def pick_topic(update: Update, context: CrmContext) -> None:
     """Step 2: which topic's consent the campaign relies on (marketing topics need an opt-in)."""
     await answer(update.callback_query)
-    template = await context.services.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
-    topics = await context.services.subscriptions.topics()
+    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
+    topics = await context.services.messaging.subscriptions.topics()
     rows: list[list[Button]] = [
         [(("📣 " if topic.marketing else "📦 ") + topic.name(context.locale), f"smc:top:{template.id}:{index}")]
         for index, topic in enumerate(topics)]
@@ -288,7 +289,7 @@ async def pick_topic(update: Update, context: CrmContext) -> None:
 
 
 async def _topic_at(context: CrmContext, index: int) -> Topic:
-    topics = await context.services.subscriptions.topics()
+    topics = await context.services.messaging.subscriptions.topics()
     if not 0 <= index < len(topics):
         raise DomainError("error.stale_button")
     return topics[index]
@@ -296,7 +297,7 @@ async def _topic_at(context: CrmContext, index: int) -> Topic:
 
 async def saved_segments(context: CrmContext) -> list[Segment]:
     """The saved segments the user may use (the first ten)."""
-    return [segment for segment, _count in await context.services.segments.list(actor_of(context))][:10]
+    return [segment for segment, _count in await context.services.segments.segments.list(actor_of(context))][:10]
 
 
 @require_actor("sms.send")
@@ -304,7 +305,7 @@ async def pick_audience(update: Update, context: CrmContext) -> None:
     """Step 3: everyone subscribed to the topic, or a saved segment."""
     await answer(update.callback_query)
     args = callback_args(update)
-    template = await context.services.campaigns.template(actor_of(context), int_arg(args, 0))
+    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(args, 0))
     topic_index = int_arg(args, 1)
     topic = await _topic_at(context, topic_index)
     rows: list[list[Button]] = [[(context.t("subscriptions.audience_subscribers", topic=topic.name(context.locale)),
@@ -321,7 +322,7 @@ async def make_draft(update: Update, context: CrmContext) -> None:
     topic = await _topic_at(context, int_arg(args, 1))
     segment_id = int_arg(args, 2) or None
     # Answered only after the count: an error (nobody to text) then reaches the user as an alert.
-    card = await context.services.campaigns.draft(actor_of(context), int_arg(args, 0), topic.key,
+    card = await context.services.messaging.campaigns.draft(actor_of(context), int_arg(args, 0), topic.key,
                                                   segment_id=segment_id)
     await answer(update.callback_query)
     await reply(update, context, campaign_text(context, card), _campaign_rows(context, card.campaign))
@@ -339,7 +340,7 @@ def _campaign_rows(context: CrmContext, campaign: Campaign) -> list[list[Button]
 @require_actor("sms.send")
 async def view_campaign(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    card = await context.services.campaigns.card(actor_of(context), int_arg(callback_args(update), 0))
+    card = await context.services.messaging.campaigns.card(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, campaign_text(context, card), _campaign_rows(context, card.campaign))
 
 
@@ -347,7 +348,7 @@ async def view_campaign(update: Update, context: CrmContext) -> None:
 async def submit_campaign(update: Update, context: CrmContext) -> None:
     """Hold the texts for review and tell the reviewers."""
     await answer(update.callback_query)
-    submitted = await context.services.campaigns.submit(actor_of(context), int_arg(callback_args(update), 0))
+    submitted = await context.services.messaging.campaigns.submit(actor_of(context), int_arg(callback_args(update), 0))
     card = submitted.card
     text = campaign_text(context, card) + "\n\n" + context.t("subscriptions.submitted",
                                                              count=len(submitted.reviewers))
@@ -413,7 +414,7 @@ def _held_rows(context: Reader, message_id: int) -> list[list[Button]]:
 async def review(update: Update, context: CrmContext) -> None:
     """Everything waiting for this reviewer: campaigns and single texts."""
     await answer(update.callback_query)
-    campaigns, held = await context.services.campaigns.pending(actor_of(context))
+    campaigns, held = await context.services.messaging.campaigns.pending(actor_of(context))
     if not campaigns and not held:
         await reply(update, context, context.t("subscriptions.review_none"))
         return
@@ -428,14 +429,14 @@ async def review(update: Update, context: CrmContext) -> None:
 @require_actor("sms.review")
 async def review_campaign(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    card = await context.services.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
+    card = await context.services.messaging.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
     rows = _review_rows(context, card.campaign.id) if card.campaign.status is CampaignStatus.PENDING_REVIEW else []
     await reply(update, context, campaign_text(context, card), [*rows, [(context.t("common.back"), "smr:list")]])
 
 
 @require_actor("sms.review")
 async def approve_campaign(update: Update, context: CrmContext) -> None:
-    reviewed = await context.services.campaigns.approve(actor_of(context), int_arg(callback_args(update), 0))
+    reviewed = await context.services.messaging.campaigns.approve(actor_of(context), int_arg(callback_args(update), 0))
     await answer(update.callback_query, context.t("subscriptions.approved_short"))
     card = reviewed.card
     await reply(update, context, campaign_text(context, card) + "\n\n"
@@ -449,7 +450,7 @@ async def approve_campaign(update: Update, context: CrmContext) -> None:
 async def reject_campaign(update: Update, context: CrmContext) -> None:
     """Ask for the reason; the campaign is rejected when it is typed."""
     await answer(update.callback_query)
-    card = await context.services.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
+    card = await context.services.messaging.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
     expect_text(context, "smr.reason", campaign_id=card.campaign.id)
     await reply(update, context, context.t("subscriptions.ask_reason"), edit=False)
 
@@ -457,14 +458,15 @@ async def reject_campaign(update: Update, context: CrmContext) -> None:
 @require_actor("sms.review")
 async def review_message(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    held = await context.services.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
+    held = await context.services.messaging.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, held_text(context, held),
                 [*_held_rows(context, held.message.id), [(context.t("common.back"), "smr:list")]])
 
 
 @require_actor("sms.review")
 async def approve_message(update: Update, context: CrmContext) -> None:
-    held = await context.services.campaigns.approve_message(actor_of(context), int_arg(callback_args(update), 0))
+    held = await context.services.messaging.campaigns.approve_message(actor_of(context), int_arg(callback_args(update),
+                                                                                                 0))
     await answer(update.callback_query, context.t("subscriptions.approved_short"))
     await reply(update, context, held_text(context, held) + "\n\n" + context.t("subscriptions.approved", count=1))
     await _push(context, held.requester, lambda ctx: (
@@ -474,7 +476,7 @@ async def approve_message(update: Update, context: CrmContext) -> None:
 @require_actor("sms.review")
 async def reject_message(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    held = await context.services.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
+    held = await context.services.messaging.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
     expect_text(context, "smr.reason", message_id=held.message.id)
     await reply(update, context, context.t("subscriptions.ask_reason"), edit=False)
 
@@ -484,7 +486,7 @@ async def reject_message(update: Update, context: CrmContext) -> None:
 async def _typed_reason(update: Update, context: CrmContext) -> None:
     pending = current_pending(context)
     reason = message_text(update)
-    campaigns = context.services.campaigns
+    campaigns = context.services.messaging.campaigns
     if pending.get("campaign_id"):
         reviewed = await campaigns.reject(actor_of(context), int(pending["campaign_id"]), reason)
         clear_pending(context)
@@ -506,7 +508,7 @@ async def _typed_reason(update: Update, context: CrmContext) -> None:
 
 async def announce_held(context: CrmContext) -> int:
     """Tell reviewers about single texts held since the last round (a scheduler job calls this)."""
-    campaigns = context.services.campaigns
+    campaigns = context.services.messaging.campaigns
     announced = 0
     for held, reviewers in await campaigns.claim_new_held():
         for reviewer in reviewers:

@@ -80,7 +80,7 @@ async def pick(update: Update, context: CrmContext) -> None:
 async def _typed_search(update: Update, context: CrmContext) -> None:
     """Customers matching the search, with tick boxes; the rep can keep typing searches to add more."""
     query = message_text(update)
-    found = await context.services.customers.search(actor_of(context), query)
+    found = await context.services.customers.customers.search(actor_of(context), query)
     state = _state(context)
     state["shown"] = [hit.id for hit in found.hits if hit.entity is EntityKind.CUSTOMER]
     titles = {hit.id: hit.title for hit in found.hits if hit.entity is EntityKind.CUSTOMER}
@@ -174,7 +174,7 @@ async def render(update: Update, context: CrmContext) -> None:
     """The PDF for the picked customers; the selection is cleared once it is sent."""
     layout = _layout(int_arg(callback_args(update), 0))
     # Answered once the PDF exists: an error (no address on file) then reaches the user as an alert.
-    document = await context.services.mailing_labels.render(actor_of(context), _state(context)["ids"], layout)
+    document = await context.services.messaging.mailing_labels.render(actor_of(context), _state(context)["ids"], layout)
     await answer(update.callback_query, context.t("subscriptions.labels_making"))
     await _send(update, context, document)
     if context.user_data is not None:
@@ -185,7 +185,7 @@ async def render(update: Update, context: CrmContext) -> None:
 async def render_segment(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     layout = _layout(int_arg(args, 1))
-    service = context.services.mailing_labels
+    service = context.services.messaging.mailing_labels
     actor = actor_of(context)
     document = await service.render(actor, await service.segment_customers(actor, int_arg(args, 0)), layout)
     await answer(update.callback_query, context.t("subscriptions.labels_making"))

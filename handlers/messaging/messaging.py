@@ -100,7 +100,7 @@ async def pick(update: Update, context: CrmContext) -> None:
     if len(args) != 2 or args[0] not in {k.value for k in SendKind}:
         raise DomainError("error.stale_button")
     kind, record_id = args[0], int_arg(args, 1)
-    who = await context.services.messaging.recipient(actor, kind, record_id)  # in scope, or not found
+    who = await context.services.messaging.messaging.recipient(actor, kind, record_id)  # in scope, or not found
     rows = card_rows(context.t, actor, kind, record_id)
     await answer(update.callback_query)
     await reply(update, context, context.t("messaging.pick_channel", name=who.name),
@@ -208,7 +208,7 @@ def _channel(draft: dict[str, Any]) -> OutboxChannel:
 
 
 async def _recipient(context: CrmContext, draft: dict[str, Any]) -> Recipient:
-    return await context.services.messaging.prepare(actor_of(context), _channel(draft), draft["kind"],
+    return await context.services.messaging.messaging.prepare(actor_of(context), _channel(draft), draft["kind"],
                                                     int(draft["id"]))
 
 
@@ -233,7 +233,7 @@ async def start(update: Update, context: CrmContext) -> None:
     if len(args) != 2 or args[0] not in {k.value for k in SendKind}:
         raise DomainError("error.stale_button")
     record_id = int_arg(args, 1)
-    who = await context.services.messaging.prepare(actor, channel, args[0], record_id)
+    who = await context.services.messaging.messaging.prepare(actor, channel, args[0], record_id)
     await answer(update.callback_query)
     draft: dict[str, Any] = {"key": secrets.token_urlsafe(6), "ch": channel.value, "kind": args[0], "id": record_id}
     _save(context, draft)
@@ -272,7 +272,7 @@ async def pick_number(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     number = who.phones[index]
     if _channel(draft) is OutboxChannel.FAX:
-        number = context.services.messaging.fax_number(number)
+        number = context.services.messaging.messaging.fax_number(number)
     await answer(update.callback_query)
     draft["to"] = number
     _save(context, draft)
@@ -286,7 +286,7 @@ async def _ask_body(update: Update, context: CrmContext, draft: dict[str, Any], 
     rows: list[list[Button]] = []
     if channel is OutboxChannel.SMS:
         text = context.t("messaging.ask_sms", name=who.name, to=draft["to"])
-        templates, _ = await context.services.campaigns.templates(actor_of(context))
+        templates, _ = await context.services.messaging.campaigns.templates(actor_of(context))
         if templates:
             text += "\n" + context.t("messaging.or_template")
             rows = [[(f"📝 {t.name}", f"ms:tpl:{draft['key']}:{t.id}")] for t in templates]
@@ -304,14 +304,14 @@ async def use_template(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     draft = _current(context, args[0] if args else None)
     actor = actor_of(context)
-    template = await context.services.campaigns.template(actor, int_arg(args, 1))
+    template = await context.services.messaging.campaigns.template(actor, int_arg(args, 1))
     locale, body = template.body_for(actor.locale)
     if not body:
         raise ValidationFailed("messaging.template_empty")
     who = await _recipient(context, draft)
-    program = context.services.campaigns.program.program(locale)
+    program = context.services.messaging.campaigns.program.program(locale)
     text = render_template(body, {"name": who.name, "company": program}, allowed=ALLOWED_FIELDS)
-    context.services.messaging.check_sms_text(text)
+    context.services.messaging.messaging.check_sms_text(text)
     await answer(update.callback_query)
     draft["body"] = text
     _save(context, draft)
@@ -322,7 +322,7 @@ async def use_template(update: Update, context: CrmContext) -> None:
 @require_actor("fax.send")
 async def typed_fax_number(update: Update, context: CrmContext) -> None:
     draft = _current(context)
-    number = context.services.messaging.fax_number(message_text(update))
+    number = context.services.messaging.messaging.fax_number(message_text(update))
     draft["to"] = number
     _save(context, draft)
     await _ask_body(update, context, draft, await _recipient(context, draft))
@@ -333,7 +333,7 @@ async def typed_fax_number(update: Update, context: CrmContext) -> None:
 async def typed_subject(update: Update, context: CrmContext) -> None:
     draft = _current(context)
     subject = " ".join(message_text(update).split())
-    context.services.messaging.check_subject(subject)
+    context.services.messaging.messaging.check_subject(subject)
     draft["subject"] = subject
     who = await _recipient(context, draft)
     draft["to"] = who.email
@@ -364,7 +364,7 @@ async def typed_body(update: Update, context: CrmContext) -> None:
     else:
         text = message_text(update).strip()
         if channel is OutboxChannel.SMS:
-            context.services.messaging.check_sms_text(text)
+            context.services.messaging.messaging.check_sms_text(text)
         elif not text:
             raise ValidationFailed("messaging.empty_text")
         draft["body"] = text
@@ -415,7 +415,7 @@ async def send(update: Update, context: CrmContext) -> None:
     if not actor.can(_OPERATION[channel]):
         raise DomainError("error.permission_denied")
     await answer(update.callback_query)
-    messaging = context.services.messaging
+    messaging = context.services.messaging.messaging
     kind, record_id, key = draft["kind"], int(draft["id"]), str(draft["key"])
     if channel is OutboxChannel.SMS:
         sent = await messaging.send_sms(actor, kind, record_id, str(draft.get("body") or ""),
@@ -464,7 +464,7 @@ async def outbox(update: Update, context: CrmContext) -> None:
     """The user's recent sends with their status; a button per message for the details."""
     await answer(update.callback_query)
     actor = actor_of(context)
-    messages = await context.services.messaging.recent_by_user(actor)
+    messages = await context.services.messaging.messaging.recent_by_user(actor)
     if not messages:
         await reply(update, context, context.t("messaging.outbox_empty"))
         return
@@ -479,7 +479,7 @@ async def outbox(update: Update, context: CrmContext) -> None:
 @require_actor()
 async def view(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
-    message = await context.services.messaging.get(actor, int_arg(callback_args(update), 0))
+    message = await context.services.messaging.messaging.get(actor, int_arg(callback_args(update), 0))
     await answer(update.callback_query)
     await reply(update, context, status_text(context.t, actor.timezone, message),
                 [[(context.t("common.back"), "ms:list")]])
@@ -492,7 +492,7 @@ async def push_status_notices(bot: Bot, services: Services, catalogs: Catalogs, 
                               default_timezone: str = "UTC", limit: int = 20) -> int:
     """Show each status change to the person who sent the message, by editing the message that followed Send
     (a new short message when that one is gone). Called by the outbox job after each round."""
-    notices = await services.messaging.take_notices(limit)
+    notices = await services.messaging.messaging.take_notices(limit)
     for notice in notices:
         await _push_one(bot, services, catalogs, notice, default_locale, default_timezone)
     return len(notices)
@@ -521,7 +521,7 @@ async def _push_one(bot: Bot, services: Services, catalogs: Catalogs, notice: No
         log.info("outbox message %s: the requester blocked the bot; status not shown", message.id)
     except (RetryAfter, NetworkError) as exc:
         log.info("outbox message %s: status not shown yet (%s); trying again next round", message.id, exc)
-        await services.messaging.notice_failed(message.id)
+        await services.messaging.messaging.notice_failed(message.id)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

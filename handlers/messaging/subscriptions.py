@@ -57,7 +57,7 @@ async def _typed_search(update: Update, context: CrmContext) -> None:
 
 
 async def _search(update: Update, context: CrmContext, query: str) -> None:
-    found = await context.services.customers.search(actor_of(context), query)
+    found = await context.services.customers.customers.search(actor_of(context), query)
     if not found.hits:
         expect_text(context, "cons.search")  # keep asking: the next typed text is another try
         await reply(update, context, context.t("subscriptions.consent_nothing", query=query[:100]))
@@ -101,7 +101,7 @@ def _render(context: CrmContext, target: Target, view: ConsentView, phone_index:
 
 
 async def _show(update: Update, context: CrmContext, target: Target, phone_index: int) -> None:
-    view = await context.services.subscriptions.consent_view(actor_of(context), target)
+    view = await context.services.messaging.subscriptions.consent_view(actor_of(context), target)
     if not view.phones:
         await reply(update, context, context.t("subscriptions.consent_no_phone", name=view.name))
         return
@@ -125,7 +125,7 @@ async def toggle(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     target = _target(args)
     phone_index, topic_index = int_arg(args, 2), int_arg(args, 3)
-    subscriptions = context.services.subscriptions
+    subscriptions = context.services.messaging.subscriptions
     actor = actor_of(context)
     view = await subscriptions.consent_view(actor, target)
     if not (0 <= phone_index < len(view.phones) and 0 <= topic_index < len(view.topics)):

@@ -28,13 +28,13 @@ async def list_departments(update: Update, context: CrmContext) -> None:
     """The tree, indented; managers of departments get buttons to edit."""
     await answer(update.callback_query)
     actor = actor_of(context)
-    tree = await context.services.departments.tree(actor)
+    tree = await context.services.organisation.departments.tree(actor)
     lines = [context.t("departments.title")]
     lines += ["    " * depth + "• " + escape(dep.name) for depth, dep in tree]
     rows: list[list[Button]] = []
     if actor.can("departments.manage"):
         rows = [[("  " * depth + dep.name, f"dp:view:{dep.id}")] for depth, dep in tree]
-        if await context.services.departments.deleted(actor):
+        if await context.services.organisation.departments.deleted(actor):
             rows.append([(context.t("departments.deleted_list"), "dp:trash")])
     await reply(update, context, "\n".join(lines), rows)
 
@@ -42,7 +42,7 @@ async def list_departments(update: Update, context: CrmContext) -> None:
 @require_actor("departments.manage")
 async def view_department(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    dep = await context.services.departments.get(actor_of(context), int_arg(callback_args(update), 0))
+    dep = await context.services.organisation.departments.get(actor_of(context), int_arg(callback_args(update), 0))
     rows: list[list[Button]] = [
         [(context.t("departments.add_child"), f"dp:new:{dep.id}"),
          (context.t("departments.rename"), f"dp:ren:{dep.id}")],
@@ -71,7 +71,7 @@ async def rename_department(update: Update, context: CrmContext) -> None:
 @require_actor("departments.manage")
 async def _typed_new(update: Update, context: CrmContext) -> None:
     parent_id = int(current_pending(context).get("parent_id", 0)) or None
-    dep = await context.services.departments.create(actor_of(context), message_text(update), parent_id)
+    dep = await context.services.organisation.departments.create(actor_of(context), message_text(update), parent_id)
     clear_pending(context)
     await reply(update, context, context.t("departments.created", name=dep.name),
                 [[(context.t("departments.open_list"), "dp:list")]])
@@ -82,7 +82,7 @@ async def _typed_new(update: Update, context: CrmContext) -> None:
 async def _typed_rename(update: Update, context: CrmContext) -> None:
     department_id = int(current_pending(context).get("department_id", 0))
     name = message_text(update)
-    await context.services.departments.rename(actor_of(context), department_id, name)
+    await context.services.organisation.departments.rename(actor_of(context), department_id, name)
     clear_pending(context)
     await reply(update, context, context.t("departments.renamed", name=" ".join(name.split())),
                 [[(context.t("departments.open_list"), "dp:list")]])
@@ -91,13 +91,13 @@ async def _typed_rename(update: Update, context: CrmContext) -> None:
 @require_actor("departments.manage")
 async def delete_department(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    await context.services.departments.delete(actor_of(context), int_arg(callback_args(update), 0))
+    await context.services.organisation.departments.delete(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, context.t("departments.deleted"), [[(context.t("common.back"), "dp:list")]])
 
 
 @require_actor("departments.manage")
 async def deleted_departments(update: Update, context: CrmContext) -> None:
-    deps = await context.services.departments.deleted(actor_of(context))
+    deps = await context.services.organisation.departments.deleted(actor_of(context))
     await restore_menu(update, context, [(d.id, d.name) for d in deps], "dp:undel", "departments.deleted_title",
                        "dp:list")
 
@@ -105,5 +105,5 @@ async def deleted_departments(update: Update, context: CrmContext) -> None:
 @require_actor("departments.manage")
 async def restore_department(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    await context.services.departments.restore(actor_of(context), int_arg(callback_args(update), 0))
+    await context.services.organisation.departments.restore(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, context.t("departments.restored"), [[(context.t("common.back"), "dp:list")]])

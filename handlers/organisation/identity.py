@@ -26,9 +26,9 @@ async def resolve_actor(update: Update, context: CrmContext) -> None:
     if who is None:
         raise ApplicationHandlerStop
     services = context.services
-    actor = await services.identity.actor_for(who)
+    actor = await services.organisation.identity.actor_for(who)
     context.actor = actor
-    context.locale = actor.locale if actor else services.identity.locale_for(None, who.language_code)
+    context.locale = actor.locale if actor else services.organisation.identity.locale_for(None, who.language_code)
     if actor is not None:
         return
     message = update.effective_message

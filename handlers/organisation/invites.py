@@ -15,7 +15,7 @@ async def invite(update: Update, context: CrmContext) -> None:
     """Step 1: which role will the new colleague have?"""
     await answer(update.callback_query)
     actor = actor_of(context)
-    roles = await context.services.roles.assignable(actor)
+    roles = await context.services.organisation.roles.assignable(actor)
     rows: list[list[Button]] = [[(role_name(context, r), f"inv:role:{r.id}")] for r in roles]
     rows.append([(context.t("invite.open_list"), "inv:open")])
     await reply(update, context, context.t("invite.pick_role"), rows)
@@ -27,7 +27,7 @@ async def pick_role(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     actor = actor_of(context)
     role_id = int_arg(callback_args(update), 0)
-    tree = await context.services.departments.tree(actor)
+    tree = await context.services.organisation.departments.tree(actor)
     scope = actor.scope_filter("staff")
     rows: list[list[Button]] = [
         [("  " * depth + dep.name, f"inv:dep:{role_id}:{dep.id}")]
@@ -44,7 +44,7 @@ async def pick_department(update: Update, context: CrmContext) -> None:
     actor = actor_of(context)
     args = callback_args(update)
     role_id, department_id = int_arg(args, 0), int_arg(args, 1)
-    created = await context.services.invites.create(actor, role_id, department_id)
+    created = await context.services.organisation.invites.create(actor, role_id, department_id)
     link = f"https://t.me/{context.bot.username}?start={created.code}"
     expires = local_time(created.expires_at, actor.timezone)
     await reply(update, context, context.t("invite.created", link=link, expires=expires),
@@ -56,7 +56,7 @@ async def open_invites(update: Update, context: CrmContext) -> None:
     """Invites not yet used, with a button to revoke each."""
     await answer(update.callback_query)
     actor = actor_of(context)
-    invites = await context.services.invites.list_open(actor)
+    invites = await context.services.organisation.invites.list_open(actor)
     if not invites:
         await reply(update, context, context.t("invite.none_open"), [[(context.t("common.back"), "inv:start")]])
         return
@@ -74,5 +74,5 @@ async def open_invites(update: Update, context: CrmContext) -> None:
 async def revoke(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     invite_id = int_arg(callback_args(update), 0)
-    await context.services.invites.revoke(actor_of(context), invite_id)
+    await context.services.organisation.invites.revoke(actor_of(context), invite_id)
     await reply(update, context, context.t("invite.revoked"), [[(context.t("common.back"), "inv:open")]])

@@ -36,7 +36,7 @@ async def language(update: Update, context: CrmContext) -> None:
 async def set_language(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     code = args[0] if args else ""
-    await context.services.staff.set_locale(actor_of(context), code)
+    await context.services.organisation.staff.set_locale(actor_of(context), code)
     context.locale = code
     await answer(update.callback_query, context.t("language.saved"))
     await reply(update, context, context.t("language.saved"))
@@ -55,7 +55,7 @@ async def timezone(update: Update, context: CrmContext) -> None:
 
 
 async def _set_timezone(update: Update, context: CrmContext, value: str) -> None:
-    name = await context.services.staff.set_timezone(actor_of(context), value)
+    name = await context.services.organisation.staff.set_timezone(actor_of(context), value)
     clear_pending(context)
     await reply(update, context, context.t("timezone.saved", zone=name,
                                            now=local_time(context.services.clock.now(), name)))

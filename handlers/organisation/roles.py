@@ -32,17 +32,17 @@ async def list_roles(update: Update, context: CrmContext) -> None:
     """All roles, with member counts; buttons to open one or create a new one."""
     await answer(update.callback_query)
     actor = actor_of(context)
-    roles = await context.services.roles.list(actor)
+    roles = await context.services.organisation.roles.list(actor)
     rows: list[list[Button]] = [[(role_name(context, r), f"rl:view:{r.id}")] for r in roles]
     rows.append([(context.t("roles.new"), "rl:new")])
-    if await context.services.roles.deleted(actor):
+    if await context.services.organisation.roles.deleted(actor):
         rows.append([(context.t("roles.deleted_list"), "rl:trash")])
     await reply(update, context, context.t("roles.title"), rows)
 
 
 @require_actor("roles.manage")
 async def deleted_roles(update: Update, context: CrmContext) -> None:
-    roles = await context.services.roles.deleted(actor_of(context))
+    roles = await context.services.organisation.roles.deleted(actor_of(context))
     await restore_menu(update, context, [(r.id, r.name) for r in roles], "rl:undel", "roles.deleted_title",
                        "rl:list")
 
@@ -50,13 +50,13 @@ async def deleted_roles(update: Update, context: CrmContext) -> None:
 @require_actor("roles.manage")
 async def restore_role(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    role = await context.services.roles.restore(actor_of(context), int_arg(callback_args(update), 0))
+    role = await context.services.organisation.roles.restore(actor_of(context), int_arg(callback_args(update), 0))
     await _show(update, context, role)
 
 
 async def _show(update: Update, context: CrmContext, role: Role) -> None:
     actor = actor_of(context)
-    members = await context.services.roles.member_count(actor, role.id)
+    members = await context.services.organisation.roles.member_count(actor, role.id)
     lines = [context.t("roles.card", name=role_name(context, role), members=members,
                        count=len(role.permissions), total=len(OPERATIONS))]
     for area in SCOPE_AREAS:
@@ -83,7 +83,7 @@ async def _show(update: Update, context: CrmContext, role: Role) -> None:
 @require_actor("roles.manage")
 async def view_role(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    role = await context.services.roles.get(actor_of(context), int_arg(callback_args(update), 0))
+    role = await context.services.organisation.roles.get(actor_of(context), int_arg(callback_args(update), 0))
     await _show(update, context, role)
 
 
@@ -107,7 +107,7 @@ async def view_area(update: Update, context: CrmContext) -> None:
     if not 0 <= area_index < len(OPERATION_AREAS):
         await reply(update, context, context.t("error.stale_button"))
         return
-    role = await context.services.roles.get(actor_of(context), int_arg(args, 0))
+    role = await context.services.organisation.roles.get(actor_of(context), int_arg(args, 0))
     await _show_area(update, context, role, area_index)
 
 
@@ -119,7 +119,7 @@ async def toggle_permission(update: Update, context: CrmContext) -> None:
         await answer(update.callback_query, context.t("error.stale_button"))
         return
     operation = OPERATIONS[op_index]
-    role = await context.services.roles.toggle_permission(actor_of(context), int_arg(args, 0), operation)
+    role = await context.services.organisation.roles.toggle_permission(actor_of(context), int_arg(args, 0), operation)
     await answer(update.callback_query, context.t("roles.saved"))
     await _show_area(update, context, role, OPERATION_AREAS.index(operation_area(operation)))
 
@@ -136,7 +136,7 @@ async def _show_scopes(update: Update, context: CrmContext, role: Role) -> None:
 @require_actor("roles.manage")
 async def view_scopes(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    role = await context.services.roles.get(actor_of(context), int_arg(callback_args(update), 0))
+    role = await context.services.organisation.roles.get(actor_of(context), int_arg(callback_args(update), 0))
     await _show_scopes(update, context, role)
 
 
@@ -147,7 +147,8 @@ async def cycle_scope(update: Update, context: CrmContext) -> None:
     if not 0 <= area_index < len(SCOPE_AREAS):
         await answer(update.callback_query, context.t("error.stale_button"))
         return
-    role = await context.services.roles.cycle_scope(actor_of(context), int_arg(args, 0), SCOPE_AREAS[area_index])
+    role = await context.services.organisation.roles.cycle_scope(actor_of(context), int_arg(args, 0),
+                                                                 SCOPE_AREAS[area_index])
     await answer(update.callback_query, context.t("roles.saved"))
     await _show_scopes(update, context, role)
 
@@ -178,7 +179,7 @@ async def rename_role(update: Update, context: CrmContext) -> None:
 async def _typed_new_name(update: Update, context: CrmContext) -> None:
     pending = current_pending(context)
     copy_from = pending.get("copy_from")
-    role = await context.services.roles.create(actor_of(context), message_text(update), copy_from)
+    role = await context.services.organisation.roles.create(actor_of(context), message_text(update), copy_from)
     clear_pending(context)
     await reply(update, context, context.t("roles.created", name=role.name))
     await _show(update, context, role)
@@ -188,7 +189,7 @@ async def _typed_new_name(update: Update, context: CrmContext) -> None:
 @require_actor("roles.manage")
 async def _typed_rename(update: Update, context: CrmContext) -> None:
     pending = current_pending(context)
-    role = await context.services.roles.rename(actor_of(context), int(pending.get("role_id", 0)),
+    role = await context.services.organisation.roles.rename(actor_of(context), int(pending.get("role_id", 0)),
                                                message_text(update))
     clear_pending(context)
     await _show(update, context, role)
@@ -198,7 +199,7 @@ async def _typed_rename(update: Update, context: CrmContext) -> None:
 async def delete_role(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     role_id = int_arg(callback_args(update), 0)
-    role = await context.services.roles.get(actor_of(context), role_id)
+    role = await context.services.organisation.roles.get(actor_of(context), role_id)
     await reply(update, context, context.t("roles.confirm_delete", name=role_name(context, role)),
                 [[(context.t("common.yes_delete"), f"rl:delok:{role_id}"),
                   (context.t("common.cancel"), f"rl:view:{role_id}")]])
@@ -207,5 +208,5 @@ async def delete_role(update: Update, context: CrmContext) -> None:
 @require_actor("roles.manage")
 async def delete_role_confirmed(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    await context.services.roles.delete(actor_of(context), int_arg(callback_args(update), 0))
+    await context.services.organisation.roles.delete(actor_of(context), int_arg(callback_args(update), 0))
     await reply(update, context, context.t("roles.deleted"), [[(context.t("common.back"), "rl:list")]])

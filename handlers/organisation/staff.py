@@ -17,7 +17,7 @@ async def list_users(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     args = callback_args(update)
     page = int_arg(args, 0) if args else 0
-    rows_staff, total = await context.services.staff.page(actor_of(context), page)
+    rows_staff, total = await context.services.organisation.staff.page(actor_of(context), page)
     rows: list[list[Button]] = []
     for person in rows_staff:
         mark = "" if person.active else " ⛔"
@@ -35,12 +35,12 @@ async def list_users(update: Update, context: CrmContext) -> None:
 async def _card(update: Update, context: CrmContext, person: Staff) -> None:
     actor = actor_of(context)
     services = context.services
-    department = await services.departments.get(actor, person.department_id)
+    department = await services.organisation.departments.get(actor, person.department_id)
     role_label = str(person.role_id)
     if actor.can("roles.manage"):
-        role_label = role_name(context, await services.roles.get(actor, person.role_id))
+        role_label = role_name(context, await services.organisation.roles.get(actor, person.role_id))
     else:
-        for role in await services.roles.assignable(actor) if actor.can("users.invite") else []:
+        for role in await services.organisation.roles.assignable(actor) if actor.can("users.invite") else []:
             if role.id == person.role_id:
                 role_label = role_name(context, role)
     status = context.t("users.active" if person.active else "users.inactive")
@@ -61,7 +61,7 @@ async def _card(update: Update, context: CrmContext, person: Staff) -> None:
 @require_actor("users.view")
 async def view_user(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
-    person = await context.services.staff.get(actor_of(context), int_arg(callback_args(update), 0))
+    person = await context.services.organisation.staff.get(actor_of(context), int_arg(callback_args(update), 0))
     await _card(update, context, person)
 
 
@@ -70,8 +70,8 @@ async def role_menu(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     actor = actor_of(context)
     staff_id = int_arg(callback_args(update), 0)
-    person = await context.services.staff.get(actor, staff_id)
-    roles = await context.services.roles.assignable(actor)
+    person = await context.services.organisation.staff.get(actor, staff_id)
+    roles = await context.services.organisation.roles.assignable(actor)
     rows: list[list[Button]] = [
         [(("• " if r.id == person.role_id else "") + role_name(context, r), f"us:setrole:{staff_id}:{r.id}")]
         for r in roles
@@ -84,9 +84,9 @@ async def role_menu(update: Update, context: CrmContext) -> None:
 async def set_role(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     staff_id, role_id = int_arg(args, 0), int_arg(args, 1)
-    await context.services.staff.change_role(actor_of(context), staff_id, role_id)
+    await context.services.organisation.staff.change_role(actor_of(context), staff_id, role_id)
     await answer(update.callback_query, context.t("users.saved"))
-    await _card(update, context, await context.services.staff.get(actor_of(context), staff_id))
+    await _card(update, context, await context.services.organisation.staff.get(actor_of(context), staff_id))
 
 
 @require_actor("users.manage")
@@ -94,12 +94,12 @@ async def department_menu(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     actor = actor_of(context)
     staff_id = int_arg(callback_args(update), 0)
-    person = await context.services.staff.get(actor, staff_id)
+    person = await context.services.organisation.staff.get(actor, staff_id)
     scope = actor.scope_filter("staff")
     rows: list[list[Button]] = [
         [("  " * depth + ("• " if dep.id == person.department_id else "") + dep.name,
           f"us:setdep:{staff_id}:{dep.id}")]
-        for depth, dep in await context.services.departments.tree(actor) if scope.allows(None, dep.id)
+        for depth, dep in await context.services.organisation.departments.tree(actor) if scope.allows(None, dep.id)
     ]
     rows.append([(context.t("common.back"), f"us:view:{staff_id}")])
     await reply(update, context, context.t("users.pick_department", name=person.name), rows)
@@ -109,9 +109,9 @@ async def department_menu(update: Update, context: CrmContext) -> None:
 async def set_department(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     staff_id, department_id = int_arg(args, 0), int_arg(args, 1)
-    await context.services.staff.change_department(actor_of(context), staff_id, department_id)
+    await context.services.organisation.staff.change_department(actor_of(context), staff_id, department_id)
     await answer(update.callback_query, context.t("users.saved"))
-    await _card(update, context, await context.services.staff.get(actor_of(context), staff_id))
+    await _card(update, context, await context.services.organisation.staff.get(actor_of(context), staff_id))
 
 
 @require_actor("users.manage")
@@ -122,7 +122,7 @@ async def deactivate(update: Update, context: CrmContext) -> None:
 
     await answer(update.callback_query)
     staff_id = int_arg(callback_args(update), 0)
-    person, owned = await context.services.handover.owned(actor_of(context), staff_id)
+    person, owned = await context.services.segments.handover.owned(actor_of(context), staff_id)
     if owned.total:
         await handover_first(update, context, person, owned)
         return
@@ -137,12 +137,12 @@ async def deactivate_confirmed(update: Update, context: CrmContext) -> None:
 
     staff_id = int_arg(callback_args(update), 0)
     # Checked again: something may have been assigned to them since the question was asked.
-    person, owned = await context.services.handover.owned(actor_of(context), staff_id)
+    person, owned = await context.services.segments.handover.owned(actor_of(context), staff_id)
     if owned.total:
         await answer(update.callback_query)
         await handover_first(update, context, person, owned)
         return
-    person = await context.services.staff.set_active(actor_of(context), staff_id, False)
+    person = await context.services.organisation.staff.set_active(actor_of(context), staff_id, False)
     await answer(update.callback_query, context.t("users.deactivated", name=person.name))
     await _card(update, context, person)
 
@@ -150,6 +150,6 @@ async def deactivate_confirmed(update: Update, context: CrmContext) -> None:
 @require_actor("users.manage")
 async def reactivate(update: Update, context: CrmContext) -> None:
     staff_id = int_arg(callback_args(update), 0)
-    person = await context.services.staff.set_active(actor_of(context), staff_id, True)
+    person = await context.services.organisation.staff.set_active(actor_of(context), staff_id, True)
     await answer(update.callback_query, context.t("users.reactivated", name=person.name))
     await _card(update, context, person)

@@ -30,12 +30,12 @@ async def _join(update: Update, context: CrmContext, code: str) -> None:
     if who is None:
         return
     try:
-        staff = await context.services.invites.accept(code, who)
+        staff = await context.services.organisation.invites.accept(code, who)
     except DomainError as exc:
         await reply(update, context, context.t(exc.key, **exc.params))
         return
-    context.services.identity.forget_caches()
-    actor = await context.services.identity.actor_for(who)
+    context.services.organisation.identity.forget_caches()
+    actor = await context.services.organisation.identity.actor_for(who)
     context.actor = actor
     if actor is not None:
         context.locale = actor.locale

@@ -44,7 +44,7 @@ async def start(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     args = callback_args(update)
     page = int_arg(args, 0) if args else 0
-    candidates, total = await context.services.handover.candidates(actor_of(context), page)
+    candidates, total = await context.services.segments.handover.candidates(actor_of(context), page)
     rows: list[list[Button]] = []
     for candidate in candidates:
         mark = "" if candidate.staff.active else "⛔ "
@@ -61,7 +61,7 @@ async def start(update: Update, context: CrmContext) -> None:
 
 async def pick_receiver(update: Update, context: CrmContext, from_staff_id: int) -> None:
     """To whom? Active colleagues in scope. Also the entry point from "Hand over first" in /users."""
-    giver, receivers = await context.services.handover.receivers(actor_of(context), from_staff_id)
+    giver, receivers = await context.services.segments.handover.receivers(actor_of(context), from_staff_id)
     rows: list[list[Button]] = [[(short(p.name), f"ho:to:{giver.id}:{p.id}")] for p in receivers]
     rows.append([(context.t("common.back"), "ho:from:0"), (context.t("common.cancel"), "ho:x")])
     key = "segments.handover_pick_to" if receivers else "segments.handover_nobody"
@@ -81,10 +81,10 @@ async def what(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     from_id, to_id = int_arg(args, 0), int_arg(args, 1)
     actor = actor_of(context)
-    preview = await context.services.handover.preview(actor, from_id, to_id)
+    preview = await context.services.segments.handover.preview(actor, from_id, to_id)
     rows: list[list[Button]] = [[(context.t("segments.handover_all", count=preview.counts.total),
                                   f"ho:pv:{from_id}:{to_id}:0")]]
-    for segment, _count in await context.services.segments.list(actor):
+    for segment, _count in await context.services.segments.segments.list(actor):
         rows.append([(short(f"🎯 {segment.name}"), f"ho:pv:{from_id}:{to_id}:{segment.id}")])
     rows.append([(context.t("common.back"), f"ho:pick:{from_id}"), (context.t("common.cancel"), "ho:x")])
     await reply(update, context, context.t("segments.handover_pick_what", giver=preview.from_staff.name,
@@ -97,7 +97,7 @@ async def preview(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     args = callback_args(update)
     from_id, to_id, segment_id = int_arg(args, 0), int_arg(args, 1), int_arg(args, 2)
-    shown = await context.services.handover.preview(actor_of(context), from_id, to_id, segment_id or None)
+    shown = await context.services.segments.handover.preview(actor_of(context), from_id, to_id, segment_id or None)
     lines = [context.t("segments.handover_preview", giver=shown.from_staff.name, receiver=shown.to_staff.name),
              counts_text(context, shown.counts)]
     if shown.segment is not None:
@@ -116,7 +116,7 @@ async def confirm(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     from_id, to_id, segment_id = int_arg(args, 0), int_arg(args, 1), int_arg(args, 2)
     actor = actor_of(context)
-    result = await context.services.handover.execute(actor, from_id, to_id, segment_id or None)
+    result = await context.services.segments.handover.execute(actor, from_id, to_id, segment_id or None)
     await answer(update.callback_query, context.t("segments.handover_done_short"))
     lines = [context.t("segments.handover_done", giver=result.from_staff.name, receiver=result.to_staff.name),
              counts_text(context, result.counts)]
@@ -142,7 +142,7 @@ async def _notify(context: CrmContext, result: HandoverResult) -> None:
 
 
 async def _tell(context: CrmContext, person: Staff, key: str, result: HandoverResult) -> None:
-    locale = context.services.identity.locale_for(person, None)
+    locale = context.services.organisation.identity.locale_for(person, None)
     text = "\n".join([
         context.i18n.t(locale, key, giver=result.from_staff.name, receiver=result.to_staff.name,
                        manager=actor_of(context).name),

@@ -102,7 +102,7 @@ def _drop_my_question(context: CrmContext) -> None:
 
 async def _set_draft(update: Update, context: CrmContext, segment_filter: SegmentFilter) -> None:
     """Validate by counting first: a refused filter leaves the draft as it was."""
-    view = await context.services.segments.preview(actor_of(context), segment_filter)
+    view = await context.services.segments.segments.preview(actor_of(context), segment_filter)
     _keep(context, view.filter)
     await _show_builder(update, context, view)
 
@@ -115,7 +115,7 @@ async def segments_home(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     _drop_my_question(context)
     actor = actor_of(context)
-    listed = await context.services.segments.list(actor)
+    listed = await context.services.segments.segments.list(actor)
     lines = [context.t("segments.title")]
     rows: list[list[Button]] = []
     for segment, count in listed:
@@ -211,7 +211,7 @@ async def _ask_text(update: Update, context: CrmContext, which: str, draft: Segm
 
 
 async def _owner_menu(update: Update, context: CrmContext, draft: SegmentFilter, page: int) -> None:
-    people = await context.services.segments.owner_choices(actor_of(context))
+    people = await context.services.segments.segments.owner_choices(actor_of(context))
     page = max(0, min(page, (len(people) - 1) // PAGE_SIZE if people else 0))
     rows: list[list[Button]] = []
     for person in people[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]:
@@ -241,7 +241,7 @@ async def toggle(update: Update, context: CrmContext) -> None:
     else:
         await answer(update.callback_query, context.t("error.stale_button"), alert=True)
         return
-    view = await context.services.segments.preview(actor_of(context), draft)
+    view = await context.services.segments.segments.preview(actor_of(context), draft)
     _keep(context, view.filter)
     await answer(update.callback_query, context.t("segments.count_toast", count=view.count))
     if which == "ow":
@@ -293,7 +293,7 @@ async def _typed_values(update: Update, context: CrmContext) -> None:
         return
     # Typed values replace the field's values (the prompt says so); "Clear" empties it.
     changed = _draft(context).with_values(field_name, frozenset(values))
-    view = await context.services.segments.preview(actor_of(context), changed)
+    view = await context.services.segments.segments.preview(actor_of(context), changed)
     _keep(context, view.filter)
     clear_pending(context)
     await _show_builder(update, context, view)
@@ -303,7 +303,7 @@ async def _typed_values(update: Update, context: CrmContext) -> None:
 @require_actor("customers.view")
 async def _typed_days(update: Update, context: CrmContext) -> None:
     days = parse_days(message_text(update), limit=MAX_DAYS)
-    view = await context.services.segments.preview(actor_of(context),
+    view = await context.services.segments.segments.preview(actor_of(context),
                                                    replace(_draft(context), no_contact_days=days or None))
     _keep(context, view.filter)
     clear_pending(context)
@@ -320,7 +320,7 @@ async def save(update: Update, context: CrmContext) -> None:
 @on_pending("segments.name")
 @require_actor("customers.view")
 async def _typed_name(update: Update, context: CrmContext) -> None:
-    segment = await context.services.segments.create(actor_of(context), message_text(update), _draft(context))
+    segment = await context.services.segments.segments.create(actor_of(context), message_text(update), _draft(context))
     clear_pending(context)
     if context.user_data is not None:
         context.user_data.pop(DRAFT_KEY, None)
@@ -331,7 +331,7 @@ async def _typed_name(update: Update, context: CrmContext) -> None:
 # ---- one saved segment ---------------------------------------------------------------------------------------------
 
 async def _show_segment(update: Update, context: CrmContext, segment_id: int, *, edit: bool | None = None) -> None:
-    view = await context.services.segments.view(actor_of(context), segment_id)
+    view = await context.services.segments.segments.view(actor_of(context), segment_id)
     assert view.segment is not None
     text = "\n".join([context.t("segments.card_title", name=view.segment.name), *describe(context, view), "",
                       context.t("segments.live_count", count=view.count)])
@@ -357,8 +357,8 @@ async def list_customers(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     segment_id, page = int_arg(args, 0), int_arg(args, 1)
     actor = actor_of(context)
-    segment = await context.services.segments.get(actor, segment_id)
-    result = await context.services.segments.list_customers(actor, segment_id, page)
+    segment = await context.services.segments.segments.get(actor, segment_id)
+    result = await context.services.segments.segments.list_customers(actor, segment_id, page)
     rows: list[list[Button]] = [[(short(f"🏢 {c.name}"), f"cu:open:{c.id}")] for c in result.customers]
     nav: list[Button] = []
     if result.page > 0:
@@ -375,7 +375,7 @@ async def list_customers(update: Update, context: CrmContext) -> None:
 async def delete_segment(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     segment_id = int_arg(callback_args(update), 0)
-    segment = await context.services.segments.get(actor_of(context), segment_id)
+    segment = await context.services.segments.segments.get(actor_of(context), segment_id)
     await reply(update, context, context.t("segments.confirm_delete", name=segment.name),
                 [[(context.t("common.yes_delete"), f"sg:delok:{segment_id}"),
                   (context.t("common.cancel"), f"sg:v:{segment_id}")]])
@@ -384,7 +384,7 @@ async def delete_segment(update: Update, context: CrmContext) -> None:
 @require_actor("customers.view")
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
     segment_id = int_arg(callback_args(update), 0)
-    segment = await context.services.segments.delete(actor_of(context), segment_id)
+    segment = await context.services.segments.segments.delete(actor_of(context), segment_id)
     await answer(update.callback_query)
     await reply(update, context, context.t("segments.deleted", name=segment.name),
                 [[(context.t("common.restore_named", name=short(segment.name, 30)), f"sg:undo:{segment_id}")],
@@ -394,7 +394,7 @@ async def delete_confirmed(update: Update, context: CrmContext) -> None:
 @require_actor("customers.view")
 async def restore_segment(update: Update, context: CrmContext) -> None:
     segment_id = int_arg(callback_args(update), 0)
-    segment = await context.services.segments.restore(actor_of(context), segment_id)
+    segment = await context.services.segments.segments.restore(actor_of(context), segment_id)
     await answer(update.callback_query)
     await reply(update, context, context.t("segments.restored", name=segment.name), edit=False)
     await _show_segment(update, context, segment_id, edit=False)

@@ -30,16 +30,16 @@ TICK_SECONDS = 60
 async def send_due_agendas(services: Services, bot: Bot, catalogs: Any) -> int:
     """Push every agenda that is due now; returns how many were sent by this caller."""
     sent = 0
-    for due in await services.reminders.agendas_due():
-        if not await services.reminders.claim_agenda(due):
+    for due in await services.followups.reminders.agendas_due():
+        if not await services.followups.reminders.claim_agenda(due):
             continue  # another worker has it
-        actor = await services.identity.actor_by_staff_id(due.staff_id)
+        actor = await services.organisation.identity.actor_by_staff_id(due.staff_id)
         if actor is None or actor.telegram_user_id is None:
             continue
-        agenda = await services.followups.agenda(actor, due.day)
+        agenda = await services.followups.followups.agenda(actor, due.day)
         if is_empty(agenda):
             continue
-        names = await services.followups.targets_for(actor, (*agenda.overdue, *agenda.due))
+        names = await services.followups.followups.targets_for(actor, (*agenda.overdue, *agenda.due))
         text, rows = agenda_message(translator(catalogs, actor.locale), agenda, names, actor.timezone, due.day,
                                     morning=True)
         try:
@@ -51,7 +51,7 @@ async def send_due_agendas(services: Services, bot: Bot, catalogs: Any) -> int:
             continue
         except (RetryAfter, NetworkError) as exc:
             log.warning("agenda for staff %s not sent (%s); trying again next minute", due.staff_id, exc)
-            await services.reminders.unclaim_agenda(due)
+            await services.followups.reminders.unclaim_agenda(due)
             continue
         sent += 1
     return sent

@@ -29,13 +29,13 @@ TICK_SECONDS = 300
 async def send_due_nudges(services: Services, bot: Bot, catalogs: Any) -> int:
     """Send every nudge that is due now; returns how many this caller sent."""
     sent = 0
-    for due in await services.nudges.due():
-        if not await services.nudges.claim(due):
+    for due in await services.followups.nudges.due():
+        if not await services.followups.nudges.claim(due):
             continue  # another process, or an earlier tick, has it
-        actor = await services.identity.actor_by_staff_id(due.staff_id)
+        actor = await services.organisation.identity.actor_by_staff_id(due.staff_id)
         if actor is None or actor.telegram_user_id is None or not actor.can("customers.view"):
             continue
-        nudge = await services.nudges.collect(actor, due.day)
+        nudge = await services.followups.nudges.collect(actor, due.day)
         if not nudge.total:
             continue
         text, rows = nudge_message(functools.partial(catalogs.t, actor.locale), nudge)

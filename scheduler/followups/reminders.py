@@ -227,7 +227,7 @@ def _seconds(exc: RetryAfter) -> float:
 def dispatcher_for(app: Application[Any, Any, Any, Any, Any, Any]) -> ReminderDispatcher:
     dispatcher = app.bot_data.get(DISPATCHER_KEY)
     if not isinstance(dispatcher, ReminderDispatcher):
-        dispatcher = ReminderDispatcher(app.bot_data["services"].reminders, app.bot, app.bot_data["i18n"])
+        dispatcher = ReminderDispatcher(app.bot_data["services"].followups.reminders, app.bot, app.bot_data["i18n"])
         app.bot_data[DISPATCHER_KEY] = dispatcher
     return dispatcher
 

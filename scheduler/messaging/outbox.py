@@ -26,7 +26,7 @@ PURGE_INTERVAL_SECONDS = 3600.0
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data["services"]
-    services.outbox_worker.attach_bot(app.bot)
+    services.messaging.outbox_worker.attach_bot(app.bot)
     if app.job_queue is None:
         log.warning("no job queue: outgoing messages stay queued (install python-telegram-bot[job-queue])")
         return
@@ -53,7 +53,7 @@ async def tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
     reads = getattr(context.application, "reads", contextlib.nullcontext)
     try:
         async with reads():
-            await services.outbox_worker.run_once(budget=ROUND_SECONDS)
+            await services.messaging.outbox_worker.run_once(budget=ROUND_SECONDS)
             await push_status_notices(context.bot, services, bot_data["i18n"],
                                       default_locale=settings.default_locale,
                                       default_timezone=settings.default_timezone)
@@ -63,7 +63,7 @@ async def tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 async def purge_reports(context: CallbackContext[Any, Any, Any, Any]) -> None:
     try:
-        purged = await context.bot_data["services"].messaging.purge_unmatched_reports()
+        purged = await context.bot_data["services"].messaging.messaging.purge_unmatched_reports()
     except Exception:  # the next hour tries again; the rows only take a little room meanwhile
         log.exception("purging unmatched delivery reports failed")
         return

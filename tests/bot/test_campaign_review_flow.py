@@ -30,13 +30,13 @@ TAIPEI_PHONE, US_PHONE, STRANGER = "+886912300001", "+12125550102", "+8869123000
 async def _team(bot: BotHarness) -> tuple[Actor, Actor]:
     """Ada (admin) invites Rita (rep) and Vera (reviewer, Traditional Chinese)."""
     services = bot.services
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await services.roles.list(admin)}
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await services.organisation.roles.list(admin)}
     for tg_id, name, role in ((RITA, "Rita", "rep"), (VERA, "Vera", "reviewer")):
-        invite = await services.invites.create(admin, roles[role], admin.department_id)
-        await services.invites.accept(invite.code, TelegramIdentity(tg_id, name))
-    rita = await services.identity.actor_for(TelegramIdentity(RITA, "Rita"))
-    vera = await services.identity.actor_for(TelegramIdentity(VERA, "Vera", language_code="zh-hant"))
+        invite = await services.organisation.invites.create(admin, roles[role], admin.department_id)
+        await services.organisation.invites.accept(invite.code, TelegramIdentity(tg_id, name))
+    rita = await services.organisation.identity.actor_for(TelegramIdentity(RITA, "Rita"))
+    vera = await services.organisation.identity.actor_for(TelegramIdentity(VERA, "Vera", language_code="zh-hant"))
     assert rita is not None and vera is not None
     return rita, vera
 
@@ -44,10 +44,11 @@ async def _team(bot: BotHarness) -> tuple[Actor, Actor]:
 async def _subscribers(bot: BotHarness, rita: Actor) -> None:
     """Two of Rita's customers texted JOIN promotions; a stranger (a lead Rita cannot see) too."""
     services = bot.services
-    await services.customers.create(rita, CustomerDraft(name="王大明", phones=(TAIPEI_PHONE,)))
-    await services.customers.create(rita, CustomerDraft(name="Acme Corp", short_name="Acme", phones=(US_PHONE,)))
+    await services.customers.customers.create(rita, CustomerDraft(name="王大明", phones=(TAIPEI_PHONE,)))
+    await services.customers.customers.create(rita, CustomerDraft(name="Acme Corp", short_name="Acme",
+                                                                  phones=(US_PHONE,)))
     for phone in (TAIPEI_PHONE, US_PHONE, STRANGER):
-        await services.subscriptions.handle_inbound(phone, OUR_NUMBER, "JOIN promotions")
+        await services.messaging.subscriptions.handle_inbound(phone, OUR_NUMBER, "JOIN promotions")
 
 
 def _either(bot: BotHarness, key: str) -> set[str]:
@@ -193,7 +194,7 @@ async def test_consent_recorded_in_person(engine: AsyncEngine, clock: ManualCloc
     async with running_bot(engine, clock, data_dir=tmp_path) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
         rita_actor, _ = await _team(bot)
-        await bot.services.customers.create(rita_actor, CustomerDraft(name="陳美玲", phones=(TAIPEI_PHONE,)))
+        await bot.services.customers.customers.create(rita_actor, CustomerDraft(name="陳美玲", phones=(TAIPEI_PHONE,)))
         rita = bot.user(RITA, "Rita")
         assert "name or phone" in await rita.text_of("/consent")
         assert "Nothing found" in await rita.text_of("nobody here")
@@ -206,23 +207,23 @@ async def test_consent_recorded_in_person(engine: AsyncEngine, clock: ManualCloc
         assert "in person" in alert["text"]
         assert "Promotions: subscribed · in person" in (rita.last.text or "")
         assert "✅ Promotions" in rita.labels()
-        status = await bot.services.subscriptions.status_of(TAIPEI_PHONE, "promotions")
+        status = await bot.services.messaging.subscriptions.status_of(TAIPEI_PHONE, "promotions")
         assert status is ConsentStatus.OPTED_IN
         async with bot.services.uow(write=False) as uow:
-            [event] = await uow.subscriptions.history(TAIPEI_PHONE)
+            [event] = await uow.messaging.subscriptions.history(TAIPEI_PHONE)
         assert event.channel is ConsentChannel.IN_PERSON and event.recorded_by == rita_actor.staff_id
         # Pressing again records the customer saying no.
         await rita.press("✅ Promotions")
         assert "⛔ Promotions" in rita.labels()
         # A forged button for someone else's customer: not found, nothing recorded.
         await rita.send("/consent 陳美玲")
-        other = await bot.services.customers.create(
-            await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada")),
+        other = await bot.services.customers.customers.create(
+            await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada")),
             CustomerDraft(name="Hidden", phones=(US_PHONE,)))
         await rita._do(bot.api.press(rita.user, None, f"cons:s:c:{other.id}:0:0", enqueue=False, forged=True))
         alert = bot.api.calls_to("answerCallbackQuery")[-1].params
         assert "Not found" in alert["text"]
-        assert await bot.services.subscriptions.status_of(US_PHONE, "promotions") is ConsentStatus.NONE
+        assert await bot.services.messaging.subscriptions.status_of(US_PHONE, "promotions") is ConsentStatus.NONE
 
 
 def _pdf_text(content: bytes) -> str:
@@ -235,8 +236,8 @@ async def test_labels_pdf_with_chinese_and_english_addresses(engine: AsyncEngine
                            company_address="100 Main St|Springfield, IL 62701") as bot:
         admin = bot.user(ADMIN_ID, "Ada")
         await admin.send("/start")
-        ada = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-        customers = bot.services.customers
+        ada = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        customers = bot.services.customers.customers
         await customers.create(ada, CustomerDraft(name="王小明", address="台北市信義區市府路1號", tags=("vip",)))
         await customers.create(ada, CustomerDraft(name="Google LLC",
                                                   address="1600 Amphitheatre Pkwy\nMountain View, CA 94043"))
@@ -273,7 +274,7 @@ async def test_labels_pdf_with_chinese_and_english_addresses(engine: AsyncEngine
         assert "🖨 Print 1 selected" not in admin.labels()
 
         # A saved segment instead of a selection: every customer tagged #vip, on an A4 sheet.
-        await bot.services.segments.create(ada, "VIP", SegmentFilter(tags=frozenset({"vip"})))
+        await bot.services.segments.segments.create(ada, "VIP", SegmentFilter(tags=frozenset({"vip"})))
         await admin.send("/labels")
         await admin.press("🎯 VIP")
         await admin.press("🏷 L7160 (A4, 21)")

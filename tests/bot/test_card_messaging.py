@@ -18,7 +18,7 @@ async def test_card_offers_sending_and_shows_what_was_sent(engine: AsyncEngine, 
     async with messaging_bot(engine, clock, Sinks(sms=sms)) as bot:
         bot.user(ADMIN_ID, "Ada")
         mia, manager = await _member(bot, 2003, "Mia", "manager")
-        await bot.services.customers.create(manager, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
+        await bot.services.customers.customers.create(manager, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
 
         card = await mia.text_of("0912 345 678")  # typing the number opens the card
         assert "Acme Trading" in card
@@ -50,9 +50,9 @@ async def test_an_sms_from_a_template_is_filled_for_the_customer(engine: AsyncEn
     async with messaging_bot(engine, clock, Sinks(sms=sms)) as bot:
         bot.user(ADMIN_ID, "Ada")
         mia, manager = await _member(bot, 2003, "Mia", "manager")
-        await bot.services.customers.create(manager, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
-        template = await bot.services.campaigns.create_template(manager, "Order ready")
-        await bot.services.campaigns.set_body(manager, template.id, "en", "Hi {name}, your order is ready.")
+        await bot.services.customers.customers.create(manager, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
+        template = await bot.services.messaging.campaigns.create_template(manager, "Order ready")
+        await bot.services.messaging.campaigns.set_body(manager, template.id, "en", "Hi {name}, your order is ready.")
 
         await mia.send("0912 345 678")
         await mia.press("✉️ Send…")
@@ -73,8 +73,8 @@ async def test_the_send_menu_is_only_for_records_in_scope(engine: AsyncEngine, c
         bot.user(ADMIN_ID, "Ada")
         mia, rep = await _member(bot, 2002, "Ned", "rep")
         _, sue = await _member(bot, 2006, "Sue", "rep")
-        theirs = await bot.services.customers.create(sue, CustomerDraft(name="Sue's customer"))
-        mine = await bot.services.customers.create(rep, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
+        theirs = await bot.services.customers.customers.create(sue, CustomerDraft(name="Sue's customer"))
+        mine = await bot.services.customers.customers.create(rep, CustomerDraft(name="Acme Trading", phones=(PHONE,)))
         await _show_card(bot, mia, rep, mine.id)  # a message with buttons to press on
         for forged in (f"ms:pick:customer:{theirs.id}", "ms:pick:customer:999999", "ms:pick:planet:1", "ms:pick:x"):
             before = len(bot.api.chat(mia.user.id).bot_messages)
@@ -89,7 +89,7 @@ async def test_a_lead_card_sends_too_and_back_returns_to_the_same_message(engine
     async with messaging_bot(engine, clock, Sinks(sms=RecordingSmsSender())) as bot:
         bot.user(ADMIN_ID, "Ada")
         mia, manager = await _member(bot, 2003, "Mia", "manager")
-        await bot.services.leads.create(manager, "Lin Wei", phone_list=(PHONE,))
+        await bot.services.customers.leads.create(manager, "Lin Wei", phone_list=(PHONE,))
         await mia.text_of("0912 345 678")  # the lead's card
         card = mia.last
         assert "Lin Wei" in (card.text or "") and "✉️ Send…" in mia.labels()

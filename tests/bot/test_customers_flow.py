@@ -37,16 +37,16 @@ class Team:
 async def _team(bot: BotHarness, zed_language: str = "zh-hant") -> Team:
     await bot.user(ADMIN_ID, "Ada").send("/start")
     s = bot.services
-    admin = await s.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    north = await s.departments.create(admin, "North", admin.department_id)
-    south = await s.departments.create(admin, "South", admin.department_id)
-    roles = {r.name: r.id for r in await s.roles.list(admin)}
+    admin = await s.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    north = await s.organisation.departments.create(admin, "North", admin.department_id)
+    south = await s.organisation.departments.create(admin, "South", admin.department_id)
+    roles = {r.name: r.id for r in await s.organisation.roles.list(admin)}
 
     async def join(tg: int, name: str, role: str, department: int, language: str = "en") -> Actor:
-        invite = await s.invites.create(admin, roles[role], department)
+        invite = await s.organisation.invites.create(admin, roles[role], department)
         who = TelegramIdentity(tg, name, language_code=language)
-        await s.invites.accept(invite.code, who)
-        actor = await s.identity.actor_for(who)
+        await s.organisation.invites.accept(invite.code, who)
+        actor = await s.organisation.identity.actor_for(who)
         assert actor is not None
         return actor  # type: ignore[no-any-return]
 
@@ -220,12 +220,13 @@ async def test_card_edit_contacts_history_and_lead_actions(engine: AsyncEngine, 
     async with running_bot(engine, clock) as bot:
         team = await _team(bot)
         s = bot.services
-        customer = await s.customers.create(team.bob, CustomerDraft(name="Acme Taiwan", phones=("0227001234",)))
+        customer = await s.customers.customers.create(team.bob, CustomerDraft(name="Acme Taiwan",
+                                                                              phones=("0227001234",)))
         target = Target(EntityKind.CUSTOMER, customer.id)
-        await s.followups.log(team.bob, target, InteractionKind.VISIT, "Met the buyer <b>",
+        await s.followups.followups.log(team.bob, target, InteractionKind.VISIT, "Met the buyer <b>",
                               occurred_at=clock.now() - timedelta(days=2))
-        await s.followups.plan(team.bob, target, clock.now() + timedelta(days=1), "Send the quote")
-        await s.followups.plan(team.bob, target, clock.now() - timedelta(hours=3), "Call about samples")
+        await s.followups.followups.plan(team.bob, target, clock.now() + timedelta(days=1), "Send the quote")
+        await s.followups.followups.plan(team.bob, target, clock.now() - timedelta(hours=3), "Call about samples")
         bob = bot.user(BOB, "Bob")
         card = await bob.text_of("/find acme")
         card = _text(await bob.press("🏢 Acme Taiwan"))
@@ -271,7 +272,7 @@ async def test_card_edit_contacts_history_and_lead_actions(engine: AsyncEngine, 
         await bob.press("🗑 Delete")
         assert "Contact “Amy Lin” deleted" in _text(await bob.press("Yes, delete"))
 
-        lead = await s.leads.create(team.bob, "Kevin", phone_list=("0955666777",), company_name="K Corp")
+        lead = await s.customers.leads.create(team.bob, "Kevin", phone_list=("0955666777",), company_name="K Corp")
         await bob.send("kevin")
         await bob.press("🌱 Kevin · K Corp")
         assert bob.labels()[:2] == ["📝 Log", "⏰ Follow-up"]
@@ -279,20 +280,21 @@ async def test_card_edit_contacts_history_and_lead_actions(engine: AsyncEngine, 
         assert "qualified" in _text(await bob.press("✅ Qualify"))
         converted = _text(await bob.press("🏢 Convert to customer"))
         assert "K Corp" in converted and "now a customer" in converted and "👤 Kevin" in bob.labels()
-        assert (await s.leads.get(team.bob, lead.id)).status is LeadStatus.CONVERTED
-        other = await s.leads.create(team.bob, "Dropme", phone_list=("0955000111",))
+        assert (await s.customers.leads.get(team.bob, lead.id)).status is LeadStatus.CONVERTED
+        other = await s.customers.leads.create(team.bob, "Dropme", phone_list=("0955000111",))
         await bob.send("dropme")
         await bob.press("🌱 Dropme")
         await bob.press("✖️ Drop")
         assert "can't be empty" in await bob.text_of("   ")
         assert "Dropped because: no budget" in await bob.text_of("no budget")
-        assert (await s.leads.get(team.bob, other.id)).status is LeadStatus.DROPPED
+        assert (await s.customers.leads.get(team.bob, other.id)).status is LeadStatus.DROPPED
 
 
 async def test_manager_deletes_restores_and_hands_over(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         team = await _team(bot)
-        customer = await bot.services.customers.create(team.bob, CustomerDraft(name="Globex", phones=("0227005555",)))
+        customer = await bot.services.customers.customers.create(team.bob, CustomerDraft(name="Globex",
+                                                                                         phones=("0227005555",)))
         mia = bot.user(MIA, "Mia")
         assert "trash is empty" in await mia.text_of("/trash")
         await mia.send("globex")
@@ -316,7 +318,7 @@ async def test_manager_deletes_restores_and_hands_over(engine: AsyncEngine, cloc
         assert "• Bob" in mia.labels()
         changed = _text(await mia.press("小哲"))
         assert "now owned by 小哲" in changed and "Owner: 小哲" in changed
-        assert (await bot.services.customers.get(team.mia, customer.id)).owner_id == team.zed.staff_id
+        assert (await bot.services.customers.customers.get(team.mia, customer.id)).owner_id == team.zed.staff_id
         assert "Nothing found" in await bob.text_of("globex")
 
 
@@ -327,9 +329,9 @@ async def test_search_by_short_chinese_digits_email_tag_with_pages(engine: Async
         team = await _team(bot)
         s = bot.services
         for i in range(20):
-            await s.customers.create(team.bob, CustomerDraft(name=f"王記商行{i:02d}", tags=("food",),
+            await s.customers.customers.create(team.bob, CustomerDraft(name=f"王記商行{i:02d}", tags=("food",),
                                                              phones=(f"09123450{i:02d}",)), force=True)
-        await s.customers.create(team.bob, CustomerDraft(name="林氏企業", email="sales@lin.com.tw",
+        await s.customers.customers.create(team.bob, CustomerDraft(name="林氏企業", email="sales@lin.com.tw",
                                                          phones=("0287654321",)))
         bob = bot.user(BOB, "Bob")
         one = await bob.text_of("王")
@@ -345,7 +347,7 @@ async def test_search_by_short_chinese_digits_email_tag_with_pages(engine: Async
         assert len(bob.labels()) == 9 and all(label.startswith("🏢 王記商行") for label in bob.labels()[:8])
         await bob.send("sales@lin.com.tw")
         assert bob.labels() == ["🏢 林氏企業"]
-        await s.leads.create(team.bob, "陳小姐", phone_list=("0223454321",))
+        await s.customers.leads.create(team.bob, "陳小姐", phone_list=("0223454321",))
         await bob.send("4321")  # the last four digits, shared by two records: both listed
         assert sorted(bob.labels()) == ["🌱 陳小姐", "🏢 林氏企業"]
         assert "🏢 林氏企業" in await bob.text_of("654321")  # one match: straight to the card
@@ -371,10 +373,10 @@ async def test_out_of_scope_records_never_show(engine: AsyncEngine, clock: Manua
     async with running_bot(engine, clock) as bot:
         team = await _team(bot)
         s = bot.services
-        secret = await s.customers.create(team.bob, CustomerDraft(name="秘密客戶", phones=("0911222333",),
+        secret = await s.customers.customers.create(team.bob, CustomerDraft(name="秘密客戶", phones=("0911222333",),
                                                                   email="boss@secret.tw", tags=("secret",)))
-        contact = await s.contacts.add(team.bob, secret.id, "內線窗口", phone_list=("0922333444",))
-        lead = await s.leads.create(team.bob, "秘密名單", phone_list=("0933444555",))
+        contact = await s.customers.contacts.add(team.bob, secret.id, "內線窗口", phone_list=("0922333444",))
+        lead = await s.customers.leads.create(team.bob, "秘密名單", phone_list=("0933444555",))
         carol = bot.user(CAROL, "Carol")
         for query in ("秘", "秘密", "0911222333", "2333", "boss@secret.tw", "#secret", "內線", "0933444555"):
             reply = await carol.text_of(query)
@@ -391,15 +393,15 @@ async def test_out_of_scope_records_never_show(engine: AsyncEngine, clock: Manua
             assert "秘密" not in changed and "內線" not in changed, data
             assert answer is not None and ("Not found" in answer or "out of date" in answer), (data, answer)
         # Nothing changed behind the refusals.
-        assert (await s.customers.get(team.bob, secret.id)).tier is None
-        assert (await s.leads.get(team.bob, lead.id)).status is LeadStatus.NEW
+        assert (await s.customers.customers.get(team.bob, secret.id)).tier is None
+        assert (await s.customers.leads.get(team.bob, lead.id)).status is LeadStatus.NEW
         # Rep permissions: delete and handover are refused even with a forged button on his own customer.
         bob = bot.user(BOB, "Bob")
         await bob.send("/find 秘密")
         for data in (f"cu:delok:{secret.id}", f"cu:setown:{secret.id}:{team.carol.staff_id}"):
             _changed, answer = await _forged(bob, data)
             assert answer is not None and "permission" in answer, data
-        assert (await s.customers.get(team.bob, secret.id)).owner_id == team.bob.staff_id
+        assert (await s.customers.customers.get(team.bob, secret.id)).owner_id == team.bob.staff_id
         # A manager of North may not hand a customer to someone in South.
         mia = bot.user(MIA, "Mia")
         await mia.send("/find 秘密")
@@ -496,12 +498,12 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     print(f"demo seed: {transactions} transactions, {seconds:.2f} s wall, {cpu:.2f} s CPU")
     assert transactions <= 100, transactions
     assert not await demo.seed(services)  # once only
-    people = {p.username: await services.identity.actor_for(p.identity) for p in demo.PEOPLE}
+    people = {p.username: await services.organisation.identity.actor_for(p.identity) for p in demo.PEOPLE}
     counts = {name: await _count_owned(engine, actor.staff_id) for name, actor in people.items()}
     assert sum(counts.values()) >= 28 and counts["jason_chen"] >= 10 and counts["wang_fang"] >= 10
     assert counts["meiling_lin"] >= 2
     for rep in ("jason_chen", "wang_fang"):
-        agenda = await services.followups.agenda(people[rep])
+        agenda = await services.followups.followups.agenda(people[rep])
         assert agenda.overdue and agenda.due, rep  # something late and something still to do today
     async with running_bot(engine, clock) as bot:
         jason = bot.user(demo.PEOPLE[2].telegram_id, "Jason")

@@ -33,18 +33,18 @@ TAIPEI = ZoneInfo("Asia/Taipei")
 async def _join(bot: BotHarness, tg_id: int, name: str, language: str = "en", role: str = "rep") -> tuple[Chatter,
                                                                                                           Actor]:
     """Invite through the services and accept in chat, as a new colleague does."""
-    admin = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.roles.assignable(admin)}
-    invite = await bot.services.invites.create(admin, roles[role], admin.department_id)
+    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
+    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
     chatter = bot.user(tg_id, name, language_code=language)
     await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
+    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
     assert actor is not None
     return chatter, actor
 
 
 async def _customer(bot: BotHarness, owner: Actor, name: str) -> int:
-    return int((await bot.services.customers.create(owner, CustomerDraft(name=name), force=True)).id)
+    return int((await bot.services.customers.customers.create(owner, CustomerDraft(name=name), force=True)).id)
 
 
 async def _location(chatter: Chatter, latitude: float, longitude: float) -> list[ChatMessage]:
@@ -161,7 +161,7 @@ async def test_guided_log_plan_and_call_back_from_buttons(engine: AsyncEngine, c
         await bot.user(ADMIN_ID, "Ada").send("/start")
         ned, ned_actor = await _join(bot, 3001, "Ned")
         acme = await _customer(bot, ned_actor, "Acme Trading")
-        first = await bot.services.followups.plan(ned_actor, Target(EntityKind.CUSTOMER, acme),
+        first = await bot.services.followups.followups.plan(ned_actor, Target(EntityKind.CUSTOMER, acme),
                                                   clock.now() + timedelta(hours=2), "prepare offer")
         shown = await ned.text_of("/today")
         assert "prepare offer" in shown and "Acme Trading" in shown
@@ -242,7 +242,7 @@ async def test_today_agenda_and_agenda_time(engine: AsyncEngine, clock: ManualCl
         await bot.user(ADMIN_ID, "Ada").send("/start")
         ned, ned_actor = await _join(bot, 3001, "Ned")
         acme = Target(EntityKind.CUSTOMER, await _customer(bot, ned_actor, "Acme <Trading>"))
-        plan = bot.services.followups.plan
+        plan = bot.services.followups.followups.plan
         await plan(ned_actor, acme, clock.now() - timedelta(days=1), "overdue quote")
         await plan(ned_actor, acme, clock.now() + timedelta(hours=3), "call at one")
         await plan(ned_actor, acme, clock.now() + timedelta(days=1), "tomorrow's visit")
@@ -263,8 +263,8 @@ async def test_today_agenda_and_agenda_time(engine: AsyncEngine, clock: ManualCl
         assert "is off" in await ned.text_of("/agendatime")
 
         # The morning agenda push (run the job's callback as the scheduler would).
-        ned_actor = await bot.services.identity.actor_by_staff_id(ned_actor.staff_id)
-        await bot.services.agenda.set_time(ned_actor, "9:00")
+        ned_actor = await bot.services.organisation.identity.actor_by_staff_id(ned_actor.staff_id)
+        await bot.services.followups.agenda.set_time(ned_actor, "9:00")
         before = len(bot.api.sent_messages(3001))
         await agenda_job(_context(bot))
         await agenda_job(_context(bot))
@@ -278,7 +278,7 @@ async def test_reminder_push_and_its_buttons(engine: AsyncEngine, clock: ManualC
         ned, ned_actor = await _join(bot, 3001, "Ned")
         acme_id = await _customer(bot, ned_actor, "Acme Trading")
         acme = Target(EntityKind.CUSTOMER, acme_id)
-        plan = bot.services.followups.plan
+        plan = bot.services.followups.followups.plan
         one = await plan(ned_actor, acme, clock.now() + timedelta(minutes=30), "call about the invoice")
         two = await plan(ned_actor, acme, clock.now() + timedelta(minutes=30), "send samples")
         three = await plan(ned_actor, acme, clock.now() + timedelta(minutes=30), "confirm the meeting")

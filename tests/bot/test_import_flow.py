@@ -33,15 +33,15 @@ MIA, NED, SUE = 2001, 2002, 2003
 async def _team(bot: BotHarness) -> None:
     """Ada (admin) with Mia (manager, North), Ned (rep, North) and Sue (rep, South), joined by invite."""
     services = bot.services
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    north = await services.departments.create(admin, "North", admin.department_id)
-    south = await services.departments.create(admin, "South", admin.department_id)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await services.roles.list(admin)}
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    north = await services.organisation.departments.create(admin, "North", admin.department_id)
+    south = await services.organisation.departments.create(admin, "South", admin.department_id)
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await services.organisation.roles.list(admin)}
     for tg_id, name, role, dep in ((MIA, "Mia", "manager", north.id), (NED, "Ned", "rep", north.id),
                                    (SUE, "Sue", "rep", south.id)):
-        invite = await services.invites.create(admin, roles[role], dep)
-        await services.invites.accept(invite.code, TelegramIdentity(tg_id, name, username=name.lower()))
+        invite = await services.organisation.invites.create(admin, roles[role], dep)
+        await services.organisation.invites.accept(invite.code, TelegramIdentity(tg_id, name, username=name.lower()))
 
 
 async def _send_file(chatter: Chatter, name: str, content: bytes, mime: str = "text/csv", *,
@@ -151,8 +151,8 @@ async def test_export_sends_only_the_customers_in_scope(engine: AsyncEngine, clo
         await _team(bot)
         s = bot.services
         for tg_id, name in ((NED, "北區 Ned 的客戶"), (MIA, "北區 Mia 的客戶"), (SUE, "南區 Sue 的客戶")):
-            actor = await s.identity.actor_for(TelegramIdentity(tg_id, "x"))
-            await s.customers.create(actor, CustomerDraft(name=name))
+            actor = await s.organisation.identity.actor_for(TelegramIdentity(tg_id, "x"))
+            await s.customers.customers.create(actor, CustomerDraft(name=name))
         mia = bot.user(MIA, "Mia")
         await mia.send("/export")
         assert mia.labels() == ["CSV", "Excel (.xlsx)"]

@@ -53,11 +53,11 @@ async def messaging_bot(engine: AsyncEngine, clock: ManualClock, sinks: Sinks | 
 
 async def _member(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
     services = bot.services
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await services.roles.assignable(admin)}
-    invite = await services.invites.create(admin, roles[role], admin.department_id)
-    await services.invites.accept(invite.code, TelegramIdentity(tg_id, name, language_code=language))
-    actor = await services.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await services.organisation.roles.assignable(admin)}
+    invite = await services.organisation.invites.create(admin, roles[role], admin.department_id)
+    await services.organisation.invites.accept(invite.code, TelegramIdentity(tg_id, name, language_code=language))
+    actor = await services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
     assert actor is not None
     return bot.user(tg_id, name, language_code=language), actor
 
@@ -75,7 +75,7 @@ async def _show_card(bot: BotHarness, who: Chatter, actor: Actor, customer_id: i
 async def _until(bot: BotHarness, done: Callable[[], Awaitable[bool]]) -> None:
     """Run dispatcher rounds and status pushes (what the outbox job does each tick) until ``done``."""
     for _ in range(100):
-        await bot.services.outbox_worker.run_once()
+        await bot.services.messaging.outbox_worker.run_once()
         await push_status_notices(bot.app.bot, bot.services, bot.runtime.catalogs)
         if await done():
             return
@@ -96,7 +96,7 @@ async def test_rep_sms_waits_for_review(engine: AsyncEngine, clock: ManualClock)
     async with messaging_bot(engine, clock, Sinks(sms=sms)) as bot:
         bot.user(ADMIN_ID, "Ada")
         ned, rep = await _member(bot, 2002, "Ned", "rep")
-        acme = await bot.services.customers.create(rep, CustomerDraft(name="Acme", phones=(PHONE,)))
+        acme = await bot.services.customers.customers.create(rep, CustomerDraft(name="Acme", phones=(PHONE,)))
         await _show_card(bot, ned, rep, acme.id)
         assert ned.labels() == ["📱 Send SMS", "✉️ Send e-mail", "📠 Send fax"]
 
@@ -117,7 +117,7 @@ async def test_rep_sms_waits_for_review(engine: AsyncEngine, clock: ManualClock)
             return True
 
         await _until(bot, nothing_sent)
-        [mine] = await bot.services.messaging.recent_by_user(rep)
+        [mine] = await bot.services.messaging.messaging.recent_by_user(rep)
         assert mine.status is OutboxStatus.HELD and mine.body == "Hi <Acme> & co, your quote is ready"
         assert sms.sent == []
         listing = await ned.text_of("/outbox")
@@ -130,7 +130,7 @@ async def test_manager_sms_is_delivered_and_the_status_follows_in_chat(engine: A
     async with messaging_bot(engine, clock, Sinks(sms=sms)) as bot:
         bot.user(ADMIN_ID, "Ada")
         mei, manager = await _member(bot, 2003, "美玲", "manager", "zh-hant")
-        acme = await bot.services.customers.create(manager, CustomerDraft(name="大同貿易",
+        acme = await bot.services.customers.customers.create(manager, CustomerDraft(name="大同貿易",
                                                                           phones=(PHONE, OTHER_PHONE)))
         await _show_card(bot, mei, manager, acme.id)
         await mei.press("📱 傳簡訊")
@@ -150,7 +150,7 @@ async def test_manager_sms_is_delivered_and_the_status_follows_in_chat(engine: A
 
         # The carrier's delivery report arrives (through /twilio/status in production): the same message shows it.
         provider_id = sms.sent[0].receipt.provider_id
-        await bot.services.messaging.record_delivery(DeliveryReport(provider_id, "delivered"))
+        await bot.services.messaging.messaging.record_delivery(DeliveryReport(provider_id, "delivered"))
 
         async def delivered() -> bool:
             return "已送達" in (bot.api.chat(mei.user.id).message(status_message.message_id).text or "")
@@ -170,7 +170,7 @@ async def test_email_with_a_pdf_arrives_at_the_smtp_server(engine: AsyncEngine, 
             ada = bot.user(ADMIN_ID, "Ada")
             await ada.send("/start")
             mia_chat, manager = await _member(bot, 2004, "Mia", "manager")
-            acme = await bot.services.customers.create(manager, CustomerDraft(name="Acme",
+            acme = await bot.services.customers.customers.create(manager, CustomerDraft(name="Acme",
                                                                               email="buyer@acme.example"))
             await _show_card(bot, mia_chat, manager, acme.id)
             await mia_chat.press("✉️ Send e-mail")
@@ -201,11 +201,11 @@ async def test_fax_needs_a_pdf_and_reaches_the_gateway(engine: AsyncEngine, cloc
     async with messaging_bot(engine, clock, Sinks(fax=fax)) as bot:
         bot.user(ADMIN_ID, "Ada")
         ned, rep = await _member(bot, 2005, "Ned", "rep")
-        acme = await bot.services.customers.create(rep, CustomerDraft(name="Acme", phones=(PHONE,)))
+        acme = await bot.services.customers.customers.create(rep, CustomerDraft(name="Acme", phones=(PHONE,)))
         await _show_card(bot, ned, rep, acme.id)
         # Buttons carry ids only and every press re-checks: a forged id, or a colleague's customer, is not found.
         _, sue = await _member(bot, 2006, "Sue", "rep")
-        theirs = await bot.services.customers.create(sue, CustomerDraft(name="Sue's customer"))
+        theirs = await bot.services.customers.customers.create(sue, CustomerDraft(name="Sue's customer"))
         for forged in ("ms:fax:customer:999999", f"ms:fax:customer:{theirs.id}", "ms:fax:planet:1"):
             await bot.api.deliver(bot.app, bot.api.press(ned.user, None, forged, forged=True, enqueue=False))
             text = bot.api.calls_to("answerCallbackQuery")[-1].params["text"]
@@ -231,8 +231,8 @@ async def test_not_configured_and_stale_buttons(engine: AsyncEngine, clock: Manu
     async with messaging_bot(engine, clock, None) as bot:
         ada = bot.user(ADMIN_ID, "Ada")
         await ada.send("/start")
-        admin = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-        acme = await bot.services.customers.create(admin, CustomerDraft(name="Acme", phones=(PHONE,)))
+        admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        acme = await bot.services.customers.customers.create(admin, CustomerDraft(name="Acme", phones=(PHONE,)))
         await _show_card(bot, ada, admin, acme.id)
         await ada.press("📱 Send SMS")
         alert = bot.api.calls_to("answerCallbackQuery")[-1].params
@@ -260,12 +260,12 @@ async def test_bot_pushes_go_through_the_outbox(engine: AsyncEngine, clock: Manu
 
         async def both_done() -> bool:
             async with bot.services.uow(write=False) as uow:
-                rows = [await uow.outbox.get(hello.id), await uow.outbox.get(blocked.id)]
+                rows = [await uow.messaging.outbox.get(hello.id), await uow.messaging.outbox.get(blocked.id)]
             return all(r is not None and r.status in (OutboxStatus.SENT, OutboxStatus.FAILED) for r in rows)
 
         await _until(bot, both_done)
         assert ada.last.text == "Price list updated & ready"
         async with bot.services.uow(write=False) as uow:
-            sent, failed = await uow.outbox.get(hello.id), await uow.outbox.get(blocked.id)
+            sent, failed = await uow.messaging.outbox.get(hello.id), await uow.messaging.outbox.get(blocked.id)
         assert sent is not None and sent.status is OutboxStatus.SENT and sent.provider_id == str(ada.last.message_id)
         assert failed is not None and failed.status is OutboxStatus.FAILED and failed.last_error

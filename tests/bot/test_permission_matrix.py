@@ -21,15 +21,15 @@ PERMISSIONS = {r.name: r.permissions for r in DEFAULT_ROLES}
 
 async def _staff(bot: BotHarness) -> dict[str, Any]:
     s = bot.services
-    admin = await s.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    south = await s.departments.create(admin, "South", admin.department_id)
-    north = await s.departments.create(admin, "North", admin.department_id)
-    roles = {r.name: r.id for r in await s.roles.list(admin)}
+    admin = await s.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    south = await s.organisation.departments.create(admin, "South", admin.department_id)
+    north = await s.organisation.departments.create(admin, "North", admin.department_id)
+    roles = {r.name: r.id for r in await s.organisation.roles.list(admin)}
     for name, tg in ROLE_USERS.items():
-        invite = await s.invites.create(admin, roles[name], north.id)
-        await s.invites.accept(invite.code, TelegramIdentity(tg, name.title()))
-    invite = await s.invites.create(admin, roles["rep"], south.id)
-    victim = await s.invites.accept(invite.code, TelegramIdentity(7999, "Victor"))
+        invite = await s.organisation.invites.create(admin, roles[name], north.id)
+        await s.organisation.invites.accept(invite.code, TelegramIdentity(tg, name.title()))
+    invite = await s.organisation.invites.create(admin, roles["rep"], south.id)
+    victim = await s.organisation.invites.accept(invite.code, TelegramIdentity(7999, "Victor"))
     return {"roles": roles, "root": admin.department_id, "south": south.id, "north": north.id, "victim": victim}
 
 

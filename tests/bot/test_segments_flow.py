@@ -33,12 +33,12 @@ class Team:
 
 async def _join(bot: BotHarness, tg_id: int, name: str, role: str, department_id: int,
                 language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.roles.assignable(admin)}
-    invite = await bot.services.invites.create(admin, roles[role], department_id)
+    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
+    invite = await bot.services.organisation.invites.create(admin, roles[role], department_id)
     chatter = bot.user(tg_id, name, language_code=language)
     await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
+    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
     assert actor is not None
     return chatter, actor
 
@@ -46,9 +46,9 @@ async def _join(bot: BotHarness, tg_id: int, name: str, role: str, department_id
 async def _team(bot: BotHarness) -> Team:
     ada = bot.user(ADMIN_ID, "Ada")
     await ada.send("/start")
-    admin = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    north = await bot.services.departments.create(admin, "North", admin.department_id)
-    south = await bot.services.departments.create(admin, "South", admin.department_id)
+    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    north = await bot.services.organisation.departments.create(admin, "North", admin.department_id)
+    south = await bot.services.organisation.departments.create(admin, "South", admin.department_id)
     mia, mia_a = await _join(bot, 3001, "Mia", "manager", north.id)
     ned, ned_a = await _join(bot, 3002, "Ned", "rep", north.id)
     nat, nat_a = await _join(bot, 3003, "Nat", "rep", north.id, "zh-hant")
@@ -56,12 +56,13 @@ async def _team(bot: BotHarness) -> Team:
     # Messages pushed to Nat (not answers to Nat) follow the language Nat chose, which is stored with her.
     await nat.send("/language")
     await nat.press("• 繁體中文")
-    admin = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
     return Team(ada, mia, ned, nat, sue, {"ada": admin, "mia": mia_a, "ned": ned_a, "nat": nat_a, "sue": sue_a})
 
 
 async def _customer(bot: BotHarness, owner: Actor, name: str, **fields: Any) -> int:
-    return int((await bot.services.customers.create(owner, CustomerDraft(name=name, **fields), force=True)).id)
+    return int((await bot.services.customers.customers.create(owner, CustomerDraft(name=name, **fields),
+                                                              force=True)).id)
 
 
 async def _owners(engine: AsyncEngine, table: Any) -> dict[int, int]:
@@ -166,10 +167,10 @@ async def test_handover_preview_confirm_and_notices(engine: AsyncEngine, clock: 
         ned = team.actors["ned"]
         acme = await _customer(bot, ned, "Acme", tags=("vip",))
         beta = await _customer(bot, ned, "Beta")
-        lead = await s.leads.create(ned, "陳小姐", phone_list=("0933 111 222",))
-        await s.followups.plan(ned, Target(EntityKind.CUSTOMER, beta), clock.now() + timedelta(days=1),
+        lead = await s.customers.leads.create(ned, "陳小姐", phone_list=("0933 111 222",))
+        await s.followups.followups.plan(ned, Target(EntityKind.CUSTOMER, beta), clock.now() + timedelta(days=1),
                                "visit")
-        await s.segments.create(team.actors["mia"], "VIPs", SegmentFilter(tags=frozenset({"vip"})))
+        await s.segments.segments.create(team.actors["mia"], "VIPs", SegmentFilter(tags=frozenset({"vip"})))
         mia = team.mia
 
         await mia.send("/handover")
@@ -189,9 +190,9 @@ async def test_handover_preview_confirm_and_notices(engine: AsyncEngine, clock: 
 
         # Everything else goes to Kim, who never opened the bot, while Ned has blocked it: still done.
         admin = team.actors["ada"]
-        roles = {r.name: r.id for r in await s.roles.assignable(admin)}
-        invite = await s.invites.create(admin, roles["rep"], ned.department_id)
-        kim = await s.invites.accept(invite.code, TelegramIdentity(3005, "Kim"))
+        roles = {r.name: r.id for r in await s.organisation.roles.assignable(admin)}
+        invite = await s.organisation.invites.create(admin, roles["rep"], ned.department_id)
+        kim = await s.organisation.invites.accept(invite.code, TelegramIdentity(3005, "Kim"))
         bot.api.block(team.ned.user)
         await mia.send("/handover")
         await mia.press(_label(mia, "Ned · 3"))
@@ -223,7 +224,7 @@ async def test_deactivation_requires_a_handover_first(engine: AsyncEngine, clock
         # An old or forged confirmation button cannot skip the handover either.
         await _forge(ada, f"us:offok:{ned.staff_id}")
         assert "Ned still owns open work" in (ada.last.text or "")
-        assert (await bot.services.identity.actor_by_staff_id(ned.staff_id)) is not None
+        assert (await bot.services.organisation.identity.actor_by_staff_id(ned.staff_id)) is not None
 
         await ada.press("🤝 Hand over first")
         await ada.press("Nat")
@@ -233,7 +234,7 @@ async def test_deactivation_requires_a_handover_first(engine: AsyncEngine, clock
         await ada.press("⛔ Deactivate Ned now")
         await ada.press("Yes, deactivate")
         assert "deactivated" in (ada.last.text or "")
-        assert (await bot.services.identity.actor_by_staff_id(ned.staff_id)) is None
+        assert (await bot.services.organisation.identity.actor_by_staff_id(ned.staff_id)) is None
 
 
 async def test_reps_cannot_hand_over_and_only_admins_set_nudges(engine: AsyncEngine, clock: ManualClock) -> None:
@@ -269,7 +270,7 @@ async def test_nudges_are_sent_once_a_day_with_the_configured_days(engine: Async
         loyal = await _customer(bot, ned, "甲乙公司", classification=Classification.LOYAL)
         await _customer(bot, team.actors["nat"], "Nat Co", classification=Classification.LOYAL)
         clock.advance(timedelta(days=20))
-        await bot.services.followups.log(ned, Target(EntityKind.CUSTOMER, loyal), InteractionKind.CALL,
+        await bot.services.followups.followups.log(ned, Target(EntityKind.CUSTOMER, loyal), InteractionKind.CALL,
                                          "Quarterly call")
         clock.advance(timedelta(days=20))  # 40 days since creation; the loyal customer was called 20 days ago
 

@@ -25,7 +25,7 @@ async def _team(engine: AsyncEngine, clock: ManualClock):  # type: ignore[no-unt
 
 async def test_create_normalizes_and_detects_duplicates(engine: AsyncEngine, clock: ManualClock) -> None:
     org, _, ned, sue = await _team(engine, clock)
-    s = org.services.customers
+    s = org.services.customers.customers
     tsmc = await s.create(ned, CustomerDraft(name="台積電 TSMC", short_name="台積", phones=("02 2345-6789",),
                                              email="buyer@tsmc.example.com", tags=("semis", "#vip")))
     assert tsmc.phones == ("+886223456789",) and tsmc.tags == ("semis", "vip") and tsmc.owner_id == ned.staff_id
@@ -49,7 +49,7 @@ async def test_create_normalizes_and_detects_duplicates(engine: AsyncEngine, clo
 async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: AsyncEngine,
                                                                       clock: ManualClock) -> None:
     org, manager, ned, sue = await _team(engine, clock)
-    s = org.services.customers
+    s = org.services.customers.customers
     await s.create(ned, CustomerDraft(name="王大明工業", phones=("0912-345-678",), tags=("vip", "重点")))
     await s.create(ned, CustomerDraft(name="Acme Trading", email="sales@acme.example.com"))
     await s.create(sue, CustomerDraft(name="王記食品", phones=("0922-000-111",)))
@@ -75,86 +75,87 @@ async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: As
 async def test_card_edit_delete_restore_and_scope(engine: AsyncEngine, clock: ManualClock) -> None:
     org, manager, ned, sue = await _team(engine, clock)
     s = org.services
-    acme = await s.customers.create(ned, CustomerDraft(name="Acme"))
+    acme = await s.customers.customers.create(ned, CustomerDraft(name="Acme"))
     with pytest.raises(NotFound):
-        await s.customers.card(sue, acme.id)
-    updated = await s.customers.update(ned, acme.id, {"classification": Classification.LOYAL, "region": "Taipei"})
+        await s.customers.customers.card(sue, acme.id)
+    updated = await s.customers.customers.update(ned, acme.id, {"classification": Classification.LOYAL,
+                                                                "region": "Taipei"})
     assert updated.classification is Classification.LOYAL
     with pytest.raises(PermissionDenied):
-        await s.customers.delete(ned, acme.id)  # reps may not delete by default
-    await s.customers.delete(manager, acme.id)
+        await s.customers.customers.delete(ned, acme.id)  # reps may not delete by default
+    await s.customers.customers.delete(manager, acme.id)
     with pytest.raises(NotFound):
-        await s.customers.get(ned, acme.id)
-    assert (await s.customers.search(ned, "Acme")).hits == ()
-    trash, _ = await s.customers.trash(manager)
+        await s.customers.customers.get(ned, acme.id)
+    assert (await s.customers.customers.search(ned, "Acme")).hits == ()
+    trash, _ = await s.customers.customers.trash(manager)
     assert [c.name for c in trash] == ["Acme"]
-    await s.customers.restore(manager, acme.id)
-    card = await s.customers.card(ned, acme.id)
+    await s.customers.customers.restore(manager, acme.id)
+    card = await s.customers.customers.card(ned, acme.id)
     assert card.customer.region == "Taipei" and card.owner_name == "Ned"
 
 
 async def test_lead_converts_keeping_history(engine: AsyncEngine, clock: ManualClock) -> None:
     org, _, ned, _ = await _team(engine, clock)
     s = org.services
-    lead = await s.leads.create(ned, "陳小姐", phone_list=("0933 111 222",), company_name="大同貿易")
-    interaction, followup = await s.followups.log(
+    lead = await s.customers.leads.create(ned, "陳小姐", phone_list=("0933 111 222",), company_name="大同貿易")
+    interaction, followup = await s.followups.followups.log(
         ned, Target(EntityKind.LEAD, lead.id), InteractionKind.CALL, "Interested in samples",
         next_due=clock.now() + timedelta(days=2), next_text="Send samples")
     assert followup is not None
-    customer, contact = await s.leads.convert(ned, lead.id)
+    customer, contact = await s.customers.leads.convert(ned, lead.id)
     assert (customer.name, contact.name) == ("大同貿易", "陳小姐")
-    card = await s.customers.card(ned, customer.id)
+    card = await s.customers.customers.card(ned, customer.id)
     assert card.last_interaction is not None and card.last_interaction.id == interaction.id
     assert [f.id for f in card.open_followups] == [followup.id]
-    assert (await s.leads.get(ned, lead.id)).status is LeadStatus.CONVERTED
-    hits = (await s.customers.search(ned, "陳小姐")).hits
+    assert (await s.customers.leads.get(ned, lead.id)).status is LeadStatus.CONVERTED
+    hits = (await s.customers.customers.search(ned, "陳小姐")).hits
     assert [(h.entity, h.title) for h in hits] == [(EntityKind.CONTACT, "陳小姐")]
 
 
 async def test_agenda_and_reminder_claims_are_exclusive(engine: AsyncEngine, clock: ManualClock) -> None:
     org, _, ned, _ = await _team(engine, clock)
     s = org.services
-    acme = await s.customers.create(ned, CustomerDraft(name="Acme"))
+    acme = await s.customers.customers.create(ned, CustomerDraft(name="Acme"))
     target = Target(EntityKind.CUSTOMER, acme.id)
-    soon = await s.followups.plan(ned, target, clock.now() + timedelta(minutes=5), "call back")
-    later = await s.followups.plan(ned, target, clock.now() + timedelta(days=1), "visit")
-    overdue = await s.followups.plan(ned, target, clock.now() - timedelta(days=1), "send quote")
-    agenda = await s.followups.agenda(ned)
+    soon = await s.followups.followups.plan(ned, target, clock.now() + timedelta(minutes=5), "call back")
+    later = await s.followups.followups.plan(ned, target, clock.now() + timedelta(days=1), "visit")
+    overdue = await s.followups.followups.plan(ned, target, clock.now() - timedelta(days=1), "send quote")
+    agenda = await s.followups.followups.agenda(ned)
     assert [f.id for f in agenda.overdue] == [overdue.id] and [f.id for f in agenda.due] == [soon.id]
     clock.advance(timedelta(minutes=10))
     async with s.uow() as uow:
-        first = await uow.followups.claim_due(clock.now(), "w1", clock.now() + timedelta(minutes=5), 10)
+        first = await uow.customers.followups.claim_due(clock.now(), "w1", clock.now() + timedelta(minutes=5), 10)
         await uow.commit()
     async with s.uow() as uow:
-        second = await uow.followups.claim_due(clock.now(), "w2", clock.now() + timedelta(minutes=5), 10)
+        second = await uow.customers.followups.claim_due(clock.now(), "w2", clock.now() + timedelta(minutes=5), 10)
         await uow.commit()
     assert sorted(f.id for f in first) == sorted([overdue.id, soon.id]) and second == []
     async with s.uow() as uow:
-        assert await uow.followups.mark_reminded(soon.id, "w1", clock.now(), False)
-        assert not await uow.followups.mark_reminded(soon.id, "w2", clock.now(), False)
+        assert await uow.customers.followups.mark_reminded(soon.id, "w1", clock.now(), False)
+        assert not await uow.customers.followups.mark_reminded(soon.id, "w2", clock.now(), False)
         await uow.commit()
-    await s.followups.complete(ned, later.id)
-    assert [f.id for f in (await s.followups.agenda(ned, (clock.now() + timedelta(days=1)).date())).due] == []
+    await s.followups.followups.complete(ned, later.id)
+    assert [f.id for f in (await s.followups.followups.agenda(ned, (clock.now() + timedelta(days=1)).date())).due] == []
 
 
 async def test_whole_names_are_found_exactly_in_scope(engine: AsyncEngine, clock: ManualClock) -> None:
     org, _, ned, sue = await _team(engine, clock)
     s = org.services
-    acme = await s.customers.create(ned, CustomerDraft(name="Acme Trading Co.", short_name="Acme"))
-    await s.customers.create(ned, CustomerDraft(name="Acme Trading Co. Asia"))
-    wang = await s.contacts.add(ned, acme.id, "王大明")
-    lead = await s.leads.create(ned, "Lin", company_name="台中化工物流有限公司")
-    await s.customers.create(sue, CustomerDraft(name="王記食品"))
+    acme = await s.customers.customers.create(ned, CustomerDraft(name="Acme Trading Co.", short_name="Acme"))
+    await s.customers.customers.create(ned, CustomerDraft(name="Acme Trading Co. Asia"))
+    wang = await s.customers.contacts.add(ned, acme.id, "王大明")
+    lead = await s.customers.leads.create(ned, "Lin", company_name="台中化工物流有限公司")
+    await s.customers.customers.create(sue, CustomerDraft(name="王記食品"))
 
     typed = ["ＡＣＭＥ   trading co.", "acme", "王大明", "台中化工物流有限公司", "王記食品", "Acme Trading"]
-    found = await s.customers.named(ned, typed)
+    found = await s.customers.customers.named(ned, typed)
     assert {name: [(h.entity, h.id) for h in hits] for name, hits in found.items()} == {
         "ＡＣＭＥ   trading co.": [(EntityKind.CUSTOMER, acme.id)],  # width, case and spacing aside
         "acme": [(EntityKind.CUSTOMER, acme.id)],  # the short name
         "王大明": [(EntityKind.CONTACT, wang.id)],
         "台中化工物流有限公司": [(EntityKind.LEAD, lead.id)],  # a lead's company
     }  # Sue's 王記食品 is outside Ned's scope; "Acme Trading" is nobody's whole name
-    assert "王記食品" in await s.customers.named(org.admin, ["王記食品"])
+    assert "王記食品" in await s.customers.customers.named(org.admin, ["王記食品"])
 
 
 async def test_one_message_log_prefers_the_longest_whole_name(engine: AsyncEngine, clock: ManualClock) -> None:
@@ -163,13 +164,13 @@ async def test_one_message_log_prefers_the_longest_whole_name(engine: AsyncEngin
 
     org, _, ned, sue = await _team(engine, clock)
     s = org.services
-    await s.customers.create(ned, CustomerDraft(name="Acme"))
-    trading = await s.customers.create(ned, CustomerDraft(name="Acme Trading Co."))
-    await s.customers.create(sue, CustomerDraft(name="Globex Foods"))
+    await s.customers.customers.create(ned, CustomerDraft(name="Acme"))
+    trading = await s.customers.customers.create(ned, CustomerDraft(name="Acme Trading Co."))
+    await s.customers.customers.create(sue, CustomerDraft(name="Globex Foods"))
 
     async def who(text: str):  # type: ignore[no-untyped-def]
         parsed = parse_log(text, clock.now())
-        return await match_target(s.customers, ned, list(parsed.splits), parsed.new_name)
+        return await match_target(s.customers.customers, ned, list(parsed.splits), parsed.new_name)
 
     match = await who("Acme Trading Co. called about the price next: tomorrow 3pm send the quote")
     assert match.single is not None and match.single.id == trading.id
@@ -194,7 +195,8 @@ async def test_whole_name_terms_are_added_to_records_that_existed_before(tmp_pat
     try:
         await upgrade(engine)
         org = await make_org(engine, clock)
-        acme = await org.services.customers.create(org.admin, CustomerDraft(name="Acme  Trading", short_name="AT"))
+        acme = await org.services.customers.customers.create(org.admin, CustomerDraft(name="Acme  Trading",
+                                                                                      short_name="AT"))
         query = text("select term from search_terms where entity = 'customer' and entity_id = :id "
                      "and term like '=%' order by term")
 

@@ -64,11 +64,11 @@ async def endpoint(engine: AsyncEngine, clock: ManualClock, **settings: object) 
                   "public_base_url": PUBLIC, "telegram_webhook": True, "webhook_secret": SECRET,
                   "outbox_tick_seconds": 60, **settings}
         async with running_bot(engine, clock, **config) as bot:
-            worker = bot.services.outbox_worker
+            worker = bot.services.messaging.outbox_worker
             metrics = worker.metrics
             count_updates(bot.app, metrics)
             asgi = build_http_app(bot.app)
-            admin = await bot.services.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+            admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
             assert admin is not None
             transport = httpx.ASGITransport(app=asgi)
             async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
@@ -78,11 +78,12 @@ async def endpoint(engine: AsyncEngine, clock: ManualClock, **settings: object) 
 
 async def _sent_sms(ep: Endpoint) -> OutboxMessage:
     services = ep.bot.services
-    acme = await services.customers.create(ep.admin, CustomerDraft(name="Acme", phones=(PHONE,)))
-    queued = await services.messaging.send_sms(ep.admin, "customer", acme.id, "Your order shipped", draft_key="h1")
+    acme = await services.customers.customers.create(ep.admin, CustomerDraft(name="Acme", phones=(PHONE,)))
+    queued = await services.messaging.messaging.send_sms(ep.admin, "customer", acme.id, "Your order shipped",
+                                                         draft_key="h1")
     for _ in range(50):
-        await services.outbox_worker.run_once()
-        message = await services.messaging.get(ep.admin, queued.id)
+        await services.messaging.outbox_worker.run_once()
+        message = await services.messaging.messaging.get(ep.admin, queued.id)
         if message.status is OutboxStatus.SENT:
             return message
         await asyncio.sleep(0.05)
@@ -107,14 +108,14 @@ async def test_status_callback_signed_by_twilio_is_applied(engine: AsyncEngine, 
         webhook = ep.twilio.status_callback_request(sent.provider_id or "", "delivered")
         answer = await ep.http.post("/twilio/status", data=webhook.params, headers=webhook.headers)
         assert answer.status_code == 200
-        assert (await ep.bot.services.messaging.get(ep.admin, sent.id)).status is OutboxStatus.DELIVERED
+        assert (await ep.bot.services.messaging.messaging.get(ep.admin, sent.id)).status is OutboxStatus.DELIVERED
 
 
 async def test_a_status_callback_before_the_send_is_recorded_is_not_lost(engine: AsyncEngine,
                                                                          clock: ManualClock) -> None:
     async with endpoint(engine, clock) as ep:
         services = ep.bot.services
-        worker = services.outbox_worker
+        worker = services.messaging.outbox_worker
         twilio = worker.adapters.sms
         answers: list[int] = []
 
@@ -130,11 +131,12 @@ async def test_a_status_callback_before_the_send_is_recorded_is_not_lost(engine:
 
         worker.adapters.sms = CallbackFirst()
         try:
-            acme = await services.customers.create(ep.admin, CustomerDraft(name="Acme", phones=(PHONE,)))
-            queued = await services.messaging.send_sms(ep.admin, "customer", acme.id, "Shipped", draft_key="e1")
+            acme = await services.customers.customers.create(ep.admin, CustomerDraft(name="Acme", phones=(PHONE,)))
+            queued = await services.messaging.messaging.send_sms(ep.admin, "customer", acme.id, "Shipped",
+                                                                 draft_key="e1")
             for _ in range(50):
                 await worker.run_once()
-                message = await services.messaging.get(ep.admin, queued.id)
+                message = await services.messaging.messaging.get(ep.admin, queued.id)
                 if message.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING):
                     break
                 await asyncio.sleep(0.05)
@@ -162,7 +164,7 @@ async def test_wrong_or_missing_signature_is_refused_before_anything_is_stored(e
         # Signed for another URL (a replay against a different endpoint) is refused too.
         other = ep.twilio.status_callback_request(sent.provider_id or "", "delivered", url=f"{PUBLIC}/elsewhere")
         assert (await ep.http.post("/twilio/status", data=other.params, headers=other.headers)).status_code == 403
-        assert (await ep.bot.services.messaging.get(ep.admin, sent.id)).status is OutboxStatus.SENT
+        assert (await ep.bot.services.messaging.messaging.get(ep.admin, sent.id)).status is OutboxStatus.SENT
 
         inbound = RecordingInbound("thanks")
         ep.bot.services.inbound_sms = inbound

@@ -41,7 +41,7 @@ def company(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[
             org = await make_org(engine, ManualClock(START))
             ned = await org.join(org.admin, 3002, "Ned", "rep", org.north)
             async with org.services.uow() as uow:
-                await uow.staff.update(ned.staff_id, username="ned_w")
+                await uow.organisation.staff.update(ned.staff_id, username="ned_w")
                 await uow.commit()
             return {"Ada": org.admin.staff_id, "Ned": ned.staff_id}
         finally:

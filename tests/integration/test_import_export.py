@@ -32,8 +32,8 @@ async def _team(engine: AsyncEngine, clock: ManualClock) -> tuple[Org, Actor, Ac
     ned = await org.join(org.admin, 3002, "Ned", "rep", org.north_east)
     sue = await org.join(org.admin, 3003, "Sue", "rep", org.south)
     async with org.services.uow() as uow:
-        await uow.staff.update(ned.staff_id, username="ned_w")
-        await uow.staff.update(sue.staff_id, username="sue_s")
+        await uow.organisation.staff.update(ned.staff_id, username="ned_w")
+        await uow.organisation.staff.update(sue.staff_id, username="sue_s")
         await uow.commit()
     return org, mia, ned, sue
 
@@ -53,7 +53,7 @@ HEADER = ["客戶名稱", "電話", "Email", "負責人", "分類", "等級", "�
 async def test_dry_run_writes_nothing_and_one_bad_row_blocks_the_import(engine: AsyncEngine,
                                                                          clock: ManualClock) -> None:
     org, mia, ned, _ = await _team(engine, clock)
-    service = org.services.importing
+    service = org.services.customers.importing
     data = _csv([HEADER,
                  ["台積電", "02 2345 6789", "buyer@tsmc.example.com", "Ned", "忠誠", "A", "semis, vip"],
                  ["鴻海精密", "0912 345 678", "", "", "一般", "", ""],
@@ -72,12 +72,12 @@ async def test_dry_run_writes_nothing_and_one_bad_row_blocks_the_import(engine: 
 
     result = await service.run(mia, plan, skip_invalid=True)
     assert (result.created, result.skipped, result.total) == (2, 1, 3)
-    hits = (await org.services.customers.search(mia, "台積")).hits  # search terms were written too
+    hits = (await org.services.customers.customers.search(mia, "台積")).hits  # search terms were written too
     assert [h.title for h in hits] == ["台積電"]
-    tsmc = await org.services.customers.get(mia, hits[0].id)
+    tsmc = await org.services.customers.customers.get(mia, hits[0].id)
     assert tsmc.owner_id == ned.staff_id and tsmc.phones == ("+886223456789",)
     assert tsmc.classification is Classification.LOYAL and tsmc.tier is Tier.A and tsmc.tags == ("semis", "vip")
-    foxconn = (await org.services.customers.search(mia, "鴻海")).hits[0]
+    foxconn = (await org.services.customers.customers.search(mia, "鴻海")).hits[0]
     assert foxconn.owner_id == mia.staff_id  # no owner in the row: the importing user
     # Audit: one row for the import with its counts, one create row per customer.
     async with engine.connect() as conn:
@@ -99,7 +99,7 @@ async def test_dry_run_writes_nothing_and_one_bad_row_blocks_the_import(engine: 
 async def test_owners_by_name_or_username_within_the_importers_scope(engine: AsyncEngine,
                                                                       clock: ManualClock) -> None:
     org, mia, ned, sue = await _team(engine, clock)
-    service = org.services.importing
+    service = org.services.customers.importing
     table = [["Name", "Phone", "Owner"],
              ["Alpha", "0911 111 111", "@ned_w"],
              ["Beta", "0911 111 112", "ned"],
@@ -118,7 +118,7 @@ async def test_owners_by_name_or_username_within_the_importers_scope(engine: Asy
     admin_plan = await service.plan(org.admin, table)
     assert {r.draft.name: r.owner_id for r in admin_plan.rows}["Gamma"] == sue.staff_id
     # Ned was deactivated after the dry run: the import stops instead of giving customers to a leaver.
-    await org.services.staff.set_active(org.admin, ned.staff_id, False)
+    await org.services.organisation.staff.set_active(org.admin, ned.staff_id, False)
     with pytest.raises(Exception) as changed:
         await service.run(org.admin, admin_plan, skip_invalid=True)
     assert getattr(changed.value, "key", "") == "importing.owner_changed"
@@ -130,35 +130,36 @@ async def test_owners_by_name_or_username_within_the_importers_scope(engine: Asy
 async def test_duplicates_against_customers_outside_the_scope_give_no_details(engine: AsyncEngine,
                                                                               clock: ManualClock) -> None:
     org, mia, _, sue = await _team(engine, clock)
-    await org.services.customers.create(sue, CustomerDraft(name="南方貿易", phones=("07 123 4567",),
+    await org.services.customers.customers.create(sue, CustomerDraft(name="南方貿易", phones=("07 123 4567",),
                                                            email="boss@south.example.com"))
-    plan = await org.services.importing.plan(mia, [["Name", "Phone", "Email"],
+    plan = await org.services.customers.importing.plan(mia, [["Name", "Phone", "Email"],
                                                    ["Same phone", "+886 7 123 4567", ""],
                                                    ["Same mail", "", "BOSS@south.example.com"]])
     assert [(e.row, e.column, e.key, dict(e.params)) for e in plan.errors] == [
         (2, "Phone", "importing.err_duplicate_hidden", {}), (3, "Email", "importing.err_duplicate_hidden", {})]
-    seen_by_admin = await org.services.importing.plan(org.admin, [["Name", "Phone"], ["Same phone", "0712 34567"]])
+    seen_by_admin = await org.services.customers.importing.plan(org.admin, [["Name", "Phone"], ["Same phone",
+                                                                                                "0712 34567"]])
     assert seen_by_admin.errors[0].params["name"] == "南方貿易"
 
 
 async def test_export_holds_exactly_the_customers_in_scope(engine: AsyncEngine, clock: ManualClock) -> None:
     org, mia, ned, sue = await _team(engine, clock)
-    s = org.services.customers
+    s = org.services.customers.customers
     await s.create(ned, CustomerDraft(name="北東客戶 Ned", phones=("0912 000 001",)))
     await s.create(mia, CustomerDraft(name="北區客戶 Mia"))
     await s.create(sue, CustomerDraft(name="南區客戶 Sue"))
     gone = await s.create(mia, CustomerDraft(name="已刪除 Gone"))
     await s.delete(mia, gone.id)
 
-    exported = await org.services.exporting.export(mia, "csv", lambda key: key)
+    exported = await org.services.customers.exporting.export(mia, "csv", lambda key: key)
     rows = read_csv(exported.data, max_rows=100)
     assert exported.count == 2 and exported.filename.endswith(".csv")
     assert {r[0] for r in rows[1:]} == {"北東客戶 Ned", "北區客戶 Mia"}
-    everything = await org.services.exporting.export(org.admin, "xlsx", lambda key: key)
+    everything = await org.services.customers.exporting.export(org.admin, "xlsx", lambda key: key)
     assert {r[0] for r in read_xlsx(everything.data, max_rows=100)[1:]} == {
         "北東客戶 Ned", "北區客戶 Mia", "南區客戶 Sue"}
     with pytest.raises(PermissionDenied):
-        await org.services.exporting.export(ned, "csv", lambda key: key)
+        await org.services.customers.exporting.export(ned, "csv", lambda key: key)
     async with engine.connect() as conn:
         audited = (await conn.execute(select(t.audit_log.c.after).where(t.audit_log.c.action == "export")
                                       .order_by(t.audit_log.c.id))).scalars().all()
@@ -169,7 +170,7 @@ async def test_export_holds_exactly_the_customers_in_scope(engine: AsyncEngine, 
 async def test_export_then_import_round_trip_with_chinese_text(engine: AsyncEngine, clock: ManualClock,
                                                                fmt: str) -> None:
     org, mia, ned, _ = await _team(engine, clock)
-    s = org.services.customers
+    s = org.services.customers.customers
     originals = [
         await s.create(ned, CustomerDraft(
             name="台灣積體電路製造股份有限公司", short_name="台積電", phones=("02 2345 6789", "0912-345-678"),
@@ -182,13 +183,13 @@ async def test_export_then_import_round_trip_with_chinese_text(engine: AsyncEngi
                                           email="Sales@Acme.example.com")),
     ]
     catalogs = Catalogs()
-    exported = await org.services.exporting.export(mia, fmt, lambda key: catalogs.t("zh-Hant", key))
+    exported = await org.services.customers.exporting.export(mia, fmt, lambda key: catalogs.t("zh-Hant", key))
     for customer in originals:
         await s.delete(mia, customer.id)  # soft-deleted customers are not duplicates
 
-    plan = await org.services.importing.plan_file(mia, exported.data, exported.filename)
+    plan = await org.services.customers.importing.plan_file(mia, exported.data, exported.filename)
     assert plan.errors == () and plan.valid == 3
-    await org.services.importing.run(mia, plan)
+    await org.services.customers.importing.run(mia, plan)
     fields = ("name", "short_name", "kind", "phones", "email", "address", "region", "industry", "source",
               "classification", "tier", "tags", "notes", "owner_id")
     imported = {}
@@ -246,17 +247,17 @@ async def _raw(engine: AsyncEngine, sql: str, *params: Any) -> list[tuple[Any, .
 async def test_an_imported_customer_is_stored_exactly_like_one_typed_in(engine: AsyncEngine,
                                                                        clock: ManualClock) -> None:
     org, mia, ned, _ = await _team(engine, clock)
-    typed = await org.services.customers.create(ned, CustomerDraft(
+    typed = await org.services.customers.customers.create(ned, CustomerDraft(
         name="台灣積體電路 TSMC", short_name="台積電", phones=("02 2345 6789", "0912-345-678"),
         email="Buyer@TSMC.example.com", address="新竹科學園區", region="新竹", industry="半導體", source="展覽",
         classification=Classification.LOYAL, tier=Tier.A, tags=("vip", "晶圓"), notes="每月拜訪"))
     typed_terms = await _raw(engine, "SELECT term FROM search_terms WHERE entity_id = " + str(typed.id))
-    await org.services.customers.delete(mia, typed.id)  # a deleted customer is no duplicate
-    plan = await org.services.importing.plan(mia, [
+    await org.services.customers.customers.delete(mia, typed.id)  # a deleted customer is no duplicate
+    plan = await org.services.customers.importing.plan(mia, [
         ["名稱", "簡稱", "電話", "Email", "地址", "地區", "行業", "來源", "分類", "等級", "標籤", "備註", "負責人"],
         ["台灣積體電路 TSMC", "台積電", "02 2345 6789; 0912-345-678", "Buyer@TSMC.example.com", "新竹科學園區",
          "新竹", "半導體", "展覽", "忠誠", "A", "vip, 晶圓", "每月拜訪", "@ned_w"]])
-    await org.services.importing.run(mia, plan)
+    await org.services.customers.importing.run(mia, plan)
 
     columns = ("kind, name, short_name, phones, email, address, region, industry, source, owner_id, classification, "
                "tier, tags, notes, created_at, updated_at, last_contact_at")
@@ -265,7 +266,8 @@ async def test_an_imported_customer_is_stored_exactly_like_one_typed_in(engine: 
     imported_id = stored[1][0]
     imported_terms = await _raw(engine, "SELECT term FROM search_terms WHERE entity_id = " + str(imported_id))
     assert sorted(imported_terms) == sorted(typed_terms)
-    assert {term for (term,) in imported_terms} == customer_terms(await org.services.customers.get(mia, imported_id))
+    assert {term for (term,) in imported_terms} == customer_terms(await org.services.customers.customers.get(mia,
+                                                                                                             imported_id))
     created = await _raw(engine, "SELECT entity_id, after FROM audit_log WHERE action = 'create' AND "
                                  "entity = 'customer' ORDER BY id")
     assert [row[0] for row in created] == [typed.id, imported_id] and created[1][1] == created[0][1]
@@ -292,9 +294,9 @@ async def test_a_big_import_writes_in_rounds_and_lets_other_tasks_run(engine: As
         reported.append((done, total))
 
     try:
-        plan = await org.services.importing.plan(mia, table)
+        plan = await org.services.customers.importing.plan(mia, table)
         while_checking = ticks
-        result = await org.services.importing.run(mia, plan, progress=progress)
+        result = await org.services.customers.importing.run(mia, plan, progress=progress)
     finally:
         running = False
         await other

@@ -85,15 +85,15 @@ async def _team(engine: AsyncEngine, clock: ManualClock, **settings: object) -> 
     config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}), **settings)  # type: ignore[call-arg]
     services = build_services(config, engine, clock, sinks=Sinks(sms=sms, email=email, fax=fax))
     await ensure_defaults(services.uow)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
     assert admin is not None
-    north = await services.departments.create(admin, "North", admin.department_id)
-    south = await services.departments.create(admin, "South", admin.department_id)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
+    north = await services.organisation.departments.create(admin, "North", admin.department_id)
+    south = await services.organisation.departments.create(admin, "South", admin.department_id)
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
     assert admin is not None
     org = Org(services, admin, north.id, south.id, north.id)
     consent = ConsentLog()
-    services.messaging.set_consent(consent)
+    services.messaging.messaging.set_consent(consent)
     return Team(org, await org.join(admin, 3001, "Mia", "manager", north.id),
                 await org.join(admin, 3002, "Ned", "rep", north.id),
                 await org.join(admin, 3003, "Sue", "rep", south.id), sms, email, fax, consent)
@@ -113,7 +113,7 @@ def _sms(key: str, to: str = PHONE, **kwargs: object) -> NewOutboxMessage:
 
 async def _get(team: Team, message_id: int) -> OutboxMessage:
     async with team.org.services.uow(write=False) as uow:
-        message = await uow.outbox.get(message_id)
+        message = await uow.messaging.outbox.get(message_id)
     assert message is not None
     return message
 
@@ -188,7 +188,7 @@ async def test_two_workers_on_two_engines_never_claim_the_same_row(engine: Async
             got: list[int] = []
             while True:
                 async with factories[index]() as uow:
-                    rows = await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), f"w{index}",
+                    rows = await uow.messaging.outbox.claim_due(OutboxChannel.SMS, clock.now(), f"w{index}",
                                                       clock.now() + timedelta(minutes=1), 7)
                     await uow.commit()
                 if not rows:
@@ -221,7 +221,7 @@ async def test_an_expired_lease_is_claimed_again(engine: AsyncEngine, clock: Man
     team = await _team(engine, clock)
     [row] = await _enqueue(team, _sms("lease"))
     async with team.org.services.uow() as uow:
-        [claimed] = await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), "dead-worker",
+        [claimed] = await uow.messaging.outbox.claim_due(OutboxChannel.SMS, clock.now(), "dead-worker",
                                                clock.now() + timedelta(seconds=30), 10)
         await uow.commit()
     assert claimed.status is OutboxStatus.SENDING
@@ -231,7 +231,8 @@ async def test_an_expired_lease_is_claimed_again(engine: AsyncEngine, clock: Man
     assert await dispatcher.run_once() == 1
     assert (await _get(team, row.id)).status is OutboxStatus.SENT
     async with team.org.services.uow() as uow:  # the dead worker wakes up: its claim is gone
-        assert not await uow.outbox.mark_sent(row.id, "dead-worker", provider_id="x", segments=1, at=clock.now())
+        assert not await uow.messaging.outbox.mark_sent(row.id, "dead-worker", provider_id="x", segments=1,
+                                                        at=clock.now())
         await uow.commit()
 
 
@@ -324,7 +325,7 @@ async def test_carrier_opt_out_is_recorded_in_the_same_transaction(engine: Async
     await _dispatcher(team, clock).run_once()
     sent = await _get(team, row2.id)
     assert sent.provider_id is not None
-    updated = await team.org.services.messaging.record_delivery(
+    updated = await team.org.services.messaging.messaging.record_delivery(
         DeliveryReport(sent.provider_id, "undelivered", "21610", "Attempt to send to unsubscribed recipient"))
     assert updated is not None and updated.status is OutboxStatus.FAILED
     assert updated.last_error == "Attempt to send to unsubscribed recipient"
@@ -337,7 +338,7 @@ async def test_delivery_reports_never_move_backwards(engine: AsyncEngine, clock:
     await _dispatcher(team, clock).run_once()
     sid = (await _get(team, row.id)).provider_id
     assert sid is not None
-    messaging = team.org.services.messaging
+    messaging = team.org.services.messaging.messaging
     delivered = await messaging.record_delivery(DeliveryReport(sid, "delivered"))
     assert delivered is not None and delivered.status is OutboxStatus.DELIVERED
     late = await messaging.record_delivery(DeliveryReport(sid, "failed", "30003", "Unreachable"))
@@ -358,9 +359,9 @@ async def _early_reports(engine: AsyncEngine) -> list[tuple[str, str]]:
 async def _watched_sms(team: Team, key: str) -> OutboxMessage:
     """An SMS the manager sent from chat and watches there (so status changes become notices)."""
     s = team.org.services
-    acme = await s.customers.create(team.manager, CustomerDraft(name=f"Acme {key}", phones=(PHONE,)))
-    message = await s.messaging.send_sms(team.manager, "customer", acme.id, "hi", draft_key=key)
-    await s.messaging.watch(team.manager, message.id, 777, 42)
+    acme = await s.customers.customers.create(team.manager, CustomerDraft(name=f"Acme {key}", phones=(PHONE,)))
+    message = await s.messaging.messaging.send_sms(team.manager, "customer", acme.id, "hi", draft_key=key)
+    await s.messaging.messaging.watch(team.manager, message.id, 777, 42)
     return message
 
 
@@ -372,7 +373,7 @@ async def test_a_report_before_the_send_is_written_is_applied_by_that_write(
         engine: AsyncEngine, clock: ManualClock, word: str, code: str | None, text: str | None,
         expected: OutboxStatus) -> None:
     team = await _team(engine, clock)
-    messaging = team.org.services.messaging
+    messaging = team.org.services.messaging.messaging
     message = await _watched_sms(team, f"early-{word}")
     answers: list[OutboxMessage | None] = []
     before: list[object] = []
@@ -466,7 +467,7 @@ async def _blocked_on_a_lock(engine: AsyncEngine) -> None:
 async def test_a_report_during_the_write_waits_for_it_and_is_applied_once(engine: AsyncEngine,
                                                                            clock: ManualClock) -> None:
     team = await _team(engine, clock)
-    messaging = team.org.services.messaging
+    messaging = team.org.services.messaging.messaging
     message = await _watched_sms(team, "during")
     gate = _HeldWrite(engine, clock)
     dispatcher = Dispatcher(gate, clock, ChannelAdapters(sms=team.sms), limits=FAST, consent=team.consent)
@@ -491,7 +492,7 @@ async def test_a_report_during_the_write_waits_for_it_and_is_applied_once(engine
 async def test_an_early_carrier_opt_out_is_recorded_by_the_write_that_applies_it(engine: AsyncEngine,
                                                                                  clock: ManualClock) -> None:
     team = await _team(engine, clock)
-    messaging = team.org.services.messaging
+    messaging = team.org.services.messaging.messaging
     [row] = await _enqueue(team, _sms("early-stop"))
 
     async def carrier_refuses(sent: SentSms) -> None:
@@ -511,7 +512,7 @@ async def test_an_early_carrier_opt_out_is_recorded_by_the_write_that_applies_it
 
 async def test_unmatched_reports_are_purged_after_a_day(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
-    messaging = team.org.services.messaging
+    messaging = team.org.services.messaging.messaging
     never, late = "SM" + "1" * 32, "SM" + "2" * 32
     assert await messaging.record_delivery(DeliveryReport(never, "delivered")) is None  # its send never recorded
     assert await messaging.record_delivery(DeliveryReport("SM" + "9" * 300, "delivered")) is None  # no row could
@@ -526,8 +527,8 @@ async def test_unmatched_reports_are_purged_after_a_day(engine: AsyncEngine, clo
     # The younger one still finds its message, also through the one-row mark_sent.
     [row] = await _enqueue(team, _sms("late-sid"))
     async with team.org.services.uow() as uow:
-        await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), "w", clock.now() + timedelta(minutes=1), 1)
-        assert await uow.outbox.mark_sent(row.id, "w", provider_id=late, segments=1, at=clock.now())
+        await uow.messaging.outbox.claim_due(OutboxChannel.SMS, clock.now(), "w", clock.now() + timedelta(minutes=1), 1)
+        assert await uow.messaging.outbox.mark_sent(row.id, "w", provider_id=late, segments=1, at=clock.now())
         await uow.commit()
     failed = await _get(team, row.id)
     assert (failed.status, failed.error_code, failed.last_error) == (OutboxStatus.FAILED, "30005",
@@ -602,14 +603,15 @@ async def test_token_bucket_paces_and_pauses_with_a_fake_clock() -> None:
 async def test_rep_sms_is_held_manager_sms_is_queued_and_audited(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     s = team.org.services
-    mine = await s.customers.create(team.rep, CustomerDraft(name="Acme", phones=("0912 345 678",),
+    mine = await s.customers.customers.create(team.rep, CustomerDraft(name="Acme", phones=("0912 345 678",),
                                                             email="buyer@acme.example"))
-    held = await s.messaging.send_sms(team.rep, "customer", mine.id, "  Your quote is ready  ", draft_key="a1")
+    held = await s.messaging.messaging.send_sms(team.rep, "customer", mine.id, "  Your quote is ready  ",
+                                                draft_key="a1")
     assert (held.status, held.recipient, held.body, held.requested_by) == (
         OutboxStatus.HELD, PHONE, "Your quote is ready", team.rep.staff_id)
-    again = await s.messaging.send_sms(team.rep, "customer", mine.id, "Your quote is ready", draft_key="a1")
+    again = await s.messaging.messaging.send_sms(team.rep, "customer", mine.id, "Your quote is ready", draft_key="a1")
     assert again.id == held.id  # a double-pressed Send queues it once
-    direct = await s.messaging.send_sms(team.manager, "customer", mine.id, "再次感謝您的訂單", draft_key="b1")
+    direct = await s.messaging.messaging.send_sms(team.manager, "customer", mine.id, "再次感謝您的訂單", draft_key="b1")
     assert direct.status is OutboxStatus.QUEUED
     async with engine.connect() as conn:
         actions = (await conn.execute(select(t.audit_log.c.action, t.audit_log.c.entity_id)
@@ -617,29 +619,31 @@ async def test_rep_sms_is_held_manager_sms_is_queued_and_audited(engine: AsyncEn
     assert [tuple(a) for a in actions] == [("hold", held.id), ("hold", held.id), ("send", direct.id)]
 
     with pytest.raises(NotFound):  # Sue (another department) may not even learn that Acme exists
-        await s.messaging.send_sms(team.other_rep, "customer", mine.id, "hi", draft_key="c1")
+        await s.messaging.messaging.send_sms(team.other_rep, "customer", mine.id, "hi", draft_key="c1")
     with pytest.raises(ValidationFailed) as too_long:
-        await s.messaging.send_sms(team.rep, "customer", mine.id, "x" * 1601, draft_key="c2")
+        await s.messaging.messaging.send_sms(team.rep, "customer", mine.id, "x" * 1601, draft_key="c2")
     assert too_long.value.key == "messaging.sms_too_long"
     with pytest.raises(ValidationFailed):
-        await s.messaging.send_sms(team.rep, "customer", mine.id, "hi", to="+886912999999", draft_key="c3")
+        await s.messaging.messaging.send_sms(team.rep, "customer", mine.id, "hi", to="+886912999999", draft_key="c3")
 
 
 async def test_email_and_fax_from_the_service_reach_the_adapters(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     s = team.org.services
-    acme = await s.customers.create(team.rep, CustomerDraft(name="Acme", email="buyer@acme.example"))
-    mail = await s.messaging.send_email(team.rep, "customer", acme.id, subject="報價單 Quote", body="Attached.",
+    acme = await s.customers.customers.create(team.rep, CustomerDraft(name="Acme", email="buyer@acme.example"))
+    mail = await s.messaging.messaging.send_email(team.rep, "customer", acme.id, subject="報價單 Quote",
+                                                  body="Attached.",
                                         attachments=[("報價單.pdf", "application/pdf", PDF)], draft_key="e1")
-    fax = await s.messaging.send_fax(team.rep, "customer", acme.id, to="02 2345 6789",
+    fax = await s.messaging.messaging.send_fax(team.rep, "customer", acme.id, to="02 2345 6789",
                                      document=("quote.pdf", "application/pdf", PDF), cover_text="For Mr. Lin",
                                      draft_key="f1")
     assert mail.attachment_names == ("報價單.pdf",) and fax.recipient == "+886223456789"
     with pytest.raises(ValidationFailed):
-        await s.messaging.send_fax(team.rep, "customer", acme.id, to="02 2345 6789",
+        await s.messaging.messaging.send_fax(team.rep, "customer", acme.id, to="02 2345 6789",
                                    document=("note.txt", "text/plain", b"hello"), draft_key="f2")
     with pytest.raises(ValidationFailed):
-        await s.messaging.send_fax(team.rep, "customer", acme.id, to="12", document=("q.pdf", "application/pdf", PDF),
+        await s.messaging.messaging.send_fax(team.rep, "customer", acme.id, to="12", document=("q.pdf",
+                                                                                               "application/pdf", PDF),
                                    draft_key="f3")
     await _dispatcher(team, clock).run_once()
     email = team.email.single()
@@ -652,23 +656,24 @@ async def test_email_and_fax_from_the_service_reach_the_adapters(engine: AsyncEn
 async def test_lists_follow_the_communications_scope(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     s = team.org.services
-    acme = await s.customers.create(team.rep, CustomerDraft(name="Acme", phones=(PHONE,)))
-    sues = await s.customers.create(team.other_rep, CustomerDraft(name="South Co", phones=("+886912000009",)))
-    ned_msg = await s.messaging.send_sms(team.rep, "customer", acme.id, "from Ned", draft_key="n1")
+    acme = await s.customers.customers.create(team.rep, CustomerDraft(name="Acme", phones=(PHONE,)))
+    sues = await s.customers.customers.create(team.other_rep, CustomerDraft(name="South Co", phones=("+886912000009",)))
+    ned_msg = await s.messaging.messaging.send_sms(team.rep, "customer", acme.id, "from Ned", draft_key="n1")
     clock.advance(timedelta(minutes=1))
-    mia_msg = await s.messaging.send_sms(team.manager, "customer", acme.id, "from Mia", draft_key="m1")
-    sue_msg = await s.messaging.send_sms(team.other_rep, "customer", sues.id, "from Sue", draft_key="s1")
-    assert [m.id for m in await s.messaging.recent_by_user(team.rep)] == [ned_msg.id]
+    mia_msg = await s.messaging.messaging.send_sms(team.manager, "customer", acme.id, "from Mia", draft_key="m1")
+    sue_msg = await s.messaging.messaging.send_sms(team.other_rep, "customer", sues.id, "from Sue", draft_key="s1")
+    assert [m.id for m in await s.messaging.messaging.recent_by_user(team.rep)] == [ned_msg.id]
     # Ned's scope is his own: the card shows his messages to Acme; Mia (department tree) sees both.
-    assert [m.id for m in await s.messaging.recent_for_customer(team.rep, acme.id)] == [ned_msg.id]
-    assert [m.id for m in await s.messaging.recent_for_customer(team.manager, acme.id)] == [mia_msg.id, ned_msg.id]
+    assert [m.id for m in await s.messaging.messaging.recent_for_customer(team.rep, acme.id)] == [ned_msg.id]
+    assert [m.id for m in await s.messaging.messaging.recent_for_customer(team.manager, acme.id)] == [mia_msg.id,
+                                                                                                      ned_msg.id]
     with pytest.raises(NotFound):
-        await s.messaging.get(team.rep, sue_msg.id)
+        await s.messaging.messaging.get(team.rep, sue_msg.id)
     with pytest.raises(NotFound):
-        await s.messaging.recent_for_customer(team.rep, sues.id)
-    assert (await s.messaging.get(team.org.admin, sue_msg.id)).body == "from Sue"
+        await s.messaging.messaging.recent_for_customer(team.rep, sues.id)
+    assert (await s.messaging.messaging.get(team.org.admin, sue_msg.id)).body == "from Sue"
     with pytest.raises(NotFound):  # watching someone else's message is refused too
-        await s.messaging.watch(team.manager, ned_msg.id, 1, 1)
+        await s.messaging.messaging.watch(team.manager, ned_msg.id, 1, 1)
 
 
 async def test_channels_without_settings_refuse_with_the_settings_named(engine: AsyncEngine,
@@ -679,18 +684,19 @@ async def test_channels_without_settings_refuse_with_the_settings_named(engine: 
     from crm.organisation.identity import TelegramIdentity
 
     await ensure_defaults(services.uow)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
     assert admin is not None
-    acme = await services.customers.create(admin, CustomerDraft(name="Acme", phones=(PHONE,), email="a@acme.example"))
+    acme = await services.customers.customers.create(admin, CustomerDraft(name="Acme", phones=(PHONE,),
+                                                                          email="a@acme.example"))
     with pytest.raises(DomainError) as sms:
-        await services.messaging.send_sms(admin, "customer", acme.id, "hi", draft_key="x1")
+        await services.messaging.messaging.send_sms(admin, "customer", acme.id, "hi", draft_key="x1")
     assert sms.value.key == "messaging.not_configured_sms"
     assert "TWILIO_ACCOUNT_SID" in sms.value.params["settings"]
     with pytest.raises(DomainError) as mail:
-        await services.messaging.prepare(admin, OutboxChannel.EMAIL, "customer", acme.id)
+        await services.messaging.messaging.prepare(admin, OutboxChannel.EMAIL, "customer", acme.id)
     assert mail.value.key == "messaging.not_configured_email" and "SMTP_HOST" in mail.value.params["settings"]
     with pytest.raises(DomainError) as fax:
-        await services.messaging.prepare(admin, OutboxChannel.FAX, "customer", acme.id)
+        await services.messaging.messaging.prepare(admin, OutboxChannel.FAX, "customer", acme.id)
     assert "FAX_GATEWAY" in fax.value.params["settings"]
     assert await _count(engine) == 0
 
@@ -698,24 +704,24 @@ async def test_channels_without_settings_refuse_with_the_settings_named(engine: 
 async def test_permission_is_checked_before_anything(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     reviewer = await team.org.join(team.org.admin, 3009, "Rita", "reviewer", team.org.north)
-    acme = await team.org.services.customers.create(team.rep, CustomerDraft(name="Acme", phones=(PHONE,)))
+    acme = await team.org.services.customers.customers.create(team.rep, CustomerDraft(name="Acme", phones=(PHONE,)))
     with pytest.raises(PermissionDenied):
-        await team.org.services.messaging.send_sms(reviewer, "customer", acme.id, "hi", draft_key="r1")
+        await team.org.services.messaging.messaging.send_sms(reviewer, "customer", acme.id, "hi", draft_key="r1")
 
 
 async def test_notices_are_taken_once_per_change(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     s = team.org.services
-    acme = await s.customers.create(team.manager, CustomerDraft(name="Acme", phones=(PHONE,)))
-    sent = await s.messaging.send_sms(team.manager, "customer", acme.id, "hi", draft_key="w1")
-    await s.messaging.watch(team.manager, sent.id, 777, 42)
-    assert await s.messaging.take_notices() == []  # still queued: nothing new to show
+    acme = await s.customers.customers.create(team.manager, CustomerDraft(name="Acme", phones=(PHONE,)))
+    sent = await s.messaging.messaging.send_sms(team.manager, "customer", acme.id, "hi", draft_key="w1")
+    await s.messaging.messaging.watch(team.manager, sent.id, 777, 42)
+    assert await s.messaging.messaging.take_notices() == []  # still queued: nothing new to show
     await _dispatcher(team, clock).run_once()
-    [notice] = await s.messaging.take_notices()
+    [notice] = await s.messaging.messaging.take_notices()
     assert notice.message.status is OutboxStatus.SENT and notice.message.notify_message_id == 42
-    assert await s.messaging.take_notices() == []
-    await s.messaging.notice_failed(sent.id)  # the push failed: shown again next round
-    assert [n.message.id for n in await s.messaging.take_notices()] == [sent.id]
+    assert await s.messaging.messaging.take_notices() == []
+    await s.messaging.messaging.notice_failed(sent.id)  # the push failed: shown again next round
+    assert [n.message.id for n in await s.messaging.messaging.take_notices()] == [sent.id]
 
 
 def _ids(rows: Sequence[OutboxMessage]) -> list[int]:

@@ -51,9 +51,9 @@ async def _team(engine: AsyncEngine, clock: ManualClock) -> tuple[Org, Actor, Ac
     org = await make_org(engine, clock)
     ned = await org.join(org.admin, NED, "Ned", "rep", org.north_east)
     sue = await org.join(org.admin, SUE, "Sue", "rep", org.south)
-    await org.services.staff.set_locale(sue, "zh-Hant")  # jobs have no Telegram language to go by
-    acme = await org.services.customers.create(ned, CustomerDraft(name="Acme Trading"))
-    wang = await org.services.customers.create(sue, CustomerDraft(name="王記食品"))
+    await org.services.organisation.staff.set_locale(sue, "zh-Hant")  # jobs have no Telegram language to go by
+    acme = await org.services.customers.customers.create(ned, CustomerDraft(name="Acme Trading"))
+    wang = await org.services.customers.customers.create(sue, CustomerDraft(name="王記食品"))
     return org, ned, sue, Target(EntityKind.CUSTOMER, acme.id), Target(EntityKind.CUSTOMER, wang.id)
 
 
@@ -72,7 +72,7 @@ async def _bot(api: FakeBotApi) -> Bot:
 
 
 def _dispatcher(services: Services, bot: Bot, **kwargs: object) -> ReminderDispatcher:
-    return ReminderDispatcher(services.reminders, bot, CATALOGS, pacer=ChatPacer(burst=10_000), **kwargs)  # type: ignore[arg-type]
+    return ReminderDispatcher(services.followups.reminders, bot, CATALOGS, pacer=ChatPacer(burst=10_000), **kwargs)  # type: ignore[arg-type]
 
 
 def _pushed_ids(messages: Sequence[ChatMessage]) -> list[int]:
@@ -115,8 +115,9 @@ async def _second_services(engine: AsyncEngine, clock: ManualClock) -> AsyncIter
 
 async def test_reminder_due_while_down_fires_on_start_marked_late(engine: AsyncEngine, clock: ManualClock) -> None:
     org, ned, _, acme, _ = await _team(engine, clock)
-    missed = await org.services.followups.plan(ned, acme, clock.now() + timedelta(hours=1), "send the <quote>")
-    future = await org.services.followups.plan(ned, acme, clock.now() + timedelta(days=2), "visit")
+    missed = await org.services.followups.followups.plan(ned, acme, clock.now() + timedelta(hours=1),
+                                                         "send the <quote>")
+    future = await org.services.followups.followups.plan(ned, acme, clock.now() + timedelta(days=2), "visit")
     clock.advance(timedelta(hours=3))  # the bot was down when the reminder fell due
 
     settings = _settings()
@@ -139,15 +140,15 @@ async def test_reminder_due_while_down_fires_on_start_marked_late(engine: AsyncE
     assert [b.callback_data for b in pushed[0].buttons] == [
         f"fu:done:{missed.id}", f"fu:snz:{missed.id}:1h", f"fu:snz:{missed.id}:tomorrow", f"fu:snz:{missed.id}:week",
         f"fu:rs:{missed.id}", f"cu:open:{acme.id}"]
-    stored = await org.services.followups.get(ned, missed.id)
+    stored = await org.services.followups.followups.get(ned, missed.id)
     assert stored.remind_state == "sent" and stored.reminded_late and stored.reminded_at == clock.now()
-    assert (await org.services.followups.get(ned, future.id)).remind_state == "pending"
+    assert (await org.services.followups.followups.get(ned, future.id)).remind_state == "pending"
 
 
 async def test_on_time_reminder_is_not_late_and_goes_out_once(engine: AsyncEngine, clock: ManualClock) -> None:
     org, ned, sue, acme, wang = await _team(engine, clock)
-    mine = await org.services.followups.plan(ned, acme, clock.now() + timedelta(minutes=10), "call back")
-    hers = await org.services.followups.plan(sue, wang, clock.now() + timedelta(minutes=10), "回電")
+    mine = await org.services.followups.followups.plan(ned, acme, clock.now() + timedelta(minutes=10), "call back")
+    hers = await org.services.followups.followups.plan(sue, wang, clock.now() + timedelta(minutes=10), "回電")
     api = _fake_api()
     dispatcher = _dispatcher(org.services, await _bot(api))
     assert (await dispatcher.run_once()).sent == 0  # nothing due yet
@@ -244,30 +245,31 @@ async def test_two_real_processes_deliver_each_reminder_exactly_once(engine: Asy
 async def test_expired_lease_is_claimed_again_and_the_dead_worker_cannot_mark_it(
         engine: AsyncEngine, clock: ManualClock) -> None:
     org, ned, _, acme, _ = await _team(engine, clock)
-    followup = await org.services.followups.plan(ned, acme, clock.now() + timedelta(minutes=1), "call")
+    followup = await org.services.followups.followups.plan(ned, acme, clock.now() + timedelta(minutes=1), "call")
     clock.advance(timedelta(minutes=2))
-    dead = await org.services.reminders.claim("dead-worker", 10)  # claims, then "crashes" before pushing
+    dead = await org.services.followups.reminders.claim("dead-worker", 10)  # claims, then "crashes" before pushing
     assert [r.followup.id for r in dead.reminders] == [followup.id]
     api = _fake_api()
     survivor = _dispatcher(org.services, await _bot(api))
     assert (await survivor.run_once()).sent == 0  # still leased to the dead worker
-    clock.advance(org.services.reminders.lease + timedelta(seconds=1))
+    clock.advance(org.services.followups.reminders.lease + timedelta(seconds=1))
     stats = await survivor.run_once()
     assert stats.sent == 1 and stats.late == 1
     assert _pushed_ids(api.sent_messages(NED)) == [followup.id]
-    assert not await org.services.reminders.sent("dead-worker", dead.reminders[0])
-    assert (await org.services.followups.get(ned, followup.id)).remind_state == "sent"
+    assert not await org.services.followups.reminders.sent("dead-worker", dead.reminders[0])
+    assert (await org.services.followups.followups.get(ned, followup.id)).remind_state == "sent"
 
 
 async def test_blocked_user_inactive_owner_and_trashed_customer(engine: AsyncEngine, clock: ManualClock) -> None:
     org, ned, sue, acme, wang = await _team(engine, clock)
     s = org.services
-    for_ned = await s.followups.plan(ned, acme, clock.now() + timedelta(minutes=1), "ned's")
-    for_sue = await s.followups.plan(sue, wang, clock.now() + timedelta(minutes=1), "sue's")
-    other = await s.customers.create(ned, CustomerDraft(name="Binned Ltd"))
-    binned = await s.followups.plan(ned, Target(EntityKind.CUSTOMER, other.id), clock.now() + timedelta(minutes=1),
+    for_ned = await s.followups.followups.plan(ned, acme, clock.now() + timedelta(minutes=1), "ned's")
+    for_sue = await s.followups.followups.plan(sue, wang, clock.now() + timedelta(minutes=1), "sue's")
+    other = await s.customers.customers.create(ned, CustomerDraft(name="Binned Ltd"))
+    binned = await s.followups.followups.plan(ned, Target(EntityKind.CUSTOMER, other.id),
+                                              clock.now() + timedelta(minutes=1),
                                     "binned")
-    await s.customers.delete(org.admin, other.id)
+    await s.customers.customers.delete(org.admin, other.id)
     # Deactivation with open work is refused by StaffService; an owner can still end up inactive (data from
     # before that rule, a direct database change), and the dispatcher must hold their reminders, not send them.
     async with engine.begin() as conn:
@@ -278,16 +280,16 @@ async def test_blocked_user_inactive_owner_and_trashed_customer(engine: AsyncEng
     dispatcher = _dispatcher(s, await _bot(api))
     stats = await dispatcher.run_once()
     assert (stats.sent, stats.failed, stats.parked) == (0, 1, 2)
-    assert (await s.followups.get(ned, for_ned.id)).remind_state == "failed"  # not retried
-    assert (await s.followups.agenda(ned)).overdue[0].id == for_ned.id  # but still on the agenda
+    assert (await s.followups.followups.get(ned, for_ned.id)).remind_state == "failed"  # not retried
+    assert (await s.followups.followups.agenda(ned)).overdue[0].id == for_ned.id  # but still on the agenda
 
     # Sue is reactivated; her parked reminder comes back after the hourly re-check, as does the restored customer's.
     async with engine.begin() as conn:
         await conn.execute(update(t.staff).where(t.staff.c.id == sue.staff_id).values(active=True))
-    await s.customers.restore(org.admin, other.id)
+    await s.customers.customers.restore(org.admin, other.id)
     api.block(NED, False)
     assert (await dispatcher.run_once()).sent == 0
-    clock.advance(s.reminders.park_for + timedelta(seconds=1))
+    clock.advance(s.followups.reminders.park_for + timedelta(seconds=1))
     stats = await dispatcher.run_once()
     assert stats.sent == 2
     assert _pushed_ids(api.sent_messages(SUE)) == [for_sue.id]
@@ -322,10 +324,10 @@ async def test_morning_agenda_once_per_day_per_user_with_two_workers(engine: Asy
     clock.set(datetime(2026, 11, 26, 7, 0, tzinfo=TAIPEI))
     org, ned, sue, acme, wang = await _team(engine, clock)
     s = org.services
-    await s.followups.plan(ned, acme, datetime(2026, 11, 26, 15, 0, tzinfo=TAIPEI), "send <quote>")
-    await s.followups.plan(ned, acme, datetime(2026, 11, 27, 15, 0, tzinfo=TAIPEI), "tomorrow's")
-    overdue = await s.followups.plan(sue, wang, datetime(2026, 11, 26, 7, 30, tzinfo=TAIPEI), "回電")
-    assert await s.agenda.set_time(sue, "9:15") == "09:15"
+    await s.followups.followups.plan(ned, acme, datetime(2026, 11, 26, 15, 0, tzinfo=TAIPEI), "send <quote>")
+    await s.followups.followups.plan(ned, acme, datetime(2026, 11, 27, 15, 0, tzinfo=TAIPEI), "tomorrow's")
+    overdue = await s.followups.followups.plan(sue, wang, datetime(2026, 11, 26, 7, 30, tzinfo=TAIPEI), "回電")
+    assert await s.followups.agenda.set_time(sue, "9:15") == "09:15"
     api = _fake_api(global_limit=None)
 
     assert await _agendas(engine, clock, s, api) == 0  # 07:00: too early for everyone
@@ -349,10 +351,10 @@ async def test_morning_agenda_once_per_day_per_user_with_two_workers(engine: Asy
     assert len(api.sent_messages(NED)) == 2 and len(api.sent_messages(SUE)) == 2
 
     # Off means off; an empty agenda sends nothing.
-    assert await s.agenda.set_time(ned, "off") == "off"
-    assert await s.agenda.get_time(ned) == "off"
+    assert await s.followups.agenda.set_time(ned, "off") == "off"
+    assert await s.followups.agenda.get_time(ned) == "off"
     clock.set(datetime(2026, 11, 28, 10, 0, tzinfo=TAIPEI))
-    await s.followups.complete(sue, overdue.id)
+    await s.followups.followups.complete(sue, overdue.id)
     assert await _agendas(engine, clock, s, api) == 0
     assert len(api.sent_messages(NED)) == 2 and len(api.sent_messages(SUE)) == 2
     async with engine.connect() as conn:
@@ -365,15 +367,15 @@ async def test_agenda_claim_is_atomic_under_contention(engine: AsyncEngine, cloc
     async with engine.begin() as conn:
         await conn.execute(update(t.staff).values(agenda_sent_on=None))
     async with _second_services(engine, clock) as other:
-        due = next(d for d in await org.services.reminders.agendas_due() if d.staff_id == ned.staff_id)
-        wins = await asyncio.gather(*(svc.reminders.claim_agenda(due) for svc in [org.services, other] * 4))
+        due = next(d for d in await org.services.followups.reminders.agendas_due() if d.staff_id == ned.staff_id)
+        wins = await asyncio.gather(*(svc.followups.reminders.claim_agenda(due) for svc in [org.services, other] * 4))
     assert sum(wins) == 1
 
 
 @pytest.mark.parametrize("value", ["12:00", "off"])
 async def test_agenda_time_is_audited(engine: AsyncEngine, clock: ManualClock, value: str) -> None:
     org, ned, *_ = await _team(engine, clock)
-    await org.services.agenda.set_time(ned, value)
+    await org.services.followups.agenda.set_time(ned, value)
     async with engine.connect() as conn:
         rows = (await conn.execute(select(t.audit_log.c.after).where(t.audit_log.c.entity == "staff",
                                                                      t.audit_log.c.actor_id == ned.staff_id))).all()

@@ -41,7 +41,7 @@ async def _team(engine: AsyncEngine, clock: ManualClock) -> Team:
 
 
 async def _customer(team: Team, actor: Actor, name: str, **fields: object) -> Customer:
-    return await team.org.services.customers.create(actor, CustomerDraft(name=name, **fields), force=True)  # type: ignore[arg-type]
+    return await team.org.services.customers.customers.create(actor, CustomerDraft(name=name, **fields), force=True)  # type: ignore[arg-type]
 
 
 async def _book(team: Team, clock: ManualClock) -> dict[str, Customer]:
@@ -58,7 +58,8 @@ async def _book(team: Team, clock: ManualClock) -> dict[str, Customer]:
                                 tags=("vip",)),
     }
     clock.advance(timedelta(days=20))
-    await team.org.services.followups.log(ned, Target(EntityKind.CUSTOMER, book["beta"].id), InteractionKind.CALL,
+    await team.org.services.followups.followups.log(ned, Target(EntityKind.CUSTOMER, book["beta"].id),
+                                                    InteractionKind.CALL,
                                           "Called about the spring order")
     clock.advance(timedelta(days=20))
     book["newco"] = await _customer(team, ned, "Newco", classification=Classification.POTENTIAL)
@@ -67,14 +68,14 @@ async def _book(team: Team, clock: ManualClock) -> dict[str, Customer]:
 
 async def _names(team: Team, actor: Actor, segment_filter: SegmentFilter) -> tuple[int, list[str]]:
     services = team.org.services
-    segment = await services.segments.create(actor, f"probe {segment_filter.to_json()}"[:100], segment_filter)
+    segment = await services.segments.segments.create(actor, f"probe {segment_filter.to_json()}"[:100], segment_filter)
     try:
-        page = await services.segments.list_customers(actor, segment.id)
-        count = await services.segments.count(actor, segment.id)
-        assert count == (await services.segments.preview(actor, segment_filter)).count
+        page = await services.segments.segments.list_customers(actor, segment.id)
+        count = await services.segments.segments.count(actor, segment.id)
+        assert count == (await services.segments.segments.preview(actor, segment_filter)).count
         return count, sorted(c.name for c in page.customers)
     finally:
-        await services.segments.delete(actor, segment.id)
+        await services.segments.segments.delete(actor, segment.id)
 
 
 def test_filter_json_round_trip_and_tolerance() -> None:
@@ -141,47 +142,49 @@ async def test_saved_segments_visibility_paging_and_soft_delete(engine: AsyncEng
     ned, mia, nat, sue = team.ned, team.mia, team.nat, team.sue
     for i in range(11):
         await _customer(team, ned, f"Shop {i:02d}", tags=("retail",))
-    retail = await services.segments.create(ned, "  Retail   shops ", SegmentFilter(tags=frozenset({"retail"})))
+    retail = await services.segments.segments.create(ned, "  Retail   shops ",
+                                                     SegmentFilter(tags=frozenset({"retail"})))
     assert retail.name == "Retail shops" and retail.owner_id == ned.staff_id
     with pytest.raises(Conflict):
-        await services.segments.create(ned, "retail SHOPS", SegmentFilter())
+        await services.segments.segments.create(ned, "retail SHOPS", SegmentFilter())
     with pytest.raises(ValidationFailed):
-        await services.segments.create(ned, "   ", SegmentFilter())
+        await services.segments.segments.create(ned, "   ", SegmentFilter())
     with pytest.raises(ValidationFailed):
-        await services.segments.create(ned, "Too many", SegmentFilter(regions=frozenset(str(i) for i in range(21))))
+        await services.segments.segments.create(ned, "Too many",
+                                                SegmentFilter(regions=frozenset(str(i) for i in range(21))))
 
-    first = await services.segments.list_customers(ned, retail.id, 0)
-    second = await services.segments.list_customers(ned, retail.id, 1)
+    first = await services.segments.segments.list_customers(ned, retail.id, 0)
+    second = await services.segments.segments.list_customers(ned, retail.id, 1)
     assert len(first.customers) == 8 and first.has_more and len(second.customers) == 3 and not second.has_more
     assert [c.name for c in first.customers + second.customers] == [f"Shop {i:02d}" for i in range(11)]
-    assert len(await services.segments.customer_ids(ned, retail.id)) == 11
+    assert len(await services.segments.segments.customer_ids(ned, retail.id)) == 11
 
     # The manager of Ned's department sees (and counts) Ned's segment; other reps do not know it exists.
-    assert [(s.name, n) for s, n in await services.segments.list(mia)] == [("Retail shops", 11)]
-    assert [s.name for s, _ in await services.segments.list(ned)] == ["Retail shops"]
+    assert [(s.name, n) for s, n in await services.segments.segments.list(mia)] == [("Retail shops", 11)]
+    assert [s.name for s, _ in await services.segments.segments.list(ned)] == ["Retail shops"]
     for outsider in (nat, sue):
-        assert await services.segments.list(outsider) == []
+        assert await services.segments.segments.list(outsider) == []
         with pytest.raises(NotFound):
-            await services.segments.count(outsider, retail.id)
+            await services.segments.segments.count(outsider, retail.id)
         with pytest.raises(NotFound):
-            await services.segments.customer_ids(outsider, retail.id)
+            await services.segments.segments.customer_ids(outsider, retail.id)
 
     # Soft delete by the creator, restore, and the audit trail.
-    await services.segments.delete(ned, retail.id)
-    assert await services.segments.list(ned) == []
+    await services.segments.segments.delete(ned, retail.id)
+    assert await services.segments.segments.list(ned) == []
     with pytest.raises(NotFound):
-        await services.segments.get(ned, retail.id)
-    restored = await services.segments.restore(ned, retail.id)
-    assert restored.id == retail.id and (await services.segments.get(ned, retail.id)).deleted_at is None
+        await services.segments.segments.get(ned, retail.id)
+    restored = await services.segments.segments.restore(ned, retail.id)
+    assert restored.id == retail.id and (await services.segments.segments.get(ned, retail.id)).deleted_at is None
     async with services.uow(write=False) as uow:
         actions = [e.action for e in await uow.audit.for_entity("segment", retail.id)]
     assert actions == ["restore", "delete", "create"]
 
     # A rep may not delete a colleague's segment even where they could see it; a manager may.
-    nat_segment = await services.segments.create(nat, "Nat's", SegmentFilter())
+    nat_segment = await services.segments.segments.create(nat, "Nat's", SegmentFilter())
     with pytest.raises(NotFound):
-        await services.segments.delete(ned, nat_segment.id)
-    await services.segments.delete(mia, nat_segment.id)
+        await services.segments.segments.delete(ned, nat_segment.id)
+    await services.segments.segments.delete(mia, nat_segment.id)
 
 
 async def _workload(team: Team, clock: ManualClock) -> dict[str, int]:
@@ -192,18 +195,18 @@ async def _workload(team: Team, clock: ManualClock) -> dict[str, int]:
     vip2 = await _customer(team, ned, "VIP Two", tags=("vip",))
     plain = await _customer(team, ned, "Plain")
     trashed = await _customer(team, ned, "Old Shop")
-    await s.customers.delete(team.mia, trashed.id)
-    lead = await s.leads.create(ned, "陳小姐", phone_list=("0933 111 222",))
-    dropped = await s.leads.create(ned, "Mr Gone")
-    await s.leads.drop(ned, dropped.id, "no budget")
+    await s.customers.customers.delete(team.mia, trashed.id)
+    lead = await s.customers.leads.create(ned, "陳小姐", phone_list=("0933 111 222",))
+    dropped = await s.customers.leads.create(ned, "Mr Gone")
+    await s.customers.leads.drop(ned, dropped.id, "no budget")
     due = clock.now() + timedelta(days=2)
-    on_vip = await s.followups.plan(ned, Target(EntityKind.CUSTOMER, vip1.id), due, "quote")
-    on_plain = await s.followups.plan(ned, Target(EntityKind.CUSTOMER, plain.id), due, "visit")
-    on_lead = await s.followups.plan(ned, Target(EntityKind.LEAD, lead.id), due, "call")
-    done = await s.followups.plan(ned, Target(EntityKind.CUSTOMER, vip2.id), due, "done already")
-    await s.followups.complete(ned, done.id)
+    on_vip = await s.followups.followups.plan(ned, Target(EntityKind.CUSTOMER, vip1.id), due, "quote")
+    on_plain = await s.followups.followups.plan(ned, Target(EntityKind.CUSTOMER, plain.id), due, "visit")
+    on_lead = await s.followups.followups.plan(ned, Target(EntityKind.LEAD, lead.id), due, "call")
+    done = await s.followups.followups.plan(ned, Target(EntityKind.CUSTOMER, vip2.id), due, "done already")
+    await s.followups.followups.complete(ned, done.id)
     # Mia's own follow-up on Ned's customer is hers, and stays hers.
-    mias = await s.followups.plan(team.mia, Target(EntityKind.CUSTOMER, vip1.id), due, "manager check-in")
+    mias = await s.followups.followups.plan(team.mia, Target(EntityKind.CUSTOMER, vip1.id), due, "manager check-in")
     return {"vip1": vip1.id, "vip2": vip2.id, "plain": plain.id, "trashed": trashed.id, "lead": lead.id,
             "dropped": dropped.id, "on_vip": on_vip.id, "on_plain": on_plain.id, "on_lead": on_lead.id,
             "done": done.id, "mias": mias.id}
@@ -221,25 +224,25 @@ async def test_handover_all_leaves_nothing_ownerless_and_is_audited(engine: Asyn
     ids = await _workload(team, clock)
     ned, nat, mia = team.ned, team.nat, team.mia
 
-    preview = await s.handover.preview(mia, ned.staff_id, nat.staff_id)
+    preview = await s.segments.handover.preview(mia, ned.staff_id, nat.staff_id)
     assert preview.counts == OwnedCounts(customers=3, leads=1, followups=3, trashed=1)
     assert (preview.from_staff.name, preview.to_staff.name) == ("Ned", "Nat")
 
-    result = await s.handover.execute(mia, ned.staff_id, nat.staff_id)
+    result = await s.segments.handover.execute(mia, ned.staff_id, nat.staff_id)
     assert sorted(result.moved.customer_ids) == sorted([ids["vip1"], ids["vip2"], ids["plain"]])
     assert result.moved.trashed_customer_ids == (ids["trashed"],)
     assert result.moved.lead_ids == (ids["lead"],)
     assert sorted(result.moved.followup_ids) == sorted([ids["on_vip"], ids["on_plain"], ids["on_lead"]])
 
     # Ned owns no open work any more; closed work keeps its history; Mia's own follow-up stays hers.
-    assert (await s.handover.owned(mia, ned.staff_id))[1] == OwnedCounts()
+    assert (await s.segments.handover.owned(mia, ned.staff_id))[1] == OwnedCounts()
     assert await _owner(team, t.leads, ids["dropped"]) == ned.staff_id
     assert await _owner(team, t.followups, ids["done"]) == ned.staff_id
     assert await _owner(team, t.followups, ids["mias"]) == mia.staff_id
     assert await _owner(team, t.customers, ids["trashed"]) == nat.staff_id
-    assert (await s.customers.get(nat, ids["plain"])).owner_id == nat.staff_id
+    assert (await s.customers.customers.get(nat, ids["plain"])).owner_id == nat.staff_id
     with pytest.raises(NotFound):
-        await s.customers.get(ned, ids["plain"])
+        await s.customers.customers.get(ned, ids["plain"])
 
     async with s.uow(write=False) as uow:
         moved = await uow.audit.for_entity("customer", ids["vip1"])
@@ -253,8 +256,8 @@ async def test_handover_all_leaves_nothing_ownerless_and_is_audited(engine: Asyn
         "to_staff_id": nat.staff_id, "customers": 4, "leads": 1, "followups": 3}  # no segment: "all"
 
     # With nothing left, deactivation goes through; a second "all" moves nothing.
-    await s.staff.set_active(team.org.admin, ned.staff_id, False)
-    again = await s.handover.execute(mia, ned.staff_id, nat.staff_id)
+    await s.organisation.staff.set_active(team.org.admin, ned.staff_id, False)
+    again = await s.segments.handover.execute(mia, ned.staff_id, nat.staff_id)
     assert again.counts == OwnedCounts()
 
 
@@ -263,18 +266,18 @@ async def test_handover_of_a_segment_moves_only_its_customers(engine: AsyncEngin
     s = team.org.services
     ids = await _workload(team, clock)
     ned, nat, mia = team.ned, team.nat, team.mia
-    vip = await s.segments.create(mia, "VIPs", SegmentFilter(tags=frozenset({"vip"})))
+    vip = await s.segments.segments.create(mia, "VIPs", SegmentFilter(tags=frozenset({"vip"})))
     await _customer(team, nat, "Nat's VIP", tags=("vip",))  # in the segment, but not Ned's: stays with Nat
 
-    preview = await s.handover.preview(mia, ned.staff_id, nat.staff_id, vip.id)
+    preview = await s.segments.handover.preview(mia, ned.staff_id, nat.staff_id, vip.id)
     assert preview.counts == OwnedCounts(customers=2, followups=1) and preview.segment == vip
-    result = await s.handover.execute(mia, ned.staff_id, nat.staff_id, vip.id)
+    result = await s.segments.handover.execute(mia, ned.staff_id, nat.staff_id, vip.id)
     assert sorted(result.moved.customer_ids) == sorted([ids["vip1"], ids["vip2"]])
     assert result.moved.followup_ids == (ids["on_vip"],) and result.moved.lead_ids == ()
     assert await _owner(team, t.customers, ids["plain"]) == ned.staff_id
     assert await _owner(team, t.followups, ids["on_plain"]) == ned.staff_id
     assert await _owner(team, t.leads, ids["lead"]) == ned.staff_id
-    left = (await s.handover.owned(mia, ned.staff_id))[1]
+    left = (await s.segments.handover.owned(mia, ned.staff_id))[1]
     assert left == OwnedCounts(customers=1, leads=1, followups=2, trashed=1)
     async with s.uow(write=False) as uow:
         summary = await uow.audit.for_entity("staff", ned.staff_id)
@@ -287,25 +290,25 @@ async def test_handover_refusals(engine: AsyncEngine, clock: ManualClock) -> Non
     ned, nat, mia, sue = team.ned, team.nat, team.mia, team.sue
     await _customer(team, ned, "Acme")
     with pytest.raises(PermissionDenied):
-        await s.handover.preview(ned, ned.staff_id, nat.staff_id)  # reps cannot hand over
+        await s.segments.handover.preview(ned, ned.staff_id, nat.staff_id)  # reps cannot hand over
     with pytest.raises(PermissionDenied):
-        await s.handover.execute(nat, ned.staff_id, nat.staff_id)
+        await s.segments.handover.execute(nat, ned.staff_id, nat.staff_id)
     with pytest.raises(NotFound):
-        await s.handover.execute(mia, ned.staff_id, sue.staff_id)  # Sue is outside Mia's scope
+        await s.segments.handover.execute(mia, ned.staff_id, sue.staff_id)  # Sue is outside Mia's scope
     with pytest.raises(NotFound):
-        await s.handover.preview(mia, sue.staff_id, nat.staff_id)
+        await s.segments.handover.preview(mia, sue.staff_id, nat.staff_id)
     with pytest.raises(ValidationFailed):
-        await s.handover.execute(mia, ned.staff_id, ned.staff_id)
-    sues = await s.segments.create(sue, "Sue's", SegmentFilter())
+        await s.segments.handover.execute(mia, ned.staff_id, ned.staff_id)
+    sues = await s.segments.segments.create(sue, "Sue's", SegmentFilter())
     with pytest.raises(NotFound):
-        await s.handover.execute(mia, ned.staff_id, nat.staff_id, sues.id)
-    await s.staff.set_active(team.org.admin, nat.staff_id, False)
+        await s.segments.handover.execute(mia, ned.staff_id, nat.staff_id, sues.id)
+    await s.organisation.staff.set_active(team.org.admin, nat.staff_id, False)
     with pytest.raises(ValidationFailed):
-        await s.handover.execute(mia, ned.staff_id, nat.staff_id)  # never to someone who left
-    assert await _owner(team, t.customers, (await s.customers.list_mine(ned))[0][0].id) == ned.staff_id
-    candidates, total = await s.handover.candidates(mia)
+        await s.segments.handover.execute(mia, ned.staff_id, nat.staff_id)  # never to someone who left
+    assert await _owner(team, t.customers, (await s.customers.customers.list_mine(ned))[0][0].id) == ned.staff_id
+    candidates, total = await s.segments.handover.candidates(mia)
     assert total == 3 and {c.staff.name: c.owned.customers for c in candidates} == {"Mia": 0, "Ned": 1, "Nat": 0}
-    giver, receivers = await s.handover.receivers(mia, ned.staff_id)
+    giver, receivers = await s.segments.handover.receivers(mia, ned.staff_id)
     assert giver.name == "Ned" and [p.name for p in receivers] == ["Mia"]  # Nat is inactive
 
 
@@ -315,31 +318,31 @@ async def test_nudge_settings_claims_and_lists(engine: AsyncEngine, clock: Manua
     book = await _book(team, clock)
     admin, mia, ned = team.org.admin, team.mia, team.ned
 
-    assert (await s.nudges.settings(mia)).days == DEFAULT_DAYS
+    assert (await s.followups.nudges.settings(mia)).days == DEFAULT_DAYS
     with pytest.raises(PermissionDenied):
-        await s.nudges.settings(ned)
+        await s.followups.nudges.settings(ned)
     with pytest.raises(PermissionDenied):
-        await s.nudges.set_days(mia, Classification.LOYAL, 10)  # company-wide: admins only
+        await s.followups.nudges.set_days(mia, Classification.LOYAL, 10)  # company-wide: admins only
     with pytest.raises(ValidationFailed):
-        await s.nudges.set_days(admin, Classification.LOYAL, 400)
-    settings = await s.nudges.set_days(admin, Classification.GENERAL, 0)
+        await s.followups.nudges.set_days(admin, Classification.LOYAL, 400)
+    settings = await s.followups.nudges.set_days(admin, Classification.GENERAL, 0)
     assert settings.days[Classification.GENERAL] == 0 and NudgeSettings.from_json(settings.to_json()) == settings
-    settings = await s.nudges.set_days(admin, Classification.LOYAL, 35)
+    settings = await s.followups.nudges.set_days(admin, Classification.LOYAL, 35)
 
     # 40 days without contact: Acme (potential, N=14) and 甲乙 (loyal, N=35); Beta is general (off).
-    nudge = await s.nudges.collect(ned, clock.now().date())
+    nudge = await s.followups.nudges.collect(ned, clock.now().date())
     assert nudge.total == 2 and [(n.customer.name, n.days) for n in nudge.customers] == [("Acme", 40), ("甲乙公司", 40)]
     assert book["newco"].id not in {n.customer.id for n in nudge.customers}
 
     # Due at 09:00 local (Taipei by default; START is 10:00 there); one claim per person per day.
-    due = {d.staff_id: d for d in await s.nudges.due()}
+    due = {d.staff_id: d for d in await s.followups.nudges.due()}
     assert ned.staff_id in due and mia.staff_id in due
-    assert await s.nudges.claim(due[ned.staff_id])
-    assert not await s.nudges.claim(due[ned.staff_id])
-    assert ned.staff_id not in {d.staff_id for d in await s.nudges.due()}
+    assert await s.followups.nudges.claim(due[ned.staff_id])
+    assert not await s.followups.nudges.claim(due[ned.staff_id])
+    assert ned.staff_id not in {d.staff_id for d in await s.followups.nudges.due()}
     clock.advance(timedelta(days=1))
-    assert ned.staff_id in {d.staff_id for d in await s.nudges.due()}
+    assert ned.staff_id in {d.staff_id for d in await s.followups.nudges.due()}
 
     for classification in Classification:
-        await s.nudges.set_days(admin, classification, 0)
-    assert await s.nudges.due() == []
+        await s.followups.nudges.set_days(admin, classification, 0)
+    assert await s.followups.nudges.due() == []

@@ -75,12 +75,12 @@ async def test_conversation_and_user_data_survive_a_restart(engine: AsyncEngine)
 async def test_read_only_units_of_work_do_not_block_writers(engine: AsyncEngine) -> None:
     uow = SqlUnitOfWorkFactory(engine, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
     async with uow(write=False) as reader:
-        await reader.org.version()
+        await reader.organisation.state.version()
         async with uow() as writer:
-            await writer.org.bump()
+            await writer.organisation.state.bump()
             await writer.commit()
     async with uow(write=False) as reader:
-        assert await reader.org.version() == 1
+        assert await reader.organisation.state.version() == 1
 
 
 async def test_sqlite_pragmas_are_set(engine: AsyncEngine) -> None:
@@ -99,14 +99,14 @@ async def test_concurrent_writers_wait_instead_of_failing(engine: AsyncEngine) -
 
     async def bump() -> None:
         async with uow() as w:
-            await w.org.version()
+            await w.organisation.state.version()
             await asyncio.sleep(0.005)  # hold the transaction open while others queue up
-            await w.org.bump()
+            await w.organisation.state.bump()
             await w.commit()
 
     await asyncio.gather(*(bump() for _ in range(10)))
     async with uow(write=False) as r:
-        assert await r.org.version() == 10
+        assert await r.organisation.state.version() == 10
 
 
 async def test_unchanged_user_data_is_not_rewritten(engine: AsyncEngine) -> None:
@@ -174,26 +174,26 @@ async def test_an_updates_reads_share_one_transaction_and_see_what_it_commits(en
     uow = SqlUnitOfWorkFactory(engine, ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
     async with uow.shared_reads():
         async with uow(write=False) as first:
-            assert await first.org.version() == 0
+            assert await first.organisation.state.version() == 0
             connection = first.connection
         async with uow(write=False) as second:
             assert second.connection is connection  # no new connection, no new BEGIN
-            assert await second.org.version() == 0
+            assert await second.organisation.state.version() == 0
             async with uow() as writer:  # a write inside a read: the read keeps its own snapshot
-                await writer.org.bump()
+                await writer.organisation.state.bump()
                 await writer.commit()
         async with uow(write=False) as third:  # after the commit: a fresh transaction that sees it
             assert third.connection is not connection
-            assert await third.org.version() == 1
+            assert await third.organisation.state.version() == 1
         async with uow() as writer:
-            await writer.org.bump()
+            await writer.organisation.state.bump()
             await writer.commit()
         async with uow(write=False) as fourth:
-            assert await fourth.org.version() == 2
+            assert await fourth.organisation.state.version() == 2
 
         async def elsewhere() -> object:
             async with uow(write=False) as other:  # another task: a unit of work of its own
-                await other.org.version()
+                await other.organisation.state.version()
                 return other.connection
 
         assert await asyncio.create_task(elsewhere()) is not fourth.connection
@@ -202,9 +202,9 @@ async def test_an_updates_reads_share_one_transaction_and_see_what_it_commits(en
             async with uow(write=False) as failing:
                 await failing.connection.execute(text("SELECT * FROM no_such_table"))
         async with uow(write=False) as after:  # PostgreSQL aborted that transaction: a new one
-            assert await after.org.version() == 2
+            assert await after.organisation.state.version() == 2
     async with uow(write=False) as outside:  # the scope is over: units of work of their own again
-        assert await outside.org.version() == 2
+        assert await outside.organisation.state.version() == 2
 
 
 async def test_the_bot_keeps_its_read_connection_between_updates_on_sqlite(engine: AsyncEngine) -> None:
@@ -212,12 +212,12 @@ async def test_the_bot_keeps_its_read_connection_between_updates_on_sqlite(engin
     sqlite = engine.dialect.name == "sqlite"
     try:
         async with uow.shared_reads(keep_connection=True), uow(write=False) as first:
-            assert await first.org.version() == 0
+            assert await first.organisation.state.version() == 0
             connection = first.connection
         if sqlite:  # between updates the kept connection holds no snapshot: nothing stops a checkpoint
             assert not connection.sync_connection.connection.driver_connection._conn.in_transaction
         async with uow() as writer:  # between two updates, someone else writes
-            await writer.org.bump()
+            await writer.organisation.state.bump()
             await writer.commit()
         if sqlite and engine.url.database not in (None, "", ":memory:"):
             with closing(sqlite3.connect(engine.url.database)) as other:
@@ -225,14 +225,14 @@ async def test_the_bot_keeps_its_read_connection_between_updates_on_sqlite(engin
             assert busy == 0
         async with uow.shared_reads(keep_connection=True), uow(write=False) as second:
             assert (second.connection is connection) is sqlite  # PostgreSQL's go back to the pool
-            assert await second.org.version() == 1  # a new transaction: it sees the write
+            assert await second.organisation.state.version() == 1  # a new transaction: it sees the write
         with pytest.raises(RuntimeError):
             async with uow.shared_reads(keep_connection=True), uow(write=False) as failing:
-                await failing.org.version()
+                await failing.organisation.state.version()
                 raise RuntimeError("a handler failed")
         async with uow.shared_reads(keep_connection=True), uow(write=False) as after:
             assert after.connection is not connection  # not kept after a failure
-            assert await after.org.version() == 1
+            assert await after.organisation.state.version() == 1
     finally:
         await uow.close()
     assert uow._idle is None

@@ -30,11 +30,11 @@ OUR_NUMBER = "+886277778888"
 
 async def _events(org: Org, phone: str) -> list[ConsentEvent]:
     async with org.services.uow(write=False) as uow:
-        return list(reversed(await uow.subscriptions.history(phone)))
+        return list(reversed(await uow.messaging.subscriptions.history(phone)))
 
 
 async def _statuses(org: Org, phone: str) -> dict[str, ConsentStatus]:
-    return {topic: await org.services.subscriptions.status_of(phone, topic) for topic in TOPICS}
+    return {topic: await org.services.messaging.subscriptions.status_of(phone, topic) for topic in TOPICS}
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ KEYWORDS: tuple[Case, ...] = (
 
 async def test_keyword_table_in_all_languages(engine: AsyncEngine, clock: ManualClock) -> None:
     org = await make_org(engine, clock)
-    subs = org.services.subscriptions
+    subs = org.services.messaging.subscriptions
     for index, case in enumerate(KEYWORDS):
         phone = f"+8869121{index:05d}"
         reply = await subs.handle_inbound(phone, OUR_NUMBER, case.body)
@@ -107,13 +107,13 @@ HELP_CASES: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 async def test_help_reply_in_three_languages(engine: AsyncEngine, clock: ManualClock) -> None:
     org = await make_org(engine, clock)
-    program = org.services.subscriptions.program
+    program = org.services.messaging.subscriptions.program
     # The texts are settings ("English|繁體|简体"); set them as an administrator would in .env.
     object.__setattr__(program, "program_name", LocalizedText("Acme Rewards|愛客美|爱客美"))
     object.__setattr__(program, "support_contact", LocalizedText("help@acme.example|02-1234-5678|021-1234"))
     object.__setattr__(program, "frequency", LocalizedText("Up to 4 msgs/month|每月最多 4 則|每月最多 4 条"))
     for body, fragments in HELP_CASES:
-        reply = await org.services.subscriptions.handle_inbound("+886912000002", OUR_NUMBER, body)
+        reply = await org.services.messaging.subscriptions.handle_inbound("+886912000002", OUR_NUMBER, body)
         assert reply is not None
         for fragment in fragments:
             assert fragment in reply, (fragment, reply)
@@ -130,7 +130,7 @@ async def _queue(org: Org, phone: str, key: str, topic: str | None = "orders") -
 
 async def _outbox(org: Org, message_id: int) -> OutboxMessage:
     async with org.services.uow(write=False) as uow:
-        found = await uow.outbox.get(message_id)
+        found = await uow.messaging.outbox.get(message_id)
     assert found is not None
     return found
 
@@ -141,16 +141,16 @@ async def test_opt_out_cancels_queued_messages_before_the_next_send(engine: Asyn
     # A message a dispatcher already claimed: not cancellable in the queue, so the policy stops it at send time.
     claimed = await _queue(org, leaving, "in-flight")
     async with org.services.uow() as uow:
-        taken = await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), "worker-1", clock.now(), 10)
+        taken = await uow.messaging.outbox.claim_due(OutboxChannel.SMS, clock.now(), "worker-1", clock.now(), 10)
         await uow.commit()
     assert [m.id for m in taken] == [claimed.id]
     first = await _queue(org, leaving, "a")
     second = await _queue(org, leaving, "b", topic=None)
     other = await _queue(org, staying, "c")
-    policy = org.services.sms_policy
+    policy = org.services.messaging.sms_policy
     assert await policy.decide(await _outbox(org, claimed.id), clock.now()) == Send()
 
-    reply = await org.services.subscriptions.handle_inbound(leaving, OUR_NUMBER, "STOP")
+    reply = await org.services.messaging.subscriptions.handle_inbound(leaving, OUR_NUMBER, "STOP")
     assert reply is not None and "unsubscribed" in reply
 
     for message in (first, second):
@@ -162,40 +162,41 @@ async def test_opt_out_cancels_queued_messages_before_the_next_send(engine: Asyn
     assert await policy.decide(in_flight, clock.now()) == Cancel("opted_out")
     # Nothing to this number is due any more: a dispatcher round finds only the other number's message.
     async with org.services.uow() as uow:
-        due = await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), "worker-2", clock.now(), 10)
+        due = await uow.messaging.outbox.claim_due(OutboxChannel.SMS, clock.now(), "worker-2", clock.now(), 10)
     assert [m.id for m in due] == [other.id]
 
 
 async def test_unknown_number_opting_in_becomes_a_lead(engine: AsyncEngine, clock: ManualClock) -> None:
     org = await make_org(engine, clock)
-    subs = org.services.subscriptions
+    subs = org.services.messaging.subscriptions
     await subs.handle_inbound("+886912000020", OUR_NUMBER, "JOIN promotions")
-    hits = (await org.services.customers.search(org.admin, "0912000020")).hits
+    hits = (await org.services.customers.customers.search(org.admin, "0912000020")).hits
     assert [(h.entity, h.title) for h in hits] == [(EntityKind.LEAD, "0912 000 020")]
-    lead = await org.services.leads.get(org.admin, hits[0].id)
+    lead = await org.services.customers.leads.get(org.admin, hits[0].id)
     assert lead.phones == ("+886912000020",) and lead.source == "sms" and lead.owner_id == org.admin.staff_id
     [event] = await _events(org, "+886912000020")
     assert event.lead_id == lead.id and event.status is ConsentStatus.OPTED_IN
     # Texting again does not make a second lead; the consent is linked to the same one.
     await subs.handle_inbound("+886912000020", OUR_NUMBER, "訂閱 訂單通知")
-    assert len((await org.services.customers.search(org.admin, "0912000020")).hits) == 1
+    assert len((await org.services.customers.customers.search(org.admin, "0912000020")).hits) == 1
     assert {e.lead_id for e in await _events(org, "+886912000020")} == {lead.id}
     # An unknown number opting out is recorded (proof) but does not become a lead.
     await subs.handle_inbound("+886912000021", OUR_NUMBER, "STOP")
-    assert (await org.services.customers.search(org.admin, "0912000021")).hits == ()
+    assert (await org.services.customers.customers.search(org.admin, "0912000021")).hits == ()
     assert {e.lead_id for e in await _events(org, "+886912000021")} == {None}
     # A number we know is linked to its customer, not turned into a lead.
-    customer = await org.services.customers.create(org.admin, CustomerDraft(name="王大明", phones=("0912-000-030",)))
+    customer = await org.services.customers.customers.create(org.admin, CustomerDraft(name="王大明",
+                                                                                      phones=("0912-000-030",)))
     await subs.handle_inbound("+886912000030", OUR_NUMBER, "START")
     events = await _events(org, "+886912000030")
     assert {e.customer_id for e in events} == {customer.id} and {e.lead_id for e in events} == {None}
-    assert [h.entity for h in (await org.services.customers.search(org.admin, "0912000030")).hits] == [
+    assert [h.entity for h in (await org.services.customers.customers.search(org.admin, "0912000030")).hits] == [
         EntityKind.CUSTOMER]
 
 
 async def test_topics_have_separate_consent(engine: AsyncEngine, clock: ManualClock) -> None:
     org = await make_org(engine, clock)
-    subs, policy = org.services.subscriptions, org.services.sms_policy
+    subs, policy = org.services.messaging.subscriptions, org.services.messaging.sms_policy
     phone = "+886912000040"
     await subs.handle_inbound(phone, OUR_NUMBER, "JOIN promotions")
     assert await _statuses(org, phone) == {"orders": ConsentStatus.NONE, "promotions": ConsentStatus.OPTED_IN,
@@ -217,7 +218,7 @@ async def test_topics_have_separate_consent(engine: AsyncEngine, clock: ManualCl
 
 async def test_carrier_opt_out_21610(engine: AsyncEngine, clock: ManualClock) -> None:
     org = await make_org(engine, clock)
-    subs = org.services.subscriptions
+    subs = org.services.messaging.subscriptions
     phone = "+886912000050"
     await subs.handle_inbound(phone, OUR_NUMBER, "JOIN")
     waiting = await _queue(org, phone, "w1")
@@ -230,12 +231,12 @@ async def test_carrier_opt_out_21610(engine: AsyncEngine, clock: ManualClock) ->
     assert sorted(e.topic for e in carrier) == list(TOPICS)
     assert all(e.status is ConsentStatus.OPTED_OUT and e.evidence == "21610" for e in carrier)
     assert (await _outbox(org, waiting.id)).status is OutboxStatus.CANCELLED
-    assert await org.services.sms_policy.decide(waiting, clock.now()) == Cancel("opted_out")
+    assert await org.services.messaging.sms_policy.decide(waiting, clock.now()) == Cancel("opted_out")
 
 
 async def test_marketing_deferred_in_quiet_hours_transactional_not(engine: AsyncEngine, clock: ManualClock) -> None:
     org = await make_org(engine, clock)
-    subs, policy = org.services.subscriptions, org.services.sms_policy
+    subs, policy = org.services.messaging.subscriptions, org.services.messaging.sms_policy
     taipei, new_york = "+886912000060", "+12125550160"
     for phone in (taipei, new_york):
         await subs.handle_inbound(phone, OUR_NUMBER, "START")
@@ -258,9 +259,10 @@ async def test_rep_records_consent_in_person(engine: AsyncEngine, clock: ManualC
     rep = await org.join(org.admin, 3001, "Rita", "rep", org.north)
     other = await org.join(org.admin, 3002, "Sam", "rep", org.south)
     reviewer = await org.join(org.admin, 3003, "Vera", "reviewer", org.north)
-    subs = org.services.subscriptions
-    customer = await org.services.customers.create(rep, CustomerDraft(name="陳小姐", phones=("0912-000-070",)))
-    contact = await org.services.contacts.add(rep, customer.id, "Mr Lin", phone_list=("0912 000 071",))
+    subs = org.services.messaging.subscriptions
+    customer = await org.services.customers.customers.create(rep, CustomerDraft(name="陳小姐",
+                                                                                phones=("0912-000-070",)))
+    contact = await org.services.customers.contacts.add(rep, customer.id, "Mr Lin", phone_list=("0912 000 071",))
     target = Target(EntityKind.CUSTOMER, customer.id)
 
     events = await subs.record_consent(rep, target, "0912000070", ["promotions", "orders"], note="said yes at the fair")
@@ -302,48 +304,51 @@ async def test_segment_campaign_and_review_rules(engine: AsyncEngine, clock: Man
     reviewer = await org.join(org.admin, 3003, "Vera", "reviewer", org.north)
     s = org.services
     for name, phone in (("Tea House", "0912000081"), ("Bakery", "0912000082"), ("No Phone Ltd", None)):
-        await s.customers.create(rep, CustomerDraft(name=name, phones=(phone,) if phone else (), tags=("vip",)))
-    await s.customers.create(org.admin, CustomerDraft(name="Not Rita's", phones=("0912000083",), tags=("vip",)))
-    await s.subscriptions.handle_inbound("+886912000081", OUR_NUMBER, "JOIN promotions")
-    await s.subscriptions.handle_inbound("+886912000082", OUR_NUMBER, "STOP")
-    vip = await s.segments.create(rep, "VIP", SegmentFilter(tags=frozenset({"vip"})))
-    template = await s.campaigns.create_template(rep, "Thanks")
+        await s.customers.customers.create(rep, CustomerDraft(name=name, phones=(phone,) if phone else (),
+                                                              tags=("vip",)))
+    await s.customers.customers.create(org.admin, CustomerDraft(name="Not Rita's", phones=("0912000083",),
+                                                                tags=("vip",)))
+    await s.messaging.subscriptions.handle_inbound("+886912000081", OUR_NUMBER, "JOIN promotions")
+    await s.messaging.subscriptions.handle_inbound("+886912000082", OUR_NUMBER, "STOP")
+    vip = await s.segments.segments.create(rep, "VIP", SegmentFilter(tags=frozenset({"vip"})))
+    template = await s.messaging.campaigns.create_template(rep, "Thanks")
     with pytest.raises(ValidationFailed):  # a placeholder we cannot fill
-        await s.campaigns.set_body(rep, template.id, "en", "Hi {first_name}")
-    await s.campaigns.set_body(rep, template.id, "zh-Hant", "{name} 您好，感謝支持 {company}！")
+        await s.messaging.campaigns.set_body(rep, template.id, "en", "Hi {first_name}")
+    await s.messaging.campaigns.set_body(rep, template.id, "zh-Hant", "{name} 您好，感謝支持 {company}！")
 
     # Marketing: only the opted-in number of Rita's segment; transactional: everyone not opted out.
-    promo = await s.campaigns.draft(rep, template.id, "promotions", segment_id=vip.id)
+    promo = await s.messaging.campaigns.draft(rep, template.id, "promotions", segment_id=vip.id)
     assert (promo.campaign.recipients, promo.excluded) == (1, 2)
     assert promo.campaign.sample == "Tea House 您好，感謝支持 Company！\n回覆退訂取消"
-    service = await s.campaigns.draft(rep, template.id, "service", segment_id=vip.id)
+    service = await s.messaging.campaigns.draft(rep, template.id, "service", segment_id=vip.id)
     assert (service.campaign.recipients, service.excluded) == (1, 2)  # Bakery opted out; No Phone has no number
     assert service.campaign.sample == "Tea House 您好，感謝支持 Company！"  # no opt-out line on updates
 
-    submitted = await s.campaigns.submit(rep, promo.campaign.id)
+    submitted = await s.messaging.campaigns.submit(rep, promo.campaign.id)
     # Told: Vera (reviewer, all) and Ada (admin); not Sam, whose department scope does not cover Rita.
     assert {p.name for p in submitted.reviewers} == {"Vera", "Ada"}
     with pytest.raises(NotFound):
-        await s.campaigns.review_card(manager_south, promo.campaign.id)
+        await s.messaging.campaigns.review_card(manager_south, promo.campaign.id)
     with pytest.raises(PermissionDenied):
-        await s.campaigns.approve(rep, promo.campaign.id)
+        await s.messaging.campaigns.approve(rep, promo.campaign.id)
     with pytest.raises(Conflict):
-        await s.campaigns.submit(rep, promo.campaign.id)  # only drafts are submitted
-    reviewed = await s.campaigns.approve(reviewer, promo.campaign.id)
+        await s.messaging.campaigns.submit(rep, promo.campaign.id)  # only drafts are submitted
+    reviewed = await s.messaging.campaigns.approve(reviewer, promo.campaign.id)
     assert reviewed.released == 1 and reviewed.card.campaign.status is CampaignStatus.APPROVED
     with pytest.raises(Conflict):
-        await s.campaigns.reject(reviewer, promo.campaign.id, "too late")
+        await s.messaging.campaigns.reject(reviewer, promo.campaign.id, "too late")
     # Templates are deleted softly: gone from the list, back after a restore.
-    await s.campaigns.delete_template(rep, template.id)
-    assert (await s.campaigns.templates(rep))[0] == []
+    await s.messaging.campaigns.delete_template(rep, template.id)
+    assert (await s.messaging.campaigns.templates(rep))[0] == []
     with pytest.raises(PermissionDenied):
-        await s.campaigns.restore_template(rep, template.id)
-    await s.campaigns.restore_template(org.admin, template.id)
-    assert [x.id for x in (await s.campaigns.templates(rep))[0]] == [template.id]
+        await s.messaging.campaigns.restore_template(rep, template.id)
+    await s.messaging.campaigns.restore_template(org.admin, template.id)
+    assert [x.id for x in (await s.messaging.campaigns.templates(rep))[0]] == [template.id]
     # Once the dispatcher has finished every row, the campaign reads as done.
     async with s.uow() as uow:
-        [row] = await uow.outbox.claim_due(OutboxChannel.SMS, clock.now(), "w", clock.now(), 10)
-        await uow.outbox.mark_sent(row.id, "w", provider_id="SM1", segments=1, at=clock.now())
-        await uow.outbox.apply_provider_status("SM1", OutboxStatus.DELIVERED, code=None, reason=None, at=clock.now())
+        [row] = await uow.messaging.outbox.claim_due(OutboxChannel.SMS, clock.now(), "w", clock.now(), 10)
+        await uow.messaging.outbox.mark_sent(row.id, "w", provider_id="SM1", segments=1, at=clock.now())
+        await uow.messaging.outbox.apply_provider_status("SM1", OutboxStatus.DELIVERED, code=None, reason=None,
+                                                         at=clock.now())
         await uow.commit()
-    assert (await s.campaigns.card(rep, promo.campaign.id)).campaign.status is CampaignStatus.DONE
+    assert (await s.messaging.campaigns.card(rep, promo.campaign.id)).campaign.status is CampaignStatus.DONE

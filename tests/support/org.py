@@ -27,10 +27,10 @@ class Org:
 
     async def join(self, actor: Actor, tg_id: int, name: str, role: str, department_id: int) -> Actor:
         """Invite and accept: the only way a new staff member appears."""
-        roles = {r.name: r.id for r in await self.services.roles.assignable(actor)}
-        invite = await self.services.invites.create(actor, roles[role], department_id)
-        await self.services.invites.accept(invite.code, TelegramIdentity(tg_id, name))
-        joined = await self.services.identity.actor_for(TelegramIdentity(tg_id, name))
+        roles = {r.name: r.id for r in await self.services.organisation.roles.assignable(actor)}
+        invite = await self.services.organisation.invites.create(actor, roles[role], department_id)
+        await self.services.organisation.invites.accept(invite.code, TelegramIdentity(tg_id, name))
+        joined = await self.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name))
         assert joined is not None
         return joined
 
@@ -39,12 +39,12 @@ async def make_org(engine: AsyncEngine, clock: ManualClock) -> Org:
     settings = Settings(admin_telegram_ids=frozenset({ADMIN_TG}), _env_file=None)  # type: ignore[call-arg]
     services = build_services(settings, engine, clock)
     await ensure_defaults(services.uow)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada", username="ada"))
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada", username="ada"))
     assert admin is not None
     root = admin.department_id
-    north = await services.departments.create(admin, "North", root)
-    south = await services.departments.create(admin, "South", root)
-    north_east = await services.departments.create(admin, "North-East", north.id)
-    admin = await services.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
+    north = await services.organisation.departments.create(admin, "North", root)
+    south = await services.organisation.departments.create(admin, "South", root)
+    north_east = await services.organisation.departments.create(admin, "North-East", north.id)
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
     assert admin is not None
     return Org(services, admin, north.id, south.id, north_east.id)

@@ -1,6 +1,6 @@
 """What the outbox needs from storage and from its neighbours, as Protocols.
 
-- ``OutboxRepository`` (``uow.outbox``): SQL in ``storage/outbox_repositories.py``.
+- ``OutboxRepository`` (``uow.messaging.outbox``): SQL in ``storage/outbox_repositories.py``.
 - ``SendPolicy``: consulted by the dispatcher right before each SMS or e-mail goes out (consent, quiet hours).
 - ``InboundSmsHandler``: what to do with an SMS a customer sent us (keywords such as STOP); returns the reply.
 - ``ConsentRecorder``: told when the carrier says a number opted out (Twilio error 21610).
