@@ -54,6 +54,8 @@ class Settings:
     sms_frequency_text: str = "Msg frequency varies|訊息頻率不定|消息频率不定"
     sms_segment_price: str = "0.0079 USD"
     invite_ttl_hours: typing.Annotated[int, Range(1, 24 * 90)] = 168
+    # A guided flow or question left unanswered this long ends quietly; the next message is treated as new.
+    flow_timeout_minutes: typing.Annotated[int, Range(1, 24 * 60)] = 30
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # ---- outbound messages (outbox) and the HTTP endpoint ----

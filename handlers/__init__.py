@@ -25,6 +25,8 @@ from handlers.organisation import identity
 
 def register_first(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Who is asking, before anything else handles the update."""
+    # Group -2: any command but /cancel leaves the current flow before anything else sees it (handlers/core/flow.py).
+    app.add_handler(MessageHandler(filters.COMMAND, text.leave_on_command), group=-2)
     app.add_handler(TypeHandler(Update, identity.resolve_actor), group=-1)
 
 

@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 from bot.context import CrmContext
 from crm.core.errors import DomainError, PermissionDenied
 from crm.organisation.permissions import Actor
+from handlers.core import flow
 from outbound.telegram_send import Button, Sent, edit_html, send_html
 from views.core.text import MAX_TEXT as MAX_TEXT  # handlers take these from here, with the rest of what they share
 from views.core.text import truncate as truncate
@@ -110,36 +111,23 @@ def int_arg(args: Sequence[str], index: int) -> int:
         raise DomainError("error.stale_button") from None
 
 
-# Typed input the bot is waiting for (a role name, a department name, ...). Kept in user_data, which the
-# persistence stores, so a restart does not forget that the bot asked a question.
+# Typed input the bot is waiting for (a role name, a department name, ...): the names the handlers have always
+# used, now on the one mechanism of handlers/core/flow.py (timeout, /cancel, commands leave, persisted).
 PendingHandler = Handler
-_pending: dict[str, PendingHandler] = {}
-PENDING_KEY = "pending"
-
-
-def on_pending(kind: str) -> Callable[[PendingHandler], PendingHandler]:
-    def decorate(func: PendingHandler) -> PendingHandler:
-        _pending[kind] = func
-        return func
-
-    return decorate
+on_pending = flow.on_text
 
 
 def expect_text(context: CrmContext, kind: str, **data: Any) -> None:
-    if context.user_data is not None:
-        context.user_data[PENDING_KEY] = {"kind": kind, **data}
+    """Wait for typed text for ``kind`` (``document=True``: a file is an answer too)."""
+    flow.ask(context, kind, **data)
 
 
 def clear_pending(context: CrmContext) -> dict[str, Any] | None:
-    if context.user_data is None:
-        return None
-    pending = context.user_data.pop(PENDING_KEY, None)
-    return pending if isinstance(pending, dict) else None
+    return flow.end(context)
 
 
 def current_pending(context: CrmContext) -> dict[str, Any]:
-    pending = context.user_data.get(PENDING_KEY) if context.user_data else None
-    return pending if isinstance(pending, dict) else {}
+    return flow.pending(context)
 
 
 def message_text(update: Update) -> str:
@@ -147,12 +135,9 @@ def message_text(update: Update) -> str:
     return (message.text or "") if message else ""
 
 
-def pending_handler(context: CrmContext) -> tuple[PendingHandler, dict[str, Any]] | None:
-    pending = context.user_data.get(PENDING_KEY) if context.user_data else None
-    if not isinstance(pending, dict):
-        return None
-    handler = _pending.get(str(pending.get("kind")))
-    return (handler, pending) if handler else None
+def is_waiting(context: CrmContext) -> bool:
+    """Whether some flow waits for this user's next message."""
+    return flow.current(context) is not None
 
 
 async def restore_menu(update: Update, context: CrmContext, items: Sequence[tuple[int, str]], restore_data: str,

@@ -1,31 +1,25 @@
 """/newcustomer and /newlead: a guided conversation, or the whole form on one line.
 
-The draft lives in ``user_data`` (persisted) and the step in the persistent ConversationHandler, so a restart in
-the middle of the flow resumes at the same question with everything typed so far. Each answer is validated on
-the spot with the same rules the service applies; a wrong answer gets the reason and the same question again.
+The draft lives in ``user_data`` (persisted) and the step in the awaiting record of handlers/core/flow.py (persisted
+too), so a restart in the middle of the flow resumes at the same question with everything typed so far. Each answer is
+validated on the spot with the same rules the service applies; a wrong answer gets the reason and the same question
+again.
 
 Buttons (ids and fixed words only):
   nc:kind:<company|person>  nc:cls:<classification>  nc:tier:<A|B|C|none>  nc:skip:<step>
-  nc:save  nc:edit  nc:ef:<field>  nc:sum  nc:force  nc:x
+  nc:save  nc:edit  nc:ef:<field>  nc:sum  nc:force  nc:dup:<customer id>  nc:x
 Entry buttons from elsewhere: cs:new (a shared phone contact), cu:nl / cu:nc (search found nothing).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
-from telegram.warnings import PTBUserWarning
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError, ValidationFailed
@@ -33,15 +27,14 @@ from crm.customers import phones
 from crm.customers.customers import CustomerDraft, DuplicateSuspected, clean_email, clean_tags, clean_text
 from crm.customers.model import Classification, CustomerKind, Tier
 from crm.customers.quick_entry import is_one_line_form, parse_line
+from handlers.core import flow
 from handlers.core.common import (
     Button,
     actor_of,
     answer,
     callback_args,
-    clear_pending,
     int_arg,
     message_text,
-    pending_handler,
     require_actor,
 )
 from handlers.core.text import MAX_INPUT
@@ -62,7 +55,8 @@ from handlers.customers.views import (
 )
 
 DRAFT_KEY = "nc"
-END = ConversationHandler.END
+FLOW = "nc"  # the kind of this flow's awaiting record; its step is the question asked
+END = "end"
 
 # Steps are strings, not ints: they are stored in the database and must keep their meaning across releases.
 NAME, KIND, PHONES, EMAIL, ADDRESS, REGION, CLASSIFY, TIER, TAGS, COMPANY = (
@@ -101,8 +95,6 @@ def _new_draft(context: CrmContext, kind: str, **values: Any) -> Draft:
     draft.update(values)
     assert context.user_data is not None
     context.user_data[DRAFT_KEY] = draft
-    # A new flow replaces any question another flow left open: the latest thing the bot asked wins.
-    clear_pending(context)
     return draft
 
 
@@ -112,8 +104,18 @@ def _draft(context: CrmContext) -> Draft | None:
 
 
 def _drop(context: CrmContext) -> None:
+    """The flow is over (saved, cancelled or given up): no draft, and nothing awaited from this flow."""
     if context.user_data is not None:
         context.user_data.pop(DRAFT_KEY, None)
+    if flow.pending(context).get("kind") == FLOW:
+        flow.end(context)
+
+
+def _await(context: CrmContext, step: str) -> str:
+    """Wait for the answer to ``step``: typed text, or a press of this flow's buttons."""
+    flow.ask(context, FLOW, step=step, expects="text" if step in TEXT_STEPS else "button", buttons=("nc:",),
+             owns=(DRAFT_KEY,))
+    return step
 
 
 def _steps(draft: Draft) -> tuple[str, ...]:
@@ -172,7 +174,7 @@ async def _ask(update: Update, context: CrmContext, draft: Draft, step: str, *, 
         return await _summary(update, context, draft, error=error, edit=edit)
     text, rows = _question(context, draft, step)
     await respond(update, context, f"{error}\n\n{text}" if error else text, rows, edit=edit)
-    return step
+    return _await(context, step)
 
 
 def _summary_text(context: CrmContext, draft: Draft) -> str:
@@ -200,7 +202,7 @@ async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: 
     rows = [[(context.t("customers.btn_save"), "nc:save"), (context.t("customers.btn_edit"), "nc:edit"),
              (context.t("customers.btn_cancel_flow"), "nc:x")]]
     await respond(update, context, f"{error}\n\n{text}" if error else text, rows, edit=edit)
-    return SUMMARY
+    return _await(context, SUMMARY)
 
 
 # ---- validating one answer -------------------------------------------------------------------------------
@@ -231,16 +233,6 @@ def _accept(context: CrmContext, draft: Draft, step: str, text: str) -> None:
         draft[COMPANY] = clean_text(value, "name")
 
 
-async def _delegated(update: Update, context: CrmContext) -> bool:
-    """Another flow asked a question after this one started (a card's Edit button, say): that answer is theirs."""
-    found = pending_handler(context)
-    if found is None:
-        return False
-    handler, _pending = found
-    await handler(update, context)
-    return True
-
-
 def _text_step(step: str) -> StepHandler:
     async def typed(update: Update, context: CrmContext) -> str | None:
         """One typed answer for ``step``: store it and ask the next question, or say why not and ask again."""
@@ -248,8 +240,6 @@ def _text_step(step: str) -> StepHandler:
         text = message_text(update)
         if draft is not None and len(text) > MAX_INPUT:
             return await _ask(update, context, draft, step, error=context.t("error.too_long", limit=MAX_INPUT))
-        if await _delegated(update, context):
-            return None
         if draft is None:
             return await _lost(update, context)
         try:
@@ -305,7 +295,8 @@ def _skip_step(step: str) -> StepHandler:
 
 
 async def _lost(update: Update, context: CrmContext) -> str:
-    """The draft is gone (another device cancelled it): say so rather than guess."""
+    """The draft is gone (another device cancelled it, or it timed out): say so rather than guess."""
+    _drop(context)
     await respond(update, context, context.t("customers.draft_lost"), edit=False)
     return END
 
@@ -348,7 +339,7 @@ async def edit_menu(update: Update, context: CrmContext) -> str | None:
         rows.append([(field_label(context, f), f"nc:ef:{f}") for f in fields[i:i + 3]])
     rows.append([(context.t("common.back"), "nc:sum")])
     await respond(update, context, context.t("customers.pick_field"), rows)
-    return PICK_FIELD
+    return _await(context, PICK_FIELD)
 
 
 async def edit_field(update: Update, context: CrmContext) -> str | None:
@@ -374,7 +365,6 @@ async def back_to_summary(update: Update, context: CrmContext) -> str | None:
 async def cancel(update: Update, context: CrmContext) -> str:
     """/cancel or the Cancel button: drop the draft and leave the flow."""
     _drop(context)
-    clear_pending(context)
     await respond(update, context, context.t("customers.flow_cancelled"), edit=False)
     return END
 
@@ -410,8 +400,10 @@ async def _save(update: Update, context: CrmContext, draft: Draft, *, force: boo
         rows = duplicate_rows(context, exc.duplicates, "nc:force", "customers.btn_create_anyway",
                               [(context.t("customers.btn_edit"), "nc:edit"),
                                (context.t("customers.btn_cancel_flow"), "nc:x")])
+        # Opening one of the duplicates ends this flow, so its buttons are this flow's own.
+        rows = [[(label, data.replace("cu:open:", "nc:dup:", 1)) for label, data in row] for row in rows]
         await respond(update, context, duplicates_text(context, exc.duplicates), rows, edit=False)
-        return DUPLICATE
+        return _await(context, DUPLICATE)
     except ValidationFailed as exc:
         step = ERROR_STEPS.get(exc.key) or str(exc.params.get("field", NAME))
         step = step if step in ASK_KEYS else NAME
@@ -531,41 +523,56 @@ async def customer_from_search(update: Update, context: CrmContext) -> str | Non
 
 # ---- wiring ----------------------------------------------------------------------------------------------
 
-_NOT_COMMAND = ~filters.COMMAND
+def _at(*steps: str) -> Callable[[StepHandler], StepHandler]:
+    """A button of this flow counts only while its draft is open, and only on the question being asked."""
+
+    def decorate(func: StepHandler) -> StepHandler:
+        @functools.wraps(func)
+        async def guarded(update: Update, context: CrmContext) -> str | None:
+            waiting = flow.current(context)
+            data = update.callback_query.data if update.callback_query else None
+            if waiting is None or not waiting.accepts(data) or _draft(context) is None:
+                await answer(update.callback_query)
+                return await _lost(update, context)
+            if steps and waiting.step not in steps:
+                await stale_button(update, context)
+                return None
+            return await func(update, context)
+
+        return guarded
+
+    return decorate
 
 
-def _step_handlers(step: str) -> list[Any]:
-    handlers: list[Any] = []
-    if step in TEXT_STEPS:
-        handlers.append(MessageHandler(filters.TEXT & _NOT_COMMAND, _text_step(step)))
-    if step == PHONES:
-        handlers.append(MessageHandler(filters.CONTACT, _contact_step(step)))
-    if step in OPTIONAL_STEPS:
-        handlers.append(CallbackQueryHandler(_skip_step(step), pattern=rf"^nc:skip:{step}$"))
-    if step == KIND:
-        handlers.append(CallbackQueryHandler(pick_kind, pattern=r"^nc:kind:"))
-    if step == CLASSIFY:
-        handlers.append(CallbackQueryHandler(pick_classification, pattern=r"^nc:cls:"))
-    if step == TIER:
-        handlers.append(CallbackQueryHandler(pick_tier, pattern=r"^nc:tier:"))
-    if step in BUTTON_STEPS:
-        # Typed text where a button is expected: repeat the question (unless another flow asked something).
-        handlers.append(MessageHandler(filters.TEXT & _NOT_COMMAND, _button_step_text(step)))
-    handlers.append(MessageHandler(~filters.TEXT & _NOT_COMMAND & ~filters.StatusUpdate.ALL, _wrong_type(step)))
-    return handlers
+def _step(context: CrmContext) -> str:
+    waiting = flow.current(context)
+    return waiting.step or NAME if waiting is not None else NAME
 
 
-def _button_step_text(step: str) -> StepHandler:
-    async def typed(update: Update, context: CrmContext) -> str | None:
-        if await _delegated(update, context):
-            return None
-        draft = _draft(context)
-        if draft is None:
-            return await _lost(update, context)
-        return await _ask(update, context, draft, _repeatable(step), error=context.t("customers.use_buttons"),
-                          edit=False)
+@flow.on_text(FLOW)
+async def _typed(update: Update, context: CrmContext) -> str | None:
+    step = _step(context)
+    return await _text_step(step if step in TEXT_STEPS else NAME)(update, context)
 
-    return typed
+
+@flow.on_stray(FLOW)
+async def _typed_at_button(update: Update, context: CrmContext) -> str | None:
+    """Typed text where a button is expected: the question again, with its buttons."""
+    draft = _draft(context)
+    if draft is None:
+        return await _lost(update, context)
+    return await _ask(update, context, draft, _repeatable(_step(context)), error=context.t("customers.use_buttons"),
+                      edit=False)
+
+
+@flow.on_message(FLOW)
+async def _other_message(update: Update, context: CrmContext) -> str | None:
+    """A shared contact is a phone number where one is asked for; anything else is the wrong kind of answer."""
+    step = _step(context)
+    message = update.effective_message
+    if step == PHONES and message is not None and message.contact is not None:
+        return await _contact_step(step)(update, context)
+    return await _wrong_type(step)(update, context)
 
 
 def _repeatable(step: str) -> str:
@@ -573,44 +580,29 @@ def _repeatable(step: str) -> str:
     return step if step in ASK_KEYS else SUMMARY
 
 
-def _summary_handlers() -> list[Any]:
+async def _skip(update: Update, context: CrmContext) -> str | None:
+    args = callback_args(update)
+    step = args[0] if args else ""
+    if step not in OPTIONAL_STEPS or _step(context) != step:
+        await stale_button(update, context)
+        return None
+    return await _skip_step(step)(update, context)
+
+
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """The entry points and this flow's buttons; typed answers arrive through handlers.core.text."""
+    routes: dict[str, StepHandler] = {
+        "kind": _at(KIND)(pick_kind), "cls": _at(CLASSIFY)(pick_classification), "tier": _at(TIER)(pick_tier),
+        "skip": _at(*OPTIONAL_STEPS)(_skip), "save": _at(SUMMARY)(save), "edit": _at(SUMMARY, DUPLICATE)(edit_menu),
+        "ef": _at(PICK_FIELD)(edit_field), "sum": _at()(back_to_summary), "force": _at(DUPLICATE)(save_anyway),
+        "dup": _at(DUPLICATE)(open_duplicate), "x": _at()(cancel),
+    }
     return [
-        CallbackQueryHandler(save, pattern=r"^nc:save$"),
-        CallbackQueryHandler(edit_menu, pattern=r"^nc:edit$"),
-        *_step_handlers(SUMMARY),
+        CommandHandler("newcustomer", new_customer),
+        CommandHandler("newlead", new_lead),
+        CallbackQueryHandler(from_shared_contact, pattern=r"^cs:new$"),
+        CallbackQueryHandler(lead_from_search, pattern=r"^cu:nl$"),
+        CallbackQueryHandler(customer_from_search, pattern=r"^cu:nc$"),
+        *(CallbackQueryHandler(func, pattern=rf"^nc:{verb}(:|$)") for verb, func in routes.items()),
+        CallbackQueryHandler(stale_button, pattern=r"^nc:"),
     ]
-
-
-def conversation() -> ConversationHandler[Any]:
-    states: dict[object, list[Any]] = {step: _step_handlers(step) for step in ASK_KEYS}
-    states[SUMMARY] = _summary_handlers()
-    states[PICK_FIELD] = [CallbackQueryHandler(edit_field, pattern=r"^nc:ef:"), *_step_handlers(PICK_FIELD)]
-    states[DUPLICATE] = [
-        CallbackQueryHandler(save_anyway, pattern=r"^nc:force$"),
-        CallbackQueryHandler(edit_menu, pattern=r"^nc:edit$"),
-        CallbackQueryHandler(open_duplicate, pattern=r"^cu:open:\d+$"),
-        *_step_handlers(DUPLICATE),
-    ]
-    with warnings.catch_warnings():
-        # PTB warns that with per_message=False button presses are tracked per chat and user, not per message:
-        # that is what we want — the flow is the user's, whichever of its messages they press.
-        warnings.simplefilter("ignore", PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("newcustomer", new_customer),
-                CommandHandler("newlead", new_lead),
-                CallbackQueryHandler(from_shared_contact, pattern=r"^cs:new$"),
-                CallbackQueryHandler(lead_from_search, pattern=r"^cu:nl$"),
-                CallbackQueryHandler(customer_from_search, pattern=r"^cu:nc$"),
-            ],
-            states=states,
-            fallbacks=[
-                CommandHandler("cancel", cancel),
-                CallbackQueryHandler(cancel, pattern=r"^nc:x$"),
-                CallbackQueryHandler(back_to_summary, pattern=r"^nc:sum$"),
-                CallbackQueryHandler(stale_button, pattern=r"^nc:"),
-            ],
-            name="newcustomer",
-            persistent=True,
-            allow_reentry=True,
-        )

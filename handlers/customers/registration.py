@@ -1,6 +1,6 @@
 """The customers area in chat: create (guided or one line), find, open cards, edit, delete and restore.
 
-The modules: ``customer_create`` (the /newcustomer and /newlead conversation), ``customer_search`` (/find, plain
+The modules: ``customer_create`` (the /newcustomer and /newlead flow), ``customer_search`` (/find, plain
 text, /customers, shared contacts), ``customer_actions`` (card buttons, /trash), ``customer_views`` (rendering).
 Plain text with no flow waiting reaches ``customer_search.search_text`` through ``handlers.core.text``.
 """
@@ -12,8 +12,8 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.customers import actions as act
+from handlers.customers import create
 from handlers.customers import search as find
-from handlers.customers.create import conversation
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -22,15 +22,7 @@ def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[A
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
-    # Note: order matters. The conversation goes to the front of group 0, ahead of the general /cancel that
-    # handlers/__init__.py registers first: while a draft is open, /cancel must end this flow (its fallback)
-    # rather than only clear a pending question. It cannot shadow anything else: outside an open draft it only
-    # matches its own entry points (/newcustomer, /newlead, cs:new, cu:nl, cu:nc), and inside one its typed
-    # answers exclude commands.
-    flow = conversation()
-    app.add_handler(flow)
-    group = app.handlers[0]
-    group.insert(0, group.pop(group.index(flow)))
+    app.add_handlers(create.handlers())
     app.add_handlers([
         CommandHandler("find", find.find),
         CommandHandler("customers", find.my_customers),

@@ -17,6 +17,7 @@ from crm.core.errors import DomainError
 from crm.customers import phones
 from crm.customers.customers import SearchPage
 from crm.customers.model import EntityKind
+from handlers.core import flow
 from handlers.core.common import (
     Button,
     actor_of,
@@ -83,14 +84,14 @@ async def run_search(update: Update, context: CrmContext, query: str, page: int 
         return
     _remember(context, query)  # for the page buttons, and "new lead/customer" from what was searched
     if not result.hits:
-        text = context.t("customers.no_results", query=query)
-        if plain:
-            text += "\n" + context.t("text.no_flow")
+        # One reply that says what to do next: add the record, or look again another way.
         rows: list[list[Button]] = []
         if page == 0 and actor_of(context).can("customers.create"):
             rows.append([(context.t("customers.btn_new_lead_from_search"), "cu:nl")])
             if not phones.looks_like_phone(query):
                 rows.append([(context.t("customers.btn_new_customer_from_search"), "cu:nc")])
+        tip = "customers.search_tip_create" if rows else "customers.search_tip"
+        text = context.t("customers.no_results", query=query) + ("\n" + context.t(tip) if plain else "")
         await respond(update, context, text, rows)
         return
     rows = [[hit_button(hit)] for hit in result.hits]
@@ -125,6 +126,11 @@ async def search_text(update: Update, context: CrmContext) -> None:
     if actor is None or not actor.can("customers.view") or chat is None or chat.type != "private":
         await respond(update, context, context.t("text.no_flow"))
         return
+    typed = message_text(update).strip()
+    if typed.isdigit() and len(typed) < phones.MIN_SUFFIX:
+        # "7" or "19" is someone picking from a menu by number, not a search (too few digits to find anyone).
+        await respond(update, context, context.t("input.short_number", digits=phones.MIN_SUFFIX))
+        return
     await run_search(update, context, message_text(update), plain=True)
 
 
@@ -157,6 +163,11 @@ async def on_contact(update: Update, context: CrmContext) -> None:
     """A rep shared a phone contact: open who it is, or offer to add it."""
     message = update.effective_message
     if message is None or message.contact is None:
+        return
+    waiting = flow.current(context)
+    own = flow.message_handler(waiting.kind) if waiting is not None else None
+    if own is not None:
+        await own(update, context)  # the flow asked for something a contact may answer (a phone number)
         return
     shared = message.contact
     name = " ".join(p for p in (shared.first_name, shared.last_name) if p).strip()

@@ -24,6 +24,7 @@ from crm.customers.model import EntityKind, InteractionKind, SearchHit
 from crm.followups.followups import Target, snooze_choices
 from crm.followups.log_matching import TargetMatch, match_target
 from crm.followups.log_parser import Split, parse_log
+from handlers.core import flow
 from handlers.core.common import (
     Button,
     actor_of,
@@ -33,14 +34,25 @@ from handlers.core.common import (
     current_pending,
     expect_text,
     int_arg,
+    is_waiting,
     message_text,
     on_pending,
-    pending_handler,
     reply,
     require_actor,
 )
+from handlers.core.flow import Expects
 from handlers.core.text import MAX_INPUT
-from handlers.followups.drafts import CALLBACK, LOG, PLAN, Draft, drop_draft, load_draft, new_draft, save_draft
+from handlers.followups.drafts import (
+    CALLBACK,
+    DRAFT_KEY,
+    LOG,
+    PLAN,
+    Draft,
+    drop_draft,
+    load_draft,
+    new_draft,
+    save_draft,
+)
 from views.core.formatting import zone
 from views.followups.texts import (
     KIND_ORDER,
@@ -55,7 +67,8 @@ from views.followups.texts import (
 LAST_VISIT_KEY = "fu_visit"
 ENTITIES = {e.value: e for e in EntityKind}
 HIT_ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
-MY_PENDING = ("fu.who", "fu.text", "fu.next", "fu.when", "fu.what")
+# The steps of a log / plan draft: typed answers, then the button steps (kind, pick who, check and save, confirm).
+MY_PENDING = ("fu.who", "fu.text", "fu.next", "fu.when", "fu.what", "fu.kind", "fu.pick", "fu.check", "fu.confirm")
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -100,8 +113,14 @@ def _hit_name(hit: SearchHit) -> str:
     return f"{hit.title} ({hit.subtitle})" if hit.entity is EntityKind.CONTACT and hit.subtitle else hit.title
 
 
+def _wait(context: CrmContext, kind: str, expects: Expects = "text") -> None:
+    """Wait for the draft's next answer; the draft is dropped if the flow times out, is cancelled or left."""
+    flow.ask(context, kind, expects=expects, buttons=("fu:",), owns=(DRAFT_KEY,))
+
+
 async def _current(update: Update, context: CrmContext, seq_index: int) -> Draft | None:
-    """The draft a button belongs to; None (and an alert) when the button is from an older draft."""
+    """The draft a button belongs to; None (and an alert) when the button is from an older or timed-out draft."""
+    flow.current(context)  # a timed-out flow drops its draft here
     draft = load_draft(context)
     args = callback_args(update)
     try:
@@ -148,34 +167,34 @@ async def _advance(update: Update, context: CrmContext, draft: Draft) -> None:
     t = context.t
     cancel_row: list[Button] = [(t("followups.btn_cancel"), f"fu:x:{draft.seq}")]
     if draft.target_id is None:
-        expect_text(context, "fu.who")
+        _wait(context, "fu.who")
         key = "followups.ask_who_visit" if draft.location else "followups.ask_who"
         await reply(update, context, t(key), [cancel_row])
         return
     name = draft.name or ""
     if draft.mode == LOG:
         if draft.guided and not draft.kind_chosen:
-            clear_pending(context)
+            _wait(context, "fu.kind", "button")
             await reply(update, context, t("followups.ask_kind", name=name), [*_kind_rows(context, draft), cancel_row])
         elif not draft.text:
-            expect_text(context, "fu.text")
+            _wait(context, "fu.text")
             await reply(update, context, t("followups.ask_text", name=name), [cancel_row])
         elif draft.guided and not draft.next_asked:
-            expect_text(context, "fu.next")
+            _wait(context, "fu.next")
             await reply(update, context, t("followups.ask_next", name=name),
                         [[(t("followups.btn_skip"), f"fu:skip:{draft.seq}")], cancel_row])
         elif draft.has_next and draft.next_at is None:
-            expect_text(context, "fu.when")
+            _wait(context, "fu.when")
             await reply(update, context, t("followups.ask_when"), [cancel_row])
         else:
-            clear_pending(context)
+            _wait(context, "fu.check", "button")
             await _show_log(update, context, draft)
         return
     if draft.next_at is None:
-        expect_text(context, "fu.when")
+        _wait(context, "fu.when")
         await reply(update, context, t("followups.ask_when_plan", name=name), [cancel_row])
     elif not draft.time_confirmed:
-        clear_pending(context)
+        _wait(context, "fu.confirm", "button")
         due = draft.due
         assert due is not None
         lines = [t("followups.plan_confirm", name=name, when=_when(context, due))]
@@ -187,7 +206,7 @@ async def _advance(update: Update, context: CrmContext, draft: Draft) -> None:
             cancel_row,
         ])
     elif not draft.next_text:
-        expect_text(context, "fu.what")
+        _wait(context, "fu.what")
         await reply(update, context, t("followups.ask_what", name=name), [cancel_row])
     else:
         await _save_plan(update, context, draft)
@@ -241,7 +260,12 @@ async def _offer_targets(update: Update, context: CrmContext, draft: Draft, matc
     rows.append([(t("followups.btn_cancel"), f"fu:x:{seq}")])
     head = t("followups.pick_who" if match.hits else "followups.no_match", query=draft.query or "")
     text = "\n".join([head, "", *_draft_lines(context, draft)])
-    expect_text(context, "fu.who")  # a typo is fixed by typing the name again
+    # Several matches: only a press picks one, so "7" typed here never becomes a name. No match: a typo is fixed
+    # by typing the name again.
+    if match.hits:
+        _wait(context, "fu.pick", "button")
+    else:
+        _wait(context, "fu.who")
     await reply(update, context, text, rows)
 
 
@@ -612,7 +636,7 @@ async def on_location(update: Update, context: CrmContext) -> None:
         await context.services.followups.followups.attach_location(actor_of(context), last["id"], *point)
         await reply(update, context, context.t("followups.checkin_saved", name=str(last.get("name", ""))))
         return
-    if pending_handler(context) is not None:
+    if is_waiting(context):
         await reply(update, context, context.t("error.expected_text"))  # another area asked for text
         return
     visit = new_draft(context, LOG, kind=InteractionKind.VISIT.value, kind_chosen=True,

@@ -7,7 +7,8 @@ from telegram import Update
 from bot.context import CrmContext
 from crm.core.errors import DomainError
 from crm.organisation.invites import INVITE_PREFIX
-from handlers.core.common import clear_pending, reply
+from handlers.core import flow
+from handlers.core.common import reply
 from handlers.core.menu import visible_commands
 from handlers.organisation.identity import telegram_identity
 
@@ -54,6 +55,7 @@ async def help_command(update: Update, context: CrmContext) -> None:
 
 
 async def cancel(update: Update, context: CrmContext) -> None:
-    """Drop whatever the bot was waiting for."""
-    pending = clear_pending(context)
-    await reply(update, context, context.t("cancel.done" if pending else "cancel.nothing"))
+    """Drop whatever the bot was waiting for, at any step, with the flow's draft."""
+    waiting = flow.current(context)
+    flow.abandon(context)
+    await reply(update, context, context.t("cancel.done" if waiting is not None else "cancel.nothing"))

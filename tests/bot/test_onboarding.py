@@ -90,7 +90,10 @@ async def test_bad_input_gets_a_clear_reply(engine: AsyncEngine, clock: ManualCl
     async with running_bot(engine, clock) as bot:
         admin = bot.user(ADMIN_ID, "Ada")
         assert "don't know that command" in await admin.text_of("/frobnicate")
-        assert "not sure" in await admin.text_of("just chatting")
+        # Text that matches nothing: one reply, with what to try next (not "nothing found" plus "not sure").
+        chatting = await admin.send("just chatting")
+        assert len(chatting) == 1 and "Nothing found" in (chatting[0].text or "")
+        assert "last 4 digits" in (chatting[0].text or "") and "not sure" not in (chatting[0].text or "")
         await admin.send("/timezone")
         assert "too long" in await admin.text_of("x" * 5000)
         assert "waiting for a text" in "\n".join(m.text or "" for m in await admin.photo())
