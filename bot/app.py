@@ -130,7 +130,9 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_api_file_url)
         .context_types(ContextTypes(context=CrmContext))
-        .defaults(Defaults(tzinfo=None))
+        # Jobs take UTC datetimes from the database; PTB must not localise them (its default would be UTC anyway,
+        # but None keeps APScheduler's own handling of naive times, as measured and tested).
+        .defaults(Defaults(tzinfo=None))  # type: ignore[arg-type]
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -141,7 +143,8 @@ def build_application(
     if persistence:
         builder = builder.persistence(SqlPersistence(runtime.engine))
     if rate_limiter:
-        builder = builder.rate_limiter(TelegramRateLimiter(max_retries=3))
+        # The builder's type follows the bot's rate-limit argument type (None), not the limiter's own (int).
+        builder = builder.rate_limiter(TelegramRateLimiter(max_retries=3))  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data["runtime"] = runtime
     app.bot_data["services"] = runtime.services

@@ -61,7 +61,7 @@ def find_person(name: str) -> DemoPerson | None:
 async def seed(services: Services) -> bool:
     """Create the demo company once; False when it was already there."""
     async with services.uow(write=False) as uow:
-        conn = uow.connection  # type: ignore[attr-defined]
+        conn = uow.connection
         if (await conn.execute(select(t.app_kv.c.value).where(t.app_kv.c.key == _SEEDED_KEY))).first():
             return False
     admin = await services.organisation.identity.actor_for(ADMIN.identity)
@@ -84,6 +84,6 @@ async def seed(services: Services) -> bool:
         owners[person.username] = owner
     await seed_customers(services, owners)
     async with services.uow() as uow:
-        await uow.connection.execute(insert(t.app_kv).values(key=_SEEDED_KEY, value="1"))  # type: ignore[attr-defined]
+        await uow.connection.execute(insert(t.app_kv).values(key=_SEEDED_KEY, value="1"))
         await uow.commit()
     return True

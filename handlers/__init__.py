@@ -38,7 +38,7 @@ def register_last(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CallbackQueryHandler(_stale_button),
         MessageHandler(filters.ALL, text.on_other),
     ])
-    app.add_error_handler(on_error)  # type: ignore[arg-type]
+    app.add_error_handler(on_error)
 
 
 async def _stale_button(update: Update, context: Any) -> None:

@@ -70,8 +70,10 @@ class ReminderRepository(Protocol):
 
 
 class FollowUpRepositories(Protocol):
-    reminders: ReminderRepository
+    @property
+    def reminders(self) -> ReminderRepository: ...
 
 
 class FollowUpsUnitOfWork(SegmentsUnitOfWork, Protocol):
-    followups: FollowUpRepositories
+    @property
+    def followups(self) -> FollowUpRepositories: ...

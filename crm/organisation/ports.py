@@ -87,17 +87,25 @@ class SettingsStore(Protocol):
 
 
 class OrganisationRepositories(Protocol):
-    departments: DepartmentRepository
-    roles: RoleRepository
-    staff: StaffRepository
-    invites: InviteRepository
-    state: OrgStateRepository
+    @property
+    def departments(self) -> DepartmentRepository: ...
+    @property
+    def roles(self) -> RoleRepository: ...
+    @property
+    def staff(self) -> StaffRepository: ...
+    @property
+    def invites(self) -> InviteRepository: ...
+    @property
+    def state(self) -> OrgStateRepository: ...
 
 
 class OrganisationUnitOfWork(Transaction, Protocol):
-    organisation: OrganisationRepositories
-    audit: AuditRepository
-    kv: SettingsStore
+    @property
+    def organisation(self) -> OrganisationRepositories: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def kv(self) -> SettingsStore: ...
 
 
 class OpenWork(Protocol):

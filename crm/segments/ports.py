@@ -47,9 +47,12 @@ class OwnershipRepository(Protocol):
 
 
 class SegmentRepositories(Protocol):
-    segments: SegmentRepository
-    ownership: OwnershipRepository
+    @property
+    def segments(self) -> SegmentRepository: ...
+    @property
+    def ownership(self) -> OwnershipRepository: ...
 
 
 class SegmentsUnitOfWork(CustomersUnitOfWork, Protocol):
-    segments: SegmentRepositories
+    @property
+    def segments(self) -> SegmentRepositories: ...

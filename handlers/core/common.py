@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -15,13 +15,14 @@ from bot.context import CrmContext
 from crm.core.errors import DomainError, PermissionDenied
 from crm.organisation.permissions import Actor
 from handlers.core import flow
-from outbound.telegram_send import Button, Sent, edit_html, send_html
+from outbound.telegram_send import Button as Button  # handlers take it from here with the rest
+from outbound.telegram_send import Sent, edit_html, send_html
 from views.core.text import MAX_TEXT as MAX_TEXT  # handlers take these from here, with the rest of what they share
 from views.core.text import truncate as truncate
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Update, CrmContext], Awaitable[Any]]
+Handler = Callable[[Update, CrmContext], Coroutine[Any, Any, Any]]
 
 def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
     built = [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows if row]

@@ -63,7 +63,7 @@ class Awaiting:
         if not isinstance(raw, dict):
             return None
         try:
-            expects = "button" if raw.get("expects") == "button" else "text"
+            expects: Expects = "button" if raw.get("expects") == "button" else "text"
             return cls(kind=str(raw["kind"]), expects=expects,
                        started_at=datetime.fromisoformat(str(raw["started_at"])),
                        expires_at=datetime.fromisoformat(str(raw["expires_at"])),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -83,7 +83,7 @@ LEAD_ASK_KEYS = {NAME: "customers.ask_lead_name", PHONES: "customers.ask_lead_ph
 ERROR_STEPS = {"error.phone_invalid": PHONES, "error.email_invalid": EMAIL, "error.too_many_tags": TAGS}
 
 Draft = dict[str, Any]
-StepHandler = Callable[[Update, CrmContext], Awaitable[str | None]]
+StepHandler = Callable[[Update, CrmContext], Coroutine[Any, Any, str | None]]
 
 
 # ---- the draft -------------------------------------------------------------------------------------------

@@ -443,9 +443,9 @@ async def _typed_reason(update: Update, context: CrmContext) -> None:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
     app.add_handlers([
-        CommandHandler("templates", list_templates),  # type: ignore[arg-type]
-        CommandHandler("campaign", list_campaigns),  # type: ignore[arg-type]
-        CommandHandler("review", review),  # type: ignore[arg-type]
+        CommandHandler("templates", list_templates),
+        CommandHandler("campaign", list_campaigns),
+        CommandHandler("review", review),
     ])
     routes: dict[str, dict[str, Any]] = {
         "smt": {"list": list_templates, "view": view_template, "new": new_template, "edit": edit_body,

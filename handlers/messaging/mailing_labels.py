@@ -194,7 +194,7 @@ async def render_segment(update: Update, context: CrmContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
-    app.add_handler(CommandHandler("labels", labels))  # type: ignore[arg-type]
+    app.add_handler(CommandHandler("labels", labels))
     routes: dict[str, Any] = {"start": labels, "pick": pick, "tg": tick, "all": select_all, "clr": clear,
                               "fmt": formats, "seg": segment_formats, "go": render, "sgo": render_segment}
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^lbl:{verb}(:|$)") for verb, func in routes.items()])

@@ -438,7 +438,7 @@ async def view(update: Update, context: CrmContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
-    app.add_handler(CommandHandler("outbox", outbox))  # type: ignore[arg-type]
+    app.add_handler(CommandHandler("outbox", outbox))
     routes: dict[str, Any] = {"sms": start, "mail": start, "fax": start, "pick": pick, "to": pick_number, "go": send,
                               "x": cancel,
                               "view": view, "list": outbox, "tpl": use_template}

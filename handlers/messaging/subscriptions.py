@@ -141,7 +141,7 @@ async def toggle(update: Update, context: CrmContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
-    app.add_handler(CommandHandler("consent", consent))  # type: ignore[arg-type]
+    app.add_handler(CommandHandler("consent", consent))
     routes: dict[str, Any] = {"t": show, "s": toggle}
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^cons:{verb}(:|$)") for verb, func in routes.items()])
 

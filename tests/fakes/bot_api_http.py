@@ -13,6 +13,7 @@ from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -53,7 +54,7 @@ async def _handle(api: FakeBotApi, request: Request) -> Response:
     else:
         form = await request.form()
         for key, value in form.multi_items():
-            if hasattr(value, "read"):
+            if isinstance(value, UploadFile):
                 files[key] = (value.filename, await value.read(), value.content_type)
             else:
                 params[key] = _decode(key, value)

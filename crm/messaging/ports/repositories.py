@@ -10,11 +10,16 @@ from crm.messaging.ports.subscriptions import CampaignRepository, SubscriptionRe
 
 
 class MessagingRepositories(Protocol):
-    outbox: OutboxRepository
-    subscriptions: SubscriptionRepository
-    templates: TemplateRepository
-    campaigns: CampaignRepository
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+    @property
+    def templates(self) -> TemplateRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
 
 
 class MessagingUnitOfWork(FollowUpsUnitOfWork, Protocol):
-    messaging: MessagingRepositories
+    @property
+    def messaging(self) -> MessagingRepositories: ...
