@@ -40,7 +40,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "customers": frozenset({"core", "organisation"}),
     "segments": frozenset({"core", "organisation", "customers"}),
     "followups": frozenset({"core", "organisation", "customers", "segments"}),
-    "messaging": frozenset({"core", "organisation", "customers", "followups"}),
+    "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 
