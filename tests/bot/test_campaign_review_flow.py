@@ -63,7 +63,7 @@ async def _outbox_rows(bot: BotHarness) -> list[tuple[str, str, str, int | None]
     async with bot.runtime.engine.connect() as conn:
         rows = await conn.execute(select(t.outbox.c.recipient, t.outbox.c.status, t.outbox.c.body,
                                          t.outbox.c.campaign_id).order_by(t.outbox.c.id))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
 
 async def _make_template(rita: Chatter) -> None:

@@ -479,7 +479,7 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     from bot.settings import Settings
     from crm.organisation.defaults import ensure_defaults
 
-    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({demo.ADMIN.telegram_id}))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({demo.ADMIN.telegram_id}))
     services = build_services(settings, engine, clock)
     await ensure_defaults(services.uow)
     transactions = 0

@@ -82,7 +82,7 @@ async def _team(engine: AsyncEngine, clock: ManualClock, **settings: object) -> 
     from crm.organisation.identity import TelegramIdentity
 
     sms, email, fax = RecordingSmsSender(), RecordingEmailSender(), RecordingFaxSender()
-    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}), **settings)  # type: ignore[call-arg]
+    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}), **settings)
     services = build_services(config, engine, clock, sinks=Sinks(sms=sms, email=email, fax=fax))
     await ensure_defaults(services.uow)
     admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
@@ -678,7 +678,7 @@ async def test_lists_follow_the_communications_scope(engine: AsyncEngine, clock:
 
 async def test_channels_without_settings_refuse_with_the_settings_named(engine: AsyncEngine,
                                                                         clock: ManualClock) -> None:
-    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
+    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))
     services = build_services(config, engine, clock)  # nothing configured, no sinks
     from crm.organisation.defaults import ensure_defaults
     from crm.organisation.identity import TelegramIdentity

@@ -214,7 +214,7 @@ async def _workload(team: Team, clock: ManualClock) -> dict[str, int]:
 
 async def _owner(team: Team, table: object, record_id: int) -> int:
     async with team.org.services.uow(write=False) as uow:
-        return int((await uow.connection.execute(  # type: ignore[attr-defined]
+        return int((await uow.connection.execute(
             select(table.c.owner_id).where(table.c.id == record_id))).scalar_one())  # type: ignore[attr-defined]
 
 

@@ -292,7 +292,7 @@ async def test_rep_records_consent_in_person(engine: AsyncEngine, clock: ManualC
     with pytest.raises(PermissionDenied):  # reviewers do not send SMS
         await subs.record_consent(reviewer, target, "+886912000070", ["promotions"])
     async with org.services.uow(write=False) as uow:
-        rows = (await uow.connection.execute(select(t.audit_log.c.action, t.audit_log.c.actor_id)  # type: ignore[attr-defined]
+        rows = (await uow.connection.execute(select(t.audit_log.c.action, t.audit_log.c.actor_id)
                                              .where(t.audit_log.c.entity == "sms_consent"))).all()
     assert ("consent_opted_in", rep.staff_id) in rows and ("consent_opted_out", rep.staff_id) in rows
 
