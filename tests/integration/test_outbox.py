@@ -113,7 +113,7 @@ def _sms(key: str, to: str = PHONE, **kwargs: object) -> NewOutboxMessage:
 
 async def _get(team: Team, message_id: int) -> OutboxMessage:
     async with team.org.services.uow(write=False) as uow:
-        message = await uow.messaging.outbox.get(message_id)
+        message: OutboxMessage | None = await uow.messaging.outbox.get(message_id)
     assert message is not None
     return message
 
@@ -574,7 +574,7 @@ async def test_rate_is_kept_at_ten_per_second(engine: AsyncEngine, clock: Manual
     stamps: list[float] = []
     team.sms.on_send = lambda sent: stamps.append(time.monotonic())
     await _enqueue(team, *[_sms(f"r{i}", to=f"+8869140000{i:02d}") for i in range(21)])
-    limits = dict(FAST, **{OutboxChannel.SMS: ChannelLimit(10, 4)})
+    limits = {**FAST, OutboxChannel.SMS: ChannelLimit(10, 4)}
     await _dispatcher(team, clock, limits=limits).run_once(budget=10)
     assert len(stamps) == 21
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])

@@ -82,7 +82,7 @@ async def test_keyword_table_in_all_languages(engine: AsyncEngine, clock: Manual
         if case.status is None:
             assert reply is None and events == [], label
             continue
-        assert reply is not None and case.reply in reply, label
+        assert reply is not None and case.reply is not None and case.reply in reply, label
         assert sorted(e.topic for e in events) == sorted(case.topics), label
         for event in events:
             assert event.status is case.status, label
@@ -130,7 +130,7 @@ async def _queue(org: Org, phone: str, key: str, topic: str | None = "orders") -
 
 async def _outbox(org: Org, message_id: int) -> OutboxMessage:
     async with org.services.uow(write=False) as uow:
-        found = await uow.messaging.outbox.get(message_id)
+        found: OutboxMessage | None = await uow.messaging.outbox.get(message_id)
     assert found is not None
     return found
 
