@@ -12,6 +12,7 @@ from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.customers.customers import CustomerDraft, DuplicateSuspected
 from crm.customers.model import Classification, EntityKind, InteractionKind, LeadStatus
 from crm.followups.followups import Target
+from crm.organisation.permissions import Actor
 from tests.support.org import make_org
 
 
@@ -54,7 +55,7 @@ async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: As
     await s.create(ned, CustomerDraft(name="Acme Trading", email="sales@acme.example.com"))
     await s.create(sue, CustomerDraft(name="王記食品", phones=("0922-000-111",)))
 
-    async def titles(actor, query):  # type: ignore[no-untyped-def]
+    async def titles(actor: Actor, query: str) -> list[str]:
         return sorted(h.title for h in (await s.search(actor, query)).hits)
 
     assert await titles(ned, "王") == ["王大明工業"]  # 1 CJK character; Sue's 王記 is out of Ned's scope
