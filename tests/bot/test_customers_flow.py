@@ -498,7 +498,11 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     print(f"demo seed: {transactions} transactions, {seconds:.2f} s wall, {cpu:.2f} s CPU")
     assert transactions <= 100, transactions
     assert not await demo.seed(services)  # once only
-    people = {p.username: await services.organisation.identity.actor_for(p.identity) for p in demo.PEOPLE}
+    people: dict[str, Actor] = {}
+    for p in demo.PEOPLE:
+        actor = await services.organisation.identity.actor_for(p.identity)
+        assert actor is not None, p.username
+        people[p.username] = actor
     counts = {name: await _count_owned(engine, actor.staff_id) for name, actor in people.items()}
     assert sum(counts.values()) >= 28 and counts["jason_chen"] >= 10 and counts["wang_fang"] >= 10
     assert counts["meiling_lin"] >= 2
