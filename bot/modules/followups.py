@@ -10,6 +10,7 @@ from crm.followups.nudges import NudgeService
 from crm.followups.reminders import ReminderService
 from handlers.core.menu import Command
 from handlers.followups import followups
+from handlers.followups import nudges as nudges_chat
 from scheduler.followups import agenda, nudges, reminders
 
 
@@ -36,6 +37,6 @@ MODULE = Module(
         Command("agendatime", "cmd.agendatime"),
         Command("nudges", "segments.cmd_nudges", "customers.handover"),
     ),
-    handlers=(followups.register,),
+    handlers=(followups.register, nudges_chat.register),
     jobs=(reminders.register, agenda.register, nudges.register),
 )
