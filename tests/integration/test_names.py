@@ -90,7 +90,8 @@ async def test_migration_0007_puts_family_names_first_and_cleans_names(tmp_path:
         lead = await s.leads.create(org.admin, "王小明", company_name="大同 公司")
         # As an older version stored them: given name first, and with the characters typed.
         old = [("customers", person.id, "小明 王"), ("customers", mary.id, "Ma\u200bry"),
-               ("contacts", contact.id, "美玲 林"), ("leads", lead.id, "小明 王"), ("staff", org.admin.staff_id, "美玲 林")]
+               ("contacts", contact.id, "美玲 林"), ("leads", lead.id, "小明 王"),
+               ("staff", org.admin.staff_id, "美玲 林")]
         entity = {"customers": "customer", "contacts": "contact", "leads": "lead"}
         async with engine.begin() as conn:
             for table, record_id, name in old:
@@ -101,7 +102,8 @@ async def test_migration_0007_puts_family_names_first_and_cleans_names(tmp_path:
                                        {"e": entity[table], "id": record_id})
                     for term in record_terms(names=(name,)):
                         await conn.execute(text("insert into search_terms (term, entity, entity_id) "
-                                                "values (:t, :e, :id)"), {"t": term, "e": entity[table], "id": record_id})
+                                                "values (:t, :e, :id)"),
+                                           {"t": term, "e": entity[table], "id": record_id})
 
         await upgrade(engine)
 
