@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.extension import ExtensionPoint
+from crm.core.names import clean, name_orders
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.events import CustomerCreated
@@ -43,7 +44,9 @@ MAX_TAGS = 20
 
 
 def clean_text(value: Any, field_name: str, *, required: bool = False) -> str | None:
-    text = " ".join(str(value).split()) if field_name != "notes" and value is not None else (
+    """A typed field as stored: names and other one-line fields go through crm.core.names.clean (no invisible
+    characters, so what looks equal is equal for search and the duplicate check); notes keep their lines."""
+    text = clean(str(value)) if field_name != "notes" and value is not None else (
         str(value).strip() if value is not None else None)
     if not text:
         if required:
@@ -386,15 +389,19 @@ class CustomerService(PartyService[Customer]):
         exactly one of ``names`` — or, ``starting``, begins with it — case, width and spacing aside:
         name → its records, customers first, at most ``limit`` each."""
         actor.require("customers.view")
-        keys = {name: key for name in names if (key := name_key(name)) is not None}
+        # A person's name also in its other orders (王小明 typed as 小明王 or "小明 王"): the same one indexed query.
+        keys = {name: own for name in names
+                if (own := [k for k in (name_key(n) for n in (name, *([] if starting else name_orders(name))))
+                            if k is not None])}
         if not keys:
             return {}
+        wanted = list(dict.fromkeys(k for own in keys.values() for k in own))
         async with self._uow(write=False) as uow:
-            found = await uow.customers.search.named(actor.scope_filter("customers"), list(keys.values()), limit=limit,
-                                           starting=starting)
+            found = await uow.customers.search.named(actor.scope_filter("customers"), wanted, limit=limit,
+                                                     starting=starting)
         result: dict[str, tuple[SearchHit, ...]] = {}
-        for name, key in keys.items():
-            hits = {(h.entity, h.id): h for term, h in found
+        for name, own in keys.items():
+            hits = {(h.entity, h.id): h for term, h in found for key in own
                     if (term.startswith(key) if starting else term == key) and _names(h, key, starting)}
             if hits:
                 ordered = sorted(hits.values(), key=lambda h: (h.entity is not EntityKind.CUSTOMER, h.title, h.id))
@@ -404,27 +411,40 @@ class CustomerService(PartyService[Customer]):
     async def search(self, actor: Actor, query: str, page: int = 0) -> SearchPage:
         """Customers, contacts and leads by name, short name, phone (any format, last digits), e-mail, #tag."""
         actor.require("customers.view")
-        text = query.strip()[:100]
+        text = clean(query)[:100]
         if not text:
             return SearchPage((), page, False)
         want = (page + 1) * SEARCH_PAGE + 1
         by_phone = phones.looks_like_phone(text)
         phone_suffix = phones.query_suffix(text, self.phone_region) if by_phone else None
-        exact, prefixes = ([], []) if phone_suffix else query_terms(text)
-        if not (exact or prefixes or phone_suffix):
-            return SearchPage((), page, False)
         async with self._uow(write=False) as uow:
-            hits = await uow.customers.search.search(actor.scope_filter("customers"), exact, prefixes, phone_suffix,
-                                           limit=want * 2)
-        cjk = _cjk_runs(fold(text)) if not (by_phone or text.lstrip().startswith("#")) else []
-        if cjk:
-            # Bigrams can all match without the whole run being there, and the index query uses only the most
-            # selective terms: check the real text.
-            hits = [h for h in hits if all(run in fold(f"{h.title} {h.subtitle or ''}") for run in cjk)]
+            hits = await self._hits(uow, actor, text, phone_suffix, want)
+            if not hits and not by_phone:
+                # Nobody by this text: perhaps a person's name in another order (小明王 for 王小明).
+                for other in name_orders(text):
+                    hits = await self._hits(uow, actor, other, None, want)
+                    if hits:
+                        text = other
+                        break
         ordered = sorted(hits, key=lambda h: (_rank(h, text), h.title))
         start = page * SEARCH_PAGE
         return SearchPage(tuple(ordered[start:start + SEARCH_PAGE]), page, len(ordered) > start + SEARCH_PAGE,
                           by_phone)
+
+    @staticmethod
+    async def _hits(uow: CustomersUnitOfWork, actor: Actor, text: str, phone_suffix: str | None, want: int
+                    ) -> list[SearchHit]:
+        exact, prefixes = ([], []) if phone_suffix else query_terms(text)
+        if not (exact or prefixes or phone_suffix):
+            return []
+        hits = list(await uow.customers.search.search(actor.scope_filter("customers"), exact, prefixes,
+                                                      phone_suffix, limit=want * 2))
+        cjk = _cjk_runs(fold(text)) if not (phone_suffix or text.startswith("#")) else []
+        if cjk:
+            # Bigrams can all match without the whole run being there, and the index query uses only the most
+            # selective terms: check the real text.
+            hits = [h for h in hits if all(run in fold(f"{h.title} {h.subtitle or ''}") for run in cjk)]
+        return hits
 
 
 def _names(hit: SearchHit, key: str, starting: bool) -> bool:

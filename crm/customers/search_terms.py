@@ -12,9 +12,9 @@ one-message /log asks for several readings of the text at once.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
+from crm.core.names import clean, is_cjk_char
 from crm.customers.phones import search_suffixes
 
 MAX_TERM = 60
@@ -22,15 +22,13 @@ _WORD = re.compile(r"[0-9a-z\u00c0-\u024f]+(?:['’][a-z]+)?")
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
 
 
-def is_cjk(ch: str) -> bool:
-    code = ord(ch)
-    return (0x3400 <= code <= 0x9FFF) or (0xF900 <= code <= 0xFAFF) or (0x20000 <= code <= 0x2FA1F) or (
-        0x3040 <= code <= 0x30FF) or (0xAC00 <= code <= 0xD7AF)
+is_cjk = is_cjk_char
 
 
 def fold(text: str) -> str:
-    """Full-width to half-width, case folded: what both the index and the query go through."""
-    return unicodedata.normalize("NFKC", text).casefold()
+    """Full-width to half-width, invisible characters removed, spaces collapsed, case folded: what both the
+    index and the query go through, so a zero-width space typed into either side cannot keep them apart."""
+    return clean(text).casefold()
 
 
 def _cjk_runs(text: str) -> Iterable[str]:
@@ -61,7 +59,7 @@ def text_terms(text: str | None) -> set[str]:
 
 def name_key(name: str | None) -> str | None:
     """A whole name, folded and with its spaces collapsed: the same for "ACME  Trading" and "acme trading"."""
-    folded = " ".join(fold(name or "").split())
+    folded = fold(name or "")
     return "=" + folded[:MAX_TERM - 1] if folded else None
 
 

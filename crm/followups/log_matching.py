@@ -8,7 +8,8 @@ every reading is first looked up as a whole name, all in one indexed query; the 
 exact name wins, unless a longer reading begins someone's name ("Acme Tradin called": Acme Trading Co., not a
 customer called "Acme"), one more indexed query. Only when no reading is anyone's exact name does each reading go
 through the fuzzy search, most specific first — the slow path, since a reading that still holds words of the log
-("Acme met the") must be searched in vain before the shorter one is tried.
+("Acme met the") must be searched in vain before the shorter one is tried. Both lookups also try a person's name
+in its other orders (王小明 typed as 小明王 or "小明 王"; crm.core.names.name_orders).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from crm.core.names import name_orders
 from crm.customers.customers import CustomerService
 from crm.customers.model import SearchHit
 from crm.customers.search_terms import fold
@@ -36,8 +38,10 @@ class TargetMatch:
         return self.hits[0] if len(self.hits) == 1 else None
 
 
-def _same(a: str, b: str) -> bool:
-    return fold(" ".join(a.split())) == fold(" ".join(b.split()))
+def _same(title: str, name: str) -> bool:
+    """Whether a record's title is the typed name, also when a person's name was typed in another order."""
+    folded = fold(title)
+    return any(folded == fold(typed) for typed in (name, *name_orders(name)))
 
 
 async def match_target(customers: CustomerService, actor: Actor, splits: Sequence[Split],

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from crm.core import locales
 from crm.core.clock import Clock
+from crm.core.names import person_name
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.organisation import audit
 from crm.organisation.departments import subtree
@@ -31,15 +32,8 @@ class TelegramIdentity:
 
     @property
     def display_name(self) -> str:
-        first, last = (self.first_name or "").strip(), (self.last_name or "").strip()
-        if last and _is_cjk(first + last):
-            return last + first  # 林 + 美玲 → 林美玲: Chinese names put the family name first, unspaced
-        full = " ".join(p for p in (first, last) if p)
-        return full or (self.username or str(self.user_id))
-
-
-def _is_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+        """The staff name a new account gets: 美玲 + 林 → 林美玲, as everywhere (crm.core.names.person_name)."""
+        return person_name(self.first_name, self.last_name) or self.username or str(self.user_id)
 
 
 @dataclass(frozen=True)

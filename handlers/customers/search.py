@@ -14,6 +14,7 @@ from telegram import Update
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
+from crm.core.names import person_name
 from crm.customers import phones
 from crm.customers.customers import SearchPage
 from crm.customers.model import EntityKind
@@ -170,7 +171,7 @@ async def on_contact(update: Update, context: CrmContext) -> None:
         await own(update, context)  # the flow asked for something a contact may answer (a phone number)
         return
     shared = message.contact
-    name = " ".join(p for p in (shared.first_name, shared.last_name) if p).strip()
+    name = person_name(shared.first_name, shared.last_name)  # 小明 + 王 → 王小明, as staff names are built
     number = shared_phone(shared.phone_number, context.services.customers.customers.phone_region)
     result = await context.services.customers.customers.search(actor_of(context), number)
     if result.hits:

@@ -39,6 +39,7 @@ from handlers.messaging.messaging import card_section as messages_section
 from views.core.formatting import local_time
 
 ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
+KIND_ICONS = {CustomerKind.COMPANY: "🏢", CustomerKind.PERSON: "👤"}
 OPEN_VERB = {EntityKind.CUSTOMER: "cu", EntityKind.CONTACT: "ct", EntityKind.LEAD: "ld"}
 LABEL_LIMIT = 48
 CARD_FOLLOWUPS = 5
@@ -146,8 +147,13 @@ def hit_button(hit: SearchHit) -> Button:
     return (hit_label(hit), f"{OPEN_VERB[hit.entity]}:open:{hit.id}")
 
 
+def customer_icon(customer: Customer) -> str:
+    """🏢 for a company, 👤 for a customer who is a person."""
+    return KIND_ICONS[CustomerKind(customer.kind)]
+
+
 def customer_button(customer: Customer) -> Button:
-    return (short(f"🏢 {customer.name}"), f"cu:open:{customer.id}")
+    return (short(f"{customer_icon(customer)} {customer.name}"), f"cu:open:{customer.id}")
 
 
 def _line(context: CrmContext, lines: list[str], key: str, value: object) -> None:
@@ -163,7 +169,7 @@ def _followup_line(context: CrmContext, followup: FollowUp, now: datetime) -> st
 def customer_text(context: CrmContext, card: CustomerCard, now: datetime) -> str:
     c = card.customer
     title = f"{c.name} ({c.short_name})" if c.short_name else c.name
-    lines = [context.t("customers.card_title", name=title)]
+    lines = [context.t("customers.card_title", icon=customer_icon(c), name=title)]
     lines.append(context.t("customers.card_facts", kind=kind_label(context, c.kind),
                            classification=classification_label(context, c.classification),
                            tier=tier_label(context, c.tier)))
@@ -260,7 +266,7 @@ def contact_rows(context: CrmContext, contact: Contact, customer: Customer) -> l
          (context.t("customers.btn_followup"), f"fu:plan:contact:{contact.id}"), *([send] if send else [])],
         [(context.t("customers.btn_edit"), f"ct:edit:{contact.id}"),
          (context.t("customers.btn_delete"), f"ct:del:{contact.id}")],
-        [(short(f"« 🏢 {customer.name}", 40), f"cu:card:{customer.id}")],
+        [(short(f"« {customer_icon(customer)} {customer.name}", 40), f"cu:card:{customer.id}")],
     ]
 
 

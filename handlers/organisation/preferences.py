@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import CrmContext
-from crm.core import locales
+from crm.core import locales, timezones
 from handlers.core.common import (
     actor_of,
     answer,
@@ -44,7 +44,8 @@ async def set_language(update: Update, context: CrmContext) -> None:
 
 @require_actor()
 async def timezone(update: Update, context: CrmContext) -> None:
-    """Show the current time zone; `/timezone Europe/London` or a typed answer changes it."""
+    """Show the current time zone; `/timezone London`, `/timezone 台北`, `/timezone UTC+8` or a typed answer
+    changes it."""
     actor = actor_of(context)
     if context.args:
         await _set_timezone(update, context, " ".join(context.args))
@@ -55,10 +56,17 @@ async def timezone(update: Update, context: CrmContext) -> None:
 
 
 async def _set_timezone(update: Update, context: CrmContext, value: str) -> None:
-    name = await context.services.organisation.staff.set_timezone(actor_of(context), value)
+    actor = actor_of(context)
+    now = context.services.clock.now()
+    zone = timezones.resolve(value, prefer=(timezones.LOCALE_ZONES.get(actor.locale), actor.timezone), now=now)
+    if zone is None:
+        # A typed answer stays awaited: the examples show what to type next (or /cancel).
+        await reply(update, context, context.t("error.unknown_timezone", value=" ".join(value.split())[:60]))
+        return
+    name = await context.services.organisation.staff.set_timezone(actor, zone)
     clear_pending(context)
-    await reply(update, context, context.t("timezone.saved", zone=name,
-                                           now=local_time(context.services.clock.now(), name)))
+    await reply(update, context, context.t("timezone.saved", zone=name, offset=timezones.offset_label(name, now),
+                                           now=local_time(now, name)))
 
 
 @on_pending("timezone.set")
