@@ -305,3 +305,15 @@ def is_foreign(e164_number: str, default_region: str) -> bool:
     """A number of another country than the team's: worth naming that country when echoing it."""
     region = region_of_number(e164_number)
     return region is not None and region != default_region.upper()
+
+
+def country_name(e164_number: str, language: str = "en") -> str:
+    """The country of a number in ``language`` ("en", "zh"), from phonenumbers' data; the region code when it has
+    no name for it."""
+    from phonenumbers import geocoder
+
+    try:
+        number = _number_of(e164_number) or phonenumbers.parse(e164_number, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    return str(geocoder.country_name_for_number(number, language) or region_of_number(e164_number) or "")

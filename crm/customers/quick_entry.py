@@ -31,6 +31,9 @@ _EMAIL = re.compile(r"[^\s@<>;；,，、#＃]+@[^\s@<>;；,，、#＃]+\.[^\s@<>
 # A run of digits with the punctuation people put in phone numbers; not glued to letters or other digits.
 _PHONE_RUN = re.compile(r"(?<![0-9A-Za-z@.+_\-])\+?\(?[0-9][0-9 \t().\-]*[0-9](?![0-9A-Za-z@_])")
 _PHONE_LABEL = re.compile(r"(?:tel|phone|mobile|cell|電話|电话|手機|手机)[:：]?[ \t]*$", re.IGNORECASE)
+_STRONG_PIECE = re.compile(r"[^;；\n,，、/]+")
+_PHONE_ONLY = re.compile(r"\+?[0-9 ()\-.]+")
+MIN_PIECE_DIGITS = 4  # as in a search by the last digits: shorter is no number anyone means
 MIN_PHONE_DIGITS = 7  # "7-Eleven 123", "Room 1203", a year: not phone numbers
 MAX_PHONE_DIGITS = 15  # E.164's limit: a longer run is several numbers typed with spaces between them
 _NEW_NUMBER_DIGITS = 8  # a group this long after a complete-looking number starts the next number
@@ -38,15 +41,16 @@ _NEW_NUMBER_DIGITS = 8  # a group this long after a complete-looking number star
 # Regions recognised when they stand alone: Taiwan's cities and counties, the mainland's provinces and major
 # cities, Hong Kong and Macau — in traditional and simplified characters, with or without 市/縣/县/省, and the
 # usual English names.
-_REGION_NAMES = (
-    "台北 臺北 新北 桃園 桃园 台中 臺中 台南 臺南 高雄 基隆 新竹 苗栗 彰化 南投 雲林 云林 嘉義 嘉义 屏東 屏东 宜蘭 宜兰 "
-    "花蓮 花莲 台東 臺東 台东 澎湖 金門 金门 連江 连江 馬祖 马祖 "
-    "北京 上海 天津 重慶 重庆 廣州 广州 深圳 杭州 南京 蘇州 苏州 武漢 武汉 成都 西安 廈門 厦门 福州 青島 青岛 "
-    "大連 大连 寧波 宁波 東莞 东莞 佛山 長沙 长沙 鄭州 郑州 濟南 济南 瀋陽 沈阳 哈爾濱 哈尔滨 昆明 合肥 無錫 无锡 "
-    "廣東 广东 福建 浙江 江蘇 江苏 山東 山东 河南 河北 湖南 湖北 四川 雲南 云南 貴州 贵州 陝西 陕西 山西 江西 安徽 "
-    "遼寧 辽宁 吉林 黑龍江 黑龙江 甘肅 甘肃 青海 海南 廣西 广西 內蒙古 内蒙古 寧夏 宁夏 新疆 西藏 "
-    "香港 澳門 澳门"
-).split()
+_REGION_LINES = (
+    "台北 臺北 新北 桃園 桃园 台中 臺中 台南 臺南 高雄 基隆 新竹 苗栗 彰化 南投 雲林 云林",
+    "嘉義 嘉义 屏東 屏东 宜蘭 宜兰 花蓮 花莲 台東 臺東 台东 澎湖 金門 金门 連江 连江 馬祖 马祖",
+    "北京 上海 天津 重慶 重庆 廣州 广州 深圳 杭州 南京 蘇州 苏州 武漢 武汉 成都 西安 廈門 厦门",
+    "福州 青島 青岛 大連 大连 寧波 宁波 東莞 东莞 佛山 長沙 长沙 鄭州 郑州 濟南 济南 瀋陽 沈阳",
+    "哈爾濱 哈尔滨 昆明 合肥 無錫 无锡 廣東 广东 福建 浙江 江蘇 江苏 山東 山东 河南 河北 湖南 湖北",
+    "四川 雲南 云南 貴州 贵州 陝西 陕西 山西 江西 安徽 遼寧 辽宁 吉林 黑龍江 黑龙江 甘肅 甘肃 青海",
+    "海南 廣西 广西 內蒙古 内蒙古 寧夏 宁夏 新疆 西藏 香港 澳門 澳门",
+)
+_REGION_NAMES = tuple(name for line in _REGION_LINES for name in line.split())
 _REGION_EN = (
     "taipei", "new taipei", "taoyuan", "taichung", "tainan", "kaohsiung", "keelung", "hsinchu", "miaoli",
     "changhua", "nantou", "yunlin", "chiayi", "pingtung", "yilan", "hualien", "taitung", "penghu", "kinmen",
@@ -155,6 +159,16 @@ def parse_line(text: str, *, regions: bool = False) -> QuickEntry:
                 label = _PHONE_LABEL.search(text, 0, a)
                 if label is not None and label.end() == a:
                     take(LABEL, label.start(), label.end())
+    # A piece between strong separators that is nothing but a number is meant as a phone even when it is short
+    # ("清華大學；12345"): the service then says it is not a valid number, rather than it becoming the name.
+    for m in _STRONG_PIECE.finditer(text):
+        a, b = m.start(), m.end()
+        while a < b and text[a] in " \t\u3000":
+            a += 1
+        while b > a and text[b - 1] in " \t\u3000":
+            b -= 1
+        if _PHONE_ONLY.fullmatch(text, a, b) and len(digits(text[a:b])) >= MIN_PIECE_DIGITS:
+            take(PHONE, a, b)
     parts = [(m.start(), m.end()) for m in re.finditer(r"[^;；\n]+", text)]
     region_span: tuple[int, int] | None = None
     for m in _REGION.finditer(text) if regions else ():
@@ -206,4 +220,4 @@ def is_one_line_form(text: str, *, regions: bool = False) -> bool:
                 or entry.extra_emails)
 
 
-__all__ = ["QuickEntry", "SEPARATORS", "is_one_line_form", "parse_line"]
+__all__ = ["SEPARATORS", "QuickEntry", "is_one_line_form", "parse_line"]

@@ -79,9 +79,9 @@ def test_forms_with_a_region_count_as_forms() -> None:
     assert not is_one_line_form("新竹", regions=True)
 
 
-_pieces = st.sampled_from(["李大華", "Globex Corp", "0922333444", "+1 415 555 0100", "lee@example.com", "#vip", "＃客戶",
-                           "高雄", "臺北市", "上海", "Taipei", " ", ",", "，", "、", ";", "；", "\n", "7-11", "(02)2345-6789",
-                           "a@b", "##", "+", "tel:", "電話：", "/"])
+_pieces = st.sampled_from(["李大華", "Globex Corp", "0922333444", "+1 415 555 0100", "lee@example.com", "#vip",
+                           "＃客戶", "高雄", "臺北市", "上海", "Taipei", " ", ",", "，", "、", ";", "；", "\n", "7-11",
+                           "(02)2345-6789", "a@b", "##", "+", "tel:", "電話：", "/"])
 
 
 @given(st.one_of(st.text(max_size=200), st.lists(_pieces, max_size=15).map("".join)), st.booleans())
