@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from storage import tables as t
@@ -117,3 +118,28 @@ async def test_a_mainland_mobile_typed_by_a_simplified_chinese_user(engine: Asyn
         reply = await bob.text_of("/newcustomer Acme 138-0013-8000")
         assert "is not a phone number" in reply
         assert await _row(engine, t.customers, "Acme") is None
+
+
+async def test_log_with_a_next_time_that_cannot_be(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock, reminder_tick_seconds=300) as bot:
+        reps = await _reps(bot)
+        bob, zed = bot.user(REP_EN, "Bob"), bot.user(REP_HANT, "小哲")
+        for rep in (REP_EN, REP_HANT):  # reps see their own customers
+            await bot.services.customers.customers.create(reps[rep], CustomerDraft(name="王小明"), force=True)
+        cases = ((bob, "31 Feb", "I couldn't read “31 Feb”", "When?"),
+                 (bob, "in -3 days", "I couldn't read “in -3 days”", "When?"),
+                 (bob, "in 9999 years", "I couldn't read “in 9999 years”", "When?"),
+                 (zed, "2月31日", "無法把「2月31日」讀成日期", "什麼時候"))
+        for chatter, words, said, asked in cases:
+            reply = await chatter.text_of(f"/log 王小明 visited next: {words} call")
+            assert said in reply and asked in reply, reply
+            shown = await chatter.text_of("tomorrow 3pm")
+            assert words not in shown  # the unreadable words are not part of the follow-up's text
+            await chatter.press("✅ Save" if chatter is bob else "✅ 儲存")
+        async with engine.connect() as conn:
+            texts = [r.text for r in (await conn.execute(select(t.followups))).all()]
+        assert texts == ["call"] * 4
+        # Typed at the "When?" step, an impossible date gets the same explanation and the question again.
+        await bob.send("/log 王小明 visited next: 31 Feb call")
+        reply = await bob.text_of("Feb 30")
+        assert "I couldn't read “Feb 30”" in reply and "When?" in reply
