@@ -1199,3 +1199,41 @@ def find_when(text: str, now: datetime, *, default_time: time = time(9, 0)) -> P
         if hit is not None and s[pos : hit.end].strip(". ") not in _WEAK_IN_RUNNING_TEXT:
             return _result(text, index, pos, hit)
     return None
+
+
+# Text shaped like a date or time that names none ("31 Feb", "2月31日", "in -3 days", "in 9999 years", "25:00"):
+# recognised so the caller can say which words it could not read, instead of taking them for ordinary text.
+_MONTH_WORD = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
+_UNIT_WORD = r"(?:min(?:ute)?s?|h(?:ou)?rs?|hours?|days?|d|weeks?|w|months?|years?|yrs?)"
+_ZH_NUMBER = r"[-+]?(?:[0-9]+|[" + _CN_CHARS + r"]+)"
+_DATE_LIKE = re.compile(
+    r"(?:on\s+|by\s+)?(?:"
+    r"[0-9]{1,4}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH_WORD + r"(?:,?\s*[0-9]{4})?"
+    r"|" + _MONTH_WORD + r"\s+[0-9]{1,4}(?:st|nd|rd|th)?(?:,?\s*[0-9]{4})?"
+    r"|[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"
+    r"|[0-9]{1,2}/[0-9]{1,2}(?:/[0-9]{2,4})?"
+    r"|in\s+[-+]?[0-9][0-9,_]*\s*" + _UNIT_WORD +
+    r"|[-+]?[0-9][0-9,_]*\s*" + _UNIT_WORD + r"\s+(?:from\s+now|later)"
+    r"|[0-9]{1,2}:[0-9]{2}(?:\s*(?:am|pm))?"
+    r"|[0-9]{1,3}\s*(?:am|pm)"
+    r"|(?:" + _ZH_NUMBER + r"年)?" + _ZH_NUMBER + r"月" + _ZH_NUMBER + r"[日号]?"
+    r"|" + _ZH_NUMBER + r"\s*个?(?:分钟|小时|钟头|天|日|周|星期|礼拜|月|年)\s*(?:之后|以后|过后|后)"
+    r"|" + _ZH_NUMBER + r"[点时](?:" + _ZH_NUMBER + r"分?|半)?"
+    r")(?![0-9a-z])"
+)
+
+
+def unreadable_when_prefix(text: str) -> tuple[str, str] | None:
+    """For text that ``parse_when_prefix`` could not read: (the leading words that look like a date or time, the
+    rest) — "31 Feb call" gives ("31 Feb", "call") — or None when the text does not start like one."""
+    s, index = _normalize(text)
+    start = len(s) - len(s.lstrip())
+    match = _DATE_LIKE.match(s, start)
+    if match is None:
+        return None
+    a, b = _original_span(index, match.start(), match.end())
+    rest = text[b:]
+    lead = _REST_LEAD.match(rest)
+    if lead is not None:
+        rest = rest[lead.end() :]
+    return text[a:b], rest.strip()

@@ -58,7 +58,7 @@ class ContactService(PartyService[Contact]):
         actor.require("customers.edit")
         contact = Contact(
             id=0, customer_id=customer_id, name=clean_text(name, "name", required=True) or "",
-            title=clean_text(title, "short_name"), phones=self.clean_phones(phone_list),
+            title=clean_text(title, "short_name"), phones=self.clean_phones(phone_list, actor),
             email=clean_email(email), birthday=birthday, notes=clean_text(notes, "notes"),
             created_at=self._clock.now(),
         )
@@ -87,7 +87,7 @@ class ContactService(PartyService[Contact]):
                 elif key == "title":
                     fields[key] = clean_text(value, "short_name")
                 elif key == "phones":
-                    fields[key] = self.clean_phones(value)
+                    fields[key] = self.clean_phones(value, actor)
                 elif key == "email":
                     fields[key] = clean_email(value)
                 elif key in ("birthday", "notes"):
@@ -123,7 +123,7 @@ class LeadService(PartyService[Lead]):
         now = self._clock.now()
         lead = Lead(
             id=0, name=clean_text(name, "name", required=True) or "", owner_id=actor.staff_id,
-            company_name=clean_text(company_name, "name"), phones=self.clean_phones(phone_list),
+            company_name=clean_text(company_name, "name"), phones=self.clean_phones(phone_list, actor),
             email=clean_email(email), source=clean_text(source, "source"), notes=clean_text(notes, "notes"),
             created_at=now,
         )

@@ -173,8 +173,13 @@ class PartyService(Generic[P]):
     def _terms(self, record: P) -> set[str]:
         raise NotImplementedError
 
-    def clean_phones(self, numbers: Iterable[str]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(phones.normalize(p, self.phone_region) for p in numbers if p.strip()))
+    def clean_phones(self, numbers: Iterable[str], actor: Actor | None = None) -> tuple[str, ...]:
+        """E.164 numbers; with an ``actor``, a number invalid in the team's region is read in the region of the
+        actor's language or time zone (crm/customers/phones.normalize_with_fallback)."""
+        locale, timezone = (actor.locale, actor.timezone) if actor is not None else (None, None)
+        return tuple(dict.fromkeys(
+            phones.normalize_with_fallback(p, self.phone_region, locale=locale, timezone=timezone)[0]
+            for p in numbers if p.strip()))
 
     async def _write_edit(self, uow: CustomersUnitOfWork, actor: Actor, before: P, changes: Mapping[str, Any]) -> P:
         """Save validated changes; the search terms follow, and the audit keeps what they replaced."""
@@ -218,12 +223,12 @@ class CustomerService(PartyService[Customer]):
     def _terms(self, record: Customer) -> set[str]:
         return customer_terms(record)
 
-    def normalize_draft(self, draft: CustomerDraft) -> CustomerDraft:
+    def normalize_draft(self, draft: CustomerDraft, actor: Actor | None = None) -> CustomerDraft:
         return replace(
             draft,
             name=clean_text(draft.name, "name", required=True) or "",
             short_name=clean_text(draft.short_name, "short_name"),
-            phones=self.clean_phones(draft.phones),
+            phones=self.clean_phones(draft.phones, actor),
             email=clean_email(draft.email),
             address=clean_text(draft.address, "address"),
             region=clean_text(draft.region, "region"),
@@ -236,7 +241,7 @@ class CustomerService(PartyService[Customer]):
     async def find_duplicates(self, actor: Actor, draft: CustomerDraft, *, exclude_id: int | None = None
                               ) -> Duplicates:
         actor.require("customers.view")
-        draft = self.normalize_draft(draft)
+        draft = self.normalize_draft(draft, actor)
         async with self._uow(write=False) as uow:
             return await self._duplicates(uow, actor, draft, exclude_id)
 
@@ -275,7 +280,7 @@ class CustomerService(PartyService[Customer]):
     async def create(self, actor: Actor, draft: CustomerDraft, *, force: bool = False) -> Customer:
         """Create; raises DuplicateSuspected unless ``force`` (the rep looked and said it is a new one)."""
         actor.require("customers.create")
-        draft = self.normalize_draft(draft)
+        draft = self.normalize_draft(draft, actor)
         owner_id = draft.owner_id or actor.staff_id
         now = self._clock.now()
         async with self._uow() as uow:
@@ -342,7 +347,7 @@ class CustomerService(PartyService[Customer]):
                 await self._check_owner(uow, actor, int(fields["owner_id"]))
             merged = self.normalize_draft(CustomerDraft(**{
                 **{k: getattr(before, k) for k in editable if hasattr(before, k)}, **fields,
-            }))
+            }), actor)
             if ("phones" in fields or "email" in fields) and not force:
                 duplicates = await self._duplicates(uow, actor, merged, customer_id, by_name=False)
                 if duplicates:

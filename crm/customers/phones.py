@@ -12,6 +12,7 @@ tests/unit/test_phones.py compares the two on a large set of numbers and regions
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 from typing import Any
 
@@ -225,3 +226,94 @@ def query_suffix(text: str, default_region: str) -> str | None:
         number = _number_of(parsed) or phonenumbers.parse(parsed, None)
         return str(number.national_number)[::-1]
     return typed[::-1]
+
+
+# ---- a number typed by someone whose country is not the team's ------------------------------------------------
+
+# The region a user's language implies. English implies none: it is spoken in too many countries.
+_LOCALE_REGIONS = {"zh_hans": "CN", "zh_cn": "CN", "zh_sg": "SG", "zh_hant": "TW", "zh_tw": "TW", "zh_hk": "HK"}
+
+
+def region_of_locale(locale: str | None) -> str | None:
+    return _LOCALE_REGIONS.get((locale or "").replace("-", "_").lower())
+
+
+@lru_cache(maxsize=1)
+def _zone_regions() -> dict[str, str]:
+    """Time zone → the region whose calling code uses it most, from phonenumbers' own prefix → zones table.
+    Neighbours share zones (Macau's +853 is on Asia/Shanghai, Ireland's +353 on Europe/London): the code with
+    most prefixes in the zone is the zone's own; a zone no code clearly dominates names no region."""
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    codes: dict[str, Counter[int]] = {}
+    for prefix, zones in TIMEZONE_DATA.items():
+        if not prefix.isdigit():
+            continue
+        code = next((int(prefix[:n]) for n in (1, 2, 3)
+                     if phonenumbers.region_code_for_country_code(int(prefix[:n])) != "ZZ"), None)
+        if code is None:
+            continue
+        for zone in zones:
+            codes.setdefault(zone, Counter())[code] += 1
+    found: dict[str, str] = {}
+    for zone, counts in codes.items():
+        (code, most), = counts.most_common(1)
+        if most * 2 > sum(counts.values()):
+            region = phonenumbers.region_code_for_country_code(code)
+            if region not in ("ZZ", "001"):
+                found[zone] = region
+    return found
+
+
+def region_of_timezone(timezone: str | None) -> str | None:
+    """``Asia/Shanghai`` → CN, ``America/New_York`` → US (the main region of +1), ``UTC`` → None."""
+    return _zone_regions().get(timezone or "")
+
+
+def fallback_regions(default_region: str, *, locale: str | None = None, timezone: str | None = None
+                     ) -> tuple[str, ...]:
+    """The regions to read a national number in, in order: the team's, then the user's language's, then their
+    time zone's."""
+    regions = [default_region.upper(), region_of_locale(locale), region_of_timezone(timezone)]
+    return tuple(dict.fromkeys(r for r in regions if r))
+
+
+def normalize_with_fallback(raw: str, default_region: str, *, locale: str | None = None,
+                            timezone: str | None = None) -> tuple[str, str]:
+    """(E.164, the region it was read in): the team's region first; a number invalid there but valid where the
+    user's language or time zone points (a zh-Hans user typing a mainland mobile in a Taiwan team) is taken in
+    that region — the caller says which country was assumed. ValidationFailed when no region reads it."""
+    for region in fallback_regions(default_region, locale=locale, timezone=timezone):
+        found = e164(raw, region)
+        if found is not None:
+            return found, region
+    raise ValidationFailed("error.phone_invalid", value=raw[:40])
+
+
+def region_of_number(e164_number: str) -> str | None:
+    """The region a stored number belongs to (``+8613800138000`` → CN)."""
+    number = _number_of(e164_number)
+    try:
+        number = number or phonenumbers.parse(e164_number, None)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and region != "ZZ" else None
+
+
+def is_foreign(e164_number: str, default_region: str) -> bool:
+    """A number of another country than the team's: worth naming that country when echoing it."""
+    region = region_of_number(e164_number)
+    return region is not None and region != default_region.upper()
+
+
+def country_name(e164_number: str, language: str = "en") -> str:
+    """The country of a number in ``language`` ("en", "zh"), from phonenumbers' data; the region code when it has
+    no name for it."""
+    from phonenumbers import geocoder
+
+    try:
+        number = _number_of(e164_number) or phonenumbers.parse(e164_number, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    return str(geocoder.country_name_for_number(number, language) or region_of_number(e164_number) or "")

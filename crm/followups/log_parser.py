@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from crm.core.natural_dates import ParsedWhen, parse_when_prefix
+from crm.core.natural_dates import ParsedWhen, parse_when_prefix, unreadable_when_prefix
 from crm.customers.model import InteractionKind
 from crm.customers.search_terms import is_cjk
 
@@ -80,6 +80,9 @@ class ParsedLog:
     """What to do next (after the time); may be empty."""
     next_raw: str
     """Everything after the marker, as typed (for asking again when the time could not be read)."""
+    next_unreadable: str = ""
+    """Words after the marker shaped like a date or time that names none ("31 Feb", "in -3 days"): the chat says
+    it could not read them and asks for the time; they are not part of ``next_text``."""
 
     @property
     def new_name(self) -> Split | None:
@@ -166,11 +169,15 @@ def parse_log(text: str, now: datetime) -> ParsedLog:
             splits = _word_splits(head)
     next_when: ParsedWhen | None = None
     next_text = ""
+    unreadable = ""
     if tail:
         found = parse_when_prefix(tail, now)
+        bad = unreadable_when_prefix(tail) if found is None else None
         if found is not None:
             next_when, next_text = found
+        elif bad is not None:
+            unreadable, next_text = bad
         else:
             next_text = tail
     kind = guess_kind(head)
-    return ParsedLog(tuple(splits), explicit, kind, tail is not None, next_when, next_text, tail or "")
+    return ParsedLog(tuple(splits), explicit, kind, tail is not None, next_when, next_text, tail or "", unreadable)

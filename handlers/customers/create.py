@@ -26,7 +26,7 @@ from crm.core.errors import DomainError, ValidationFailed
 from crm.customers import phones
 from crm.customers.customers import CustomerDraft, DuplicateSuspected, clean_email, clean_tags, clean_text
 from crm.customers.model import Classification, CustomerKind, Tier
-from crm.customers.quick_entry import is_one_line_form, parse_line
+from crm.customers.quick_entry import QuickEntry, is_one_line_form, parse_line
 from handlers.core import flow
 from handlers.core.common import (
     Button,
@@ -139,7 +139,7 @@ def _after(draft: Draft, step: str | None) -> str:
 def _current_value(context: CrmContext, draft: Draft, step: str) -> str | None:
     value = draft.get(step)
     if step == PHONES:
-        return phones_text(context, value) if value else None
+        return _phones_echo(context, value) if value else None
     if step == TAGS:
         return " ".join(f"#{t}" for t in value) if value else None
     return str(value) if value else None
@@ -199,6 +199,10 @@ async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: 
                    edit: bool | None = None) -> str:
     draft["editing"] = False
     text = _summary_text(context, draft)
+    if draft.get("guessed"):
+        # The fields were told apart by their look: show the user what to type to be sure next time.
+        key = "customers.one_line_hint_lead" if draft["type"] == "lead" else "customers.one_line_hint"
+        text += "\n\n" + context.t(key)
     rows = [[(context.t("customers.btn_save"), "nc:save"), (context.t("customers.btn_edit"), "nc:edit"),
              (context.t("customers.btn_cancel_flow"), "nc:x")]]
     await respond(update, context, f"{error}\n\n{text}" if error else text, rows, edit=edit)
@@ -206,6 +210,37 @@ async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: 
 
 
 # ---- validating one answer -------------------------------------------------------------------------------
+
+def _read_phone(context: CrmContext, raw: str) -> str:
+    """E.164, read in the team's region or, failing that, in the region of the user's language or time zone (the
+    summary then names the country assumed)."""
+    actor = actor_of(context)
+    number, _ = phones.normalize_with_fallback(raw, context.services.customers.customers.phone_region,
+                                               locale=actor.locale, timezone=actor.timezone)
+    return number
+
+
+# Country names the team's users see most; any other country is named from phonenumbers' data in English.
+_COUNTRY_KEYS = {"CN": "customers.country_cn", "TW": "customers.country_tw", "HK": "customers.country_hk",
+                 "MO": "customers.country_mo", "US": "customers.country_us", "SG": "customers.country_sg",
+                 "JP": "customers.country_jp", "MY": "customers.country_my"}
+
+
+def _phones_echo(context: CrmContext, numbers: list[str]) -> str:
+    """The numbers as the card will show them; one of another country than the team's names that country, so
+    a number read in the region of the user's language is never a silent guess: "+86 138 0013 8000 (China)"."""
+    home = context.services.customers.customers.phone_region
+    shown: list[str] = []
+    for number in numbers:
+        text = phones_text(context, [number])
+        if phones.is_foreign(number, home):
+            region_code = phones.region_of_number(number) or ""
+            key = _COUNTRY_KEYS.get(region_code)
+            country = context.t(key) if key else phones.country_name(number)
+            text = context.t("customers.phone_country", phone=text, country=country or region_code)
+        shown.append(text)
+    return ", ".join(shown)
+
 
 def _split_phones(text: str) -> list[str]:
     return [p.strip() for p in _PHONE_SPLIT.split(text) if p.strip()]
@@ -219,8 +254,7 @@ def _accept(context: CrmContext, draft: Draft, step: str, text: str) -> None:
     if step == NAME:
         draft[NAME] = clean_text(value, "name", required=True)
     elif step == PHONES:
-        region = context.services.customers.customers.phone_region
-        draft[PHONES] = list(dict.fromkeys(phones.normalize(p, region) for p in _split_phones(value)))
+        draft[PHONES] = list(dict.fromkeys(_read_phone(context, p) for p in _split_phones(value)))
     elif step == EMAIL:
         draft[EMAIL] = clean_email(value)
     elif step == ADDRESS:
@@ -262,7 +296,7 @@ def _contact_step(step: str) -> StepHandler:
             return None
         region = context.services.customers.customers.phone_region
         try:
-            number = phones.normalize(shared_phone(message.contact.phone_number, region), region)
+            number = _read_phone(context, shared_phone(message.contact.phone_number, region))
         except DomainError as exc:
             return await _ask(update, context, draft, step, error=error_text(context, exc))
         draft[PHONES] = list(dict.fromkeys([*draft[PHONES], number]))
@@ -448,16 +482,9 @@ async def _start(update: Update, context: CrmContext, kind: str) -> str:
     rest = _command_rest(update)
     if len(rest) > MAX_INPUT:
         rest = ""
-    if rest and is_one_line_form(rest):
-        entry = parse_line(rest)
-        draft = _new_draft(context, kind, name=entry.name, phones=list(entry.phones), email=entry.email,
-                           tags=list(entry.tags), notes=entry.notes)
-        draft[COMPANY if kind == "lead" else ADDRESS] = entry.second
-        if not entry.name:
-            draft["editing"] = True
-            return await _ask(update, context, draft, NAME, error=context.t("error.field_required",
-                                                                              field=field_label(context, NAME)))
-        return await _save(update, context, draft)
+    regions = kind != "lead"  # a lead has no region: a place name stays in its name or company
+    if rest and is_one_line_form(rest, regions=regions):
+        return await _one_line(update, context, kind, parse_line(rest, regions=regions))
     draft = _new_draft(context, kind)
     if rest:
         try:
@@ -466,6 +493,30 @@ async def _start(update: Update, context: CrmContext, kind: str) -> str:
             return await _ask(update, context, draft, NAME, error=error_text(context, exc))
         return await _ask(update, context, draft, _after(draft, NAME))
     return await _ask(update, context, draft, NAME)
+
+
+async def _one_line(update: Update, context: CrmContext, kind: str, entry: QuickEntry) -> str:
+    """The whole form on one line: read every field, then show what was understood for one tap (Save / Edit /
+    Cancel) — nothing is saved from a guess the user has not seen. A field that does not pass its check is
+    asked again on the spot, with everything else kept."""
+    draft = _new_draft(context, kind, name=entry.name, email=entry.email, region=entry.region, notes=entry.notes,
+                       guessed=entry.guessed)
+    draft[COMPANY if kind == "lead" else ADDRESS] = entry.second
+    checks = ((NAME, entry.name or ""), (PHONES, "\n".join(entry.phones)), (EMAIL, entry.email or ""),
+              (TAGS, " ".join(entry.tags)))
+    failed: tuple[str, DomainError] | None = None
+    for step, value in checks:
+        try:
+            _accept(context, draft, step, value)
+        except DomainError as exc:
+            failed = failed or (step, exc)
+    if entry.extra_emails:
+        extra = ", ".join(entry.extra_emails)
+        draft["notes"] = "; ".join(n for n in (draft.get("notes"), extra) if n)
+    if failed is not None:
+        draft["editing"] = True
+        return await _ask(update, context, draft, failed[0], error=error_text(context, failed[1]), edit=False)
+    return await _summary(update, context, draft, edit=False)
 
 
 @require_actor("customers.create")

@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
-from crm.core.natural_dates import ParsedWhen, parse_when, parse_when_prefix
+from crm.core.natural_dates import ParsedWhen, parse_when, parse_when_prefix, unreadable_when_prefix
 from crm.customers.model import EntityKind, InteractionKind, SearchHit
 from crm.followups.followups import Target, snooze_choices
 from crm.followups.log_matching import TargetMatch, match_target
@@ -303,6 +303,9 @@ async def log_command(update: Update, context: CrmContext) -> None:
                       next_text=parsed.next_text or None, guided=not raw)
     if parsed.next_when is not None and not _accept_due(context, draft, parsed.next_when):
         await reply(update, context, context.t("followups.past_when", when=_when(context, parsed.next_when.at)))
+    if parsed.next_unreadable:
+        # Said before "When?" so the rep knows why it is asked; the words are kept out of the follow-up's text.
+        await reply(update, context, context.t("followups.unreadable_when", text=parsed.next_unreadable[:100]))
     if not parsed.splits:
         await _advance(update, context, draft)
         return
@@ -359,7 +362,12 @@ async def _read_due(update: Update, context: CrmContext) -> tuple[Draft, tuple[P
     text = message_text(update).strip()
     found = parse_when_prefix(text, _local_now(context))
     if found is None:
-        await reply(update, context, context.t("followups.bad_when", text=text[:100]))
+        bad = unreadable_when_prefix(text)
+        if bad is not None:
+            await reply(update, context, context.t("followups.unreadable_when", text=bad[0][:100]) + "\n"
+                        + context.t("followups.ask_when"))
+        else:
+            await reply(update, context, context.t("followups.bad_when", text=text[:100]))
         return None
     if not _accept_due(context, draft, found[0]):
         await reply(update, context, context.t("followups.past_when", when=_when(context, found[0].at)))

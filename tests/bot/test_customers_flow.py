@@ -141,7 +141,9 @@ async def test_one_line_form_and_its_errors(engine: AsyncEngine, clock: ManualCl
     async with running_bot(engine, clock) as bot:
         await _team(bot)
         bob = bot.user(BOB, "Bob")
-        card = await bob.text_of("/newcustomer 台積電; 02-2345-6789; buyer@tsmc.com; #vip #semis")
+        summary = await bob.text_of("/newcustomer 台積電; 02-2345-6789; buyer@tsmc.com; #vip #semis")
+        assert "台積電" in summary and await _customer_row(engine, "台積電") is None  # echoed, not saved yet
+        card = _text(await bob.press("✅ Save"))
         assert "“台積電” saved" in card and "#vip #semis" in card and "buyer@tsmc.com" in card
         row = await _customer_row(engine, "台積電")
         assert list(row.phones) == ["+886223456789"] and list(row.tags) == ["vip", "semis"]
@@ -158,7 +160,8 @@ async def test_one_line_form_and_its_errors(engine: AsyncEngine, clock: ManualCl
         assert "Cancelled" in await bob.text_of("/cancel")
         assert await _customer_row(engine, "Acme Trading") is None
         # /newlead: a name and a phone are enough.
-        lead = await bob.text_of("/newlead 陳大文; 0912-000-111; 大文貿易")
+        await bob.send("/newlead 陳大文; 0912-000-111; 大文貿易")
+        lead = _text(await bob.press("✅ Save"))
         assert "Lead “陳大文” saved" in lead and "大文貿易" in lead and "0912 000 111" in lead
 
 
@@ -168,16 +171,20 @@ async def test_duplicates_open_existing_or_create_anyway_and_hidden_ones(engine:
         await _team(bot)
         bob, carol = bot.user(BOB, "Bob"), bot.user(CAROL, "Carol")
         await bob.send("/newcustomer 鴻海精密; 02-2268-3466")
-        warning = await bob.text_of("/newcustomer 鴻海; 0222683466")
+        await bob.press("✅ Save")
+        await bob.send("/newcustomer 鴻海; 0222683466")
+        warning = _text(await bob.press("✅ Save"))
         assert "may already exist" in warning and "鴻海精密" in warning
         assert bob.labels()[:2] == ["Open 鴻海精密", "➕ Create anyway"]
         card = _text(await bob.press("Open 鴻海精密"))
         assert "🏢 鴻海精密" in card and "Owner: Bob" in card
         assert "Nothing found" in await bob.text_of("zzz no such")  # opening the existing one ended the flow
         await bob.send("/newcustomer 鴻海; 0222683466")
+        await bob.press("✅ Save")
         assert "“鴻海” saved" in _text(await bob.press("➕ Create anyway"))
         # A rep in another department: told a colleague has it, never who or what.
-        reply = await carol.text_of("/newcustomer Foxconn; +886 2 2268 3466")
+        await carol.send("/newcustomer Foxconn; +886 2 2268 3466")
+        reply = _text(await carol.press("✅ Save"))
         assert "A colleague already has such a customer" in reply
         assert "鴻海" not in reply and "Bob" not in reply and "Open" not in " ".join(carol.labels())
         assert "“Foxconn” saved" in _text(await carol.press("➕ Create anyway"))
@@ -189,6 +196,7 @@ async def test_a_shared_contact_becomes_a_lead_a_contact_or_opens_the_record(eng
         await _team(bot)
         bob = bot.user(BOB, "Bob")
         await bob.send("/newcustomer 大同公司; 02-2592-5252")
+        await bob.press("✅ Save")
         # Telegram sends the number without '+': it still matches the customer.
         known = _text(await bob.share_contact("886225925252", "總機"))
         assert "already in the CRM" in known and bob.labels() == ["🏢 大同公司"]
@@ -383,7 +391,8 @@ async def test_out_of_scope_records_never_show(engine: AsyncEngine, clock: Manua
             assert "Nothing found" in reply and "秘密客戶" not in reply, query
             assert not any("秘" in label for label in carol.labels()), query
         await carol.send("/customers")
-        await carol.send("/newcustomer Mine; 0988777666")  # gives Carol a message with a keyboard
+        await carol.send("/newcustomer Mine; 0988777666")
+        await carol.press("✅ Save")  # gives Carol a message with a keyboard
         for data in (f"cu:open:{secret.id}", f"cu:card:{secret.id}", f"cu:edit:{secret.id}",
                      f"cu:more:{secret.id}", f"cu:hist:{secret.id}", f"cu:ef:{secret.id}:name",
                      f"cu:ev:{secret.id}:tier:A", f"cu:addct:{secret.id}", f"ct:open:{contact.id}",

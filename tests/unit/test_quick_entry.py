@@ -61,7 +61,7 @@ def test_what_counts_as_the_whole_form() -> None:
     assert not is_one_line_form("台積電")
     assert not is_one_line_form("Acme Trading Co")
     assert is_one_line_form("台積電; 新竹")
-    assert is_one_line_form("台積電 0912345678") is False  # one plain part: the name, to be completed step by step
+    assert is_one_line_form("台積電 0912345678")  # a number after the name, with only a space between
     assert is_one_line_form("台積電 #vip")
     assert is_one_line_form("buyer@tsmc.com")
 
