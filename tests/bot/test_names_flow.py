@@ -72,9 +72,15 @@ async def test_names_with_hidden_characters(engine: AsyncEngine, clock: ManualCl
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
         bob, _ = await _join(bot, 3001, "Bob")
-        assert "“Victim Co” saved" in await bob.text_of("/newcustomer Victim Co; 0912-000-001")
-        assert "may already exist" in await bob.text_of("/newcustomer Vic\u200btim Co; 0912-000-002")
-        assert "“Mary” saved" in await bob.text_of("/newcustomer Ma\u200bry; 0912-000-003")
+        async def one_line(form: str) -> str:
+            """The one-line form, then the one tap that saves what the bot understood."""
+            summary = await bob.text_of(form)
+            assert "\u200b" not in summary  # the echo shows the name as it will be stored
+            return _text(await bob.press("✅ Save"))
+
+        assert "“Victim Co” saved" in await one_line("/newcustomer Victim Co; 0912-000-001")
+        assert "may already exist" in await one_line("/newcustomer Vic\u200btim Co; 0912-000-002")
+        assert "“Mary” saved" in await one_line("/newcustomer Ma\u200bry; 0912-000-003")
         await bob.send("/find Mary")
         assert bob.labels()[:1] == ["🏢 Mary"]
         await bob.send("/find Vic\u200btim")
