@@ -14,6 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from handlers.customers import actions as act
 from handlers.customers import create
 from handlers.customers import search as find
+from handlers.customers import team
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -25,7 +26,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(create.handlers())
     app.add_handlers([
         CommandHandler("find", find.find),
-        CommandHandler("customers", find.my_customers),
+        CommandHandler("customers", team.my_customers),
         CommandHandler("trash", act.trash),
         MessageHandler(filters.CONTACT, find.on_contact),
     ])
@@ -34,7 +35,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "ev": act.set_choice, "efok": act.save_anyway, "more": act.more, "hist": act.history,
         "own": act.owner_menu, "setown": act.set_owner, "del": act.delete, "delok": act.delete_confirmed,
         "addct": act.add_contact, "trash": act.trash, "rst": act.restore, "find": find.find_page,
-        "list": find.my_customers,
+        "list": team.my_customers, "team": team.team_customers,
     }))
     app.add_handlers(_buttons("ct", {
         "open": act.open_contact, "card": act.contact_card, "edit": act.contact_edit_menu,
