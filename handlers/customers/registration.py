@@ -12,9 +12,8 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.customers import actions as act
-from handlers.customers import create
+from handlers.customers import create, team
 from handlers.customers import search as find
-from handlers.customers import team
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
