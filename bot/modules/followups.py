@@ -11,6 +11,7 @@ from crm.followups.reminders import ReminderService
 from handlers.core.menu import Command
 from handlers.followups import agenda as agenda_chat
 from handlers.followups import followups, team
+from handlers.followups import nudges as nudges_chat
 from scheduler.followups import agenda, nudges, reminders
 
 
@@ -38,6 +39,6 @@ MODULE = Module(
         Command("team", "cmd.team"),
         Command("nudges", "segments.cmd_nudges", "customers.handover"),
     ),
-    handlers=(followups.register, agenda_chat.register, team.register),
+    handlers=(followups.register, nudges_chat.register, agenda_chat.register, team.register),
     jobs=(reminders.register, agenda.register, nudges.register),
 )

@@ -85,10 +85,7 @@ class StaffService:
                 raise Conflict("error.cannot_deactivate_self")
             await self._check_outranks(uow, actor, staff)
             if not active:
-                owned: dict[str, int] = {}
-                for check in self.open_work:
-                    for kind, count in (await check.count(uow, staff_id)).items():
-                        owned[kind] = owned.get(kind, 0) + count
+                owned = await self._open_work(uow, staff_id)
                 if any(owned.values()):
                     raise Conflict("error.owns_records", **owned)
             await uow.organisation.staff.update(staff_id, active=active)
@@ -100,6 +97,20 @@ class StaffService:
         if updated is None:
             raise NotFound()
         return updated
+
+    async def open_work_of(self, actor: Actor, staff_id: int) -> dict[str, int]:
+        """What this person still owns that would be left without an owner, by kind (asked before deactivating)."""
+        actor.require("users.manage")
+        async with self._uow(write=False) as uow:
+            await self._visible(uow, actor, staff_id)
+            return await self._open_work(uow, staff_id)
+
+    async def _open_work(self, uow: OrganisationUnitOfWork, staff_id: int) -> dict[str, int]:
+        owned: dict[str, int] = {}
+        for check in self.open_work:
+            for kind, count in (await check.count(uow, staff_id)).items():
+                owned[kind] = owned.get(kind, 0) + count
+        return owned
 
     async def set_locale(self, actor: Actor, locale: str) -> None:
         if locale not in locales.SUPPORTED:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError, PermissionDenied
@@ -113,3 +113,9 @@ async def _typed_days(update: Update, context: CrmContext) -> None:
 def handlers() -> list[CallbackQueryHandler[Any, Any]]:
     routes: dict[str, Any] = {"v": show, "c": choose, "s": set_days}
     return [CallbackQueryHandler(func, pattern=rf"^nud:{verb}(:|$)") for verb, func in routes.items()]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """/nudges and its buttons (group 0, before the fallbacks)."""
+    app.add_handler(CommandHandler("nudges", show))
+    app.add_handlers(handlers())

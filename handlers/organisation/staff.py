@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from telegram import Update
 
 from bot.context import CrmContext
+from crm.core.errors import Conflict
 from crm.organisation.model import Staff
 from crm.organisation.staff import PAGE_SIZE
 from handlers.core.common import Button, actor_of, answer, callback_args, int_arg, reply, require_actor
@@ -118,31 +121,45 @@ async def set_department(update: Update, context: CrmContext) -> None:
 async def deactivate(update: Update, context: CrmContext) -> None:
     """Ask first: deactivation locks the person out at once. While they still own customers, open leads or
     open follow-ups, offer the handover instead: their records must never be left without an active owner."""
-    from handlers.segments.handover import handover_first  # the handover flow belongs to the segments area
-
     await answer(update.callback_query)
     staff_id = int_arg(callback_args(update), 0)
-    person, owned = await context.services.segments.handover.owned(actor_of(context), staff_id)
-    if owned.total:
-        await handover_first(update, context, person, owned)
+    person = await context.services.organisation.staff.get(actor_of(context), staff_id)
+    owned = await context.services.organisation.staff.open_work_of(actor_of(context), staff_id)
+    if any(owned.values()):
+        await _handover_first(update, context, person, owned)
         return
     await reply(update, context, context.t("users.confirm_deactivate", name=person.name),
                 [[(context.t("users.deactivate_yes"), f"us:offok:{staff_id}"),
                   (context.t("common.cancel"), f"us:view:{staff_id}")]])
 
 
+async def _handover_first(update: Update, context: CrmContext, person: Staff, owned: Mapping[str, int]) -> None:
+    """Shown instead of the deactivation question while the person still owns open work. The handover itself
+    is the segments module's flow: its button (``ho:pick``) is answered there."""
+    text = "\n".join([context.t("segments.deactivate_blocked", name=person.name),
+                      context.t("error.owns_records", **owned)])
+    rows: list[list[Button]] = []
+    if actor_of(context).can("customers.handover"):
+        rows.append([(context.t("segments.btn_handover_first"), f"ho:pick:{person.id}")])
+    else:
+        text += "\n" + context.t("segments.deactivate_ask_manager")
+    rows.append([(context.t("common.back"), f"us:view:{person.id}")])
+    await reply(update, context, text, rows)
+
+
 @require_actor("users.manage")
 async def deactivate_confirmed(update: Update, context: CrmContext) -> None:
-    from handlers.segments.handover import handover_first
-
     staff_id = int_arg(callback_args(update), 0)
-    # Checked again: something may have been assigned to them since the question was asked.
-    person, owned = await context.services.segments.handover.owned(actor_of(context), staff_id)
-    if owned.total:
+    # Checked again by the service: something may have been assigned to them since the question was asked.
+    try:
+        person = await context.services.organisation.staff.set_active(actor_of(context), staff_id, False)
+    except Conflict as refused:
+        if refused.key != "error.owns_records":
+            raise
         await answer(update.callback_query)
-        await handover_first(update, context, person, owned)
+        person = await context.services.organisation.staff.get(actor_of(context), staff_id)
+        await _handover_first(update, context, person, {k: int(v) for k, v in refused.params.items()})
         return
-    person = await context.services.organisation.staff.set_active(actor_of(context), staff_id, False)
     await answer(update.callback_query, context.t("users.deactivated", name=person.name))
     await _card(update, context, person)
 

@@ -2,7 +2,7 @@
 
 The segment being built lives in ``user_data`` (persisted) as the filter's JSON, so a restart or a wrong
 answer never loses it. Buttons carry ids and short codes only; every press re-reads and re-checks.
-/handover and /nudges live in their own modules; ``register`` wires all three.
+/handover lives in its own file; ``register`` wires both.
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from handlers.core.common import (
     reply,
     require_actor,
 )
-from handlers.followups import nudges
 from handlers.segments import handover
 from views.core.text import short
 from views.segments.labels import class_label
@@ -394,7 +393,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers([
         CommandHandler("segments", segments_home),
         CommandHandler("handover", handover.start),
-        CommandHandler("nudges", nudges.show),
     ])
     routes: dict[str, Any] = {
         "home": segments_home, "new": new_segment, "b": builder, "f": field_menu, "tg": toggle, "nc": set_days,
@@ -403,4 +401,3 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^sg:{verb}(:|$)") for verb, func in routes.items()])
     app.add_handlers(handover.handlers())
-    app.add_handlers(nudges.handlers())

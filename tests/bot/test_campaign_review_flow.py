@@ -20,6 +20,7 @@ from crm.organisation.permissions import Actor
 from crm.segments.model import SegmentFilter
 from scheduler.messaging import sms_review
 from storage import tables as t
+from tests.fakes.bot_api import ChatMessage
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
 RITA, VERA = 2101, 2102  # a rep and a reviewer
@@ -55,7 +56,7 @@ def _either(bot: BotHarness, key: str) -> set[str]:
     return {bot.t("en", key), bot.t("zh-Hant", key)}
 
 
-def _text(messages: list) -> str:  # type: ignore[type-arg]
+def _text(messages: list[ChatMessage]) -> str:
     return "\n".join(m.text or "" for m in messages)
 
 
@@ -63,7 +64,7 @@ async def _outbox_rows(bot: BotHarness) -> list[tuple[str, str, str, int | None]
     async with bot.runtime.engine.connect() as conn:
         rows = await conn.execute(select(t.outbox.c.recipient, t.outbox.c.status, t.outbox.c.body,
                                          t.outbox.c.campaign_id).order_by(t.outbox.c.id))
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [tuple(r) for r in rows]
 
 
 async def _make_template(rita: Chatter) -> None:

@@ -479,7 +479,7 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     from bot.settings import Settings
     from crm.organisation.defaults import ensure_defaults
 
-    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({demo.ADMIN.telegram_id}))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, admin_telegram_ids=frozenset({demo.ADMIN.telegram_id}))
     services = build_services(settings, engine, clock)
     await ensure_defaults(services.uow)
     transactions = 0
@@ -498,7 +498,11 @@ async def test_demo_seed_is_fast_and_gives_each_rep_a_living_book(engine: AsyncE
     print(f"demo seed: {transactions} transactions, {seconds:.2f} s wall, {cpu:.2f} s CPU")
     assert transactions <= 100, transactions
     assert not await demo.seed(services)  # once only
-    people = {p.username: await services.organisation.identity.actor_for(p.identity) for p in demo.PEOPLE}
+    people: dict[str, Actor] = {}
+    for p in demo.PEOPLE:
+        actor = await services.organisation.identity.actor_for(p.identity)
+        assert actor is not None, p.username
+        people[p.username] = actor
     counts = {name: await _count_owned(engine, actor.staff_id) for name, actor in people.items()}
     assert sum(counts.values()) >= 28 and counts["jason_chen"] >= 10 and counts["wang_fang"] >= 10
     assert counts["meiling_lin"] >= 2

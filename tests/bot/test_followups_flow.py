@@ -319,7 +319,8 @@ async def test_reminder_push_and_its_buttons(engine: AsyncEngine, clock: ManualC
         clock.set(datetime(2026, 11, 27, 9, 0, 30, tzinfo=TAIPEI))
         await reminders_job(_context(bot))
         await reminders_job(_context(bot))
-        again = [m for m in bot.api.sent_messages(3001) if "Reminder" in (m.text or "") and "send samples" in m.text]
+        again = [m for m in bot.api.sent_messages(3001)
+                 if "Reminder" in (m.text or "") and "send samples" in (m.text or "")]
         assert len(again) == 2  # the first push and the snoozed one
 
 
@@ -335,7 +336,7 @@ async def test_bad_input_never_loses_the_draft(engine: AsyncEngine, clock: Manua
         typed = ["blah", "<b>oops</b> & co", "💥" * 50, "/nonsense", "x" * 4000, "2月30日", "25點", "99999天後"]
         typed += ["".join(fuzz.choice(alphabet) for _ in range(fuzz.randint(1, 40))) for _ in range(25)]
         now = clock.now().astimezone(TAIPEI)
-        typed = [x for x in typed if not (parse_when_prefix(x, now) and parse_when_prefix(x, now)[0].at > now)]
+        typed = [x for x in typed if not ((parsed := parse_when_prefix(x, now)) and parsed[0].at > now)]
         for nasty in typed:
             replies = await ned.send(nasty)
             assert replies and all(m.text for m in replies), nasty  # always an answer, never a crash

@@ -40,7 +40,7 @@ async def messaging_bot(engine: AsyncEngine, clock: ManualClock, sinks: Sinks | 
                         **settings: Any) -> AsyncIterator[BotHarness]:
     """The real Application over the fake Bot API, with local sinks standing in for SMS / e-mail / fax."""
     config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_ID}), outbox_tick_seconds=60,
-                      **settings)  # type: ignore[call-arg]
+                      **settings)
     runtime = Runtime(config, engine, build_services(config, engine, clock, sinks=sinks), _CATALOGS)
     api = FakeBotApi(token=OFFLINE_TOKEN, bot_username="crm_test_bot")
     app = build_application(runtime, request=api, get_updates_request=api.updates_request(), rate_limiter=False)

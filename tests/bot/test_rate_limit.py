@@ -114,5 +114,5 @@ async def test_under_the_limit_a_request_does_not_wait() -> None:
             await limiter._take_turn({"chat_id": 1000 + n})
         await limiter._take_turn({"chat_id": -100})  # a group's first message of the minute: the 30th
     finally:
-        asyncio.sleep = real_sleep  # type: ignore[assignment]
+        asyncio.sleep = real_sleep
     assert sleeps == 0

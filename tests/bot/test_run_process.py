@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.fakes.bot_api import FakeBotApi
@@ -16,7 +17,7 @@ TOKEN = "987654321:process-test-token-abcdefghijk"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def _wait_for(predicate, limit: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+async def _wait_for(predicate: Callable[[], bool], limit: float = 30.0) -> None:
     deadline = asyncio.get_running_loop().time() + limit
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -34,9 +35,10 @@ async def test_run_long_polls_answers_and_stops_on_sigterm(tmp_path: Path) -> No
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert process.stderr is not None  # PIPE
         try:
             await _wait_for(lambda: bool(api.calls_to("getUpdates")) or process.returncode is not None)
-            assert process.returncode is None, (await process.stderr.read()).decode()  # type: ignore[union-attr]
+            assert process.returncode is None, (await process.stderr.read()).decode()
             api.text(admin, "/start")  # queued for the next getUpdates
             await _wait_for(lambda: bool(api.sent_messages(admin.id)))
             assert "您好" in (api.last_message(admin.id).text or "")
@@ -44,7 +46,7 @@ async def test_run_long_polls_answers_and_stops_on_sigterm(tmp_path: Path) -> No
             assert {None, "en", "zh"} <= languages
             process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), 30)
-            stderr = (await process.stderr.read()).decode()  # type: ignore[union-attr]
+            stderr = (await process.stderr.read()).decode()
             assert code == 0, stderr
             assert TOKEN.split(":")[1] not in stderr  # the secret never reaches the logs
             assert (tmp_path / "crmbot.db").exists()

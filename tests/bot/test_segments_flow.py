@@ -261,6 +261,7 @@ async def test_reps_cannot_hand_over_and_only_admins_set_nudges(engine: AsyncEng
 async def test_nudges_are_sent_once_a_day_with_the_configured_days(engine: AsyncEngine,
                                                                    clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
+        assert bot.app.job_queue is not None
         for job in bot.app.job_queue.get_jobs_by_name(JOB_NAME):  # driven by hand here, not by the timer
             job.schedule_removal()
         team = await _team(bot)

@@ -14,8 +14,8 @@ from tests.fakes.bot_api import FakeBotApi
 TOKEN = "123456:telegram-send-test"
 
 
-async def _bot(api: FakeBotApi) -> ExtBot[None]:
-    bot: ExtBot[None] = ExtBot(TOKEN, request=api, get_updates_request=api.updates_request(),
+async def _bot(api: FakeBotApi) -> ExtBot[int]:  # int: TelegramRateLimiter's rate-limit argument type
+    bot: ExtBot[int] = ExtBot(TOKEN, request=api, get_updates_request=api.updates_request(),
                                rate_limiter=TelegramRateLimiter())
     await bot.initialize()
     return bot

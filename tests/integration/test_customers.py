@@ -12,10 +12,11 @@ from crm.core.errors import NotFound, ValidationFailed
 from crm.customers.customers import CustomerDraft, DuplicateSuspected
 from crm.customers.model import Classification, EntityKind, InteractionKind, LeadStatus
 from crm.followups.followups import Target
-from tests.support.org import make_org
+from crm.organisation.permissions import Actor
+from tests.support.org import Org, make_org
 
 
-async def _team(engine: AsyncEngine, clock: ManualClock):  # type: ignore[no-untyped-def]
+async def _team(engine: AsyncEngine, clock: ManualClock) -> tuple[Org, Actor, Actor, Actor]:
     org = await make_org(engine, clock)
     manager = await org.join(org.admin, 3001, "Mia", "manager", org.north)
     ned = await org.join(org.admin, 3002, "Ned", "rep", org.north_east)
@@ -54,7 +55,7 @@ async def test_search_by_name_cjk_phone_suffix_email_tag_within_scope(engine: As
     await s.create(ned, CustomerDraft(name="Acme Trading", email="sales@acme.example.com"))
     await s.create(sue, CustomerDraft(name="王記食品", phones=("0922-000-111",)))
 
-    async def titles(actor, query):  # type: ignore[no-untyped-def]
+    async def titles(actor: Actor, query: str) -> list[str]:
         return sorted(h.title for h in (await s.search(actor, query)).hits)
 
     assert await titles(ned, "王") == ["王大明工業"]  # 1 CJK character; Sue's 王記 is out of Ned's scope
@@ -159,7 +160,7 @@ async def test_whole_names_are_found_exactly_in_scope(engine: AsyncEngine, clock
 
 
 async def test_one_message_log_prefers_the_longest_whole_name(engine: AsyncEngine, clock: ManualClock) -> None:
-    from crm.followups.log_matching import match_target
+    from crm.followups.log_matching import TargetMatch, match_target
     from crm.followups.log_parser import parse_log
 
     org, _, ned, sue = await _team(engine, clock)
@@ -168,7 +169,7 @@ async def test_one_message_log_prefers_the_longest_whole_name(engine: AsyncEngin
     trading = await s.customers.customers.create(ned, CustomerDraft(name="Acme Trading Co."))
     await s.customers.customers.create(sue, CustomerDraft(name="Globex Foods"))
 
-    async def who(text: str):  # type: ignore[no-untyped-def]
+    async def who(text: str) -> TargetMatch:
         parsed = parse_log(text, clock.now())
         return await match_target(s.customers.customers, ned, list(parsed.splits), parsed.new_name)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 
@@ -20,9 +20,11 @@ from bot.http import HttpServer, build_http_app, count_updates, twiml
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.messaging.outbox import OutboxMessage, OutboxStatus
-from crm.messaging.ports.sms import OutgoingSms, SmsReceipt
+from crm.messaging.ports.sms import OutgoingSms, SmsReceipt, SmsSender
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
+from crm.services import Services
+from outbound.dispatch import Dispatcher
 from outbound.dispatch_metrics import OutboxMetrics
 from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, running_bot
@@ -77,7 +79,7 @@ async def endpoint(engine: AsyncEngine, clock: ManualClock, **settings: object) 
 
 
 async def _sent_sms(ep: Endpoint) -> OutboxMessage:
-    services = ep.bot.services
+    services: Services = ep.bot.services
     acme = await services.customers.customers.create(ep.admin, CustomerDraft(name="Acme", phones=(PHONE,)))
     queued = await services.messaging.messaging.send_sms(ep.admin, "customer", acme.id, "Your order shipped",
                                                          draft_key="h1")
@@ -90,9 +92,9 @@ async def _sent_sms(ep: Endpoint) -> OutboxMessage:
     raise AssertionError("the SMS was not sent")
 
 
-async def _count(engine: AsyncEngine, table: object) -> int:
+async def _count(engine: AsyncEngine, table: Table) -> int:
     async with engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())  # type: ignore[arg-type]
+        return int((await conn.execute(select(func.count()).select_from(table))).scalar_one())
 
 
 # ---- Twilio -------------------------------------------------------------------------------------------------
@@ -114,9 +116,12 @@ async def test_status_callback_signed_by_twilio_is_applied(engine: AsyncEngine, 
 async def test_a_status_callback_before_the_send_is_recorded_is_not_lost(engine: AsyncEngine,
                                                                          clock: ManualClock) -> None:
     async with endpoint(engine, clock) as ep:
-        services = ep.bot.services
+        services: Services = ep.bot.services
         worker = services.messaging.outbox_worker
-        twilio = worker.adapters.sms
+        assert isinstance(worker, Dispatcher)  # the test swaps the dispatcher's SMS adapter
+        adapter = worker.adapters.sms
+        assert adapter is not None
+        twilio: SmsSender = adapter  # narrowed for CallbackFirst.send below
         answers: list[int] = []
 
         class CallbackFirst:

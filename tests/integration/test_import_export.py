@@ -7,7 +7,7 @@ import gc
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.data import customer_table, customers
@@ -38,7 +38,7 @@ async def _team(engine: AsyncEngine, clock: ManualClock) -> tuple[Org, Actor, Ac
     return org, mia, ned, sue
 
 
-async def _count(engine: AsyncEngine, table: object, *where: object) -> int:
+async def _count(engine: AsyncEngine, table: Table, *where: ColumnElement[bool]) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
 

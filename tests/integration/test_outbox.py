@@ -82,7 +82,7 @@ async def _team(engine: AsyncEngine, clock: ManualClock, **settings: object) -> 
     from crm.organisation.identity import TelegramIdentity
 
     sms, email, fax = RecordingSmsSender(), RecordingEmailSender(), RecordingFaxSender()
-    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}), **settings)  # type: ignore[call-arg]
+    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}), **settings)
     services = build_services(config, engine, clock, sinks=Sinks(sms=sms, email=email, fax=fax))
     await ensure_defaults(services.uow)
     admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada"))
@@ -113,7 +113,7 @@ def _sms(key: str, to: str = PHONE, **kwargs: object) -> NewOutboxMessage:
 
 async def _get(team: Team, message_id: int) -> OutboxMessage:
     async with team.org.services.uow(write=False) as uow:
-        message = await uow.messaging.outbox.get(message_id)
+        message: OutboxMessage | None = await uow.messaging.outbox.get(message_id)
     assert message is not None
     return message
 
@@ -574,7 +574,7 @@ async def test_rate_is_kept_at_ten_per_second(engine: AsyncEngine, clock: Manual
     stamps: list[float] = []
     team.sms.on_send = lambda sent: stamps.append(time.monotonic())
     await _enqueue(team, *[_sms(f"r{i}", to=f"+8869140000{i:02d}") for i in range(21)])
-    limits = dict(FAST, **{OutboxChannel.SMS: ChannelLimit(10, 4)})
+    limits = {**FAST, OutboxChannel.SMS: ChannelLimit(10, 4)}
     await _dispatcher(team, clock, limits=limits).run_once(budget=10)
     assert len(stamps) == 21
     rate = (len(stamps) - 1) / (stamps[-1] - stamps[0])
@@ -678,7 +678,7 @@ async def test_lists_follow_the_communications_scope(engine: AsyncEngine, clock:
 
 async def test_channels_without_settings_refuse_with_the_settings_named(engine: AsyncEngine,
                                                                         clock: ManualClock) -> None:
-    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))  # type: ignore[call-arg]
+    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))
     services = build_services(config, engine, clock)  # nothing configured, no sinks
     from crm.organisation.defaults import ensure_defaults
     from crm.organisation.identity import TelegramIdentity

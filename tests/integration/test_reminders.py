@@ -44,7 +44,7 @@ NED, SUE = 3002, 3003
 
 
 def _settings() -> Settings:
-    return Settings(admin_telegram_ids=frozenset({ADMIN_TG}), _env_file=None)  # type: ignore[call-arg]
+    return Settings(admin_telegram_ids=frozenset({ADMIN_TG}), _env_file=None)
 
 
 async def _team(engine: AsyncEngine, clock: ManualClock) -> tuple[Org, Actor, Actor, Target, Target]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
@@ -212,10 +212,10 @@ async def _workload(team: Team, clock: ManualClock) -> dict[str, int]:
             "done": done.id, "mias": mias.id}
 
 
-async def _owner(team: Team, table: object, record_id: int) -> int:
+async def _owner(team: Team, table: Table, record_id: int) -> int:
     async with team.org.services.uow(write=False) as uow:
-        return int((await uow.connection.execute(  # type: ignore[attr-defined]
-            select(table.c.owner_id).where(table.c.id == record_id))).scalar_one())  # type: ignore[attr-defined]
+        return int((await uow.connection.execute(
+            select(table.c.owner_id).where(table.c.id == record_id))).scalar_one())
 
 
 async def test_handover_all_leaves_nothing_ownerless_and_is_audited(engine: AsyncEngine, clock: ManualClock) -> None:

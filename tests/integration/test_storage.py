@@ -215,7 +215,9 @@ async def test_the_bot_keeps_its_read_connection_between_updates_on_sqlite(engin
             assert await first.organisation.state.version() == 0
             connection = first.connection
         if sqlite:  # between updates the kept connection holds no snapshot: nothing stops a checkpoint
-            assert not connection.sync_connection.connection.driver_connection._conn.in_transaction
+            assert connection.sync_connection is not None
+            driver = connection.sync_connection.connection.driver_connection
+            assert driver is not None and not driver._conn.in_transaction
         async with uow() as writer:  # between two updates, someone else writes
             await writer.organisation.state.bump()
             await writer.commit()

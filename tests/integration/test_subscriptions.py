@@ -82,7 +82,7 @@ async def test_keyword_table_in_all_languages(engine: AsyncEngine, clock: Manual
         if case.status is None:
             assert reply is None and events == [], label
             continue
-        assert reply is not None and case.reply in reply, label
+        assert reply is not None and case.reply is not None and case.reply in reply, label
         assert sorted(e.topic for e in events) == sorted(case.topics), label
         for event in events:
             assert event.status is case.status, label
@@ -130,7 +130,7 @@ async def _queue(org: Org, phone: str, key: str, topic: str | None = "orders") -
 
 async def _outbox(org: Org, message_id: int) -> OutboxMessage:
     async with org.services.uow(write=False) as uow:
-        found = await uow.messaging.outbox.get(message_id)
+        found: OutboxMessage | None = await uow.messaging.outbox.get(message_id)
     assert found is not None
     return found
 
@@ -292,7 +292,7 @@ async def test_rep_records_consent_in_person(engine: AsyncEngine, clock: ManualC
     with pytest.raises(PermissionDenied):  # reviewers do not send SMS
         await subs.record_consent(reviewer, target, "+886912000070", ["promotions"])
     async with org.services.uow(write=False) as uow:
-        rows = (await uow.connection.execute(select(t.audit_log.c.action, t.audit_log.c.actor_id)  # type: ignore[attr-defined]
+        rows = (await uow.connection.execute(select(t.audit_log.c.action, t.audit_log.c.actor_id)
                                              .where(t.audit_log.c.entity == "sms_consent"))).all()
     assert ("consent_opted_in", rep.staff_id) in rows and ("consent_opted_out", rep.staff_id) in rows
 

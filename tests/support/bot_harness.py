@@ -101,7 +101,7 @@ class BotHarness:
 
 @asynccontextmanager
 async def running_bot(engine: AsyncEngine, clock: ManualClock, **settings: Any) -> AsyncIterator[BotHarness]:
-    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_ID}), **settings)  # type: ignore[call-arg]
+    config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_ID}), **settings)
     runtime = Runtime(config, engine, build_services(config, engine, clock), _catalogs())
     # Flood limits are off here: functional tests talk faster than 30 messages/s. The fake's own tests and the
     # reminder benchmark exercise the limits through PTB's rate limiter.

@@ -36,7 +36,7 @@ class Org:
 
 
 async def make_org(engine: AsyncEngine, clock: ManualClock) -> Org:
-    settings = Settings(admin_telegram_ids=frozenset({ADMIN_TG}), _env_file=None)  # type: ignore[call-arg]
+    settings = Settings(admin_telegram_ids=frozenset({ADMIN_TG}), _env_file=None)
     services = build_services(settings, engine, clock)
     await ensure_defaults(services.uow)
     admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Ada", username="ada"))

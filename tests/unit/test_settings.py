@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "ADMIN_TELEGRAM_IDS", "DEFAULT_TIMEZONE", "DEFAULT_LOCALE",
                  "DEFAULT_CURRENCY", "DATA_DIR", "LOG_LEVEL"):
@@ -34,7 +36,7 @@ def test_values_are_parsed_and_normalised(monkeypatch: pytest.MonkeyPatch) -> No
     assert "ABCDEFGHIJ" not in repr(settings)  # the token never shows up in a repr or a log line
 
 
-def test_env_file_is_read(tmp_path: object) -> None:
+def test_env_file_is_read(tmp_path: Path) -> None:
     with open(".env", "w", encoding="utf-8") as fh:
         fh.write("DEFAULT_TIMEZONE=Asia/Shanghai\nCOMPANY_NAME=大同貿易\n")
     settings = load_settings()
