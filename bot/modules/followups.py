@@ -9,7 +9,8 @@ from crm.followups.module import FollowUpsServices
 from crm.followups.nudges import NudgeService
 from crm.followups.reminders import ReminderService
 from handlers.core.menu import Command
-from handlers.followups import followups
+from handlers.followups import agenda as agenda_chat
+from handlers.followups import followups, team
 from handlers.followups import nudges as nudges_chat
 from scheduler.followups import agenda, nudges, reminders
 
@@ -35,8 +36,9 @@ MODULE = Module(
         Command("today", "cmd.today"),
         Command("agenda", "cmd.agenda"),
         Command("agendatime", "cmd.agendatime"),
+        Command("team", "cmd.team"),
         Command("nudges", "segments.cmd_nudges", "customers.handover"),
     ),
-    handlers=(followups.register, nudges_chat.register),
+    handlers=(followups.register, nudges_chat.register, agenda_chat.register, team.register),
     jobs=(reminders.register, agenda.register, nudges.register),
 )

@@ -388,6 +388,21 @@ class CustomerService(PartyService[Customer]):
                                             offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
         return page_of(rows, SEARCH_PAGE)
 
+    async def list_team(self, actor: Actor, page: int = 0
+                        ) -> tuple[Sequence[Customer], bool, Mapping[int, str]]:
+        """Customers of everyone within the actor's customers scope (a manager's team; "own" is only one's own),
+        a page at a time, with their owners' names."""
+        actor.require("customers.view")
+        async with self._uow(write=False) as uow:
+            rows = await uow.customers.customers.list(actor.scope_filter("customers"),
+                                                      offset=page * SEARCH_PAGE, limit=SEARCH_PAGE + 1)
+            shown, more = page_of(rows, SEARCH_PAGE)
+            owners: dict[int, str] = {}
+            for owner_id in {c.owner_id for c in shown}:
+                person = await uow.organisation.staff.get(owner_id)
+                owners[owner_id] = person.name if person else "?"
+        return shown, more, owners
+
     async def named(self, actor: Actor, names: Sequence[str], *, limit: int = SEARCH_PAGE, starting: bool = False
                     ) -> dict[str, tuple[SearchHit, ...]]:
         """Customers, contacts and leads the actor may see whose name (or short name, or a lead's company) is

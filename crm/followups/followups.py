@@ -14,6 +14,7 @@ from crm.customers.contacts_leads import visible_contact, visible_lead
 from crm.customers.customers import clean_text, visible_customer
 from crm.customers.events import InteractionLogged
 from crm.customers.model import EntityKind, FollowUp, FollowUpStatus, Interaction, InteractionKind
+from crm.followups.agenda import Agenda, day_bounds, split_agenda
 from crm.followups.events import FollowUpDone
 from crm.followups.ports import FollowUpsUnitOfWork
 from crm.organisation import audit
@@ -38,13 +39,6 @@ class ResolvedTarget:
     contact_id: int | None
     name: str
     owner_id: int
-
-
-@dataclass(frozen=True)
-class Agenda:
-    day: date
-    overdue: tuple[FollowUp, ...]
-    due: tuple[FollowUp, ...]
 
 
 async def resolve_target(uow: FollowUpsUnitOfWork, actor: Actor, target: Target) -> ResolvedTarget:
@@ -178,17 +172,16 @@ class FollowUpService:
         return after or before
 
     async def agenda(self, actor: Actor, day: date | None = None) -> Agenda:
-        """The actor's open follow-ups due on ``day`` (their local day) and everything overdue before it."""
+        """The actor's open follow-ups due on ``day`` (their local day); on today's, also everything overdue."""
         zone = ZoneInfo(actor.timezone)
-        today = self._clock.now().astimezone(zone).date()
+        now = self._clock.now()
+        today = now.astimezone(zone).date()
         day = day or today
-        start = datetime.combine(day, time(0), zone)
-        end = start + timedelta(days=1)
+        start, end = day_bounds(day, zone)
         async with self._uow(write=False) as uow:
-            items = await uow.customers.followups.for_owner_between(actor.staff_id, None, end)
-        overdue = tuple(f for f in items if f.due_at < start or (day == today and f.due_at < self._clock.now()))
-        due = tuple(f for f in items if f not in overdue)
-        return Agenda(day, overdue, due)
+            items = await uow.customers.followups.for_owner_between(actor.staff_id,
+                                                                    None if day == today else start, end)
+        return split_agenda(items, day, zone, now)
 
     async def targets_for(self, actor: Actor, followups: Sequence[FollowUp]) -> dict[int, str]:
         """Display names for the follow-ups' customers/leads (the actor may see them all: they are theirs)."""

@@ -2,7 +2,8 @@
 for too long. N depends on the classification (potential customers go cold faster than loyal ones) and is set
 company-wide by an admin; 0 turns nudges off for that classification.
 
-The day is the owner's local day, the nudge goes out from NUDGE_TIME local. A marker row
+The day is the owner's local day, the nudge goes out from NUDGE_TIME local, and only until MISSED_SLOT after it:
+a bot started later in the day leaves that day's nudge out (tomorrow's comes at NUDGE_TIME). A marker row
 ``nudge:<staff id>:<local date>`` is inserted before sending; whoever inserts it sends, so two bot processes
 never nudge twice, and a restart the same day does not repeat it. At most once: a crash between the marker and
 the send loses that day's nudge, which is better than repeating it.
@@ -21,6 +22,7 @@ from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.model import Classification, Customer
 from crm.followups.ports import FollowUpsUnitOfWork
+from crm.followups.reminders import slot_due
 from crm.organisation import audit
 from crm.organisation.permissions import Actor, ScopeFilter
 from crm.segments.segments import parse_days
@@ -128,8 +130,8 @@ class NudgeService:
             return ZoneInfo(self._default_zone)
 
     async def due(self) -> list[DueNudge]:
-        """Active staff reachable on Telegram whose local nudge time has passed today and who were not nudged
-        today. For the scheduler: no actor, it only names who to look at."""
+        """Active staff reachable on Telegram whose local nudge time passed today (less than MISSED_SLOT ago) and
+        who were not nudged today. For the scheduler: no actor, it only names who to look at."""
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             if not (await self._load(uow)).enabled:
@@ -140,7 +142,7 @@ class NudgeService:
                 if person.telegram_user_id is None:
                     continue
                 local = now.astimezone(self._zone(person.timezone))
-                if local.time() >= NUDGE_TIME:
+                if slot_due(local, NUDGE_TIME):
                     candidates.append(DueNudge(person.id, local.date()))
             done = await uow.kv.existing([d.marker for d in candidates])
         return [d for d in candidates if d.marker not in done]

@@ -32,6 +32,10 @@ LEASE = timedelta(minutes=5)
 LATE_AFTER = timedelta(minutes=2)
 PARK = timedelta(hours=1)
 DEFAULT_AGENDA_TIME = time(8, 30)
+# A daily push (the morning agenda, the no-contact nudge) belongs to its time of day: one whose slot passed longer
+# ago than this (the bot was down, or just deployed) is skipped and goes out at the next day's slot instead —
+# "good morning" at 23:12 is noise. Reminders the user asked for are not daily pushes: they still fire late.
+MISSED_SLOT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,13 @@ def zone_or(name: str | None, default: str) -> ZoneInfo:
         return ZoneInfo(name or default)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(default)
+
+
+def slot_due(local: datetime, at: time, missed_after: timedelta = MISSED_SLOT) -> bool:
+    """Whether a daily push at ``at`` (local time of day) goes out at ``local``: its slot today has come and passed
+    less than ``missed_after`` ago. Past that it waits for tomorrow's slot."""
+    slot = datetime.combine(local.date(), at, local.tzinfo)
+    return slot <= local < slot + missed_after
 
 
 def agenda_clock_time(value: str | None) -> time | None:
@@ -149,7 +160,8 @@ class ReminderService:
     # ---- the morning agenda ------------------------------------------------------------------------------
 
     async def agendas_due(self) -> list[AgendaDue]:
-        """Staff whose local agenda time has passed today and whose agenda for today was not sent yet."""
+        """Staff whose local agenda time has passed today, less than MISSED_SLOT ago, and whose agenda for today
+        was not sent yet."""
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             subscribers = await uow.followups.reminders.agenda_subscribers()
@@ -160,7 +172,7 @@ class ReminderService:
                 continue
             local = now.astimezone(zone_or(sub.timezone, self.default_timezone))
             today = local.date()
-            if local.time() >= at and (sub.agenda_sent_on is None or sub.agenda_sent_on < today):
+            if slot_due(local, at) and (sub.agenda_sent_on is None or sub.agenda_sent_on < today):
                 due.append(AgendaDue(sub.staff_id, today, sub.agenda_sent_on))
         return due
 
@@ -178,4 +190,5 @@ class ReminderService:
             await uow.commit()
 
 
-__all__ = ["AgendaDue", "Claim", "DueReminder", "ReminderService", "agenda_clock_time", "zone_or"]
+__all__ = ["MISSED_SLOT", "AgendaDue", "Claim", "DueReminder", "ReminderService", "agenda_clock_time", "slot_due",
+           "zone_or"]

@@ -119,7 +119,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
     RoleTemplate(
         "rep",
         _ops(
-            "customers.view", "customers.create", "customers.edit", "followups.*", "sales.view",
+            "customers.view", "customers.create", "customers.edit", "customers.delete", "followups.*", "sales.view",
             "sales.create", "service.view", "service.create", "expenses.create", "sms.send", "email.send",
             "fax.send", "users.view",
         ),

@@ -12,7 +12,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.customers import actions as act
-from handlers.customers import create
+from handlers.customers import create, team
 from handlers.customers import search as find
 
 
@@ -25,7 +25,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(create.handlers())
     app.add_handlers([
         CommandHandler("find", find.find),
-        CommandHandler("customers", find.my_customers),
+        CommandHandler("customers", team.my_customers),
         CommandHandler("trash", act.trash),
         MessageHandler(filters.CONTACT, find.on_contact),
     ])
@@ -34,7 +34,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "ev": act.set_choice, "efok": act.save_anyway, "more": act.more, "hist": act.history,
         "own": act.owner_menu, "setown": act.set_owner, "del": act.delete, "delok": act.delete_confirmed,
         "addct": act.add_contact, "trash": act.trash, "rst": act.restore, "find": find.find_page,
-        "list": find.my_customers,
+        "list": team.my_customers, "team": team.team_customers,
     }))
     app.add_handlers(_buttons("ct", {
         "open": act.open_contact, "card": act.contact_card, "edit": act.contact_edit_menu,

@@ -1,12 +1,12 @@
 """Follow-ups in chat: /log (one message or step by step), planning and call-backs from a customer's buttons,
-location check-ins, /today, /agenda, /agendatime, and the buttons on reminder pushes.
+location check-ins, and the buttons on reminder pushes (/today, /agenda, /agendatime: handlers/followups/agenda.py;
+a manager's team: handlers/followups/team.py).
 
 Button data (all ≤ 64 bytes, ids only; every press re-reads and re-checks through the services):
   fu:log|plan|cb:<customer|contact|lead>:<id>   start a guided log / a plan / a call-back reminder
   fu:k:<kind>:<seq>  fu:pick:<entity>:<id>:<seq>  fu:lead:<seq>  fu:save:<seq>  fu:time:<seq>  fu:txt:<seq>
   fu:skip:<seq>  fu:ok:<seq>  fu:x:<seq>        steps of the current draft (<seq>: which draft)
   fu:done:<id>  fu:snz:<id>:<1h|tomorrow|week>  fu:rs:<id>  fu:rsok:<id>  fu:view:<id>   one follow-up
-  fu:day:<yyyymmdd>                             the agenda of another day
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
-from crm.core.natural_dates import ParsedWhen, parse_when, parse_when_prefix, unreadable_when_prefix
+from crm.core.natural_dates import ParsedWhen, parse_when_prefix, unreadable_when_prefix
 from crm.customers.model import EntityKind, InteractionKind, SearchHit
 from crm.followups.followups import Target, snooze_choices
 from crm.followups.log_matching import TargetMatch, match_target
@@ -57,7 +57,6 @@ from views.core.formatting import zone
 from views.followups.texts import (
     KIND_ORDER,
     SNOOZE_CHOICES,
-    agenda_message,
     card_message,
     kind_label,
     open_button,
@@ -75,9 +74,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
     app.add_handlers([
         CommandHandler("log", log_command),
-        CommandHandler("today", today),
-        CommandHandler("agenda", agenda),
-        CommandHandler("agendatime", agenda_time),
         # Before the catch-all fallback: a shared location is a check-in, not an unsupported message.
         MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, on_location),
     ])
@@ -85,7 +81,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "log": start_log, "plan": start_plan, "cb": start_callback, "k": pick_kind, "pick": pick_target,
         "lead": create_lead, "save": save, "time": change_time, "txt": edit_text, "skip": skip_next,
         "ok": confirm_time, "x": cancel, "done": done, "snz": snooze, "rs": reschedule, "rsok": reschedule_ok,
-        "view": view, "day": agenda_day,
+        "view": view,
     }
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^fu:{verb}(:|$)") for verb, func in routes.items()])
 
@@ -727,60 +723,3 @@ async def view(update: Update, context: CrmContext) -> None:
     await answer(update.callback_query)
     text, rows = card_message(context.t, followup, names.get(followup.id, ""), actor.timezone, _now(context))
     await reply(update, context, text, rows, edit=False)
-
-
-# ---- /today, /agenda, /agendatime ----------------------------------------------------------------------------
-
-async def _send_agenda(update: Update, context: CrmContext, day: Any = None) -> None:
-    actor = actor_of(context)
-    services = context.services
-    result = await services.followups.followups.agenda(actor, day)
-    names = await services.followups.followups.targets_for(actor, (*result.overdue, *result.due))
-    text, rows = agenda_message(context.t, result, names, actor.timezone, _local_now(context).date())
-    await reply(update, context, text, rows)
-
-
-@require_actor()
-async def today(update: Update, context: CrmContext) -> None:
-    """My follow-ups for today and everything overdue."""
-    await _send_agenda(update, context)
-
-
-@require_actor()
-async def agenda(update: Update, context: CrmContext) -> None:
-    """`/agenda [date]`: the agenda of any day ("tomorrow", "下週二", "12月3日", 2026-12-03)."""
-    raw = _command_rest(update)
-    if not raw:
-        await _send_agenda(update, context)
-        return
-    found = parse_when(raw, _local_now(context))
-    if found is None:
-        await reply(update, context, context.t("followups.bad_agenda_date", text=raw[:100]))
-        return
-    await _send_agenda(update, context, found.at.date())
-
-
-@require_actor()
-async def agenda_day(update: Update, context: CrmContext) -> None:
-    args = callback_args(update)
-    try:
-        day = datetime.strptime(args[0], "%Y%m%d").date()
-    except (IndexError, ValueError):
-        raise DomainError("error.stale_button") from None
-    await answer(update.callback_query)
-    await _send_agenda(update, context, day)
-
-
-@require_actor()
-async def agenda_time(update: Update, context: CrmContext) -> None:
-    """`/agendatime 07:45` or `/agendatime off`; without an argument, show the current setting."""
-    actor = actor_of(context)
-    raw = _command_rest(update)
-    services = context.services
-    if raw:
-        value = await services.followups.agenda.set_time(actor, raw)
-        key = "followups.agenda_time_saved_off" if value == "off" else "followups.agenda_time_saved"
-    else:
-        value = await services.followups.agenda.get_time(actor)
-        key = "followups.agenda_time_off" if value == "off" else "followups.agenda_time_current"
-    await reply(update, context, context.t(key, time=value, zone=actor.timezone))

@@ -4,7 +4,9 @@ today's, pushed once a day.
 A job every minute finds staff whose local agenda time has passed and whose agenda for their local today was not
 sent, and claims each one with a single conditional UPDATE (``agenda_sent_on < today``): with two bot processes
 only one wins the claim and sends. If the bot was down at 08:30, the agenda goes out within a minute of the
-start. An empty agenda sends nothing (the claim still records the day, so it is not looked at again).
+start — as long as that is less than MISSED_SLOT (crm/followups/reminders.py) after the slot; later than that it
+waits for tomorrow's slot. An empty agenda sends nothing (the claim still records the day, so it is not looked at
+again).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     if app.job_queue is None:
         log.warning("no job queue: morning agendas will not be pushed (install python-telegram-bot[job-queue])")
         return
-    # No run at start: an agenda due while the bot was down goes out at the first tick, within a minute.
+    # No run at start: an agenda due while the bot was down goes out at the first tick, within a minute (unless
+    # its slot was missed by more than MISSED_SLOT: then tomorrow).
     app.job_queue.run_repeating(
         agenda_job, interval=TICK_SECONDS, first=TICK_SECONDS, name=JOB_NAME,
         job_kwargs={"id": JOB_NAME, "misfire_grace_time": 30, "coalesce": True, "max_instances": 1},

@@ -1,6 +1,7 @@
 """Daily "no contact for N days" nudges (crm/nudges.py decides who and what; this job only sends).
 
-A tick every few minutes looks for staff whose local nudge time has passed and who were not nudged today,
+A tick every few minutes looks for staff whose local nudge time has passed (less than MISSED_SLOT ago: a start
+late in the day leaves today's nudge out) and who were not nudged today,
 claims each one with a marker row (two processes: one wins), and sends the list. Nothing to report sends
 nothing; the marker still records the day, so the person is not looked at again until tomorrow.
 """

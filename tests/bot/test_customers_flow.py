@@ -263,7 +263,7 @@ async def test_card_edit_contacts_history_and_lead_actions(engine: AsyncEngine, 
         assert "#b2b #電子" in await bob.text_of("#b2b, #電子")
 
         await bob.press("⋯ More")
-        assert "🗑 Delete" not in bob.labels()  # reps may not delete
+        assert "🗑 Delete" in bob.labels()  # reps delete their own records (the service keeps it to their scope)
         history = _text(await bob.press("📜 History"))
         assert "🚗 Visit: Met the buyer <b>" in history
         await bob.press("« Back")
@@ -404,10 +404,10 @@ async def test_out_of_scope_records_never_show(engine: AsyncEngine, clock: Manua
         # Nothing changed behind the refusals.
         assert (await s.customers.customers.get(team.bob, secret.id)).tier is None
         assert (await s.customers.leads.get(team.bob, lead.id)).status is LeadStatus.NEW
-        # Rep permissions: delete and handover are refused even with a forged button on his own customer.
+        # Rep permissions: handover is refused even with a forged button on his own customer.
         bob = bot.user(BOB, "Bob")
         await bob.send("/find 秘密")
-        for data in (f"cu:delok:{secret.id}", f"cu:setown:{secret.id}:{team.carol.staff_id}"):
+        for data in (f"cu:setown:{secret.id}:{team.carol.staff_id}",):
             _changed, answer = await _forged(bob, data)
             assert answer is not None and "permission" in answer, data
         assert (await s.customers.customers.get(team.bob, secret.id)).owner_id == team.bob.staff_id

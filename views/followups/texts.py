@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from crm.customers.model import FollowUp, InteractionKind
-from crm.followups.followups import Agenda
+from crm.followups.agenda import Agenda, RepLoad
 from views.core.formatting import zone
 
 Translate = Callable[..., str]
@@ -52,11 +53,13 @@ def when_text(t: Translate, at: datetime, timezone: str, now: datetime | None = 
     return t("followups.when" if parts["year"] == this_year else "followups.when_year", **parts)
 
 
-def day_text(t: Translate, day: date) -> str:
+def day_text(t: Translate, day: date, this_year: int | None = None) -> str:
+    """"Fri 27 Nov"; with the year ("Mon 1 Jan 2099") when ``this_year`` is given and the day is in another."""
     weekdays = t("followups.weekdays").split()
     months = t("followups.months").split()
-    return t("followups.date_short", weekday=weekdays[day.weekday()] if len(weekdays) == 7 else day.strftime("%a"),
-             month=months[day.month - 1] if len(months) == 12 else str(day.month), day=day.day)
+    key = "followups.date_short" if this_year is None or day.year == this_year else "followups.date_year"
+    return t(key, weekday=weekdays[day.weekday()] if len(weekdays) == 7 else day.strftime("%a"),
+             month=months[day.month - 1] if len(months) == 12 else str(day.month), day=day.day, year=day.year)
 
 
 def open_button(t: Translate, followup: FollowUp) -> Button | None:
@@ -110,9 +113,9 @@ def card_message(t: Translate, followup: FollowUp, name: str, timezone: str,
     return text, rows
 
 
-def _line(t: Translate, followup: FollowUp, name: str, timezone: str, *, with_day: bool) -> str:
+def _line(t: Translate, followup: FollowUp, name: str, timezone: str, *, with_day: bool, this_year: int) -> str:
     local = followup.due_at.astimezone(zone(timezone))
-    when = f"{day_text(t, local.date())} {local:%H:%M}" if with_day else f"{local:%H:%M}"
+    when = f"{day_text(t, local.date(), this_year)} {local:%H:%M}" if with_day else f"{local:%H:%M}"
     who = f" · {html.escape(name, quote=False)}" if name else ""
     return f"• {when}{who} — {html.escape(_short(followup.text, 200), quote=False)}"
 
@@ -123,10 +126,15 @@ def _short(text: str, limit: int) -> str:
 
 
 def agenda_message(t: Translate, agenda: Agenda, names: Mapping[int, str], timezone: str, today: date, *,
-                   morning: bool = False) -> tuple[str, list[list[Button]]]:
-    """The day's follow-ups and everything overdue, with a button per item and buttons to move by a day."""
-    shown_day = day_text(t, agenda.day)
-    if morning:
+                   morning: bool = False, offset: int = 0, page_data: Callable[[int], str] | None = None,
+                   title: str | None = None, footer: Sequence[Sequence[Button]] | None = None,
+                   ) -> tuple[str, list[list[Button]]]:
+    """The day's follow-ups and, on today's, everything overdue: a button per item, AGENDA_BUTTONS at a time from
+    ``offset`` (page buttons carry ``page_data(offset)``), then ``footer`` (by default, buttons to move by a day)."""
+    shown_day = day_text(t, agenda.day, today.year)
+    if title is not None:
+        lines = [title]
+    elif morning:
         lines = [t("followups.agenda_morning", date=shown_day)]
     elif agenda.day == today:
         lines = [t("followups.agenda_today", date=shown_day)]
@@ -134,22 +142,57 @@ def agenda_message(t: Translate, agenda: Agenda, names: Mapping[int, str], timez
         lines = [t("followups.agenda_day", date=shown_day)]
     if agenda.overdue:
         lines += ["", t("followups.agenda_overdue", count=len(agenda.overdue))]
-        lines += [_line(t, f, names.get(f.id, ""), timezone, with_day=True) for f in agenda.overdue]
+        lines += [_line(t, f, names.get(f.id, ""), timezone, with_day=True, this_year=today.year)
+                  for f in agenda.overdue]
     if agenda.due:
         lines += ["", t("followups.agenda_due", count=len(agenda.due))]
-        lines += [_line(t, f, names.get(f.id, ""), timezone, with_day=False) for f in agenda.due]
+        lines += [_line(t, f, names.get(f.id, ""), timezone, with_day=False, this_year=today.year)
+                  for f in agenda.due]
     if not agenda.overdue and not agenda.due:
         lines += ["", t("followups.agenda_empty")]
     rows: list[list[Button]] = []
     items: Sequence[FollowUp] = (*agenda.overdue, *agenda.due)
-    for followup in items[:AGENDA_BUTTONS]:
+    start = max(0, min(offset, (len(items) - 1) // AGENDA_BUTTONS * AGENDA_BUTTONS)) if items else 0
+    overdue_ids = {f.id for f in agenda.overdue}
+    for followup in items[start:start + AGENDA_BUTTONS]:
         local = followup.due_at.astimezone(zone(timezone))
-        mark = "⚠️ " if followup in agenda.overdue else ""
+        mark = "⚠️ " if followup.id in overdue_ids else ""
         label = f"{mark}{local:%H:%M} {_short(names.get(followup.id, '') or followup.text, 28)}"
         rows.append([(label, f"fu:view:{followup.id}")])
-    before, after = agenda.day - timedelta(days=1), agenda.day + timedelta(days=1)
-    rows.append([(t("followups.btn_prev_day"), f"fu:day:{before:%Y%m%d}"),
-                 (t("followups.btn_next_day"), f"fu:day:{after:%Y%m%d}")])
+    if page_data is None:
+        page_data = functools.partial(_day_page, agenda.day)
+    if len(items) > AGENDA_BUTTONS:
+        lines += ["", t("followups.agenda_page", first=start + 1, last=min(start + AGENDA_BUTTONS, len(items)),
+                        total=len(items))]
+        paging: list[Button] = []
+        if start > 0:
+            paging.append((t("followups.btn_items_prev"), page_data(start - AGENDA_BUTTONS)))
+        if start + AGENDA_BUTTONS < len(items):
+            paging.append((t("followups.btn_items_next"), page_data(start + AGENDA_BUTTONS)))
+        rows.append(paging)
+    if footer is None:
+        before, after = agenda.day - timedelta(days=1), agenda.day + timedelta(days=1)
+        rows.append([(t("followups.btn_prev_day"), f"fu:day:{before:%Y%m%d}"),
+                     (t("followups.btn_next_day"), f"fu:day:{after:%Y%m%d}")])
+    else:
+        rows.extend(list(row) for row in footer)
+    return "\n".join(lines), rows
+
+
+def _day_page(day: date, offset: int) -> str:
+    return f"fu:day:{day:%Y%m%d}:{offset}"
+
+
+def team_message(t: Translate, loads: Sequence[RepLoad], today: date) -> tuple[str, list[list[Button]]]:
+    """A manager's team today: per person, what is due today and what is overdue; a button opens their list."""
+    lines = [t("followups.team_title", date=day_text(t, today, today.year))]
+    if not loads:
+        lines += ["", t("followups.team_empty")]
+    rows: list[list[Button]] = []
+    for load in loads:
+        lines.append(t("followups.team_line", name=load.name, due=load.due_today, overdue=load.overdue))
+        label = f"{_short(load.name, 24)} · ⚠️{load.overdue} · 🗓{load.due_today}"
+        rows.append([(label, f"fu:rep:{load.staff_id}")])
     return "\n".join(lines), rows
 
 
