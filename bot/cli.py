@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -14,6 +16,13 @@ from sqlalchemy.engine import make_url
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("crmbot")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries that log routine work at INFO: APScheduler two lines per job run (the outbox tick runs every second),
+# Alembic every migration step. LOG_LEVEL=DEBUG brings them back.
+CHATTY_LOGGERS = ("apscheduler", "alembic")
+# httpx logs every request URL, and Bot API URLs contain the token: WARNING even at DEBUG.
+TOKEN_LOGGERS = ("httpx",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     backup = sub.add_parser("backup", help="copy the SQLite database to PATH while the bot runs")
     backup.add_argument("path", type=Path)
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
     importing = sub.add_parser("import", help="import customers from a CSV or XLSX file (all rows or none)")
     importing.add_argument("what", choices=["customers"])
@@ -39,7 +49,35 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("--dry-run", action="store_true", help="check every row and report; save nothing")
     importing.add_argument("--skip-invalid", action="store_true", help="import the valid rows even if others fail")
     importing.add_argument("--as-staff", metavar="NAME_OR_ID", help="the importing user (default: first admin)")
+    for p in (migrate, backup, importing):
+        p.add_argument("--demo", action="store_true",
+                       help="use the console demo's database (DATA_DIR/console-demo.db) instead of DATABASE_URL")
     return parser
+
+
+def configure_logging(level: str) -> None:
+    """The root logger at LOG_LEVEL; chatty libraries at WARNING (or LOG_LEVEL if higher) unless it is DEBUG."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    numeric = logging.getLevelName(level)
+    quiet = max(numeric, logging.WARNING)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(numeric if level == "DEBUG" else quiet)
+    for name in TOKEN_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
+
+
+def shown_url(url: str) -> str:
+    """A database URL fit to print: the backend without its driver, no password."""
+    parsed = make_url(url)
+    query = {key: value for key, value in parsed.query.items() if "password" not in key.lower()}
+    shown = parsed.set(drivername=parsed.get_backend_name(), query=query)._replace(password=None)
+    return shown.render_as_string(hide_password=False)
+
+
+def _say_database(url: str) -> None:
+    # The console demo and the CLI use different databases by default; saying which one avoids surprises
+    # such as an import that finds no admin right after trying the demo.
+    print(f"Database: {shown_url(url)}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,34 +87,39 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and Bot API URLs contain the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
 
     if args.command in ("run", "console"):
         if args.command == "run" and settings.telegram_bot_token:
+            _say_database(settings.db_url)
             return run_bot(settings)
         if args.command == "run":
             print("No TELEGRAM_BOT_TOKEN set: starting the local console demo (Ctrl-D to leave).", file=sys.stderr)
         return _console(settings, args)
+    if getattr(args, "demo", False):
+        from bot.console import console_settings
+
+        settings = console_settings(settings, None)
+    if not getattr(args, "quiet", False):
+        _say_database(settings.db_url)
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         if not args.quiet:
             print("Database is up to date.")
         return 0
     if args.command == "backup":
-        return backup(settings, args.path)
+        return backup(settings, args.path, force=args.force)
     if args.command == "import":
         return asyncio.run(import_customers(settings, args))
     return 1
 
 
 def _console(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.console import run_console
+    from bot.console import demo_database_url, run_console
 
     if settings.log_level == "INFO":
         logging.getLogger().setLevel(logging.WARNING)  # keep the chat readable
+    _say_database(args.database_url or demo_database_url(settings))
     try:
         asyncio.run(run_console(settings, as_name=args.as_name, seed_demo=not args.no_demo,
                                 database_url=args.database_url))
@@ -184,7 +227,11 @@ async def import_customers(settings: Settings, args: argparse.Namespace) -> int:
         await runtime.engine.dispose()
 
 
-def backup(settings: Settings, target: Path) -> int:
+def backup(settings: Settings, target: Path, *, force: bool = False) -> int:
+    """Copy the SQLite database to ``target`` (created 0600, like the database); an existing file only with
+    ``force``, replaced in one step so that a failed backup never leaves half a file in its place."""
+    from storage.engine import create_private_file
+
     url = make_url(settings.db_url)
     if url.get_backend_name() != "sqlite":
         print("DATABASE_URL is PostgreSQL: back it up with pg_dump, e.g.\n"
@@ -195,10 +242,28 @@ def backup(settings: Settings, target: Path) -> int:
     if not source.exists():
         print(f"No database at {source}", file=sys.stderr)
         return 1
+    if target.is_dir():
+        print(f"{target} is a folder: give the backup file's path, e.g. {target / 'crmbot-backup.db'}", file=sys.stderr)
+        return 1
+    if target.exists() and not force:
+        print(f"{target} already exists: choose another path, or pass --force to replace it", file=sys.stderr)
+        return 1
+    if target.exists() and target.resolve() == source.resolve():
+        print(f"{target} is the database itself", file=sys.stderr)
+        return 1
     target.parent.mkdir(parents=True, exist_ok=True)
-    # The online backup API copies a consistent snapshot while the bot keeps writing.
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    partial.unlink(missing_ok=True)
+    create_private_file(partial)
+    try:
+        # The online backup API copies a consistent snapshot while the bot keeps writing.
+        with contextlib.closing(sqlite3.connect(source)) as src, contextlib.closing(sqlite3.connect(partial)) as dst:
+            src.backup(dst)
+            # The copy would otherwise be in WAL mode like the database; a backup is better one self-contained file.
+            dst.execute("PRAGMA journal_mode=DELETE")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     print(f"Backed up {source} to {target}")
     return 0
 

@@ -17,12 +17,22 @@ from tests.fakes.bot_api import FakeBotApi, FakeUser
 BOT_USERNAME = "crmbot_demo_bot"
 
 
+def demo_database_url(settings: Settings) -> str:
+    """The console's own database, so trying the demo never touches a real team's data."""
+    return f"sqlite+aiosqlite:///{(settings.data_dir / 'console-demo.db').as_posix()}"
+
+
 def console_settings(settings: Settings, database_url: str | None) -> Settings:
-    """The console keeps its own database, so trying the demo never touches a real team's data."""
-    url = database_url or f"sqlite+aiosqlite:///{(settings.data_dir / 'console-demo.db').as_posix()}"
+    """Settings for the console (and the CLI's --demo): the demo database, the demo admin, no Telegram."""
+    url = database_url or demo_database_url(settings)
     admins = settings.admin_telegram_ids | {demo.ADMIN.telegram_id}
     return settings.replace(**{"database_url": url, "admin_telegram_ids": admins,
                                        "telegram_bot_token": None})
+
+
+def downloads_dir(settings: Settings) -> Path:
+    """Where files the bot sends are saved: absolute, so the "saved to" lines point at them from any folder."""
+    return Path(settings.data_dir).expanduser().resolve() / "console-downloads"
 
 
 def register_people(api: FakeBotApi) -> dict[int, FakeUser]:
@@ -66,7 +76,7 @@ async def run_console(
         if interactive is None:
             interactive = sys.stdin.isatty() and lines is None
         chat = ConsoleChat(api, app, users[person.telegram_id], out, switch,
-                           download_dir=Path(settings.data_dir) / "console-downloads", interactive=interactive)
+                           download_dir=downloads_dir(settings), interactive=interactive)
         await chat.run(lines if lines is not None else stdin_lines())
     finally:
         if app.running:

@@ -163,6 +163,7 @@ class ConsoleChat:
         self._download_dir = Path(download_dir) if download_dir is not None else None
         self._prompt_visible = False
         self._reported_queries: set[str] = set()
+        self._pressed: str | None = None  # the callback query whose answer is not shown yet
         self._commands: dict[str, Callable[[str], Any]] = {
             "contact": self._cmd_contact,
             "location": self._cmd_location,
@@ -257,6 +258,24 @@ class ConsoleChat:
                 "Telegram keeps showing a spinner on the button"
             )
 
+    def _show_answer(self) -> None:
+        """The text the bot answered the pressed button with, once it has: Telegram shows it as a pop-up (alert)
+        or a brief notice at the top of the chat, and it is often the only reply (“no e-mail address”)."""
+        if self._pressed is None:
+            return
+        try:
+            record = self.api.callback_query(self._pressed)
+        except KeyError:
+            return
+        if not record.answered:
+            return
+        self._pressed = None
+        if not record.answer_text:
+            return
+        prefix = "bot (pop-up): " if record.show_alert else "bot (notice): "
+        lines = record.answer_text.split("\n")
+        self._print("\n".join([prefix + lines[0], *(" " * len(prefix) + line for line in lines[1:])]))
+
     # ---- console commands ------------------------------------------------------------------------------
 
     async def _press_number(self, number: int) -> bool:
@@ -270,7 +289,12 @@ class ConsoleChat:
         if button.callback_data is not None:
             self._print(f"  ↳ [{number}] {button.text}")
             update = self.api.press(self.user, message.message_id, button.callback_data, enqueue=False)
-            await self._deliver(update)
+            self._pressed = str(update["callback_query"]["id"])
+            try:
+                await self._deliver(update)
+                self._show_answer()
+            finally:
+                self._pressed = None
         elif button.url is not None:
             self._print(f"  ↳ [{number}] {button.text} is a link to {button.url}; nothing is sent to the bot")
         else:
@@ -354,6 +378,7 @@ class ConsoleChat:
         self._write(text + "\n")
 
     def _on_event(self, event: BotEvent) -> None:
+        self._show_answer()  # answered before this message: shown before it, as the user would see it
         if event.chat_id == self.user.id:
             prefix = {"message": "bot: ", "edit": "bot (edited): ", "delete": "bot: "}[event.kind]
         elif self.show_other_chats:
@@ -416,6 +441,7 @@ class ConsoleChat:
         if not save:
             return description
         try:
+            self.download_dir.mkdir(parents=True, exist_ok=True)
             target = self._free_path(self.download_dir / name)
             target.write_bytes(document.content)
         except OSError as error:

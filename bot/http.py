@@ -5,7 +5,8 @@ Routes:
   time, then the update goes into the Application's update queue, exactly where long polling would put it.
 - ``POST /twilio/sms`` — an SMS a customer sent us; the reply (if any) goes back as TwiML.
 - ``POST /twilio/status`` — delivery reports for the SMS we sent (StatusCallback).
-  Both Twilio routes check ``X-Twilio-Signature`` first: a missing or wrong one gets 403 and nothing is stored.
+  Both Twilio routes check ``X-Twilio-Signature`` first: a missing or wrong one gets 403 and nothing is stored;
+  without TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL to check it, they answer 503.
 - ``GET /healthz`` — the database answers; ``GET /metrics`` — Prometheus text.
 
 ``run(settings)`` is the whole `crmbot run` process: the bot (polling or webhook), the job queue and this server in
@@ -93,13 +94,16 @@ class _TwilioGate:
     def __init__(self, auth_token: str | None, public_base_url: str | None) -> None:
         self._validator = RequestValidator(auth_token) if auth_token else None
         self._base = public_base_url
+        self.configured = self._validator is not None and self._base is not None
+        if not self.configured:
+            # Said once here: a line per refused request would let anyone fill the log by posting to these routes.
+            log.warning("Twilio webhooks (/twilio/*) are refused with 503: TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL "
+                        "are needed to check their signature")
 
     async def form(self, request: Request) -> dict[str, str] | None:
         """The POST parameters if the request is signed by Twilio, else None (and the caller answers 403)."""
         signature = request.headers.get(SIGNATURE_HEADER)
         if not signature or self._validator is None or self._base is None:
-            if self._validator is None or self._base is None:
-                log.error("Twilio webhook refused: TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL are needed to check it")
             return None
         if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
             return None
@@ -135,6 +139,8 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
         return Response(status_code=200)
 
     async def inbound_sms(request: Request) -> Response:
+        if not twilio.configured:
+            return PlainTextResponse("not configured", status_code=503)
         params = await twilio.form(request)
         if params is None:
             return PlainTextResponse("forbidden", status_code=403)
@@ -143,6 +149,8 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
         return Response(twiml(reply), media_type="application/xml")
 
     async def status_callback(request: Request) -> Response:
+        if not twilio.configured:
+            return PlainTextResponse("not configured", status_code=503)
         params = await twilio.form(request)
         if params is None:
             return PlainTextResponse("forbidden", status_code=403)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,10 @@ try:
 except ImportError:  # SQLAlchemy 2.0 names it await_only
     from sqlalchemy.util import await_only as await_
 
+# The database holds every customer's name, phone and history: a new one is readable by its owner only. An
+# existing file or folder keeps whatever mode the operator gave it.
+DATA_DIR_MODE = 0o700
+DATABASE_FILE_MODE = 0o600
 
 
 def is_sqlite(url: str) -> bool:
@@ -31,8 +37,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
     parsed = make_url(url)
     path = parsed.database or ":memory:"
-    if path != ":memory:":
-        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if path != ":memory:" and not path.startswith("file:"):
+        create_private_file(Path(path).expanduser())
     # Statements run inline on the loop thread (storage/sqlite_inline.py), not on aiosqlite's worker thread.
     # A small pool: statements run inline, so few connections are ever busy at once, and each idle one keeps
     # its own page cache in memory.
@@ -44,7 +50,8 @@ def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection._connection._conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        # No blocking wait inside SQLite: waiting for the write lock happens in begin_immediate, which yields.
+        # No blocking wait inside SQLite: waiting for the write lock happens in begin_immediate, which yields
+        # (for up to sqlite_inline.LOCK_WAIT_SECONDS).
         cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -62,3 +69,16 @@ def _sqlite_engine(url: str, echo: bool) -> AsyncEngine:
             raw.execute(f"BEGIN {mode}")
 
     return engine
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with DATABASE_FILE_MODE (and its missing folder with DATA_DIR_MODE) unless it exists.
+
+    SQLite accepts an empty file as a new database, and gives its -wal and -shm files the database file's mode.
+    """
+    if not path.parent.exists():
+        path.parent.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            path.parent.mkdir(mode=DATA_DIR_MODE)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DATABASE_FILE_MODE))

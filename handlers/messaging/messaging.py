@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 DRAFT = "ms_draft"
 PREVIEW_CHARS = 600
+MAX_STEPS = 10  # message ids a draft remembers (a preview is sent again after each correction)
 _START = {"sms": OutboxChannel.SMS, "mail": OutboxChannel.EMAIL, "fax": OutboxChannel.FAX}
 _VERB = {OutboxChannel.SMS: "sms", OutboxChannel.EMAIL: "mail", OutboxChannel.FAX: "fax"}
 _OPERATION = {OutboxChannel.SMS: "sms.send", OutboxChannel.EMAIL: "email.send", OutboxChannel.FAX: "fax.send"}
@@ -167,6 +168,30 @@ def _cancel_row(draft: dict[str, Any], context: CrmContext) -> list[Button]:
     return [(context.t("common.cancel"), f"ms:x:{draft['key']}")]
 
 
+async def _ask(update: Update, context: CrmContext, draft: dict[str, Any], text: str,
+               rows: Sequence[Sequence[Button]]) -> None:
+    """A new message for one step of the draft; remembered, so that sending or cancelling takes its buttons away."""
+    sent = await reply(update, context, text, rows, edit=False)
+    if sent is not None:
+        draft["steps"] = [*draft.get("steps", []), sent.message_id][-MAX_STEPS:]
+        _save(context, draft)
+
+
+async def _close_steps(update: Update, context: CrmContext, draft: dict[str, Any], keep: int | None) -> None:
+    """Take the buttons off the draft's earlier steps: a Cancel left above a message that was sent would read as
+    if it could still stop it."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    for message_id in draft.get("steps", []):
+        if message_id == keep:
+            continue
+        try:
+            await context.bot.edit_message_reply_markup(chat.id, int(message_id), reply_markup=None)
+        except BadRequest as exc:  # deleted by the user, or already without buttons
+            log.debug("draft step %s kept its buttons: %s", message_id, exc)
+
+
 # ---- steps ---------------------------------------------------------------------------------------------------
 
 
@@ -190,8 +215,8 @@ async def start(update: Update, context: CrmContext) -> None:
     _save(context, draft)
     if channel is OutboxChannel.EMAIL:
         expect_text(context, "ms.subject")
-        await reply(update, context, context.t("messaging.ask_subject", name=who.name, to=who.email or ""),
-                    [_cancel_row(draft, context)], edit=False)
+        await _ask(update, context, draft, context.t("messaging.ask_subject", name=who.name, to=who.email or ""),
+                   [_cancel_row(draft, context)])
         return
     if channel is OutboxChannel.SMS and len(who.phones) == 1:
         draft["to"] = who.phones[0]
@@ -209,7 +234,7 @@ async def _ask_number(update: Update, context: CrmContext, draft: dict[str, Any]
         text = context.t("messaging.ask_fax_number", name=who.name)
     else:
         text = context.t("messaging.ask_phone", name=who.name)
-    await reply(update, context, text, rows, edit=False)
+    await _ask(update, context, draft, text, rows)
 
 
 @require_actor()
@@ -245,7 +270,7 @@ async def _ask_body(update: Update, context: CrmContext, draft: dict[str, Any], 
         text = context.t("messaging.ask_email_body", name=who.name)
     else:
         text = context.t("messaging.ask_fax_document", to=draft["to"])
-    await reply(update, context, text, [*rows, _cancel_row(draft, context)], edit=False)
+    await _ask(update, context, draft, text, [*rows, _cancel_row(draft, context)])
 
 
 @require_actor("sms.send")
@@ -353,7 +378,7 @@ async def _preview(update: Update, context: CrmContext, draft: dict[str, Any]) -
     if ready:
         rows.append([(context.t("messaging.send"), f"ms:go:{draft['key']}")])
     rows.append(_cancel_row(draft, context))
-    await reply(update, context, "\n".join(lines), rows, edit=False)
+    await _ask(update, context, draft, "\n".join(lines), rows)
 
 
 @require_actor()
@@ -383,6 +408,7 @@ async def send(update: Update, context: CrmContext) -> None:
                                             cover_text=str(draft.get("body") or ""), draft_key=key)
     _drop(context)
     shown = await reply(update, context, status_text(context.t, actor.timezone, sent), edit=True)
+    await _close_steps(update, context, draft, keep=shown.message_id if shown is not None else None)
     if shown is not None:
         await messaging.watch(actor, sent.id, shown.chat_id, shown.message_id)
 
@@ -402,7 +428,11 @@ async def _download(context: CrmContext, draft: dict[str, Any]) -> list[tuple[st
 
 @require_actor()
 async def cancel(update: Update, context: CrmContext) -> None:
+    args = callback_args(update)
+    draft = _current(context, args[0] if args else None)  # a sent (or replaced) draft has nothing to cancel
     await answer(update.callback_query)
+    pressed = update.callback_query.message if update.callback_query is not None else None
+    await _close_steps(update, context, draft, keep=pressed.message_id if pressed is not None else None)
     _drop(context)
     await reply(update, context, context.t("messaging.cancelled"))
 
