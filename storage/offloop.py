@@ -17,6 +17,7 @@ At most ``slots`` jobs run at once (each a connection and a Python thread); more
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -103,10 +104,8 @@ class ThreadWorker:
             await asyncio.to_thread(ready.wait)
             loop, task = handle.get("loop"), handle.get("task")
             if loop is not None and task is not None and not outcome.done():
-                try:
+                with contextlib.suppress(RuntimeError):  # the job's loop has just closed: it finished anyway
                     loop.call_soon_threadsafe(task.cancel)
-                except RuntimeError:  # the job's loop has just closed: it finished anyway
-                    pass
             await asyncio.gather(waiting, return_exceptions=True)  # rolled back before we say we stopped
             raise
 
