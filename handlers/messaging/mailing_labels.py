@@ -210,7 +210,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("labels", labels))
     routes: dict[str, Any] = {"start": labels, "pick": pick, "tg": tick, "all": select_all, "clr": clear,
                               "fmt": formats, "seg": segment_formats, "go": render, "sgo": render_segment}
-    # Making a PDF of thousands of addresses takes seconds (off the event loop, crm/core/offloop.py); not
-    # blocking lets PTB hand other users' updates on meanwhile instead of queueing them behind it.
-    app.add_handlers([CallbackQueryHandler(func, pattern=rf"^lbl:{verb}(:|$)", block=verb not in ("go", "sgo"))
-                      for verb, func in routes.items()])
+    app.add_handlers([CallbackQueryHandler(func, pattern=rf"^lbl:{verb}(:|$)") for verb, func in routes.items()])
