@@ -13,17 +13,19 @@ from handlers.core.menu import Command
 from handlers.customers import importing, registration
 from storage.customers import tables
 from storage.customers.spreadsheets import SpreadsheetFiles
+from storage.offloop import worker_beside
 
 
 def build(wiring: Wiring) -> CustomersServices:
     uow, clock, region = wiring.uow, wiring.clock, wiring.settings.default_phone_region
     customers = CustomerService(uow, clock, phone_region=region)
+    worker = worker_beside(uow, clock)  # imports and exports run off the event loop, on connections of their own
     return CustomersServices(
         customers=customers,
         contacts=ContactService(uow, clock, phone_region=region),
         leads=LeadService(uow, clock, phone_region=region),
-        importing=ImportService(uow, clock, customers, SpreadsheetFiles()),
-        exporting=ExportService(uow, clock, SpreadsheetFiles(), phone_region=region),
+        importing=ImportService(uow, clock, customers, SpreadsheetFiles(), worker=worker),
+        exporting=ExportService(uow, clock, SpreadsheetFiles(), phone_region=region, worker=worker),
     )
 
 

@@ -18,6 +18,7 @@ from outbound.dispatch_wiring import build_outbound
 from outbound.labels_pdf import ReportlabLabelRenderer
 from scheduler.messaging import outbox, sms_review
 from storage.messaging import tables
+from storage.offloop import worker_beside
 
 
 def build(wiring: Wiring) -> MessagingServices:
@@ -40,7 +41,7 @@ def build(wiring: Wiring) -> MessagingServices:
         campaigns=CampaignService(uow, clock, program, segments=segments),
         mailing_labels=LabelService(uow, clock, ReportlabLabelRenderer(),
                                     sender_address(settings.company_name, settings.company_address),
-                                    segments=segments),
+                                    segments=segments, worker=worker_beside(uow, clock)),
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.bulk import ExportedCustomer
@@ -47,6 +48,7 @@ VALUE_KEYS: dict[str, str] = {
 }
 FORMATS: tuple[SheetFormat, ...] = ("csv", "xlsx")
 Translate = Callable[[str], str]
+ExportProgress = Callable[[str, int], Awaitable[None]]  # ("reading", 0), then ("writing", customers)
 
 
 @dataclass(frozen=True)
@@ -82,23 +84,36 @@ def export_table(items: Sequence[ExportedCustomer], translate: Translate, timezo
 
 class ExportService:
     def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, codec: SpreadsheetCodec, *,
-                 phone_region: str = "TW") -> None:
+                 phone_region: str = "TW",
+                 worker: Worker[UnitOfWorkFactory[CustomersUnitOfWork]] | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self._codec = codec
         self.phone_region = phone_region
+        # Reading and formatting 100,000 customers takes seconds: off the bot's event loop (crm/core/offloop.py).
+        self._worker = worker or InlineWorker(uow)
 
-    async def export(self, actor: Actor, fmt: str, translate: Translate) -> ExportFile:
+    async def export(self, actor: Actor, fmt: str, translate: Translate, *,
+                     progress: ExportProgress | None = None) -> ExportFile:
         """Exactly the customers in the actor's scope. Exporting is recorded in the audit log: a file of every
         customer leaving the system is something a company wants to be able to trace."""
         actor.require("customers.export")
         if fmt not in FORMATS:
             raise ValidationFailed("importing.unknown_format")
-        async with self._uow(write=False) as uow:
+        report = self._worker.relay(progress) if progress is not None else None
+        return await self._worker.run(lambda uow: self._export(uow, actor, fmt, translate, report))
+
+    async def _export(self, factory: UnitOfWorkFactory[CustomersUnitOfWork], actor: Actor, fmt: SheetFormat,
+                      translate: Translate, progress: ExportProgress | None) -> ExportFile:
+        if progress is not None:
+            await progress("reading", 0)
+        async with factory(write=False) as uow:
             items = await uow.customers.bulk.customers_for_export(actor.scope_filter("customers"))
+        if progress is not None:
+            await progress("writing", len(items))
         headers, rows = export_table(items, translate, actor.timezone, self.phone_region)
         data = await asyncio.to_thread(self._codec.write, fmt, headers, rows)
-        async with self._uow() as uow:
+        async with factory() as uow:
             await audit.record(uow, actor.staff_id, "export", "customer", None, {},
                                {"format": fmt, "count": len(rows)})
             await uow.commit()

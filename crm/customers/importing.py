@@ -25,6 +25,7 @@ from typing import Any
 
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, DomainError, ValidationFailed
+from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.bulk import ExistingCustomer
@@ -544,11 +545,19 @@ def _with_owners(checked: CheckedRows, owners: OwnerDirectory, default_owner_id:
 
 class ImportService:
     def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, customers: CustomerService,
-                 codec: SpreadsheetCodec) -> None:
+                 codec: SpreadsheetCodec, *, worker: Worker[UnitOfWorkFactory[CustomersUnitOfWork]] | None = None
+                 ) -> None:
         self._uow = uow
         self._clock = clock
         self._customers = customers
         self._codec = codec
+        # A file is read, checked and written off the bot's event loop, on connections of its own: the duplicate
+        # lookups and the write are seconds of statements for a big file (crm/core/offloop.py).
+        self._worker = worker or InlineWorker(uow)
+
+    def _on(self, uow: UnitOfWorkFactory[CustomersUnitOfWork]) -> ImportService:
+        """This service on the worker's connections (``normalize_draft`` of the customer service is pure)."""
+        return ImportService(uow, self._clock, self._customers, self._codec)
 
     async def read(self, data: bytes, filename: str) -> list[list[str]]:
         """Parse a CSV/XLSX file off the event loop (a big file takes seconds)."""
@@ -558,12 +567,22 @@ class ImportService:
     async def plan_file(self, actor: Actor, data: bytes, filename: str, *, default_owner: str | None = None
                         ) -> ImportPlan:
         actor.require("customers.import")
+        return await self._worker.run(lambda uow: self._on(uow)._plan_file(actor, data, filename, default_owner))
+
+    async def _plan_file(self, actor: Actor, data: bytes, filename: str, default_owner: str | None) -> ImportPlan:
         return await self.plan(actor, await self.read(data, filename), default_owner=default_owner)
 
     async def import_file(self, actor: Actor, data: bytes, filename: str, *, skip_invalid: bool,
                           default_owner: str | None = None, progress: Progress | None = None) -> ImportResult:
-        plan = await self.plan_file(actor, data, filename, default_owner=default_owner)
-        return await self.run(actor, plan, skip_invalid=skip_invalid, progress=progress)
+        actor.require("customers.import")
+        report = self._worker.relay(progress) if progress is not None else None
+
+        async def job(uow: UnitOfWorkFactory[CustomersUnitOfWork]) -> ImportResult:
+            here = self._on(uow)
+            plan = await here._plan_file(actor, data, filename, default_owner)
+            return await here.run(actor, plan, skip_invalid=skip_invalid, progress=report)
+
+        return await self._worker.run(job)
 
     async def plan(self, actor: Actor, table: Sequence[Sequence[str]], *, default_owner: str | None = None
                    ) -> ImportPlan:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.messaging.campaigns import SegmentSource
 from crm.messaging.ports.documents import EnvelopeSize, LabelAddress, LabelRenderer, LabelSheet
@@ -52,8 +53,11 @@ def _address_lines(address: str) -> list[str]:
 class LabelService:
     def __init__(self, uow: UnitOfWorkFactory[MessagingUnitOfWork], clock: Clock, renderer: LabelRenderer,
                  sender: LabelAddress,
-                 segments: SegmentSource | None = None) -> None:
+                 segments: SegmentSource | None = None,
+                 worker: Worker[UnitOfWorkFactory[MessagingUnitOfWork]] | None = None) -> None:
         self._uow = uow
+        # Thousands of addresses take seconds of PDF drawing: off the bot's event loop (crm/core/offloop.py).
+        self._worker = worker or InlineWorker(uow)
         self._clock = clock
         self._renderer = renderer
         self.sender = sender
@@ -74,7 +78,11 @@ class LabelService:
             raise ValidationFailed("subscriptions.labels_none_selected")
         if len(customer_ids) > MAX_LABELS:
             raise ValidationFailed("subscriptions.labels_too_many", limit=MAX_LABELS)
-        async with self._uow() as uow:
+        return await self._worker.run(lambda uow: self._render(uow, actor, customer_ids, layout))
+
+    async def _render(self, factory: UnitOfWorkFactory[MessagingUnitOfWork], actor: Actor,
+                      customer_ids: Sequence[int], layout: str) -> LabelDocument:
+        async with factory() as uow:
             customers = await uow.messaging.campaigns.customers(customer_ids, actor.scope_filter("customers"))
             addresses = [LabelAddress(c.name, _address_lines(c.address)) for c in customers
                          if c.address and c.address.strip()]

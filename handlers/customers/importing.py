@@ -368,21 +368,53 @@ async def export_menu(update: Update, context: CrmContext) -> None:
                   (context.t("importing.export_xlsx"), "exp:file:xlsx")]])
 
 
+EXPORTS_KEY = "export_jobs"  # in bot_data: staff id → the export task being prepared for them
+
+
 @require_actor("customers.export")
 async def export_file(update: Update, context: CrmContext) -> None:
+    """Prepare the file in the background, reporting in one status message: 100,000 customers take seconds, and
+    PTB hands updates to handlers one at a time, so waiting here would hold up every user."""
     args = callback_args(update)
     fmt = args[0] if args else ""
     if fmt not in FORMATS:
         await answer(update.callback_query, context.t("error.stale_button"), alert=True)
         return
+    actor = actor_of(context)
+    jobs: dict[int, asyncio.Task[None]] = context.bot_data.setdefault(EXPORTS_KEY, {})
+    running = jobs.get(actor.staff_id)
+    if running is not None and not running.done():
+        await answer(update.callback_query, html.unescape(context.t("importing.export_busy")), alert=True)
+        return
     await answer(update.callback_query, context.t("importing.exporting"))
     if update.effective_chat is not None:
-        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.UPLOAD_DOCUMENT)
+        chat_id = update.effective_chat.id
+        jobs[actor.staff_id] = context.application.create_task(_export(context, chat_id, fmt), update=update,
+                                                               name=f"export by {actor.staff_id}")
+
+
+async def wait_for_exports(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Until the exports being prepared have been sent (tests, shutdown)."""
+    jobs = app.bot_data.get(EXPORTS_KEY) or {}
+    await asyncio.gather(*jobs.values(), return_exceptions=True)
+
+
+async def _export(context: CrmContext, chat_id: int, fmt: str) -> None:
+    status = _Status(context, chat_id)
+    await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
+
+    async def progress(step: str, count: int) -> None:
+        if step == "reading":
+            await status.show(context.t("importing.export_reading"))
+        else:
+            await status.show(context.t("importing.export_writing", count=f"{count:,}"))
+
     try:
-        exported = await context.services.customers.exporting.export(actor_of(context), fmt, _plain(context))
-    except DomainError as exc:  # the query is answered already: say it in the chat
-        await reply(update, context, context.t(exc.key, **exc.params), edit=False)
+        exported = await context.services.customers.exporting.export(actor_of(context), fmt, _plain(context),
+                                                                     progress=progress)
+    except DomainError as exc:
+        await status.show(context.t(exc.key, **exc.params))
         return
-    if update.effective_chat is not None:
-        await context.bot.send_document(update.effective_chat.id, exported.data, filename=exported.filename,
-                                        caption=context.t("importing.export_caption", count=exported.count))
+    await context.bot.send_document(chat_id, exported.data, filename=exported.filename,
+                                    caption=context.t("importing.export_caption", count=exported.count))
+    await status.show(context.t("importing.export_sent", count=f"{exported.count:,}"))

@@ -169,12 +169,23 @@ async def _send(update: Update, context: CrmContext, document: LabelDocument) ->
                                     parse_mode="HTML")
 
 
+PROGRESS_FROM = 300  # addresses: from here the PDF takes seconds, and the chat says it is being made
+
+
+async def _say_making(update: Update, context: CrmContext, count: int) -> None:
+    if count >= PROGRESS_FROM and update.effective_chat is not None:
+        await context.bot.send_message(update.effective_chat.id,
+                                       context.t("subscriptions.labels_progress", count=f"{count:,}"))
+
+
 @require_actor("customers.view")
 async def render(update: Update, context: CrmContext) -> None:
     """The PDF for the picked customers; the selection is cleared once it is sent."""
     layout = _layout(int_arg(callback_args(update), 0))
+    ids = _state(context)["ids"]
+    await _say_making(update, context, len(ids))
     # Answered once the PDF exists: an error (no address on file) then reaches the user as an alert.
-    document = await context.services.messaging.mailing_labels.render(actor_of(context), _state(context)["ids"], layout)
+    document = await context.services.messaging.mailing_labels.render(actor_of(context), ids, layout)
     await answer(update.callback_query, context.t("subscriptions.labels_making"))
     await _send(update, context, document)
     if context.user_data is not None:
@@ -187,7 +198,9 @@ async def render_segment(update: Update, context: CrmContext) -> None:
     layout = _layout(int_arg(args, 1))
     service = context.services.messaging.mailing_labels
     actor = actor_of(context)
-    document = await service.render(actor, await service.segment_customers(actor, int_arg(args, 0)), layout)
+    ids = await service.segment_customers(actor, int_arg(args, 0))
+    await _say_making(update, context, len(ids))
+    document = await service.render(actor, ids, layout)
     await answer(update.callback_query, context.t("subscriptions.labels_making"))
     await _send(update, context, document)
 

@@ -8,6 +8,12 @@ decode it both ways and keep the reading whose characters are the common ones of
 frequently used block (lead bytes 0xA4–0xC6) or GB2312. Text read the wrong way is mostly rare characters.
 
 openpyxl is imported inside the functions that use it, so the resident bot does not pay for it at start-up.
+
+Hostile files (docs/importing.md, "Files that attack"): an XLSX is a zip, and a 1 MB zip can unpack to gigabytes
+that openpyxl holds in memory. ``read_xlsx`` first checks the zip's central directory (sizes, ratio, entry count
+and names: no decompression), then parses in a child process under a memory and a time limit
+(``storage/customers/sheet_child.py``), which also caps cells per row, cells, and cell length while reading. A
+refusal is an ``UnreadableFile`` whose key and parameters tell the user what is too big.
 """
 
 from __future__ import annotations
@@ -15,25 +21,39 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
+import posixpath
 import re
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
 from typing import Any
 
 from crm.customers.importing import UnreadableFile
 from crm.customers.spreadsheets import SheetFormat
+from storage.customers.sheet_child import MAX_COLUMNS, SheetLimits, limits_argument
 
-MAX_COLUMNS = 200  # a sheet formatted out to column XFD would otherwise yield 16,384 cells per row
+__all__ = ["MAX_COLUMNS", "SheetLimits", "SpreadsheetFiles", "check_zip", "read_csv", "read_xlsx", "write_csv",
+           "write_xlsx"]
+
+LIMITS = SheetLimits()
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# A zip inside the zip (or any archive) is unpacked by nobody here: it is only a way to hide size.
+_ARCHIVE_SUFFIXES = (".zip", ".gz", ".bz2", ".xz", ".7z", ".rar", ".tar", ".xlsx", ".xlsm", ".jar", ".cab")
+_BIG_ENTRY = 1024 * 1024  # the ratio check applies above this: tiny parts of repeated XML compress very well
 
 
 class SpreadsheetFiles:
+    def __init__(self, limits: SheetLimits = LIMITS) -> None:
+        self.limits = limits
+
     def read(self, data: bytes, filename: str, *, max_rows: int) -> list[list[str]]:
         suffix = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
         if suffix == "xlsx" or (not suffix and data[:2] == b"PK"):
-            return read_xlsx(data, max_rows=max_rows)
+            return read_xlsx(data, max_rows=max_rows, limits=self.limits)
         if suffix in ("csv", "txt", "tsv"):
-            return read_csv(data, max_rows=max_rows)
+            return read_csv(data, max_rows=max_rows, limits=self.limits)
         if suffix in ("xls", "numbers", "ods"):
             raise UnreadableFile("importing.old_format")
         raise UnreadableFile("importing.wrong_type")
@@ -103,10 +123,15 @@ def _unguard(cell: str) -> str:
     return cell[1:] if len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@" else cell
 
 
-def read_csv(data: bytes, *, max_rows: int) -> list[list[str]]:
+def read_csv(data: bytes, *, max_rows: int, limits: SheetLimits = LIMITS) -> list[list[str]]:
+    if len(data) > limits.unpacked_bytes:
+        raise UnreadableFile("importing.too_large_unpacked", size=_size(len(data)), limit=_size(limits.unpacked_bytes))
     text = decode_text(data)
     if "\x00" in text:
         raise UnreadableFile("importing.damaged_file")
+    # One line of millions of commas is one row of millions of cells before any cap below could see it.
+    if re.search(f"[^\n]{{{limits.line_chars + 1}}}", text):
+        raise UnreadableFile("importing.line_too_long", limit=f"{limits.line_chars:,}")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count) if first_line else ","
     rows: list[list[str]] = []
@@ -114,7 +139,10 @@ def read_csv(data: bytes, *, max_rows: int) -> list[list[str]]:
         for cells in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
             if len(rows) >= max_rows:
                 raise UnreadableFile("importing.too_many_rows", limit=max_rows - 1)
-            rows.append([_unguard(c) for c in cells[:MAX_COLUMNS]])
+            cells = cells[:MAX_COLUMNS]
+            if any(len(cell) > limits.cell_chars for cell in cells):
+                raise UnreadableFile("importing.cell_too_long", row=len(rows) + 1, limit=f"{limits.cell_chars:,}")
+            rows.append([_unguard(c) for c in cells])
     except csv.Error as exc:  # a field over 128 KiB, a broken quote: not a customer list
         raise UnreadableFile("importing.damaged_file") from exc
     if not rows:
@@ -139,49 +167,74 @@ def write_csv(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
 
 # ---- XLSX ------------------------------------------------------------------------------------------------------
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        # A phone typed into Excel without formatting becomes 912345678.0.
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else str(value)
-    if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    return str(value)
+def _size(count: int) -> str:
+    """1.0 GB, 200 MB, 12 KB: how big, for a person."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= scale:
+            value = count / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{count} B"
 
 
-def read_xlsx(data: bytes, *, max_rows: int) -> list[list[str]]:
-    from openpyxl import load_workbook
+def check_zip(data: bytes, limits: SheetLimits = LIMITS) -> None:
+    """Refuse a zip by its central directory alone, before anything is unpacked.
 
+    The sizes there are the archive's own claims, but they bind: Python's zipfile stops an entry at its
+    declared size and fails its CRC, so a part cannot unpack to more than the directory says."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged or foreign zip files
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise UnreadableFile("importing.damaged_file") from exc
-    rows: list[list[str]] = []
-    try:
-        sheet = workbook.active or workbook.worksheets[0]
-        for values in sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True):
-            if len(rows) >= max_rows:
-                raise UnreadableFile("importing.too_many_rows", limit=max_rows - 1)
-            cells = [_cell_text(v) for v in values]
-            while cells and not cells[-1]:
-                cells.pop()
-            rows.append(cells)
-    except UnreadableFile:
-        raise
-    except Exception as exc:  # malformed sheet XML surfaces only while iterating
-        raise UnreadableFile("importing.damaged_file") from exc
-    finally:
-        workbook.close()
-    if not rows:
-        raise UnreadableFile("importing.empty_file")
+    if len(entries) > limits.entries:
+        raise UnreadableFile("importing.too_many_parts", count=f"{len(entries):,}", limit=limits.entries)
+    total = 0
+    names: set[str] = set()
+    for entry in entries:
+        name = entry.filename
+        normal = posixpath.normpath(name)
+        odd = (entry.flag_bits & 0x1  # encrypted
+               or entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+               or name.startswith(("/", "\\")) or "\\" in name or normal.startswith("..") or ":" in name
+               or name.lower() in names or name.lower().endswith(_ARCHIVE_SUFFIXES))
+        if odd:
+            raise UnreadableFile("importing.odd_parts")
+        names.add(name.lower())
+        total += entry.file_size
+        if entry.file_size > limits.unpacked_bytes or total > limits.unpacked_bytes:
+            claimed = sum(e.file_size for e in entries)
+            raise UnreadableFile("importing.too_large_unpacked", size=_size(claimed),
+                                 limit=_size(limits.unpacked_bytes))
+        if entry.file_size > _BIG_ENTRY and entry.file_size > limits.ratio * max(entry.compress_size, 1):
+            ratio = entry.file_size // max(entry.compress_size, 1)
+            raise UnreadableFile("importing.too_compressed", ratio=f"{ratio:,}", limit=limits.ratio)
+
+
+def read_xlsx(data: bytes, *, max_rows: int, limits: SheetLimits = LIMITS) -> list[list[str]]:
+    """The first sheet's rows as text; the file is parsed in a child process (see the module docstring)."""
+    check_zip(data, limits)
+    rows, _ = read_xlsx_in_child(data, max_rows=max_rows, limits=limits)
     return rows
+
+
+def read_xlsx_in_child(data: bytes, *, max_rows: int, limits: SheetLimits = LIMITS) -> tuple[list[list[str]], int]:
+    """Rows and the child's peak resident memory in KiB. Blocks the calling thread: call it off the loop."""
+    command = [sys.executable, "-m", "storage.customers.sheet_child", str(max_rows), limits_argument(limits)]
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, timeout=limits.seconds, check=False)
+    except subprocess.TimeoutExpired as exc:  # run() has killed the child
+        raise UnreadableFile("importing.too_slow", seconds=f"{limits.seconds:g}") from exc
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError as exc:
+        # The child died without an answer: killed by the memory cap (an allocation outside Python's reach
+        # failed) or crashed in the parser. Either way the file is the cause.
+        if b"MemoryError" in done.stderr or done.returncode < 0:
+            raise UnreadableFile("importing.too_large_memory") from exc
+        raise UnreadableFile("importing.damaged_file") from exc
+    if "error" in answer:
+        raise UnreadableFile(str(answer["error"]), **dict(answer.get("params") or {}))
+    return answer["rows"], int(answer.get("maxrss_kib", 0))
 
 
 def write_xlsx(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:

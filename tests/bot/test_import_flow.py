@@ -157,6 +157,7 @@ async def test_export_sends_only_the_customers_in_scope(engine: AsyncEngine, clo
         await mia.send("/export")
         assert mia.labels() == ["CSV", "Excel (.xlsx)"]
         await mia.press("CSV")
+        await import_handlers.wait_for_exports(bot.app)  # prepared in the background
         sent = bot.api.documents(MIA)[-1]
         rows = read_csv(sent.content, max_rows=10)
         assert rows[0][:4] == ["Name", "Short name", "Type", "Phone"]
@@ -166,6 +167,7 @@ async def test_export_sends_only_the_customers_in_scope(engine: AsyncEngine, clo
         admin = bot.user(ADMIN_ID, "Ada", language_code="zh-hans")
         await admin.send("/export")
         await admin.press("Excel（.xlsx）")
+        await import_handlers.wait_for_exports(bot.app)
         table = read_xlsx(bot.api.documents(ADMIN_ID)[-1].content, max_rows=10)
         assert table[0][0] == "名称" and len(table) == 4
 
@@ -227,10 +229,12 @@ class _PausedCheck:
 
 
 class _PausedWrite:
-    """The bulk writer held after its first round, with the transaction open, until the test lets it go."""
+    """The bulk writer held after its first round, with the transaction open, until the test lets it go.
+
+    Threading events: the import runs on the off-loop worker's own event loop (storage/offloop.py)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.half_way, self.go_on = asyncio.Event(), asyncio.Event()
+        self.half_way, self.go_on = threading.Event(), threading.Event()
         real = SqlBulkCustomerWriter.insert_customers
         paused = self
 
@@ -241,7 +245,7 @@ class _PausedWrite:
                     await progress(done)
                 if not paused.half_way.is_set():
                     paused.half_way.set()
-                    await paused.go_on.wait()
+                    await asyncio.to_thread(paused.go_on.wait, 60)
 
             return await real(self, rows, progress=hold)
 
@@ -279,7 +283,7 @@ async def test_others_are_answered_while_a_big_file_is_checked_and_written(
 
             # Writing: one round is written, inside the still open transaction.
             await mia.press(f"Import {ROWS} valid rows")
-            await asyncio.wait_for(write.half_way.wait(), 30)
+            await asyncio.to_thread(write.half_way.wait, 30)
             job = import_handlers.running_job(bot.app)
             assert job is not None and not job.task.done()
             assert f"Imported 500 of {ROWS:,} customers" in (mia.last.text or "")
@@ -307,7 +311,7 @@ async def test_a_second_import_waits_its_turn_and_a_stopped_import_saves_nothing
         await _send_file(mia, "big.csv", _big_file())
         try:
             await mia.press(f"Import {ROWS} valid rows")
-            await asyncio.wait_for(write.half_way.wait(), 30)
+            await asyncio.to_thread(write.half_way.wait, 30)
             await ada.press("匯入 1 列有效資料", ada_preview)  # Ada's own file waits: one import at a time
             assert bot.told([], "Mia 正在匯入 big.csv")
             job = import_handlers.running_job(bot.app)

@@ -1,0 +1,133 @@
+"""Read-heavy jobs (exports, PDFs, imports, reports to come) in a thread with their own database connections.
+
+``ThreadWorker.run(job)`` starts a thread running its own event loop, opens a fresh engine on the same database
+there (SQLite in WAL mode lets it read while the bot reads and writes; a writer takes the write lock with
+``BEGIN IMMEDIATE`` like any other, and the bot's writers wait for it by yielding, storage/sqlite_inline.py), and
+awaits ``job(SqlUnitOfWorkFactory)`` on that loop. The bot's loop only awaits a future. A cancelled caller (the bot
+stopping) cancels the job inside its loop, so a half-done import rolls back instead of committing later.
+
+The thread still shares the GIL with the bot. A CPU-bound thread holds it for up to the switch interval (5 ms by
+default) each time the loop thread wants it back — after every select() and every SQLite statement, which release
+it — so a lookup of a dozen statements would wait tens of milliseconds. While a job runs the interval is
+lowered to 0.5 ms: the job loses a little throughput to switching; the loop gets the GIL back quickly.
+
+At most ``slots`` jobs run at once (each a connection and a Python thread); more wait their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.core.clock import Clock
+from crm.core.events import MessageBus
+from crm.core.offloop import C, InlineWorker, Worker
+from storage.engine import create_engine
+from storage.uow import SqlUnitOfWorkFactory
+
+T = TypeVar("T")
+JOB_SWITCH_INTERVAL = 0.0005
+
+_switch_lock = threading.Lock()
+_jobs_running = 0
+_switch_before = 0.005
+
+
+def _job_started() -> None:
+    global _jobs_running, _switch_before
+    with _switch_lock:
+        if _jobs_running == 0:
+            _switch_before = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_before, JOB_SWITCH_INTERVAL))
+        _jobs_running += 1
+
+
+def _job_ended() -> None:
+    global _jobs_running
+    with _switch_lock:
+        _jobs_running -= 1
+        if _jobs_running == 0:
+            sys.setswitchinterval(_switch_before)
+
+
+class ThreadWorker:
+    def __init__(self, url: str, clock: Clock, *, bus: MessageBus | None = None, slots: int = 2) -> None:
+        self._url = url
+        self._clock = clock
+        self._bus = bus
+        self._waiting: asyncio.Semaphore | None = None
+        self._slot_count = slots
+
+    async def run(self, job: Callable[[SqlUnitOfWorkFactory], Awaitable[T]]) -> T:
+        if self._waiting is None:
+            self._waiting = asyncio.Semaphore(self._slot_count)
+        async with self._waiting:
+            return await self._run(job)
+
+    async def _run(self, job: Callable[[SqlUnitOfWorkFactory], Awaitable[T]]) -> T:
+        outcome: Future[T] = Future()
+        handle: dict[str, Any] = {}
+        ready = threading.Event()
+
+        async def body() -> T:
+            handle["loop"], handle["task"] = asyncio.get_running_loop(), asyncio.current_task()
+            ready.set()
+            engine: AsyncEngine = create_engine(self._url)
+            try:
+                return await job(SqlUnitOfWorkFactory(engine, self._clock, bus=self._bus))
+            finally:
+                await engine.dispose()
+
+        def main() -> None:
+            _job_started()
+            try:
+                outcome.set_result(asyncio.run(body()))
+            except BaseException as error:  # handed to the caller, cancellation included
+                outcome.set_exception(error) if not isinstance(error, asyncio.CancelledError) else outcome.cancel()
+            finally:
+                ready.set()
+                _job_ended()
+
+        thread = threading.Thread(target=main, name="crm-offloop", daemon=True)
+        thread.start()
+        waiting = asyncio.wrap_future(outcome)
+        try:
+            return await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            await asyncio.to_thread(ready.wait)
+            loop, task = handle.get("loop"), handle.get("task")
+            if loop is not None and task is not None and not outcome.done():
+                with contextlib.suppress(RuntimeError):  # the job's loop has just closed: it finished anyway
+                    loop.call_soon_threadsafe(task.cancel)
+            await asyncio.gather(waiting, return_exceptions=True)  # rolled back before we say we stopped
+            raise
+
+    def relay(self, callback: C) -> C:
+        home = asyncio.get_running_loop()
+
+        async def relayed(*args: Any, **kwargs: Any) -> Any:
+            if asyncio.get_running_loop() is home:
+                return await callback(*args, **kwargs)
+
+            async def at_home() -> Any:
+                return await callback(*args, **kwargs)
+
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(at_home(), home))
+
+        return relayed  # type: ignore[return-value]  # same signature as callback
+
+
+def worker_beside(uow: SqlUnitOfWorkFactory, clock: Clock) -> Worker[Any]:
+    """A worker on the database ``uow`` uses; inline where a second connection would see another database
+    (in-memory SQLite)."""
+    url = uow.engine.url
+    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+        return InlineWorker(uow)
+    return ThreadWorker(url.render_as_string(hide_password=False), clock, bus=uow.bus)
