@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -91,6 +92,21 @@ class CrmApplication(Application[Any, Any, Any, Any, Any, Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.on_update: list[Callable[[], None]] = []
+        # Work a handler started and left running (an import, an export): the console demo waits for it
+        # between the lines of a script, as a person would wait for the answer.
+        self.background: set[asyncio.Task[Any]] = set()
+
+    def create_task(self, coroutine: Any, update: object | None = None, *, name: str | None = None) -> Any:
+        task: asyncio.Task[Any] = super().create_task(coroutine, update, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    async def settle(self, timeout: float) -> None:
+        """Until the background work started so far is done (or ``timeout`` seconds have passed)."""
+        pending = {task for task in self.background if not task.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     async def process_update(self, update: object) -> None:
         for callback in self.on_update:

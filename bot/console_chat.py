@@ -127,6 +127,9 @@ async def stdin_lines(stream: TextIO | None = None) -> AsyncIterator[str]:
         yield line
 
 
+SCRIPT_WAIT_SECONDS = 120.0  # the longest a piped script waits for background work after one of its lines
+
+
 class ConsoleChat:
     """Drives an initialized and started PTB ``Application`` (on a ``FakeBotApi``) from text lines.
 
@@ -242,6 +245,12 @@ class ConsoleChat:
         except Exception as error:
             self._print(f"⚠ the bot failed on this update: {error!r}")
         await asyncio.sleep(0)
+        if not self.interactive:
+            # A script's next line is what a person types after seeing the answer, including one that a
+            # handler prepares in the background (an export, an import check).
+            settle = getattr(self.application, "settle", None)
+            if settle is not None:
+                await settle(SCRIPT_WAIT_SECONDS)
         self._report_unanswered()
 
     def _report_unanswered(self) -> None:
