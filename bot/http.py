@@ -228,8 +228,10 @@ class HttpServer:
     """uvicorn running as a task in the current event loop."""
 
     def __init__(self, asgi: Starlette, host: str, port: int) -> None:
+        # log_config=None: uvicorn's records go through the root logger's handlers (and their redaction,
+        # bot/log_redaction.py) instead of handlers of its own.
         config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="off",
-                                access_log=False, server_header=False)
+                                access_log=False, server_header=False, log_config=None)
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self._port = port
