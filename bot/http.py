@@ -3,7 +3,7 @@
 Routes:
 - ``POST /telegram`` — Telegram webhook (only with TELEGRAM_WEBHOOK=1): the secret header is compared in constant
   time, then the update is stored (bot/update_inbox.py) and answered 200 only once it is; a worker handles the
-  stored updates in order, and an update_id seen before is dropped.
+  stored updates in order, and an update_id seen before is dropped. Long polling stores the same way.
 - ``POST /twilio/sms`` — an SMS a customer sent us; the reply (if any) goes back as TwiML.
 - ``POST /twilio/status`` — delivery reports for the SMS we sent (StatusCallback).
   Both Twilio routes check ``X-Twilio-Signature`` first: a missing or wrong one gets 403 and nothing is stored.
@@ -39,7 +39,7 @@ from telegram.constants import UpdateType
 from telegram.ext import Application, TypeHandler
 from twilio.request_validator import RequestValidator
 
-from bot.update_inbox import UpdateInbox
+from bot.update_inbox import UpdateInbox, poll
 from crm.messaging.messaging import DeliveryReport
 from outbound.dispatch_metrics import CONTENT_TYPE_LATEST, OutboxMetrics
 from storage.inbound_updates import InboundUpdates
@@ -276,7 +276,8 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    inbox = UpdateInbox(app, InboundUpdates(app.bot_data["runtime"].engine)) if settings.telegram_webhook else None
+    inbox = UpdateInbox(app, InboundUpdates(app.bot_data["runtime"].engine))
+    poller: asyncio.Task[None] | None = None
     server = HttpServer(build_http_app(app, metrics=metrics, inbox=inbox), settings.http_host, settings.http_port)
     await app.initialize()
     try:
@@ -290,21 +291,21 @@ async def run(settings: Settings) -> None:
             log.info("receiving updates by webhook at %s", url)
         else:
             await app.bot.delete_webhook()
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            # Our own getUpdates loop rather than PTB's Updater: it stores each batch before acknowledging it.
+            poller = asyncio.create_task(poll(app, inbox, list(ALLOWED_UPDATES), stop), name="long-polling")
             log.info("receiving updates by long polling from %s", settings.telegram_api_base_url)
         await app.start()
-        if inbox is not None:
-            await inbox.start()  # with what an earlier process stored and did not handle
+        await inbox.start()  # with what an earlier process stored and did not handle
         await stop.wait()
         log.info("stopping")
     finally:
-        # The order of PTB's own run_polling: updater, application, then shutdown.
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        # As PTB's own run_polling: no more updates coming in, then the application, then shutdown.
+        if poller is not None:
+            poller.cancel()  # a batch it fetched is stored or not acknowledged: the next start has it either way
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
         await server.stop()  # no new webhook updates from here on
-        if inbox is not None:
-            await inbox.stop()
+        await inbox.stop()
         if app.running:
             await app.stop()
             if app.post_stop is not None:

@@ -1,9 +1,10 @@
-"""Webhook updates: stored first (storage/inbound_updates.py), then handled one at a time in update_id order.
+"""Updates stored first (storage/inbound_updates.py), then handled one at a time in update_id order.
 
-The webhook answers Telegram only after ``receive`` has committed the update, so an update is never lost to a
-crash between the answer and the handling: a stored update not yet marked handled is handled by the next
-process that starts. An update killed halfway through its handling is handled again (at least once, never
-zero times); an update delivered twice is stored once and handled once.
+The webhook answers Telegram only after ``receive`` has committed the update, and the long-polling loop
+(``poll``) asks for the next offset — which acknowledges the batch — only after the batch is stored. So an
+update is never lost to a crash between acknowledging and handling: a stored update not yet marked handled is
+handled by the next process that starts. An update killed halfway through its handling is handled again (at
+least once, never zero times); an update delivered twice is stored once and handled once.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ import logging
 from typing import Any
 
 from telegram import Update
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
 from storage.inbound_updates import InboundUpdates
 
-__all__ = ["UpdateInbox"]
+__all__ = ["POLL_TIMEOUT", "UpdateInbox", "poll"]
 
 log = logging.getLogger(__name__)
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
+POLL_TIMEOUT = 10  # seconds a getUpdates call waits for updates (PTB's Updater default)
 STOP_WAIT_SECONDS = 30.0  # for the update being handled when the process is asked to stop
 
 
@@ -45,13 +48,16 @@ class UpdateInbox:
         """Handle what an earlier process stored and did not handle, then whatever arrives."""
         pruned = await self._store.prune()
         if pruned:
-            log.debug("forgot %d handled webhook updates", pruned)
+            log.debug("forgot %d handled updates", pruned)
+        if self._task is None and not self._stopping:
+            self._task = asyncio.create_task(self._work(), name="stored-updates")
         self.wake()
 
     def wake(self) -> None:
-        # Started on first use too, so an HTTP app built without run() (tests, embedding) handles what it stores.
-        if self._task is None and not self._stopping:
-            self._task = asyncio.create_task(self._work(), name="webhook-updates")
+        # Started on first use too (once the Application runs), so an HTTP app built without run() (tests,
+        # embedding) handles what it stores; before that, start() starts it.
+        if self._task is None and not self._stopping and self._app.running:
+            self._task = asyncio.create_task(self._work(), name="stored-updates")
         self._wake.set()
 
     async def stop(self) -> None:
@@ -100,3 +106,30 @@ class UpdateInbox:
                 # Handled but not marked: it must not be handled twice by this process, so wait for the database.
                 log.warning("webhook update %s handled but not yet marked; trying again", update_id, exc_info=True)
                 await asyncio.sleep(1)
+
+
+async def poll(app: AnyApp, inbox: UpdateInbox, allowed_updates: list[str], stop: asyncio.Event) -> None:
+    """Long polling that stores each batch before asking for the next offset. PTB's Updater asks for the next
+    batch as soon as it queued the last one, unhandled, so a crash lost what was queued (docs/decisions.md)."""
+    offset: int | None = None  # None at start: whatever Telegram has not had acknowledged, stored or not
+    failures = 0
+    while not stop.is_set():
+        try:
+            updates = await app.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed_updates)
+            for update in updates:
+                await inbox.receive(update.update_id, json.dumps(update.to_dict()))
+        except InvalidToken:
+            log.error("Telegram refused TELEGRAM_BOT_TOKEN; stopping")
+            stop.set()
+            return
+        except Exception as exc:
+            # Not acknowledged: the same offset brings the batch again, and what was stored of it is dropped then.
+            failures += 1
+            level = logging.WARNING if isinstance(exc, TelegramError) else logging.ERROR
+            log.log(level, "getting updates failed (%s); trying again", exc, exc_info=level == logging.ERROR)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), min(2.0 ** failures, 30.0))
+            continue
+        failures = 0
+        if updates:
+            offset = updates[-1].update_id + 1

@@ -1,9 +1,11 @@
-"""`crmbot run` in webhook mode as a real process, at LOG_LEVEL=DEBUG with every channel configured:
+"""`crmbot run` as a real process, in webhook mode, at LOG_LEVEL=DEBUG with every channel configured:
 
 - an update answered 200 and then the process killed (-9) before handling it is handled by the next process;
 - the same update delivered again (also after that restart) is handled once;
 - no configured secret appears anywhere in either process's output, though DEBUG logs Bot API URLs,
-  request parameters and whole updates.
+  request parameters and whole updates;
+- with long polling too, an update fetched and then the process killed before handling it is handled after the
+  restart (it was stored before its offset was acknowledged).
 """
 
 from __future__ import annotations
@@ -129,3 +131,46 @@ async def test_webhook_process_survives_kill_and_keeps_secrets_out_of_the_log(tm
         for form in {secret, quote(secret, safe="")}:
             assert form not in output, f"a secret ({secret[:6]}…) is in the log"
     assert max(len(line) for line in output.splitlines()) < 2_500  # no whole update on one endless line
+
+
+async def test_polling_process_killed_before_handling_handles_the_update_after_restart(tmp_path: Path) -> None:
+    api = HoldingBotApi(token=TOKEN, bot_username="crm_process_bot")
+    admin = api.add_user(1001, "Ada")
+    processes: list[asyncio.subprocess.Process] = []
+    async with serve_bot_api(api) as base_url:
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": base_url,
+               "TELEGRAM_API_FILE_URL": base_url.replace("/bot", "/file/bot"), "DATA_DIR": str(tmp_path),
+               "ADMIN_TELEGRAM_IDS": "1001", "LOG_LEVEL": "WARNING", "DATABASE_URL": "", "HTTP_PORT": "0"}
+
+        async def start() -> asyncio.subprocess.Process:
+            polls = len(api.calls_to("getUpdates"))
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=str(tmp_path), env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            processes.append(process)
+            await _wait_for(lambda: len(api.calls_to("getUpdates")) > polls or process.returncode is not None)
+            assert process.returncode is None
+            return process
+
+        try:
+            first = await start()
+            api.release.clear()
+            hello = api.text(admin, "/start")  # queued for the next getUpdates
+            await _wait_for(lambda: api.held > 0)  # fetched, and the bot is busy answering it
+            first.kill()
+            await first.wait()
+            assert _stored(tmp_path / "crmbot.db") == {hello["update_id"]: False}
+            api.release.set()
+
+            second = await start()
+            await _wait_for(lambda: bool(api.sent_messages(admin.id)))
+            second.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(second.wait(), 30) == 0
+            assert len(api.sent_messages(admin.id)) == 1
+            assert _stored(tmp_path / "crmbot.db") == {hello["update_id"]: True}
+        finally:
+            api.release.set()
+            for process in processes:
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
