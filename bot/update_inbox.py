@@ -44,6 +44,12 @@ class UpdateInbox:
         self.wake()
         return stored
 
+    async def receive_many(self, updates: list[tuple[int, str]]) -> None:
+        """Store a batch durably, in one transaction, and let the worker know."""
+        if updates:
+            await self._store.store_many(updates)
+            self.wake()
+
     async def start(self) -> None:
         """Handle what an earlier process stored and did not handle, then whatever arrives."""
         pruned = await self._store.prune()
@@ -116,8 +122,7 @@ async def poll(app: AnyApp, inbox: UpdateInbox, allowed_updates: list[str], stop
     while not stop.is_set():
         try:
             updates = await app.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed_updates)
-            for update in updates:
-                await inbox.receive(update.update_id, json.dumps(update.to_dict()))
+            await inbox.receive_many([(u.update_id, json.dumps(u.to_dict())) for u in updates])
         except InvalidToken:
             log.error("Telegram refused TELEGRAM_BOT_TOKEN; stopping")
             stop.set()

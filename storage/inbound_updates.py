@@ -48,10 +48,18 @@ class InboundUpdates:
 
     async def store(self, update_id: int, body: str, *, now: datetime | None = None) -> bool:
         """Keep the update; False when this update_id was stored before (a redelivery: nothing to do)."""
+        return await self.store_many([(update_id, body)], now=now) == 1
+
+    async def store_many(self, updates: list[tuple[int, str]], *, now: datetime | None = None) -> int:
+        """Keep a batch in one transaction (a long poll's); returns how many were new."""
+        received_at = now or datetime.now(UTC)
+        stored = 0
         async with self._engine.begin() as conn:
-            result = await conn.execute(self._insert().values(
-                update_id=update_id, body=body, received_at=now or datetime.now(UTC)))
-        return bool(result.rowcount)
+            for update_id, body in updates:
+                result = await conn.execute(self._insert().values(
+                    update_id=update_id, body=body, received_at=received_at))
+                stored += result.rowcount or 0
+        return stored
 
     async def unhandled(self, limit: int = 100) -> list[tuple[int, str]]:
         """Stored updates not handled yet, oldest update_id first."""
