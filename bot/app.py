@@ -102,11 +102,11 @@ class CrmApplication(Application[Any, Any, Any, Any, Any, Any]):
         task.add_done_callback(self.background.discard)
         return task
 
-    async def settle(self, timeout: float) -> None:
-        """Until the background work started so far is done (or ``timeout`` seconds have passed)."""
+    async def settle(self, at_most: float) -> None:
+        """Until the background work started so far is done (or ``at_most`` seconds have passed)."""
         pending = {task for task in self.background if not task.done()}
         if pending:
-            await asyncio.wait(pending, timeout=timeout)
+            await asyncio.wait(pending, timeout=at_most)
 
     async def process_update(self, update: object) -> None:
         for callback in self.on_update:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot import log_redaction
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("crmbot")
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    log_redaction.install(settings)  # secrets out of every record, and each record's size capped
 
     if args.command in ("run", "console"):
         if args.command == "run" and settings.telegram_bot_token:

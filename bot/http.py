@@ -2,11 +2,13 @@
 
 Routes:
 - ``POST /telegram`` — Telegram webhook (only with TELEGRAM_WEBHOOK=1): the secret header is compared in constant
-  time, then the update goes into the Application's update queue, exactly where long polling would put it.
+  time, then the update is stored (bot/update_inbox.py) and answered 200 only once it is; a worker handles the
+  stored updates in order, and an update_id seen before is dropped. Long polling stores the same way.
 - ``POST /twilio/sms`` — an SMS a customer sent us; the reply (if any) goes back as TwiML.
 - ``POST /twilio/status`` — delivery reports for the SMS we sent (StatusCallback).
   Both Twilio routes check ``X-Twilio-Signature`` first: a missing or wrong one gets 403 and nothing is stored;
   without TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL to check it, they answer 503.
+  Every body is read up to MAX_WEBHOOK_BYTES, counted as it arrives (a chunked body declares no length): 413.
 - ``GET /healthz`` — the database answers; ``GET /metrics`` — Prometheus text.
 
 ``run(settings)`` is the whole `crmbot run` process: the bot (polling or webhook), the job queue and this server in
@@ -24,10 +26,12 @@ import re
 import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape as xml_escape
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -36,14 +40,16 @@ from telegram.constants import UpdateType
 from telegram.ext import Application, TypeHandler
 from twilio.request_validator import RequestValidator
 
+from bot.update_inbox import UpdateInbox, poll
 from crm.messaging.messaging import DeliveryReport
 from outbound.dispatch_metrics import CONTENT_TYPE_LATEST, OutboxMetrics
+from storage.inbound_updates import InboundUpdates
 
 if TYPE_CHECKING:
     from bot.settings import Settings
     from crm.services import Services
 
-__all__ = ["HttpServer", "build_http_app", "count_updates", "run", "twiml"]
+__all__ = ["HttpServer", "build_http_app", "count_updates", "read_body", "run", "twiml"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,22 @@ def twiml(reply: str | None) -> str:
         return '<?xml version="1.0" encoding="UTF-8"?><Response/>'
     text = xml_escape(_XML_UNSAFE.sub("", reply))
     return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{text}</Message></Response>'
+
+
+async def read_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
+    """The request body, or 413 as soon as more than ``limit`` bytes arrived. Content-Length alone proves
+    nothing: a chunked request has none, and a client may send more than it declared."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, "too large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, "too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _metrics_of(services: Services) -> OutboxMetrics:
@@ -105,10 +127,13 @@ class _TwilioGate:
         signature = request.headers.get(SIGNATURE_HEADER)
         if not signature or self._validator is None or self._base is None:
             return None
-        if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
+        # Twilio posts url-encoded forms only; parsing the bounded body here keeps the multipart parser (and its
+        # unbounded reads) away from requests nobody has authenticated yet.
+        body = await read_body(request)
+        try:
+            params = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        except UnicodeDecodeError:
             return None
-        form = await request.form()
-        params = {key: str(value) for key, value in form.multi_items()}
         url = self._base + request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if not self._validator.validate(url, params, signature):
             log.warning("Twilio webhook with a wrong signature refused (%s)", request.url.path)
@@ -116,26 +141,34 @@ class _TwilioGate:
         return params
 
 
-def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Starlette:
+def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None, inbox: UpdateInbox | None = None) -> Starlette:
+    """The routes; ``inbox`` receives webhook updates (made here from the runtime's database when not given)."""
     settings: Settings = app.bot_data["settings"]
     services: Services = app.bot_data["services"]
     metrics = metrics or _metrics_of(services)
     twilio = _TwilioGate(settings.twilio_auth_token, settings.public_base_url)
     secret = (settings.webhook_secret or "").encode()
+    if settings.telegram_webhook and inbox is None:
+        inbox = UpdateInbox(app, InboundUpdates(app.bot_data["runtime"].engine))
 
     async def telegram_webhook(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
         # Constant time: the comparison must not tell an attacker how much of the secret they guessed.
         if not secret or not hmac.compare_digest(given, secret):
             return PlainTextResponse("forbidden", status_code=403)
-        if int(request.headers.get("content-length") or 0) > MAX_WEBHOOK_BYTES:
-            return PlainTextResponse("too large", status_code=413)
+        body = await read_body(request)
         try:
-            data = json.loads(await request.body())
-            update = Update.de_json(data, app.bot)
-        except (ValueError, TypeError, KeyError):
+            data = json.loads(body)
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+                return PlainTextResponse("bad update", status_code=400)
+            Update.de_json(data, app.bot)
+        except Exception:  # PTB's parsers assume the Bot API's shapes; any other shape fails wherever it differs
+            log.info("webhook body that is not a Telegram update refused")
             return PlainTextResponse("bad update", status_code=400)
-        await app.update_queue.put(update)
+        assert inbox is not None
+        # Answered only once stored: Telegram delivers again until it gets a 2xx, so nothing is lost in between.
+        if not await inbox.receive(data["update_id"], body.decode()):
+            log.info("webhook update %s delivered again; already stored", data["update_id"])
         return Response(status_code=200)
 
     async def inbound_sms(request: Request) -> Response:
@@ -186,7 +219,9 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None) -> Star
     ]
     if settings.telegram_webhook:
         routes.append(Route("/telegram", telegram_webhook, methods=["POST"]))
-    return Starlette(routes=routes)
+    asgi = Starlette(routes=routes)
+    asgi.state.telegram_inbox = inbox
+    return asgi
 
 
 class _QuietServer(uvicorn.Server):
@@ -201,8 +236,10 @@ class HttpServer:
     """uvicorn running as a task in the current event loop."""
 
     def __init__(self, asgi: Starlette, host: str, port: int) -> None:
+        # log_config=None: uvicorn's records go through the root logger's handlers (and their redaction,
+        # bot/log_redaction.py) instead of handlers of its own.
         config = uvicorn.Config(asgi, host=host, port=port, log_level="warning", lifespan="off",
-                                access_log=False, server_header=False)
+                                access_log=False, server_header=False, log_config=None)
         self._server = _QuietServer(config)
         self._task: asyncio.Task[None] | None = None
         self._port = port
@@ -247,7 +284,9 @@ async def run(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
-    server = HttpServer(build_http_app(app, metrics=metrics), settings.http_host, settings.http_port)
+    inbox = UpdateInbox(app, InboundUpdates(app.bot_data["runtime"].engine))
+    poller: asyncio.Task[None] | None = None
+    server = HttpServer(build_http_app(app, metrics=metrics, inbox=inbox), settings.http_host, settings.http_port)
     await app.initialize()
     try:
         if app.post_init is not None:
@@ -260,21 +299,25 @@ async def run(settings: Settings) -> None:
             log.info("receiving updates by webhook at %s", url)
         else:
             await app.bot.delete_webhook()
-            assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
+            # Our own getUpdates loop rather than PTB's Updater: it stores each batch before acknowledging it.
+            poller = asyncio.create_task(poll(app, inbox, list(ALLOWED_UPDATES), stop), name="long-polling")
             log.info("receiving updates by long polling from %s", settings.telegram_api_base_url)
         await app.start()
+        await inbox.start()  # with what an earlier process stored and did not handle
         await stop.wait()
         log.info("stopping")
     finally:
-        # The order of PTB's own run_polling: updater, application, then shutdown.
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        # As PTB's own run_polling: no more updates coming in, then the application, then shutdown.
+        if poller is not None:
+            poller.cancel()  # a batch it fetched is stored or not acknowledged: the next start has it either way
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+        await server.stop()  # no new webhook updates from here on
+        await inbox.stop()
         if app.running:
             await app.stop()
             if app.post_stop is not None:
                 await app.post_stop(app)
-        await server.stop()
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

@@ -17,6 +17,7 @@ from storage.customers.tables import (
     leads,
     search_terms,
 )
+from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
     outbox_attachments,
@@ -46,6 +47,7 @@ __all__ = [
     "customers",
     "departments",
     "followups",
+    "inbound_updates",
     "interactions",
     "invites",
     "leads",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -105,11 +106,23 @@ def callback_args(update: Update) -> list[str]:
     return (data or "").split(":")[2:]
 
 
+# Every id column is SQL INTEGER (32-bit on PostgreSQL), and the other numbers buttons carry (list indexes, pages,
+# days) are small and never negative. A forged press with anything else is a stale button, not a database error:
+# 10**20 overflows the driver, and -1 would index a Python list from its end.
+_MAX_ARG = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
 def int_arg(args: Sequence[str], index: int) -> int:
+    """Part ``index`` of a button's arguments as a number in 0..2**31-1; anything else is a stale button."""
     try:
-        return int(args[index])
-    except (IndexError, ValueError):
+        part = args[index]
+    except IndexError:
         raise DomainError("error.stale_button") from None
+    # int() would also take " 7", "+7", "7_0" and other scripts' digits: a button we made never carries those.
+    if not _DIGITS.fullmatch(part) or int(part) > _MAX_ARG:
+        raise DomainError("error.stale_button")
+    return int(part)
 
 
 # Typed input the bot is waiting for (a role name, a department name, ...): the names the handlers have always

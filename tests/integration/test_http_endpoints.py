@@ -74,7 +74,11 @@ async def endpoint(engine: AsyncEngine, clock: ManualClock, **settings: object) 
             assert admin is not None
             transport = httpx.ASGITransport(app=asgi)
             async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
-                yield Endpoint(bot, twilio, http, asgi, metrics, admin)
+                try:
+                    yield Endpoint(bot, twilio, http, asgi, metrics, admin)
+                finally:
+                    if asgi.state.telegram_inbox is not None:
+                        await asgi.state.telegram_inbox.stop()
             await worker.adapters.sms.aclose()
 
 

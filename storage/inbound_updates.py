@@ -1,0 +1,84 @@
+"""Webhook updates, stored before Telegram is told they arrived (docs/decisions.md, "Webhook updates").
+
+Telegram delivers an update again until it gets a 2xx, so an update is durable once this table holds it: the
+webhook answers 200 only after the INSERT committed, and a worker handles the stored updates in ``update_id``
+order and marks each handled. The primary key drops an update delivered twice, also across a restart; handled
+rows are kept a week for that (Telegram gives up on an update after 24 hours) and then pruned.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import BigInteger, Column, Table, Text, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.dml import Insert
+
+from storage.metadata import metadata
+from storage.types import UTCDateTime
+
+__all__ = ["KEEP_HANDLED", "InboundUpdates", "inbound_updates"]
+
+inbound_updates = Table(
+    "inbound_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("body", Text, nullable=False),  # the update's JSON as Telegram sent it
+    Column("received_at", UTCDateTime(timezone=True), nullable=False),
+    Column("handled_at", UTCDateTime(timezone=True), nullable=True, index=True),
+)
+
+KEEP_HANDLED = timedelta(days=7)
+
+
+class InboundUpdates:
+    """The table's operations; each is its own committed transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def _insert(self) -> Insert:
+        if self._engine.dialect.name == "postgresql":
+            return pg_insert(inbound_updates).on_conflict_do_nothing(index_elements=["update_id"])
+        if self._engine.dialect.name == "sqlite":
+            return sqlite_insert(inbound_updates).on_conflict_do_nothing(index_elements=["update_id"])
+        return insert(inbound_updates)
+
+    async def store(self, update_id: int, body: str, *, now: datetime | None = None) -> bool:
+        """Keep the update; False when this update_id was stored before (a redelivery: nothing to do)."""
+        return await self.store_many([(update_id, body)], now=now) == 1
+
+    async def store_many(self, updates: list[tuple[int, str]], *, now: datetime | None = None) -> int:
+        """Keep a batch in one transaction (a long poll's); returns how many were new."""
+        received_at = now or datetime.now(UTC)
+        stored = 0
+        async with self._engine.begin() as conn:
+            for update_id, body in updates:
+                result = await conn.execute(self._insert().values(
+                    update_id=update_id, body=body, received_at=received_at))
+                stored += result.rowcount or 0
+        return stored
+
+    async def unhandled(self, limit: int = 100) -> list[tuple[int, str]]:
+        """Stored updates not handled yet, oldest update_id first."""
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(inbound_updates.c.update_id, inbound_updates.c.body)
+                .where(inbound_updates.c.handled_at.is_(None))
+                .order_by(inbound_updates.c.update_id).limit(limit))
+            return [(int(update_id), str(body)) for update_id, body in rows]
+
+    async def mark_handled(self, update_id: int, *, now: datetime | None = None) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(inbound_updates).where(inbound_updates.c.update_id == update_id)
+                               .values(handled_at=now or datetime.now(UTC)))
+
+    async def prune(self, *, now: datetime | None = None) -> int:
+        """Forget handled updates older than KEEP_HANDLED; returns how many."""
+        cutoff = (now or datetime.now(UTC)) - KEEP_HANDLED
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(inbound_updates).where(
+                inbound_updates.c.handled_at.is_not(None), inbound_updates.c.received_at < cutoff))
+        return int(result.rowcount or 0)
