@@ -35,6 +35,12 @@ from storage.organisation.tables import (
     roles,
     staff,
 )
+from storage.sales.tables import (
+    customer_prices,
+    product_categories,
+    product_search_terms,
+    products,
+)
 from storage.segments.tables import (
     segments,
 )
@@ -43,6 +49,7 @@ __all__ = [
     "app_kv",
     "audit_log",
     "contacts",
+    "customer_prices",
     "customers",
     "departments",
     "followups",
@@ -54,6 +61,9 @@ __all__ = [
     "outbox",
     "outbox_attachments",
     "outbox_early_reports",
+    "product_categories",
+    "product_search_terms",
+    "products",
     "ptb_conversations",
     "ptb_data",
     "roles",
