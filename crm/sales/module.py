@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.sales.catalog import CatalogService
+from crm.sales.importing import ProductImportService
 from crm.sales.prices import PriceService
 
 
@@ -14,3 +15,4 @@ from crm.sales.prices import PriceService
 class SalesServices:
     catalog: CatalogService
     prices: PriceService
+    importing: ProductImportService

@@ -27,9 +27,9 @@ async def _team(engine: AsyncEngine, clock: ManualClock):  # type: ignore[no-unt
 
 
 def _widget(**fields: object) -> ProductDraft:
-    values: dict[str, object] = {"sku": "a-100", "name": "Widget", "name_zh_hant": "螺絲起子", "name_zh_hans": "螺丝起子",
-                                 "list_price": Decimal("120"), "currency": "TWD", "cost": Decimal("80"),
-                                 "tax_rate": Decimal("5"), **fields}
+    values: dict[str, object] = {"sku": "a-100", "name": "Widget", "name_zh_hant": "螺絲起子",
+                                 "name_zh_hans": "螺丝起子", "list_price": Decimal("120"), "currency": "TWD",
+                                 "cost": Decimal("80"), "tax_rate": Decimal("5"), **fields}
     return ProductDraft(**values)  # type: ignore[arg-type]
 
 
