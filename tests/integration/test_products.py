@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -164,3 +165,39 @@ async def test_price_for_customer_price_tier_discount_and_scope(engine: AsyncEng
     with pytest.raises(NotFound):
         await prices.price_for(sue, widget.id, gold.id)
     assert await prices.price_for(finance, widget.id, gold.id) == Money(Decimal("92.00"), "TWD")
+
+
+async def test_migration_gives_existing_default_roles_the_catalog_permissions(tmp_path: object,
+                                                                            clock: ManualClock) -> None:
+    """A database made before 0007: its admin, manager and finance roles get the new permissions on upgrade,
+    lose them on downgrade; the downgrade drops the catalog's tables."""
+    from sqlalchemy import inspect, text
+
+    from storage.engine import create_engine
+    from storage.migrate import downgrade, upgrade
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+    try:
+        await upgrade(engine)
+        await make_org(engine, clock)
+
+        async def granted() -> dict[str, list[str]]:
+            async with engine.connect() as conn:
+                rows = (await conn.execute(text("select name, permissions from roles order by name"))).all()
+            return {name: sorted(p for p in (perms if isinstance(perms, list) else json.loads(perms))
+                                 if p in ("products.manage", "prices.view_cost")) for name, perms in rows}
+
+        async def tables() -> set[str]:
+            async with engine.connect() as conn:
+                return set(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+        expected = {"admin": ["prices.view_cost", "products.manage"], "finance": ["prices.view_cost"],
+                    "manager": ["prices.view_cost", "products.manage"], "rep": [], "reviewer": []}
+        assert await granted() == expected
+        await downgrade(engine, "0006")
+        assert await granted() == {key: [] for key in expected}
+        assert not {"products", "product_categories", "customer_prices", "product_search_terms"} & await tables()
+        await upgrade(engine)
+        assert await granted() == expected
+    finally:
+        await engine.dispose()

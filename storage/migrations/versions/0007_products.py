@@ -15,6 +15,28 @@ down_revision = '0006'
 branch_labels = None
 depends_on = None
 
+# The default roles of a database created before this revision get the catalog's permissions as a new one would
+# (crm/organisation/permissions.py, DEFAULT_ROLES); roles a company made itself are left to it.
+NEW_PERMISSIONS = {"admin": ("products.manage", "prices.view_cost"),
+                   "manager": ("products.manage", "prices.view_cost"),
+                   "finance": ("prices.view_cost",)}
+_roles = sa.table("roles", sa.column("id", sa.Integer), sa.column("name", sa.String),
+                  sa.column("permissions", storage.types.JSONType), sa.column("is_system", sa.Boolean),
+                  sa.column("version", sa.Integer))
+
+
+def _grant(add: bool) -> None:
+    conn = op.get_bind()
+    rows = conn.execute(sa.select(_roles.c.id, _roles.c.name, _roles.c.permissions).where(
+        _roles.c.is_system.is_(True), _roles.c.name.in_(list(NEW_PERMISSIONS)))).all()
+    for role_id, name, permissions in rows:
+        before = set(permissions or ())
+        after = before | set(NEW_PERMISSIONS[name]) if add else before - set(NEW_PERMISSIONS[name])
+        if after != before:
+            # A new version: running bots reload the role on the next update (crm/organisation/identity.py).
+            conn.execute(sa.update(_roles).where(_roles.c.id == role_id).values(
+                permissions=sorted(after), version=_roles.c.version + 1))
+
 
 def upgrade() -> None:
     op.create_table('product_categories',
@@ -82,9 +104,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('customer_prices', schema=None) as batch_op:
         batch_op.create_index('uq_customer_prices_customer_product', ['customer_id', 'product_id'], unique=True)
+    _grant(add=True)
 
 
 def downgrade() -> None:
+    _grant(add=False)
     with op.batch_alter_table('customer_prices', schema=None) as batch_op:
         batch_op.drop_index('uq_customer_prices_customer_product')
     op.drop_table('customer_prices')
