@@ -121,3 +121,24 @@ async def test_editing_the_price_and_a_reps_forged_presses_change_nothing(engine
         assert "No product found" in await ned.text_of("/product screwdriver")
         await mia.press("↩️ Restore")
         assert "A-100" in await ned.text_of("/product screwdriver")
+
+
+async def test_guided_new_product_and_a_new_category_from_the_browser(engine: AsyncEngine,
+                                                                      clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        mia, _, _, _ = await _catalog(bot)
+        assert "SKU" in await mia.text_of("/newproduct")
+        assert "not a SKU" in await mia.text_of("has spaces")  # the question stays open
+        assert "name" in (await mia.text_of("c-9")).lower()
+        assert "price" in (await mia.text_of("Wood glue")).lower()
+        check = await mia.text_of("80 usd")
+        assert "SKU: C-9" in check and "USD 80.00" in check
+        await mia.send("/cancel")
+        assert (await bot.services.sales.catalog.search(await _actor(bot, 3001), "glue")).products == ()
+
+        await mia.send("/products")
+        await mia.press("➕ Category")
+        browsed = await mia.text_of("Adhesives")
+        assert "Category Adhesives added." in browsed and "Adhesives" in browsed
+        await mia.send("/products")
+        assert "📂 Adhesives" in mia.labels() and "📂 Tools" in mia.labels()
