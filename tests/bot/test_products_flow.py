@@ -142,3 +142,20 @@ async def test_guided_new_product_and_a_new_category_from_the_browser(engine: As
         assert "Category Adhesives added." in browsed and "Adhesives" in browsed
         await mia.send("/products")
         assert "📂 Adhesives" in mia.labels() and "📂 Tools" in mia.labels()
+
+
+async def test_a_photo_sent_for_the_photo_field_is_shown_from_the_card(engine: AsyncEngine,
+                                                                        clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        mia, ned, _, widget_id = await _catalog(bot)
+        await mia.send("/product A-100")
+        await mia.press("✏️ Edit")
+        await mia.press("photo")
+        saved = await mia.photo()
+        assert "Saved." in (saved[-1].text or "") and "📷 Photo" in mia.labels()
+        product = await bot.services.sales.catalog.get(await _actor(bot, 3002), widget_id)
+        assert product.photo_file_id
+
+        await ned.send("/product A-100")
+        shown = await ned.press("📷 Photo")
+        assert [m.kind for m in shown if m.from_bot][-1] == "photo"
