@@ -20,7 +20,7 @@ from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.search_terms import fold, is_cjk, query_terms, record_terms, text_terms
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.sales.model import Category, CategoryPage, Product, ProductDraft, ProductFields
+from crm.sales.model import Category, CategoryPage, Product, ProductCard, ProductDraft, ProductFields
 from crm.sales.ports import SalesUnitOfWork
 from crm.sales.pricing import parse_percent
 
@@ -147,10 +147,13 @@ class CatalogService:
             raise NotFound()
         return shown(actor, product)
 
-    async def category_path(self, actor: Actor, category_id: int | None) -> tuple[Category, ...]:
-        """The categories from the top down to ``category_id`` (empty for none): the card's breadcrumb."""
+    async def card(self, actor: Actor, product_id: int) -> ProductCard:
+        """What a product's card shows: the product and its category path, read together."""
         async with self._uow(write=False) as uow:
-            return await _path(uow, category_id)
+            product = await uow.sales.products.get(product_id)
+            if product is None:
+                raise NotFound()
+            return ProductCard(shown(actor, product), await _path(uow, product.category_id))
 
     async def find(self, actor: Actor, query: str) -> ProductPage:
         """/product <sku or name>: the product with exactly this SKU, else the search's first page."""
@@ -188,8 +191,12 @@ class CatalogService:
                            len(ordered) > start + PAGE)
 
     async def update(self, actor: Actor, product_id: int, changes: Mapping[str, Any]) -> Product:
+        return (await self.edit(actor, product_id, changes))[1]
+
+    async def edit(self, actor: Actor, product_id: int, changes: Mapping[str, Any]) -> tuple[Product, Product]:
         """Edit fields with the same validation as creation; price changes are audited with before and after
-        like every other field. A cost is changed only by someone who may see it."""
+        like every other field. A cost is changed only by someone who may see it. Returns (before, after), so
+        the chat can echo what changed."""
         actor.require("products.manage")
         changes = dict(changes)
         if "cost" in changes:
@@ -217,19 +224,21 @@ class CatalogService:
             await audit.record(uow, actor.staff_id, "update", "product", product_id,
                                {k: getattr(before, k) for k in after_fields}, after_fields)
             await uow.commit()
-        return shown(actor, after)
+        return shown(actor, before), shown(actor, after)
 
-    async def delete(self, actor: Actor, product_id: int) -> None:
+    async def delete(self, actor: Actor, product_id: int) -> Product:
         """Soft delete: hidden from browsing and search, restorable from the catalog's trash; its SKU is free."""
         actor.require("products.manage")
         now = self._clock.now()
         async with self._uow() as uow:
-            if await uow.sales.products.get(product_id) is None:
+            product = await uow.sales.products.get(product_id)
+            if product is None:
                 raise NotFound()
             await uow.sales.products.update(product_id, deleted_at=now)
             await audit.record(uow, actor.staff_id, "delete", "product", product_id, {"deleted_at": None},
                                {"deleted_at": now})
             await uow.commit()
+        return shown(actor, replace(product, deleted_at=now))
 
     async def restore(self, actor: Actor, product_id: int) -> Product:
         actor.require("products.manage")

@@ -91,6 +91,12 @@ class CustomerPrice:
 
 
 @dataclass(frozen=True)
+class ProductCard:
+    product: Product
+    path: tuple[Category, ...]  # its category, from the top of the tree down
+
+
+@dataclass(frozen=True)
 class CategoryPage:
     """One screen of browsing: where we are, its sub-categories and the products directly in it."""
 

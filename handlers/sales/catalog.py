@@ -13,13 +13,13 @@ from telegram import Update
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError, NotFound
+from crm.sales.model import ProductCard
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import Editable, EditMenu, ScreenTexts, arg, page_arg, respond
 from handlers.sales.views import (
     PRODUCT,
     TOP,
-    ProductCard,
     error_text,
     field_label,
     load_card,
@@ -159,8 +159,7 @@ edit_field = require_actor("products.manage")(PRODUCT_EDIT.ask_field)
 
 async def _save(update: Update, context: CrmContext, product_id: int, changes: dict[str, Any],
                 edit: bool | None = None) -> None:
-    before = await context.services.sales.catalog.get(actor_of(context), product_id)
-    after = await context.services.sales.catalog.update(actor_of(context), product_id, changes)
+    before, after = await context.services.sales.catalog.edit(actor_of(context), product_id, changes)
     note = context.t("sales.saved")
     if after.price != before.price:
         note = context.t("sales.price_changed", before=money(before.price), after=money(after.price))
@@ -228,9 +227,7 @@ async def delete(update: Update, context: CrmContext) -> None:
 
 @require_actor("products.manage")
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
-    actor = actor_of(context)
-    product = await context.services.sales.catalog.get(actor, arg(update, 0))
-    await context.services.sales.catalog.delete(actor, product.id)
+    product = await context.services.sales.catalog.delete(actor_of(context), arg(update, 0))
     await respond(update, context, context.t("sales.deleted", name=product_name(context, product)),
                   [[(context.t("sales.btn_restore"), f"pr:rst:{product.id}")]])
 

@@ -7,12 +7,11 @@ product again through the service, which hides the cost from whoever may not see
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
 from crm.core.money import Money
-from crm.sales.model import Category, CategoryPage, Product
+from crm.sales.model import Category, CategoryPage, Product, ProductCard
 from crm.sales.pricing import round_money
 from handlers.core.common import Button, actor_of
 from handlers.core.screens import EntityScreen, Rows, page_row
@@ -72,12 +71,6 @@ def path_text(context: CrmContext, path: Sequence[Category]) -> str:
     return " › ".join(c.name for c in path) if path else context.t("sales.catalog_top")
 
 
-@dataclass(frozen=True)
-class ProductCard:
-    product: Product
-    path: tuple[Category, ...]
-
-
 def render_card(context: CrmContext, card: ProductCard) -> tuple[str, Rows]:
     p = card.product
     t = context.t
@@ -106,10 +99,7 @@ def render_card(context: CrmContext, card: ProductCard) -> tuple[str, Rows]:
 
 
 async def load_card(context: CrmContext, product_id: int) -> ProductCard:
-    actor = actor_of(context)
-    product = await context.services.sales.catalog.get(actor, product_id)
-    path = await context.services.sales.catalog.category_path(actor, product.category_id)
-    return ProductCard(product, path)
+    return await context.services.sales.catalog.card(actor_of(context), product_id)
 
 
 PRODUCT = EntityScreen("pr", load_card, render_card)
