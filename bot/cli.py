@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument("path", type=Path)
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
 
-    importing = sub.add_parser("import", help="import customers from a CSV or XLSX file (all rows or none)")
-    importing.add_argument("what", choices=["customers"])
+    importing = sub.add_parser("import", help="import customers or products from a CSV or XLSX file (all rows or none)")
+    importing.add_argument("what", choices=["customers", "products"])
     importing.add_argument("file", type=Path)
     importing.add_argument("--owner", metavar="STAFF", help="owner of rows without one (name or @username)")
     importing.add_argument("--dry-run", action="store_true", help="check every row and report; save nothing")
@@ -111,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "backup":
         return backup(settings, args.path, force=args.force)
+    if args.command == "import" and args.what == "products":
+        from bot.modules.sales import import_products
+        return asyncio.run(import_products(settings, args))
     if args.command == "import":
         return asyncio.run(import_customers(settings, args))
     return 1

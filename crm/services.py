@@ -12,6 +12,7 @@ from crm.customers.module import CustomersServices
 from crm.followups.module import FollowUpsServices
 from crm.messaging.module import MessagingServices
 from crm.organisation.module import OrganisationServices
+from crm.sales.module import SalesServices
 from crm.segments.module import SegmentsServices
 
 
@@ -27,3 +28,4 @@ class Services:
     segments: SegmentsServices
     followups: FollowUpsServices
     messaging: MessagingServices
+    sales: SalesServices

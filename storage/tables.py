@@ -36,6 +36,12 @@ from storage.organisation.tables import (
     roles,
     staff,
 )
+from storage.sales.tables import (
+    customer_prices,
+    product_categories,
+    product_search_terms,
+    products,
+)
 from storage.segments.tables import (
     segments,
 )
@@ -44,6 +50,7 @@ __all__ = [
     "app_kv",
     "audit_log",
     "contacts",
+    "customer_prices",
     "customers",
     "departments",
     "followups",
@@ -56,6 +63,9 @@ __all__ = [
     "outbox",
     "outbox_attachments",
     "outbox_early_reports",
+    "product_categories",
+    "product_search_terms",
+    "products",
     "ptb_conversations",
     "ptb_data",
     "roles",

@@ -29,6 +29,7 @@ from storage.followups.group import FollowUpRepositories
 from storage.messaging.group import MessagingRepositories
 from storage.organisation.group import OrganisationRepositories
 from storage.organisation.repositories import SqlAuditRepository
+from storage.sales.group import SalesRepositories
 from storage.segments.group import SegmentRepositories
 from storage.segments.repositories import SqlSettingsStore
 
@@ -75,6 +76,10 @@ class SqlUnitOfWork:
     @property
     def messaging(self) -> MessagingRepositories:
         return self._group("messaging", MessagingRepositories)
+
+    @property
+    def sales(self) -> SalesRepositories:
+        return self._group("sales", SalesRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

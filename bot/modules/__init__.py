@@ -6,7 +6,7 @@ A module comes after the modules it requires. Adding one: docs/architecture.md, 
 from __future__ import annotations
 
 from bot.module import Module
-from bot.modules import customers, followups, messaging, organisation, segments
+from bot.modules import customers, followups, messaging, organisation, sales, segments
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -15,6 +15,7 @@ MODULES: tuple[Module, ...] = (
     segments.MODULE,
     followups.MODULE,
     messaging.MODULE,
+    sales.MODULE,
 )
 
 

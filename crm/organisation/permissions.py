@@ -61,6 +61,8 @@ OPERATIONS: tuple[str, ...] = (
     "audit.view",
     "trash.restore",
     "analytics.view",
+    "products.manage",
+    "prices.view_cost",
 )
 OPERATION_SET = frozenset(OPERATIONS)
 
@@ -112,7 +114,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
         _ops(
             "customers.*", "followups.*", "sales.*", "service.*", "expenses.*", "sms.*", "email.send",
             "fax.send", "announcements.publish", "users.view", "users.invite", "audit.view", "trash.restore",
-            "analytics.view",
+            "analytics.view", "products.manage", "prices.view_cost",
         ),
         _scopes(Scope.DEPARTMENT_TREE),
     ),
@@ -133,7 +135,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
     RoleTemplate(
         "finance",
         _ops("customers.view", "sales.view", "sales.edit", "expenses.approve", "expenses.budget", "users.view",
-             "analytics.view"),
+             "analytics.view", "prices.view_cost"),
         _scopes(Scope.ALL, followups=Scope.OWN, service=Scope.OWN, communications=Scope.OWN),
     ),
 )

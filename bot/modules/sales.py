@@ -1,0 +1,104 @@
+"""The sales module: the product catalog and price lists (quotes, orders and receivables build on it)."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from typing import Any
+
+from bot.module import Module, Wiring
+from bot.settings import Settings
+from crm.sales.catalog import CatalogService
+from crm.sales.importing import ProductImportService
+from crm.sales.module import SalesServices
+from crm.sales.prices import PriceService
+from handlers.core.menu import Command
+from handlers.sales import registration
+from storage.customers.spreadsheets import SpreadsheetFiles
+from storage.sales import tables
+
+
+def build(wiring: Wiring) -> SalesServices:
+    return SalesServices(
+        catalog=CatalogService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency),
+        prices=PriceService(wiring.uow, wiring.clock),
+        importing=ProductImportService(wiring.uow, wiring.clock, SpreadsheetFiles(),
+                                       currency=wiring.settings.default_currency),
+    )
+
+
+MODULE = Module(
+    name="sales",
+    requires=("organisation", "customers"),
+    build=build,
+    operations=("products.manage", "prices.view_cost"),
+    commands=(
+        Command("products", "sales.cmd_products"),
+        Command("product", "sales.cmd_product"),
+        Command("newproduct", "sales.cmd_newproduct", "products.manage"),
+    ),
+    handlers=(registration.register,),
+    tables=(tables.product_categories, tables.products, tables.product_search_terms, tables.customer_prices),
+)
+
+
+async def import_products(settings: Settings, args: argparse.Namespace) -> int:
+    """`crmbot import products FILE [--dry-run]`: the per-row report, then every row in one transaction or none.
+    Done as the first admin (or ``--as-staff``, a staff id); the audit log names them."""
+    from bot.app import build_runtime, prepare_database
+    from bot.i18n import Html
+    from crm.core.errors import DomainError
+
+    runtime = build_runtime(settings)
+    services, locale = runtime.services, settings.default_locale
+
+    def say(key: str, *, err: bool = False, **params: object) -> None:
+        print(html.unescape(runtime.catalogs.t(locale, key, **params)), file=sys.stderr if err else sys.stdout)
+
+    try:
+        if not args.file.is_file():
+            say("importing.cli_no_file", err=True, path=str(args.file))
+            return 2
+        await prepare_database(runtime.engine, services, settings)
+        actor = None
+        if args.as_staff and args.as_staff.isdigit():
+            actor = await services.organisation.identity.actor_by_staff_id(int(args.as_staff))
+        else:
+            for staff_id in await _admins(services):
+                if actor := await services.organisation.identity.actor_by_staff_id(staff_id):
+                    break
+        if actor is None:
+            say("importing.cli_no_staff" if args.as_staff else "importing.cli_no_admin", err=True,
+                name=args.as_staff or "")
+            return 2
+        locale = actor.locale
+        data = args.file.read_bytes()
+        plan = await services.sales.importing.plan_file(actor, data, args.file.name)
+        say("sales.import_summary", name=args.file.name, rows=plan.total, valid=plan.valid, invalid=plan.invalid)
+        for error in plan.errors[:20]:
+            problem = Html(runtime.catalogs.t(locale, error.key, **error.params))
+            say("importing.row_error" if error.column else "importing.row_error_no_column", row=error.row,
+                column=error.column or "", problem=problem)
+        if len(plan.errors) > 20:
+            say("importing.cli_more", count=len(plan.errors) - 20)
+        if args.dry_run:
+            say("importing.cli_dry_run")
+            return 1 if plan.errors else 0
+        created = await services.sales.importing.run_file(actor, data, args.file.name)
+        say("sales.import_done", created=created)
+        return 0
+    except DomainError as exc:
+        say(exc.key, err=True, **exc.params)
+        return 1
+    finally:
+        await runtime.engine.dispose()
+
+
+async def _admins(services: Any) -> list[int]:
+    from crm.organisation.permissions import ScopeFilter
+
+    async with services.uow(write=False) as uow:
+        admin = await uow.organisation.roles.get_by_name("admin")
+        everyone = await uow.organisation.staff.list(ScopeFilter(everything=True, owner_id=0), limit=100_000)
+    return sorted(s.id for s in everyone if admin is not None and s.role_id == admin.id)

@@ -1,0 +1,18 @@
+"""The sales module: the product catalog and price lists (quotes, orders and what is owed come next).
+
+The module's services as one namespace: ``services.sales.<service>``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.sales.catalog import CatalogService
+from crm.sales.importing import ProductImportService
+from crm.sales.prices import PriceService
+
+
+@dataclass
+class SalesServices:
+    catalog: CatalogService
+    prices: PriceService
+    importing: ProductImportService

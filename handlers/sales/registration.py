@@ -1,0 +1,29 @@
+"""The sales area in chat: the product catalog (/products, /product, /newproduct) and its buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from handlers.sales import catalog as cat
+from handlers.sales import create
+
+
+def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
+    return [CallbackQueryHandler(func, pattern=rf"^{prefix}:{verb}(:|$)") for verb, func in routes.items()]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handlers([
+        CommandHandler("products", cat.products),
+        CommandHandler("product", cat.product),
+        CommandHandler("newproduct", create.new_product),
+    ])
+    app.add_handlers(_buttons("pr", {
+        "open": cat.open_product, "card": cat.product_card, "photo": cat.photo, "more": cat.more_results,
+        "edit": cat.edit_menu, "ef": cat.edit_field, "ev": cat.set_choice, "del": cat.delete,
+        "delok": cat.delete_confirmed, "trash": cat.trash, "rst": cat.restore,
+    }))
+    app.add_handlers(_buttons("pc", {"cat": cat.category, "new": cat.new_category}))
+    app.add_handlers(_buttons("np", {"save": create.save, "cancel": create.cancel}))

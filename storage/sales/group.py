@@ -1,0 +1,31 @@
+"""The sales module's storage: the product catalog and customer prices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.sales.repositories import SqlCategoryRepository, SqlCustomerPriceRepository, SqlProductRepository
+
+
+class SalesRepositories:
+    """This module's repositories on one unit of work's connection, each built when first used."""
+
+    def __init__(self, conn: AsyncConnection, now: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._now = now
+
+    @cached_property
+    def categories(self) -> SqlCategoryRepository:
+        return SqlCategoryRepository(self._conn)
+
+    @cached_property
+    def products(self) -> SqlProductRepository:
+        return SqlProductRepository(self._conn)
+
+    @cached_property
+    def customer_prices(self) -> SqlCustomerPriceRepository:
+        return SqlCustomerPriceRepository(self._conn)

@@ -1,0 +1,78 @@
+"""The sales module's tables: the product catalog (categories, products, their search terms) and the prices
+agreed with customers. Tier discounts are a company setting in ``app_kv`` (crm/sales/prices.py)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    text,
+)
+
+from storage.metadata import metadata
+from storage.types import ExactDecimal, UTCDateTime
+
+product_categories = Table(
+    "product_categories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("parent_id", Integer, ForeignKey("product_categories.id"), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Index(None, "parent_id"),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sku", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_zh_hant", String(200), nullable=True),
+    Column("name_zh_hans", String(200), nullable=True),
+    Column("category_id", Integer, ForeignKey("product_categories.id"), nullable=True),
+    Column("unit", String(20), nullable=False),
+    Column("list_price", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("cost", ExactDecimal(), nullable=True),
+    Column("tax_rate", ExactDecimal(), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("photo_file_id", String(200), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Index(None, "category_id"),
+    # A SKU is unique among live products: a deleted product's SKU may be given to a new one (and its restore
+    # is refused while the SKU is taken).
+    Index("uq_products_live_sku", "sku", unique=True, sqlite_where=text("deleted_at IS NULL"),
+          postgresql_where=text("deleted_at IS NULL")),
+)
+
+# Product search terms, as for customers (crm/customers/search_terms.py): CJK unigrams and bigrams of every
+# name, Latin words, the SKU's pieces. A separate table: products have no owner, so no scope join.
+product_search_terms = Table(
+    "product_search_terms",
+    metadata,
+    Column("term", String(64), primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id"), primary_key=True),
+    Index(None, "product_id"),
+)
+
+customer_prices = Table(
+    "customer_prices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Index("uq_customer_prices_customer_product", "customer_id", "product_id", unique=True),
+)
