@@ -16,20 +16,7 @@ from crm.core.errors import DomainError, PermissionDenied
 from crm.customers.model import Classification
 from crm.followups.nudges import MAX_DAYS, NUDGE_TIME, NudgeSettings
 from crm.segments.segments import parse_days
-from handlers.core.common import (
-    Button,
-    actor_of,
-    answer,
-    callback_args,
-    clear_pending,
-    current_pending,
-    expect_text,
-    int_arg,
-    message_text,
-    on_pending,
-    reply,
-    require_actor,
-)
+from handlers.core import common
 from views.segments.labels import class_label
 
 CHOICES = (0, 7, 14, 30, 60, 90)
@@ -40,73 +27,73 @@ def _days(context: CrmContext, days: int) -> str:
 
 
 def _may_view(context: CrmContext) -> bool:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     return actor.can("customers.handover") or actor.can("roles.manage")
 
 
 async def _show(update: Update, context: CrmContext, settings: NudgeSettings) -> None:
     lines = [context.t("segments.nudges_title", time=NUDGE_TIME.strftime("%H:%M"))]
     lines += [f"• {class_label(context.t, c)}: {_days(context, settings.days.get(c, 0))}" for c in Classification]
-    rows: list[list[Button]] = []
-    if actor_of(context).can("roles.manage"):
+    rows: list[list[common.Button]] = []
+    if common.actor_of(context).can("roles.manage"):
         rows = [[(f"{class_label(context.t, c)} · {_days(context, settings.days.get(c, 0))}", f"nud:c:{c.value}")]
                 for c in Classification]
     else:
         lines.append(context.t("segments.nudges_admin_only"))
-    await reply(update, context, "\n".join(lines), rows)
+    await common.reply(update, context, "\n".join(lines), rows)
 
 
-@require_actor()
+@common.require_actor()
 async def show(update: Update, context: CrmContext) -> None:
     """The current setting; admins get a button per classification."""
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     if not _may_view(context):
         raise PermissionDenied()
-    await _show(update, context, await context.services.followups.nudges.settings(actor_of(context)))
+    await _show(update, context, await context.services.followups.nudges.settings(common.actor_of(context)))
 
 
 def _classification(update: Update) -> Classification:
-    args = callback_args(update)
+    args = common.callback_args(update)
     value = args[0] if args else ""
     if value not in {c.value for c in Classification}:
         raise DomainError("error.stale_button")
     return Classification(value)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def choose(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     classification = _classification(update)
-    expect_text(context, "segments.nudge_answer", cls=classification.value)
-    rows: list[list[Button]] = [[(str(n) if n else context.t("segments.nudge_off"),
+    common.expect_text(context, "segments.nudge_answer", cls=classification.value)
+    rows: list[list[common.Button]] = [[(str(n) if n else context.t("segments.nudge_off"),
                                   f"nud:s:{classification.value}:{n}") for n in CHOICES],
                                 [(context.t("common.back"), "nud:v")]]
-    await reply(update, context, context.t("segments.nudges_pick", name=class_label(context.t, classification),
+    await common.reply(update, context, context.t("segments.nudges_pick", name=class_label(context.t, classification),
                                            limit=MAX_DAYS), rows)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def set_days(update: Update, context: CrmContext) -> None:
     classification = _classification(update)
-    days = int_arg(callback_args(update), 1)
-    settings = await context.services.followups.nudges.set_days(actor_of(context), classification, days)
-    if current_pending(context).get("kind") == "segments.nudge_answer":
-        clear_pending(context)
-    await answer(update.callback_query, context.t("segments.nudges_saved"))
+    days = common.int_arg(common.callback_args(update), 1)
+    settings = await context.services.followups.nudges.set_days(common.actor_of(context), classification, days)
+    if common.current_pending(context).get("kind") == "segments.nudge_answer":
+        common.clear_pending(context)
+    await common.answer(update.callback_query, context.t("segments.nudges_saved"))
     await _show(update, context, settings)
 
 
-@on_pending("segments.nudge_answer")
-@require_actor("roles.manage")
+@common.on_pending("segments.nudge_answer")
+@common.require_actor("roles.manage")
 async def _typed_days(update: Update, context: CrmContext) -> None:
-    value = str(current_pending(context).get("cls", ""))
+    value = str(common.current_pending(context).get("cls", ""))
     if value not in {c.value for c in Classification}:
-        clear_pending(context)
+        common.clear_pending(context)
         return
-    days = parse_days(message_text(update), limit=MAX_DAYS)
-    settings = await context.services.followups.nudges.set_days(actor_of(context), Classification(value), days)
-    clear_pending(context)
-    await reply(update, context, context.t("segments.nudges_saved"))
+    days = parse_days(common.message_text(update), limit=MAX_DAYS)
+    settings = await context.services.followups.nudges.set_days(common.actor_of(context), Classification(value), days)
+    common.clear_pending(context)
+    await common.reply(update, context, context.t("segments.nudges_saved"))
     await _show(update, context, settings)
 
 

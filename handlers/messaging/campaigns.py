@@ -26,22 +26,7 @@ from crm.messaging.campaigns import Preview
 from crm.messaging.subscription_model import TEMPLATE_LOCALES, Campaign, CampaignStatus, Template, Topic
 from crm.organisation.model import Staff
 from crm.segments.model import Segment
-from handlers.core.common import (
-    Button,
-    actor_of,
-    answer,
-    callback_args,
-    clear_pending,
-    current_pending,
-    expect_text,
-    int_arg,
-    keyboard,
-    message_text,
-    on_pending,
-    reply,
-    require_actor,
-    truncate,
-)
+from handlers.core import common
 from views.messaging.review import (
     STATUS_ICON,
     campaign_text,
@@ -73,15 +58,15 @@ def preview_line(context: CrmContext, preview: Preview) -> str:
 # ---- templates -----------------------------------------------------------------------------------------------
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def list_templates(update: Update, context: CrmContext) -> None:
     """The user's templates, a page at a time, and a button to make a new one."""
-    await answer(update.callback_query)
-    args = callback_args(update)
-    page = int_arg(args, 0) if args else 0
-    templates, more = await context.services.messaging.campaigns.templates(actor_of(context), page)
-    rows: list[list[Button]] = [[(f"📄 {tpl.name}", f"smt:view:{tpl.id}")] for tpl in templates]
-    nav: list[Button] = []
+    await common.answer(update.callback_query)
+    args = common.callback_args(update)
+    page = common.int_arg(args, 0) if args else 0
+    templates, more = await context.services.messaging.campaigns.templates(common.actor_of(context), page)
+    rows: list[list[common.Button]] = [[(f"📄 {tpl.name}", f"smt:view:{tpl.id}")] for tpl in templates]
+    nav: list[common.Button] = []
     if page > 0:
         nav.append(("◀️", f"smt:list:{page - 1}"))
     if more:
@@ -89,7 +74,7 @@ async def list_templates(update: Update, context: CrmContext) -> None:
     rows.append(nav)
     rows.append([(context.t("subscriptions.template_new"), "smt:new")])
     key = "subscriptions.templates_title" if templates or page else "subscriptions.templates_none"
-    await reply(update, context, context.t(key), rows)
+    await common.reply(update, context, context.t(key), rows)
 
 
 async def _template_card(update: Update, context: CrmContext, template: Template, *, edit: bool | None = None
@@ -109,36 +94,38 @@ async def _template_card(update: Update, context: CrmContext, template: Template
                      + preview_line(context, campaigns.preview(body, locale, marketing=True)))
     lines.append("")
     lines.append(context.t("subscriptions.template_fields", name_field="{name}", company_field="{company}"))
-    rows: list[list[Button]] = [
+    rows: list[list[common.Button]] = [
         [(f"✏️ {locale_label(context, locale)}", f"smt:edit:{template.id}:{index}")
          for index, locale in enumerate(TEMPLATE_LOCALES)],
         [(context.t("subscriptions.campaign_from_template"), f"smc:tpl:{template.id}")],
         [(context.t("subscriptions.template_delete"), f"smt:del:{template.id}"),
          (context.t("common.back"), "smt:list:0")],
     ]
-    await reply(update, context, "\n".join(lines), rows, edit=edit)
+    await common.reply(update, context, "\n".join(lines), rows, edit=edit)
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def view_template(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    template = await context.services.messaging.campaigns.template(common.actor_of(context),
+                                                                   common.int_arg(common.callback_args(update), 0))
     await _template_card(update, context, template)
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def new_template(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    expect_text(context, "smt.name")
-    await reply(update, context, context.t("subscriptions.template_ask_name"), edit=False)
+    await common.answer(update.callback_query)
+    common.expect_text(context, "smt.name")
+    await common.reply(update, context, context.t("subscriptions.template_ask_name"), edit=False)
 
 
-@on_pending("smt.name")
-@require_actor("sms.send")
+@common.on_pending("smt.name")
+@common.require_actor("sms.send")
 async def _typed_template_name(update: Update, context: CrmContext) -> None:
-    template = await context.services.messaging.campaigns.create_template(actor_of(context), message_text(update))
-    expect_text(context, "smt.body", template_id=template.id, locale=TEMPLATE_LOCALES[0])
-    await reply(update, context, _ask_body(context, template, TEMPLATE_LOCALES[0]))
+    template = await context.services.messaging.campaigns.create_template(common.actor_of(context),
+                                                                          common.message_text(update))
+    common.expect_text(context, "smt.body", template_id=template.id, locale=TEMPLATE_LOCALES[0])
+    await common.reply(update, context, _ask_body(context, template, TEMPLATE_LOCALES[0]))
 
 
 def _ask_body(context: CrmContext, template: Template, locale: str) -> str:
@@ -146,72 +133,75 @@ def _ask_body(context: CrmContext, template: Template, locale: str) -> str:
                      name_field="{name}", company_field="{company}")
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def edit_body(update: Update, context: CrmContext) -> None:
     """Ask for one language's text of a template."""
-    await answer(update.callback_query)
-    args = callback_args(update)
-    index = int_arg(args, 1)
+    await common.answer(update.callback_query)
+    args = common.callback_args(update)
+    index = common.int_arg(args, 1)
     if not 0 <= index < len(TEMPLATE_LOCALES):
-        await reply(update, context, context.t("error.stale_button"), edit=False)
+        await common.reply(update, context, context.t("error.stale_button"), edit=False)
         return
-    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(args, 0))
+    template = await context.services.messaging.campaigns.template(common.actor_of(context), common.int_arg(args, 0))
     locale = TEMPLATE_LOCALES[index]
-    expect_text(context, "smt.body", template_id=template.id, locale=locale)
+    common.expect_text(context, "smt.body", template_id=template.id, locale=locale)
     current = template.body(locale)
     text = _ask_body(context, template, locale)
     if current:
         text += "\n\n" + context.t("subscriptions.template_current") + "\n" + quote(current)
-    await reply(update, context, text, edit=False)
+    await common.reply(update, context, text, edit=False)
 
 
-@on_pending("smt.body")
-@require_actor("sms.send")
+@common.on_pending("smt.body")
+@common.require_actor("sms.send")
 async def _typed_body(update: Update, context: CrmContext) -> None:
     """Save the text, then show the live preview; the next language is asked for until all three are there."""
-    pending = current_pending(context)
-    template = await context.services.messaging.campaigns.set_body(actor_of(context), int(pending.get("template_id",
+    pending = common.current_pending(context)
+    template = await context.services.messaging.campaigns.set_body(common.actor_of(context),
+                                                                   int(pending.get("template_id",
                                                                                                       0)),
-                                                         str(pending.get("locale", "en")), message_text(update))
-    clear_pending(context)
+                                                         str(pending.get("locale", "en")), common.message_text(update))
+    common.clear_pending(context)
     missing = [locale for locale in TEMPLATE_LOCALES if not template.body(locale)]
     await _template_card(update, context, template, edit=False)
     if missing:
-        expect_text(context, "smt.body", template_id=template.id, locale=missing[0])
-        await reply(update, context, context.t("subscriptions.template_ask_next",
+        common.expect_text(context, "smt.body", template_id=template.id, locale=missing[0])
+        await common.reply(update, context, context.t("subscriptions.template_ask_next",
                                                language=locale_label(context, missing[0])), edit=False)
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def delete_template(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
-    await reply(update, context, context.t("subscriptions.template_confirm_delete", name=template.name),
+    await common.answer(update.callback_query)
+    template = await context.services.messaging.campaigns.template(common.actor_of(context),
+                                                                   common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, context.t("subscriptions.template_confirm_delete", name=template.name),
                 [[(context.t("common.yes_delete"), f"smt:delok:{template.id}"),
                   (context.t("common.cancel"), f"smt:view:{template.id}")]])
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def delete_template_confirmed(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    await context.services.messaging.campaigns.delete_template(actor_of(context), int_arg(callback_args(update), 0))
-    await reply(update, context, context.t("subscriptions.template_deleted"),
+    await common.answer(update.callback_query)
+    await context.services.messaging.campaigns.delete_template(common.actor_of(context),
+                                                               common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, context.t("subscriptions.template_deleted"),
                 [[(context.t("common.back"), "smt:list:0")]])
 
 
 # ---- campaigns -----------------------------------------------------------------------------------------------
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def list_campaigns(update: Update, context: CrmContext) -> None:
     """The user's campaigns and their status; a button to start one."""
-    await answer(update.callback_query)
-    args = callback_args(update)
-    page = int_arg(args, 0) if args else 0
-    campaigns, more = await context.services.messaging.campaigns.campaigns(actor_of(context), page)
-    rows: list[list[Button]] = [
+    await common.answer(update.callback_query)
+    args = common.callback_args(update)
+    page = common.int_arg(args, 0) if args else 0
+    campaigns, more = await context.services.messaging.campaigns.campaigns(common.actor_of(context), page)
+    rows: list[list[common.Button]] = [
         [(f"{STATUS_ICON[c.status]} #{c.id} · {c.topic} · {c.recipients}", f"smc:view:{c.id}")] for c in campaigns]
-    nav: list[Button] = []
+    nav: list[common.Button] = []
     if page > 0:
         nav.append(("◀️", f"smc:list:{page - 1}"))
     if more:
@@ -219,32 +209,33 @@ async def list_campaigns(update: Update, context: CrmContext) -> None:
     rows.append(nav)
     rows.append([(context.t("subscriptions.campaign_new"), "smc:new")])
     key = "subscriptions.campaigns_title" if campaigns or page else "subscriptions.campaigns_none"
-    await reply(update, context, context.t(key), rows)
+    await common.reply(update, context, context.t(key), rows)
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def new_campaign(update: Update, context: CrmContext) -> None:
     """Step 1: which template."""
-    await answer(update.callback_query)
-    templates, _ = await context.services.messaging.campaigns.templates(actor_of(context), 0)
+    await common.answer(update.callback_query)
+    templates, _ = await context.services.messaging.campaigns.templates(common.actor_of(context), 0)
     if not templates:
-        await reply(update, context, context.t("subscriptions.campaign_needs_template"),
+        await common.reply(update, context, context.t("subscriptions.campaign_needs_template"),
                     [[(context.t("subscriptions.template_new"), "smt:new")]])
         return
-    rows: list[list[Button]] = [[(f"📄 {tpl.name}", f"smc:tpl:{tpl.id}")] for tpl in templates]
-    await reply(update, context, context.t("subscriptions.campaign_pick_template"), rows)
+    rows: list[list[common.Button]] = [[(f"📄 {tpl.name}", f"smc:tpl:{tpl.id}")] for tpl in templates]
+    await common.reply(update, context, context.t("subscriptions.campaign_pick_template"), rows)
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def pick_topic(update: Update, context: CrmContext) -> None:
     """Step 2: which topic's consent the campaign relies on (marketing topics need an opt-in)."""
-    await answer(update.callback_query)
-    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    template = await context.services.messaging.campaigns.template(common.actor_of(context),
+                                                                   common.int_arg(common.callback_args(update), 0))
     topics = await context.services.messaging.subscriptions.topics()
-    rows: list[list[Button]] = [
+    rows: list[list[common.Button]] = [
         [(("📣 " if topic.marketing else "📦 ") + topic.name(context.locale), f"smc:top:{template.id}:{index}")]
         for index, topic in enumerate(topics)]
-    await reply(update, context, context.t("subscriptions.campaign_pick_topic", template=template.name), rows)
+    await common.reply(update, context, context.t("subscriptions.campaign_pick_topic", template=template.name), rows)
 
 
 async def _topic_at(context: CrmContext, index: int) -> Topic:
@@ -256,39 +247,41 @@ async def _topic_at(context: CrmContext, index: int) -> Topic:
 
 async def saved_segments(context: CrmContext) -> list[Segment]:
     """The saved segments the user may use (the first ten)."""
-    return [segment for segment, _count in await context.services.segments.segments.list(actor_of(context))][:10]
+    return [segment for segment, _count in await context.services.segments.segments.list(common.actor_of(context))][:10]
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def pick_audience(update: Update, context: CrmContext) -> None:
     """Step 3: everyone subscribed to the topic, or a saved segment."""
-    await answer(update.callback_query)
-    args = callback_args(update)
-    template = await context.services.messaging.campaigns.template(actor_of(context), int_arg(args, 0))
-    topic_index = int_arg(args, 1)
+    await common.answer(update.callback_query)
+    args = common.callback_args(update)
+    template = await context.services.messaging.campaigns.template(common.actor_of(context), common.int_arg(args, 0))
+    topic_index = common.int_arg(args, 1)
     topic = await _topic_at(context, topic_index)
-    rows: list[list[Button]] = [[(context.t("subscriptions.audience_subscribers", topic=topic.name(context.locale)),
+    rows: list[list[common.Button]] = [[(context.t("subscriptions.audience_subscribers",
+                                                   topic=topic.name(context.locale)),
                                   f"smc:aud:{template.id}:{topic_index}:0")]]
     for segment in await saved_segments(context):
         rows.append([(f"🎯 {segment.name}", f"smc:aud:{template.id}:{topic_index}:{segment.id}")])
-    await reply(update, context, context.t("subscriptions.campaign_pick_audience"), rows)
+    await common.reply(update, context, context.t("subscriptions.campaign_pick_audience"), rows)
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def make_draft(update: Update, context: CrmContext) -> None:
     """Count recipients, segments and cost; offer to submit for review."""
-    args = callback_args(update)
-    topic = await _topic_at(context, int_arg(args, 1))
-    segment_id = int_arg(args, 2) or None
+    args = common.callback_args(update)
+    topic = await _topic_at(context, common.int_arg(args, 1))
+    segment_id = common.int_arg(args, 2) or None
     # Answered only after the count: an error (nobody to text) then reaches the user as an alert.
-    card = await context.services.messaging.campaigns.draft(actor_of(context), int_arg(args, 0), topic.key,
+    card = await context.services.messaging.campaigns.draft(common.actor_of(context), common.int_arg(args, 0),
+                                                            topic.key,
                                                   segment_id=segment_id)
-    await answer(update.callback_query)
-    await reply(update, context, campaign_text(context, card), _campaign_rows(context, card.campaign))
+    await common.answer(update.callback_query)
+    await common.reply(update, context, campaign_text(context, card), _campaign_rows(context, card.campaign))
 
 
-def _campaign_rows(context: CrmContext, campaign: Campaign) -> list[list[Button]]:
-    rows: list[list[Button]] = []
+def _campaign_rows(context: CrmContext, campaign: Campaign) -> list[list[common.Button]]:
+    rows: list[list[common.Button]] = []
     if campaign.status is CampaignStatus.DRAFT:
         rows.append([(context.t("subscriptions.campaign_submit"), f"smc:sub:{campaign.id}")])
     rows.append([(context.t("subscriptions.campaign_refresh"), f"smc:view:{campaign.id}"),
@@ -296,22 +289,24 @@ def _campaign_rows(context: CrmContext, campaign: Campaign) -> list[list[Button]
     return rows
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def view_campaign(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    card = await context.services.messaging.campaigns.card(actor_of(context), int_arg(callback_args(update), 0))
-    await reply(update, context, campaign_text(context, card), _campaign_rows(context, card.campaign))
+    await common.answer(update.callback_query)
+    card = await context.services.messaging.campaigns.card(common.actor_of(context),
+                                                           common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, campaign_text(context, card), _campaign_rows(context, card.campaign))
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def submit_campaign(update: Update, context: CrmContext) -> None:
     """Hold the texts for review and tell the reviewers."""
-    await answer(update.callback_query)
-    submitted = await context.services.messaging.campaigns.submit(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    submitted = await context.services.messaging.campaigns.submit(common.actor_of(context),
+                                                                  common.int_arg(common.callback_args(update), 0))
     card = submitted.card
     text = campaign_text(context, card) + "\n\n" + context.t("subscriptions.submitted",
                                                              count=len(submitted.reviewers))
-    await reply(update, context, text, _campaign_rows(context, card.campaign))
+    await common.reply(update, context, text, _campaign_rows(context, card.campaign))
     for reviewer in submitted.reviewers:
         await _push(context, reviewer, lambda ctx: (review_text(ctx, card), review_rows(ctx, card.campaign.id)))
 
@@ -338,103 +333,112 @@ async def _push(context: CrmContext, person: Staff | None, render: Any) -> None:
     reader = _ReaderContext(context, person.locale or context.settings.default_locale)
     text, rows = render(reader)
     try:
-        await context.bot.send_message(person.telegram_user_id, truncate(text), parse_mode=ParseMode.HTML,
-                                       reply_markup=keyboard(rows), disable_web_page_preview=True)
+        await context.bot.send_message(person.telegram_user_id, common.truncate(text), parse_mode=ParseMode.HTML,
+                                       reply_markup=common.keyboard(rows), disable_web_page_preview=True)
     except TelegramError as exc:
         log.warning("could not tell staff %s: %s", person.id, exc)
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def review(update: Update, context: CrmContext) -> None:
     """Everything waiting for this reviewer: campaigns and single texts."""
-    await answer(update.callback_query)
-    campaigns, held = await context.services.messaging.campaigns.pending(actor_of(context))
+    await common.answer(update.callback_query)
+    campaigns, held = await context.services.messaging.campaigns.pending(common.actor_of(context))
     if not campaigns and not held:
-        await reply(update, context, context.t("subscriptions.review_none"))
+        await common.reply(update, context, context.t("subscriptions.review_none"))
         return
-    rows: list[list[Button]] = [
+    rows: list[list[common.Button]] = [
         [(f"📣 #{c.id} · {c.recipients} · {c.cost}", f"smr:c:{c.id}")] for c in campaigns]
     rows += [[(f"📱 {h.message.recipient} · {h.requester.name if h.requester else '—'}", f"smr:m:{h.message.id}")]
              for h in held]
-    await reply(update, context, context.t("subscriptions.review_title", campaigns=len(campaigns), texts=len(held)),
+    await common.reply(update, context, context.t("subscriptions.review_title", campaigns=len(campaigns),
+                                                  texts=len(held)),
                 rows)
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def review_campaign(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    card = await context.services.messaging.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    card = await context.services.messaging.campaigns.review_card(common.actor_of(context),
+                                                                  common.int_arg(common.callback_args(update), 0))
     rows = review_rows(context, card.campaign.id) if card.campaign.status is CampaignStatus.PENDING_REVIEW else []
-    await reply(update, context, campaign_text(context, card), [*rows, [(context.t("common.back"), "smr:list")]])
+    await common.reply(update, context, campaign_text(context, card), [*rows, [(context.t("common.back"), "smr:list")]])
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def approve_campaign(update: Update, context: CrmContext) -> None:
-    reviewed = await context.services.messaging.campaigns.approve(actor_of(context), int_arg(callback_args(update), 0))
-    await answer(update.callback_query, context.t("subscriptions.approved_short"))
+    reviewed = await context.services.messaging.campaigns.approve(common.actor_of(context),
+                                                                  common.int_arg(common.callback_args(update), 0))
+    await common.answer(update.callback_query, context.t("subscriptions.approved_short"))
     card = reviewed.card
-    await reply(update, context, campaign_text(context, card) + "\n\n"
+    await common.reply(update, context, campaign_text(context, card) + "\n\n"
                 + context.t("subscriptions.approved", count=reviewed.released))
     await _push(context, reviewed.requester, lambda ctx: (
         ctx.t("subscriptions.outcome_approved", id=card.campaign.id, template=card.template.name,
               count=reviewed.released), [[(ctx.t("subscriptions.campaign_refresh"), f"smc:view:{card.campaign.id}")]]))
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def reject_campaign(update: Update, context: CrmContext) -> None:
     """Ask for the reason; the campaign is rejected when it is typed."""
-    await answer(update.callback_query)
-    card = await context.services.messaging.campaigns.review_card(actor_of(context), int_arg(callback_args(update), 0))
-    expect_text(context, "smr.reason", campaign_id=card.campaign.id)
-    await reply(update, context, context.t("subscriptions.ask_reason"), edit=False)
+    await common.answer(update.callback_query)
+    card = await context.services.messaging.campaigns.review_card(common.actor_of(context),
+                                                                  common.int_arg(common.callback_args(update), 0))
+    common.expect_text(context, "smr.reason", campaign_id=card.campaign.id)
+    await common.reply(update, context, context.t("subscriptions.ask_reason"), edit=False)
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def review_message(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    held = await context.services.messaging.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
-    await reply(update, context, held_text(context, held),
+    await common.answer(update.callback_query)
+    held = await context.services.messaging.campaigns.held_message(common.actor_of(context),
+                                                                   common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, held_text(context, held),
                 [*held_rows(context, held.message.id), [(context.t("common.back"), "smr:list")]])
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def approve_message(update: Update, context: CrmContext) -> None:
-    held = await context.services.messaging.campaigns.approve_message(actor_of(context), int_arg(callback_args(update),
+    held = await context.services.messaging.campaigns.approve_message(common.actor_of(context),
+                                                                      common.int_arg(common.callback_args(update),
                                                                                                  0))
-    await answer(update.callback_query, context.t("subscriptions.approved_short"))
-    await reply(update, context, held_text(context, held) + "\n\n" + context.t("subscriptions.approved", count=1))
+    await common.answer(update.callback_query, context.t("subscriptions.approved_short"))
+    await common.reply(update, context, held_text(context, held) + "\n\n" + context.t("subscriptions.approved",
+                                                                                      count=1))
     await _push(context, held.requester, lambda ctx: (
         ctx.t("subscriptions.outcome_message_approved", to=held.message.recipient), []))
 
 
-@require_actor("sms.review")
+@common.require_actor("sms.review")
 async def reject_message(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    held = await context.services.messaging.campaigns.held_message(actor_of(context), int_arg(callback_args(update), 0))
-    expect_text(context, "smr.reason", message_id=held.message.id)
-    await reply(update, context, context.t("subscriptions.ask_reason"), edit=False)
+    await common.answer(update.callback_query)
+    held = await context.services.messaging.campaigns.held_message(common.actor_of(context),
+                                                                   common.int_arg(common.callback_args(update), 0))
+    common.expect_text(context, "smr.reason", message_id=held.message.id)
+    await common.reply(update, context, context.t("subscriptions.ask_reason"), edit=False)
 
 
-@on_pending("smr.reason")
-@require_actor("sms.review")
+@common.on_pending("smr.reason")
+@common.require_actor("sms.review")
 async def _typed_reason(update: Update, context: CrmContext) -> None:
-    pending = current_pending(context)
-    reason = message_text(update)
+    pending = common.current_pending(context)
+    reason = common.message_text(update)
     campaigns = context.services.messaging.campaigns
     if pending.get("campaign_id"):
-        reviewed = await campaigns.reject(actor_of(context), int(pending["campaign_id"]), reason)
-        clear_pending(context)
+        reviewed = await campaigns.reject(common.actor_of(context), int(pending["campaign_id"]), reason)
+        common.clear_pending(context)
         card = reviewed.card
-        await reply(update, context, campaign_text(context, card) + "\n\n"
+        await common.reply(update, context, campaign_text(context, card) + "\n\n"
                     + context.t("subscriptions.rejected", count=reviewed.released))
         await _push(context, reviewed.requester, lambda ctx: (
             ctx.t("subscriptions.outcome_rejected", id=card.campaign.id, template=card.template.name,
                   reason=card.campaign.reason or ""),
             [[(ctx.t("subscriptions.campaign_refresh"), f"smc:view:{card.campaign.id}")]]))
         return
-    held = await campaigns.reject_message(actor_of(context), int(pending.get("message_id", 0)), reason)
-    clear_pending(context)
-    await reply(update, context, held_text(context, held) + "\n\n" + context.t("subscriptions.rejected", count=1))
+    held = await campaigns.reject_message(common.actor_of(context), int(pending.get("message_id", 0)), reason)
+    common.clear_pending(context)
+    await common.reply(update, context, held_text(context, held) + "\n\n" + context.t("subscriptions.rejected",
+                                                                                      count=1))
     await _push(context, held.requester, lambda ctx: (
         ctx.t("subscriptions.outcome_message_rejected", to=held.message.recipient, reason=" ".join(reason.split())),
         []))

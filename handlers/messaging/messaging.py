@@ -26,20 +26,7 @@ from crm.messaging.messaging import MAX_ATTACHMENT_BYTES, Recipient, SendKind
 from crm.messaging.outbox import OutboxChannel, OutboxMessage
 from crm.messaging.sms_text import count_segments, render_template
 from crm.organisation.permissions import Actor
-from handlers.core.common import (
-    Button,
-    actor_of,
-    answer,
-    callback_args,
-    clear_pending,
-    current_pending,
-    expect_text,
-    int_arg,
-    message_text,
-    on_pending,
-    reply,
-    require_actor,
-)
+from handlers.core import common
 from views.core.formatting import local_time
 from views.messaging.status import ICON, channel_word, snippet, status_text, status_word
 
@@ -58,11 +45,11 @@ Translate = Callable[..., str]
 # ---- what other areas show ------------------------------------------------------------------------------------
 
 
-def card_rows(t: Translate, actor: Actor, kind: str, record_id: int) -> list[list[Button]]:
+def card_rows(t: Translate, actor: Actor, kind: str, record_id: int) -> list[list[common.Button]]:
     """The Send SMS / Send e-mail / Send fax buttons for a customer, contact or lead (those the actor may
     use): the menu behind a card's Send button. ``t`` translates a message key in the reader's language."""
     kind = SendKind(kind).value
-    row: list[Button] = []
+    row: list[common.Button] = []
     if actor.can("sms.send"):
         row.append((t("messaging.button_sms"), f"ms:sms:{kind}:{record_id}"))
     if actor.can("email.send"):
@@ -72,7 +59,7 @@ def card_rows(t: Translate, actor: Actor, kind: str, record_id: int) -> list[lis
     return [row] if row else []
 
 
-def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None:
+def card_button(context: CrmContext, kind: str, record_id: int) -> common.Button | None:
     """A card's one button for messages: the channel itself when the reader may use just one, otherwise
     "Send…", which opens the choice. (A card's keyboard is sent and parsed back with every view, so it stays
     short: three buttons fewer cost measurably less per card shown.)"""
@@ -89,18 +76,18 @@ def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None
 _BACK_TO_CARD = {"customer": "cu:card", "contact": "ct:card", "lead": "ld:card"}  # in place
 
 
-@require_actor()
+@common.require_actor()
 async def pick(update: Update, context: CrmContext) -> None:
     """The card's Send… button: the channels the reader may use, for a record they may see."""
-    actor = actor_of(context)
-    args = callback_args(update)
+    actor = common.actor_of(context)
+    args = common.callback_args(update)
     if len(args) != 2 or args[0] not in {k.value for k in SendKind}:
         raise DomainError("error.stale_button")
-    kind, record_id = args[0], int_arg(args, 1)
+    kind, record_id = args[0], common.int_arg(args, 1)
     who = await context.services.messaging.messaging.recipient(actor, kind, record_id)  # in scope, or not found
     rows = card_rows(context.t, actor, kind, record_id)
-    await answer(update.callback_query)
-    await reply(update, context, context.t("messaging.pick_channel", name=who.name),
+    await common.answer(update.callback_query)
+    await common.reply(update, context, context.t("messaging.pick_channel", name=who.name),
                 [[button] for button in rows[0]] + [[(context.t("common.back"),
                                                       f"{_BACK_TO_CARD[kind]}:{record_id}")]])
 
@@ -112,7 +99,7 @@ def card_section(context: CrmContext, messages: Sequence[OutboxMessage]) -> str:
     """Lines about the latest messages sent to a customer, for its card ("" when none)."""
     if not messages:
         return ""
-    zone = actor_of(context).timezone
+    zone = common.actor_of(context).timezone
     lines = [context.t("messaging.card_title")]
     lines += [_one_line(context.t, zone, m) for m in messages]
     return "\n".join(lines)
@@ -150,9 +137,9 @@ def _save(context: CrmContext, draft: dict[str, Any]) -> None:
 def _drop(context: CrmContext) -> None:
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
-    pending = current_pending(context)
+    pending = common.current_pending(context)
     if str(pending.get("kind", "")).startswith("ms."):
-        clear_pending(context)
+        common.clear_pending(context)
 
 
 def _channel(draft: dict[str, Any]) -> OutboxChannel:
@@ -160,18 +147,18 @@ def _channel(draft: dict[str, Any]) -> OutboxChannel:
 
 
 async def _recipient(context: CrmContext, draft: dict[str, Any]) -> Recipient:
-    return await context.services.messaging.messaging.prepare(actor_of(context), _channel(draft), draft["kind"],
+    return await context.services.messaging.messaging.prepare(common.actor_of(context), _channel(draft), draft["kind"],
                                                     int(draft["id"]))
 
 
-def _cancel_row(draft: dict[str, Any], context: CrmContext) -> list[Button]:
+def _cancel_row(draft: dict[str, Any], context: CrmContext) -> list[common.Button]:
     return [(context.t("common.cancel"), f"ms:x:{draft['key']}")]
 
 
 async def _ask(update: Update, context: CrmContext, draft: dict[str, Any], text: str,
-               rows: Sequence[Sequence[Button]]) -> None:
+               rows: Sequence[Sequence[common.Button]]) -> None:
     """A new message for one step of the draft; remembered, so that sending or cancelling takes its buttons away."""
-    sent = await reply(update, context, text, rows, edit=False)
+    sent = await common.reply(update, context, text, rows, edit=False)
     if sent is not None:
         draft["steps"] = [*draft.get("steps", []), sent.message_id][-MAX_STEPS:]
         _save(context, draft)
@@ -195,7 +182,7 @@ async def _close_steps(update: Update, context: CrmContext, draft: dict[str, Any
 # ---- steps ---------------------------------------------------------------------------------------------------
 
 
-@require_actor()
+@common.require_actor()
 async def start(update: Update, context: CrmContext) -> None:
     """A card's Send SMS / e-mail / fax button: check the channel and the record, then ask the first question."""
     data = update.callback_query.data if update.callback_query else ""
@@ -203,18 +190,18 @@ async def start(update: Update, context: CrmContext) -> None:
     channel = _START.get(verb)
     actor = context.actor
     if channel is None or actor is None:
-        await answer(update.callback_query, context.t("error.stale_button"), alert=True)
+        await common.answer(update.callback_query, context.t("error.stale_button"), alert=True)
         return
-    args = callback_args(update)
+    args = common.callback_args(update)
     if len(args) != 2 or args[0] not in {k.value for k in SendKind}:
         raise DomainError("error.stale_button")
-    record_id = int_arg(args, 1)
+    record_id = common.int_arg(args, 1)
     who = await context.services.messaging.messaging.prepare(actor, channel, args[0], record_id)
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     draft: dict[str, Any] = {"key": secrets.token_urlsafe(6), "ch": channel.value, "kind": args[0], "id": record_id}
     _save(context, draft)
     if channel is OutboxChannel.EMAIL:
-        expect_text(context, "ms.subject")
+        common.expect_text(context, "ms.subject")
         await _ask(update, context, draft, context.t("messaging.ask_subject", name=who.name, to=who.email or ""),
                    [_cancel_row(draft, context)])
         return
@@ -227,29 +214,30 @@ async def start(update: Update, context: CrmContext) -> None:
 
 
 async def _ask_number(update: Update, context: CrmContext, draft: dict[str, Any], who: Recipient) -> None:
-    rows: list[list[Button]] = [[(phone, f"ms:to:{draft['key']}:{index}")] for index, phone in enumerate(who.phones)]
+    rows: list[list[common.Button]] = [[(phone, f"ms:to:{draft['key']}:{index}")] for index,
+                                       phone in enumerate(who.phones)]
     rows.append(_cancel_row(draft, context))
     if _channel(draft) is OutboxChannel.FAX:
-        expect_text(context, "ms.faxno")
+        common.expect_text(context, "ms.faxno")
         text = context.t("messaging.ask_fax_number", name=who.name)
     else:
         text = context.t("messaging.ask_phone", name=who.name)
     await _ask(update, context, draft, text, rows)
 
 
-@require_actor()
+@common.require_actor()
 async def pick_number(update: Update, context: CrmContext) -> None:
     """One of the record's numbers, chosen by its position (re-read now: the record may have changed)."""
-    args = callback_args(update)
+    args = common.callback_args(update)
     draft = _current(context, args[0] if args else None)
     who = await _recipient(context, draft)
-    index = int_arg(args, 1)
+    index = common.int_arg(args, 1)
     if not 0 <= index < len(who.phones):
         raise DomainError("error.stale_button")
     number = who.phones[index]
     if _channel(draft) is OutboxChannel.FAX:
         number = context.services.messaging.messaging.fax_number(number)
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     draft["to"] = number
     _save(context, draft)
     await _ask_body(update, context, draft, who)
@@ -258,11 +246,11 @@ async def pick_number(update: Update, context: CrmContext) -> None:
 async def _ask_body(update: Update, context: CrmContext, draft: dict[str, Any], who: Recipient) -> None:
     channel = _channel(draft)
     # E-mail and fax take a document too: the text fallback hands documents to a question that accepts them.
-    expect_text(context, "ms.body", document=channel is not OutboxChannel.SMS)
-    rows: list[list[Button]] = []
+    common.expect_text(context, "ms.body", document=channel is not OutboxChannel.SMS)
+    rows: list[list[common.Button]] = []
     if channel is OutboxChannel.SMS:
         text = context.t("messaging.ask_sms", name=who.name, to=draft["to"])
-        templates, _ = await context.services.messaging.campaigns.templates(actor_of(context))
+        templates, _ = await context.services.messaging.campaigns.templates(common.actor_of(context))
         if templates:
             text += "\n" + context.t("messaging.or_template")
             rows = [[(f"📝 {t.name}", f"ms:tpl:{draft['key']}:{t.id}")] for t in templates]
@@ -273,14 +261,14 @@ async def _ask_body(update: Update, context: CrmContext, draft: dict[str, Any], 
     await _ask(update, context, draft, text, [*rows, _cancel_row(draft, context)])
 
 
-@require_actor("sms.send")
+@common.require_actor("sms.send")
 async def use_template(update: Update, context: CrmContext) -> None:
     """A template instead of typed text: filled with this recipient's name and the company, in the sender's
     language (or the nearest one the template has), then the same preview as typed text."""
-    args = callback_args(update)
+    args = common.callback_args(update)
     draft = _current(context, args[0] if args else None)
-    actor = actor_of(context)
-    template = await context.services.messaging.campaigns.template(actor, int_arg(args, 1))
+    actor = common.actor_of(context)
+    template = await context.services.messaging.campaigns.template(actor, common.int_arg(args, 1))
     locale, body = template.body_for(actor.locale)
     if not body:
         raise ValidationFailed("messaging.template_empty")
@@ -288,27 +276,27 @@ async def use_template(update: Update, context: CrmContext) -> None:
     program = context.services.messaging.campaigns.program.program(locale)
     text = render_template(body, {"name": who.name, "company": program}, allowed=ALLOWED_FIELDS)
     context.services.messaging.messaging.check_sms_text(text)
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     draft["body"] = text
     _save(context, draft)
     await _preview(update, context, draft)
 
 
-@on_pending("ms.faxno")
-@require_actor("fax.send")
+@common.on_pending("ms.faxno")
+@common.require_actor("fax.send")
 async def typed_fax_number(update: Update, context: CrmContext) -> None:
     draft = _current(context)
-    number = context.services.messaging.messaging.fax_number(message_text(update))
+    number = context.services.messaging.messaging.fax_number(common.message_text(update))
     draft["to"] = number
     _save(context, draft)
     await _ask_body(update, context, draft, await _recipient(context, draft))
 
 
-@on_pending("ms.subject")
-@require_actor("email.send")
+@common.on_pending("ms.subject")
+@common.require_actor("email.send")
 async def typed_subject(update: Update, context: CrmContext) -> None:
     draft = _current(context)
-    subject = " ".join(message_text(update).split())
+    subject = " ".join(common.message_text(update).split())
     context.services.messaging.messaging.check_subject(subject)
     draft["subject"] = subject
     who = await _recipient(context, draft)
@@ -317,8 +305,8 @@ async def typed_subject(update: Update, context: CrmContext) -> None:
     await _ask_body(update, context, draft, who)
 
 
-@on_pending("ms.body")
-@require_actor()
+@common.on_pending("ms.body")
+@common.require_actor()
 async def typed_body(update: Update, context: CrmContext) -> None:
     """The text (or, for e-mail and fax, a document): saved in the draft, then the preview."""
     draft = _current(context)
@@ -338,7 +326,7 @@ async def typed_body(update: Update, context: CrmContext) -> None:
         if message is not None and message.caption and not draft.get("body"):
             draft["body"] = message.caption.strip()
     else:
-        text = message_text(update).strip()
+        text = common.message_text(update).strip()
         if channel is OutboxChannel.SMS:
             context.services.messaging.messaging.check_sms_text(text)
         elif not text:
@@ -362,7 +350,7 @@ async def _preview(update: Update, context: CrmContext, draft: dict[str, Any]) -
         segments = count_segments(body)
         lines.append(context.t("messaging.preview_segments", chars=segments.characters, encoding=segments.encoding,
                                segments=segments.segments))
-        if not actor_of(context).can("sms.send_direct"):
+        if not common.actor_of(context).can("sms.send_direct"):
             lines.append(context.t("messaging.preview_review"))
     file = draft.get("file")
     if isinstance(file, dict):
@@ -374,23 +362,23 @@ async def _preview(update: Update, context: CrmContext, draft: dict[str, Any]) -
         lines.append(context.t("messaging.preview_email_hint"))
     elif channel is OutboxChannel.FAX and not ready:
         lines.append(context.t("messaging.ask_fax_document", to=draft.get("to") or ""))
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     if ready:
         rows.append([(context.t("messaging.send"), f"ms:go:{draft['key']}")])
     rows.append(_cancel_row(draft, context))
     await _ask(update, context, draft, "\n".join(lines), rows)
 
 
-@require_actor()
+@common.require_actor()
 async def send(update: Update, context: CrmContext) -> None:
     """Send: one service call; the answer becomes the status message the dispatcher's progress edits."""
-    args = callback_args(update)
+    args = common.callback_args(update)
     draft = _current(context, args[0] if args else None)
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     channel = _channel(draft)
     if not actor.can(_OPERATION[channel]):
         raise DomainError("error.permission_denied")
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     messaging = context.services.messaging.messaging
     kind, record_id, key = draft["kind"], int(draft["id"]), str(draft["key"])
     if channel is OutboxChannel.SMS:
@@ -407,7 +395,7 @@ async def send(update: Update, context: CrmContext) -> None:
             sent = await messaging.send_fax(actor, kind, record_id, to=str(draft.get("to") or ""), document=files[0],
                                             cover_text=str(draft.get("body") or ""), draft_key=key)
     _drop(context)
-    shown = await reply(update, context, status_text(context.t, actor.timezone, sent), edit=True)
+    shown = await common.reply(update, context, status_text(context.t, actor.timezone, sent), edit=True)
     await _close_steps(update, context, draft, keep=shown.message_id if shown is not None else None)
     if shown is not None:
         await messaging.watch(actor, sent.id, shown.chat_id, shown.message_id)
@@ -426,43 +414,43 @@ async def _download(context: CrmContext, draft: dict[str, Any]) -> list[tuple[st
     return [(str(file.get("name") or "document"), str(file.get("mime") or "application/octet-stream"), content)]
 
 
-@require_actor()
+@common.require_actor()
 async def cancel(update: Update, context: CrmContext) -> None:
-    args = callback_args(update)
+    args = common.callback_args(update)
     draft = _current(context, args[0] if args else None)  # a sent (or replaced) draft has nothing to cancel
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     pressed = update.callback_query.message if update.callback_query is not None else None
     await _close_steps(update, context, draft, keep=pressed.message_id if pressed is not None else None)
     _drop(context)
-    await reply(update, context, context.t("messaging.cancelled"))
+    await common.reply(update, context, context.t("messaging.cancelled"))
 
 
 # ---- /outbox -------------------------------------------------------------------------------------------------
 
 
-@require_actor()
+@common.require_actor()
 async def outbox(update: Update, context: CrmContext) -> None:
     """The user's recent sends with their status; a button per message for the details."""
-    await answer(update.callback_query)
-    actor = actor_of(context)
+    await common.answer(update.callback_query)
+    actor = common.actor_of(context)
     messages = await context.services.messaging.messaging.recent_by_user(actor)
     if not messages:
-        await reply(update, context, context.t("messaging.outbox_empty"))
+        await common.reply(update, context, context.t("messaging.outbox_empty"))
         return
     lines = [context.t("messaging.outbox_title", count=len(messages))]
     lines += [_one_line(context.t, actor.timezone, m) for m in messages]
-    rows: list[list[Button]] = [[(f"{ICON[m.channel]} #{m.id} {snippet(m, 24)}", f"ms:view:{m.id}")]
+    rows: list[list[common.Button]] = [[(f"{ICON[m.channel]} #{m.id} {snippet(m, 24)}", f"ms:view:{m.id}")]
                                 for m in messages]
     rows.append([(context.t("messaging.refresh"), "ms:list")])
-    await reply(update, context, "\n".join(lines), rows)
+    await common.reply(update, context, "\n".join(lines), rows)
 
 
-@require_actor()
+@common.require_actor()
 async def view(update: Update, context: CrmContext) -> None:
-    actor = actor_of(context)
-    message = await context.services.messaging.messaging.get(actor, int_arg(callback_args(update), 0))
-    await answer(update.callback_query)
-    await reply(update, context, status_text(context.t, actor.timezone, message),
+    actor = common.actor_of(context)
+    message = await context.services.messaging.messaging.get(actor, common.int_arg(common.callback_args(update), 0))
+    await common.answer(update.callback_query)
+    await common.reply(update, context, status_text(context.t, actor.timezone, message),
                 [[(context.t("common.back"), "ms:list")]])
 
 

@@ -7,62 +7,49 @@ from telegram import Update
 from bot.context import CrmContext
 from crm.organisation.model import Role
 from crm.organisation.permissions import OPERATIONS, SCOPE_AREAS, Scope, operation_area
-from handlers.core.common import (
-    Button,
-    actor_of,
-    answer,
-    callback_args,
-    clear_pending,
-    current_pending,
-    expect_text,
-    int_arg,
-    message_text,
-    on_pending,
-    reply,
-    require_actor,
-    restore_menu,
-)
+from handlers.core import common
 from handlers.organisation.display_names import area_name, operation_name, role_name, scope_name
 
 OPERATION_AREAS: tuple[str, ...] = tuple(dict.fromkeys(operation_area(op) for op in OPERATIONS))
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def list_roles(update: Update, context: CrmContext) -> None:
     """All roles, with member counts; buttons to open one or create a new one."""
-    await answer(update.callback_query)
-    actor = actor_of(context)
+    await common.answer(update.callback_query)
+    actor = common.actor_of(context)
     roles = await context.services.organisation.roles.list(actor)
-    rows: list[list[Button]] = [[(role_name(context, r), f"rl:view:{r.id}")] for r in roles]
+    rows: list[list[common.Button]] = [[(role_name(context, r), f"rl:view:{r.id}")] for r in roles]
     rows.append([(context.t("roles.new"), "rl:new")])
     if await context.services.organisation.roles.deleted(actor):
         rows.append([(context.t("roles.deleted_list"), "rl:trash")])
-    await reply(update, context, context.t("roles.title"), rows)
+    await common.reply(update, context, context.t("roles.title"), rows)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def deleted_roles(update: Update, context: CrmContext) -> None:
-    roles = await context.services.organisation.roles.deleted(actor_of(context))
-    await restore_menu(update, context, [(r.id, r.name) for r in roles], "rl:undel", "roles.deleted_title",
+    roles = await context.services.organisation.roles.deleted(common.actor_of(context))
+    await common.restore_menu(update, context, [(r.id, r.name) for r in roles], "rl:undel", "roles.deleted_title",
                        "rl:list")
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def restore_role(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    role = await context.services.organisation.roles.restore(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    role = await context.services.organisation.roles.restore(common.actor_of(context),
+                                                             common.int_arg(common.callback_args(update), 0))
     await _show(update, context, role)
 
 
 async def _show(update: Update, context: CrmContext, role: Role) -> None:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     members = await context.services.organisation.roles.member_count(actor, role.id)
     lines = [context.t("roles.card", name=role_name(context, role), members=members,
                        count=len(role.permissions), total=len(OPERATIONS))]
     for area in SCOPE_AREAS:
         lines.append(f"• {area_name(context, area)}: {scope_name(context, role.scopes.get(area, Scope.OWN))}")
-    rows: list[list[Button]] = []
-    pair: list[Button] = []
+    rows: list[list[common.Button]] = []
+    pair: list[common.Button] = []
     for index, area in enumerate(OPERATION_AREAS):
         granted = sum(1 for op in role.permissions if operation_area(op) == area)
         total = sum(1 for op in OPERATIONS if operation_area(op) == area)
@@ -77,136 +64,141 @@ async def _show(update: Update, context: CrmContext, role: Role) -> None:
     if not role.is_system:
         rows.append([(context.t("roles.delete"), f"rl:del:{role.id}")])
     rows.append([(context.t("common.back"), "rl:list")])
-    await reply(update, context, "\n".join(lines), rows)
+    await common.reply(update, context, "\n".join(lines), rows)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def view_role(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    role = await context.services.organisation.roles.get(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    role = await context.services.organisation.roles.get(common.actor_of(context),
+                                                         common.int_arg(common.callback_args(update), 0))
     await _show(update, context, role)
 
 
 async def _show_area(update: Update, context: CrmContext, role: Role, area_index: int) -> None:
     area = OPERATION_AREAS[area_index]
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     for op_index, op in enumerate(OPERATIONS):
         if operation_area(op) == area:
             mark = "✅" if op in role.permissions else "▫️"
             rows.append([(f"{mark} {operation_name(context, op)}", f"rl:perm:{role.id}:{op_index}")])
     rows.append([(context.t("common.back"), f"rl:view:{role.id}")])
-    await reply(update, context, context.t("roles.area_title", name=role_name(context, role),
+    await common.reply(update, context, context.t("roles.area_title", name=role_name(context, role),
                                            area=area_name(context, area)), rows)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def view_area(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    args = callback_args(update)
-    area_index = int_arg(args, 1)
+    await common.answer(update.callback_query)
+    args = common.callback_args(update)
+    area_index = common.int_arg(args, 1)
     if not 0 <= area_index < len(OPERATION_AREAS):
-        await reply(update, context, context.t("error.stale_button"))
+        await common.reply(update, context, context.t("error.stale_button"))
         return
-    role = await context.services.organisation.roles.get(actor_of(context), int_arg(args, 0))
+    role = await context.services.organisation.roles.get(common.actor_of(context), common.int_arg(args, 0))
     await _show_area(update, context, role, area_index)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def toggle_permission(update: Update, context: CrmContext) -> None:
-    args = callback_args(update)
-    op_index = int_arg(args, 1)
+    args = common.callback_args(update)
+    op_index = common.int_arg(args, 1)
     if not 0 <= op_index < len(OPERATIONS):
-        await answer(update.callback_query, context.t("error.stale_button"))
+        await common.answer(update.callback_query, context.t("error.stale_button"))
         return
     operation = OPERATIONS[op_index]
-    role = await context.services.organisation.roles.toggle_permission(actor_of(context), int_arg(args, 0), operation)
-    await answer(update.callback_query, context.t("roles.saved"))
+    role_id = common.int_arg(args, 0)
+    role = await context.services.organisation.roles.toggle_permission(common.actor_of(context), role_id, operation)
+    await common.answer(update.callback_query, context.t("roles.saved"))
     await _show_area(update, context, role, OPERATION_AREAS.index(operation_area(operation)))
 
 
 async def _show_scopes(update: Update, context: CrmContext, role: Role) -> None:
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     for index, area in enumerate(SCOPE_AREAS):
         scope = role.scopes.get(area, Scope.OWN)
         rows.append([(f"{area_name(context, area)}: {scope_name(context, scope)}", f"rl:scope:{role.id}:{index}")])
     rows.append([(context.t("common.back"), f"rl:view:{role.id}")])
-    await reply(update, context, context.t("roles.scopes_title", name=role_name(context, role)), rows)
+    await common.reply(update, context, context.t("roles.scopes_title", name=role_name(context, role)), rows)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def view_scopes(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    role = await context.services.organisation.roles.get(actor_of(context), int_arg(callback_args(update), 0))
+    await common.answer(update.callback_query)
+    role = await context.services.organisation.roles.get(common.actor_of(context),
+                                                         common.int_arg(common.callback_args(update), 0))
     await _show_scopes(update, context, role)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def cycle_scope(update: Update, context: CrmContext) -> None:
-    args = callback_args(update)
-    area_index = int_arg(args, 1)
+    args = common.callback_args(update)
+    area_index = common.int_arg(args, 1)
     if not 0 <= area_index < len(SCOPE_AREAS):
-        await answer(update.callback_query, context.t("error.stale_button"))
+        await common.answer(update.callback_query, context.t("error.stale_button"))
         return
-    role = await context.services.organisation.roles.cycle_scope(actor_of(context), int_arg(args, 0),
+    role = await context.services.organisation.roles.cycle_scope(common.actor_of(context), common.int_arg(args, 0),
                                                                  SCOPE_AREAS[area_index])
-    await answer(update.callback_query, context.t("roles.saved"))
+    await common.answer(update.callback_query, context.t("roles.saved"))
     await _show_scopes(update, context, role)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def new_role(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    expect_text(context, "role.create")
-    await reply(update, context, context.t("roles.ask_name"), edit=False)
+    await common.answer(update.callback_query)
+    common.expect_text(context, "role.create")
+    await common.reply(update, context, context.t("roles.ask_name"), edit=False)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def copy_role(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    expect_text(context, "role.create", copy_from=int_arg(callback_args(update), 0))
-    await reply(update, context, context.t("roles.ask_name"), edit=False)
+    await common.answer(update.callback_query)
+    common.expect_text(context, "role.create", copy_from=common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, context.t("roles.ask_name"), edit=False)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def rename_role(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    expect_text(context, "role.rename", role_id=int_arg(callback_args(update), 0))
-    await reply(update, context, context.t("roles.ask_name"), edit=False)
+    await common.answer(update.callback_query)
+    common.expect_text(context, "role.rename", role_id=common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, context.t("roles.ask_name"), edit=False)
 
 
-@on_pending("role.create")
-@require_actor("roles.manage")
+@common.on_pending("role.create")
+@common.require_actor("roles.manage")
 async def _typed_new_name(update: Update, context: CrmContext) -> None:
-    pending = current_pending(context)
+    pending = common.current_pending(context)
     copy_from = pending.get("copy_from")
-    role = await context.services.organisation.roles.create(actor_of(context), message_text(update), copy_from)
-    clear_pending(context)
-    await reply(update, context, context.t("roles.created", name=role.name))
+    role = await context.services.organisation.roles.create(common.actor_of(context), common.message_text(update),
+                                                            copy_from)
+    common.clear_pending(context)
+    await common.reply(update, context, context.t("roles.created", name=role.name))
     await _show(update, context, role)
 
 
-@on_pending("role.rename")
-@require_actor("roles.manage")
+@common.on_pending("role.rename")
+@common.require_actor("roles.manage")
 async def _typed_rename(update: Update, context: CrmContext) -> None:
-    pending = current_pending(context)
-    role = await context.services.organisation.roles.rename(actor_of(context), int(pending.get("role_id", 0)),
-                                               message_text(update))
-    clear_pending(context)
+    pending = common.current_pending(context)
+    role = await context.services.organisation.roles.rename(common.actor_of(context), int(pending.get("role_id", 0)),
+                                               common.message_text(update))
+    common.clear_pending(context)
     await _show(update, context, role)
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def delete_role(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    role_id = int_arg(callback_args(update), 0)
-    role = await context.services.organisation.roles.get(actor_of(context), role_id)
-    await reply(update, context, context.t("roles.confirm_delete", name=role_name(context, role)),
+    await common.answer(update.callback_query)
+    role_id = common.int_arg(common.callback_args(update), 0)
+    role = await context.services.organisation.roles.get(common.actor_of(context), role_id)
+    await common.reply(update, context, context.t("roles.confirm_delete", name=role_name(context, role)),
                 [[(context.t("common.yes_delete"), f"rl:delok:{role_id}"),
                   (context.t("common.cancel"), f"rl:view:{role_id}")]])
 
 
-@require_actor("roles.manage")
+@common.require_actor("roles.manage")
 async def delete_role_confirmed(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    await context.services.organisation.roles.delete(actor_of(context), int_arg(callback_args(update), 0))
-    await reply(update, context, context.t("roles.deleted"), [[(context.t("common.back"), "rl:list")]])
+    await common.answer(update.callback_query)
+    await context.services.organisation.roles.delete(common.actor_of(context),
+                                                     common.int_arg(common.callback_args(update), 0))
+    await common.reply(update, context, context.t("roles.deleted"), [[(context.t("common.back"), "rl:list")]])

@@ -18,20 +18,7 @@ from bot.context import CrmContext
 from crm.customers.model import Classification, Tier
 from crm.segments.model import SegmentFilter
 from crm.segments.segments import PAGE_SIZE, SegmentView, parse_days
-from handlers.core.common import (
-    Button,
-    actor_of,
-    answer,
-    callback_args,
-    clear_pending,
-    current_pending,
-    expect_text,
-    int_arg,
-    message_text,
-    on_pending,
-    reply,
-    require_actor,
-)
+from handlers.core import common
 from handlers.segments import handover
 from views.core.text import short
 from views.segments.labels import class_label
@@ -84,28 +71,28 @@ def _keep(context: CrmContext, segment_filter: SegmentFilter) -> None:
 
 def _drop_my_question(context: CrmContext) -> None:
     """Pressing a button abandons a typed question of this flow (and only of this flow)."""
-    if str(current_pending(context).get("kind", "")).startswith("segments."):
-        clear_pending(context)
+    if str(common.current_pending(context).get("kind", "")).startswith("segments."):
+        common.clear_pending(context)
 
 
 async def _set_draft(update: Update, context: CrmContext, segment_filter: SegmentFilter) -> None:
     """Validate by counting first: a refused filter leaves the draft as it was."""
-    view = await context.services.segments.segments.preview(actor_of(context), segment_filter)
+    view = await context.services.segments.segments.preview(common.actor_of(context), segment_filter)
     _keep(context, view.filter)
     await _show_builder(update, context, view)
 
 
 # ---- list and builder ------------------------------------------------------------------------------------------
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def segments_home(update: Update, context: CrmContext) -> None:
     """Saved segments with their counts; open one, or build a new one."""
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     listed = await context.services.segments.segments.list(actor)
     lines = [context.t("segments.title")]
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     for segment, count in listed:
         mine = segment.owner_id == actor.staff_id
         rows.append([(short(f"{'🎯' if mine else '👥'} {segment.name} · {count}"), f"sg:v:{segment.id}")])
@@ -114,19 +101,19 @@ async def segments_home(update: Update, context: CrmContext) -> None:
     rows.append([(context.t("segments.btn_new"), "sg:new")])
     if context.user_data and context.user_data.get(DRAFT_KEY):
         rows.append([(context.t("segments.btn_continue"), "sg:b")])
-    await reply(update, context, "\n".join(lines), rows)
+    await common.reply(update, context, "\n".join(lines), rows)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def new_segment(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
     await _set_draft(update, context, SegmentFilter())
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def builder(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
     await _set_draft(update, context, _draft(context))
 
@@ -134,7 +121,7 @@ async def builder(update: Update, context: CrmContext) -> None:
 async def _show_builder(update: Update, context: CrmContext, view: SegmentView, *, edit: bool | None = None) -> None:
     text = "\n".join([context.t("segments.builder_title"), *describe(context, view), "",
                       context.t("segments.live_count", count=view.count)])
-    rows: list[list[Button]] = [
+    rows: list[list[common.Button]] = [
         [(context.t("segments.btn_classification"), "sg:f:cl"), (context.t("segments.btn_tier"), "sg:f:ti")],
         [(context.t("segments.btn_region"), "sg:f:rg"), (context.t("segments.btn_industry"), "sg:f:in"),
          (context.t("segments.btn_tag"), "sg:f:tg")],
@@ -142,50 +129,50 @@ async def _show_builder(update: Update, context: CrmContext, view: SegmentView, 
         [(context.t("segments.btn_clear"), "sg:clr"), (context.t("segments.btn_save"), "sg:save")],
         [(context.t("common.back"), "sg:home")],
     ]
-    await reply(update, context, text, rows, edit=edit)
+    await common.reply(update, context, text, rows, edit=edit)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def field_menu(update: Update, context: CrmContext) -> None:
     """The choices of one filter: toggles for fixed values, a typed answer for free text."""
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
-    args = callback_args(update)
+    args = common.callback_args(update)
     which = args[0] if args else ""
     draft = _draft(context)
-    back: list[Button] = [(context.t("common.back"), "sg:b")]
+    back: list[common.Button] = [(context.t("common.back"), "sg:b")]
     if which in ("cl", "ti"):
         await _fixed_menu(update, context, which, draft)
     elif which in TEXT_FIELDS:
         await _ask_text(update, context, which, draft, back)
     elif which == "nc":
-        expect_text(context, "segments.days")
+        common.expect_text(context, "segments.days")
         rows = [[(f"{'✅ ' if draft.no_contact_days == n else ''}{n}", f"sg:nc:{n}") for n in DAY_CHOICES],
                 [(context.t("segments.btn_any_contact"), "sg:nc:0")], back]
-        await reply(update, context, context.t("segments.pick_days"), rows)
+        await common.reply(update, context, context.t("segments.pick_days"), rows)
     elif which == "ow":
-        await _owner_menu(update, context, draft, int_arg(args, 1) if len(args) > 1 else 0)
+        await _owner_menu(update, context, draft, common.int_arg(args, 1) if len(args) > 1 else 0)
     else:
         await _set_draft(update, context, draft)
 
 
 async def _fixed_menu(update: Update, context: CrmContext, which: str, draft: SegmentFilter) -> None:
     """Classification or tier: one toggle per value, ticked when chosen."""
-    back: list[Button] = [(context.t("common.back"), "sg:b")]
+    back: list[common.Button] = [(context.t("common.back"), "sg:b")]
     if which == "cl":
         rows = [[(("✅ " if c in draft.classifications else "▫️ ") + class_label(context.t, c), f"sg:tg:cl:{c.value}")]
                 for c in Classification]
-        await reply(update, context, context.t("segments.pick_classification"), [*rows, back])
+        await common.reply(update, context, context.t("segments.pick_classification"), [*rows, back])
         return
     tiers = [(("✅ " if t in draft.tiers else "▫️ ") + context.t("segments.tier_label", tier=t.value),
               f"sg:tg:ti:{t.value}") for t in Tier]
-    await reply(update, context, context.t("segments.pick_tier"), [tiers, back])
+    await common.reply(update, context, context.t("segments.pick_tier"), [tiers, back])
 
 
 async def _ask_text(update: Update, context: CrmContext, which: str, draft: SegmentFilter,
-                    back: list[Button]) -> None:
+                    back: list[common.Button]) -> None:
     field_name = TEXT_FIELDS[which]
-    expect_text(context, "segments.value", field=which)
+    common.expect_text(context, "segments.value", field=which)
     current = sorted(getattr(draft, field_name))
     shown = ", ".join(f"#{v}" if which == "tg" else v for v in current) or "—"
     if which == "rg":
@@ -195,29 +182,29 @@ async def _ask_text(update: Update, context: CrmContext, which: str, draft: Segm
     else:
         prompt = context.t("segments.ask_tags", current=shown)
     rows = [[(context.t("segments.btn_clear_field"), f"sg:x:{which}")], back] if current else [back]
-    await reply(update, context, prompt, rows)
+    await common.reply(update, context, prompt, rows)
 
 
 async def _owner_menu(update: Update, context: CrmContext, draft: SegmentFilter, page: int) -> None:
-    people = await context.services.segments.segments.owner_choices(actor_of(context))
+    people = await context.services.segments.segments.owner_choices(common.actor_of(context))
     page = max(0, min(page, (len(people) - 1) // PAGE_SIZE if people else 0))
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     for person in people[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]:
         mark = "✅ " if person.id in draft.owner_ids else "▫️ "
         rows.append([(short(mark + person.name + ("" if person.active else " ⛔")), f"sg:tg:ow:{person.id}:{page}")])
-    nav: list[Button] = []
+    nav: list[common.Button] = []
     if page > 0:
         nav.append(("◀️", f"sg:f:ow:{page - 1}"))
     if (page + 1) * PAGE_SIZE < len(people):
         nav.append(("▶️", f"sg:f:ow:{page + 1}"))
     rows += [nav, [(context.t("common.back"), "sg:b")]]
-    await reply(update, context, context.t("segments.pick_owner"), rows)
+    await common.reply(update, context, context.t("segments.pick_owner"), rows)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def toggle(update: Update, context: CrmContext) -> None:
     """Switch one classification, tier or owner on or off, then show the same choices again."""
-    args = callback_args(update)
+    args = common.callback_args(update)
     which, value = [*args, "", ""][:2]
     draft = _draft(context)
     if which == "cl" and value in {c.value for c in Classification}:
@@ -225,130 +212,132 @@ async def toggle(update: Update, context: CrmContext) -> None:
     elif which == "ti" and value in {t.value for t in Tier}:
         draft = draft.toggled("tiers", Tier(value))
     elif which == "ow":
-        draft = draft.toggled("owner_ids", int_arg(args, 1))
+        draft = draft.toggled("owner_ids", common.int_arg(args, 1))
     else:
-        await answer(update.callback_query, context.t("error.stale_button"), alert=True)
+        await common.answer(update.callback_query, context.t("error.stale_button"), alert=True)
         return
-    view = await context.services.segments.segments.preview(actor_of(context), draft)
+    view = await context.services.segments.segments.preview(common.actor_of(context), draft)
     _keep(context, view.filter)
-    await answer(update.callback_query, context.t("segments.count_toast", count=view.count))
+    await common.answer(update.callback_query, context.t("segments.count_toast", count=view.count))
     if which == "ow":
-        await _owner_menu(update, context, view.filter, int_arg(args, 2) if len(args) > 2 else 0)
+        await _owner_menu(update, context, view.filter, common.int_arg(args, 2) if len(args) > 2 else 0)
     else:
         await _fixed_menu(update, context, which, view.filter)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def set_days(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
-    days = int_arg(callback_args(update), 0)
+    days = common.int_arg(common.callback_args(update), 0)
     await _set_draft(update, context, replace(_draft(context), no_contact_days=days or None))
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def clear_field(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
-    args = callback_args(update)
+    args = common.callback_args(update)
     field_name = TEXT_FIELDS.get(args[0] if args else "")
     if field_name is None:
-        await reply(update, context, context.t("error.stale_button"))
+        await common.reply(update, context, context.t("error.stale_button"))
         return
     await _set_draft(update, context, _draft(context).with_values(field_name, frozenset()))
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def clear_all(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
     await _set_draft(update, context, SegmentFilter())
 
 
-@on_pending("segments.value")
-@require_actor("customers.view")
+@common.on_pending("segments.value")
+@common.require_actor("customers.view")
 async def _typed_values(update: Update, context: CrmContext) -> None:
-    which = str(current_pending(context).get("field", ""))
+    which = str(common.current_pending(context).get("field", ""))
     field_name = TEXT_FIELDS.get(which)
     if field_name is None:
-        clear_pending(context)
+        common.clear_pending(context)
         return
     splitter = _SPLIT_TAGS if which == "tg" else _SPLIT
-    values = [v.strip().lstrip("#") if which == "tg" else v.strip() for v in splitter.split(message_text(update))]
+    typed = splitter.split(common.message_text(update))
+    values = [v.strip().lstrip("#") if which == "tg" else v.strip() for v in typed]
     values = [v for v in values if v]
     if not values:
-        await reply(update, context, context.t("segments.type_something"))
+        await common.reply(update, context, context.t("segments.type_something"))
         return
     # Typed values replace the field's values (the prompt says so); "Clear" empties it.
     changed = _draft(context).with_values(field_name, frozenset(values))
-    view = await context.services.segments.segments.preview(actor_of(context), changed)
+    view = await context.services.segments.segments.preview(common.actor_of(context), changed)
     _keep(context, view.filter)
-    clear_pending(context)
+    common.clear_pending(context)
     await _show_builder(update, context, view)
 
 
-@on_pending("segments.days")
-@require_actor("customers.view")
+@common.on_pending("segments.days")
+@common.require_actor("customers.view")
 async def _typed_days(update: Update, context: CrmContext) -> None:
-    days = parse_days(message_text(update), limit=MAX_DAYS)
-    view = await context.services.segments.segments.preview(actor_of(context),
+    days = parse_days(common.message_text(update), limit=MAX_DAYS)
+    view = await context.services.segments.segments.preview(common.actor_of(context),
                                                    replace(_draft(context), no_contact_days=days or None))
     _keep(context, view.filter)
-    clear_pending(context)
+    common.clear_pending(context)
     await _show_builder(update, context, view)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def save(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    expect_text(context, "segments.name")
-    await reply(update, context, context.t("segments.ask_name"), edit=False)
+    await common.answer(update.callback_query)
+    common.expect_text(context, "segments.name")
+    await common.reply(update, context, context.t("segments.ask_name"), edit=False)
 
 
-@on_pending("segments.name")
-@require_actor("customers.view")
+@common.on_pending("segments.name")
+@common.require_actor("customers.view")
 async def _typed_name(update: Update, context: CrmContext) -> None:
-    segment = await context.services.segments.segments.create(actor_of(context), message_text(update), _draft(context))
-    clear_pending(context)
+    segment = await context.services.segments.segments.create(common.actor_of(context), common.message_text(update),
+                                                              _draft(context))
+    common.clear_pending(context)
     if context.user_data is not None:
         context.user_data.pop(DRAFT_KEY, None)
-    await reply(update, context, context.t("segments.saved", name=segment.name))
+    await common.reply(update, context, context.t("segments.saved", name=segment.name))
     await _show_segment(update, context, segment.id, edit=False)
 
 
 # ---- one saved segment ---------------------------------------------------------------------------------------------
 
 async def _show_segment(update: Update, context: CrmContext, segment_id: int, *, edit: bool | None = None) -> None:
-    view = await context.services.segments.segments.view(actor_of(context), segment_id)
+    view = await context.services.segments.segments.view(common.actor_of(context), segment_id)
     assert view.segment is not None
     text = "\n".join([context.t("segments.card_title", name=view.segment.name), *describe(context, view), "",
                       context.t("segments.live_count", count=view.count)])
-    rows: list[list[Button]] = [
+    rows: list[list[common.Button]] = [
         [(context.t("segments.btn_list", count=view.count), f"sg:ls:{segment_id}:0")],
         [(context.t("segments.btn_delete"), f"sg:del:{segment_id}")],
         [(context.t("common.back"), "sg:home")],
     ]
-    await reply(update, context, text, rows, edit=edit)
+    await common.reply(update, context, text, rows, edit=edit)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def view_segment(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
+    await common.answer(update.callback_query)
     _drop_my_question(context)
-    await _show_segment(update, context, int_arg(callback_args(update), 0))
+    await _show_segment(update, context, common.int_arg(common.callback_args(update), 0))
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def list_customers(update: Update, context: CrmContext) -> None:
     """One page of the segment's customers; each opens the customer card."""
-    await answer(update.callback_query)
-    args = callback_args(update)
-    segment_id, page = int_arg(args, 0), int_arg(args, 1)
-    actor = actor_of(context)
+    await common.answer(update.callback_query)
+    args = common.callback_args(update)
+    segment_id, page = common.int_arg(args, 0), common.int_arg(args, 1)
+    actor = common.actor_of(context)
     segment = await context.services.segments.segments.get(actor, segment_id)
     result = await context.services.segments.segments.list_customers(actor, segment_id, page)
-    rows: list[list[Button]] = [[(short(f"🏢 {c.name}"), f"cu:open:{c.id}")] for c in result.customers]
-    nav: list[Button] = []
+    rows: list[list[common.Button]] = [[(short(f"🏢 {c.name}"), f"cu:open:{c.id}")] for c in result.customers]
+    nav: list[common.Button] = []
     if result.page > 0:
         nav.append(("◀️", f"sg:ls:{segment_id}:{result.page - 1}"))
     if result.has_more:
@@ -356,35 +345,35 @@ async def list_customers(update: Update, context: CrmContext) -> None:
     rows += [nav, [(context.t("common.back"), f"sg:v:{segment_id}")]]
     key_text = (context.t("segments.list_title", name=segment.name, page=result.page + 1) if result.customers
                 else context.t("segments.list_empty", name=segment.name))
-    await reply(update, context, key_text, rows)
+    await common.reply(update, context, key_text, rows)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def delete_segment(update: Update, context: CrmContext) -> None:
-    await answer(update.callback_query)
-    segment_id = int_arg(callback_args(update), 0)
-    segment = await context.services.segments.segments.get(actor_of(context), segment_id)
-    await reply(update, context, context.t("segments.confirm_delete", name=segment.name),
+    await common.answer(update.callback_query)
+    segment_id = common.int_arg(common.callback_args(update), 0)
+    segment = await context.services.segments.segments.get(common.actor_of(context), segment_id)
+    await common.reply(update, context, context.t("segments.confirm_delete", name=segment.name),
                 [[(context.t("common.yes_delete"), f"sg:delok:{segment_id}"),
                   (context.t("common.cancel"), f"sg:v:{segment_id}")]])
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
-    segment_id = int_arg(callback_args(update), 0)
-    segment = await context.services.segments.segments.delete(actor_of(context), segment_id)
-    await answer(update.callback_query)
-    await reply(update, context, context.t("segments.deleted", name=segment.name),
+    segment_id = common.int_arg(common.callback_args(update), 0)
+    segment = await context.services.segments.segments.delete(common.actor_of(context), segment_id)
+    await common.answer(update.callback_query)
+    await common.reply(update, context, context.t("segments.deleted", name=segment.name),
                 [[(context.t("common.restore_named", name=short(segment.name, 30)), f"sg:undo:{segment_id}")],
                  [(context.t("common.back"), "sg:home")]])
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def restore_segment(update: Update, context: CrmContext) -> None:
-    segment_id = int_arg(callback_args(update), 0)
-    segment = await context.services.segments.segments.restore(actor_of(context), segment_id)
-    await answer(update.callback_query)
-    await reply(update, context, context.t("segments.restored", name=segment.name), edit=False)
+    segment_id = common.int_arg(common.callback_args(update), 0)
+    segment = await context.services.segments.segments.restore(common.actor_of(context), segment_id)
+    await common.answer(update.callback_query)
+    await common.reply(update, context, context.t("segments.restored", name=segment.name), edit=False)
     await _show_segment(update, context, segment_id, edit=False)
 
 
