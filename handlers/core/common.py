@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError, PermissionDenied
+from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from handlers.core import flow
 from outbound.telegram_send import Button as Button  # handlers take it from here with the rest
@@ -162,3 +163,11 @@ async def restore_menu(update: Update, context: CrmContext, items: Sequence[tupl
                                 for item_id, name in items]
     rows.append([(context.t("common.back"), back_data)])
     await reply(update, context, context.t(title_key), rows)
+
+
+def telegram_identity(update: Update) -> TelegramIdentity | None:
+    """Who sent the update, as the organisation module knows people; None for bots and channel posts."""
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    return TelegramIdentity(user.id, user.first_name, user.last_name, user.username, user.language_code)

@@ -9,8 +9,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
-from handlers.core.common import answer, reply, was_answered
-from handlers.organisation.identity import telegram_identity
+from handlers.core.common import answer, reply, telegram_identity, was_answered
 
 log = logging.getLogger(__name__)
 

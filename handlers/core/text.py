@@ -5,16 +5,24 @@ The rules of handlers/core/flow.py are applied here, once, for every flow (docs/
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
-from telegram.ext import CommandHandler
+from telegram.ext import Application, CommandHandler
 
 from bot.context import CrmContext
 from handlers.core import flow
-from handlers.core.common import reply, require_actor
-from handlers.customers.search import search_text
+from handlers.core.common import Handler, reply, require_actor
 
 MAX_INPUT = 4000
 _COMMANDS_KEY = "input.commands"  # the bot's commands, collected once from the registered handlers
+# What plain text means when no question is waiting for it, set by the module that gives it a meaning (the
+# customers module: a search), so the fallback here depends on no module.
+PLAIN_TEXT_KEY = "plain_text"
+
+
+def on_plain_text(app: Application[Any, Any, Any, Any, Any, Any], handler: Handler) -> None:
+    app.bot_data[PLAIN_TEXT_KEY] = handler
 
 
 @require_actor()
@@ -26,7 +34,11 @@ async def on_text(update: Update, context: CrmContext) -> None:
     waiting = flow.current(context)
     if waiting is None:
         # No question is waiting for this text: the rep is most likely looking someone up.
-        await search_text(update, context)
+        plain: Handler | None = context.bot_data.get(PLAIN_TEXT_KEY)
+        if plain is not None:
+            await plain(update, context)
+        else:
+            await reply(update, context, context.t("text.no_flow"))
         return
     flow.touch(context)
     if waiting.expects == "button":

@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers.core import text
 from handlers.customers import actions as act
 from handlers.customers import create, team
 from handlers.customers import search as find
@@ -22,6 +23,8 @@ def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[A
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
+    # Plain text with no question waiting for it looks someone up (handlers/core/text.py asks us).
+    text.on_plain_text(app, find.search_text)
     app.add_handlers(create.handlers())
     app.add_handlers([
         CommandHandler("find", find.find),

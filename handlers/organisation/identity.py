@@ -6,18 +6,10 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import CrmContext
-from crm.organisation.identity import TelegramIdentity
-from handlers.core.common import answer, reply
+from handlers.core.common import answer, reply, telegram_identity
 
 # Strangers may only open an invite link (or learn how to get one).
 OPEN_COMMANDS = ("/start",)
-
-
-def telegram_identity(update: Update) -> TelegramIdentity | None:
-    user = update.effective_user
-    if user is None or user.is_bot:
-        return None
-    return TelegramIdentity(user.id, user.first_name, user.last_name, user.username, user.language_code)
 
 
 async def resolve_actor(update: Update, context: CrmContext) -> None:

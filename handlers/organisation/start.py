@@ -8,9 +8,8 @@ from bot.context import CrmContext
 from crm.core.errors import DomainError
 from crm.organisation.invites import INVITE_PREFIX
 from handlers.core import flow
-from handlers.core.common import reply
+from handlers.core.common import reply, telegram_identity
 from handlers.core.menu import visible_commands
-from handlers.organisation.identity import telegram_identity
 
 
 async def start(update: Update, context: CrmContext) -> None:

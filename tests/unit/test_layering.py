@@ -72,11 +72,6 @@ RULES = (
 
 # (importing file, imported module) -> why it is tolerated for now.
 ALLOWED: dict[tuple[str, str], str] = {
-    # handlers/core reaches into two modules: the error handler and the free-text fallback need them.
-    ("handlers/core/errors.py", "handlers.organisation.identity"):
-        "the error handler resolves who wrote with telegram_identity(); it belongs in handlers/core",
-    ("handlers/core/text.py", "handlers.customers.search"):
-        "free text falls back to a customer search; the fallback should be registered by handlers/customers",
     # Handlers that call into a module that depends on theirs.
     ("handlers/customers/views.py", "handlers.messaging.messaging"):
         "the customer card shows the messages section and send button; the rendering belongs in views/messaging",
