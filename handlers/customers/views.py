@@ -33,9 +33,7 @@ from crm.customers.model import (
 from handlers.core.common import Button, actor_of
 from handlers.core.screens import EntityScreen
 from handlers.core.screens import respond as respond  # the customer handlers answer through views
-from handlers.messaging.messaging import CARD_MESSAGES
-from handlers.messaging.messaging import card_button as send_button
-from handlers.messaging.messaging import card_section as messages_section
+from handlers.customers import card_extras
 from views.core.formatting import local_time
 
 ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
@@ -210,8 +208,7 @@ def customer_rows(context: CrmContext, card: CustomerCard) -> list[list[Button]]
             pair = []
     if pair:
         rows.append(pair)
-    send = send_button(context, "customer", cid)
-    rows.append([*([send] if send else []), (context.t("customers.btn_edit"), f"cu:edit:{cid}"),
+    rows.append([*card_extras.buttons(context, "customer", cid), (context.t("customers.btn_edit"), f"cu:edit:{cid}"),
                  (context.t("customers.btn_more"), f"cu:more:{cid}")])
     return rows
 
@@ -235,10 +232,9 @@ def lead_rows(context: CrmContext, lead: Lead) -> list[list[Button]]:
         if lead.converted_customer_id is None:
             return []
         return [[(context.t("customers.btn_open_converted"), f"cu:open:{lead.converted_customer_id}")]]
-    send = send_button(context, "lead", lid)
     rows: list[list[Button]] = [
         [(context.t("customers.btn_log"), f"fu:log:lead:{lid}"),
-         (context.t("customers.btn_followup"), f"fu:plan:lead:{lid}"), *([send] if send else [])],
+         (context.t("customers.btn_followup"), f"fu:plan:lead:{lid}"), *card_extras.buttons(context, "lead", lid)],
     ]
     actions: list[Button] = []
     if lead.status is LeadStatus.NEW:
@@ -260,10 +256,10 @@ def contact_text(context: CrmContext, contact: Contact, customer: Customer) -> s
 
 
 def contact_rows(context: CrmContext, contact: Contact, customer: Customer) -> list[list[Button]]:
-    send = send_button(context, "contact", contact.id)
     return [
         [(context.t("customers.btn_log"), f"fu:log:contact:{contact.id}"),
-         (context.t("customers.btn_followup"), f"fu:plan:contact:{contact.id}"), *([send] if send else [])],
+         (context.t("customers.btn_followup"), f"fu:plan:contact:{contact.id}"),
+         *card_extras.buttons(context, "contact", contact.id)],
         [(context.t("customers.btn_edit"), f"ct:edit:{contact.id}"),
          (context.t("customers.btn_delete"), f"ct:del:{contact.id}")],
         [(short(f"« {customer_icon(customer)} {customer.name}", 40), f"cu:card:{customer.id}")],
@@ -300,13 +296,14 @@ def duplicate_rows(context: CrmContext, duplicates: Duplicates, force_data: str,
 
 async def _customer_card(context: CrmContext, customer_id: int) -> CustomerCard:
     return await context.services.customers.customers.card(actor_of(context), customer_id,
-                                                           sections={"messages": CARD_MESSAGES})
+                                                           sections=card_extras.sections(context))
 
 
 def _render_customer(context: CrmContext, card: CustomerCard) -> tuple[str, list[list[Button]]]:
     text = customer_text(context, card, context.services.clock.now())
-    sent = messages_section(context, card.recent_messages)  # what was sent to them, with delivery status
-    return (f"{text}\n\n{sent}" if sent else text), customer_rows(context, card)
+    # What later modules show (the messages sent to them, with delivery status).
+    extra = card_extras.rendered(context, dict(card.sections))
+    return "\n\n".join([text, *extra]), customer_rows(context, card)
 
 
 async def _contact(context: CrmContext, contact_id: int) -> tuple[Contact, Customer]:

@@ -27,6 +27,7 @@ from crm.messaging.outbox import OutboxChannel, OutboxMessage
 from crm.messaging.sms_text import count_segments, render_template
 from crm.organisation.permissions import Actor
 from handlers.core import common
+from handlers.customers import card_extras
 from views.core.formatting import local_time
 from views.messaging.status import ICON, channel_word, snippet, status_text, status_word
 
@@ -456,6 +457,9 @@ async def view(update: Update, context: CrmContext) -> None:
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add this area's handlers to group 0 (called before the fallbacks)."""
+    # Customer, contact and lead cards show what was sent and offer Send… (handlers/customers/card_extras.py).
+    card_extras.add(app, card_extras.CardExtra(section="messages", items=CARD_MESSAGES, render=card_section,
+                                               button=card_button))
     app.add_handler(CommandHandler("outbox", outbox))
     routes: dict[str, Any] = {"sms": start, "mail": start, "fax": start, "pick": pick, "to": pick_number, "go": send,
                               "x": cancel,
