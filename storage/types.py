@@ -52,7 +52,12 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value)
+        number = Decimal(value)
+        if dialect.name == "sqlite":
+            return number  # the text as it was written
+        # NUMERIC(18, 4) pads every value to four places ("120.0000"): give back the digits that mean something,
+        # so a value reads the same from either database (audit entries and exports show it as written).
+        return number.quantize(Decimal(1)) if number == number.to_integral_value() else number.normalize()
 
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
