@@ -26,15 +26,7 @@ from crm.customers.model import Classification, Contact, Customer, CustomerKind,
 from crm.customers.quick_entry import parse_line
 from crm.followups.followups import Target
 from crm.organisation.staff import PAGE_SIZE as STAFF_PAGE
-from handlers.core.common import (
-    actor_of,
-    clear_pending,
-    current_pending,
-    expect_text,
-    message_text,
-    on_pending,
-    require_actor,
-)
+from handlers.core import common
 from handlers.core.screens import Editable, EditMenu, Rows, ScreenTexts, arg, grid, page_arg, page_row, respond
 from handlers.customers.views import (
     CONTACT,
@@ -86,17 +78,18 @@ def _tier(value: str) -> Tier | None:
 
 
 async def _customer(context: CrmContext, customer_id: int) -> Customer:
-    return await context.services.customers.customers.get(actor_of(context), customer_id)
+    return await context.services.customers.customers.get(common.actor_of(context), customer_id)
 
 
 async def _contact(context: CrmContext, contact_id: int) -> Contact:
-    contact, _customer = await context.services.customers.contacts.get(actor_of(context), contact_id)
+    contact, _customer = await context.services.customers.contacts.get(common.actor_of(context), contact_id)
     return contact
 
 
 CUSTOMER_EDIT = EditMenu(
     CUSTOMER, _customer, lambda c: c.name, label=field_label, current=_current, texts=TEXTS,
-    ask=lambda context, customer_id, field: expect_text(context, "cu.edit", customer_id=customer_id, field=field),
+    ask=lambda context, customer_id, field: common.expect_text(context, "cu.edit", customer_id=customer_id,
+                                                               field=field),
     fields=(
         Editable("name"), Editable("short_name"),
         Editable("kind", lambda context: [(kind_label(context, k), k.value) for k in CustomerKind], CustomerKind),
@@ -111,7 +104,7 @@ CUSTOMER_EDIT = EditMenu(
 )
 CONTACT_EDIT = EditMenu(
     CONTACT, _contact, lambda c: c.name, label=field_label, current=_current, texts=CONTACT_TEXTS, width=2,
-    ask=lambda context, contact_id, field: expect_text(context, "ct.edit", contact_id=contact_id, field=field),
+    ask=lambda context, contact_id, field: common.expect_text(context, "ct.edit", contact_id=contact_id, field=field),
     fields=(Editable("name"), Editable("title"), Editable("phones", listed=True), Editable("email")),
 )
 TEXT_FIELDS = CUSTOMER_EDIT.typed
@@ -121,10 +114,10 @@ LIST_FIELDS = ("phones", "tags")
 
 # ---- customer card ---------------------------------------------------------------------------------------
 
-open_customer = require_actor("customers.view")(CUSTOMER.open)
-customer_card = require_actor("customers.view")(CUSTOMER.card)
-edit_menu = require_actor("customers.edit")(CUSTOMER_EDIT.menu)
-edit_field = require_actor("customers.edit")(CUSTOMER_EDIT.ask_field)
+open_customer = common.require_actor("customers.view")(CUSTOMER.open)
+customer_card = common.require_actor("customers.view")(CUSTOMER.card)
+edit_menu = common.require_actor("customers.edit")(CUSTOMER_EDIT.menu)
+edit_field = common.require_actor("customers.edit")(CUSTOMER_EDIT.ask_field)
 
 
 def _typed_value(field: str, text: str) -> Any:
@@ -140,7 +133,7 @@ async def _update_customer(update: Update, context: CrmContext, customer_id: int
                            *, force: bool = False, edit: bool | None = None) -> bool:
     """Save; on possible duplicates, show them and keep the change for "Save anyway"."""
     try:
-        await context.services.customers.customers.update(actor_of(context), customer_id, changes, force=force)
+        await context.services.customers.customers.update(common.actor_of(context), customer_id, changes, force=force)
     except DuplicateSuspected as exc:
         if context.user_data is not None:
             context.user_data[EDIT_FORCE_KEY] = {"id": customer_id, "changes": {
@@ -153,34 +146,34 @@ async def _update_customer(update: Update, context: CrmContext, customer_id: int
     return True
 
 
-@on_pending("cu.edit")
-@require_actor("customers.edit")
+@common.on_pending("cu.edit")
+@common.require_actor("customers.edit")
 async def _typed_edit(update: Update, context: CrmContext) -> None:
-    pending = current_pending(context)
+    pending = common.current_pending(context)
     customer_id, field = int(pending.get("customer_id", 0)), str(pending.get("field", ""))
     if field not in TEXT_FIELDS:
-        clear_pending(context)
+        common.clear_pending(context)
         return
     try:
-        await _update_customer(update, context, customer_id, {field: _typed_value(field, message_text(update))},
+        await _update_customer(update, context, customer_id, {field: _typed_value(field, common.message_text(update))},
                                edit=False)
     except NotFound:
-        clear_pending(context)
+        common.clear_pending(context)
         raise
     except DomainError as exc:
         # The question stays open: the rep just types the value again.
         await respond(update, context, error_text(context, exc) + "\n" + context.t("customers.try_again"))
         return
-    clear_pending(context)
+    common.clear_pending(context)
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def set_choice(update: Update, context: CrmContext) -> None:
     customer_id, field, value = CUSTOMER_EDIT.picked(update)
     await _update_customer(update, context, customer_id, {field: value})
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def save_anyway(update: Update, context: CrmContext) -> None:
     customer_id = arg(update, 0)
     kept = context.user_data.get(EDIT_FORCE_KEY) if context.user_data is not None else None
@@ -194,9 +187,9 @@ async def save_anyway(update: Update, context: CrmContext) -> None:
 
 # ---- More: add contact, history, owner, delete -----------------------------------------------------------
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def more(update: Update, context: CrmContext) -> None:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     customer = await context.services.customers.customers.get(actor, arg(update, 0))
     cid = customer.id
     rows: Rows = [[(context.t("customers.btn_history"), f"cu:hist:{cid}")]]
@@ -210,19 +203,19 @@ async def more(update: Update, context: CrmContext) -> None:
     await respond(update, context, context.t("customers.more_title", name=customer.name), rows)
 
 
-@require_actor("customers.view")
+@common.require_actor("customers.view")
 async def history(update: Update, context: CrmContext) -> None:
     """The last interactions, newest first."""
     customer_id = arg(update, 0)
     items = await context.services.followups.followups.recent_interactions(
-        actor_of(context), Target(EntityKind.CUSTOMER, customer_id), HISTORY)
+        common.actor_of(context), Target(EntityKind.CUSTOMER, customer_id), HISTORY)
     await CUSTOMER.history(update, context, TEXTS, customer_id, [interaction_line(context, i) for i in items])
 
 
-@require_actor("customers.handover")
+@common.require_actor("customers.handover")
 async def owner_menu(update: Update, context: CrmContext) -> None:
     """Colleagues the customer can be handed to; the service re-checks that they are within the actor's scope."""
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     customer = await context.services.customers.customers.get(actor, arg(update, 0))
     page = max(arg(update, 1), 0)
     staff, total = await context.services.organisation.staff.page(actor, page, include_inactive=False)
@@ -233,9 +226,9 @@ async def owner_menu(update: Update, context: CrmContext) -> None:
     await respond(update, context, context.t("customers.owner_title", name=customer.name), rows)
 
 
-@require_actor("customers.handover")
+@common.require_actor("customers.handover")
 async def set_owner(update: Update, context: CrmContext) -> None:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     customer_id, staff_id = arg(update, 0), arg(update, 1)
     staff = await context.services.organisation.staff.get(actor, staff_id)
     customer = await context.services.customers.customers.update(actor, customer_id, {"owner_id": staff.id})
@@ -247,15 +240,15 @@ async def set_owner(update: Update, context: CrmContext) -> None:
         await respond(update, context, note)
 
 
-@require_actor("customers.delete")
+@common.require_actor("customers.delete")
 async def delete(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.get(actor_of(context), arg(update, 0))
+    customer = await context.services.customers.customers.get(common.actor_of(context), arg(update, 0))
     await CUSTOMER.confirm_delete(update, context, TEXTS, customer.id, customer.name)
 
 
-@require_actor("customers.delete")
+@common.require_actor("customers.delete")
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     customer_id = arg(update, 0)
     customer = await context.services.customers.customers.get(actor, customer_id)
     await context.services.customers.customers.delete(actor, customer_id)
@@ -263,89 +256,89 @@ async def delete_confirmed(update: Update, context: CrmContext) -> None:
     await respond(update, context, context.t("customers.deleted", name=customer.name), rows)
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def add_contact(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.get(actor_of(context), arg(update, 0))
-    expect_text(context, "cu.addct", customer_id=customer.id)
+    customer = await context.services.customers.customers.get(common.actor_of(context), arg(update, 0))
+    common.expect_text(context, "cu.addct", customer_id=customer.id)
     await respond(update, context, context.t("customers.ask_contact", name=customer.name), edit=False)
 
 
-@on_pending("cu.addct")
-@require_actor("customers.edit")
+@common.on_pending("cu.addct")
+@common.require_actor("customers.edit")
 async def _typed_contact(update: Update, context: CrmContext) -> None:
     """`name; phones; e-mail; job title` in any order, like the one-line customer form."""
-    customer_id = int(current_pending(context).get("customer_id", 0))
-    entry = parse_line(message_text(update))
+    customer_id = int(common.current_pending(context).get("customer_id", 0))
+    entry = parse_line(common.message_text(update))
     try:
-        contact = await context.services.customers.contacts.add(actor_of(context), customer_id, entry.name or "",
+        contact = await context.services.customers.contacts.add(common.actor_of(context), customer_id, entry.name or "",
                                                       title=entry.second, phone_list=entry.phones,
                                                       email=entry.email)
     except NotFound:
-        clear_pending(context)
+        common.clear_pending(context)
         raise
     except DomainError as exc:
         await respond(update, context, error_text(context, exc) + "\n" + context.t("customers.try_again"))
         return
-    clear_pending(context)
+    common.clear_pending(context)
     await show_customer(update, context, customer_id, note=context.t("customers.contact_added", name=contact.name))
 
 
 # ---- trash -----------------------------------------------------------------------------------------------
 
-@require_actor("trash.restore")
+@common.require_actor("trash.restore")
 async def trash(update: Update, context: CrmContext) -> None:
     """/trash: deleted customers in my scope, newest first, each with a Restore button."""
     page = page_arg(update)
-    deleted, has_more = await context.services.customers.customers.trash(actor_of(context), page)
+    deleted, has_more = await context.services.customers.customers.trash(common.actor_of(context), page)
     await CUSTOMER.trash(update, context, TEXTS, [(c.id, c.name) for c in deleted], page, has_more)
 
 
-@require_actor("trash.restore")
+@common.require_actor("trash.restore")
 async def restore(update: Update, context: CrmContext) -> None:
-    customer = await context.services.customers.customers.restore(actor_of(context), arg(update, 0))
+    customer = await context.services.customers.customers.restore(common.actor_of(context), arg(update, 0))
     await show_customer(update, context, customer.id, note=context.t("customers.restored", name=customer.name))
 
 
 # ---- contact card ----------------------------------------------------------------------------------------
 
-open_contact = require_actor("customers.view")(CONTACT.open)
-contact_card = require_actor("customers.view")(CONTACT.card)
-contact_edit_menu = require_actor("customers.edit")(CONTACT_EDIT.menu)
-contact_edit_field = require_actor("customers.edit")(CONTACT_EDIT.ask_field)
+open_contact = common.require_actor("customers.view")(CONTACT.open)
+contact_card = common.require_actor("customers.view")(CONTACT.card)
+contact_edit_menu = common.require_actor("customers.edit")(CONTACT_EDIT.menu)
+contact_edit_field = common.require_actor("customers.edit")(CONTACT_EDIT.ask_field)
 
 
-@on_pending("ct.edit")
-@require_actor("customers.edit")
+@common.on_pending("ct.edit")
+@common.require_actor("customers.edit")
 async def _typed_contact_edit(update: Update, context: CrmContext) -> None:
-    pending = current_pending(context)
+    pending = common.current_pending(context)
     contact_id, field = int(pending.get("contact_id", 0)), str(pending.get("field", ""))
     if field not in CONTACT_FIELDS:
-        clear_pending(context)
+        common.clear_pending(context)
         return
-    value = _typed_value(field, message_text(update))
+    value = _typed_value(field, common.message_text(update))
     if field == "name" and value is None:
         value = ""
     try:
-        await context.services.customers.contacts.update(actor_of(context), contact_id, {field: value})
+        await context.services.customers.contacts.update(common.actor_of(context), contact_id, {field: value})
     except NotFound:
-        clear_pending(context)
+        common.clear_pending(context)
         raise
     except DomainError as exc:
         await respond(update, context, error_text(context, exc) + "\n" + context.t("customers.try_again"))
         return
-    clear_pending(context)
+    common.clear_pending(context)
     await show_contact(update, context, contact_id, note=context.t("customers.saved"))
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def contact_delete(update: Update, context: CrmContext) -> None:
     contact = await _contact(context, arg(update, 0))
     await CONTACT.confirm_delete(update, context, CONTACT_TEXTS, contact.id, contact.name)
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def contact_delete_confirmed(update: Update, context: CrmContext) -> None:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     contact, customer = await context.services.customers.contacts.get(actor, arg(update, 0))
     await context.services.customers.contacts.delete(actor, contact.id)
     await show_customer(update, context, customer.id,
@@ -354,43 +347,44 @@ async def contact_delete_confirmed(update: Update, context: CrmContext) -> None:
 
 # ---- lead card -------------------------------------------------------------------------------------------
 
-open_lead = require_actor("customers.view")(LEAD.open)
-lead_card = require_actor("customers.view")(LEAD.card)
+open_lead = common.require_actor("customers.view")(LEAD.open)
+lead_card = common.require_actor("customers.view")(LEAD.card)
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def qualify(update: Update, context: CrmContext) -> None:
-    lead = await context.services.customers.leads.qualify(actor_of(context), arg(update, 0))
+    lead = await context.services.customers.leads.qualify(common.actor_of(context), arg(update, 0))
     await render_lead(update, context, lead, note=context.t("customers.saved"))
 
 
-@require_actor("customers.create")
+@common.require_actor("customers.create")
 async def convert(update: Update, context: CrmContext) -> None:
     """Lead → customer + contact; the new customer's card replaces the lead's."""
-    customer, _contact = await context.services.customers.leads.convert(actor_of(context), arg(update, 0))
+    customer, _contact = await context.services.customers.leads.convert(common.actor_of(context), arg(update, 0))
     await show_customer(update, context, customer.id, note=context.t("customers.converted", name=customer.name))
 
 
-@require_actor("customers.edit")
+@common.require_actor("customers.edit")
 async def drop(update: Update, context: CrmContext) -> None:
-    lead = await context.services.customers.leads.get(actor_of(context), arg(update, 0))
-    expect_text(context, "ld.drop", lead_id=lead.id)
+    lead = await context.services.customers.leads.get(common.actor_of(context), arg(update, 0))
+    common.expect_text(context, "ld.drop", lead_id=lead.id)
     await respond(update, context, context.t("customers.ask_drop_reason", name=lead.name), edit=False)
 
 
-@on_pending("ld.drop")
-@require_actor("customers.edit")
+@common.on_pending("ld.drop")
+@common.require_actor("customers.edit")
 async def _typed_drop(update: Update, context: CrmContext) -> None:
-    lead_id = int(current_pending(context).get("lead_id", 0))
+    lead_id = int(common.current_pending(context).get("lead_id", 0))
     try:
-        lead = await context.services.customers.leads.drop(actor_of(context), lead_id, message_text(update))
+        lead = await context.services.customers.leads.drop(common.actor_of(context), lead_id,
+                                                           common.message_text(update))
     except NotFound:
-        clear_pending(context)
+        common.clear_pending(context)
         raise
     except DomainError as exc:
         await respond(update, context, error_text(context, exc) + "\n" + context.t("customers.try_again"))
         return
-    clear_pending(context)
+    common.clear_pending(context)
     await render_lead(update, context, lead, note=context.t("customers.dropped"))
 
 

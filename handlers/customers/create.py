@@ -27,16 +27,7 @@ from crm.customers import phones
 from crm.customers.customers import CustomerDraft, DuplicateSuspected, clean_email, clean_tags, clean_text
 from crm.customers.model import Classification, CustomerKind, Tier
 from crm.customers.quick_entry import QuickEntry, is_one_line_form, parse_line
-from handlers.core import flow
-from handlers.core.common import (
-    Button,
-    actor_of,
-    answer,
-    callback_args,
-    int_arg,
-    message_text,
-    require_actor,
-)
+from handlers.core import common, flow
 from handlers.core.text import MAX_INPUT
 from handlers.customers.search import FIND_KEY, SHARED_KEY
 from handlers.customers.views import (
@@ -145,10 +136,10 @@ def _current_value(context: CrmContext, draft: Draft, step: str) -> str | None:
     return str(value) if value else None
 
 
-def _question(context: CrmContext, draft: Draft, step: str) -> tuple[str, list[list[Button]]]:
+def _question(context: CrmContext, draft: Draft, step: str) -> tuple[str, list[list[common.Button]]]:
     key = LEAD_ASK_KEYS.get(step, ASK_KEYS[step]) if draft["type"] == "lead" else ASK_KEYS[step]
     text = context.t(key)
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     if step == KIND:
         rows.append([(kind_label(context, k), f"nc:kind:{k.value}") for k in CustomerKind])
     elif step == CLASSIFY:
@@ -214,7 +205,7 @@ async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: 
 def _read_phone(context: CrmContext, raw: str) -> str:
     """E.164, read in the team's region or, failing that, in the region of the user's language or time zone (the
     summary then names the country assumed)."""
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     number, _ = phones.normalize_with_fallback(raw, context.services.customers.customers.phone_region,
                                                locale=actor.locale, timezone=actor.timezone)
     return number
@@ -271,7 +262,7 @@ def _text_step(step: str) -> StepHandler:
     async def typed(update: Update, context: CrmContext) -> str | None:
         """One typed answer for ``step``: store it and ask the next question, or say why not and ask again."""
         draft = _draft(context)
-        text = message_text(update)
+        text = common.message_text(update)
         if draft is not None and len(text) > MAX_INPUT:
             return await _ask(update, context, draft, step, error=context.t("error.too_long", limit=MAX_INPUT))
         if draft is None:
@@ -341,10 +332,10 @@ async def _choice(update: Update, context: CrmContext, step: str, allowed: tuple
     draft = _draft(context)
     if draft is None:
         return await _lost(update, context)
-    args = callback_args(update)
+    args = common.callback_args(update)
     value = args[0] if args else ""
     if value not in allowed:
-        await answer(update.callback_query)
+        await common.answer(update.callback_query)
         return None
     draft[step] = None if value == "none" else value
     return await _ask(update, context, draft, _after(draft, step), edit=False)
@@ -368,7 +359,7 @@ async def edit_menu(update: Update, context: CrmContext) -> str | None:
     if draft is None:
         return await _lost(update, context)
     fields = LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS
-    rows: list[list[Button]] = []
+    rows: list[list[common.Button]] = []
     for i in range(0, len(fields), 3):
         rows.append([(field_label(context, f), f"nc:ef:{f}") for f in fields[i:i + 3]])
     rows.append([(context.t("common.back"), "nc:sum")])
@@ -380,10 +371,10 @@ async def edit_field(update: Update, context: CrmContext) -> str | None:
     draft = _draft(context)
     if draft is None:
         return await _lost(update, context)
-    args = callback_args(update)
+    args = common.callback_args(update)
     field = args[0] if args else ""
     if field not in (LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS):
-        await answer(update.callback_query)
+        await common.answer(update.callback_query)
         return None
     draft["editing"] = True
     return await _ask(update, context, draft, field)
@@ -405,7 +396,7 @@ async def cancel(update: Update, context: CrmContext) -> str:
 
 async def stale_button(update: Update, context: CrmContext) -> None:
     """A button from an earlier question of this flow: the current question is the one that counts."""
-    await answer(update.callback_query, context.t("customers.answer_current"), alert=True)
+    await common.answer(update.callback_query, context.t("customers.answer_current"), alert=True)
 
 
 # ---- saving ----------------------------------------------------------------------------------------------
@@ -419,7 +410,7 @@ def _customer_draft(draft: Draft) -> CustomerDraft:
 
 
 async def _save(update: Update, context: CrmContext, draft: Draft, *, force: bool = False) -> str:
-    actor = actor_of(context)
+    actor = common.actor_of(context)
     try:
         if draft["type"] == "lead":
             lead = await context.services.customers.leads.create(
@@ -467,14 +458,14 @@ async def save_anyway(update: Update, context: CrmContext) -> str | None:
 async def open_duplicate(update: Update, context: CrmContext) -> str:
     """The rep picked the existing customer: the new draft is not needed any more."""
     _drop(context)
-    await show_customer(update, context, int_arg(callback_args(update), 0), edit=False)
+    await show_customer(update, context, common.int_arg(common.callback_args(update), 0), edit=False)
     return END
 
 
 # ---- entry points ----------------------------------------------------------------------------------------
 
 def _command_rest(update: Update) -> str:
-    parts = message_text(update).split(maxsplit=1)
+    parts = common.message_text(update).split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
 
 
@@ -519,19 +510,19 @@ async def _one_line(update: Update, context: CrmContext, kind: str, entry: Quick
     return await _summary(update, context, draft, edit=False)
 
 
-@require_actor("customers.create")
+@common.require_actor("customers.create")
 async def new_customer(update: Update, context: CrmContext) -> str | None:
     """/newcustomer: ask step by step, or take `/newcustomer name; phones; e-mail; #tags` in one go."""
     return await _start(update, context, "customer")
 
 
-@require_actor("customers.create")
+@common.require_actor("customers.create")
 async def new_lead(update: Update, context: CrmContext) -> str | None:
     """/newlead: name and a phone are enough."""
     return await _start(update, context, "lead")
 
 
-@require_actor("customers.create")
+@common.require_actor("customers.create")
 async def from_shared_contact(update: Update, context: CrmContext) -> str | None:
     """"New customer" under a shared phone contact: name and number are already known."""
     shared = context.user_data.get(SHARED_KEY) if context.user_data is not None else None
@@ -561,13 +552,13 @@ async def _from_search(update: Update, context: CrmContext, kind: str) -> str | 
     return await _ask(update, context, draft, _after(draft, None), edit=False)
 
 
-@require_actor("customers.create")
+@common.require_actor("customers.create")
 async def lead_from_search(update: Update, context: CrmContext) -> str | None:
     """"New lead with this name/number" under an empty search result."""
     return await _from_search(update, context, "lead")
 
 
-@require_actor("customers.create")
+@common.require_actor("customers.create")
 async def customer_from_search(update: Update, context: CrmContext) -> str | None:
     return await _from_search(update, context, "customer")
 
@@ -583,7 +574,7 @@ def _at(*steps: str) -> Callable[[StepHandler], StepHandler]:
             waiting = flow.current(context)
             data = update.callback_query.data if update.callback_query else None
             if waiting is None or not waiting.accepts(data) or _draft(context) is None:
-                await answer(update.callback_query)
+                await common.answer(update.callback_query)
                 return await _lost(update, context)
             if steps and waiting.step not in steps:
                 await stale_button(update, context)
@@ -632,7 +623,7 @@ def _repeatable(step: str) -> str:
 
 
 async def _skip(update: Update, context: CrmContext) -> str | None:
-    args = callback_args(update)
+    args = common.callback_args(update)
     step = args[0] if args else ""
     if step not in OPTIONAL_STEPS or _step(context) != step:
         await stale_button(update, context)
