@@ -157,6 +157,7 @@ class SearchHit:
     title: str
     subtitle: str | None = None
     owner_id: int | None = None
+    customer_kind: CustomerKind | None = None  # customers only: company or person, for the icon
 
 
 @dataclass(frozen=True)

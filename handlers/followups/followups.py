@@ -54,6 +54,7 @@ from handlers.followups.drafts import (
     save_draft,
 )
 from views.core.formatting import zone
+from views.customers.icons import hit_icon
 from views.followups.texts import (
     KIND_ORDER,
     SNOOZE_CHOICES,
@@ -65,7 +66,6 @@ from views.followups.texts import (
 
 LAST_VISIT_KEY = "fu_visit"
 ENTITIES = {e.value: e for e in EntityKind}
-HIT_ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
 # The steps of a log / plan draft: typed answers, then the button steps (kind, pick who, check and save, confirm).
 MY_PENDING = ("fu.who", "fu.text", "fu.next", "fu.when", "fu.what", "fu.kind", "fu.pick", "fu.check", "fu.confirm")
 
@@ -248,7 +248,7 @@ async def _offer_targets(update: Update, context: CrmContext, draft: Draft, matc
     t = context.t
     seq = draft.seq
     rows: list[list[Button]] = [
-        [(f"{HIT_ICONS[h.entity]} {_hit_name(h)}"[:60], f"fu:pick:{h.entity.value}:{h.id}:{seq}")]
+        [(f"{hit_icon(h)} {_hit_name(h)}"[:60], f"fu:pick:{h.entity.value}:{h.id}:{seq}")]
         for h in match.hits
     ]
     if draft.query:
