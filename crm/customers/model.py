@@ -135,6 +135,7 @@ class Interaction(AboutParty):
     occurred_at: datetime
     latitude: float | None = None
     longitude: float | None = None
+    deleted_at: datetime | None = None  # undone right after it was logged
 
 
 @dataclass(frozen=True, kw_only=True)

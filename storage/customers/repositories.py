@@ -243,6 +243,27 @@ class SqlInteractionRepository:
         q = q.order_by(c.occurred_at.desc(), c.id.desc()).limit(limit)
         return [_interaction(r) for r in await self._c.execute(q)]
 
+    async def get(self, interaction_id: int, *, include_deleted: bool = False) -> Interaction | None:
+        statement = _interaction.any_by_id if include_deleted else _interaction.live_by_id
+        row = (await self._c.execute(statement, {"id": interaction_id})).first()
+        return _interaction(row) if row else None
+
+    async def by_author_since(self, author_id: int, kind: InteractionKind, since: datetime, *,
+                              customer_id: int | None, lead_id: int | None,
+                              contact_id: int | None) -> Sequence[Interaction]:
+        c = t.interactions.c
+        party = [column.is_(None) if value is None else column == value
+                 for column, value in ((c.customer_id, customer_id), (c.lead_id, lead_id), (c.contact_id, contact_id))]
+        q = (select(t.interactions)
+             .where(c.deleted_at.is_(None), c.author_id == author_id, c.kind == kind.value, c.created_at >= since,
+                    *party)
+             .order_by(c.created_at.desc(), c.id.desc()))
+        return [_interaction(r) for r in await self._c.execute(q)]
+
+    async def soft_delete(self, interaction_id: int, at: datetime) -> None:
+        await self._c.execute(update(t.interactions).where(t.interactions.c.id == interaction_id)
+                              .values(deleted_at=at))
+
     async def move_lead_to_customer(self, lead_id: int, customer_id: int) -> None:
         await self._c.execute(update(t.interactions).where(t.interactions.c.lead_id == lead_id)
                               .values(customer_id=customer_id))
@@ -259,6 +280,12 @@ class SqlFollowUpRepository(_Records[FollowUp]):
         q = select(t.followups).where(c.status == FollowUpStatus.OPEN.value, c.deleted_at.is_(None),
                                       c.lead_id == lead_id)
         return [_followup(r) for r in await self._c.execute(q.order_by(c.due_at, c.id))]
+
+    async def open_from_interaction(self, interaction_id: int) -> Sequence[FollowUp]:
+        c = t.followups.c
+        q = select(t.followups).where(c.interaction_id == interaction_id, c.status == FollowUpStatus.OPEN.value,
+                                      c.deleted_at.is_(None))
+        return [_followup(r) for r in await self._c.execute(q.order_by(c.id))]
 
     async def for_owner_between(self, owner_id: int, start: datetime | None, end: datetime) -> Sequence[FollowUp]:
         c = t.followups.c
