@@ -8,6 +8,7 @@ from crm.followups.followups import FollowUpService
 from crm.followups.module import FollowUpsServices
 from crm.followups.nudges import NudgeService
 from crm.followups.reminders import ReminderService
+from crm.organisation.permissions import Actor, Scope
 from handlers.core.menu import Command
 from handlers.followups import agenda as agenda_chat
 from handlers.followups import followups, team
@@ -26,6 +27,11 @@ def build(wiring: Wiring) -> FollowUpsServices:
     )
 
 
+def sees_team(actor: Actor) -> bool:
+    """/team lists everyone in the actor's follow-ups scope: for someone who sees only their own, just themselves."""
+    return actor.scope("followups") is not Scope.OWN
+
+
 MODULE = Module(
     name="followups",
     requires=("organisation", "customers", "segments"),
@@ -36,7 +42,7 @@ MODULE = Module(
         Command("today", "cmd.today"),
         Command("agenda", "cmd.agenda"),
         Command("agendatime", "cmd.agendatime"),
-        Command("team", "cmd.team"),
+        Command("team", "cmd.team", sees_team),
         Command("nudges", "segments.cmd_nudges", "customers.handover"),
     ),
     handlers=(followups.register, nudges_chat.register, agenda_chat.register, team.register),

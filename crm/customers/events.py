@@ -33,4 +33,14 @@ class InteractionLogged(Event):
     contact_id: int | None
 
 
-__all__ = ["CustomerCreated", "InteractionLogged"]
+@dataclass(frozen=True)
+class InteractionUndone(Event):
+    """An interaction removed by its author right after logging it (a slip, a duplicate): it never happened."""
+
+    interaction_id: int
+    contacted_at: datetime
+    customer_id: int | None
+    lead_id: int | None
+
+
+__all__ = ["CustomerCreated", "InteractionLogged", "InteractionUndone"]

@@ -135,6 +135,7 @@ class Interaction(AboutParty):
     occurred_at: datetime
     latitude: float | None = None
     longitude: float | None = None
+    deleted_at: datetime | None = None  # undone right after it was logged
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,6 +158,7 @@ class SearchHit:
     title: str
     subtitle: str | None = None
     owner_id: int | None = None
+    customer_kind: CustomerKind | None = None  # customers only: company or person, for the icon
 
 
 @dataclass(frozen=True)

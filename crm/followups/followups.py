@@ -8,11 +8,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from crm.core.clock import Clock
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.contacts_leads import visible_contact, visible_lead
 from crm.customers.customers import clean_text, visible_customer
-from crm.customers.events import InteractionLogged
+from crm.customers.events import InteractionLogged, InteractionUndone
 from crm.customers.model import EntityKind, FollowUp, FollowUpStatus, Interaction, InteractionKind
 from crm.followups.agenda import Agenda, day_bounds, split_agenda
 from crm.followups.events import FollowUpDone
@@ -22,6 +22,27 @@ from crm.organisation.permissions import Actor
 
 MAX_TEXT = 4000
 CHECKIN_WINDOW = timedelta(hours=2)
+# The same thing logged again this soon is a double tap or a retry after a slow reply, not a second visit.
+DUPLICATE_WINDOW = timedelta(minutes=10)
+# A slip noticed right away can be taken back; later the interaction is part of the history others may have read.
+UNDO_WINDOW = timedelta(minutes=10)
+
+
+class DuplicateInteraction(DomainError):
+    """The author logged the same interaction (party, kind, text) within DUPLICATE_WINDOW; nothing was saved.
+    ``log(..., allow_duplicate=True)`` saves it anyway."""
+
+    key = "followups.duplicate"
+
+    def __init__(self, previous: Interaction, ago: timedelta) -> None:
+        super().__init__(minutes=int(ago.total_seconds() // 60))
+        self.previous = previous
+        self.ago = ago
+
+
+def same_text(a: str, b: str) -> bool:
+    """Equal once surrounding and repeated whitespace is folded: a retyped note differs in spaces only."""
+    return " ".join(a.split()) == " ".join(b.split())
 
 
 @dataclass(frozen=True)
@@ -68,8 +89,12 @@ class FollowUpService:
         occurred_at: datetime | None = None,
         next_due: datetime | None = None,
         next_text: str | None = None,
+        allow_duplicate: bool = False,
     ) -> tuple[Interaction, FollowUp | None]:
-        """Record an interaction and, optionally, the next step. One transaction: both or neither."""
+        """Record an interaction and, optionally, the next step. One transaction: both or neither.
+
+        Raises DuplicateInteraction when the actor logged the same one within DUPLICATE_WINDOW, unless
+        ``allow_duplicate`` (they saw the warning and said so)."""
         actor.require("followups.create")
         body = clean_text(text, "notes", required=True) or ""
         if location is not None and not (-90 <= location[0] <= 90 and -180 <= location[1] <= 180):
@@ -77,6 +102,10 @@ class FollowUpService:
         now = self._clock.now()
         async with self._uow() as uow:
             resolved = await resolve_target(uow, actor, target)
+            if not allow_duplicate:
+                previous = await self._same_recent(uow, actor, resolved, kind, body, now)
+                if previous is not None and previous.created_at is not None:
+                    raise DuplicateInteraction(previous, now - previous.created_at)
             interaction = await uow.customers.interactions.add(Interaction(
                 id=0, author_id=actor.staff_id, kind=kind, text=body, occurred_at=occurred_at or now,
                 customer_id=resolved.customer_id, lead_id=resolved.lead_id, contact_id=resolved.contact_id,
@@ -96,6 +125,44 @@ class FollowUpService:
                 followup = await self._add(uow, actor, resolved, next_due, next_text or body, interaction.id)
             await uow.commit()
         return interaction, followup
+
+    @staticmethod
+    async def _same_recent(uow: FollowUpsUnitOfWork, actor: Actor, resolved: ResolvedTarget, kind: InteractionKind,
+                           body: str, now: datetime) -> Interaction | None:
+        candidates = await uow.customers.interactions.by_author_since(
+            actor.staff_id, kind, now - DUPLICATE_WINDOW, customer_id=resolved.customer_id,
+            lead_id=resolved.lead_id, contact_id=resolved.contact_id)
+        return next((c for c in candidates if same_text(c.text, body)), None)
+
+    async def undo(self, actor: Actor, interaction_id: int) -> tuple[Interaction, tuple[FollowUp, ...]]:
+        """Take back an interaction just logged: soft-deleted, with the follow-up planned in the same /log
+        cancelled. Only its author, and only within UNDO_WINDOW; anyone else's id is "not found"."""
+        actor.require("followups.create")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            interaction = await uow.customers.interactions.get(interaction_id, include_deleted=True)
+            if interaction is None or interaction.author_id != actor.staff_id:
+                raise NotFound()
+            if interaction.deleted_at is not None:
+                raise ValidationFailed("followups.undo_already")
+            if interaction.created_at is None or interaction.created_at < now - UNDO_WINDOW:
+                raise ValidationFailed("followups.undo_too_late", minutes=int(UNDO_WINDOW.total_seconds() // 60))
+            await uow.customers.interactions.soft_delete(interaction_id, now)
+            await audit.record(uow, actor.staff_id, "undo", "interaction", interaction_id, {"deleted_at": None},
+                               {"deleted_at": now})
+            cancelled: list[FollowUp] = []
+            for followup in await uow.customers.followups.open_from_interaction(interaction_id):
+                await uow.customers.followups.update(followup.id, status=FollowUpStatus.CANCELLED.value,
+                                                     completed_at=now)
+                await audit.record(uow, actor.staff_id, "cancel", "followup", followup.id,
+                                   {"status": followup.status},
+                                   {"status": FollowUpStatus.CANCELLED, "completed_at": now})
+                cancelled.append(replace(followup, status=FollowUpStatus.CANCELLED, completed_at=now))
+            uow.record(InteractionUndone(
+                occurred_at=now, interaction_id=interaction_id, contacted_at=interaction.occurred_at,
+                customer_id=interaction.customer_id, lead_id=interaction.lead_id))
+            await uow.commit()
+        return replace(interaction, deleted_at=now), tuple(cancelled)
 
     async def plan(self, actor: Actor, target: Target, due_at: datetime, text: str) -> FollowUp:
         actor.require("followups.create")
@@ -234,4 +301,5 @@ def snooze_choices(now: datetime, timezone: str) -> dict[str, datetime]:
     return {"1h": now + timedelta(hours=1), "tomorrow": tomorrow, "week": next_week}
 
 
-__all__ = ["Agenda", "FollowUpService", "ResolvedTarget", "Target", "snooze_choices"]
+__all__ = ["DUPLICATE_WINDOW", "UNDO_WINDOW", "Agenda", "DuplicateInteraction", "FollowUpService", "ResolvedTarget",
+           "Target", "same_text", "snooze_choices"]

@@ -1,9 +1,10 @@
-"""Finding customers, contacts and leads: /find, plain text, a typed phone number, /customers, shared contacts.
+"""Finding customers, contacts and leads: /find, plain text, a typed phone number, shared contacts
+(/customers: handlers.customers.team).
 
 The query stays in ``user_data`` (``cu_find``), never in callback data: page buttons carry the page number only.
 
 Buttons:
-  cu:find:<page>  cu:list:<page>           pages of the last search / of my customers
+  cu:find:<page>                           pages of the last search (cu:list: handlers.customers.team)
   cs:lead  cs:contact  cs:to:<customer id> a shared phone contact: new lead, or contact of a customer
   (cs:new, cu:nl, cu:nc start the guided creation flow in handlers.customers.create)
 """
@@ -32,8 +33,8 @@ from handlers.core.common import (
     require_actor,
 )
 from handlers.customers.views import (
-    customer_button,
     hit_button,
+    page_nav,
     render_lead,
     respond,
     shared_phone,
@@ -54,15 +55,6 @@ def _remember(context: CrmContext, query: str) -> None:
 def _remembered(context: CrmContext) -> str | None:
     found = context.user_data.get(FIND_KEY) if context.user_data is not None else None
     return str(found["q"]) if isinstance(found, dict) and found.get("q") else None
-
-
-def _nav(prefix: str, page: int, has_more: bool) -> list[Button]:
-    row: list[Button] = []
-    if page > 0:
-        row.append(("◀️", f"{prefix}:{page - 1}"))
-    if has_more:
-        row.append(("▶️", f"{prefix}:{page + 1}"))
-    return row
 
 
 async def _open_hit(update: Update, context: CrmContext, result: SearchPage) -> None:
@@ -96,7 +88,7 @@ async def run_search(update: Update, context: CrmContext, query: str, page: int 
         await respond(update, context, text, rows)
         return
     rows = [[hit_button(hit)] for hit in result.hits]
-    rows.append(_nav("cu:find", page, result.has_more))
+    rows.append(page_nav("cu:find", page, result.has_more))
     await respond(update, context, context.t("customers.results", query=query, page=page + 1), rows)
 
 
@@ -141,20 +133,6 @@ async def find_page(update: Update, context: CrmContext) -> None:
     if query is None:
         raise DomainError("error.stale_button")
     await run_search(update, context, query, max(int_arg(callback_args(update), 0), 0))
-
-
-@require_actor("customers.view")
-async def my_customers(update: Update, context: CrmContext) -> None:
-    """/customers: the customers I own, a page at a time."""
-    args = callback_args(update)
-    page = max(int_arg(args, 0), 0) if args else 0
-    rows_found, has_more = await context.services.customers.customers.list_mine(actor_of(context), page)
-    if not rows_found and page == 0:
-        await respond(update, context, context.t("customers.none_yet"))
-        return
-    rows = [[customer_button(c)] for c in rows_found]
-    rows.append(_nav("cu:list", page, has_more))
-    await respond(update, context, context.t("customers.my_title", page=page + 1), rows)
 
 
 # ---- a shared phone contact ------------------------------------------------------------------------------

@@ -13,16 +13,7 @@ from telegram import Update
 from bot.context import CrmContext
 from crm.organisation.permissions import Actor, Scope
 from handlers.core.common import Button, actor_of, callback_args, int_arg, require_actor
-from handlers.customers.views import customer_button, respond, short
-
-
-def _nav(prefix: str, page: int, has_more: bool) -> list[Button]:
-    row: list[Button] = []
-    if page > 0:
-        row.append(("◀️", f"{prefix}:{page - 1}"))
-    if has_more:
-        row.append(("▶️", f"{prefix}:{page + 1}"))
-    return row
+from handlers.customers.views import customer_button, customer_icon, page_nav, respond, short
 
 
 def sees_team(actor: Actor) -> bool:
@@ -45,7 +36,7 @@ async def my_customers(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("customers.none_yet"), [toggle])
         return
     rows = [[customer_button(c)] for c in found]
-    rows.append(_nav("cu:list", page, has_more))
+    rows.append(page_nav("cu:list", page, has_more))
     rows.append(toggle)
     await respond(update, context, context.t("customers.my_title", page=page + 1), rows)
 
@@ -59,7 +50,7 @@ async def team_customers(update: Update, context: CrmContext) -> None:
     if not found and page == 0:
         await respond(update, context, context.t("customers.team_none"), [toggle])
         return
-    rows = [[(short(f"🏢 {c.name} · {owners.get(c.owner_id, '?')}"), f"cu:open:{c.id}")] for c in found]
-    rows.append(_nav("cu:team", page, has_more))
+    rows = [[(short(f"{customer_icon(c)} {c.name} · {owners.get(c.owner_id, '?')}"), f"cu:open:{c.id}")] for c in found]
+    rows.append(page_nav("cu:team", page, has_more))
     rows.append(toggle)
     await respond(update, context, context.t("customers.team_title", page=page + 1), rows)

@@ -35,9 +35,8 @@ from handlers.core.screens import EntityScreen
 from handlers.core.screens import respond as respond  # the customer handlers answer through views
 from handlers.customers import card_extras
 from views.core.formatting import local_time
+from views.customers.icons import KIND_ICONS, hit_icon
 
-ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
-KIND_ICONS = {CustomerKind.COMPANY: "🏢", CustomerKind.PERSON: "👤"}
 OPEN_VERB = {EntityKind.CUSTOMER: "cu", EntityKind.CONTACT: "ct", EntityKind.LEAD: "ld"}
 LABEL_LIMIT = 48
 CARD_FOLLOWUPS = 5
@@ -135,7 +134,7 @@ def when(context: CrmContext, moment: datetime) -> str:
 
 
 def hit_label(hit: SearchHit) -> str:
-    label = f"{ICONS[hit.entity]} {hit.title}"
+    label = f"{hit_icon(hit)} {hit.title}"
     if hit.subtitle:
         label += f" · {hit.subtitle}"
     return short(label)
@@ -143,6 +142,16 @@ def hit_label(hit: SearchHit) -> str:
 
 def hit_button(hit: SearchHit) -> Button:
     return (hit_label(hit), f"{OPEN_VERB[hit.entity]}:open:{hit.id}")
+
+
+def page_nav(prefix: str, page: int, has_more: bool) -> list[Button]:
+    """◀️ / ▶️ for a paged list; the buttons carry the page number only."""
+    row: list[Button] = []
+    if page > 0:
+        row.append(("◀️", f"{prefix}:{page - 1}"))
+    if has_more:
+        row.append(("▶️", f"{prefix}:{page + 1}"))
+    return row
 
 
 def customer_icon(customer: Customer) -> str:

@@ -6,6 +6,8 @@ Button data (all ≤ 64 bytes, ids only; every press re-reads and re-checks thro
   fu:log|plan|cb:<customer|contact|lead>:<id>   start a guided log / a plan / a call-back reminder
   fu:k:<kind>:<seq>  fu:pick:<entity>:<id>:<seq>  fu:lead:<seq>  fu:save:<seq>  fu:time:<seq>  fu:txt:<seq>
   fu:skip:<seq>  fu:ok:<seq>  fu:x:<seq>        steps of the current draft (<seq>: which draft)
+  fu:dup:<seq>                                  save anyway what was logged moments ago already
+  fu:undo:<interaction id>                      take back an interaction just saved (UNDO_WINDOW)
   fu:done:<id>  fu:snz:<id>:<1h|tomorrow|week>  fu:rs:<id>  fu:rsok:<id>  fu:view:<id>   one follow-up
 """
 
@@ -21,7 +23,7 @@ from bot.context import CrmContext
 from crm.core.errors import DomainError
 from crm.core.natural_dates import ParsedWhen, parse_when_prefix, unreadable_when_prefix
 from crm.customers.model import EntityKind, InteractionKind, SearchHit
-from crm.followups.followups import Target, snooze_choices
+from crm.followups.followups import DuplicateInteraction, Target, snooze_choices
 from crm.followups.log_matching import TargetMatch, match_target
 from crm.followups.log_parser import Split, parse_log
 from handlers.core import flow
@@ -54,6 +56,7 @@ from handlers.followups.drafts import (
     save_draft,
 )
 from views.core.formatting import zone
+from views.customers.icons import hit_icon
 from views.followups.texts import (
     KIND_ORDER,
     SNOOZE_CHOICES,
@@ -65,9 +68,9 @@ from views.followups.texts import (
 
 LAST_VISIT_KEY = "fu_visit"
 ENTITIES = {e.value: e for e in EntityKind}
-HIT_ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
 # The steps of a log / plan draft: typed answers, then the button steps (kind, pick who, check and save, confirm).
-MY_PENDING = ("fu.who", "fu.text", "fu.next", "fu.when", "fu.what", "fu.kind", "fu.pick", "fu.check", "fu.confirm")
+MY_PENDING = ("fu.who", "fu.text", "fu.next", "fu.when", "fu.what", "fu.kind", "fu.pick", "fu.check", "fu.confirm",
+              "fu.dup")
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -80,7 +83,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     routes = {
         "log": start_log, "plan": start_plan, "cb": start_callback, "k": pick_kind, "pick": pick_target,
         "lead": create_lead, "save": save, "time": change_time, "txt": edit_text, "skip": skip_next,
-        "ok": confirm_time, "x": cancel, "done": done, "snz": snooze, "rs": reschedule, "rsok": reschedule_ok,
+        "ok": confirm_time, "x": cancel, "dup": save_anyway, "undo": undo,
+        "done": done, "snz": snooze, "rs": reschedule, "rsok": reschedule_ok,
         "view": view,
     }
     app.add_handlers([CallbackQueryHandler(func, pattern=rf"^fu:{verb}(:|$)") for verb, func in routes.items()])
@@ -248,7 +252,7 @@ async def _offer_targets(update: Update, context: CrmContext, draft: Draft, matc
     t = context.t
     seq = draft.seq
     rows: list[list[Button]] = [
-        [(f"{HIT_ICONS[h.entity]} {_hit_name(h)}"[:60], f"fu:pick:{h.entity.value}:{h.id}:{seq}")]
+        [(f"{hit_icon(h)} {_hit_name(h)}"[:60], f"fu:pick:{h.entity.value}:{h.id}:{seq}")]
         for h in match.hits
     ]
     if draft.query:
@@ -505,7 +509,32 @@ async def save(update: Update, context: CrmContext) -> None:
     await _save_log(update, context, draft)
 
 
-async def _save_log(update: Update, context: CrmContext, draft: Draft) -> None:
+@require_actor("followups.create")
+async def save_anyway(update: Update, context: CrmContext) -> None:
+    """The rep saw "you logged the same … minutes ago" and saves it again on purpose."""
+    draft = await _current(update, context, 0)
+    if draft is None:
+        return
+    await _save_log(update, context, draft, allow_duplicate=True)
+
+
+async def _warn_duplicate(update: Update, context: CrmContext, draft: Draft, found: DuplicateInteraction) -> None:
+    """Nothing saved yet: the rep decides, by button, whether this is a second visit or the same one again."""
+    t = context.t
+    await answer(update.callback_query)
+    save_draft(context, draft)
+    _wait(context, "fu.dup", "button")
+    minutes = int(found.ago.total_seconds() // 60)
+    noun = t(f"followups.noun_{found.previous.kind.value}")
+    head = (t("followups.duplicate", kind=noun, minutes=minutes) if minutes >= 2
+            else t("followups.duplicate_just_now", kind=noun))
+    await reply(update, context, "\n".join([head, "", *_draft_lines(context, draft)]), [
+        [(t("followups.btn_save_anyway"), f"fu:dup:{draft.seq}")],
+        [(t("followups.btn_dont_save"), f"fu:x:{draft.seq}")],
+    ])
+
+
+async def _save_log(update: Update, context: CrmContext, draft: Draft, *, allow_duplicate: bool = False) -> None:
     assert draft.entity is not None and draft.target_id is not None
     actor = actor_of(context)
     due = draft.due
@@ -516,10 +545,14 @@ async def _save_log(update: Update, context: CrmContext, draft: Draft) -> None:
         await reply(update, context, context.t("followups.past_when", when=_when(context, due)), edit=False)
         await _advance(update, context, draft)
         return
-    interaction, followup = await context.services.followups.followups.log(
-        actor, Target(EntityKind(draft.entity), draft.target_id), InteractionKind(draft.kind), draft.text or "",
-        location=draft.location, next_due=due, next_text=draft.next_text,
-    )
+    try:
+        interaction, followup = await context.services.followups.followups.log(
+            actor, Target(EntityKind(draft.entity), draft.target_id), InteractionKind(draft.kind), draft.text or "",
+            location=draft.location, next_due=due, next_text=draft.next_text, allow_duplicate=allow_duplicate,
+        )
+    except DuplicateInteraction as found:
+        await _warn_duplicate(update, context, draft, found)
+        return
     await answer(update.callback_query, context.t("followups.saved_short"))
     drop_draft(context)
     if current_pending(context).get("kind") in MY_PENDING:
@@ -531,7 +564,7 @@ async def _save_log(update: Update, context: CrmContext, draft: Draft) -> None:
     if interaction.kind is InteractionKind.VISIT and draft.location is None and context.user_data is not None:
         context.user_data[LAST_VISIT_KEY] = {"id": interaction.id, "name": draft.name or ""}
         lines.append(t("followups.checkin_hint"))
-    rows: list[list[Button]] = []
+    rows: list[list[Button]] = [[(t("followups.btn_undo"), f"fu:undo:{interaction.id}")]]
     if interaction.customer_id is not None:
         rows.append([(t("followups.btn_open_customer"), f"cu:open:{interaction.customer_id}")])
     elif interaction.lead_id is not None:
@@ -615,6 +648,21 @@ async def cancel(update: Update, context: CrmContext) -> None:
             clear_pending(context)
     await answer(update.callback_query)
     await reply(update, context, context.t("followups.cancelled"))
+
+
+@require_actor("followups.create")
+async def undo(update: Update, context: CrmContext) -> None:
+    """↩️ Undo under a saved interaction: the service checks it is the presser's own and still fresh."""
+    interaction, cancelled = await context.services.followups.followups.undo(
+        actor_of(context), int_arg(callback_args(update), 0))
+    await answer(update.callback_query, context.t("followups.undone_short"))
+    last = context.user_data.get(LAST_VISIT_KEY) if context.user_data is not None else None
+    if isinstance(last, dict) and last.get("id") == interaction.id:
+        context.user_data.pop(LAST_VISIT_KEY, None)  # type: ignore[union-attr]  # no check-in for what is gone
+    t = context.t
+    lines = [t("followups.undone", kind=kind_label(t, interaction.kind))]
+    lines += [t("followups.undone_next", text=f.text) for f in cancelled]
+    await reply(update, context, "\n".join(lines))
 
 
 # ---- location check-ins ----------------------------------------------------------------------------------------

@@ -32,10 +32,10 @@ from handlers.core.common import (
     require_actor,
 )
 from views.core.formatting import local_time
+from views.customers.icons import hit_icon
 
 CODES: dict[str, EntityKind] = {"c": EntityKind.CUSTOMER, "k": EntityKind.CONTACT, "l": EntityKind.LEAD}
 CODE_OF: dict[EntityKind, str] = {kind: code for code, kind in CODES.items()}
-ICON = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
 MARK = {ConsentStatus.OPTED_IN: "✅", ConsentStatus.OPTED_OUT: "⛔", ConsentStatus.NONE: "▫️"}
 
 
@@ -64,7 +64,7 @@ async def _search(update: Update, context: CrmContext, query: str) -> None:
         return
     clear_pending(context)
     rows: list[list[Button]] = [
-        [(f"{ICON[hit.entity]} {hit.title}" + (f" · {hit.subtitle}" if hit.subtitle else ""),
+        [(f"{hit_icon(hit)} {hit.title}" + (f" · {hit.subtitle}" if hit.subtitle else ""),
           f"cons:t:{CODE_OF[hit.entity]}:{hit.id}")] for hit in found.hits]
     await reply(update, context, context.t("subscriptions.consent_pick"), rows)
 

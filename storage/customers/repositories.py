@@ -14,11 +14,13 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    cast,
     delete,
     exists,
     func,
     insert,
     literal,
+    null,
     or_,
     select,
     union_all,
@@ -241,6 +243,27 @@ class SqlInteractionRepository:
         q = q.order_by(c.occurred_at.desc(), c.id.desc()).limit(limit)
         return [_interaction(r) for r in await self._c.execute(q)]
 
+    async def get(self, interaction_id: int, *, include_deleted: bool = False) -> Interaction | None:
+        statement = _interaction.any_by_id if include_deleted else _interaction.live_by_id
+        row = (await self._c.execute(statement, {"id": interaction_id})).first()
+        return _interaction(row) if row else None
+
+    async def by_author_since(self, author_id: int, kind: InteractionKind, since: datetime, *,
+                              customer_id: int | None, lead_id: int | None,
+                              contact_id: int | None) -> Sequence[Interaction]:
+        c = t.interactions.c
+        party = [column.is_(None) if value is None else column == value
+                 for column, value in ((c.customer_id, customer_id), (c.lead_id, lead_id), (c.contact_id, contact_id))]
+        q = (select(t.interactions)
+             .where(c.deleted_at.is_(None), c.author_id == author_id, c.kind == kind.value, c.created_at >= since,
+                    *party)
+             .order_by(c.created_at.desc(), c.id.desc()))
+        return [_interaction(r) for r in await self._c.execute(q)]
+
+    async def soft_delete(self, interaction_id: int, at: datetime) -> None:
+        await self._c.execute(update(t.interactions).where(t.interactions.c.id == interaction_id)
+                              .values(deleted_at=at))
+
     async def move_lead_to_customer(self, lead_id: int, customer_id: int) -> None:
         await self._c.execute(update(t.interactions).where(t.interactions.c.lead_id == lead_id)
                               .values(customer_id=customer_id))
@@ -257,6 +280,12 @@ class SqlFollowUpRepository(_Records[FollowUp]):
         q = select(t.followups).where(c.status == FollowUpStatus.OPEN.value, c.deleted_at.is_(None),
                                       c.lead_id == lead_id)
         return [_followup(r) for r in await self._c.execute(q.order_by(c.due_at, c.id))]
+
+    async def open_from_interaction(self, interaction_id: int) -> Sequence[FollowUp]:
+        c = t.followups.c
+        q = select(t.followups).where(c.interaction_id == interaction_id, c.status == FollowUpStatus.OPEN.value,
+                                      c.deleted_at.is_(None))
+        return [_followup(r) for r in await self._c.execute(q.order_by(c.id))]
 
     async def for_owner_between(self, owner_id: int, start: datetime | None, end: datetime) -> Sequence[FollowUp]:
         c = t.followups.c
@@ -334,8 +363,8 @@ class SqlSearchIndex:
                 sql, args).fetchall()
         else:
             rows = await self._c.exec_driver_sql(sql, args)
-        return [SearchHit(EntityKind(entity), id_, title, subtitle, owner_id)
-                for entity, id_, title, subtitle, owner_id in rows]
+        return [SearchHit(EntityKind(entity), id_, title, subtitle, owner_id, _customer_kind(kind))
+                for entity, id_, title, subtitle, owner_id, kind in rows]
 
     async def named(self, scope: ScopeFilter, keys: Sequence[str], *, limit: int, starting: bool = False
                     ) -> Sequence[tuple[str, SearchHit]]:
@@ -356,8 +385,12 @@ class SqlSearchIndex:
         else:
             params["keys"] = unique
         rows = await self._c.execute(statement, params)
-        return [(key, SearchHit(EntityKind(entity), id_, title, subtitle, owner_id))
-                for entity, id_, title, subtitle, owner_id, key in rows]
+        return [(key, SearchHit(EntityKind(entity), id_, title, subtitle, owner_id, _customer_kind(kind)))
+                for entity, id_, title, subtitle, owner_id, kind, key in rows]
+
+
+def _customer_kind(value: str | None) -> CustomerKind | None:
+    return CustomerKind(value) if value else None
 
 
 SearchShape = tuple[tuple[bool, ...], bool, int, int]
@@ -478,10 +511,12 @@ def _entity_branches(matching: Callable[[EntityKind, Any], list[ColumnElement[bo
         return [literal(entity.value).label("entity"), *picked, *extra]
 
     cu, co, le = t.customers.c, t.contacts.c, t.leads.c
+    # Only customers are a company or a person; typed, so PostgreSQL unites the branches without guessing.
+    no_kind = cast(null(), cu.kind.type).label("customer_kind")
     drive = drive_for(EntityKind.CUSTOMER)
     customers_q = (
         select(*columns(EntityKind.CUSTOMER, drive, cu.id, cu.name.label("title"), cu.short_name.label("subtitle"),
-                        cu.owner_id))
+                        cu.owner_id, cu.kind.label("customer_kind")))
         .select_from(drive.join(t.customers, cu.id == drive.c.entity_id))
         .where(*matching(EntityKind.CUSTOMER, drive), cu.deleted_at.is_(None), in_scope(cu.owner_id + 0))
         .limit(limit)
@@ -490,7 +525,7 @@ def _entity_branches(matching: Callable[[EntityKind, Any], list[ColumnElement[bo
     owner = t.customers.alias("contact_customer")
     contacts_q = (
         select(*columns(EntityKind.CONTACT, drive, co.id, co.name.label("title"), owner.c.name.label("subtitle"),
-                        owner.c.owner_id))
+                        owner.c.owner_id, no_kind))
         .select_from(drive.join(t.contacts, co.id == drive.c.entity_id).join(owner, owner.c.id == co.customer_id))
         .where(*matching(EntityKind.CONTACT, drive), co.deleted_at.is_(None), owner.c.deleted_at.is_(None),
                in_scope(owner.c.owner_id + 0))
@@ -499,7 +534,7 @@ def _entity_branches(matching: Callable[[EntityKind, Any], list[ColumnElement[bo
     drive = drive_for(EntityKind.LEAD)
     leads_q = (
         select(*columns(EntityKind.LEAD, drive, le.id, le.name.label("title"), le.company_name.label("subtitle"),
-                        le.owner_id))
+                        le.owner_id, no_kind))
         .select_from(drive.join(t.leads, le.id == drive.c.entity_id))
         .where(*matching(EntityKind.LEAD, drive), le.deleted_at.is_(None), le.status != LeadStatus.CONVERTED.value,
                in_scope(le.owner_id + 0))

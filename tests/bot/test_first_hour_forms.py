@@ -130,8 +130,9 @@ async def test_log_with_a_next_time_that_cannot_be(engine: AsyncEngine, clock: M
                  (bob, "in -3 days", "I couldn't read “in -3 days”", "When?"),
                  (bob, "in 9999 years", "I couldn't read “in 9999 years”", "When?"),
                  (zed, "2月31日", "無法把「2月31日」讀成日期", "什麼時候"))
-        for chatter, words, said, asked in cases:
-            reply = await chatter.text_of(f"/log 王小明 visited next: {words} call")
+        for n, (chatter, words, said, asked) in enumerate(cases):
+            # A different visit each time: the same one again within minutes would be asked about first.
+            reply = await chatter.text_of(f"/log 王小明 visited shop {n} next: {words} call")
             assert said in reply and asked in reply, reply
             shown = await chatter.text_of("tomorrow 3pm")
             assert words not in shown  # the unreadable words are not part of the follow-up's text
