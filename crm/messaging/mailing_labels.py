@@ -16,6 +16,7 @@ from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
 from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.customers.model import Customer
 from crm.messaging.campaigns import SegmentSource
 from crm.messaging.ports.documents import EnvelopeSize, LabelAddress, LabelRenderer, LabelSheet
 from crm.messaging.ports.repositories import MessagingUnitOfWork
@@ -69,8 +70,21 @@ class LabelService:
             raise ValidationFailed("subscriptions.segments_unavailable")
         return await self.segments.customer_ids(actor, segment_id)
 
+    async def printable(self, actor: Actor, customer_ids: Sequence[int], layout: str) -> int:
+        """How many of these customers ``render`` would print; the same refusals as ``render`` (nothing with
+        an address, too many), found by a read the caller can afford to await before starting the PDF."""
+        self._check(actor, customer_ids, layout)
+        async with self._uow() as uow:
+            addresses, _ = await _addresses(uow, actor, customer_ids)
+        return len(addresses)
+
     async def render(self, actor: Actor, customer_ids: Sequence[int], layout: str) -> LabelDocument:
         """A PDF of labels (sheet layouts) or envelopes (DL, C5, #10) for these customers."""
+        self._check(actor, customer_ids, layout)
+        return await self._worker.run(lambda uow: self._render(uow, actor, customer_ids, layout))
+
+    @staticmethod
+    def _check(actor: Actor, customer_ids: Sequence[int], layout: str) -> None:
         actor.require("customers.view")
         if layout not in LAYOUTS:
             raise ValidationFailed("error.invalid")
@@ -78,17 +92,12 @@ class LabelService:
             raise ValidationFailed("subscriptions.labels_none_selected")
         if len(customer_ids) > MAX_LABELS:
             raise ValidationFailed("subscriptions.labels_too_many", limit=MAX_LABELS)
-        return await self._worker.run(lambda uow: self._render(uow, actor, customer_ids, layout))
 
     async def _render(self, factory: UnitOfWorkFactory[MessagingUnitOfWork], actor: Actor,
                       customer_ids: Sequence[int], layout: str) -> LabelDocument:
         async with factory() as uow:
-            customers = await uow.messaging.campaigns.customers(customer_ids, actor.scope_filter("customers"))
-            addresses = [LabelAddress(c.name, _address_lines(c.address)) for c in customers
-                         if c.address and c.address.strip()]
+            addresses, customers = await _addresses(uow, actor, customer_ids)
             missing = len(customers) - len(addresses)
-            if not addresses:
-                raise ValidationFailed("subscriptions.labels_no_address", count=missing)
             # Printing addresses in bulk is an export of personal data: keep a trace of who printed what.
             await audit.record(uow, actor.staff_id, "print_labels", "customer", None, {},
                                {"layout": layout, "customers": [c.id for c in customers if c.address]})
@@ -102,3 +111,14 @@ class LabelService:
             pdf = self._renderer.envelopes_pdf(addresses, self.sender, size)
             name = f"envelopes-{layout}.pdf"
         return LabelDocument(name, pdf, len(addresses), missing)
+
+
+async def _addresses(uow: MessagingUnitOfWork, actor: Actor,
+                     customer_ids: Sequence[int]) -> tuple[list[LabelAddress], Sequence[Customer]]:
+    """The printable addresses and every customer the actor may see among ``customer_ids``; none printable is
+    refused here, so an empty PDF is never made."""
+    customers = await uow.messaging.campaigns.customers(customer_ids, actor.scope_filter("customers"))
+    addresses = [LabelAddress(c.name, _address_lines(c.address)) for c in customers if c.address and c.address.strip()]
+    if not addresses:
+        raise ValidationFailed("subscriptions.labels_no_address", count=len(customers) - len(addresses))
+    return addresses, customers

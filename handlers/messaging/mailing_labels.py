@@ -1,21 +1,27 @@
 """/labels (列印信封標籤): address labels or envelopes for a segment or hand-picked customers, as a PDF in chat.
 
 Flow: /labels → a saved segment, or "pick customers" (type searches, tick the results; the selection — ids only —
-is kept in user_data, so it survives a restart and any wrong answer) → the sheet or envelope size → the PDF.
+is kept in user_data, so it survives a restart and any wrong answer) → the sheet or envelope size → the PDF,
+made in the background (one at a time per person) and reported in one status message.
 The name ``handlers/labels.py`` is taken by the display names of roles and permissions.
 """
 
 from __future__ import annotations
 
+import asyncio
+import html
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
 from crm.customers.model import EntityKind
-from crm.messaging.mailing_labels import LAYOUTS, LabelDocument
+from crm.messaging.mailing_labels import LAYOUTS
+from crm.organisation.permissions import Actor
 from handlers.core.common import (
     Button,
     actor_of,
@@ -158,51 +164,68 @@ def _layout(index: int) -> str:
     return LAYOUTS[index]
 
 
-async def _send(update: Update, context: CrmContext, document: LabelDocument) -> None:
+LABEL_JOBS_KEY = "label_jobs"  # in bot_data, never persisted: staff id → the PDF being made for them
+
+
+async def _start(update: Update, context: CrmContext, ids: Sequence[int], layout: str, *, selection: bool) -> None:
+    """Make the PDF in the background and report in one status message: 3,000 addresses take seconds to draw,
+    and PTB hands updates to handlers one at a time, so waiting here would hold up every other user."""
+    actor = actor_of(context)
+    # Awaited before the task: nothing to print reaches the user as the alert on the pressed button.
+    count = await context.services.messaging.mailing_labels.printable(actor, ids, layout)
     chat = update.effective_chat
-    if chat is None:
+    jobs: dict[int, asyncio.Task[None]] = context.bot_data.setdefault(LABEL_JOBS_KEY, {})
+    running = jobs.get(actor.staff_id)
+    if running is not None and not running.done():
+        await answer(update.callback_query, html.unescape(context.t("subscriptions.labels_busy")), alert=True)
+        return
+    if chat is not None:
+        # No await between the look at the running job and this: a second press cannot start a second PDF.
+        jobs[actor.staff_id] = context.application.create_task(
+            _make(context, chat.id, actor, ids, layout, count, selection=selection), update=update,
+            name=f"labels by {actor.staff_id}")
+    await answer(update.callback_query, context.t("subscriptions.labels_making"))
+
+
+async def wait_for_labels(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Until the PDFs being made have been sent (tests, shutdown)."""
+    jobs = app.bot_data.get(LABEL_JOBS_KEY) or {}
+    await asyncio.gather(*jobs.values(), return_exceptions=True)
+
+
+async def _make(context: CrmContext, chat_id: int, actor: Actor, ids: Sequence[int], layout: str, count: int, *,
+                selection: bool) -> None:
+    status = await context.bot.send_message(chat_id, context.t("subscriptions.labels_progress", count=f"{count:,}"),
+                                            parse_mode=ParseMode.HTML)
+    try:
+        document = await context.services.messaging.mailing_labels.render(actor, ids, layout)
+    except DomainError as exc:  # the addresses changed since the press: told in the status message
+        await status.edit_text(context.t(exc.key, **exc.params), parse_mode=ParseMode.HTML)
         return
     caption = context.t("subscriptions.labels_done", count=document.printed)
     if document.without_address:
         caption += "\n" + context.t("subscriptions.labels_skipped", count=document.without_address)
-    await context.bot.send_document(chat.id, document.pdf, filename=document.filename, caption=caption,
-                                    parse_mode="HTML")
-
-
-PROGRESS_FROM = 300  # addresses: from here the PDF takes seconds, and the chat says it is being made
-
-
-async def _say_making(update: Update, context: CrmContext, count: int) -> None:
-    if count >= PROGRESS_FROM and update.effective_chat is not None:
-        await context.bot.send_message(update.effective_chat.id,
-                                       context.t("subscriptions.labels_progress", count=f"{count:,}"))
+    await context.bot.send_document(chat_id, document.pdf, filename=document.filename, caption=caption,
+                                    parse_mode=ParseMode.HTML)
+    await status.edit_text(caption, parse_mode=ParseMode.HTML)
+    # Cleared once printed, unless the rep has changed the selection while the PDF was being made.
+    if selection and context.user_data is not None and _state(context)["ids"] == list(ids):
+        context.user_data.pop(SELECTION, None)
 
 
 @require_actor("customers.view")
 async def render(update: Update, context: CrmContext) -> None:
     """The PDF for the picked customers; the selection is cleared once it is sent."""
     layout = _layout(int_arg(callback_args(update), 0))
-    ids = _state(context)["ids"]
-    await _say_making(update, context, len(ids))
-    # Answered once the PDF exists: an error (no address on file) then reaches the user as an alert.
-    document = await context.services.messaging.mailing_labels.render(actor_of(context), ids, layout)
-    await answer(update.callback_query, context.t("subscriptions.labels_making"))
-    await _send(update, context, document)
-    if context.user_data is not None:
-        context.user_data.pop(SELECTION, None)
+    await _start(update, context, list(_state(context)["ids"]), layout, selection=True)
 
 
 @require_actor("customers.view")
 async def render_segment(update: Update, context: CrmContext) -> None:
     args = callback_args(update)
     layout = _layout(int_arg(args, 1))
-    service = context.services.messaging.mailing_labels
-    actor = actor_of(context)
-    ids = await service.segment_customers(actor, int_arg(args, 0))
-    await _say_making(update, context, len(ids))
-    document = await service.render(actor, ids, layout)
-    await answer(update.callback_query, context.t("subscriptions.labels_making"))
-    await _send(update, context, document)
+    ids = await context.services.messaging.mailing_labels.segment_customers(actor_of(context), int_arg(args, 0))
+    await _start(update, context, ids, layout, selection=False)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -3,9 +3,13 @@ a reviewer and an admin would, over the real Application and the Bot API fake.""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
 from pathlib import Path
+from typing import Any
 
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +22,8 @@ from crm.messaging.subscription_model import ConsentChannel, ConsentStatus
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.segments.model import SegmentFilter
+from handlers.messaging import mailing_labels
+from outbound.labels_pdf import ReportlabLabelRenderer
 from scheduler.messaging import sms_review
 from storage import tables as t
 from tests.fakes.bot_api import ChatMessage
@@ -227,6 +233,13 @@ async def test_consent_recorded_in_person(engine: AsyncEngine, clock: ManualCloc
         assert await bot.services.messaging.subscriptions.status_of(US_PHONE, "promotions") is ConsentStatus.NONE
 
 
+async def _print_on(bot: BotHarness, chatter: Chatter, layout: str) -> list[ChatMessage]:
+    """Press a sheet or envelope button and wait for the PDF, which is made in the background."""
+    pressed = await chatter.press(layout)
+    await mailing_labels.wait_for_labels(bot.app)
+    return pressed
+
+
 def _pdf_text(content: bytes) -> str:
     return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(content)).pages)
 
@@ -252,10 +265,13 @@ async def test_labels_pdf_with_chinese_and_english_addresses(engine: AsyncEngine
         await admin.send("Google")
         await admin.press("⬜ Google LLC")
         await admin.press("🖨 Print 3 selected")
-        await admin.press("🏷 Avery 5160 (Letter, 30)")
+        await _print_on(bot, admin, "🏷 Avery 5160 (Letter, 30)")
         [sheet] = bot.api.documents(ADMIN_ID)
         assert sheet.filename == "labels-avery5160.pdf" and sheet.content.startswith(b"%PDF")
         assert "2 address(es)" in (sheet.caption or "") and "1 customer(s) left out" in (sheet.caption or "")
+        # The status message ("Making the PDF for 2 addresses…") was edited to the result.
+        status = bot.api.chat(ADMIN_ID).bot_messages[-2]
+        assert status.document is None and "2 address(es)" in (status.text or "")
         text = _pdf_text(sheet.content)
         assert "台北市信義區市府路1號" in text and "1600 Amphitheatre Pkwy" in text and "王小明" in text
 
@@ -265,9 +281,12 @@ async def test_labels_pdf_with_chinese_and_english_addresses(engine: AsyncEngine
         await admin.send("王記")
         await admin.press("⬜ 王記 No Address")
         await admin.press("🖨 Print 1 selected")
-        await admin.press("✉️ C5 envelope")
+        sent = len(bot.api.chat(ADMIN_ID).bot_messages)
+        await _print_on(bot, admin, "✉️ C5 envelope")
+        # Refused before any PDF is started: the pop-up on the button, no status message, no document.
         alert = bot.api.calls_to("answerCallbackQuery")[-1].params
         assert "address" in alert["text"] and alert.get("show_alert") is True
+        assert len(bot.api.chat(ADMIN_ID).bot_messages) == sent
         assert len(bot.api.documents(ADMIN_ID)) == 1
         # The selection survives the failed attempt; the rep clears it.
         await admin.send("/labels")
@@ -278,7 +297,7 @@ async def test_labels_pdf_with_chinese_and_english_addresses(engine: AsyncEngine
         await bot.services.segments.segments.create(ada, "VIP", SegmentFilter(tags=frozenset({"vip"})))
         await admin.send("/labels")
         await admin.press("🎯 VIP")
-        await admin.press("🏷 L7160 (A4, 21)")
+        await _print_on(bot, admin, "🏷 L7160 (A4, 21)")
         a4 = bot.api.documents(ADMIN_ID)[-1]
         assert a4.filename == "labels-l7160.pdf" and "1 address(es)" in (a4.caption or "")
         assert "台北市信義區市府路1號" in _pdf_text(a4.content) and "Google" not in _pdf_text(a4.content)
@@ -289,7 +308,46 @@ async def test_labels_pdf_with_chinese_and_english_addresses(engine: AsyncEngine
         await admin.send("Google")
         await admin.press("⬜ Google LLC")
         await admin.press("🖨 Print 1 selected")
-        await admin.press("✉️ DL envelope")
+        await _print_on(bot, admin, "✉️ DL envelope")
         envelope = bot.api.documents(ADMIN_ID)[-1]
         text = _pdf_text(envelope.content)
         assert "Acme Tea" in text and "100 Main St" in text and "Mountain View, CA 94043" in text
+
+
+async def test_others_are_answered_while_a_labels_pdf_is_made(engine: AsyncEngine, clock: ManualClock,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The drawing (in the off-loop worker's thread) held until the test lets it go.
+    started, go_on = threading.Event(), threading.Event()
+    real = ReportlabLabelRenderer.labels_pdf
+
+    def labels_pdf(self: ReportlabLabelRenderer, *args: Any, **kwargs: Any) -> bytes:
+        started.set()
+        go_on.wait(30)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReportlabLabelRenderer, "labels_pdf", labels_pdf)
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        await _team(bot)
+        admin, rita = bot.user(ADMIN_ID, "Ada"), bot.user(RITA, "Rita")
+        await admin.send("/start")
+        ada = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        await bot.services.customers.customers.create(ada, CustomerDraft(name="王小明", address="台北市信義區市府路1號",
+                                                                         tags=("vip",)))
+        await bot.services.segments.segments.create(ada, "VIP", SegmentFilter(tags=frozenset({"vip"})))
+        await admin.send("/labels")
+        await admin.press("🎯 VIP")
+        layouts = admin.last.message_id
+        try:
+            await admin.press("🏷 Avery 5160 (Letter, 30)")  # returns while the PDF is being drawn
+            await asyncio.to_thread(started.wait, 30)
+            assert "Making the PDF for 1 addresses" in (admin.last.text or "")
+            assert "Rita" in await rita.text_of("/start")  # another user, answered meanwhile
+            await admin.press("🏷 L7160 (A4, 21)", layouts)  # one PDF at a time per person
+            assert bot.told([], "Your previous PDF is still being made")
+            assert not bot.api.documents(ADMIN_ID)
+            go_on.set()
+            await mailing_labels.wait_for_labels(bot.app)
+        finally:
+            go_on.set()
+        [sheet] = bot.api.documents(ADMIN_ID)
+        assert sheet.filename == "labels-avery5160.pdf" and "台北市信義區市府路1號" in _pdf_text(sheet.content)

@@ -8,13 +8,18 @@ XLSX files) stays far below what parsing the file would take (gigabytes, measure
 from __future__ import annotations
 
 import io
+import json
 import resource
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from crm.customers.importing import UnreadableFile
+from storage.customers.sheet_child import limits_argument
 from storage.customers.spreadsheets import SheetLimits, SpreadsheetFiles, check_zip, read_csv, read_xlsx, write_xlsx
 
 MB = 1024 * 1024
@@ -116,6 +121,56 @@ def test_the_child_runs_out_of_its_memory_budget_and_says_so() -> None:
     sheet = _workbook({"xl/sharedStrings.xml": strings})
     refused = _refusal(lambda: read_xlsx(sheet, max_rows=1000, limits=SheetLimits(memory_bytes=30 * MB, ratio=10**6)))
     assert refused.key == "importing.too_large_memory"
+
+
+def _declare_size(data: bytes, name: str, size: int) -> bytes:
+    """The zip with ``name``'s uncompressed size replaced by ``size`` in its central directory entry (signature
+    PK\\1\\2, size at +24) and its local header (PK\\3\\4, size at +22): a lie no zip writer would tell."""
+    patched = bytearray(data)
+    entry = patched.index(b"PK\x01\x02")
+    encoded = name.encode()
+    while patched[entry + 46:entry + 46 + len(encoded)] != encoded:
+        entry = patched.index(b"PK\x01\x02", entry + 4)
+    local = int.from_bytes(patched[entry + 42:entry + 46], "little")
+    assert patched[local:local + 4] == b"PK\x03\x04"
+    patched[entry + 24:entry + 28] = size.to_bytes(4, "little")
+    patched[local + 22:local + 26] = size.to_bytes(4, "little")
+    return bytes(patched)
+
+
+def test_a_zip_that_lies_about_its_sizes_is_refused_as_damaged_without_unpacking_it() -> None:
+    # 300 MB of rows (over the 200 MB limit) declared as 1 KB: the directory check believes the lie, but zipfile
+    # stops the part at its declared size, so the child reads 1 KB, finds the checksum wrong and says damaged.
+    def rows(archive: zipfile.ZipFile, name: str) -> None:
+        block = b'<row><c t="inlineStr"><is><t>a</t></is></c></row>' * 65_536
+        with archive.open(name, "w") as part:  # no zip64 extra: the plain 32-bit size fields hold the size
+            part.write(SHEET_HEAD)
+            for _ in range(300 * MB // len(block)):
+                part.write(block)
+            part.write(SHEET_TAIL)
+
+    honest = _workbook({"xl/worksheets/sheet1.xml": rows})
+    assert _refusal(lambda: check_zip(honest)).key == "importing.too_large_unpacked"
+    lying = _declare_size(honest, "xl/worksheets/sheet1.xml", 1024)
+    with zipfile.ZipFile(io.BytesIO(lying)) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").file_size == 1024
+    check_zip(lying)  # the lie passes the directory check: the child is the line that holds
+    before = _maxrss_mib(resource.RUSAGE_SELF)
+    assert _refusal(lambda: read_xlsx(lying, max_rows=1000)).key == "importing.damaged_file"
+    assert _maxrss_mib(resource.RUSAGE_SELF) - before < 50
+    # The child's own answer, with its peak memory, against a child reading an ordinary sheet (Linux keeps the
+    # forking process's peak across exec, so only the difference says what the file cost): the declared
+    # kilobyte was unpacked, not 300 MB.
+    def child(data: bytes) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-m", "storage.customers.sheet_child", "1000",
+                               limits_argument(SheetLimits())], input=data, capture_output=True, check=True,
+                              timeout=SheetLimits().seconds)
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    lied, ordinary = child(lying), child(write_xlsx(["Name"], [["x"]]))
+    assert lied["error"] == "importing.damaged_file" and ordinary["rows"] == [["Name"], ["x"]]
+    assert (int(lied["maxrss_kib"]) - int(ordinary["maxrss_kib"])) / 1024 < 50
 
 
 def test_a_parse_over_the_time_limit_is_killed() -> None:

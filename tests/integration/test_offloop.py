@@ -1,0 +1,28 @@
+"""storage/offloop.ThreadWorker: while a job runs in its thread, full garbage collections wait (they stop every
+thread, the bot's loop included, for as long as walking the job's rows takes) and the GIL is handed back sooner;
+both are as before once the last job has ended."""
+
+from __future__ import annotations
+
+import gc
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crm.core.clock import ManualClock
+from storage.offloop import JOB_FULL_COLLECTIONS_AFTER, JOB_SWITCH_INTERVAL, ThreadWorker
+
+
+async def test_full_collections_wait_while_a_job_runs_and_resume_after(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
+    worker = ThreadWorker(f"sqlite+aiosqlite:///{tmp_path}/offloop.db", clock)
+    before = gc.get_threshold(), sys.getswitchinterval()
+
+    async def job(_: Any) -> tuple[tuple[int, int, int], float]:
+        return gc.get_threshold(), sys.getswitchinterval()
+
+    thresholds, interval = await worker.run(job)
+    assert thresholds == (before[0][0], before[0][1], max(before[0][2], JOB_FULL_COLLECTIONS_AFTER))
+    assert interval == min(before[1], JOB_SWITCH_INTERVAL)
+    assert (gc.get_threshold(), sys.getswitchinterval()) == before
