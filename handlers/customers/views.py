@@ -8,11 +8,12 @@ re-check on each press. Times are shown in the reader's zone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
+from crm.core.extension import ExtensionPoint
 from crm.customers import phones
 from crm.customers.customers import Duplicates
 from crm.customers.model import (
@@ -45,6 +46,11 @@ LABEL_LIMIT = 48
 CARD_FOLLOWUPS = 5
 CARD_CONTACTS = 10
 MAX_DUPLICATE_BUTTONS = 5
+
+# Buttons modules built on customers add to the card (sales: "💼 Opportunity"), added when their handlers are
+# registered; each returns none for a reader who may not use it. So the card never imports the modules above it.
+CardButtons = Callable[[CrmContext, CustomerCard], Sequence["Button"]]
+CARD_BUTTONS: ExtensionPoint[CardButtons] = ExtensionPoint()
 
 # Keys spelled out (not built from the value) so a missing translation is a visible, greppable gap.
 KIND_KEYS = {CustomerKind.COMPANY: "customers.kind_company", CustomerKind.PERSON: "customers.kind_person"}
@@ -210,6 +216,9 @@ def customer_rows(context: CrmContext, card: CustomerCard) -> list[list[Button]]
             pair = []
     if pair:
         rows.append(pair)
+    extra = [button for make in CARD_BUTTONS for button in make(context, card)]
+    if extra:
+        rows.append(extra)
     send = send_button(context, "customer", cid)
     rows.append([*([send] if send else []), (context.t("customers.btn_edit"), f"cu:edit:{cid}"),
                  (context.t("customers.btn_more"), f"cu:more:{cid}")])
