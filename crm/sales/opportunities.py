@@ -64,8 +64,13 @@ def clean(draft: OpportunityFields) -> OpportunityFields:
         competitors=_text(draft.competitors, "competitors"))
 
 
+def _plain(value: Any) -> Any:
+    """Dates as ISO text: the audit log is JSON."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def auditable(opportunity: OpportunityFields) -> dict[str, Any]:
-    values = {name: getattr(opportunity, name) for name in _FIELDS}
+    values = {name: _plain(getattr(opportunity, name)) for name in _FIELDS}
     for name in ("stage_id", "owner_id", "lost_reason"):
         if hasattr(opportunity, name):
             values[name] = getattr(opportunity, name)
@@ -183,7 +188,8 @@ class OpportunityService:
             if changed:
                 await uow.sales.opportunities.update(opportunity_id, **changed, updated_at=self._clock.now())
                 await audit.record(uow, actor.staff_id, "update", "opportunity", opportunity_id,
-                                   {k: getattr(before, k) for k in changed}, changed)
+                                   {k: _plain(getattr(before, k)) for k in changed},
+                                   {k: _plain(v) for k, v in changed.items()})
             result = await uow.sales.opportunities.get(opportunity_id)
             await uow.commit()
         if result is None:

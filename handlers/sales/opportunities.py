@@ -44,7 +44,7 @@ TEXTS = ScreenTexts(edit_title="sales.opp_edit_title", pick_value="sales.pick_va
                     ask_list_value="sales.ask_value")
 FIELD_KEYS = {"title": "sales.opp_field_title", "amount": "sales.opp_field_amount",
               "close_date": "sales.opp_field_close", "source": "sales.opp_field_source",
-              "competitors": "sales.opp_field_competitors"}
+              "competitors": "sales.opp_field_competitors", "lost_reason": "sales.opp_field_lost_reason"}
 
 
 def _field_label(context: CrmContext, field: str) -> str:
