@@ -54,7 +54,7 @@ async def test_create_move_win_and_lose_with_audit_and_events(engine: AsyncEngin
     team = await _team(engine, clock)
     opps = team.org.services.sales.opportunities
     stages = await _stages(team)
-    assert [(s.key, s.probability) for s in stages.values()] == [
+    assert [(s.key, int(s.probability)) for s in stages.values()] == [
         ("new", 10), ("qualified", 25), ("proposal", 50), ("negotiation", 75), ("won", 100), ("lost", 0)]
     heard: list[object] = []
 
