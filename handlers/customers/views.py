@@ -49,7 +49,7 @@ MAX_DUPLICATE_BUTTONS = 5
 
 # Buttons modules built on customers add to the card (sales: "💼 Opportunity"), added when their handlers are
 # registered; each returns none for a reader who may not use it. So the card never imports the modules above it.
-CardButtons = Callable[[CrmContext, CustomerCard], Sequence["Button"]]
+CardButtons = Callable[[CrmContext, CustomerCard], Sequence[Button]]
 CARD_BUTTONS: ExtensionPoint[CardButtons] = ExtensionPoint()
 
 # Keys spelled out (not built from the value) so a missing translation is a visible, greppable gap.
