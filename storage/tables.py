@@ -38,6 +38,8 @@ from storage.organisation.tables import (
 )
 from storage.sales.tables import (
     customer_prices,
+    opportunities,
+    opportunity_stages,
     product_categories,
     product_search_terms,
     products,
@@ -59,6 +61,8 @@ __all__ = [
     "invites",
     "leads",
     "metadata",
+    "opportunities",
+    "opportunity_stages",
     "org_state",
     "outbox",
     "outbox_attachments",

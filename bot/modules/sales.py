@@ -1,4 +1,5 @@
-"""The sales module: the product catalog and price lists (quotes, orders and receivables build on it)."""
+"""The sales module: the product catalog and price lists, the pipeline (quotes, orders and receivables build on
+it)."""
 
 from __future__ import annotations
 
@@ -9,37 +10,53 @@ from typing import Any
 
 from bot.module import Module, Wiring
 from bot.settings import Settings
+from crm.organisation.module import OrganisationServices
+from crm.sales import subscribers
 from crm.sales.catalog import CatalogService
 from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
+from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
+from crm.sales.stale import StaleService
 from handlers.core.menu import Command
 from handlers.sales import registration
+from scheduler.sales import stale
 from storage.customers.spreadsheets import SpreadsheetFiles
 from storage.sales import tables
 
 
 def build(wiring: Wiring) -> SalesServices:
+    settings = wiring.settings
+    # Nobody with open opportunities is deactivated: they are handed over first (they move with the customers).
+    wiring.need(OrganisationServices).staff.open_work.add(subscribers.OpenOpportunities())
     return SalesServices(
         catalog=CatalogService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency),
         prices=PriceService(wiring.uow, wiring.clock),
         importing=ProductImportService(wiring.uow, wiring.clock, SpreadsheetFiles(),
                                        currency=wiring.settings.default_currency),
+        opportunities=OpportunityService(wiring.uow, wiring.clock, currency=settings.default_currency),
+        stale=StaleService(wiring.uow, wiring.clock, days=settings.stale_opportunity_days,
+                           default_timezone=settings.default_timezone),
     )
 
 
 MODULE = Module(
     name="sales",
-    requires=("organisation", "customers"),
+    requires=("organisation", "customers", "segments"),
     build=build,
-    operations=("products.manage", "prices.view_cost"),
+    operations=("sales.view", "sales.create", "sales.edit", "products.manage", "prices.view_cost"),
     commands=(
         Command("products", "sales.cmd_products"),
         Command("product", "sales.cmd_product"),
         Command("newproduct", "sales.cmd_newproduct", "products.manage"),
+        Command("opportunity", "sales.cmd_opportunity", "sales.create"),
+        Command("pipeline", "sales.cmd_pipeline", "sales.view"),
     ),
     handlers=(registration.register,),
-    tables=(tables.product_categories, tables.products, tables.product_search_terms, tables.customer_prices),
+    jobs=(stale.register,),
+    tables=(tables.product_categories, tables.products, tables.product_search_terms, tables.customer_prices,
+            tables.opportunity_stages, tables.opportunities),
+    subscribe=subscribers.subscribe,
 )
 
 

@@ -1,4 +1,4 @@
-"""The sales module: the product catalog and price lists (quotes, orders and what is owed come next).
+"""The sales module: the product catalog and price lists, the pipeline (quotes, orders and what is owed come next).
 
 The module's services as one namespace: ``services.sales.<service>``."""
 
@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from crm.sales.catalog import CatalogService
 from crm.sales.importing import ProductImportService
+from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
+from crm.sales.stale import StaleService
 
 
 @dataclass
@@ -16,3 +18,5 @@ class SalesServices:
     catalog: CatalogService
     prices: PriceService
     importing: ProductImportService
+    opportunities: OpportunityService
+    stale: StaleService  # stale-opportunity nudges

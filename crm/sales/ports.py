@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from crm.customers.ports import CustomersUnitOfWork
+from crm.organisation.permissions import ScopeFilter
 from crm.sales.model import Category, CustomerPrice, Product
+from crm.sales.opportunity_model import Opportunity, Stage
 
 
 class CategoryRepository(Protocol):
@@ -55,6 +57,42 @@ class CustomerPriceRepository(Protocol):
     async def for_customer(self, customer_id: int) -> Sequence[CustomerPrice]: ...
 
 
+class StageRepository(Protocol):
+    async def all(self) -> Sequence[Stage]:
+        """Every live stage, in pipeline order."""
+        ...
+    async def add(self, stage: Stage) -> Stage: ...
+
+
+class OpportunityRepository(Protocol):
+    async def add(self, opportunity: Opportunity) -> Opportunity: ...
+    async def get(self, opportunity_id: int) -> Opportunity | None:
+        """A live opportunity."""
+        ...
+    async def update(self, opportunity_id: int, **fields: Any) -> None: ...
+    async def open_values(self, scope: ScopeFilter, owner_id: int | None,
+                          stage_ids: Sequence[int]) -> Sequence[tuple[int, Decimal, str]]:
+        """(stage id, amount, currency) of the live opportunities in these stages that the scope allows (and, with
+        ``owner_id``, that this person owns)."""
+        ...
+    async def in_stage(self, scope: ScopeFilter, owner_id: int | None, stage_id: int, *, offset: int,
+                       limit: int) -> Sequence[tuple[Opportunity, str]]:
+        """Live opportunities in one stage with their customer's name, soonest expected close first."""
+        ...
+    async def count_owned(self, owner_id: int, stage_ids: Sequence[int]) -> int: ...
+    async def owners_of_stale(self, stage_ids: Sequence[int], before: datetime) -> Sequence[int]:
+        """Who owns live opportunities in these stages not changed since ``before``."""
+        ...
+    async def stale_of(self, owner_id: int, stage_ids: Sequence[int], before: datetime, *,
+                       limit: int) -> tuple[Sequence[tuple[Opportunity, str]], int]:
+        """An owner's stale opportunities (oldest change first, with the customer's name) and how many in all."""
+        ...
+    async def owned_on(self, owner_id: int, stage_ids: Sequence[int],
+                       customer_ids: Sequence[int] | None) -> Sequence[Opportunity]:
+        """An owner's live opportunities in these stages (on these customers, when given)."""
+        ...
+
+
 class SalesRepositories(Protocol):
     @property
     def categories(self) -> CategoryRepository: ...
@@ -62,6 +100,10 @@ class SalesRepositories(Protocol):
     def products(self) -> ProductRepository: ...
     @property
     def customer_prices(self) -> CustomerPriceRepository: ...
+    @property
+    def stages(self) -> StageRepository: ...
+    @property
+    def opportunities(self) -> OpportunityRepository: ...
 
 
 class SalesUnitOfWork(CustomersUnitOfWork, Protocol):

@@ -1,8 +1,9 @@
 """What modules built on this one show on customer, contact and lead cards.
 
-The messaging module adds the messages sent to the customer and the card's Send… button; sales will add orders
-and what is owed. Each extra is added by the module's own registration (``register(app)``), per application,
-so this module imports none of them (docs/architecture.md, "How modules talk to each other").
+The messaging module adds the messages sent to the customer and the card's Send… button; sales adds
+"💼 Opportunity" (and will add orders and what is owed). Each extra is added by the module's own registration
+(``register(app)``), per application, so this module imports none of them (docs/architecture.md, "How modules
+talk to each other").
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ _KEY = "customer_card_extras"
 
 @dataclass(frozen=True)
 class CardExtra:
-    section: str
+    section: str = ""
     """The customer card section it shows (``CustomerService.card_sections``), "" for none."""
-    items: int
+    items: int = 0
     """How many of the section's items the card reads."""
-    render: Callable[[CrmContext, Sequence[Any]], str]
+    render: Callable[[CrmContext, Sequence[Any]], str] | None = None
     """The section's lines on a customer's card ("" when there is nothing to show)."""
-    button: Callable[[CrmContext, str, int], Button | None]
-    """A button for a card of this kind ("customer", "contact", "lead") and id, or None."""
+    button: Callable[[CrmContext, str, int], Button | None] | None = None
+    """A button for a card of this kind ("customer", "contact", "lead") and id, or None for this reader."""
 
 
 def add(app: Application[Any, Any, Any, Any, Any, Any], extra: CardExtra) -> None:
+    """Per application: a process that builds several (the tests) adds each extra to each once."""
     app.bot_data.setdefault(_KEY, []).append(extra)
 
 
@@ -46,9 +48,11 @@ def sections(context: CrmContext) -> dict[str, int]:
 
 
 def buttons(context: CrmContext, kind: str, record_id: int) -> list[Button]:
-    return [button for extra in extras(context) if (button := extra.button(context, kind, record_id)) is not None]
+    made = (extra.button(context, kind, record_id) for extra in extras(context) if extra.button is not None)
+    return [button for button in made if button is not None]
 
 
 def rendered(context: CrmContext, card_sections: dict[str, Sequence[Any]]) -> list[str]:
-    texts = [extra.render(context, card_sections.get(extra.section, ())) for extra in extras(context)]
+    texts = [extra.render(context, card_sections.get(extra.section, ()))
+             for extra in extras(context) if extra.render is not None]
     return [text for text in texts if text]

@@ -1,4 +1,5 @@
-"""The sales area in chat: the product catalog (/products, /product, /newproduct) and its buttons."""
+"""The sales area in chat: the product catalog (/products, /product, /newproduct), the pipeline (/opportunity,
+/pipeline) and their buttons."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from handlers.customers import card_extras
 from handlers.sales import catalog as cat
 from handlers.sales import create
+from handlers.sales import opportunities as opp
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -27,3 +30,12 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }))
     app.add_handlers(_buttons("pc", {"cat": cat.category, "new": cat.new_category}))
     app.add_handlers(_buttons("np", {"save": create.save, "cancel": create.cancel}))
+    app.add_handlers([CommandHandler("opportunity", opp.new_opportunity), CommandHandler("pipeline", opp.pipeline)])
+    app.add_handlers(_buttons("op", {
+        "new": opp.new_from_card, "open": opp.open_opportunity, "card": opp.opportunity_card, "mv": opp.move,
+        "edit": opp.edit_menu, "ef": opp.edit_field,
+    }))
+    app.add_handlers(_buttons("opn", {"save": opp.save, "cancel": opp.cancel}))
+    app.add_handlers(_buttons("pl", {"team": opp.pipeline_team, "st": opp.stage_list}))
+    # The customer card's "💼 Opportunity".
+    card_extras.add(app, card_extras.CardExtra(button=opp.card_button))

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.sales.opportunities import SqlOpportunityRepository, SqlStageRepository
 from storage.sales.repositories import SqlCategoryRepository, SqlCustomerPriceRepository, SqlProductRepository
 
 
@@ -29,3 +30,11 @@ class SalesRepositories:
     @cached_property
     def customer_prices(self) -> SqlCustomerPriceRepository:
         return SqlCustomerPriceRepository(self._conn)
+
+    @cached_property
+    def stages(self) -> SqlStageRepository:
+        return SqlStageRepository(self._conn)
+
+    @cached_property
+    def opportunities(self) -> SqlOpportunityRepository:
+        return SqlOpportunityRepository(self._conn)

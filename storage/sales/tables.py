@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -75,4 +76,42 @@ customer_prices = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("deleted_at", UTCDateTime(), nullable=True),
     Index("uq_customer_prices_customer_product", "customer_id", "product_id", unique=True),
+)
+
+# The pipeline. Stages are data (seeded by migration 0010, editable later); an opportunity belongs to a customer
+# and has its own owner (the ``sales`` query scope), and its stage says whether it is open, won or lost.
+opportunity_stages = Table(
+    "opportunity_stages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(30), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("name_zh_hant", String(100), nullable=True),
+    Column("name_zh_hans", String(100), nullable=True),
+    Column("sequence", Integer, nullable=False),
+    Column("probability", ExactDecimal(), nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("owner_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("stage_id", Integer, ForeignKey("opportunity_stages.id"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("amount", ExactDecimal(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("close_date", Date, nullable=True),
+    Column("source", String(100), nullable=True),
+    Column("competitors", String(500), nullable=True),
+    Column("lost_reason", String(500), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Index(None, "customer_id"),
+    Index(None, "owner_id", "stage_id"),
 )

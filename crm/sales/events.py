@@ -1,0 +1,31 @@
+"""What the sales module tells the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from crm.core.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpportunityClosed(Event):
+    opportunity_id: int
+    customer_id: int
+    owner_id: int
+    by_staff_id: int
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpportunityWon(OpportunityClosed):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class OpportunityLost(OpportunityClosed):
+    reason: str
+
+
+__all__ = ["OpportunityClosed", "OpportunityLost", "OpportunityWon"]
