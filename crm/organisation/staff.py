@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from crm.core import locales
 from crm.core.clock import Clock
@@ -18,6 +18,16 @@ from crm.organisation.ports import OpenWork, OrganisationUnitOfWork
 from crm.organisation.roles import KEYSTONE
 
 PAGE_SIZE = 8
+
+
+class OwnsOpenWork(Conflict):
+    """Refused: the person still owns records that would be left without an owner. ``counts`` by kind
+    ("customers", "leads", "followups", "opportunities", ...: whatever the modules count)."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        self.counts = {kind: count for kind, count in counts.items() if count}
+        # The plain rendering for a reply that knows nothing of the kinds; handlers name each kind themselves.
+        super().__init__("error.owns_records", what=", ".join(f"{n} {kind}" for kind, n in self.counts.items()))
 
 
 class StaffService:
@@ -87,7 +97,7 @@ class StaffService:
             if not active:
                 owned = await self._open_work(uow, staff_id)
                 if any(owned.values()):
-                    raise Conflict("error.owns_records", **owned)
+                    raise OwnsOpenWork(owned)
             await uow.organisation.staff.update(staff_id, active=active)
             await self._keep_keystone(uow)
             await audit.record(uow, actor.staff_id, "activate" if active else "deactivate", "staff", staff_id,

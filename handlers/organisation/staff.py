@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from telegram import Update
 
 from bot.context import CrmContext
-from crm.core.errors import Conflict
 from crm.organisation.model import Staff
-from crm.organisation.staff import PAGE_SIZE
+from crm.organisation.staff import PAGE_SIZE, OwnsOpenWork
 from handlers.core.common import Button, actor_of, answer, callback_args, int_arg, reply, require_actor
 from handlers.organisation.display_names import role_name
 
@@ -136,8 +135,7 @@ async def deactivate(update: Update, context: CrmContext) -> None:
 async def _handover_first(update: Update, context: CrmContext, person: Staff, owned: Mapping[str, int]) -> None:
     """Shown instead of the deactivation question while the person still owns open work. The handover itself
     is the segments module's flow: its button (``ho:pick``) is answered there."""
-    text = "\n".join([context.t("segments.deactivate_blocked", name=person.name),
-                      context.t("error.owns_records", **owned)])
+    text = "\n".join([context.t("segments.deactivate_blocked", name=person.name), owned_text(context, owned)])
     rows: list[list[Button]] = []
     if actor_of(context).can("customers.handover"):
         rows.append([(context.t("segments.btn_handover_first"), f"ho:pick:{person.id}")])
@@ -153,12 +151,10 @@ async def deactivate_confirmed(update: Update, context: CrmContext) -> None:
     # Checked again by the service: something may have been assigned to them since the question was asked.
     try:
         person = await context.services.organisation.staff.set_active(actor_of(context), staff_id, False)
-    except Conflict as refused:
-        if refused.key != "error.owns_records":
-            raise
+    except OwnsOpenWork as refused:
         await answer(update.callback_query)
         person = await context.services.organisation.staff.get(actor_of(context), staff_id)
-        await _handover_first(update, context, person, {k: int(v) for k, v in refused.params.items()})
+        await _handover_first(update, context, person, refused.counts)
         return
     await answer(update.callback_query, context.t("users.deactivated", name=person.name))
     await _card(update, context, person)
@@ -170,3 +166,11 @@ async def reactivate(update: Update, context: CrmContext) -> None:
     person = await context.services.organisation.staff.set_active(actor_of(context), staff_id, True)
     await answer(update.callback_query, context.t("users.reactivated", name=person.name))
     await _card(update, context, person)
+
+
+def owned_text(context: CrmContext, owned: Mapping[str, int]) -> str:
+    """"They still own 3 customers, 2 open opportunities…" in the reader's language; a kind this release has no
+    words for is shown by its name."""
+    parts = [context.t(f"owned.{kind}", count=count) if context.i18n.has("en", f"owned.{kind}") else f"{count} {kind}"
+             for kind, count in owned.items() if count]
+    return context.t("error.owns_records", what=context.t("common.list_separator").join(parts))

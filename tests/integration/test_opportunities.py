@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
-from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.customers.customers import CustomerDraft
 from crm.organisation.permissions import Actor
+from crm.organisation.staff import OwnsOpenWork
 from crm.sales.events import OpportunityLost, OpportunityWon
 from crm.sales.opportunity_model import Opportunity, OpportunityFields, Stage
 from storage import tables as t
@@ -145,8 +146,9 @@ async def test_only_open_opportunities_count_as_open_work(engine: AsyncEngine, c
     opp = await _opportunity(team, team.nat, "Acme", "Line upgrade", "1000")
     # Nat's customer went to Ned by hand; Nat still owns the opportunity, so Nat cannot leave yet.
     await services.customers.customers.update(team.org.admin, opp.customer_id, {"owner_id": team.ned.staff_id})
-    with pytest.raises(Conflict):
+    with pytest.raises(OwnsOpenWork) as refused:
         await services.organisation.staff.set_active(team.org.admin, team.nat.staff_id, False)
+    assert refused.value.counts == {"opportunities": 1}  # what the refusal names, in the reader's words
 
 
 async def test_stale_opportunities_are_claimed_once_a_day_in_working_hours(engine: AsyncEngine,
