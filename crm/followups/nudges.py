@@ -24,6 +24,7 @@ from crm.customers.model import Classification, Customer
 from crm.followups.ports import FollowUpsUnitOfWork
 from crm.followups.reminders import slot_due
 from crm.organisation import audit
+from crm.organisation.daily import claim_day
 from crm.organisation.permissions import Actor, ScopeFilter
 from crm.segments.segments import parse_days
 
@@ -150,9 +151,7 @@ class NudgeService:
     async def claim(self, due: DueNudge) -> bool:
         """Take today's nudge for one person; False when another process (or an earlier tick) already did."""
         async with self._uow() as uow:
-            claimed = await uow.kv.claim(due.marker, due.day.isoformat())
-            if claimed:
-                await uow.kv.forget(CLAIM_PREFIX, (due.day - timedelta(days=KEEP_MARKERS_DAYS)).isoformat())
+            claimed = await claim_day(uow, due.marker, due.day, prefix=CLAIM_PREFIX, keep_days=KEEP_MARKERS_DAYS)
             await uow.commit()
         return claimed
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.organisation.daily import claim_day
 from crm.organisation.permissions import Actor
 from crm.sales.opportunities import open_ids, stages_of
 from crm.sales.opportunity_model import StaleOpportunities
@@ -84,9 +85,7 @@ class StaleService:
     async def claim(self, due: DueStale) -> bool:
         """Take today's nudge for one person; False when another process (or an earlier tick) already did."""
         async with self._uow() as uow:
-            claimed = await uow.kv.claim(due.marker, due.day.isoformat())
-            if claimed:
-                await uow.kv.forget(CLAIM_PREFIX, (due.day - timedelta(days=KEEP_MARKERS_DAYS)).isoformat())
+            claimed = await claim_day(uow, due.marker, due.day, prefix=CLAIM_PREFIX, keep_days=KEEP_MARKERS_DAYS)
             await uow.commit()
         return claimed
 
