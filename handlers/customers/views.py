@@ -35,7 +35,8 @@ from handlers.core.screens import EntityScreen
 from handlers.core.screens import respond as respond  # the customer handlers answer through views
 from handlers.customers import card_extras
 from views.core.formatting import local_time
-from views.customers.icons import KIND_ICONS, hit_icon
+from views.customers.icons import customer_icon as customer_icon  # the card and other lists use it from here
+from views.customers.icons import hit_icon
 
 OPEN_VERB = {EntityKind.CUSTOMER: "cu", EntityKind.CONTACT: "ct", EntityKind.LEAD: "ld"}
 LABEL_LIMIT = 48
@@ -152,11 +153,6 @@ def page_nav(prefix: str, page: int, has_more: bool) -> list[Button]:
     if has_more:
         row.append(("▶️", f"{prefix}:{page + 1}"))
     return row
-
-
-def customer_icon(customer: Customer) -> str:
-    """🏢 for a company, 👤 for a customer who is a person."""
-    return KIND_ICONS[CustomerKind(customer.kind)]
 
 
 def customer_button(customer: Customer) -> Button:

@@ -21,6 +21,7 @@ from crm.segments.segments import PAGE_SIZE, SegmentView, parse_days
 from handlers.core import common
 from handlers.segments import handover
 from views.core.text import short
+from views.customers.icons import customer_icon
 from views.segments.labels import class_label
 
 DRAFT_KEY = "segment_draft"
@@ -336,7 +337,8 @@ async def list_customers(update: Update, context: CrmContext) -> None:
     actor = common.actor_of(context)
     segment = await context.services.segments.segments.get(actor, segment_id)
     result = await context.services.segments.segments.list_customers(actor, segment_id, page)
-    rows: list[list[common.Button]] = [[(short(f"🏢 {c.name}"), f"cu:open:{c.id}")] for c in result.customers]
+    rows: list[list[common.Button]] = [[(short(f"{customer_icon(c)} {c.name}"), f"cu:open:{c.id}")]
+                                       for c in result.customers]
     nav: list[common.Button] = []
     if result.page > 0:
         nav.append(("◀️", f"sg:ls:{segment_id}:{result.page - 1}"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm.customers.model import CustomerKind, EntityKind, SearchHit
+from crm.customers.model import Customer, CustomerKind, EntityKind, SearchHit
 
 ENTITY_ICONS = {EntityKind.CUSTOMER: "🏢", EntityKind.CONTACT: "👤", EntityKind.LEAD: "🌱"}
 KIND_ICONS = {CustomerKind.COMPANY: "🏢", CustomerKind.PERSON: "👤"}
@@ -15,4 +15,9 @@ def hit_icon(hit: SearchHit) -> str:
     return ENTITY_ICONS[hit.entity]
 
 
-__all__ = ["ENTITY_ICONS", "KIND_ICONS", "hit_icon"]
+def customer_icon(customer: Customer) -> str:
+    """🏢 for a company, 👤 for a customer who is a person."""
+    return KIND_ICONS[CustomerKind(customer.kind)]
+
+
+__all__ = ["ENTITY_ICONS", "KIND_ICONS", "customer_icon", "hit_icon"]

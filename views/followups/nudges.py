@@ -7,6 +7,7 @@ from collections.abc import Callable
 from crm.followups.nudges import Nudge
 from outbound.telegram_send import Button
 from views.core.text import short
+from views.customers.icons import customer_icon
 from views.segments.labels import class_label
 
 Translate = Callable[..., str]
@@ -19,6 +20,6 @@ def nudge_message(t: Translate, nudge: Nudge) -> tuple[str, list[list[Button]]]:
                 days=n.days) for n in nudge.customers]
     if nudge.total > len(nudge.customers):
         lines.append(t("segments.nudge_more", count=nudge.total - len(nudge.customers)))
-    rows: list[list[Button]] = [[(short(f"🏢 {n.customer.name}"), f"cu:open:{n.customer.id}")]
+    rows: list[list[Button]] = [[(short(f"{customer_icon(n.customer)} {n.customer.name}"), f"cu:open:{n.customer.id}")]
                                 for n in nudge.customers]
     return "\n".join(lines), rows
