@@ -41,6 +41,7 @@ from storage.uow import SqlUnitOfWorkFactory
 T = TypeVar("T")
 JOB_SWITCH_INTERVAL = 0.0005
 JOB_FULL_COLLECTIONS_AFTER = 1_000_000  # young collections before a full one, while a job runs: in effect none
+RELAY_WAIT_SECONDS = 60.0  # the longest a job waits for the bot's loop to take a progress report
 
 _switch_lock = threading.Lock()
 _jobs_running = 0
@@ -99,13 +100,22 @@ class ThreadWorker:
 
         def main() -> None:
             _job_started()
+            result: T | None = None
+            failure: BaseException | None = None
             try:
-                outcome.set_result(asyncio.run(body()))
+                result = asyncio.run(body())
             except BaseException as error:  # handed to the caller, cancellation included
-                outcome.set_exception(error) if not isinstance(error, asyncio.CancelledError) else outcome.cancel()
+                failure = error
             finally:
+                # Before the caller hears the outcome: once it has, the process's settings are its own again.
                 ready.set()
                 _job_ended()
+            if failure is None:
+                outcome.set_result(result)  # type: ignore[arg-type]  # the job's own result, None included
+            elif isinstance(failure, asyncio.CancelledError):
+                outcome.cancel()
+            else:
+                outcome.set_exception(failure)
 
         thread = threading.Thread(target=main, name="crm-offloop", daemon=True)
         thread.start()
@@ -131,7 +141,16 @@ class ThreadWorker:
             async def at_home() -> Any:
                 return await callback(*args, **kwargs)
 
-            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(at_home(), home))
+            if home.is_closed():
+                return None  # the bot is gone (shut down mid-job): nobody to tell, and nothing to wait for
+            # Bounded: a home loop that stops while the job waits would otherwise hold the job (and its deferred
+            # collections) for ever; progress that cannot be shown is not worth a stuck job.
+            handed = asyncio.run_coroutine_threadsafe(at_home(), home)
+            try:
+                return await asyncio.wait_for(asyncio.wrap_future(handed), RELAY_WAIT_SECONDS)
+            except TimeoutError:
+                handed.cancel()
+                return None
 
         return relayed  # type: ignore[return-value]  # same signature as callback
 
