@@ -43,6 +43,9 @@ from storage.sales.tables import (
     product_categories,
     product_search_terms,
     products,
+    quote_counters,
+    quote_lines,
+    quotes,
 )
 from storage.segments.tables import (
     segments,
@@ -72,6 +75,9 @@ __all__ = [
     "products",
     "ptb_conversations",
     "ptb_data",
+    "quote_counters",
+    "quote_lines",
+    "quotes",
     "roles",
     "search_terms",
     "segments",

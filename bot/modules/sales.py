@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import re
 import sys
 from typing import Any
 
@@ -17,9 +18,11 @@ from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
+from crm.sales.quotes import QuoteService
 from crm.sales.stale import StaleService
 from handlers.core.menu import Command
 from handlers.sales import registration
+from outbound.quote_pdf import ReportlabQuoteRenderer
 from scheduler.sales import stale
 from storage.customers.spreadsheets import SpreadsheetFiles
 from storage.sales import tables
@@ -37,7 +40,15 @@ def build(wiring: Wiring) -> SalesServices:
         opportunities=OpportunityService(wiring.uow, wiring.clock, currency=settings.default_currency),
         stale=StaleService(wiring.uow, wiring.clock, days=settings.stale_opportunity_days,
                            default_timezone=settings.default_timezone),
+        quotes=QuoteService(wiring.uow, wiring.clock, ReportlabQuoteRenderer(), prefix=settings.quote_prefix,
+                            company_name=settings.company_name,
+                            company_address=_address_lines(settings.company_address)),
     )
+
+
+def _address_lines(address: str) -> list[str]:
+    """COMPANY_ADDRESS lines are separated by "|" or a newline (as on the envelopes' sender block)."""
+    return [line.strip() for line in re.split(r"\||\n", address.replace("\\n", "\n")) if line.strip()]
 
 
 MODULE = Module(
@@ -55,7 +66,7 @@ MODULE = Module(
     handlers=(registration.register,),
     jobs=(stale.register,),
     tables=(tables.product_categories, tables.products, tables.product_search_terms, tables.customer_prices,
-            tables.opportunity_stages, tables.opportunities),
+            tables.opportunity_stages, tables.opportunities, tables.quotes, tables.quote_lines, tables.quote_counters),
     subscribe=subscribers.subscribe,
 )
 

@@ -10,6 +10,7 @@ from crm.sales.catalog import CatalogService
 from crm.sales.importing import ProductImportService
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
+from crm.sales.quotes import QuoteService
 from crm.sales.stale import StaleService
 
 
@@ -20,3 +21,4 @@ class SalesServices:
     importing: ProductImportService
     opportunities: OpportunityService
     stale: StaleService  # stale-opportunity nudges
+    quotes: QuoteService

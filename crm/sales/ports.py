@@ -11,6 +11,7 @@ from crm.customers.ports import CustomersUnitOfWork
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.model import Category, CustomerPrice, Product
 from crm.sales.opportunity_model import Opportunity, Stage
+from crm.sales.quote_model import Quote, QuoteDocument, QuoteLine
 
 
 class CategoryRepository(Protocol):
@@ -93,6 +94,28 @@ class OpportunityRepository(Protocol):
         ...
 
 
+class QuoteRepository(Protocol):
+    async def next_number(self, year: int) -> int:
+        """The year's next sequence number, taken in the caller's transaction (never handed out twice)."""
+        ...
+    async def add(self, quote: Quote) -> Quote: ...
+    async def get(self, quote_id: int) -> Quote | None:
+        """A live quote with its lines."""
+        ...
+    async def update(self, quote_id: int, **fields: Any) -> None: ...
+    async def replace_lines(self, quote_id: int, lines: Sequence[QuoteLine]) -> None: ...
+    async def listed(self, scope: ScopeFilter, owner_id: int | None, *, offset: int,
+                     limit: int) -> Sequence[tuple[int, str, str, str]]:
+        """(id, number, status, customer name) of live quotes the scope allows, newest first."""
+        ...
+
+
+class QuoteDocuments(Protocol):
+    """Renders a quote as a printable document (outbound/quote_pdf.py)."""
+
+    def quote_pdf(self, document: QuoteDocument) -> bytes: ...
+
+
 class SalesRepositories(Protocol):
     @property
     def categories(self) -> CategoryRepository: ...
@@ -104,6 +127,8 @@ class SalesRepositories(Protocol):
     def stages(self) -> StageRepository: ...
     @property
     def opportunities(self) -> OpportunityRepository: ...
+    @property
+    def quotes(self) -> QuoteRepository: ...
 
 
 class SalesUnitOfWork(CustomersUnitOfWork, Protocol):

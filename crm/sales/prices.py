@@ -13,7 +13,7 @@ from crm.core.errors import NotFound, ValidationFailed
 from crm.core.money import Money
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.customers import visible_customer
-from crm.customers.model import Tier
+from crm.customers.model import Customer, Tier
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount
@@ -99,14 +99,7 @@ class PriceService:
         async with self._uow(write=False) as uow:
             customer = await visible_customer(uow, actor, customer_id)
             product = await _product(uow, product_id)
-            agreed = await uow.sales.customer_prices.get(customer_id, product_id)
-            discounts = await read_tier_discounts(uow)
-        agreed_price = agreed.price if agreed is not None and agreed.currency == product.currency else None
-        price = price_for(product.price, customer.tier, discounts, agreed_price)
-        if agreed_price is not None:
-            return Quote(price, product.price, "customer")
-        percent = discounts.get(customer.tier, Decimal(0)) if customer.tier else Decimal(0)
-        return Quote(price, product.price, "tier" if percent else "list", percent)
+            return await quote_in(uow, customer, product)
 
     async def price_for(self, actor: Actor, product_id: int, customer_id: int) -> Money:
         return (await self.quote(actor, product_id, customer_id)).price
@@ -116,6 +109,22 @@ class PriceService:
         async with self._uow(write=False) as uow:
             await visible_customer(uow, actor, customer_id)
             return {p.product_id: p for p in await uow.sales.customer_prices.for_customer(customer_id)}
+
+
+async def quote_in(uow: SalesUnitOfWork, customer: Customer, product: Product) -> Quote:
+    """The price rules inside a caller's unit of work (a quotation prices every line in its own transaction)."""
+    agreed = await uow.sales.customer_prices.get(customer.id, product.id)
+    discounts = await read_tier_discounts(uow)
+    agreed_price = agreed.price if agreed is not None and agreed.currency == product.currency else None
+    price = price_for(product.price, customer.tier, discounts, agreed_price)
+    if agreed_price is not None:
+        return Quote(price, product.price, "customer")
+    percent = discounts.get(customer.tier, Decimal(0)) if customer.tier else Decimal(0)
+    return Quote(price, product.price, "tier" if percent else "list", percent)
+
+
+async def active_product(uow: SalesUnitOfWork, product_id: int) -> Product:
+    return await _product(uow, product_id)
 
 
 async def _product(uow: SalesUnitOfWork, product_id: int) -> Product:

@@ -9,6 +9,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.sales.opportunities import SqlOpportunityRepository, SqlStageRepository
+from storage.sales.quotes import SqlQuoteRepository
 from storage.sales.repositories import SqlCategoryRepository, SqlCustomerPriceRepository, SqlProductRepository
 
 
@@ -38,3 +39,7 @@ class SalesRepositories:
     @cached_property
     def opportunities(self) -> SqlOpportunityRepository:
         return SqlOpportunityRepository(self._conn)
+
+    @cached_property
+    def quotes(self) -> SqlQuoteRepository:
+        return SqlQuoteRepository(self._conn)

@@ -115,3 +115,48 @@ opportunities = Table(
     Index(None, "customer_id"),
     Index(None, "owner_id", "stage_id"),
 )
+
+# Quotations. Lines copy the product's SKU, name and tax rate, so a quote keeps saying what was offered after the
+# catalog changes. The counter is a row per year, bumped in the quote's own transaction, so two quotes created at
+# once never get the same number (docs/sales.md, "Quotations").
+quotes = Table(
+    "quotes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("owner_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("order_discount", ExactDecimal(), nullable=False),
+    Column("valid_until", Date, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Index(None, "customer_id"),
+    Index(None, "owner_id", "status"),
+)
+
+quote_lines = Table(
+    "quote_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("quote_id", Integer, ForeignKey("quotes.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("sku", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("unit_price", ExactDecimal(), nullable=False),
+    Column("discount", ExactDecimal(), nullable=False),
+    Column("tax_rate", ExactDecimal(), nullable=False),
+    Index(None, "quote_id", "position"),
+)
+
+quote_counters = Table(
+    "quote_counters",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)

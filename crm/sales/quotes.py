@@ -1,0 +1,204 @@
+"""Quotations: priced lines from the catalog on a customer, numbered per year, draft → sent → accepted /
+rejected / expired (docs/sales.md, "Quotations").
+
+Who may do what is the pipeline's: ``sales.view`` within the ``sales`` scope of the quote's owner, ``sales.create``
+to quote a customer one may see and to work one's own quotes, ``sales.edit`` for colleagues' in scope. Out of
+scope is "not found", also for a forged button press.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from crm.core.clock import Clock
+from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.customers.customers import visible_customer
+from crm.customers.model import Customer
+from crm.organisation import audit
+from crm.organisation.permissions import Actor
+from crm.sales.catalog import clean_amount
+from crm.sales.ports import QuoteDocuments, SalesUnitOfWork
+from crm.sales.prices import active_product, quote_in
+from crm.sales.pricing import round_money
+from crm.sales.quote_model import (
+    MAX_LINES,
+    VALID_DAYS,
+    LineDraft,
+    Quote,
+    QuoteCard,
+    QuoteDocument,
+    QuoteLine,
+    QuoteStatus,
+    clean_discount,
+    clean_quantity,
+    quote_number,
+)
+
+PAGE = 8
+
+
+def auditable(quote: Quote) -> dict[str, Any]:
+    """JSON for the audit log: amounts as text, exactly as stored."""
+    return {
+        "number": quote.number, "customer_id": quote.customer_id, "currency": quote.currency,
+        "status": quote.status.value, "order_discount": str(quote.order_discount),
+        "valid_until": quote.valid_until.isoformat(), "total": str(quote.totals.total),
+        "lines": [{"product_id": line.product_id, "sku": line.sku, "quantity": str(line.quantity),
+                   "unit_price": str(line.unit_price), "discount": str(line.discount),
+                   "tax_rate": str(line.tax_rate)} for line in quote.lines],
+    }
+
+
+class QuoteService:
+    def __init__(self, uow: UnitOfWorkFactory[SalesUnitOfWork], clock: Clock, documents: QuoteDocuments, *,
+                 prefix: str = "Q", company_name: str = "", company_address: Sequence[str] = ()) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._documents = documents
+        self.prefix = prefix
+        self._company = (company_name, tuple(company_address))
+
+    async def _priced(self, uow: SalesUnitOfWork, customer: Customer,
+                      drafts: Sequence[LineDraft]) -> tuple[tuple[QuoteLine, ...], str]:
+        """Lines priced for the customer, all in one currency (the first line's): a quote never mixes them."""
+        if not drafts:
+            raise ValidationFailed("sales.quote_error_empty")
+        if len(drafts) > MAX_LINES:
+            raise ValidationFailed("sales.quote_error_too_many", limit=MAX_LINES)
+        lines: list[QuoteLine] = []
+        currency: str | None = None
+        for position, draft in enumerate(drafts):
+            product = await active_product(uow, draft.product_id)
+            currency = currency or product.currency
+            if product.currency != currency:
+                raise ValidationFailed("sales.quote_error_currency", sku=product.sku, currency=product.currency,
+                                       quote_currency=currency)
+            if draft.unit_price is None:
+                unit = (await quote_in(uow, customer, product)).price.amount
+            else:
+                unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
+            lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
+                                   quantity=clean_quantity(draft.quantity), unit_price=unit,
+                                   discount=clean_discount(draft.discount), tax_rate=product.tax_rate,
+                                   position=position))
+        assert currency is not None
+        return tuple(lines), currency
+
+    async def preview(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
+                      order_discount: Decimal = Decimal(0), valid_until: date | None = None) -> Quote:
+        """What ``create`` would save, priced now, saving nothing (the chat echoes it for one tap)."""
+        actor.require("sales.create")
+        now = self._clock.now()
+        async with self._uow(write=False) as uow:
+            customer = await visible_customer(uow, actor, customer_id)
+            lines, currency = await self._priced(uow, customer, drafts)
+        return Quote(id=0, number="", customer_id=customer_id, owner_id=actor.staff_id, currency=currency,
+                     status=QuoteStatus.DRAFT, order_discount=clean_discount(order_discount),
+                     valid_until=self._valid_until(valid_until), created_at=now, updated_at=now, lines=lines)
+
+    def _valid_until(self, valid_until: date | None) -> date:
+        today = self._clock.now().date()
+        if valid_until is None:
+            return today + timedelta(days=VALID_DAYS)
+        if valid_until < today:
+            raise ValidationFailed("sales.quote_error_valid_until")
+        return valid_until
+
+    async def create(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
+                     order_discount: Decimal = Decimal(0), valid_until: date | None = None) -> Quote:
+        actor.require("sales.create")
+        now = self._clock.now()
+        until = self._valid_until(valid_until)
+        discount = clean_discount(order_discount)
+        async with self._uow() as uow:
+            customer = await visible_customer(uow, actor, customer_id)
+            lines, currency = await self._priced(uow, customer, drafts)
+            sequence = await uow.sales.quotes.next_number(now.year)
+            quote = await uow.sales.quotes.add(Quote(
+                id=0, number=quote_number(self.prefix, now.year, sequence), customer_id=customer_id,
+                owner_id=actor.staff_id, currency=currency, status=QuoteStatus.DRAFT, order_discount=discount,
+                valid_until=until, created_at=now, updated_at=now, lines=lines))
+            await audit.record(uow, actor.staff_id, "create", "quote", quote.id, {}, auditable(quote))
+            await uow.commit()
+        return quote
+
+    async def _visible(self, uow: SalesUnitOfWork, actor: Actor, quote_id: int) -> Quote:
+        quote = await uow.sales.quotes.get(quote_id)
+        if quote is None:
+            raise NotFound()
+        owner = await uow.organisation.staff.get(quote.owner_id)
+        department = owner.department_id if owner is not None else None
+        if not actor.scope_filter("sales").allows(quote.owner_id, department):
+            raise NotFound()
+        return quote
+
+    async def _changeable(self, uow: SalesUnitOfWork, actor: Actor, quote_id: int) -> Quote:
+        if not (actor.can("sales.create") or actor.can("sales.edit")):
+            raise PermissionDenied(operation="sales.edit")
+        quote = await self._visible(uow, actor, quote_id)
+        if quote.owner_id != actor.staff_id:
+            actor.require("sales.edit")
+        return quote
+
+    async def get(self, actor: Actor, quote_id: int) -> Quote:
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            return await self._visible(uow, actor, quote_id)
+
+    async def card(self, actor: Actor, quote_id: int) -> QuoteCard:
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            quote = await self._visible(uow, actor, quote_id)
+            customer = await uow.customers.customers.get(quote.customer_id, include_deleted=True)
+            owner = await uow.organisation.staff.get(quote.owner_id)
+        return QuoteCard(quote, customer.name if customer else "?", owner.name if owner else "?")
+
+    async def move(self, actor: Actor, quote_id: int, status: QuoteStatus) -> Quote:
+        """Along draft → sent → accepted / rejected / expired; anything else is refused."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            before = await self._changeable(uow, actor, quote_id)
+            if not before.can_move(status):
+                raise ValidationFailed("sales.quote_error_status")
+            changes: dict[str, Any] = {"status": status.value, "updated_at": now}
+            if status is QuoteStatus.SENT:
+                changes["sent_at"] = now
+            await uow.sales.quotes.update(quote_id, **changes)
+            await audit.record(uow, actor.staff_id, "move", "quote", quote_id, {"status": before.status.value},
+                               {"status": status.value})
+            after = await uow.sales.quotes.get(quote_id)
+            await uow.commit()
+        if after is None:
+            raise NotFound()
+        return after
+
+    async def delete(self, actor: Actor, quote_id: int) -> None:
+        """Soft; only a draft (a quote the customer has seen stays as a record of what was offered)."""
+        now = self._clock.now()
+        async with self._uow() as uow:
+            quote = await self._changeable(uow, actor, quote_id)
+            if quote.status is not QuoteStatus.DRAFT:
+                raise ValidationFailed("sales.quote_error_status")
+            await uow.sales.quotes.update(quote_id, deleted_at=now, updated_at=now)
+            await audit.record(uow, actor.staff_id, "delete", "quote", quote_id, {"deleted_at": None},
+                               {"deleted_at": now.isoformat()})
+            await uow.commit()
+
+    async def mine(self, actor: Actor, *, page: int = 0) -> tuple[Sequence[tuple[int, str, str, str]], bool]:
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            rows = await uow.sales.quotes.listed(actor.scope_filter("sales"), actor.staff_id,
+                                                 offset=max(page, 0) * PAGE, limit=PAGE + 1)
+        return rows[:PAGE], len(rows) > PAGE
+
+    async def pdf(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:
+        """The quote as a PDF (file name, bytes), with the company header; ``labels`` in the reader's language."""
+        card = await self.card(actor, quote_id)
+        document = QuoteDocument(self._company[0], self._company[1], card.quote, card.customer_name,
+                                 card.quote.created_at.date(), labels)
+        return f"{card.quote.number}.pdf", self._documents.quote_pdf(document)
