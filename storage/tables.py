@@ -17,6 +17,7 @@ from storage.customers.tables import (
     leads,
     search_terms,
 )
+from storage.expenses.tables import expense_categories, expenses
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -58,6 +59,8 @@ __all__ = [
     "customer_prices",
     "customers",
     "departments",
+    "expense_categories",
+    "expenses",
     "followups",
     "inbound_updates",
     "interactions",

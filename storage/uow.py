@@ -25,6 +25,7 @@ from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
+from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
 from storage.messaging.group import MessagingRepositories
 from storage.organisation.group import OrganisationRepositories
@@ -80,6 +81,10 @@ class SqlUnitOfWork:
     @property
     def sales(self) -> SalesRepositories:
         return self._group("sales", SalesRepositories)
+
+    @property
+    def expenses(self) -> ExpensesRepositories:
+        return self._group("expenses", ExpensesRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

@@ -1,0 +1,1 @@
+"""The expenses module\x27s storage: categories and expenses."""
