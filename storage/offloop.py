@@ -28,6 +28,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -99,13 +100,18 @@ class ThreadWorker:
 
         def main() -> None:
             _job_started()
+            settle: Callable[[], object]
             try:
-                outcome.set_result(asyncio.run(body()))
-            except BaseException as error:  # handed to the caller, cancellation included
-                outcome.set_exception(error) if not isinstance(error, asyncio.CancelledError) else outcome.cancel()
+                settle = partial(outcome.set_result, asyncio.run(body()))
+            except asyncio.CancelledError:
+                settle = outcome.cancel
+            except BaseException as error:  # handed to the caller
+                settle = partial(outcome.set_exception, error)
             finally:
                 ready.set()
                 _job_ended()
+            # Only now: a caller told earlier could still see the job's switch interval and thresholds.
+            settle()
 
         thread = threading.Thread(target=main, name="crm-offloop", daemon=True)
         thread.start()
