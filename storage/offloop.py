@@ -28,6 +28,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -100,22 +101,18 @@ class ThreadWorker:
 
         def main() -> None:
             _job_started()
-            result: T | None = None
-            failure: BaseException | None = None
+            settle: Callable[[], object]
             try:
-                result = asyncio.run(body())
-            except BaseException as error:  # handed to the caller, cancellation included
-                failure = error
+                settle = partial(outcome.set_result, asyncio.run(body()))
+            except asyncio.CancelledError:
+                settle = outcome.cancel
+            except BaseException as error:  # handed to the caller
+                settle = partial(outcome.set_exception, error)
             finally:
-                # Before the caller hears the outcome: once it has, the process's settings are its own again.
                 ready.set()
                 _job_ended()
-            if failure is None:
-                outcome.set_result(result)  # type: ignore[arg-type]  # the job's own result, None included
-            elif isinstance(failure, asyncio.CancelledError):
-                outcome.cancel()
-            else:
-                outcome.set_exception(failure)
+            # Only now: a caller told earlier could still see the job's switch interval and thresholds.
+            settle()
 
         thread = threading.Thread(target=main, name="crm-offloop", daemon=True)
         thread.start()
