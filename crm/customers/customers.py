@@ -7,6 +7,7 @@ scope is reported as not found, so its existence is not confirmed.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
@@ -156,7 +157,7 @@ def page_of(rows: Sequence[P], size: int) -> tuple[Sequence[P], bool]:
     return rows[:size], len(rows) > size
 
 
-class PartyService(Generic[P]):
+class PartyService(ABC, Generic[P]):
     """The part every service of a kind of party (customer, contact, lead, and those to come) shares: phone
     normalisation, and writing an edit or a soft delete together with its search terms and audit entry."""
 
@@ -167,11 +168,13 @@ class PartyService(Generic[P]):
         self._clock = clock
         self.phone_region = phone_region
 
+    @abstractmethod
     def _records(self, uow: CustomersUnitOfWork) -> Records[P]:
-        raise NotImplementedError
+        """This kind's repository on ``uow``."""
 
+    @abstractmethod
     def _terms(self, record: P) -> set[str]:
-        raise NotImplementedError
+        """The search terms a record of this kind is found by."""
 
     def clean_phones(self, numbers: Iterable[str], actor: Actor | None = None) -> tuple[str, ...]:
         """E.164 numbers; with an ``actor``, a number invalid in the team's region is read in the region of the
