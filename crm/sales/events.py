@@ -20,7 +20,7 @@ class OpportunityClosed(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class OpportunityWon(OpportunityClosed):
-    pass
+    """Closed at a won stage: the amount is revenue to come."""
 
 
 @dataclass(frozen=True, kw_only=True)

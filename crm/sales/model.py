@@ -41,7 +41,7 @@ class ProductFields:
 
 @dataclass(frozen=True, kw_only=True)
 class ProductDraft(ProductFields):
-    pass
+    """A product as typed, before it is checked and stored (no id yet)."""
 
 
 @dataclass(frozen=True, kw_only=True)
