@@ -63,6 +63,16 @@ OPERATIONS: tuple[str, ...] = (
     "analytics.view",
     "products.manage",
     "prices.view_cost",
+    "quotes.create",
+    "orders.create",
+    "orders.cancel",
+    "discounts.approve",
+    "shipments.create",
+    "invoices.issue",
+    "payments.record",
+    "contracts.manage",
+    "projects.manage",
+    "digests.receive",
 )
 OPERATION_SET = frozenset(OPERATIONS)
 
@@ -114,7 +124,9 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
         _ops(
             "customers.*", "followups.*", "sales.*", "service.*", "expenses.*", "sms.*", "email.send",
             "fax.send", "announcements.publish", "users.view", "users.invite", "audit.view", "trash.restore",
-            "analytics.view", "products.manage", "prices.view_cost",
+            "analytics.view", "products.manage", "prices.view_cost", "quotes.create", "orders.create",
+            "orders.cancel", "discounts.approve", "shipments.create", "invoices.issue", "payments.record",
+            "contracts.manage", "projects.manage", "digests.receive",
         ),
         _scopes(Scope.DEPARTMENT_TREE),
     ),
@@ -123,7 +135,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
         _ops(
             "customers.view", "customers.create", "customers.edit", "customers.delete", "followups.*", "sales.view",
             "sales.create", "service.view", "service.create", "expenses.create", "sms.send", "email.send",
-            "fax.send", "users.view",
+            "fax.send", "users.view", "quotes.create", "orders.create", "contracts.manage", "projects.manage",
         ),
         _scopes(Scope.OWN, staff=Scope.DEPARTMENT),
     ),
@@ -135,7 +147,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
     RoleTemplate(
         "finance",
         _ops("customers.view", "sales.view", "sales.edit", "expenses.approve", "expenses.budget", "users.view",
-             "analytics.view", "prices.view_cost"),
+             "analytics.view", "prices.view_cost", "invoices.issue", "payments.record", "digests.receive"),
         _scopes(Scope.ALL, followups=Scope.OWN, service=Scope.OWN, communications=Scope.OWN),
     ),
 )
