@@ -28,4 +28,15 @@ class OpportunityLost(OpportunityClosed):
     reason: str
 
 
-__all__ = ["OpportunityClosed", "OpportunityLost", "OpportunityWon"]
+@dataclass(frozen=True, kw_only=True)
+class QuoteAccepted(Event):
+    """The customer accepted a quotation. Recorded in the transaction that moves it, so a subscriber that turns it
+    into an order does so atomically with the acceptance (in transaction) or is told after it (after commit)."""
+
+    quote_id: int
+    customer_id: int
+    owner_id: int
+    by_staff_id: int
+
+
+__all__ = ["OpportunityClosed", "OpportunityLost", "OpportunityWon", "QuoteAccepted"]

@@ -22,6 +22,7 @@ from crm.customers.model import Customer
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount
+from crm.sales.events import QuoteAccepted
 from crm.sales.ports import QuoteDocuments, SalesUnitOfWork
 from crm.sales.prices import active_product, quote_in
 from crm.sales.pricing import round_money
@@ -172,6 +173,9 @@ class QuoteService:
             await audit.record(uow, actor.staff_id, "move", "quote", quote_id, {"status": before.status.value},
                                {"status": status.value})
             after = await uow.sales.quotes.get(quote_id)
+            if status is QuoteStatus.ACCEPTED:
+                uow.record(QuoteAccepted(occurred_at=now, quote_id=quote_id, customer_id=before.customer_id,
+                                         owner_id=before.owner_id, by_staff_id=actor.staff_id))
             await uow.commit()
         if after is None:
             raise NotFound()
