@@ -4,9 +4,11 @@ The module's services as one namespace: ``services.organisation.<service>``."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from crm.core.extension import ExtensionPoint
 from crm.organisation.departments import DepartmentService
+from crm.organisation.digest import DigestSection
 from crm.organisation.identity import IdentityService
 from crm.organisation.invites import InviteService
 from crm.organisation.roles import RoleService
@@ -20,3 +22,5 @@ class OrganisationServices:
     roles: RoleService
     staff: StaffService
     departments: DepartmentService
+    # Parts of a manager's digest, added by the modules that know the figures (crm/organisation/digest.py).
+    digest_sections: ExtensionPoint[DigestSection] = field(default_factory=ExtensionPoint)
