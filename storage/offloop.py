@@ -16,7 +16,13 @@ The garbage collector stops every thread, and a full collection walks every obje
 they were the lookups' worst waits. While a job runs full collections wait (young ones go on, and catch most
 cycles); they resume when the last job ends, by then the job's rows are freed by reference counting.
 
-At most ``slots`` jobs run at once (each a connection and a Python thread); more wait their turn.
+At most ``slots`` jobs run at once (each a connection and a Python thread); more wait their turn. One by default:
+with two busy job threads the loop thread lost the lock to one or the other far more often (a lookup's p95 during
+an export and an import of 30,000 together: 4.5× idle with two slots, 1.9× with one, and both jobs were done
+sooner, 13.6 s against 17–20 s, for not fighting over one lock; docs/performance.md).
+
+``run_apart`` runs a job in a child process instead (``spawn``: a fresh interpreter, no copied locks or
+connections), one at a time, in a pool kept for the life of the process so only the first such job pays the start.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import multiprocessing
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -71,8 +78,33 @@ def _job_ended() -> None:
             gc.set_threshold(*_thresholds_before)
 
 
+_pool_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _apart(url: str, clock: Clock, job: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+    """In the child process: the job on an engine of its own."""
+
+    async def body() -> T:
+        engine = create_engine(url)
+        try:
+            return await job(SqlUnitOfWorkFactory(engine, clock), *args)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(body())
+
+
 class ThreadWorker:
-    def __init__(self, url: str, clock: Clock, *, bus: MessageBus | None = None, slots: int = 2) -> None:
+    def __init__(self, url: str, clock: Clock, *, bus: MessageBus | None = None, slots: int = 1) -> None:
         self._url = url
         self._clock = clock
         self._bus = bus
@@ -127,6 +159,9 @@ class ThreadWorker:
                     loop.call_soon_threadsafe(task.cancel)
             await asyncio.gather(waiting, return_exceptions=True)  # rolled back before we say we stopped
             raise
+
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await asyncio.wrap_future(_process_pool().submit(_apart, self._url, self._clock, job, args))
 
     def relay(self, callback: C) -> C:
         home = asyncio.get_running_loop()
