@@ -65,3 +65,26 @@ async def test_a_job_run_apart_runs_in_another_process_on_its_own_connection(tmp
     assert tables > 10  # it read the file the tables were created in
     again, _, _ = await worker.run_apart(_whoami, "again")
     assert again == pid  # the pool keeps its process: only the first job pays the start
+
+
+async def test_jobs_take_turns_and_a_job_may_start_another_without_waiting_for_itself(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
+    first = ThreadWorker(f"sqlite+aiosqlite:///{tmp_path}/a.db", clock)
+    second = ThreadWorker(f"sqlite+aiosqlite:///{tmp_path}/b.db", clock)
+    running = 0
+    most = 0
+
+    async def job(_: Any) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return 1
+
+    async def nested(_: Any) -> int:
+        return await second.run(job) + 1  # inside a job: runs at once, on this job's turn
+
+    results = await asyncio.wait_for(asyncio.gather(first.run(job), second.run(job), first.run(nested)), 30)
+    assert list(results) == [1, 1, 2]
+    assert most == 1  # two workers, three jobs, never two at once
