@@ -8,8 +8,9 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.customers import card_extras
+from handlers.customers import importing as uploads
 from handlers.sales import catalog as cat
-from handlers.sales import create
+from handlers.sales import create, product_import
 from handlers.sales import opportunities as opp
 
 
@@ -37,5 +38,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }))
     app.add_handlers(_buttons("opn", {"save": opp.save, "cancel": opp.cancel}))
     app.add_handlers(_buttons("pl", {"team": opp.pipeline_team, "st": opp.stage_list}))
+    # A product file sent to the bot (the customers module's upload handler asks which kind it is).
+    uploads.add_kind(app, product_import.KIND)
+    app.add_handlers(_buttons("pimp", {"run": product_import.run, "cancel": product_import.cancel}))
     # The customer card's "💼 Opportunity".
     card_extras.add(app, card_extras.CardExtra(button=opp.card_button))
