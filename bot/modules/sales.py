@@ -19,6 +19,7 @@ from crm.sales.module import SalesServices
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
 from crm.sales.quotes import QuoteService
+from crm.sales.stages import StageService
 from crm.sales.stale import StaleService
 from handlers.core.menu import Command
 from handlers.sales import registration
@@ -45,6 +46,7 @@ def build(wiring: Wiring) -> SalesServices:
         quotes=QuoteService(wiring.uow, wiring.clock, ReportlabQuoteRenderer(), prefix=settings.quote_prefix,
                             company_name=settings.company_name,
                             company_address=_address_lines(settings.company_address)),
+        stages=StageService(wiring.uow, wiring.clock),
     )
 
 
@@ -57,13 +59,14 @@ MODULE = Module(
     name="sales",
     requires=("organisation", "customers", "segments"),
     build=build,
-    operations=("sales.view", "sales.create", "sales.edit", "products.manage", "prices.view_cost"),
+    operations=("sales.view", "sales.create", "sales.edit", "products.manage", "prices.view_cost", "stages.manage"),
     commands=(
         Command("products", "sales.cmd_products"),
         Command("product", "sales.cmd_product"),
         Command("newproduct", "sales.cmd_newproduct", "products.manage"),
         Command("opportunity", "sales.cmd_opportunity", "sales.create"),
         Command("pipeline", "sales.cmd_pipeline", "sales.view"),
+        Command("stages", "sales.cmd_stages", "stages.manage"),
     ),
     handlers=(registration.register,),
     jobs=(stale.register,),

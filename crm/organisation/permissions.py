@@ -79,6 +79,7 @@ OPERATIONS: tuple[str, ...] = (
     "intel.create",
     "competitors.manage",
     "fields.manage",
+    "stages.manage",
 )
 OPERATION_SET = frozenset(OPERATIONS)
 

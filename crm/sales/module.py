@@ -11,6 +11,7 @@ from crm.sales.importing import ProductImportService
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
 from crm.sales.quotes import QuoteService
+from crm.sales.stages import StageService
 from crm.sales.stale import StaleService
 
 
@@ -22,3 +23,4 @@ class SalesServices:
     opportunities: OpportunityService
     stale: StaleService  # stale-opportunity nudges
     quotes: QuoteService
+    stages: StageService  # editing the pipeline's stages

@@ -12,6 +12,7 @@ from handlers.customers import importing as uploads
 from handlers.sales import catalog as cat
 from handlers.sales import create, product_import
 from handlers.sales import opportunities as opp
+from handlers.sales import stages as st
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -38,6 +39,12 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }))
     app.add_handlers(_buttons("opn", {"save": opp.save, "cancel": opp.cancel}))
     app.add_handlers(_buttons("pl", {"team": opp.pipeline_team, "st": opp.stage_list}))
+    app.add_handlers([CommandHandler("stages", st.stages)])
+    app.add_handlers(_buttons("st", {
+        "list": st.stage_list, "open": st.open_stage, "card": st.stage_card, "ef": st.edit_field, "up": st.move_up,
+        "down": st.move_down, "new": st.new_stage, "add": st.add, "nocancel": st.cancel_new, "del": st.remove,
+        "delok": st.remove_confirmed, "trash": st.trash, "rst": st.restore,
+    }))
     # A product file sent to the bot (the customers module's upload handler asks which kind it is).
     uploads.add_kind(app, product_import.KIND)
     app.add_handlers(_buttons("pimp", {"run": product_import.run, "cancel": product_import.cancel}))

@@ -48,6 +48,28 @@ class SqlStageRepository:
         return Stage(int(new_id), stage.key, stage.name, stage.sequence, stage.probability, stage.outcome,
                      stage.name_zh_hant, stage.name_zh_hans)
 
+    async def get(self, stage_id: int, *, include_deleted: bool = False) -> Stage | None:
+        s = t.opportunity_stages
+        query = select(s).where(s.c.id == stage_id)
+        if not include_deleted:
+            query = query.where(s.c.deleted_at.is_(None))
+        row = (await self._c.execute(query)).first()
+        return _stage(row) if row is not None else None
+
+    async def update(self, stage_id: int, **fields: Any) -> None:
+        await self._c.execute(update(t.opportunity_stages).where(t.opportunity_stages.c.id == stage_id)
+                              .values(**fields))
+
+    async def deleted(self) -> Sequence[Stage]:
+        s = t.opportunity_stages
+        rows = await self._c.execute(select(s).where(s.c.deleted_at.is_not(None)).order_by(s.c.sequence, s.c.id))
+        return [_stage(row) for row in rows]
+
+    async def count_opportunities(self, stage_id: int) -> int:
+        o = t.opportunities
+        return int((await self._c.execute(select(func.count()).select_from(o).where(
+            o.c.stage_id == stage_id, o.c.deleted_at.is_(None)))).scalar_one())
+
 
 class SqlOpportunityRepository:
     def __init__(self, conn: AsyncConnection) -> None:

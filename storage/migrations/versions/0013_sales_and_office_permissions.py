@@ -22,7 +22,7 @@ NEW_PERMISSIONS = {
     "admin": ("quotes.create", "orders.create", "orders.cancel", "discounts.approve", "shipments.create",
               "invoices.issue", "payments.record", "contracts.manage", "projects.manage", "digests.receive",
               "tickets.create", "tickets.assign", "tickets.close", "intel.create", "competitors.manage",
-              "fields.manage"),
+              "fields.manage", "stages.manage"),
     "manager": ("quotes.create", "orders.create", "orders.cancel", "discounts.approve", "shipments.create",
                 "invoices.issue", "payments.record", "contracts.manage", "projects.manage", "digests.receive",
                 "tickets.create", "tickets.assign", "tickets.close", "intel.create", "competitors.manage"),
