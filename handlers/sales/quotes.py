@@ -11,6 +11,7 @@ A fax number typed by the rep is kept in the flow's data, not in a button, and c
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -241,7 +242,8 @@ async def email_go(update: Update, context: CrmContext) -> None:
              total=str(quote.totals.money(quote.totals.total)), date=quote.valid_until.isoformat(),
              sender=actor.name)
     await context.services.sales.quote_sending.email(
-        actor, quote_id, kind, record_id, labels=pdf_labels(t), subject=subject.strip(" -·"), body=body,
+        actor, quote_id, kind, record_id, labels=pdf_labels(t), subject=html.unescape(subject).strip(),
+        body=html.unescape(body),
         draft_key=_press_key(update, f"q{quote_id}{_letter(kind)}{record_id}"))
     await QUOTE.show(update, context, quote_id, note=t("sales.quote_emailed"))
 
