@@ -1,9 +1,10 @@
 """Quotations: priced lines from the catalog on a customer, numbered per year, draft → sent → accepted /
 rejected / expired (docs/sales.md, "Quotations").
 
-Who may do what is the pipeline's: ``sales.view`` within the ``sales`` scope of the quote's owner, ``sales.create``
-to quote a customer one may see and to work one's own quotes, ``sales.edit`` for colleagues' in scope. Out of
-scope is "not found", also for a forged button press.
+Who may do what: ``sales.view`` within the ``sales`` scope of the quote's owner, ``quotes.create`` to quote a
+customer one may see, ``sales.create`` to work one's own quotes, ``sales.edit`` for colleagues' in scope. Out of
+scope is "not found", also for a forged button press. A discount over the owner's limit keeps the quote from the
+customer until approved (crm/sales/discounts.py).
 """
 
 from __future__ import annotations

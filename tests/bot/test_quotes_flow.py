@@ -11,6 +11,7 @@ import asyncio
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -251,6 +252,17 @@ async def test_a_draft_survives_a_restart_and_cancel_drops_it(engine: AsyncEngin
         assert "Nothing was saved" in await ned.text_of("/cancel")
         assert bot.told(await ned.press("✅ Create quote"), "out of date")
         assert await _count_quotes(engine) == 0
+
+        # A question left unanswered times out: the next text is a new message, not the customer's name.
+        await ned.text_of("/quote")
+        clock.advance(timedelta(minutes=31))
+        assert "Tap one" not in await ned.text_of("Acme")
+        assert "🏢 Acme" in ned.labels()
+        assert "out of date" in await _forge(bot, ned, "qn:cu:1")  # the earlier flow's button
+
+        # The customer card's "📝 Quote" starts the guided flow with the customer chosen.
+        await ned.press("🏢 Acme")
+        assert "Quote for Acme" in _text(await ned.press("📝 Quote"))
 
 
 # ---- the card ----------------------------------------------------------------------------------------------
