@@ -51,9 +51,11 @@ def test_what_is_refused(text: str, key: str) -> None:
 @given(st.text(max_size=80))
 def test_any_text_is_parsed_or_refused_never_crashes(text: str) -> None:
     try:
-        parse_quote_line(text)
-    except ValidationFailed:
-        pass
+        parsed = parse_quote_line(text)
+    except ValidationFailed as refused:
+        assert refused.key.startswith("sales.quote_")
+        return
+    assert parsed.customer and parsed.items and all(quantity > 0 for _, quantity in parsed.items)
 
 
 def _line(quantity: int, price: str, discount: str) -> QuoteLine:
