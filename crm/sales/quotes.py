@@ -275,14 +275,19 @@ class QuoteService:
             contacts = await uow.customers.contacts.for_customer(quote.customer_id)
         return QuoteRecipients(quote, customer, tuple(c for c in contacts if c.deleted_at is None))
 
-    async def for_customer(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:
-        """The PDF to send to the customer: only by someone who may work the quote, only while it is open, and
-        only once its discount is within the owner's limit or approved."""
+    async def sendable(self, actor: Actor, quote_id: int) -> Quote:
+        """The quote, when it may go to the customer now: by someone who may work it, while it is open, and once
+        its discount is within the owner's limit or approved."""
         async with self._uow(write=False) as uow:
             quote = await self._changeable(uow, actor, quote_id)
             if not quote.is_open:
                 raise ValidationFailed("sales.quote_error_status")
             await require_clearance(uow, await discounted(uow, actor, quote_id))
+        return quote
+
+    async def for_customer(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:
+        """The PDF to send to the customer (``sendable`` first)."""
+        await self.sendable(actor, quote_id)
         return await self.pdf(actor, quote_id, labels)
 
     async def pdf(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:

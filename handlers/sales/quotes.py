@@ -190,6 +190,7 @@ def _letter(kind: SendKind) -> str:
 @require_actor("sales.view")
 async def email(update: Update, context: CrmContext) -> None:
     quote_id = arg(update, 0)
+    await context.services.sales.quotes.sendable(actor_of(context), quote_id)
     people = await context.services.sales.quote_sending.addressees(actor_of(context), quote_id)
     back = (context.t("common.back"), f"qt:card:{quote_id}")
     if not people:
@@ -254,7 +255,7 @@ async def email_go(update: Update, context: CrmContext) -> None:
 async def fax(update: Update, context: CrmContext) -> None:
     quote_id = arg(update, 0)
     actor = actor_of(context)
-    await context.services.sales.quotes.for_customer(actor, quote_id, pdf_labels(context.t))  # may it go at all?
+    await context.services.sales.quotes.sendable(actor, quote_id)
     numbers = await context.services.sales.quote_sending.fax_numbers(actor, quote_id)
     rows: Rows = [[(f"📠 {number}", f"qt:fxto:{quote_id}:{index}")] for index, number in enumerate(numbers)]
     rows.append([(context.t("common.cancel"), f"qt:card:{quote_id}")])
