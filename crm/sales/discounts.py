@@ -35,7 +35,8 @@ APPROVE = "discounts.approve"
 
 
 class DiscountSubject(Protocol):
-    """A kind of record whose discount may need approval ("quote", "order")."""
+    """A kind of record whose discount may need approval ("quote", "order"). ``uow`` is the approval's unit of
+    work — the whole one at run time, so a subject reads and changes its own module's repositories in it."""
 
     kind: str
 

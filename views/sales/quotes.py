@@ -99,12 +99,23 @@ def subject_text(t: Translate, subject: Discounted, approval: DiscountApproval, 
     ))
 
 
+# The card a kind of record opens with (``<prefix>:open:<id>``, handlers/core/screens.py). A module that adds a
+# kind to ``DiscountService.subjects`` adds its card here when it registers its handlers ("order": "or"), and a
+# ``sales.btn_open_<kind>`` label to the catalogs.
+CARD_PREFIX: dict[str, str] = {"quote": "qt"}
+
+
+def open_rows(t: Translate, subject: Discounted) -> list[list[Button]]:
+    prefix = CARD_PREFIX.get(subject.kind)
+    if prefix is None:
+        return []
+    return [[(t(f"sales.btn_open_{subject.kind}"), f"{prefix}:open:{subject.subject_id}")]]
+
+
 def decide_rows(t: Translate, approval: DiscountApproval, subject: Discounted) -> list[list[Button]]:
     rows: list[list[Button]] = [[(t("sales.btn_approve"), f"da:ok:{approval.id}"),
                                  (t("sales.btn_reject"), f"da:no:{approval.id}")]]
-    if subject.kind == "quote":
-        rows.append([(t("sales.btn_open_quote"), f"qt:open:{subject.subject_id}")])
-    return rows
+    return rows + open_rows(t, subject)
 
 
 def approval_request(t: Translate, pending: Pending) -> tuple[str, list[list[Button]]]:
@@ -124,10 +135,7 @@ def outcome(t: Translate, approval: DiscountApproval, subject: Discounted, decid
     else:
         text = t("sales.discount_push_rejected", kind=kind, title=subject.title,
                  percent=percent_text(approval.percent), name=decider, reason=approval.reason or "")
-    rows: list[list[Button]] = []
-    if subject.kind == "quote":
-        rows.append([(t("sales.btn_open_quote"), f"qt:open:{subject.subject_id}")])
-    return text, rows
+    return text, open_rows(t, subject)
 
 
 def open_quotes_text(t: Translate, items: Sequence[tuple[int, str, str, str]]) -> str:
