@@ -233,6 +233,36 @@ async def test_one_message_quote_in_traditional_chinese(engine: AsyncEngine, clo
         assert await _count_quotes(engine) == 1
 
 
+async def test_browsing_categories_in_simplified_chinese(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with quote_bot(engine, clock) as bot:
+        admin = await _admin(bot)
+        fang, rep = await _member(bot, NED, "王芳", "rep", "zh-hans")
+        catalog = bot.services.sales.catalog
+        tools = await catalog.create_category(admin, "工具")
+        screws = await catalog.create_category(admin, "螺丝", tools.id)
+        await catalog.create(admin, ProductDraft(sku="S-1", name="Screw", name_zh_hans="螺丝钉", category_id=screws.id,
+                                                 list_price=Decimal(2), currency="TWD"))
+        await _customer(bot, rep, "上海华联超市")
+        await fang.text_of("/quote 上海华联超市 S-1 x100")  # a one-message draft is replaced by the next /quote
+        assert "哪一位客户" in await fang.text_of("/quote")
+        await fang.text_of("华联")
+        await fang.press("🏢 上海华联超市")
+        assert "产品目录" in _text(await fang.press("📂 浏览产品目录"))
+        await fang.press("📂 工具")
+        assert "工具 › 螺丝" in _text(await fang.press("📂 螺丝"))
+        assert "📦 S-1 · 螺丝钉" in fang.labels()
+        assert "工具" in _text(await fang.press("⬆️ 上一层"))
+        await fang.press("📂 螺丝")
+        asked = _text(await fang.press("📦 S-1 · 螺丝钉"))
+        assert "数量：<b>1</b>" not in asked and "数量：1" in asked
+        assert "“很多”不是数量" in await fang.text_of("很多")
+        await fang.text_of("250")
+        await fang.press("✅ 加入报价")
+        review = _text(await fang.press("▶️ 查看报价"))
+        assert "S-1 Screw × 250 @ TWD 2.00 = TWD 500.00" in review and "总计：TWD 500.00" in review
+        assert "已创建报价单" in _text(await fang.press("✅ 创建报价单"))
+
+
 async def test_a_draft_survives_a_restart_and_cancel_drops_it(engine: AsyncEngine, clock: ManualClock) -> None:
     async with quote_bot(engine, clock) as bot:
         admin = await _admin(bot)
