@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import resource
 import sys
 import tempfile
@@ -72,7 +73,7 @@ async def _during(team: Team, phones: Sequence[str], work: Awaitable[object]) ->
     return samples
 
 
-async def run(count: int, folder: Path) -> None:
+async def run(count: int, folder: Path, *, separately: bool = False) -> None:
     engine = await fresh_engine(f"sqlite+aiosqlite:///{folder}/responsiveness.db")
     team = await _team(engine, 4)
     owners = [team.admin.name, *(r.name for r in team.reps)]
@@ -83,9 +84,21 @@ async def run(count: int, folder: Path) -> None:
     phones = [c.phones[0] for c in data[:500] if c.phones]
     more = customer_table(customers(count, owners=owners, seed=2))
     more_csv = write_csv(more[0], more[1:])
-    print(f"sqlite, {count:,} customers; phone lookups every 20 ms through CustomerService.search")
+    print(f"sqlite, {count:,} customers; phone lookups every 20 ms through CustomerService.search; "
+          f"machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     idle = await _lookups(team, phones, None, 300)
     _line("idle", idle, None)
+
+    if separately:
+        exported = await _during(team, phones, team.services.customers.exporting.export(
+            team.admin, "csv", lambda key: key))
+        _line("export alone", exported, idle)
+        checked = await _during(team, phones, importing.plan_file(team.admin, more_csv, "more.csv"))
+        _line("import check alone (dry run)", checked, idle)
+        third = customer_table(customers(count, owners=owners, seed=3))
+        imported = await _during(team, phones, importing.import_file(
+            team.admin, write_csv(third[0], third[1:]), "third.csv", skip_invalid=True))
+        _line("import alone", imported, idle)
 
     async def heavy() -> None:
         await asyncio.gather(team.services.customers.exporting.export(team.admin, "csv", lambda key: key),
@@ -102,15 +115,19 @@ async def run(count: int, folder: Path) -> None:
     print(f"  peak RSS: this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB "
           f"({before:.0f} before the bomb), spreadsheet children "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MiB")
+    print(f"  machine load average at the end: {os.getloadavg()[0]:.1f} (other work on the machine inflates "
+          "every figure, the idle one included)")
     await engine.dispose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--separately", action="store_true",
+                        help="also measure during the export alone and the import's dry run alone")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(run(args.count, Path(folder)))
+        asyncio.run(run(args.count, Path(folder), separately=args.separately))
     return 0
 
 

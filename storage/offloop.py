@@ -16,7 +16,14 @@ The garbage collector stops every thread, and a full collection walks every obje
 they were the lookups' worst waits. While a job runs full collections wait (young ones go on, and catch most
 cycles); they resume when the last job ends, by then the job's rows are freed by reference counting.
 
-At most ``slots`` jobs run at once (each a connection and a Python thread); more wait their turn.
+One job runs at a time in the process, whichever worker started it (each a connection and a Python thread); more
+wait their turn (``slots`` bounds how many of one worker's jobs may be started and waiting). One at a time:
+with two busy job threads the loop thread lost the lock to one or the other far more often (a lookup's p95 during
+an export and an import of 30,000 together: 4.5× idle with two slots, 1.9× with one, and both jobs were done
+sooner, 13.6 s against 17–20 s, for not fighting over one lock; docs/performance.md).
+
+``run_apart`` runs a job in a child process instead (``spawn``: a fresh interpreter, no copied locks or
+connections), one at a time, in a pool kept for the life of the process so only the first such job pays the start.
 """
 
 from __future__ import annotations
@@ -24,10 +31,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import multiprocessing
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -71,6 +79,35 @@ def _job_ended() -> None:
             gc.set_threshold(*_thresholds_before)
 
 
+# Jobs of every worker of the process take turns (each module has its own worker): waited for in the job's
+# thread, not on the bot's loop.
+_turns = threading.Semaphore(1)
+_in_job = threading.local()
+_pool_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def _process_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _apart(url: str, clock: Clock, job: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+    """In the child process: the job on an engine of its own."""
+
+    async def body() -> T:
+        engine = create_engine(url)
+        try:
+            return await job(SqlUnitOfWorkFactory(engine, clock), *args)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(body())
+
+
 class ThreadWorker:
     def __init__(self, url: str, clock: Clock, *, bus: MessageBus | None = None, slots: int = 2) -> None:
         self._url = url
@@ -80,6 +117,10 @@ class ThreadWorker:
         self._slot_count = slots
 
     async def run(self, job: Callable[[SqlUnitOfWorkFactory], Awaitable[T]]) -> T:
+        if getattr(_in_job, "active", False):
+            # Started from inside a job: it already holds the turn and is off the bot's loop, so run it here
+            # (waiting for a turn of its own would wait for itself).
+            return await self._body(job)
         if self._waiting is None:
             self._waiting = asyncio.Semaphore(self._slot_count)
         async with self._waiting:
@@ -93,24 +134,23 @@ class ThreadWorker:
         async def body() -> T:
             handle["loop"], handle["task"] = asyncio.get_running_loop(), asyncio.current_task()
             ready.set()
-            engine: AsyncEngine = create_engine(self._url)
-            try:
-                return await job(SqlUnitOfWorkFactory(engine, self._clock, bus=self._bus))
-            finally:
-                await engine.dispose()
+            return await self._body(job)
 
         def main() -> None:
-            _job_started()
             settle: Callable[[], object]
-            try:
-                settle = partial(outcome.set_result, asyncio.run(body()))
-            except asyncio.CancelledError:
-                settle = outcome.cancel
-            except BaseException as error:  # handed to the caller
-                settle = partial(outcome.set_exception, error)
-            finally:
-                ready.set()
-                _job_ended()
+            with _turns:
+                _in_job.active = True
+                _job_started()
+                try:
+                    settle = partial(outcome.set_result, asyncio.run(body()))
+                except asyncio.CancelledError:
+                    settle = outcome.cancel
+                except BaseException as error:  # handed to the caller
+                    settle = partial(outcome.set_exception, error)
+                finally:
+                    ready.set()
+                    _job_ended()
+                    _in_job.active = False
             # Only now: a caller told earlier could still see the job's switch interval and thresholds.
             settle()
 
@@ -127,6 +167,16 @@ class ThreadWorker:
                     loop.call_soon_threadsafe(task.cancel)
             await asyncio.gather(waiting, return_exceptions=True)  # rolled back before we say we stopped
             raise
+
+    async def _body(self, job: Callable[[SqlUnitOfWorkFactory], Awaitable[T]]) -> T:
+        engine: AsyncEngine = create_engine(self._url)
+        try:
+            return await job(SqlUnitOfWorkFactory(engine, self._clock, bus=self._bus))
+        finally:
+            await engine.dispose()
+
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await asyncio.wrap_future(_process_pool().submit(_apart, self._url, self._clock, job, args))
 
     def relay(self, callback: C) -> C:
         home = asyncio.get_running_loop()

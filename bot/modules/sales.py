@@ -29,6 +29,7 @@ from handlers.sales import registration
 from outbound.quote_pdf import ReportlabQuoteRenderer
 from scheduler.sales import stale
 from storage.customers.spreadsheets import SpreadsheetFiles
+from storage.offloop import worker_beside
 from storage.sales import tables
 
 
@@ -47,7 +48,8 @@ def build(wiring: Wiring) -> SalesServices:
         catalog=CatalogService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency),
         prices=PriceService(wiring.uow, wiring.clock),
         importing=ProductImportService(wiring.uow, wiring.clock, SpreadsheetFiles(),
-                                       currency=wiring.settings.default_currency),
+                                       currency=wiring.settings.default_currency,
+                                       worker=worker_beside(wiring.uow, wiring.clock)),
         opportunities=OpportunityService(wiring.uow, wiring.clock, currency=settings.default_currency),
         stale=StaleService(wiring.uow, wiring.clock, days=settings.stale_opportunity_days,
                            default_timezone=settings.default_timezone),

@@ -6,6 +6,10 @@ coroutine function that gets a unit-of-work factory of its own; storage's worker
 a thread with its own event loop and its own database connections, so the bot's loop only waits for the answer.
 Progress callbacks that touch the chat belong to the bot's loop: ``relay`` wraps one so the job may await it
 from wherever it runs.
+
+A thread still shares the interpreter lock with the bot's loop: a job that is mostly Python (formatting 100,000
+phone numbers for an export) slows every lookup while it runs. ``run_apart`` runs such a job in another process,
+where it competes for a CPU core only; it cannot relay progress, and its arguments and result cross by pickling.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ class Worker(Protocol[U_co]):
         """``callback`` (a coroutine function of the caller's loop) made safe to await from inside a job."""
         ...
 
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await job(uow_factory, *args)`` in a separate process with its own database connections. ``job`` is
+        a module-level coroutine function; ``args`` and the result must pickle. For CPU-bound read-only work: a
+        cancelled caller stops waiting, the process finishes the job and its result is dropped."""
+        ...
+
 
 class InlineWorker(Generic[U]):
     """Runs the job on the caller's loop with the caller's factory: tests, the console demo, in-memory SQLite."""
@@ -40,3 +50,6 @@ class InlineWorker(Generic[U]):
 
     def relay(self, callback: C) -> C:
         return callback
+
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+        return await job(self._uow, *args)

@@ -73,6 +73,12 @@ OPERATIONS: tuple[str, ...] = (
     "contracts.manage",
     "projects.manage",
     "digests.receive",
+    "tickets.create",
+    "tickets.assign",
+    "tickets.close",
+    "intel.create",
+    "competitors.manage",
+    "fields.manage",
 )
 OPERATION_SET = frozenset(OPERATIONS)
 
@@ -126,7 +132,8 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
             "fax.send", "announcements.publish", "users.view", "users.invite", "audit.view", "trash.restore",
             "analytics.view", "products.manage", "prices.view_cost", "quotes.create", "orders.create",
             "orders.cancel", "discounts.approve", "shipments.create", "invoices.issue", "payments.record",
-            "contracts.manage", "projects.manage", "digests.receive",
+            "contracts.manage", "projects.manage", "digests.receive", "tickets.create", "tickets.assign",
+            "tickets.close", "intel.create", "competitors.manage",
         ),
         _scopes(Scope.DEPARTMENT_TREE),
     ),
@@ -136,6 +143,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
             "customers.view", "customers.create", "customers.edit", "customers.delete", "followups.*", "sales.view",
             "sales.create", "service.view", "service.create", "expenses.create", "sms.send", "email.send",
             "fax.send", "users.view", "quotes.create", "orders.create", "contracts.manage", "projects.manage",
+            "tickets.create", "intel.create",
         ),
         _scopes(Scope.OWN, staff=Scope.DEPARTMENT),
     ),

@@ -8,12 +8,14 @@ must exist; ``plan`` reports, ``run`` writes every row in one transaction or, wh
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.importing import MAX_ROWS, ImportHasErrors, RowError, UnreadableFile, header_key
 from crm.customers.search_terms import fold
@@ -61,22 +63,37 @@ class ProductImportPlan:
 
 class ProductImportService:
     def __init__(self, uow: UnitOfWorkFactory[SalesUnitOfWork], clock: Clock, files: SpreadsheetCodec, *,
-                 currency: str = "TWD") -> None:
+                 currency: str = "TWD", worker: Worker[UnitOfWorkFactory[SalesUnitOfWork]] | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self._files = files
         self.currency = currency
+        # Reading a spreadsheet and writing 20,000 products take seconds: off the bot's loop, like the customer
+        # import (crm/core/offloop.py).
+        self._worker = worker or InlineWorker(uow)
+
+    def _on(self, uow: UnitOfWorkFactory[SalesUnitOfWork]) -> ProductImportService:
+        return ProductImportService(uow, self._clock, self._files, currency=self.currency)
+
+    async def _table(self, data: bytes, filename: str) -> list[list[str]]:
+        return await asyncio.to_thread(self._files.read, data, filename, max_rows=min(MAX_ROWS, MAX_PRODUCTS + 1))
 
     async def plan_file(self, actor: Actor, data: bytes, filename: str) -> ProductImportPlan:
         actor.require("products.manage")
-        table = self._files.read(data, filename, max_rows=min(MAX_ROWS, MAX_PRODUCTS + 1))
+        return await self._worker.run(lambda uow: self._on(uow)._plan_file(actor, data, filename))
+
+    async def _plan_file(self, actor: Actor, data: bytes, filename: str) -> ProductImportPlan:
+        table = await self._table(data, filename)
         async with self._uow(write=False) as uow:
             return await self._plan(uow, actor, table)
 
     async def run_file(self, actor: Actor, data: bytes, filename: str) -> int:
         """Write every row, or none when any row is wrong (``ImportHasErrors``). Returns how many were added."""
         actor.require("products.manage")
-        table = self._files.read(data, filename, max_rows=min(MAX_ROWS, MAX_PRODUCTS + 1))
+        return await self._worker.run(lambda uow: self._on(uow)._run_file(actor, data, filename))
+
+    async def _run_file(self, actor: Actor, data: bytes, filename: str) -> int:
+        table = await self._table(data, filename)
         now = self._clock.now()
         async with self._uow() as uow:
             plan = await self._plan(uow, actor, table)

@@ -49,6 +49,8 @@ SPREADSHEET_TYPES = ("text/csv", "text/tab-separated-values", "application/vnd.m
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 PROGRESS_SECONDS = 3.0  # between edits of the progress message: it visibly moves, far from Telegram's edit limits
 JOB_KEY = "import_job"  # in bot_data, which is never persisted: a task is no data to keep
+KINDS_KEY = "spreadsheet_kinds"
+PICK_KEY = "import_pick"
 
 
 def _spreadsheet_filter() -> filters.BaseFilter:
@@ -72,6 +74,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CommandHandler("export", export_menu, filters=private),
         MessageHandler(private & _spreadsheet_filter(), on_spreadsheet),
         CallbackQueryHandler(run_import, pattern=r"^imp:run:"),
+        CallbackQueryHandler(pick_kind, pattern=r"^imp:kind:"),
         CallbackQueryHandler(cancel_import, pattern=r"^imp:cancel:"),
         CallbackQueryHandler(export_file, pattern=r"^exp:file:"),
     ])
@@ -116,11 +119,11 @@ async def wait_for_imports(app: Application[Any, Any, Any, Any, Any, Any]) -> No
         await asyncio.gather(job.task, return_exceptions=True)
 
 
-async def _refuse_if_busy(update: Update, context: CrmContext) -> bool:
+async def refuse_if_busy(update: Update, context: CrmContext) -> bool:
     job = running_job(context.application)
     if job is None:
         return False
-    text = context.t("importing.busy", person=job.person, name=_cut(job.file, 60))
+    text = context.t("importing.busy", person=job.person, name=cut(job.file, 60))
     if update.callback_query is not None:
         await answer(update.callback_query, html.unescape(text), alert=True)
     else:
@@ -128,8 +131,8 @@ async def _refuse_if_busy(update: Update, context: CrmContext) -> bool:
     return True
 
 
-def _start(update: Update, context: CrmContext, file: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    """Run ``work`` as the bot's import. Called right after ``_refuse_if_busy`` with no await in between, so two
+def start_job(update: Update, context: CrmContext, file: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` as the bot's import. Called right after ``refuse_if_busy`` with no await in between, so two
     handlers cannot both find the bot idle. Passing the update lets PTB save the user_data the task changes and
     hand an unexpected error to the error handlers (which tell the user)."""
     actor = actor_of(context)
@@ -137,7 +140,7 @@ def _start(update: Update, context: CrmContext, file: str, work: Callable[[], Co
     context.bot_data[JOB_KEY] = ImportJob(actor.staff_id, actor.name, file, task)
 
 
-class _Status:
+class Status:
     """The one message an import reports in: sent (or taken over from the pressed button), then edited."""
 
     def __init__(self, context: CrmContext, chat_id: int, message: Message | None = None) -> None:
@@ -169,11 +172,11 @@ class _Status:
 
 # ---- the upload ------------------------------------------------------------------------------------------------
 
-def _imports_dir(context: CrmContext) -> Path:
+def imports_dir(context: CrmContext) -> Path:
     return Path(context.settings.data_dir) / "imports"
 
 
-def _store(folder: Path, name: str, data: bytes) -> Path:
+def store_upload(folder: Path, name: str, data: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - KEPT_SECONDS
     for old in folder.iterdir():
@@ -194,30 +197,107 @@ def _forget(context: CrmContext, *, keep_file: bool = False) -> dict[str, Any] |
     return None
 
 
-@require_actor("customers.import")
+# ---- what a spreadsheet holds -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SpreadsheetKind:
+    """Something a spreadsheet sent to the bot can be imported as. Customers are this module's; modules built on
+    it add theirs per application (``add_kind``; sales adds products), so one upload handler serves them all."""
+
+    name: str  # in callback data
+    label_key: str  # the button's text
+    permission: str
+    check: Callable[[CrmContext, int, str, str], Coroutine[Any, Any, None]]
+    """``check(context, chat_id, file_id, file_name)``: run as the bot's import job; reports in the chat."""
+
+
+def add_kind(app: Application[Any, Any, Any, Any, Any, Any], kind: SpreadsheetKind) -> None:
+    app.bot_data.setdefault(KINDS_KEY, []).append(kind)
+
+
+def _kinds(context: CrmContext) -> list[SpreadsheetKind]:
+    added: list[SpreadsheetKind] = context.bot_data.get(KINDS_KEY, [])
+    return [SpreadsheetKind("customers", "importing.kind_customers", "customers.import", _check), *added]
+
+
 async def on_spreadsheet(update: Update, context: CrmContext) -> None:
-    """Check the file in the background; the preview with the mapping and the problems follows. Nothing is saved."""
+    """Check the file in the background; the preview with the mapping and the problems follows. Nothing is saved.
+    A user who may import more than one kind of file is asked which this one is."""
     message = update.effective_message
     document: Document | None = message.document if message else None
     if document is None or update.effective_chat is None:
+        return
+    actor = context.actor
+    if actor is None:
+        await reply(update, context, context.t("auth.unknown_user"))
+        return
+    choices = [kind for kind in _kinds(context) if actor.can(kind.permission)]
+    if not choices:
+        await reply(update, context, context.t("error.permission_denied"))
         return
     if (document.file_size or 0) > MAX_FILE_BYTES:
         size = f"{(document.file_size or 0) / 1024 / 1024:.1f}"
         await reply(update, context, context.t("importing.too_big", size=size, limit=MAX_FILE_MB))
         return
-    name = (document.file_name or "customers.csv")[:120]
-    if not await _refuse_if_busy(update, context):
+    name = (document.file_name or "upload.csv")[:120]
+    if running_job(context.application) is not None:  # said now, not after the user has chosen what it holds
+        await refuse_if_busy(update, context)
+        return
+    if len(choices) == 1:
+        await _begin(update, context, choices[0], document.file_id, name)
+        return
+    token = secrets.token_hex(4)
+    if context.user_data is not None:
+        context.user_data[PICK_KEY] = {"token": token, "file_id": document.file_id, "name": name}
+    rows: list[list[Button]] = [[(context.t(kind.label_key), f"imp:kind:{token}:{kind.name}")] for kind in choices]
+    rows.append([(context.t("common.cancel"), f"imp:kind:{token}:")])
+    await reply(update, context, context.t("importing.which_kind", name=cut(name, 60)), rows)
+
+
+async def pick_kind(update: Update, context: CrmContext) -> None:
+    """The answer to "what is in this file?": re-checked like any press (the token, then the permission)."""
+    query = update.callback_query
+    args = callback_args(update)
+    waiting = context.user_data.get(PICK_KEY) if context.user_data is not None else None
+    if len(args) != 2 or not isinstance(waiting, dict) or waiting.get("token") != args[0]:
+        await answer(query, context.t("importing.expired"), alert=True)
+        return
+    actor = context.actor
+    kind = next((k for k in _kinds(context) if k.name == args[1]), None)
+    if args[1] == "" or actor is None:
+        if context.user_data is not None:
+            context.user_data.pop(PICK_KEY, None)
+        await answer(query)
+        await reply(update, context, context.t("importing.cancelled"), edit=True)
+        return
+    if kind is None or not actor.can(kind.permission):
+        await answer(query, context.t("error.permission_denied"), alert=True)
+        return
+    if context.user_data is not None:
+        context.user_data.pop(PICK_KEY, None)
+    await answer(query)
+    name = str(waiting["name"])
+    await reply(update, context, context.t("importing.kind_chosen", name=cut(name, 60), kind=context.t(kind.label_key)))
+    await _begin(update, context, kind, str(waiting["file_id"]), name)
+
+
+async def _begin(update: Update, context: CrmContext, kind: SpreadsheetKind, file_id: str, name: str) -> None:
+    if not await refuse_if_busy(update, context) and update.effective_chat is not None:
         chat_id = update.effective_chat.id
-        _start(update, context, name, lambda: _check(context, chat_id, document, name))
+        start_job(update, context, name, lambda: kind.check(context, chat_id, file_id, name))
 
 
-async def _check(context: CrmContext, chat_id: int, document: Document, name: str) -> None:
-    status = _Status(context, chat_id)
-    await status.show(context.t("importing.checking", name=_cut(name, 60)))
+async def download(context: CrmContext, chat_id: int, file_id: str) -> bytes:
+    await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    telegram_file = await context.bot.get_file(file_id)
+    return bytes(await telegram_file.download_as_bytearray())
+
+
+async def _check(context: CrmContext, chat_id: int, file_id: str, name: str) -> None:
+    status = Status(context, chat_id)
+    await status.show(context.t("importing.checking", name=cut(name, 60)))
     try:
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        telegram_file = await document.get_file()
-        data = bytes(await telegram_file.download_as_bytearray())
+        data = await download(context, chat_id, file_id)
         plan = await context.services.customers.importing.plan_file(actor_of(context), data, name)
     except DomainError as exc:
         await status.show(context.t(exc.key, **exc.params))
@@ -229,7 +309,7 @@ async def _check(context: CrmContext, chat_id: int, document: Document, name: st
         suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         suffix = suffix if suffix in SPREADSHEET_SUFFIXES else "upload"  # no path from the user's file name
         staff_id = actor_of(context).staff_id
-        path = await asyncio.to_thread(_store, _imports_dir(context), f"{staff_id}-{token}.{suffix}", data)
+        path = await asyncio.to_thread(store_upload, imports_dir(context), f"{staff_id}-{token}.{suffix}", data)
         context.user_data[USER_KEY] = {"token": token, "path": str(path), "name": name, "valid": plan.valid}
         rows.append([(context.t("importing.import_button", count=plan.valid), f"imp:run:{token}"),
                      (context.t("common.cancel"), f"imp:cancel:{token}")])
@@ -240,22 +320,22 @@ async def _check(context: CrmContext, chat_id: int, document: Document, name: st
                                         caption=context.t("importing.report_caption", count=len(plan.errors)))
 
 
-def _cut(text: str, limit: int = 40) -> str:
+def cut(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _problem(context: CrmContext, error: RowError) -> str:
     problem = Html(context.t(error.key, **error.params))
     if error.column:
-        return context.t("importing.row_error", row=error.row, column=_cut(error.column, 30), problem=problem)
+        return context.t("importing.row_error", row=error.row, column=cut(error.column, 30), problem=problem)
     return context.t("importing.row_error_no_column", row=error.row, problem=problem)
 
 
 def _preview(context: CrmContext, name: str, plan: ImportPlan) -> str:
-    lines = [context.t("importing.preview_title", name=_cut(name, 60), rows=plan.total)]
+    lines = [context.t("importing.preview_title", name=cut(name, 60), rows=plan.total)]
     columns = []
     for column in plan.mapping.columns[:SHOWN_COLUMNS]:
-        header = _cut(column.header or "?", 30)
+        header = cut(column.header or "?", 30)
         if column.field:
             columns.append(context.t("importing.column_mapped", header=header,
                                      field=context.t(EXPORT_COLUMNS[column.field])))
@@ -268,8 +348,8 @@ def _preview(context: CrmContext, name: str, plan: ImportPlan) -> str:
         lines.append("")
         lines.append(context.t("importing.preview"))
         for row, values in plan.preview:
-            lines.append(context.t("importing.preview_row", row=row, name=_cut(values.get("name") or "—"),
-                                   phone=_cut(values.get("phone") or "—"), owner=_cut(values.get("owner") or "—")))
+            lines.append(context.t("importing.preview_row", row=row, name=cut(values.get("name") or "—"),
+                                   phone=cut(values.get("phone") or "—"), owner=cut(values.get("owner") or "—")))
     lines.append("")
     lines.append(context.t("importing.counts", valid=plan.valid, invalid=plan.invalid, duplicates=plan.duplicates))
     if plan.errors:
@@ -301,19 +381,19 @@ async def run_import(update: Update, context: CrmContext) -> None:
     if waiting is None:
         await answer(query, context.t("importing.expired"), alert=True)
         return
-    if await _refuse_if_busy(update, context):
+    if await refuse_if_busy(update, context):
         return
     # Forgotten before anything else, so a second press of the same button cannot import the file twice.
     _forget(context, keep_file=True)
     chat_id = update.effective_chat.id if update.effective_chat else None
     message = query.message if query is not None and isinstance(query.message, Message) else None
     if chat_id is not None:
-        _start(update, context, str(waiting["name"]), lambda: _import(context, chat_id, message, waiting))
+        start_job(update, context, str(waiting["name"]), lambda: _import(context, chat_id, message, waiting))
     await answer(query)
 
 
 async def _import(context: CrmContext, chat_id: int, message: Message | None, waiting: dict[str, Any]) -> None:
-    status = _Status(context, chat_id, message)
+    status = Status(context, chat_id, message)
     valid = waiting.get("valid")
     await status.show(context.t("importing.importing", count=f"{valid:,}" if isinstance(valid, int) else "…"))
     path = Path(str(waiting["path"]))
@@ -342,7 +422,7 @@ async def _import(context: CrmContext, chat_id: int, message: Message | None, wa
     await status.show(context.t("importing.done", created=f"{result.created:,}", skipped=f"{result.skipped:,}"))
 
 
-async def _say_interrupted(status: _Status, context: CrmContext) -> None:
+async def _say_interrupted(status: Status, context: CrmContext) -> None:
     try:
         await asyncio.wait_for(status.show(context.t("importing.interrupted")), timeout=5)
     except Exception:  # failing anyway; the user will find nothing imported and can send the file again
@@ -400,7 +480,7 @@ async def wait_for_exports(app: Application[Any, Any, Any, Any, Any, Any]) -> No
 
 
 async def _export(context: CrmContext, chat_id: int, fmt: str) -> None:
-    status = _Status(context, chat_id)
+    status = Status(context, chat_id)
     await context.bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)
 
     async def progress(step: str, count: int) -> None:

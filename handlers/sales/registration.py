@@ -1,5 +1,5 @@
 """The sales area in chat: the product catalog (/products, /product, /newproduct), the pipeline (/opportunity,
-/pipeline) and their buttons."""
+/pipeline), quotations (/quote, /quotes), discount approval (/discounts, /discountlimit) and their buttons."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.customers import card_extras
+from handlers.customers import importing as uploads
 from handlers.sales import catalog as cat
-from handlers.sales import create
+from handlers.sales import create, product_import
 from handlers.sales import discounts as disc
 from handlers.sales import opportunities as opp
 from handlers.sales import quote_new as qn
@@ -40,6 +41,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     }))
     app.add_handlers(_buttons("opn", {"save": opp.save, "cancel": opp.cancel}))
     app.add_handlers(_buttons("pl", {"team": opp.pipeline_team, "st": opp.stage_list}))
+    # A product file sent to the bot (the customers module's upload handler asks which kind it is).
+    uploads.add_kind(app, product_import.KIND)
+    app.add_handlers(_buttons("pimp", {"run": product_import.run, "cancel": product_import.cancel}))
     # The customer card's "💼 Opportunity".
     card_extras.add(app, card_extras.CardExtra(button=opp.card_button))
     app.add_handlers([CommandHandler("quote", qn.new_quote), CommandHandler("quotes", qt.quotes),

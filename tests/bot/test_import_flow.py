@@ -51,6 +51,11 @@ async def _send_file(chatter: Chatter, name: str, content: bytes, mime: str = "t
     chat = api.chat(chatter.user.id)
     before = {m.message_id: _snapshot(m) for m in chat.bot_messages}
     await api.deliver(app, api.document(chatter.user, name, content, mime, enqueue=False))
+    asked = chat.last_keyboard_message()
+    customers = [data for row in (asked.reply_markup if asked else []) for _, data in row
+                 if data.startswith("imp:kind:") and data.endswith(":customers")]
+    if customers and asked is not None:  # someone who may import products too is asked what the file holds
+        await api.deliver(app, api.press(chatter.user, asked.message_id, customers[0], enqueue=False))
     if wait:
         await import_handlers.wait_for_imports(app)
     return [m for m in chat.bot_messages if before.get(m.message_id) != _snapshot(m)]

@@ -34,3 +34,57 @@ async def test_full_collections_wait_while_a_job_runs_and_resume_after(tmp_path:
     assert thresholds == (before[0][0], before[0][1], max(before[0][2], JOB_FULL_COLLECTIONS_AFTER))
     assert interval == min(before[1], JOB_SWITCH_INTERVAL)
     assert (gc.get_threshold(), sys.getswitchinterval()) == before
+
+
+async def _whoami(factory: Any, label: str) -> tuple[int, str, int]:
+    """Module level: what ``run_apart`` sends to the child process has to pickle."""
+    import os
+
+    from sqlalchemy import text
+
+    async with factory(write=False) as uow:
+        tables = (await uow.connection.execute(text("SELECT count(*) FROM sqlite_master"))).scalar_one()
+    return os.getpid(), label, tables
+
+
+async def test_a_job_run_apart_runs_in_another_process_on_its_own_connection(tmp_path: Path) -> None:
+    import os
+
+    from storage.engine import create_engine
+    from storage.metadata import metadata
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/apart.db"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    worker = ThreadWorker(url, ManualClock(datetime(2025, 1, 6, 9, 0, tzinfo=UTC)))
+    pid, label, tables = await worker.run_apart(_whoami, "hello")
+    assert pid != os.getpid()
+    assert label == "hello"
+    assert tables > 10  # it read the file the tables were created in
+    again, _, _ = await worker.run_apart(_whoami, "again")
+    assert again == pid  # the pool keeps its process: only the first job pays the start
+
+
+async def test_jobs_take_turns_and_a_job_may_start_another_without_waiting_for_itself(tmp_path: Path) -> None:
+    clock = ManualClock(datetime(2025, 1, 6, 9, 0, tzinfo=UTC))
+    first = ThreadWorker(f"sqlite+aiosqlite:///{tmp_path}/a.db", clock)
+    second = ThreadWorker(f"sqlite+aiosqlite:///{tmp_path}/b.db", clock)
+    running = 0
+    most = 0
+
+    async def job(_: Any) -> int:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return 1
+
+    async def nested(_: Any) -> int:
+        return await second.run(job) + 1  # inside a job: runs at once, on this job's turn
+
+    results = await asyncio.wait_for(asyncio.gather(first.run(job), second.run(job), first.run(nested)), 30)
+    assert list(results) == [1, 1, 2]
+    assert most == 1  # two workers, three jobs, never two at once

@@ -1,4 +1,5 @@
-"""grant the operations of the order-to-cash, contracts, projects and digests modules to the built-in roles
+"""grant the operations of the order-to-cash, contracts, projects, digests, service, competitor and custom-field
+modules to the built-in roles
 
 Revision ID: 0013
 Revises: 0012
@@ -19,10 +20,14 @@ depends_on = None
 # when it was written. Roles an organisation customised (is_system false) are left as they chose them.
 NEW_PERMISSIONS = {
     "admin": ("quotes.create", "orders.create", "orders.cancel", "discounts.approve", "shipments.create",
-              "invoices.issue", "payments.record", "contracts.manage", "projects.manage", "digests.receive"),
+              "invoices.issue", "payments.record", "contracts.manage", "projects.manage", "digests.receive",
+              "tickets.create", "tickets.assign", "tickets.close", "intel.create", "competitors.manage",
+              "fields.manage"),
     "manager": ("quotes.create", "orders.create", "orders.cancel", "discounts.approve", "shipments.create",
-                "invoices.issue", "payments.record", "contracts.manage", "projects.manage", "digests.receive"),
-    "rep": ("quotes.create", "orders.create", "contracts.manage", "projects.manage"),
+                "invoices.issue", "payments.record", "contracts.manage", "projects.manage", "digests.receive",
+                "tickets.create", "tickets.assign", "tickets.close", "intel.create", "competitors.manage"),
+    "rep": ("quotes.create", "orders.create", "contracts.manage", "projects.manage", "tickets.create",
+            "intel.create"),
     "finance": ("invoices.issue", "payments.record", "digests.receive"),
 }
 _roles = sa.table("roles", sa.column("id", sa.Integer), sa.column("name", sa.String),
