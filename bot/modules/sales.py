@@ -11,15 +11,20 @@ from typing import Any
 
 from bot.module import Module, Wiring
 from bot.settings import Settings
+from crm.customers.module import CustomersServices
+from crm.messaging.module import MessagingServices
 from crm.organisation.module import OrganisationServices
 from crm.sales import subscribers
 from crm.sales.catalog import CatalogService
+from crm.sales.discounts import DiscountService
 from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
 from crm.sales.quotes import QuoteService
 from crm.sales.stages import StageService
+from crm.sales.quote_sending import QuoteSending
+from crm.sales.quotes import OpenQuotesSection, QuoteDiscounts, QuoteService
 from crm.sales.stale import StaleService
 from handlers.core.menu import Command
 from handlers.sales import registration
@@ -34,6 +39,13 @@ def build(wiring: Wiring) -> SalesServices:
     settings = wiring.settings
     # Nobody with open opportunities is deactivated: they are handed over first (they move with the customers).
     wiring.need(OrganisationServices).staff.open_work.add(subscribers.OpenOpportunities())
+    wiring.need(CustomersServices).customers.card_sections.add(OpenQuotesSection())
+    quotes = QuoteService(wiring.uow, wiring.clock, ReportlabQuoteRenderer(), prefix=settings.quote_prefix,
+                          company_name=settings.company_name,
+                          company_address=_address_lines(settings.company_address))
+    discounts = DiscountService(wiring.uow, wiring.clock)
+    # Quotes are the first kind of record whose discount may need approval; orders add theirs the same way.
+    discounts.subjects.add(QuoteDiscounts())
     return SalesServices(
         catalog=CatalogService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency),
         prices=PriceService(wiring.uow, wiring.clock),
@@ -43,10 +55,10 @@ def build(wiring: Wiring) -> SalesServices:
         opportunities=OpportunityService(wiring.uow, wiring.clock, currency=settings.default_currency),
         stale=StaleService(wiring.uow, wiring.clock, days=settings.stale_opportunity_days,
                            default_timezone=settings.default_timezone),
-        quotes=QuoteService(wiring.uow, wiring.clock, ReportlabQuoteRenderer(), prefix=settings.quote_prefix,
-                            company_name=settings.company_name,
-                            company_address=_address_lines(settings.company_address)),
         stages=StageService(wiring.uow, wiring.clock),
+        quotes=quotes,
+        discounts=discounts,
+        quote_sending=QuoteSending(quotes, wiring.need(MessagingServices).messaging),
     )
 
 
@@ -57,9 +69,10 @@ def _address_lines(address: str) -> list[str]:
 
 MODULE = Module(
     name="sales",
-    requires=("organisation", "customers", "segments"),
+    requires=("organisation", "customers", "segments", "followups", "messaging"),
     build=build,
-    operations=("sales.view", "sales.create", "sales.edit", "products.manage", "prices.view_cost", "stages.manage"),
+    operations=("sales.view", "sales.create", "sales.edit", "products.manage", "prices.view_cost", "quotes.create",
+                "discounts.approve", "stages.manage"),
     commands=(
         Command("products", "sales.cmd_products"),
         Command("product", "sales.cmd_product"),
@@ -67,11 +80,16 @@ MODULE = Module(
         Command("opportunity", "sales.cmd_opportunity", "sales.create"),
         Command("pipeline", "sales.cmd_pipeline", "sales.view"),
         Command("stages", "sales.cmd_stages", "stages.manage"),
+        Command("quote", "sales.cmd_quote", "quotes.create"),
+        Command("quotes", "sales.cmd_quotes", "sales.view"),
+        Command("discounts", "sales.cmd_discounts", "discounts.approve"),
+        Command("discountlimit", "sales.cmd_discountlimit", "roles.manage"),
     ),
     handlers=(registration.register,),
     jobs=(stale.register,),
     tables=(tables.product_categories, tables.products, tables.product_search_terms, tables.customer_prices,
-            tables.opportunity_stages, tables.opportunities, tables.quotes, tables.quote_lines, tables.quote_counters),
+            tables.opportunity_stages, tables.opportunities, tables.quotes, tables.quote_lines, tables.quote_counters,
+            tables.role_discount_limits, tables.discount_approvals),
     subscribe=subscribers.subscribe,
 )
 

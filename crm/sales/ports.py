@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from crm.customers.ports import CustomersUnitOfWork
 from crm.organisation.permissions import ScopeFilter
+from crm.sales.discount_model import DiscountApproval
 from crm.sales.model import Category, CustomerPrice, Product
 from crm.sales.opportunity_model import Opportunity, Stage
 from crm.sales.quote_model import Quote, QuoteDocument, QuoteLine
@@ -116,6 +117,32 @@ class QuoteRepository(Protocol):
         ...
 
 
+    async def open_for(self, scope: ScopeFilter, customer_id: int, *, limit: int
+                       ) -> Sequence[tuple[int, str, str, str]]:
+        """(id, number, status, valid-until ISO date) of the customer's live draft and sent quotes the scope
+        allows, newest first."""
+        ...
+
+
+class DiscountLimitRepository(Protocol):
+    async def all(self) -> Mapping[int, Decimal | None]:
+        """Role id → the limit set for it (None: unlimited); roles without a row are absent."""
+        ...
+    async def put(self, role_id: int, percent: Decimal | None, at: datetime) -> None: ...
+
+
+class DiscountApprovalRepository(Protocol):
+    async def add(self, approval: DiscountApproval) -> DiscountApproval: ...
+    async def get(self, approval_id: int) -> DiscountApproval | None: ...
+    async def update(self, approval_id: int, **fields: Any) -> None: ...
+    async def latest(self, kind: str, subject_id: int) -> DiscountApproval | None:
+        """The record's most recent request."""
+        ...
+    async def pending(self, scope: ScopeFilter, *, limit: int) -> Sequence[DiscountApproval]:
+        """Pending requests on records whose owner the scope allows, oldest first."""
+        ...
+
+
 class QuoteDocuments(Protocol):
     """Renders a quote as a printable document (outbound/quote_pdf.py)."""
 
@@ -135,6 +162,10 @@ class SalesRepositories(Protocol):
     def opportunities(self) -> OpportunityRepository: ...
     @property
     def quotes(self) -> QuoteRepository: ...
+    @property
+    def discount_limits(self) -> DiscountLimitRepository: ...
+    @property
+    def discount_approvals(self) -> DiscountApprovalRepository: ...
 
 
 class SalesUnitOfWork(CustomersUnitOfWork, Protocol):

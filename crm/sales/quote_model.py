@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from crm.core.errors import ValidationFailed
@@ -145,6 +145,15 @@ class Quote:
     def totals(self) -> Totals:
         return totals(self.lines, self.order_discount, self.currency)
 
+    @property
+    def discount_percent(self) -> Decimal:
+        """The effective discount off the customer's prices (``effective_discount``)."""
+        return effective_discount(self.lines, self.order_discount, self.currency)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (QuoteStatus.DRAFT, QuoteStatus.SENT)
+
     def can_move(self, to: QuoteStatus) -> bool:
         return to in TRANSITIONS[self.status]
 
@@ -167,3 +176,15 @@ class QuoteDocument:
     customer_name: str
     issued: date
     labels: Mapping[str, str]
+
+
+def effective_discount(lines: Sequence[QuoteLine], order_discount: Decimal, currency: str) -> Decimal:
+    """How far below the customer's prices the quote goes, line and order discounts together, in percent (two
+    decimals, half up): 100 × (1 − (subtotal − order discount) / Σ quantity × unit price). The unit price is the
+    customer's price (agreed, tier or list), so a tier discount is not counted against the person quoting."""
+    gross = sum((_round(line.quantity * line.unit_price, currency) for line in lines), Decimal(0))
+    if gross <= 0:
+        return Decimal(0)
+    quoted = totals(lines, order_discount, currency)
+    given = (gross - (quoted.subtotal - quoted.discount)) * HUNDRED / gross
+    return max(given, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

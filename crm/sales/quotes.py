@@ -1,27 +1,31 @@
 """Quotations: priced lines from the catalog on a customer, numbered per year, draft → sent → accepted /
 rejected / expired (docs/sales.md, "Quotations").
 
-Who may do what is the pipeline's: ``sales.view`` within the ``sales`` scope of the quote's owner, ``sales.create``
-to quote a customer one may see and to work one's own quotes, ``sales.edit`` for colleagues' in scope. Out of
-scope is "not found", also for a forged button press.
+Who may do what: ``sales.view`` within the ``sales`` scope of the quote's owner, ``quotes.create`` to quote a
+customer one may see, ``sales.create`` to work one's own quotes, ``sales.edit`` for colleagues' in scope. Out of
+scope is "not found", also for a forged button press. A discount over the owner's limit keeps the quote from the
+customer until approved (crm/sales/discounts.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from crm.core.clock import Clock
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
+from crm.core.money import Money
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.customers import visible_customer
-from crm.customers.model import Customer
+from crm.customers.model import Contact, Customer
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount
+from crm.sales.discount_model import Discounted
+from crm.sales.discounts import require_clearance
 from crm.sales.events import QuoteAccepted
 from crm.sales.ports import QuoteDocuments, SalesUnitOfWork
 from crm.sales.prices import active_product, quote_in
@@ -40,7 +44,69 @@ from crm.sales.quote_model import (
     quote_number,
 )
 
+QUOTE_KIND = "quote"
+
 PAGE = 8
+CUSTOMER_CARD_QUOTES = 5
+
+
+async def visible_quote(uow: SalesUnitOfWork, actor: Actor | None, quote_id: int) -> Quote:
+    """A live quote within the actor's ``sales`` scope (``actor`` None: unchecked); out of scope is "not found"."""
+    quote = await uow.sales.quotes.get(quote_id)
+    if quote is None:
+        raise NotFound()
+    if actor is not None:
+        owner = await uow.organisation.staff.get(quote.owner_id)
+        department = owner.department_id if owner is not None else None
+        if not actor.scope_filter("sales").allows(quote.owner_id, department):
+            raise NotFound()
+    return quote
+
+
+async def discounted(uow: SalesUnitOfWork, actor: Actor | None, quote_id: int) -> Discounted:
+    """The quote as the discount approval machinery sees it (crm/sales/discounts.py)."""
+    quote = await visible_quote(uow, actor, quote_id)
+    customer = await uow.customers.customers.get(quote.customer_id, include_deleted=True)
+    return Discounted(kind=QUOTE_KIND, subject_id=quote.id, owner_id=quote.owner_id, title=quote.number,
+                      customer_name=customer.name if customer else "?",
+                      total=Money(quote.totals.total, quote.currency), percent=quote.discount_percent,
+                      sendable=quote.is_open)
+
+
+@dataclass(frozen=True)
+class QuoteRecipients:
+    quote: Quote
+    customer: Customer
+    contacts: tuple[Contact, ...]
+
+
+class QuoteDiscounts:
+    """Quotes as a ``DiscountSubject``: approving or rejecting changes nothing on the quote itself — the approval
+    row is what lets it be sent (``require_clearance``)."""
+
+    kind = QUOTE_KIND
+
+    async def describe(self, uow: Any, actor: Actor | None, subject_id: int) -> Discounted:
+        return await discounted(uow, actor, subject_id)
+
+    async def approved(self, uow: Any, actor: Actor, subject_id: int) -> None:
+        return None
+
+    async def rejected(self, uow: Any, actor: Actor, subject_id: int, reason: str) -> None:
+        return None
+
+
+class OpenQuotesSection:
+    """The customer card's "open quotes" section (``CardSection``): drafts and sent quotes on the customer that
+    the reader may see, newest first."""
+
+    name = "quotes"
+
+    async def read(self, uow: SalesUnitOfWork, actor: Actor, customer_id: int,
+                   limit: int) -> Sequence[tuple[int, str, str, str]]:
+        if not actor.can("sales.view"):
+            return ()
+        return await uow.sales.quotes.open_for(actor.scope_filter("sales"), customer_id, limit=limit)
 
 
 def auditable(quote: Quote) -> dict[str, Any]:
@@ -93,7 +159,7 @@ class QuoteService:
     async def preview(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
                       order_discount: Decimal = Decimal(0), valid_until: date | None = None) -> Quote:
         """What ``create`` would save, priced now, saving nothing (the chat echoes it for one tap)."""
-        actor.require("sales.create")
+        actor.require("quotes.create")
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             customer = await visible_customer(uow, actor, customer_id)
@@ -112,7 +178,7 @@ class QuoteService:
 
     async def create(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
                      order_discount: Decimal = Decimal(0), valid_until: date | None = None) -> Quote:
-        actor.require("sales.create")
+        actor.require("quotes.create")
         now = self._clock.now()
         until = self._valid_until(valid_until)
         discount = clean_discount(order_discount)
@@ -129,14 +195,7 @@ class QuoteService:
         return quote
 
     async def _visible(self, uow: SalesUnitOfWork, actor: Actor, quote_id: int) -> Quote:
-        quote = await uow.sales.quotes.get(quote_id)
-        if quote is None:
-            raise NotFound()
-        owner = await uow.organisation.staff.get(quote.owner_id)
-        department = owner.department_id if owner is not None else None
-        if not actor.scope_filter("sales").allows(quote.owner_id, department):
-            raise NotFound()
-        return quote
+        return await visible_quote(uow, actor, quote_id)
 
     async def _changeable(self, uow: SalesUnitOfWork, actor: Actor, quote_id: int) -> Quote:
         if not (actor.can("sales.create") or actor.can("sales.edit")):
@@ -166,6 +225,8 @@ class QuoteService:
             before = await self._changeable(uow, actor, quote_id)
             if not before.can_move(status):
                 raise ValidationFailed("sales.quote_error_status")
+            if status is QuoteStatus.SENT:
+                await require_clearance(uow, await discounted(uow, actor, quote_id))
             changes: dict[str, Any] = {"status": status.value, "updated_at": now}
             if status is QuoteStatus.SENT:
                 changes["sent_at"] = now
@@ -194,11 +255,40 @@ class QuoteService:
             await uow.commit()
 
     async def mine(self, actor: Actor, *, page: int = 0) -> tuple[Sequence[tuple[int, str, str, str]], bool]:
+        return await self.listed(actor, page=page)
+
+    async def listed(self, actor: Actor, *, team: bool = False,
+                     page: int = 0) -> tuple[Sequence[tuple[int, str, str, str]], bool]:
+        """(id, number, status, customer name), newest first: one's own, or (``team``) every quote in scope."""
         actor.require("sales.view")
         async with self._uow(write=False) as uow:
-            rows = await uow.sales.quotes.listed(actor.scope_filter("sales"), actor.staff_id,
+            rows = await uow.sales.quotes.listed(actor.scope_filter("sales"), None if team else actor.staff_id,
                                                  offset=max(page, 0) * PAGE, limit=PAGE + 1)
         return rows[:PAGE], len(rows) > PAGE
+
+    async def recipients(self, actor: Actor, quote_id: int) -> QuoteRecipients:
+        """Where the quote can go: the customer's and its contacts' e-mail addresses and numbers."""
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            quote = await self._visible(uow, actor, quote_id)
+            customer = await visible_customer(uow, actor, quote.customer_id)
+            contacts = await uow.customers.contacts.for_customer(quote.customer_id)
+        return QuoteRecipients(quote, customer, tuple(c for c in contacts if c.deleted_at is None))
+
+    async def sendable(self, actor: Actor, quote_id: int) -> Quote:
+        """The quote, when it may go to the customer now: by someone who may work it, while it is open, and once
+        its discount is within the owner's limit or approved."""
+        async with self._uow(write=False) as uow:
+            quote = await self._changeable(uow, actor, quote_id)
+            if not quote.is_open:
+                raise ValidationFailed("sales.quote_error_status")
+            await require_clearance(uow, await discounted(uow, actor, quote_id))
+        return quote
+
+    async def for_customer(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:
+        """The PDF to send to the customer (``sendable`` first)."""
+        await self.sendable(actor, quote_id)
+        return await self.pdf(actor, quote_id, labels)
 
     async def pdf(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:
         """The quote as a PDF (file name, bytes), with the company header; ``labels`` in the reader's language."""

@@ -1,5 +1,5 @@
 """The sales area in chat: the product catalog (/products, /product, /newproduct), the pipeline (/opportunity,
-/pipeline) and their buttons."""
+/pipeline), quotations (/quote, /quotes), discount approval (/discounts, /discountlimit) and their buttons."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from handlers.customers import card_extras
 from handlers.customers import importing as uploads
 from handlers.sales import catalog as cat
 from handlers.sales import create, product_import
+from handlers.sales import discounts as disc
 from handlers.sales import opportunities as opp
 from handlers.sales import stages as st
+from handlers.sales import quote_new as qn
+from handlers.sales import quotes as qt
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -50,3 +53,22 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("pimp", {"run": product_import.run, "cancel": product_import.cancel}))
     # The customer card's "💼 Opportunity".
     card_extras.add(app, card_extras.CardExtra(button=opp.card_button))
+    app.add_handlers([CommandHandler("quote", qn.new_quote), CommandHandler("quotes", qt.quotes),
+                      CommandHandler("discounts", disc.waiting), CommandHandler("discountlimit", disc.discount_limit)])
+    app.add_handlers(_buttons("qn", {
+        "cu": qn.pick_customer, "for": qn.for_customer, "pr": qn.pick_product, "cat": qn.browse,
+        "inc": qn.step_quantity, "dec": qn.step_quantity, "ld": qn.ask_line_discount, "add": qn.add_line,
+        "rev": qn.review, "more": qn.more, "od": qn.ask_order_discount, "vu": qn.ask_valid_until, "save": qn.save,
+        "x": qn.cancel,
+    }))
+    app.add_handlers(_buttons("qt", {
+        "open": qt.open_quote, "card": qt.quote_card, "pdf": qt.pdf, "sent": qt.mark_sent, "acc": qt.accepted,
+        "accok": qt.accepted_confirmed, "rej": qt.rejected, "del": qt.delete, "delok": qt.delete_confirmed,
+        "ask": qt.ask, "em": qt.email, "emto": qt.email_to, "emgo": qt.email_go, "fx": qt.fax, "fxto": qt.fax_to,
+        "fxgo": qt.fax_go,
+    }))
+    app.add_handlers(_buttons("ql", {"list": qt.quotes_page}))
+    app.add_handlers(_buttons("da", {"ok": disc.approve, "no": disc.reject, "open": disc.open_request}))
+    # The customer card's open quotes and "📝 Quote".
+    card_extras.add(app, card_extras.CardExtra(section="quotes", items=qt.CARD_QUOTES, render=qt.card_section,
+                                               button=qt.card_button))

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.sales.discounts import SqlDiscountApprovalRepository, SqlDiscountLimitRepository
 from storage.sales.opportunities import SqlOpportunityRepository, SqlStageRepository
 from storage.sales.quotes import SqlQuoteRepository
 from storage.sales.repositories import SqlCategoryRepository, SqlCustomerPriceRepository, SqlProductRepository
@@ -43,3 +44,11 @@ class SalesRepositories:
     @cached_property
     def quotes(self) -> SqlQuoteRepository:
         return SqlQuoteRepository(self._conn)
+
+    @cached_property
+    def discount_limits(self) -> SqlDiscountLimitRepository:
+        return SqlDiscountLimitRepository(self._conn)
+
+    @cached_property
+    def discount_approvals(self) -> SqlDiscountApprovalRepository:
+        return SqlDiscountApprovalRepository(self._conn)

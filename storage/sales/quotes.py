@@ -86,3 +86,14 @@ class SqlQuoteRepository:
             select(q.c.id, q.c.number, q.c.status, c.c.name).join(c, c.c.id == q.c.customer_id).where(*where)
             .order_by(q.c.id.desc()).offset(offset).limit(limit))
         return [(int(r.id), r.number, r.status, r.name) for r in rows]
+
+    async def open_for(self, scope: ScopeFilter, customer_id: int, *, limit: int
+                       ) -> Sequence[tuple[int, str, str, str]]:
+        q = t.quotes
+        rows = await self._c.execute(
+            select(q.c.id, q.c.number, q.c.status, q.c.valid_until)
+            .where(q.c.customer_id == customer_id, q.c.deleted_at.is_(None),
+                   q.c.status.in_((QuoteStatus.DRAFT.value, QuoteStatus.SENT.value)),
+                   scope_clause(scope, q.c.owner_id))
+            .order_by(q.c.id.desc()).limit(limit))
+        return [(int(r.id), r.number, r.status, r.valid_until.isoformat()) for r in rows]

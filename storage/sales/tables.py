@@ -160,3 +160,34 @@ quote_counters = Table(
     Column("year", Integer, primary_key=True, autoincrement=False),
     Column("last", Integer, nullable=False),
 )
+
+# A role's discount limit in percent; NULL: unlimited. A role without a row gets the default (unlimited for roles
+# holding discounts.approve, 10 % for the others: crm/sales/discounts.py), so new roles need no row.
+role_discount_limits = Table(
+    "role_discount_limits",
+    metadata,
+    Column("role_id", Integer, ForeignKey("roles.id"), primary_key=True, autoincrement=False),
+    Column("percent", ExactDecimal(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Requests for a discount over the owner's limit, for any kind of record ("quote", later "order"): kind and id
+# rather than a foreign key, so a new kind needs no schema change.
+discount_approvals = Table(
+    "discount_approvals",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("subject_id", Integer, nullable=False),
+    Column("owner_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("requested_by", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("percent", ExactDecimal(), nullable=False),
+    Column("limit", ExactDecimal(), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("decided_by", Integer, ForeignKey("staff.id"), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index(None, "kind", "subject_id"),
+    Index(None, "status", "owner_id"),
+)

@@ -41,7 +41,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "segments": frozenset({"core", "organisation", "customers"}),
     "followups": frozenset({"core", "organisation", "customers", "segments"}),
     "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
-    "sales": frozenset({"core", "organisation", "customers", "segments"}),
+    "sales": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
     "expenses": frozenset({"core", "organisation", "customers"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
