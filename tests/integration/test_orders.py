@@ -104,7 +104,7 @@ async def test_the_last_order_and_typed_skus_become_lines(engine: AsyncEngine, c
     drafts = await orders.resolve(shop.ned, [Item("A-100", Decimal(3)), Item("B-20", Decimal(12))])
     await orders.create(shop.ned, tsmc, drafts)
     again = await orders.last_lines(shop.ned, tsmc)
-    assert [(d.product_id, d.quantity) for d in again] == [(shop.widget.id, 3), (shop.bolt.id, 12)]
+    assert [(d.product_id, d.quantity) for d in again] == [(shop.widget.id, Decimal(3)), (shop.bolt.id, Decimal(12))]
     with pytest.raises(ValidationFailed) as unknown:
         await orders.resolve(shop.ned, [Item("A-100", Decimal(1)), Item("ZZ-9", Decimal(2))])
     assert unknown.value.key == "orders.error_unknown_sku" and unknown.value.params["sku"] == "ZZ-9"
