@@ -48,8 +48,9 @@ from crm.orders.ports import OrdersUnitOfWork
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount
-from crm.sales.prices import active_product, quote_in
-from crm.sales.pricing import round_money
+from crm.sales.model import Product
+from crm.sales.prices import active_product, read_tier_discounts
+from crm.sales.pricing import price_for, round_money
 from crm.sales.quote_model import MAX_LINES, LineDraft, QuoteLine, clean_discount, clean_quantity
 
 PAGE = 8
@@ -83,23 +84,29 @@ def reason_text(reason: str | None) -> str:
     return text
 
 
-async def priced_lines(uow: OrdersUnitOfWork, customer: Customer,
-                       drafts: Sequence[LineDraft]) -> tuple[tuple[QuoteLine, ...], str]:
-    """Lines priced for the customer by the sales price rules, all in the first line's currency."""
+async def priced_lines(uow: OrdersUnitOfWork, customer: Customer, drafts: Sequence[LineDraft],
+                       products: Mapping[int, Product] | None = None) -> tuple[tuple[QuoteLine, ...], str]:
+    """Lines priced for the customer by the sales price rules (``crm.sales.pricing.price_for``: the agreed
+    price, else the tier discount, else the list price), all in the first line's currency. The tier discounts and
+    the customer's agreed prices are read once for all lines; ``products`` already read are not read again."""
     if not drafts:
         raise ValidationFailed("sales.quote_error_empty")
     if len(drafts) > MAX_LINES:
         raise ValidationFailed("sales.quote_error_too_many", limit=MAX_LINES)
+    discounts = await read_tier_discounts(uow)
+    agreed = {p.product_id: p for p in await uow.sales.customer_prices.for_customer(customer.id)}
     lines: list[QuoteLine] = []
     currency: str | None = None
     for position, draft in enumerate(drafts):
-        product = await active_product(uow, draft.product_id)
+        product = (products or {}).get(draft.product_id) or await active_product(uow, draft.product_id)
         currency = currency or product.currency
         if product.currency != currency:
             raise ValidationFailed("sales.quote_error_currency", sku=product.sku, currency=product.currency,
                                    quote_currency=currency)
         if draft.unit_price is None:
-            unit = (await quote_in(uow, customer, product)).price.amount
+            deal = agreed.get(product.id)
+            unit = price_for(product.price, customer.tier, discounts,
+                             deal.price if deal is not None and deal.currency == product.currency else None).amount
         else:
             unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
         lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
@@ -108,6 +115,20 @@ async def priced_lines(uow: OrdersUnitOfWork, customer: Customer,
                                position=position))
     assert currency is not None
     return tuple(lines), currency
+
+
+async def products_by_sku(uow: OrdersUnitOfWork, items: Sequence[Item]) -> tuple[list[LineDraft],
+                                                                                 dict[int, Product]]:
+    """Typed SKUs as lines; an unknown or inactive SKU is named in the refusal."""
+    drafts: list[LineDraft] = []
+    products: dict[int, Product] = {}
+    for item in items:
+        product = await uow.sales.products.by_sku(item.sku)
+        if product is None or not product.active:
+            raise ValidationFailed("orders.error_unknown_sku", sku=item.sku[:40])
+        products[product.id] = product
+        drafts.append(LineDraft(product_id=product.id, quantity=clean_quantity(item.quantity)))
+    return drafts, products
 
 
 async def next_order(uow: OrdersUnitOfWork, prefix: str, order: Order) -> Order:
@@ -170,13 +191,8 @@ class OrderService:
     async def resolve(self, actor: Actor, items: Sequence[Item]) -> tuple[LineDraft, ...]:
         """Typed SKUs and quantities as lines; an unknown or inactive SKU is named in the refusal."""
         actor.require("orders.create")
-        drafts: list[LineDraft] = []
         async with self._uow(write=False) as uow:
-            for item in items:
-                product = await uow.sales.products.by_sku(item.sku)
-                if product is None or not product.active:
-                    raise ValidationFailed("orders.error_unknown_sku", sku=item.sku[:40])
-                drafts.append(LineDraft(product_id=product.id, quantity=clean_quantity(item.quantity)))
+            drafts, _ = await products_by_sku(uow, items)
         return tuple(drafts)
 
     async def last_lines(self, actor: Actor, customer_id: int) -> tuple[LineDraft, ...]:
@@ -210,11 +226,22 @@ class OrderService:
         async with self._uow(write=False) as uow:
             return await self._draft(uow, actor, customer_id, drafts, order_discount, delivery_date)
 
+    async def preview_items(self, actor: Actor, customer_id: int, items: Sequence[Item], *,
+                            delivery_date: date | None = None) -> tuple[Order, tuple[LineDraft, ...]]:
+        """The one-message form in one read: typed SKUs resolved and priced for the customer (the echo), with
+        the lines to keep in the chat's draft."""
+        actor.require("orders.create")
+        async with self._uow(write=False) as uow:
+            drafts, products = await products_by_sku(uow, items)
+            order = await self._draft(uow, actor, customer_id, drafts, Decimal(0), delivery_date, products)
+        return order, tuple(drafts)
+
     async def _draft(self, uow: OrdersUnitOfWork, actor: Actor, customer_id: int, drafts: Sequence[LineDraft],
-                     order_discount: Decimal, delivery_date: date | None) -> Order:
+                     order_discount: Decimal, delivery_date: date | None,
+                     products: Mapping[int, Product] | None = None) -> Order:
         now = self._clock.now()
         customer = await visible_customer(uow, actor, customer_id)
-        lines, currency = await priced_lines(uow, customer, drafts)
+        lines, currency = await priced_lines(uow, customer, drafts, products)
         order = Order(id=0, number="", customer_id=customer_id, owner_id=actor.staff_id, currency=currency,
                       status=OrderStatus.CONFIRMED, order_discount=clean_discount(order_discount),
                       delivery_date=self._delivery(actor, delivery_date), created_at=now, updated_at=now,

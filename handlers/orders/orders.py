@@ -173,9 +173,9 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *,
     await respond(update, context, text + "\n\n" + context.t("orders.review_hint"), rows, edit=edit)
 
 
-async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
+async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any], order: Order | None = None) -> None:
     """What would be saved, for one tap; typed text now is not an answer."""
-    order = await _preview(context, draft)
+    order = order or await _preview(context, draft)
     _keep(context, draft)
     flow.ask(context, CONFIRM, expects="button", buttons=("orn:",), owns=(DRAFT_KEY,))
     rows = [[(context.t("orders.btn_confirm"), "orn:ok")],
@@ -188,12 +188,12 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
 async def _with_customer(update: Update, context: CrmContext, customer_id: int, name: str,
                          draft: dict[str, Any]) -> None:
     """The customer is known: to the echo when items were given, else to the products step."""
-    last = await context.services.orders.orders.last_lines(actor_of(context), customer_id)
-    draft = {**draft, "customer_id": customer_id, "customer_name": name, "has_last": bool(last)}
+    draft = {**draft, "customer_id": customer_id, "customer_name": name}
     if _lines(draft):
         await _confirm(update, context, draft)
-    else:
-        await _ask_items(update, context, draft)
+        return
+    last = await context.services.orders.orders.last_lines(actor_of(context), customer_id)
+    await _ask_items(update, context, {**draft, "has_last": bool(last)})
 
 
 def _customers(hits: tuple[SearchHit, ...]) -> list[SearchHit]:
@@ -237,16 +237,24 @@ async def new_order(update: Update, context: CrmContext) -> None:
     if not parsed.customer:
         await respond(update, context, context.t("orders.usage"), edit=False)
         return
+    actor, service = actor_of(context), context.services.orders.orders
+    named = await context.services.customers.customers.named(actor, [parsed.customer, line])
+    exact = _customers(named.get(parsed.customer, ()))
     try:
-        drafts = await context.services.orders.orders.resolve(actor_of(context), parsed.items)
+        if len(exact) == 1:
+            # The common case in one read: SKUs resolved and priced for the customer together.
+            order, drafts = await service.preview_items(actor, exact[0].id, parsed.items)
+            await _confirm(update, context, {"customer_id": exact[0].id, "customer_name": exact[0].title,
+                                             "lines": [[d.product_id, str(d.quantity)] for d in drafts]}, order)
+            return
+        if len(parsed.items) == 1 and _customers(named.get(line, ())):
+            # "/order Acme Corp" read "CORP" as a SKU: the whole text names a customer, so start there.
+            await _find_customer(update, context, line, {})
+            return
+        drafts = await service.resolve(actor, parsed.items)
     except ValidationFailed as exc:
         if exc.key != "orders.error_unknown_sku":
             raise
-        # "/order Acme Corp" reads "Corp" as a SKU: with the whole text naming a customer, start there.
-        if len(parsed.items) == 1 and _customers((await context.services.customers.customers.named(
-                actor_of(context), [line])).get(line, ())):
-            await _find_customer(update, context, line, {})
-            return
         await respond(update, context, _error(context, exc) + "\n" + context.t("orders.nothing_saved"), edit=False)
         return
     await _find_customer(update, context, parsed.customer, _merge({}, list(drafts)))
