@@ -93,7 +93,8 @@ async def priced_lines(uow: OrdersUnitOfWork, customer: Customer, drafts: Sequen
         raise ValidationFailed("sales.quote_error_empty")
     if len(drafts) > MAX_LINES:
         raise ValidationFailed("sales.quote_error_too_many", limit=MAX_LINES)
-    discounts = await read_tier_discounts(uow)
+    # A customer without a tier pays no tier discount: the company setting need not be read.
+    discounts = await read_tier_discounts(uow) if customer.tier is not None else {}
     agreed = {p.product_id: p for p in await uow.sales.customer_prices.for_customer(customer.id)}
     lines: list[QuoteLine] = []
     currency: str | None = None
@@ -122,8 +123,9 @@ async def products_by_sku(uow: OrdersUnitOfWork, items: Sequence[Item]) -> tuple
     """Typed SKUs as lines; an unknown or inactive SKU is named in the refusal."""
     drafts: list[LineDraft] = []
     products: dict[int, Product] = {}
+    found = await uow.sales.products.by_skus([item.sku for item in items])
     for item in items:
-        product = await uow.sales.products.by_sku(item.sku)
+        product = found.get(item.sku)
         if product is None or not product.active:
             raise ValidationFailed("orders.error_unknown_sku", sku=item.sku[:40])
         products[product.id] = product

@@ -46,8 +46,9 @@ def totals_text(t: Translate, totals: Totals) -> list[str]:
     return lines
 
 
-def lines_text(t: Translate, order: Order, *, limit: int | None = None, shipped: bool = False) -> list[str]:
-    totals = order.totals
+def lines_text(t: Translate, order: Order, *, limit: int | None = None, shipped: bool = False,
+               totals: Totals | None = None) -> list[str]:
+    totals = totals or order.totals
     shown = order.lines if limit is None else order.lines[:limit]
     out: list[str] = []
     for line, amounts in zip(shown, totals.lines, strict=False):
@@ -63,8 +64,9 @@ def lines_text(t: Translate, order: Order, *, limit: int | None = None, shipped:
 def review_text(t: Translate, order: Order, customer_name: str, *, title: str) -> str:
     """A draft or an echo: what would be saved, with prices and totals."""
     delivery = order.delivery_date.isoformat() if order.delivery_date else t("orders.no_date")
-    parts = [t(title), t("orders.card_customer", name=customer_name), *lines_text(t, order), "",
-             *totals_text(t, order.totals), t("orders.card_delivery", date=delivery)]
+    totals = order.totals
+    parts = [t(title), t("orders.card_customer", name=customer_name), *lines_text(t, order, totals=totals), "",
+             *totals_text(t, totals), t("orders.card_delivery", date=delivery)]
     if order.status is OrderStatus.PENDING_APPROVAL:
         parts.append(t("orders.needs_approval"))
     return "\n".join(parts)
@@ -80,7 +82,8 @@ def card_text(t: Translate, card: OrderCard) -> str:
         parts.append(t("orders.card_quote", number=card.quote_number))
     if order.cancel_reason:
         parts.append(t("orders.card_reason", reason=order.cancel_reason))
-    parts += ["", *lines_text(t, order, limit=CARD_LINES, shipped=True), "", *totals_text(t, order.totals)]
+    totals = order.totals
+    parts += ["", *lines_text(t, order, limit=CARD_LINES, shipped=True, totals=totals), "", *totals_text(t, totals)]
     for shipment in card.shipments:
         parts.append(t("orders.card_shipment", date=shipment.shipped_at.date().isoformat(),
                        carrier=shipment.carrier or "—", tracking=shipment.tracking or "—"))
