@@ -6,6 +6,7 @@ customer, and forged presses on another rep's order changing nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -222,3 +223,35 @@ async def test_forged_presses_on_another_reps_order_change_nothing(engine: Async
         after = await bot.services.orders.orders.get(neds, order.id)
         assert after.status is OrderStatus.CONFIRMED and after.shipped == (Decimal(0),)
         assert await _orders(bot, mias) == [order.id]
+
+
+async def test_a_draft_survives_a_restart_and_wrong_input_at_each_step_gets_a_clear_reply(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        _, mias = await _join(bot, MIA, "Mia", "manager")
+        ned, neds = await _join(bot, NED, "Ned", "rep")
+        await _catalog(bot, mias)
+        await bot.services.customers.customers.create(neds, CustomerDraft(name="台積電"), force=True)
+        assert "Which customer" in await ned.text_of("/order")
+        assert "No customer found for “Nobody Ltd”" in await ned.text_of("Nobody Ltd")
+        assert "Order for 台積電" in await ned.text_of("台積電")
+        assert "Nothing found" not in await ned.text_of("A-100 x2")
+        assert "Unknown SKU: ZZ-9" in await ned.text_of("ZZ-9 x2")  # neither a SKU nor a product's name
+    async with running_bot(engine, clock) as restarted:
+        ned = restarted.user(NED, "Ned")
+        drafted = await ned.text_of("B-20 x1")  # lands in the draft kept over the restart
+        assert "A-100 Widget × 2" in drafted and "B-20 Bolt × 1" in drafted
+        await ned.press("📅 Delivery date")
+        assert "not a date I understand" in await ned.text_of("whenever")
+        assert "The delivery date is in the past" in await ned.text_of("2020-01-01")
+        assert "Check the order" in await ned.text_of("next monday")
+        assert "Check the order" in await ned.text_of("yes")  # typed at the echo: shown again, not an answer
+        echo = ned.last.message_id
+        clock.advance(timedelta(minutes=31))  # the flow times out: the draft is dropped quietly
+        await ned.send("hello")
+        await ned.press("✅ Confirm order", echo)
+        answers = [q.answer_text or "" for q in restarted.api._callback_queries.values()]
+        assert answers[-1] == restarted.t("en", "error.stale_button")
+        rows, _ = await restarted.services.orders.orders.listed(neds)
+        assert list(rows) == []
