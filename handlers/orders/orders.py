@@ -3,10 +3,10 @@
 Delivered / Cancel, shipping all or part, and ``/orders``.
 
 Buttons (ids only; every press reads again through the service, which checks permission and scope):
-  orn:cu:<customer>  orn:last  orn:cat:<category|0>  orn:p:<product>  orn:q:<line>:<-1|1>  orn:rm:<line>
+  orn:cu:<customer>  orn:last  orn:cat:<category|0>  orn:p:<product>  orn:q:<line>:<0 less|1 more>  orn:rm:<line>
   orn:add  orn:rev  orn:when  orn:nodate  orn:ok  orn:x
   or:open:<id>  or:card:<id>  or:lines:<id>  or:ship:<id>  or:part:<id>  or:dlv:<id>  or:cxl:<id>  or:apv:<id>
-  or:rej:<id>  or:list:<page>  ors:q:<line>:<-1|0|1>  ors:next  ors:none  ors:go  ors:x
+  or:rej:<id>  or:list:<page>  ors:q:<line>:<0 less|1 more|2 all>  ors:next  ors:none  ors:go  ors:x
 
 The draft lives in ``user_data`` (persisted: a restart keeps it); nothing is stored before ✅ Confirm. Typed text
 at the products step or the review adds items (``A-100 x3, B-20``) or searches the catalog by name.
@@ -48,6 +48,7 @@ CUSTOMER, ITEMS, WHEN, CONFIRM = "orn.customer", "orn.items", "orn.when", "orn.c
 REASON = "orc.reason"
 CARRIER, SHIP_CONFIRM, SHIP_PICK = "ors.carrier", "ors.confirm", "ors.pick"
 PICKS = 8  # customers or products offered as buttons at once
+LESS, MORE, ALL = 0, 1, 2  # ➖ ➕ and "all that is left" in callback data (a button's numbers are never negative)
 
 
 def _now(context: CrmContext) -> datetime:
@@ -164,9 +165,9 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *,
     order = await _preview(context, draft)
     rows: Rows = []
     for line in order.lines:
-        rows.append([("➖", f"orn:q:{line.position}:-1"),
+        rows.append([("➖", f"orn:q:{line.position}:{LESS}"),
                      (short(f"🗑 {line.sku} ×{quantity_text(line.quantity)}", 30), f"orn:rm:{line.position}"),
-                     ("➕", f"orn:q:{line.position}:1")])
+                     ("➕", f"orn:q:{line.position}:{MORE}")])
     rows.append([(context.t("orders.btn_add"), "orn:add"), (context.t("orders.btn_when"), "orn:when")])
     rows.append([(context.t("common.cancel"), "orn:x")])
     text = review_text(context.t, order, str(draft["customer_name"]), title="orders.review_title")
@@ -201,13 +202,14 @@ def _customers(hits: tuple[SearchHit, ...]) -> list[SearchHit]:
 
 
 async def _find_customer(update: Update, context: CrmContext, text: str, draft: dict[str, Any]) -> None:
-    """Exactly one customer by this name → on; several or only similar ones → buttons; none → ask again."""
+    """One customer by this name (or only one like it) → on; several → buttons to pick; none → ask again."""
     actor = actor_of(context)
     service = context.services.customers.customers
     exact = _customers((await service.named(actor, [text])).get(text, ()))
     found = exact if exact else _customers((await service.search(actor, text)).hits)
-    if len(exact) == 1:
-        await _with_customer(update, context, exact[0].id, exact[0].title, draft)
+    if len(exact) == 1 or (not exact and len(found) == 1):
+        # One customer by that name (or only one like it): on; the echo names them in full before anything is kept.
+        await _with_customer(update, context, found[0].id, found[0].title, draft)
         return
     _keep(context, draft)
     flow.ask(context, CUSTOMER, buttons=("orn:",), owns=(DRAFT_KEY,))
@@ -345,9 +347,9 @@ async def change_quantity(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     draft, index, step = _draft(context), arg(update, 0), arg(update, 1)
     current = _lines(draft)
-    if not 0 <= index < len(current) or step not in (-1, 1):
+    if not 0 <= index < len(current) or step not in (LESS, MORE):
         raise DomainError("error.stale_button")
-    quantity = Decimal(str(current[index][1])) + step
+    quantity = Decimal(str(current[index][1])) + (1 if step == MORE else -1)
     if quantity <= 0:
         del current[index]
     else:
@@ -537,8 +539,8 @@ async def _pick_screen(update: Update, context: CrmContext, draft: dict[str, Any
             continue
         text.append(context.t("orders.ship_pick_line", sku=line.sku, chosen=quantity_text(
             chosen.get(line.position, Decimal(0))), left=quantity_text(left[line.position])))
-        rows.append([("➖", f"ors:q:{line.position}:-1"), (short(line.sku, 20), f"ors:q:{line.position}:0"),
-                     ("➕", f"ors:q:{line.position}:1")])
+        rows.append([("➖", f"ors:q:{line.position}:{LESS}"), (short(line.sku, 20), f"ors:q:{line.position}:{ALL}"),
+                     ("➕", f"ors:q:{line.position}:{MORE}")])
     rows.append([(context.t("orders.btn_next"), "ors:next"), (context.t("common.cancel"), "ors:x")])
     await respond(update, context, "\n".join(text), rows, edit=edit)
 
@@ -565,12 +567,13 @@ async def ship_quantity(update: Update, context: CrmContext) -> None:
     order = await context.services.orders.orders.get(actor_of(context), int(draft["order_id"]))
     position, step = arg(update, 0), arg(update, 1)
     left = order.remaining()
-    if position not in left or step not in (-1, 0, 1):
+    if position not in left or step not in (LESS, MORE, ALL):
         raise DomainError("error.stale_button")
     chosen = _ship_quantities(draft) or {}
     # The SKU's own button takes all that is left of the line.
-    value = left[position] if step == 0 else min(max(chosen.get(position, Decimal(0)) + step, Decimal(0)),
-                                                 left[position])
+    change = {LESS: -1, MORE: 1}.get(step, 0)
+    value = left[position] if step == ALL else min(max(chosen.get(position, Decimal(0)) + change, Decimal(0)),
+                                                   left[position])
     chosen[position] = value
     await _pick_screen(update, context, {**draft, "quantities": {str(p): str(q) for p, q in chosen.items()}}, order)
 

@@ -135,10 +135,11 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
         drafted = await ned.text_of("A-100 x2")
         assert "订单草稿" in drafted and "× 2" in drafted
         assert "× 3" in "\n".join(m.text or "" for m in await ned.press("➕"))
+        assert "A-100 Widget × 2" in "\n".join(m.text or "" for m in await ned.press("➖"))
         searched = await ned.text_of("螺丝")
         assert "符合“螺丝”的产品" in searched
         added = "\n".join(m.text or "" for m in await ned.press("A-100 螺丝起子"))
-        assert "× 4" in added
+        assert "A-100 Widget × 3" in added
         assert bot.app.user_data[NED].get("order_draft")
         await ned.send("/cancel")
         assert not bot.app.user_data[NED].get("order_draft")
@@ -182,6 +183,8 @@ async def test_partial_then_full_shipment_texts_the_subscribed_customer(engine: 
         assert "What goes out now" in "\n".join(m.text or "" for m in await mia.press("📦 Ship part"))
         await mia.press("➕")
         await mia.press("➕")
+        await mia.press("➕")
+        assert "A-100: ship 2 (3 left)" in "\n".join(m.text or "" for m in await mia.press("➖"))
         assert "Shipping order" in "\n".join(m.text or "" for m in await mia.press("➡️ Next"))
         check = await mia.text_of("黑貓 1234-5678")
         assert "Carrier: 黑貓 · Tracking: 1234-5678" in check and "A-100 × 2" in check
