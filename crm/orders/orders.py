@@ -268,6 +268,7 @@ class OrderService:
                     verb: str, **fields: Any) -> Order:
         now = self._clock.now()
         async with self._uow() as uow:
+            await uow.orders.orders.lock(order_id)
             before = await self._visible(uow, actor, order_id)
             if before.status not in allowed:
                 raise ValidationFailed("orders.error_status", status=before.status.value)
@@ -317,6 +318,7 @@ class OrderService:
         tracking_text = _text(tracking, TRACKING_LIMIT, "tracking")
         now = self._clock.now()
         async with self._uow() as uow:
+            await uow.orders.orders.lock(order_id)  # two shipments at once never ship more than was ordered
             order = await self._visible(uow, actor, order_id)
             if order.status not in SHIPPABLE:
                 raise ValidationFailed("orders.error_status", status=order.status.value)

@@ -20,6 +20,9 @@ class OrderRepository(Protocol):
     async def get(self, order_id: int) -> Order | None:
         """A live order with its lines and what was shipped of each."""
         ...
+    async def lock(self, order_id: int) -> None:
+        """Keep concurrent writers of this order waiting until the caller's transaction ends."""
+        ...
     async def update(self, order_id: int, **fields: Any) -> None: ...
     async def add_shipped(self, order_id: int, quantities: Mapping[int, Decimal]) -> None:
         """Add to the shipped quantity of these lines (by position)."""

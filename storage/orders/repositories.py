@@ -68,6 +68,11 @@ class SqlOrderRepository:
         lines = (await self._c.execute(select(ol).where(ol.c.order_id == order_id).order_by(ol.c.position))).all()
         return _order(row, lines)
 
+    async def lock(self, order_id: int) -> None:
+        """Hold the order's row until the transaction ends (PostgreSQL; SQLite's write transaction already
+        serialises writers), so two shipments read what the other shipped."""
+        await self._c.execute(select(t.orders.c.id).where(t.orders.c.id == order_id).with_for_update())
+
     async def update(self, order_id: int, **fields: Any) -> None:
         await self._c.execute(update(t.orders).where(t.orders.c.id == order_id).values(**fields))
 

@@ -5,6 +5,7 @@ same transaction, scope, open work and the customer card's section, audit."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -239,3 +240,14 @@ async def test_an_accepted_quote_becomes_a_confirmed_order_in_its_transaction(en
     assert order.lines == quote.lines and order.order_discount == quote.order_discount
     assert order.currency == quote.currency and order.totals == quote.totals
     assert (await orders.card(shop.ned, order.id)).quote_number == quote.number
+
+
+async def test_two_shipments_at_once_never_ship_more_than_ordered(engine: AsyncEngine, clock: ManualClock) -> None:
+    shop = await _shop(engine, clock)
+    orders = shop.org.services.orders.orders
+    tsmc = await _customer(shop, shop.ned, "台積電")
+    order = await orders.create(shop.ned, tsmc, _lines(shop, 3, 1))
+    results = await asyncio.gather(*(orders.ship(shop.mia, order.id, {0: Decimal(2)}) for _ in range(2)),
+                                   return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["Shipped", "ValidationFailed"]
+    assert (await orders.get(shop.mia, order.id)).shipped == (Decimal(2), Decimal(0))
