@@ -90,9 +90,9 @@ async def priced_lines(uow: OrdersUnitOfWork, customer: Customer, drafts: Sequen
     price, else the tier discount, else the list price), all in the first line's currency. The tier discounts and
     the customer's agreed prices are read once for all lines; ``products`` already read are not read again."""
     if not drafts:
-        raise ValidationFailed("sales.quote_error_empty")
+        raise ValidationFailed("orders.error_empty")
     if len(drafts) > MAX_LINES:
-        raise ValidationFailed("sales.quote_error_too_many", limit=MAX_LINES)
+        raise ValidationFailed("orders.error_too_many", limit=MAX_LINES)
     # A customer without a tier pays no tier discount: the company setting need not be read.
     discounts = await read_tier_discounts(uow) if customer.tier is not None else {}
     agreed = {p.product_id: p for p in await uow.sales.customer_prices.for_customer(customer.id)}
@@ -102,8 +102,8 @@ async def priced_lines(uow: OrdersUnitOfWork, customer: Customer, drafts: Sequen
         product = (products or {}).get(draft.product_id) or await active_product(uow, draft.product_id)
         currency = currency or product.currency
         if product.currency != currency:
-            raise ValidationFailed("sales.quote_error_currency", sku=product.sku, currency=product.currency,
-                                   quote_currency=currency)
+            raise ValidationFailed("orders.error_currency", sku=product.sku, currency=product.currency,
+                                   order_currency=currency)
         if draft.unit_price is None:
             deal = agreed.get(product.id)
             unit = price_for(product.price, customer.tier, discounts,

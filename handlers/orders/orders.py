@@ -156,13 +156,18 @@ async def _ask_items(update: Update, context: CrmContext, draft: dict[str, Any],
 
 
 async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *, edit: bool | None = None) -> None:
-    """The draft with prices and totals; each line can be changed (➖ ➕) or removed before confirming."""
-    _keep(context, draft)
+    """The draft with prices and totals; each line can be changed (➖ ➕) or removed before confirming. A change
+    the price rules refuse (a product in another currency, one made inactive) is not kept."""
     if not _lines(draft):
         await _ask_items(update, context, draft)
         return
+    try:
+        order = await _preview(context, draft)
+    except ValidationFailed as exc:
+        await respond(update, context, _error(context, exc), edit=False)
+        return
+    _keep(context, draft)
     flow.ask(context, ITEMS, buttons=("orn:",), owns=(DRAFT_KEY,))
-    order = await _preview(context, draft)
     rows: Rows = []
     for line in order.lines:
         rows.append([("➖", f"orn:q:{line.position}:{LESS}"),

@@ -128,7 +128,7 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
         await bot.user(ADMIN_ID, "Ada").send("/start")
         _, mias = await _join(bot, MIA, "Mia", "manager")
         ned, neds = await _join(bot, NED, "Ned", "rep", "zh-hans")
-        await _catalog(bot, mias)
+        widget, _ = await _catalog(bot, mias)
         await bot.services.customers.customers.create(neds, CustomerDraft(name="华为"), force=True)
 
         assert "华为 的订单" in await ned.text_of("/order 华为")
@@ -140,6 +140,11 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
         assert "符合“螺丝”的产品" in searched
         added = "\n".join(m.text or "" for m in await ned.press("A-100 螺丝起子"))
         assert "A-100 Widget × 3" in added
+        await bot.services.sales.catalog.create(mias, ProductDraft(sku="C-1", name="Import", list_price=Decimal(5),
+                                                                   currency="USD"))
+        refused = await ned.text_of("C-1 x1")  # another currency: refused, the draft as it was
+        assert "C-1 以 USD 计价，这张订单是 TWD" in refused
+        assert bot.app.user_data[NED]["order_draft"]["lines"] == [[widget, "3"]]
         assert bot.app.user_data[NED].get("order_draft")
         await ned.send("/cancel")
         assert not bot.app.user_data[NED].get("order_draft")
