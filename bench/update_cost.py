@@ -6,7 +6,9 @@ from /proc) and RSS. Baseline, measured in the same run on the same transport: a
 the real `crmbot run` over a SQLite database of COUNT customers:
 - a rep types a customer's phone number in local format and gets the customer card (target ≤ 1.5× echo CPU,
   process ≤ 100 MiB RSS);
-- the one-message ``/log <customer> <what happened> next: <when> <what>`` up to its confirmation (target ≤ 2×).
+- the one-message ``/log <customer> <what happened> next: <when> <what>`` up to its confirmation (target ≤ 2×);
+- the one-message ``/order <customer> A-100 x3, B-20 x12`` echoed with the customer's prices and totals
+  (target ≤ 2×).
 CPU time, unlike wall time, is barely disturbed by other work on a shared machine.
 
 Both bots get the same stream: one update at a time, ``--rate`` a second (20 by default — a busy team, and under
@@ -164,7 +166,7 @@ def _phones_and_names(db: str, n: int) -> tuple[list[tuple[str, str]], list[str]
 
 
 async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | None = None,
-                  rate: float = 0, kinds: tuple[str, ...] = ("phone", "log")) -> dict[str, float]:
+                  rate: float = 0, kinds: tuple[str, ...] = ("phone", "log", "order")) -> dict[str, float]:
     # Two fakes on two ports: the echo bot and the CRM bot run side by side and are fed in turns.
     echo_api = FakeBotApi(token=TOKEN, global_limit=None)
     crm_api = FakeBotApi(token=TOKEN, global_limit=None)
@@ -198,6 +200,12 @@ async def measure(db: str, folder: Path, n: int, warmup: int, profile: Path | No
                     echo, crm, echo_texts[: len(logs)], logs, warmup, rate)
                 if "Check and save" not in (crm_api.last_message(REP_TG).text or ""):
                     raise SystemExit(f"expected the log confirmation, got {crm_api.last_message(REP_TG).text!r}")
+            if "order" in kinds:
+                orders = [f"/order {name} A-100 x3, B-20 x12" for name in unique_names[: n // 2 + warmup]]
+                results["echo_order_ms"], results["order_ms"] = await _interleaved(
+                    echo, crm, echo_texts[: len(orders)], orders, warmup, rate)
+                if "Check the order" not in (crm_api.last_message(REP_TG).text or ""):
+                    raise SystemExit(f"expected the order's echo, got {crm_api.last_message(REP_TG).text!r}")
             results["crm_rss"] = max(results.get("crm_rss_phone", 0.0), _rss_mib(crm.process.pid))
             results["echo_rss"] = _rss_mib(echo.process.pid)
         finally:
@@ -229,6 +237,35 @@ def _build_db(folder: Path, count: int) -> str:
     return asyncio.run(go())
 
 
+def _ensure_products(db: str) -> None:
+    """The two products the /order updates name, made through the catalog service (once per database)."""
+    with sqlite3.connect(db) as conn:
+        if conn.execute("select 1 from products where sku = 'A-100' and deleted_at is null").fetchone():
+            return
+        admin_id = conn.execute("select s.id from staff s join roles r on r.id = s.role_id where r.name = 'admin' "
+                                "order by s.id limit 1").fetchone()[0]
+
+    async def go() -> None:
+        from decimal import Decimal
+
+        from bot.app import build_services
+        from bot.settings import Settings
+        from crm.core.clock import SystemClock
+        from crm.sales.model import ProductDraft
+        from storage.engine import create_engine
+
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        services = build_services(Settings(_env_file=None), engine, SystemClock())
+        admin = await services.organisation.identity.actor_by_staff_id(int(admin_id))
+        assert admin is not None
+        for sku, name, price in (("A-100", "Widget", "99.99"), ("B-20", "Bolt", "12.5")):
+            await services.sales.catalog.create(admin, ProductDraft(sku=sku, name=name, list_price=Decimal(price),
+                                                                    currency="TWD", tax_rate=Decimal(5)))
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.update_cost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=100_000, help="customers in the database (default 100000)")
@@ -238,9 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="run the bot under cProfile and write its stats here")
     parser.add_argument("--rate", type=float, default=20.0,
                         help="updates a second, for both bots (default 20; 0 = each as soon as the last was answered)")
-    parser.add_argument("--only", choices=("phone", "log"), help="measure one kind of update only")
+    parser.add_argument("--only", choices=("phone", "log", "order"), help="measure one kind of update only")
     args = parser.parse_args(argv)
-    kinds = (args.only,) if args.only else ("phone", "log")
+    kinds = (args.only,) if args.only else ("phone", "log", "order")
 
     def run(folder: Path) -> dict[str, float]:
         db = folder / "bench.db"
@@ -248,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             _build_db(folder, args.count)
             print(f"database with {args.count:,} customers built in {time.perf_counter() - started:.1f} s")
+        if "order" in kinds:
+            _ensure_products(str(db))
         return asyncio.run(measure(str(db), folder, args.updates, args.warmup, args.profile, args.rate, kinds))
 
     if args.keep:
@@ -266,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  bare PTB echo bot, fed in turns with the /log updates         {r['echo_log_ms']:6.2f}   1.00")
         print(f"  crmbot: one-message /log → confirmation                       {r['log_ms']:6.2f}  "
               f"{r['log_ms'] / r['echo_log_ms']:5.2f}   ≤ 2.0")
+    if "order" in kinds:
+        print(f"  bare PTB echo bot, fed in turns with the /order updates       {r['echo_order_ms']:6.2f}   1.00")
+        print(f"  crmbot: one-message /order → echo with prices and totals      {r['order_ms']:6.2f}  "
+              f"{r['order_ms'] / r['echo_order_ms']:5.2f}   ≤ 2.0")
     after_phone = f" (after the phone updates: {r['crm_rss_phone']:.0f} MiB)" if "phone" in kinds else ""
     print(f"\nRSS: echo bot {r['echo_rss']:.0f} MiB, crmbot {r['crm_rss']:.0f} MiB{after_phone}; target ≤ 100 MiB")
     return 0

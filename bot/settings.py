@@ -60,6 +60,11 @@ class Settings:
     stale_opportunity_days: typing.Annotated[int, Range(0, 365)] = 14
     # Quotation numbers are <prefix><year>-<0001>.
     quote_prefix: str = "Q"
+    # Order numbers are <prefix><year>-<0001>.
+    order_prefix: str = "O"
+    # The largest discount (percent, per line or on the whole order) someone without discounts.approve may give
+    # on an order; beyond it the order waits for approval.
+    order_discount_limit: typing.Annotated[int, Range(0, 100)] = 10
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # ---- outbound messages (outbox) and the HTTP endpoint ----

@@ -12,6 +12,7 @@ from crm.customers.module import CustomersServices
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.messaging.module import MessagingServices
+from crm.orders.module import OrdersServices
 from crm.organisation.module import OrganisationServices
 from crm.sales.module import SalesServices
 from crm.segments.module import SegmentsServices
@@ -30,4 +31,5 @@ class Services:
     followups: FollowUpsServices
     messaging: MessagingServices
     sales: SalesServices
+    orders: OrdersServices
     expenses: ExpensesServices

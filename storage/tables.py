@@ -29,6 +29,7 @@ from storage.messaging.tables import (
     sms_topics,
 )
 from storage.metadata import metadata
+from storage.orders.tables import order_counters, order_lines, orders, shipment_lines, shipments
 from storage.organisation.tables import (
     audit_log,
     departments,
@@ -69,6 +70,9 @@ __all__ = [
     "metadata",
     "opportunities",
     "opportunity_stages",
+    "order_counters",
+    "order_lines",
+    "orders",
     "org_state",
     "outbox",
     "outbox_attachments",
@@ -84,6 +88,8 @@ __all__ = [
     "roles",
     "search_terms",
     "segments",
+    "shipment_lines",
+    "shipments",
     "sms_campaigns",
     "sms_consents",
     "sms_templates",

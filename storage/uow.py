@@ -28,6 +28,7 @@ from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
 from storage.messaging.group import MessagingRepositories
+from storage.orders.group import OrdersRepositories
 from storage.organisation.group import OrganisationRepositories
 from storage.organisation.repositories import SqlAuditRepository
 from storage.sales.group import SalesRepositories
@@ -81,6 +82,10 @@ class SqlUnitOfWork:
     @property
     def sales(self) -> SalesRepositories:
         return self._group("sales", SalesRepositories)
+
+    @property
+    def orders(self) -> OrdersRepositories:
+        return self._group("orders", OrdersRepositories)
 
     @property
     def expenses(self) -> ExpensesRepositories:

@@ -34,6 +34,9 @@ class ProductRepository(Protocol):
     async def by_sku(self, sku: str) -> Product | None:
         """The live product with this SKU (SKUs are unique among live products)."""
         ...
+    async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
+        """The live products with these SKUs, by SKU."""
+        ...
     async def skus_taken(self, skus: Sequence[str]) -> set[str]:
         """Which of these SKUs live products already have."""
         ...

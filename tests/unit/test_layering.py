@@ -42,6 +42,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "followups": frozenset({"core", "organisation", "customers", "segments"}),
     "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "sales": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
+    "orders": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "expenses": frozenset({"core", "organisation", "customers"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")

@@ -1,0 +1,49 @@
+"""The orders module: sales orders taken in chat (guided or in one message), from accepted quotations, and their
+shipments (invoices and what is owed build on it)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.i18n import Catalogs
+from bot.module import Module, Wiring
+from crm.customers.module import CustomersServices
+from crm.messaging.module import MessagingServices
+from crm.messaging.subscriptions import CatalogTexts
+from crm.orders.module import OrdersServices
+from crm.orders.orders import OrderService
+from crm.orders.subscribers import LastOrdersSection, OpenOrders, OrderFromAcceptedQuote
+from crm.organisation.module import OrganisationServices
+from crm.sales.events import QuoteAccepted
+from handlers.core.menu import Command
+from handlers.orders import registration
+from storage.orders import tables
+
+
+def build(wiring: Wiring) -> OrdersServices:
+    settings = wiring.settings
+    # An accepted quotation becomes an order in its own transaction. Subscribed here rather than with
+    # ``Module.subscribe`` because the order numbers' prefix is a setting.
+    wiring.uow.bus.in_transaction(QuoteAccepted, OrderFromAcceptedQuote(settings.order_prefix))
+    # Nobody with orders not yet shipped in full is deactivated; the customer card lists the latest orders.
+    wiring.need(OrganisationServices).staff.open_work.add(OpenOrders())
+    wiring.need(CustomersServices).customers.card_sections.add(LastOrdersSection())
+    program = wiring.need(MessagingServices).subscriptions.program
+    return OrdersServices(orders=OrderService(
+        wiring.uow, wiring.clock, prefix=settings.order_prefix,
+        discount_limit=Decimal(settings.order_discount_limit), program=program,
+        texts=CatalogTexts(lambda: Catalogs().messages)))
+
+
+MODULE = Module(
+    name="orders",
+    requires=("organisation", "customers", "segments", "followups", "messaging", "sales"),
+    build=build,
+    operations=("orders.create", "orders.cancel", "shipments.create"),
+    commands=(
+        Command("order", "orders.cmd_order", "orders.create"),
+        Command("orders", "orders.cmd_orders", "sales.view"),
+    ),
+    handlers=(registration.register,),
+    tables=(tables.orders, tables.order_lines, tables.order_counters, tables.shipments, tables.shipment_lines),
+)

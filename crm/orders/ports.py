@@ -1,0 +1,57 @@
+"""What the orders module needs from storage (``storage/orders`` implements it)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from crm.messaging.ports.repositories import MessagingUnitOfWork
+from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
+from crm.organisation.permissions import ScopeFilter
+from crm.sales.ports import SalesUnitOfWork
+
+
+class OrderRepository(Protocol):
+    async def next_number(self, year: int) -> int:
+        """The year's next sequence number, taken in the caller's transaction (never handed out twice)."""
+        ...
+    async def add(self, order: Order) -> Order: ...
+    async def get(self, order_id: int) -> Order | None:
+        """A live order with its lines and what was shipped of each."""
+        ...
+    async def lock(self, order_id: int) -> None:
+        """Keep concurrent writers of this order waiting until the caller's transaction ends."""
+        ...
+    async def update(self, order_id: int, **fields: Any) -> None: ...
+    async def add_shipped(self, order_id: int, quantities: Mapping[int, Decimal]) -> None:
+        """Add to the shipped quantity of these lines (by position)."""
+        ...
+    async def listed(self, scope: ScopeFilter, *, customer_id: int | None = None, offset: int,
+                     limit: int) -> Sequence[OrderRow]:
+        """Live orders the scope allows (of one customer, when given), newest first."""
+        ...
+    async def last_of(self, customer_id: int, scope: ScopeFilter) -> Order | None:
+        """The customer's latest live, not cancelled order the scope allows."""
+        ...
+    async def count_owned(self, owner_id: int, statuses: Sequence[OrderStatus]) -> int: ...
+    async def by_quote(self, quote_id: int) -> Order | None: ...
+
+
+class ShipmentRepository(Protocol):
+    async def add(self, shipment: Shipment) -> Shipment: ...
+    async def of_order(self, order_id: int) -> Sequence[Shipment]:
+        """The order's shipments, oldest first."""
+        ...
+
+
+class OrdersRepositories(Protocol):
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def shipments(self) -> ShipmentRepository: ...
+
+
+class OrdersUnitOfWork(SalesUnitOfWork, MessagingUnitOfWork, Protocol):
+    @property
+    def orders(self) -> OrdersRepositories: ...

@@ -1,0 +1,79 @@
+"""The orders module's tables: orders, their lines (quotation lines plus what was shipped of each), the number
+counter per year, shipments and their lines."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table
+
+from storage.metadata import metadata
+from storage.types import ExactDecimal, UTCDateTime
+
+# ``total`` is the quotation arithmetic's total at the time of taking (lines never change afterwards), kept so a
+# list of orders needs no lines.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(40), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("owner_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Column("quote_id", Integer, ForeignKey("quotes.id"), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("order_discount", ExactDecimal(), nullable=False),
+    Column("total", ExactDecimal(), nullable=False),
+    Column("delivery_date", Date, nullable=True),
+    Column("cancel_reason", String(500), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("deleted_at", UTCDateTime(), nullable=True),
+    Index(None, "customer_id"),
+    Index(None, "owner_id", "status"),
+    Index(None, "quote_id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+    Column("sku", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Column("unit_price", ExactDecimal(), nullable=False),
+    Column("discount", ExactDecimal(), nullable=False),
+    Column("tax_rate", ExactDecimal(), nullable=False),
+    Column("shipped", ExactDecimal(), nullable=False),
+    Index(None, "order_id", "position"),
+)
+
+order_counters = Table(
+    "order_counters",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
+    Column("carrier", String(60), nullable=True),
+    Column("tracking", String(80), nullable=True),
+    Column("shipped_at", UTCDateTime(), nullable=False),
+    Column("by_staff_id", Integer, ForeignKey("staff.id"), nullable=False),
+    Index(None, "order_id"),
+)
+
+shipment_lines = Table(
+    "shipment_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("shipment_id", Integer, ForeignKey("shipments.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("quantity", ExactDecimal(), nullable=False),
+    Index(None, "shipment_id"),
+)
