@@ -42,7 +42,8 @@ async def send_overdue_pushes(services: Services, bot: Bot, catalogs: Any) -> in
             customer = await uow.customers.customers.get(due.invoice.customer_id, include_deleted=True)
         today = services.clock.now().astimezone(zone(actor.timezone)).date()
         text, rows = overdue_push(functools.partial(catalogs.t, actor.locale), due.invoice,
-                                  customer.name if customer else "?", today)
+                                  customer.name if customer else "?", today,
+                                  may_pay=actor.can("payments.record"))
         delivery = await deliver(bot, actor.telegram_user_id, text, rows)
         retry = delivery.outcome is Outcome.RETRY
         await receivables.done(due, sent=not retry)

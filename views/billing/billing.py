@@ -81,14 +81,17 @@ def invoice_button(invoice: Invoice, customer_name: str) -> Button:
     return (short(label, LABEL_LIMIT), f"bi:open:{invoice.id}")
 
 
-def overdue_push(t: Translate, invoice: Invoice, customer_name: str, today: date) -> tuple[str, list[list[Button]]]:
-    """The push to an invoice's owner when it is overdue: the invoice with "record payment"."""
+def overdue_push(t: Translate, invoice: Invoice, customer_name: str, today: date, *,
+                 may_pay: bool = True) -> tuple[str, list[list[Button]]]:
+    """The push to an invoice's owner when it is overdue: the invoice with "record payment" (for an owner who
+    may record one; otherwise the invoice only)."""
     text = t("billing.push_overdue", number=invoice.number, name=html.escape(customer_name),
              balance=money(invoice.outstanding, invoice.currency), due=invoice.due_date.isoformat(),
              days=(today - invoice.due_date).days)
-    rows: list[list[Button]] = [[(t("billing.btn_record_payment"), f"bi:pay:{invoice.id}"),
-                                 (t("billing.btn_open"), f"bi:open:{invoice.id}")]]
-    return text, rows
+    row: list[Button] = [(t("billing.btn_open"), f"bi:open:{invoice.id}")]
+    if may_pay:
+        row.insert(0, (t("billing.btn_record_payment"), f"bi:pay:{invoice.id}"))
+    return text, [row]
 
 
 def _aging_line(t: Translate, row: Aging) -> str:
