@@ -36,7 +36,10 @@ invoices = Table(
     Column("reminder_claimed_at", UTCDateTime(), nullable=True),  # a push being sent (a lease)
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
-    Index(None, "status", "due_date"),
+    # Covers the receivables sums: the open invoices are read from the index alone, already grouped.
+    Index("ix_invoices_aging", "status", "customer_id", "currency", "due_date", "total_minor", "paid_minor",
+          "owner_id"),
+    Index("ix_invoices_aging_totals", "status", "currency", "due_date", "total_minor", "paid_minor", "owner_id"),
     Index(None, "customer_id", "status"),
     Index(None, "owner_id", "status"),
     Index(None, "source_kind", "source_id"),

@@ -48,7 +48,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_invoices_owner_id_status'), ['owner_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoices_source_kind_source_id'), ['source_kind', 'source_id'],
                               unique=False)
-        batch_op.create_index(batch_op.f('ix_invoices_status_due_date'), ['status', 'due_date'], unique=False)
+        batch_op.create_index('ix_invoices_aging', ['status', 'customer_id', 'currency', 'due_date', 'total_minor',
+                                                    'paid_minor', 'owner_id'], unique=False)
+        batch_op.create_index('ix_invoices_aging_totals', ['status', 'currency', 'due_date', 'total_minor',
+                                                           'paid_minor', 'owner_id'], unique=False)
 
     op.create_table('invoice_lines',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -136,7 +139,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_invoice_lines_invoice_id_position'))
     op.drop_table('invoice_lines')
     with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_invoices_status_due_date'))
+        batch_op.drop_index('ix_invoices_aging_totals')
+        batch_op.drop_index('ix_invoices_aging')
         batch_op.drop_index(batch_op.f('ix_invoices_source_kind_source_id'))
         batch_op.drop_index(batch_op.f('ix_invoices_owner_id_status'))
         batch_op.drop_index(batch_op.f('ix_invoices_customer_id_status'))
