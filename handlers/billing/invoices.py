@@ -5,7 +5,7 @@ what a customer owes on their card.
 
 Buttons (ids only; every press reads again through the service, which checks permission and scope):
   bn:cust:<customer id>  bn:issue  bn:due  bn:cancel
-  bi:open:<id>  bi:pdf:<id>  bi:void:<id>  bi:cust:<customer id>
+  bi:open:<id>  bi:pdf:<id>  bi:void:<id>  bi:cust:<customer id>  bi:terms:<customer id>
 """
 
 from __future__ import annotations
@@ -268,13 +268,41 @@ async def typed_void_reason(update: Update, context: CrmContext) -> None:
 
 @require_actor("sales.view")
 async def customer_invoices(update: Update, context: CrmContext) -> None:
+    """The customer's latest invoices, with their payment terms (changeable by holders of invoices.issue)."""
+    actor = actor_of(context)
     customer_id = arg(update, 0)
-    rows, _ = await context.services.billing.invoices.listed(actor_of(context), customer_id=customer_id)
-    if not rows:
-        await respond(update, context, context.t("billing.invoices_none"), edit=False)
-        return
+    rows, _ = await context.services.billing.invoices.listed(actor, customer_id=customer_id)
+    days = await context.services.billing.invoices.terms(actor, customer_id)
     buttons: Rows = [[invoice_button(invoice, name)] for invoice, name in rows]
-    await respond(update, context, context.t("billing.invoices_title"), buttons, edit=False)
+    if actor.can("invoices.issue"):
+        buttons.append([(context.t("billing.btn_terms", days=days), f"bi:terms:{customer_id}")])
+    title = context.t("billing.invoices_title") if rows else context.t("billing.invoices_none")
+    await respond(update, context, title + "\n" + context.t("billing.terms_now", days=days), buttons, edit=False)
+
+
+@require_actor("invoices.issue")
+async def ask_terms(update: Update, context: CrmContext) -> None:
+    customer_id = arg(update, 0)
+    days = await context.services.billing.invoices.terms(actor_of(context), customer_id)
+    flow.ask(context, "bt.days", customer_id=customer_id)
+    await respond(update, context, context.t("billing.ask_terms", days=days), edit=False)
+
+
+@flow.on_text("bt.days")
+@require_actor("invoices.issue")
+async def typed_terms(update: Update, context: CrmContext) -> None:
+    customer_id = int(flow.pending(context).get("customer_id", 0))
+    try:
+        days = await context.services.billing.invoices.set_terms(actor_of(context), customer_id,
+                                                                 message_text(update))
+    except ValidationFailed as exc:
+        await respond(update, context, context.t(exc.key, **exc.params) + "\n" + context.t("billing.try_again"))
+        return
+    except DomainError:
+        flow.end(context)
+        raise
+    flow.end(context)
+    await respond(update, context, context.t("billing.terms_set", days=days))
 
 
 # ---- receivables and the customer card ---------------------------------------------------------------------

@@ -27,7 +27,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("bn", {"cust": bi.picked_customer, "issue": bi.issue, "due": bi.ask_due,
                                      "cancel": bi.cancel}))
     app.add_handlers(_buttons("bi", {"open": bi.open_invoice, "pdf": bi.pdf, "void": bi.ask_void,
-                                     "cust": bi.customer_invoices, "pay": bp.pay_invoice}))
+                                     "cust": bi.customer_invoices, "pay": bp.pay_invoice,
+                                     "terms": bi.ask_terms}))
     app.add_handlers(_buttons("bp", {"cust": bp.picked_customer, "m": bp.picked_method, "inv": bp.toggle,
                                      "done": bp.done, "choose": bp.choose, "save": bp.save, "cancel": bp.cancel,
                                      "rev": bp.ask_reverse}))

@@ -91,7 +91,11 @@ async def test_one_message_invoice_then_payment_and_the_pdf(engine: AsyncEngine,
         card_text = (await mia.press("🏢 台積電"))[-1].text or ""
         assert "台積電" in card_text and "Owed" not in card_text and "🧾 Invoices" in mia.labels()
         listed = (await mia.press("🧾 Invoices"))[-1]
-        assert "INV2026-0001" in " ".join(mia.labels()) and "Invoices" in (listed.text or "")
+        assert "INV2026-0001" in " ".join(mia.labels()) and "Payment terms: 30 days" in (listed.text or "")
+        assert "How many days" in ((await mia.press("📅 Payment terms: 30 days"))[-1].text or "")
+        assert "0 to 365" in await mia.text_of("forever")  # wrong: asked again
+        assert "set to 45 days" in await mia.text_of("45")
+        assert "Due: 2027-01-10" in await mia.text_of("/invoice 台積電 B-20 x1")
 
 
 async def test_guided_invoice_in_traditional_chinese_with_wrong_input_at_every_step(engine: AsyncEngine,
