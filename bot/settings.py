@@ -65,6 +65,12 @@ class Settings:
     # The largest discount (percent, per line or on the whole order) someone without discounts.approve may give
     # on an order; beyond it the order waits for approval.
     order_discount_limit: typing.Annotated[int, Range(0, 100)] = 10
+    # Invoice numbers are <prefix><year>-<0001>; an invoice is due this many days after it is issued unless the
+    # customer has payment terms of their own (/terms on the customer's invoices).
+    invoice_prefix: str = "INV"
+    payment_terms_days: typing.Annotated[int, Range(0, 365)] = 30
+    # An unpaid overdue invoice is pushed to its owner again this many days after the last push (0: only once).
+    overdue_repeat_days: typing.Annotated[int, Range(0, 90)] = 7
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # ---- outbound messages (outbox) and the HTTP endpoint ----

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crm.billing.module import BillingServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
@@ -32,4 +33,5 @@ class Services:
     messaging: MessagingServices
     sales: SalesServices
     orders: OrdersServices
+    billing: BillingServices
     expenses: ExpensesServices

@@ -1,4 +1,5 @@
-"""Quotations as PDF (reportlab, A4): the company header, the customer, the lines table and the totals.
+"""Quotations (and, through ``priced_pdf``, other priced documents: invoices) as PDF (reportlab, A4): the
+company header, the customer, the lines table and the totals.
 
 Chinese and English are drawn with the fonts the labels use (outbound/labels_pdf.py): Helvetica for Latin-only
 text, the embedded CJK TrueType font otherwise (fonts-wqy-microhei), the non-embedded CID fonts with a warning
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from crm.core.money import Money
-from crm.sales.quote_model import QuoteDocument
+from crm.sales.quote_model import QuoteDocument, QuoteLine, Totals
 from outbound.labels_pdf import MM, ReportlabLabelRenderer, _width
 
 if TYPE_CHECKING:
@@ -59,24 +61,35 @@ class ReportlabQuoteRenderer:
             canvas.drawString(x, y, text)
 
     def quote_pdf(self, document: QuoteDocument) -> bytes:
+        quote, labels = document.quote, document.labels
+        return self.priced_pdf(
+            labels, company_name=document.company_name, company_address=document.company_address,
+            number=quote.number, lines=quote.lines, totals=quote.totals,
+            facts=(("customer", document.customer_name), ("date", document.issued.isoformat()),
+                   ("valid_until", quote.valid_until.isoformat())))
+
+    def priced_pdf(self, labels: Mapping[str, str], *, company_name: str, company_address: Sequence[str],
+                   number: str, facts: Sequence[tuple[str, str]], lines: Sequence[QuoteLine], totals: Totals,
+                   after: Sequence[tuple[str, Decimal]] = ()) -> bytes:
+        """A priced document (a quotation, an invoice): the company header, ``labels['title']`` and the number,
+        ``facts`` (label key, value) under it, the lines table, the totals and ``after`` (label key, amount) below
+        the total (an invoice's paid and balance)."""
         from reportlab.pdfgen.canvas import Canvas
 
-        quote, labels = document.quote, document.labels
-        totals = quote.totals
+        currency = totals.currency
         buffer = io.BytesIO()
         canvas = Canvas(buffer, pagesize=(PAGE_W, PAGE_H), invariant=True, pageCompression=1)
-        canvas.setTitle(f"{labels['title']} {quote.number}")
+        canvas.setTitle(f"{labels['title']} {number}")
         canvas.setCreator("crmbot")
         y = PAGE_H - MARGIN
-        self._text(canvas, MARGIN, y, document.company_name, size=16, bold=True)
-        for address_line in document.company_address:
+        self._text(canvas, MARGIN, y, company_name, size=16, bold=True)
+        for address_line in company_address:
             y -= 12
             self._text(canvas, MARGIN, y, address_line)
         y -= 30
-        self._text(canvas, MARGIN, y, f"{labels['title']} {quote.number}", size=14, bold=True)
+        self._text(canvas, MARGIN, y, f"{labels['title']} {number}", size=14, bold=True)
         y -= 18
-        for key, value in (("customer", document.customer_name), ("date", document.issued.isoformat()),
-                           ("valid_until", quote.valid_until.isoformat())):
+        for key, value in facts:
             self._text(canvas, MARGIN, y, f"{labels[key]}: {value}")
             y -= 13
         y -= 10
@@ -89,13 +102,13 @@ class ReportlabQuoteRenderer:
             return y - ROW - 2
 
         y = header(y)
-        for line, amounts in zip(quote.lines, totals.lines, strict=True):
+        for line, amounts in zip(lines, totals.lines, strict=True):
             if y < MARGIN + 5 * ROW:
                 canvas.showPage()
                 y = header(PAGE_H - MARGIN)
-            cells = (line.sku, line.name, _number(line.quantity), _money(line.unit_price, quote.currency),
+            cells = (line.sku, line.name, _number(line.quantity), _money(line.unit_price, currency),
                      f"{_number(line.discount)}%" if line.discount else "", f"{_number(line.tax_rate)}%",
-                     _money(amounts.net, quote.currency))
+                     _money(amounts.net, currency))
             for (_, left, width, right), cell in zip(COLUMNS, cells, strict=True):
                 self._text(canvas, MARGIN + left, y, cell, width=width, right=right)
             y -= ROW
@@ -104,11 +117,11 @@ class ReportlabQuoteRenderer:
         rows = [("subtotal", totals.subtotal)]
         if totals.discount:
             rows.append(("order_discount", -totals.discount))
-        rows += [("tax", totals.tax), ("total", totals.total)]
+        rows += [("tax", totals.tax), ("total", totals.total), *after]
         for key, amount in rows:
             bold = key == "total"
             self._text(canvas, PAGE_W - MARGIN - 230, y, labels[key], bold=bold, width=120)
-            self._text(canvas, PAGE_W - MARGIN - 110, y, f"{quote.currency} {_money(amount, quote.currency)}",
+            self._text(canvas, PAGE_W - MARGIN - 110, y, f"{currency} {_money(amount, currency)}",
                        bold=bold, width=110, right=True)
             y -= ROW
         canvas.showPage()

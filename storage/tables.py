@@ -4,6 +4,14 @@ tables in ``storage/<module>/tables.py``."""
 
 from __future__ import annotations
 
+from storage.billing.tables import (
+    billing_terms,
+    invoice_counters,
+    invoice_lines,
+    invoices,
+    payment_allocations,
+    payments,
+)
 from storage.core_tables import (
     app_kv,
     ptb_conversations,
@@ -56,6 +64,7 @@ from storage.segments.tables import (
 __all__ = [
     "app_kv",
     "audit_log",
+    "billing_terms",
     "contacts",
     "customer_prices",
     "customers",
@@ -66,6 +75,9 @@ __all__ = [
     "inbound_updates",
     "interactions",
     "invites",
+    "invoice_counters",
+    "invoice_lines",
+    "invoices",
     "leads",
     "metadata",
     "opportunities",
@@ -77,6 +89,8 @@ __all__ = [
     "outbox",
     "outbox_attachments",
     "outbox_early_reports",
+    "payment_allocations",
+    "payments",
     "product_categories",
     "product_search_terms",
     "products",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
+from storage.billing.group import BillingRepositories
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
@@ -90,6 +91,10 @@ class SqlUnitOfWork:
     @property
     def expenses(self) -> ExpensesRepositories:
         return self._group("expenses", ExpensesRepositories)
+
+    @property
+    def billing(self) -> BillingRepositories:
+        return self._group("billing", BillingRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

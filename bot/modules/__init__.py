@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot.module import Module
 from bot.modules import customers, expenses, followups, messaging, orders, organisation, sales, segments
+from bot.modules import billing, customers, expenses, followups, messaging, organisation, sales, segments
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -17,6 +18,7 @@ MODULES: tuple[Module, ...] = (
     messaging.MODULE,
     sales.MODULE,
     orders.MODULE,
+    billing.MODULE,
     expenses.MODULE,
 )
 

@@ -121,6 +121,34 @@ def auditable(quote: Quote) -> dict[str, Any]:
     }
 
 
+async def priced_lines(uow: SalesUnitOfWork, customer: Customer,
+                       drafts: Sequence[LineDraft]) -> tuple[tuple[QuoteLine, ...], str]:
+    """Lines priced for the customer, all in one currency (the first line's): a quote or an invoice never mixes
+    them. Shared with the billing module, whose invoices typed in chat are priced exactly as quotations are."""
+    if not drafts:
+        raise ValidationFailed("sales.quote_error_empty")
+    if len(drafts) > MAX_LINES:
+        raise ValidationFailed("sales.quote_error_too_many", limit=MAX_LINES)
+    lines: list[QuoteLine] = []
+    currency: str | None = None
+    for position, draft in enumerate(drafts):
+        product = await active_product(uow, draft.product_id)
+        currency = currency or product.currency
+        if product.currency != currency:
+            raise ValidationFailed("sales.quote_error_currency", sku=product.sku, currency=product.currency,
+                                   quote_currency=currency)
+        if draft.unit_price is None:
+            unit = (await quote_in(uow, customer, product)).price.amount
+        else:
+            unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
+        lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
+                               quantity=clean_quantity(draft.quantity), unit_price=unit,
+                               discount=clean_discount(draft.discount), tax_rate=product.tax_rate,
+                               position=position))
+    assert currency is not None
+    return tuple(lines), currency
+
+
 class QuoteService:
     def __init__(self, uow: UnitOfWorkFactory[SalesUnitOfWork], clock: Clock, documents: QuoteDocuments, *,
                  prefix: str = "Q", company_name: str = "", company_address: Sequence[str] = ()) -> None:
@@ -130,32 +158,6 @@ class QuoteService:
         self.prefix = prefix
         self._company = (company_name, tuple(company_address))
 
-    async def _priced(self, uow: SalesUnitOfWork, customer: Customer,
-                      drafts: Sequence[LineDraft]) -> tuple[tuple[QuoteLine, ...], str]:
-        """Lines priced for the customer, all in one currency (the first line's): a quote never mixes them."""
-        if not drafts:
-            raise ValidationFailed("sales.quote_error_empty")
-        if len(drafts) > MAX_LINES:
-            raise ValidationFailed("sales.quote_error_too_many", limit=MAX_LINES)
-        lines: list[QuoteLine] = []
-        currency: str | None = None
-        for position, draft in enumerate(drafts):
-            product = await active_product(uow, draft.product_id)
-            currency = currency or product.currency
-            if product.currency != currency:
-                raise ValidationFailed("sales.quote_error_currency", sku=product.sku, currency=product.currency,
-                                       quote_currency=currency)
-            if draft.unit_price is None:
-                unit = (await quote_in(uow, customer, product)).price.amount
-            else:
-                unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
-            lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
-                                   quantity=clean_quantity(draft.quantity), unit_price=unit,
-                                   discount=clean_discount(draft.discount), tax_rate=product.tax_rate,
-                                   position=position))
-        assert currency is not None
-        return tuple(lines), currency
-
     async def preview(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
                       order_discount: Decimal = Decimal(0), valid_until: date | None = None) -> Quote:
         """What ``create`` would save, priced now, saving nothing (the chat echoes it for one tap)."""
@@ -163,7 +165,7 @@ class QuoteService:
         now = self._clock.now()
         async with self._uow(write=False) as uow:
             customer = await visible_customer(uow, actor, customer_id)
-            lines, currency = await self._priced(uow, customer, drafts)
+            lines, currency = await priced_lines(uow, customer, drafts)
         return Quote(id=0, number="", customer_id=customer_id, owner_id=actor.staff_id, currency=currency,
                      status=QuoteStatus.DRAFT, order_discount=clean_discount(order_discount),
                      valid_until=self._valid_until(valid_until), created_at=now, updated_at=now, lines=lines)
@@ -184,7 +186,7 @@ class QuoteService:
         discount = clean_discount(order_discount)
         async with self._uow() as uow:
             customer = await visible_customer(uow, actor, customer_id)
-            lines, currency = await self._priced(uow, customer, drafts)
+            lines, currency = await priced_lines(uow, customer, drafts)
             sequence = await uow.sales.quotes.next_number(now.year)
             quote = await uow.sales.quotes.add(Quote(
                 id=0, number=quote_number(self.prefix, now.year, sequence), customer_id=customer_id,

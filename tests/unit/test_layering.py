@@ -44,6 +44,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "sales": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
     "orders": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "expenses": frozenset({"core", "organisation", "customers"}),
+    "billing": frozenset({"core", "organisation", "customers", "segments", "sales"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 

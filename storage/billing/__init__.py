@@ -1,0 +1,1 @@
+"""The billing module's storage: invoices, payments and payment terms."""

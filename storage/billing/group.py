@@ -1,0 +1,31 @@
+"""The billing module's storage: its repositories on one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.billing.repositories import SqlInvoiceRepository, SqlPaymentRepository, SqlTermsRepository
+
+
+class BillingRepositories:
+    """This module's repositories on one unit of work's connection, each built when first used."""
+
+    def __init__(self, conn: AsyncConnection, now: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._now = now
+
+    @cached_property
+    def invoices(self) -> SqlInvoiceRepository:
+        return SqlInvoiceRepository(self._conn)
+
+    @cached_property
+    def payments(self) -> SqlPaymentRepository:
+        return SqlPaymentRepository(self._conn)
+
+    @cached_property
+    def terms(self) -> SqlTermsRepository:
+        return SqlTermsRepository(self._conn)
