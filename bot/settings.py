@@ -60,6 +60,8 @@ class Settings:
     stale_opportunity_days: typing.Annotated[int, Range(0, 365)] = 14
     # Quotation numbers are <prefix><year>-<0001>.
     quote_prefix: str = "Q"
+    # Contract numbers are <prefix><year>-<0001>.
+    contract_prefix: str = "C"
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # ---- outbound messages (outbox) and the HTTP endpoint ----

@@ -4,6 +4,7 @@ tables in ``storage/<module>/tables.py``."""
 
 from __future__ import annotations
 
+from storage.contracts.tables import contract_counters, contracts
 from storage.core_tables import (
     app_kv,
     ptb_conversations,
@@ -56,6 +57,8 @@ __all__ = [
     "app_kv",
     "audit_log",
     "contacts",
+    "contract_counters",
+    "contracts",
     "customer_prices",
     "customers",
     "departments",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
+from storage.contracts.group import ContractsRepositories
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
@@ -85,6 +86,10 @@ class SqlUnitOfWork:
     @property
     def expenses(self) -> ExpensesRepositories:
         return self._group("expenses", ExpensesRepositories)
+
+    @property
+    def contracts(self) -> ContractsRepositories:
+        return self._group("contracts", ContractsRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:
