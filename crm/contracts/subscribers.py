@@ -74,8 +74,8 @@ class RenewalNotes:
                 "contracts.reminder", "contracts.reminder_late",
                 {"number": contract.number, "title": contract.title, "end": contract.ends_on.isoformat(),
                  "value": str(contract.money.quantized())},
-                (("contracts.btn_open", f"ct:open:{contract.id}"),
-                 ("contracts.btn_renewed", f"ct:renew:{contract.id}"),
+                (("contracts.btn_open", f"kt:open:{contract.id}"),
+                 ("contracts.btn_renewed", f"kt:renew:{contract.id}"),
                  ("contracts.btn_log", f"fu:log:customer:{contract.customer_id}")))
         return notes
 

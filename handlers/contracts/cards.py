@@ -3,8 +3,8 @@ first), the card and its buttons — the file, edit a field, attach a file, rene
 (soft) — and the trash with Restore.
 
 Buttons (ids only; every press reads again through the service, which checks permission and scope):
-  ct:list:<page>  ct:open:<id>  ct:card:<id>  ct:file:<id>  ct:edit:<id>  ct:ef:<id>:<field>  ct:att:<id>
-  ct:renew:<id>  ct:rnok:<id>  ct:rnd:<id>  ct:term:<id>  ct:del:<id>  ct:delok:<id>  ct:trash:<page>  ct:rst:<id>
+  kt:list:<page>  kt:open:<id>  kt:card:<id>  kt:file:<id>  kt:edit:<id>  kt:ef:<id>:<field>  kt:att:<id>
+  kt:renew:<id>  kt:rnok:<id>  kt:rnd:<id>  kt:term:<id>  kt:del:<id>  kt:delok:<id>  kt:trash:<page>  kt:rst:<id>
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import EntityScreen, Rows, ScreenTexts, arg, grid, page_arg, paged, respond, word
 from views.contracts.contracts import card_rows, card_text, contract_button, money_text, section_lines
 
-EDIT = "cte.value"
-REASON = "ctt.reason"
-RENEW_END = "ctr.end"
-ATTACH = "cta.file"
+EDIT = "kte.value"
+REASON = "ktt.reason"
+RENEW_END = "ktr.end"
+ATTACH = "kta.file"
 TYPED_FIELDS = ("title", "value", "starts_on", "ends_on", "remind_days", "terms")
 
 TEXTS = ScreenTexts(edit_title="contracts.edit_title", pick_value="contracts.ask_field",
@@ -45,7 +45,7 @@ def render(context: CrmContext, card: ContractCard) -> tuple[str, Rows]:
     return card_text(context.t, card), card_rows(context.t, card, manage=actor_of(context).can("contracts.manage"))
 
 
-SCREEN: EntityScreen[ContractCard] = EntityScreen("ct", load, render)
+SCREEN: EntityScreen[ContractCard] = EntityScreen("kt", load, render)
 
 
 # ---- the list and the card -----------------------------------------------------------------------------------
@@ -55,9 +55,9 @@ async def _list(update: Update, context: CrmContext, page: int, *, edit: bool | 
     if not cards and page == 0:
         await respond(update, context, context.t("contracts.list_empty"), edit=edit)
         return
-    rows = paged(cards, contract_button, lambda p: f"ct:list:{p}", page, more)
+    rows = paged(cards, contract_button, lambda p: f"kt:list:{p}", page, more)
     if actor_of(context).can("contracts.manage"):
-        rows.append([(context.t("contracts.btn_trash"), "ct:trash:0")])
+        rows.append([(context.t("contracts.btn_trash"), "kt:trash:0")])
     await respond(update, context, context.t("contracts.list_title", page=page + 1), rows, edit=edit)
 
 
@@ -110,7 +110,7 @@ def _current(context: CrmContext, card: ContractCard, field: str) -> str:
 async def edit_menu(update: Update, context: CrmContext) -> None:
     card = await context.services.contracts.contracts.manageable(actor_of(context), arg(update, 0))
     cid = card.contract.id
-    buttons = [(context.t(f"contracts.field_{f}"), f"ct:ef:{cid}:{f}") for f in TYPED_FIELDS]
+    buttons = [(context.t(f"contracts.field_{f}"), f"kt:ef:{cid}:{f}") for f in TYPED_FIELDS]
     rows = [*grid(buttons, 3), [SCREEN.back(context, cid)]]
     await respond(update, context, context.t("contracts.edit_title", name=card.contract.number), rows)
 
@@ -203,8 +203,8 @@ async def renew(update: Update, context: CrmContext) -> None:
     if card.contract.status.value != "active":
         raise DomainError("contracts.error_not_active")
     start, end = service.next_term(c)
-    rows = [[(context.t("contracts.btn_renew_ok"), f"ct:rnok:{c.id}")],
-            [(context.t("contracts.btn_renew_dates"), f"ct:rnd:{c.id}"), SCREEN.back(context, c.id)]]
+    rows = [[(context.t("contracts.btn_renew_ok"), f"kt:rnok:{c.id}")],
+            [(context.t("contracts.btn_renew_dates"), f"kt:rnd:{c.id}"), SCREEN.back(context, c.id)]]
     await respond(update, context, context.t("contracts.renew_check", number=c.number, title=c.title,
                                              start=start.isoformat(), end=end.isoformat(),
                                              value=money_text(c.money)), rows, edit=False)
@@ -279,7 +279,7 @@ async def delete(update: Update, context: CrmContext) -> None:
 @require_actor("contracts.manage")
 async def delete_confirmed(update: Update, context: CrmContext) -> None:
     contract = await context.services.contracts.contracts.delete(actor_of(context), arg(update, 0))
-    rows = [[(context.t("contracts.btn_restore"), f"ct:rst:{contract.id}")]]
+    rows = [[(context.t("contracts.btn_restore"), f"kt:rst:{contract.id}")]]
     await respond(update, context, context.t("contracts.deleted", number=contract.number), rows)
 
 

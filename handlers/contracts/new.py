@@ -3,7 +3,7 @@ or Skip → the summary), ``/contract 台積電 維護合約 NT$120000 2027-01-0
 Nothing is stored before ✅ Save on the summary (docs/input-flows.md); wrong input at any step is answered and the
 step asked again.
 
-Buttons: ctn:cu:<customer id>  ctn:skip  ctn:save  ctn:cancel
+Buttons: ktn:cu:<customer id>  ktn:skip  ktn:save  ktn:cancel
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from views.core.formatting import zone
 from views.core.text import short
 
 DRAFT_KEY = "contract_draft"
-FLOW = "ctn"
+FLOW = "ktn"
 STEPS = ("customer", "title", "value", "start", "end", "file", "review")
 PICKS = 8
 
@@ -69,14 +69,14 @@ async def _ask(update: Update, context: CrmContext, step: str, note: str | None 
     draft = _draft(context)
     rows: Rows = []
     if step == "review":
-        flow.ask(context, f"{FLOW}.review", expects="button", buttons=("ctn:",), owns=(DRAFT_KEY,))
+        flow.ask(context, f"{FLOW}.review", expects="button", buttons=("ktn:",), owns=(DRAFT_KEY,))
         await _summary(update, context, draft, note)
         return
     if step == "file":
-        rows = [[(context.t("contracts.btn_skip"), "ctn:skip"), (context.t("common.cancel"), "ctn:cancel")]]
+        rows = [[(context.t("contracts.btn_skip"), "ktn:skip"), (context.t("common.cancel"), "ktn:cancel")]]
     else:
-        rows = [[(context.t("common.cancel"), "ctn:cancel")]]
-    flow.ask(context, f"{FLOW}.{step}", buttons=("ctn:",), owns=(DRAFT_KEY,), document=step == "file")
+        rows = [[(context.t("common.cancel"), "ktn:cancel")]]
+    flow.ask(context, f"{FLOW}.{step}", buttons=("ktn:",), owns=(DRAFT_KEY,), document=step == "file")
     question = context.t(f"contracts.ask_{step}", customer=draft.get("customer_name", ""),
                          start=draft.get("starts_on", ""))
     await respond(update, context, f"{note}\n\n{question}" if note else question, rows, edit=False)
@@ -91,7 +91,7 @@ async def _summary(update: Update, context: CrmContext, draft: dict[str, Any], n
              context.t("contracts.card_term", start=fields.starts_on.isoformat(), end=fields.ends_on.isoformat()),
              context.t("contracts.check_file", name=draft.get("file_name") or context.t("contracts.none")),
              context.t("contracts.card_remind", days=fields.remind_days)]
-    rows = [[(context.t("contracts.btn_save"), "ctn:save"), (context.t("common.cancel"), "ctn:cancel")]]
+    rows = [[(context.t("contracts.btn_save"), "ktn:save"), (context.t("common.cancel"), "ktn:cancel")]]
     text = "\n".join(lines)
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=False)
 
@@ -129,13 +129,13 @@ async def _offer_customers(update: Update, context: CrmContext, query: str, *, t
     draft = _draft(context)
     draft["then"] = then
     _keep(context, draft)
-    flow.ask(context, f"{FLOW}.customer", buttons=("ctn:",), owns=(DRAFT_KEY,))
-    cancel = [(context.t("common.cancel"), "ctn:cancel")]
+    flow.ask(context, f"{FLOW}.customer", buttons=("ktn:",), owns=(DRAFT_KEY,))
+    cancel = [(context.t("common.cancel"), "ktn:cancel")]
     if not hits:
         await respond(update, context, context.t("contracts.no_customer", query=short(query, 60)), [cancel],
                       edit=False)
         return
-    rows: Rows = [[(short(h.title, 48), f"ctn:cu:{h.id}")] for h in hits]
+    rows: Rows = [[(short(h.title, 48), f"ktn:cu:{h.id}")] for h in hits]
     await respond(update, context, context.t("contracts.pick_customer", query=short(query, 60)), [*rows, cancel],
                   edit=False)
 

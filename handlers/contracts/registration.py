@@ -21,9 +21,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CommandHandler("contract", new.new_contract),
         CommandHandler("contracts", cards.list_contracts),
     ])
-    app.add_handlers(_buttons("ctn", {"cu": new.picked_customer, "skip": new.skip_file, "save": new.save,
+    app.add_handlers(_buttons("ktn", {"cu": new.picked_customer, "skip": new.skip_file, "save": new.save,
                                       "cancel": new.cancel}))
-    app.add_handlers(_buttons("ct", {
+    app.add_handlers(_buttons("kt", {
         "list": cards.list_page, "open": cards.open_card, "card": cards.back_to_card, "file": cards.send_file,
         "edit": cards.edit_menu, "ef": cards.ask_field, "att": cards.ask_attach, "renew": cards.renew,
         "rnok": cards.renew_confirmed, "rnd": cards.renew_dates, "term": cards.terminate, "del": cards.delete,

@@ -261,7 +261,7 @@ async def test_the_reminder_goes_out_at_its_local_time_with_the_contracts_button
     assert "Contract renewal" in text and "C2026-0001" in text and "2027-01-31" in text and "台積電" in text
     assert "(late)" not in text
     data = [b.callback_data for b in pushed.buttons]
-    assert data[:3] == [f"ct:open:{contract.id}", f"ct:renew:{contract.id}", f"fu:log:customer:{team.customer_id}"]
+    assert data[:3] == [f"kt:open:{contract.id}", f"kt:renew:{contract.id}", f"fu:log:customer:{team.customer_id}"]
     assert f"fu:done:{contract.reminder_id}" in data
     assert (await dispatcher.run_once()).sent == 0  # once
 

@@ -50,7 +50,7 @@ def contract_button(card: ContractCard, *, customer: bool = True) -> Button:
     c = card.contract
     label = f"{STATUS_ICON[card.state]} {c.ends_on.isoformat()} · {c.title}" + \
         (f" · {card.customer_name}" if customer else "")
-    return (short(label, LABEL_LIMIT), f"ct:open:{c.id}")
+    return (short(label, LABEL_LIMIT), f"kt:open:{c.id}")
 
 
 def section_lines(t: Translate, cards: Sequence[ContractCard]) -> str:
@@ -70,13 +70,13 @@ def card_rows(t: Translate, card: ContractCard, *, manage: bool) -> list[list[Bu
     c = card.contract
     rows: list[list[Button]] = []
     if c.file_id:
-        rows.append([(t("contracts.btn_file"), f"ct:file:{c.id}")])
+        rows.append([(t("contracts.btn_file"), f"kt:file:{c.id}")])
     if not manage:
         return rows
-    rows.append([(t("contracts.btn_edit"), f"ct:edit:{c.id}"),
-                 (t("contracts.btn_attach"), f"ct:att:{c.id}")])
+    rows.append([(t("contracts.btn_edit"), f"kt:edit:{c.id}"),
+                 (t("contracts.btn_attach"), f"kt:att:{c.id}")])
     if c.status is Status.ACTIVE:
-        rows.append([(t("contracts.btn_renew"), f"ct:renew:{c.id}"),
-                     (t("contracts.btn_terminate"), f"ct:term:{c.id}")])
-    rows.append([(t("contracts.btn_delete"), f"ct:del:{c.id}")])
+        rows.append([(t("contracts.btn_renew"), f"kt:renew:{c.id}"),
+                     (t("contracts.btn_terminate"), f"kt:term:{c.id}")])
+    rows.append([(t("contracts.btn_delete"), f"kt:del:{c.id}")])
     return rows
