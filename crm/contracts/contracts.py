@@ -325,19 +325,23 @@ class ContractService:
             await uow.commit()
         return card
 
-    async def file(self, actor: Actor, contract_id: int) -> tuple[Contract, bytes | None]:
-        """The contract with its file's copy (None when there is no copy to read: the file id is all there is)."""
+    async def file(self, actor: Actor, contract_id: int) -> Contract:
+        """The contract whose file the actor asks for (not found when it has none)."""
         async with self._uow(write=False) as uow:
             contract = await self._visible(uow, actor, contract_id)
         if contract.file_id is None:
             raise NotFound()
-        data: bytes | None = None
-        if contract.file_path:
-            try:
-                data = await self._files.read(contract.file_path)
-            except OSError:
-                data = None
-        return contract, data
+        return contract
+
+    async def file_copy(self, actor: Actor, contract_id: int) -> bytes:
+        """The copy kept under DATA_DIR, for when Telegram no longer knows the file id (another bot token)."""
+        contract = await self.file(actor, contract_id)
+        if not contract.file_path:
+            raise NotFound()
+        try:
+            return await self._files.read(contract.file_path)
+        except OSError:
+            raise NotFound() from None
 
     async def terminate(self, actor: Actor, contract_id: int, reason: str | None) -> ContractCard:
         text = reason_text(reason)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import InputFile, Update
+from telegram.error import BadRequest
 
 from bot.context import CrmContext
 from crm.contracts.contracts import EDITABLE, Attachment
@@ -83,17 +84,19 @@ async def back_to_card(update: Update, context: CrmContext) -> None:
 
 @require_actor("sales.view")
 async def send_file(update: Update, context: CrmContext) -> None:
-    """The Telegram file when the bot still knows it; else the copy kept under DATA_DIR."""
-    contract, data = await context.services.contracts.contracts.file(actor_of(context), arg(update, 0))
+    """By its Telegram file id; when Telegram no longer knows it (the bot's token changed, or it was a photo),
+    the copy kept under DATA_DIR is uploaded instead."""
+    service = context.services.contracts.contracts
+    contract = await service.file(actor_of(context), arg(update, 0))
     chat = update.effective_chat
     await respond(update, context, context.t("contracts.file_of", number=contract.number), edit=False)
-    if chat is None:
+    if chat is None or contract.file_id is None:
         return
-    name = contract.file_name or "contract"
-    if data is not None:
-        await context.bot.send_document(chat.id, InputFile(data, filename=name))
-    elif contract.file_id:
+    try:
         await context.bot.send_document(chat.id, contract.file_id)
+    except BadRequest:
+        data = await service.file_copy(actor_of(context), contract.id)
+        await context.bot.send_document(chat.id, InputFile(data, filename=contract.file_name or "contract"))
 
 
 # ---- edit a field -------------------------------------------------------------------------------------------

@@ -84,6 +84,14 @@ async def test_guided_flow_answers_wrong_input_at_every_step_and_keeps_the_docum
 
         await ned.press("📎 File")
         assert bot.api.documents(NED)[-1].content == b"%PDF-1.4 signed"
+        # Another bot token: Telegram no longer knows the file id, the copy under DATA_DIR is sent instead.
+        async with bot.services.uow() as uow:
+            await uow.contracts.contracts.update(card.contract.id, file_id="AgADunknownToThisBot")
+            await uow.commit()
+        sent_before = len(bot.api.documents(NED))
+        await ned.press_data(f"kt:file:{card.contract.id}")
+        assert len(bot.api.documents(NED)) == sent_before + 1
+        assert bot.api.documents(NED)[-1].content == b"%PDF-1.4 signed"
 
 
 async def test_one_message_form_in_traditional_chinese_is_echoed_then_saved(engine: AsyncEngine,

@@ -296,10 +296,12 @@ async def test_the_file_copy_is_private_sanitised_and_capped(engine: AsyncEngine
     assert list(path.parent.iterdir()) == [path]  # nothing left half-written beside it
     again = await service.attach(team.ned, contract.id, Attachment("file-2", ".hidden", b"second"))
     assert again.contract.file_name == "hidden"
-    stored, data = await service.file(team.ned, contract.id)
-    assert stored.file_id == "file-2" and data == b"second"
+    assert (await service.file(team.ned, contract.id)).file_id == "file-2"
+    assert await service.file_copy(team.ned, contract.id) == b"second"
     with pytest.raises(ValidationFailed):
         await service.attach(team.ned, contract.id, Attachment("file-3", "big.pdf", b"x" * (MAX_FILE_BYTES + 1)))
     with pytest.raises(NotFound):
         await service.file(team.sue, contract.id)
+    with pytest.raises(NotFound):
+        await service.file_copy(team.sue, contract.id)
     assert "attach" in await _audit(engine, contract.id)
