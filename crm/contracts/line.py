@@ -2,7 +2,7 @@
 
 ``/contract 台積電 維護合約 NT$120000 2027-01-01 to 2027-12-31``: the customer (the first word, or a quoted name:
 ``"Acme Trading"``, ``「台積電」``), the title (the other words), the value (``120000``, ``NT$120,000``,
-``USD 5000``, ``12萬元`` is not read: digits only) and the term as two dates joined by ``to`` / ``until`` / ``~`` /
+``USD 5000``, ``50萬``, ``3.5万元``) and the term as two dates joined by ``to`` / ``until`` / ``~`` /
 ``至`` / ``到`` (each date in any form crm/core/natural_dates.py reads, in the three languages). Nothing is saved
 from here: the handler echoes what was understood and waits for one tap.
 """
@@ -23,8 +23,9 @@ KNOWN_CURRENCIES = frozenset({
     "TWD", "USD", "EUR", "JPY", "CNY", "HKD", "SGD", "GBP", "KRW", "AUD", "CAD", "MYR", "THB", "VND", "PHP",
     "IDR", "INR", "CHF", "NZD", "MOP"})
 _ALIASES = {"NTD": "TWD", "RMB": "CNY", "NT$": "TWD", "US$": "USD", "HK$": "HKD", "S$": "SGD", "$": ""}
-_AMOUNT = re.compile(r"(?P<pre>(?i:NT\$|US\$|HK\$|S\$|\$)|[A-Za-z]{3})?(?P<num>\d[\d,]*(?:\.\d+)?)(?:元|塊)?"
-                     r"(?P<post>[A-Za-z]{3})?")
+_AMOUNT = re.compile(r"(?P<pre>(?i:NT\$|US\$|HK\$|S\$|\$)|[A-Za-z]{3})?(?P<num>\d[\d,]*(?:\.\d+)?)"
+                     r"(?P<mult>萬|万|千)?(?:元|塊|块)?(?P<post>[A-Za-z]{3})?")
+_MULTIPLIERS = {"萬": 10_000, "万": 10_000, "千": 1_000}
 _JOINERS = frozenset({"to", "until", "till", "through", "~", "至", "到", "-", "–", "—"})
 # "2027-01-01~2027-12-31", "1月1日至12月31日": a joiner between two dates written without spaces.
 _GLUED = re.compile(r"\s*~\s*|(?<=[\d日号號])\s*(?:至|到)\s*(?=\S)")
@@ -51,7 +52,7 @@ def currency_code(token: str | None) -> str | None:
 
 
 def parse_amount(token: str) -> tuple[Decimal, str | None] | None:
-    """``120000``, ``NT$120,000``, ``5000USD``, ``300元``; None when the word is not an amount."""
+    """``120000``, ``NT$120,000``, ``5000USD``, ``300元``, ``50萬``; None when the word is not an amount."""
     found = _AMOUNT.fullmatch(token.strip())
     if found is None:
         return None
@@ -62,6 +63,8 @@ def parse_amount(token: str) -> tuple[Decimal, str | None] | None:
         amount = Decimal(found["num"].replace(",", ""))
     except InvalidOperation:
         return None
+    if found["mult"]:
+        amount *= _MULTIPLIERS[found["mult"]]
     return amount, currency_code(post) or currency_code(pre)
 
 

@@ -51,6 +51,9 @@ def test_value_and_day() -> None:
     assert parse_value("120,000") == (Decimal("120000"), None)
     assert parse_value("USD 5000") == (Decimal("5000"), "USD")
     assert parse_value("5000 usd") == (Decimal("5000"), "USD")
+    assert parse_value("50萬") == (Decimal("500000"), None)
+    assert parse_value("3.5万元") == (Decimal("35000"), None)
+    assert parse_value("NT$12千") == (Decimal("12000"), "TWD")
     for bad in ("", "abc", "12 34", "5000 XYZ"):
         with pytest.raises(ValidationFailed):
             parse_value(bad)
