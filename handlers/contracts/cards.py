@@ -18,7 +18,7 @@ from telegram.error import BadRequest
 from bot.context import CrmContext
 from crm.contracts.contracts import EDITABLE, Attachment
 from crm.contracts.line import parse_day, parse_value
-from crm.contracts.model import ContractCard
+from crm.contracts.model import ContractCard, Status
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from handlers.contracts.new import attachment_of, download, error_text, now_local, too_big
 from handlers.core import flow
@@ -203,7 +203,7 @@ async def renew(update: Update, context: CrmContext) -> None:
     service = context.services.contracts.contracts
     card = await service.manageable(actor_of(context), arg(update, 0))
     c = card.contract
-    if card.contract.status.value != "active":
+    if c.status is not Status.ACTIVE:
         raise DomainError("contracts.error_not_active")
     start, end = service.next_term(c)
     rows = [[(context.t("contracts.btn_renew_ok"), f"kt:rnok:{c.id}")],
@@ -248,7 +248,7 @@ async def typed_renew_end(update: Update, context: CrmContext) -> None:
 async def terminate(update: Update, context: CrmContext) -> None:
     """Ask for the reason first; the contract is terminated when it is typed."""
     card = await context.services.contracts.contracts.manageable(actor_of(context), arg(update, 0))
-    if card.contract.status.value != "active":
+    if card.contract.status is not Status.ACTIVE:
         raise DomainError("contracts.error_not_active")
     flow.ask(context, REASON, contract_id=card.contract.id)
     await respond(update, context, context.t("contracts.ask_reason", number=card.contract.number), edit=False)

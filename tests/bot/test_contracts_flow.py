@@ -222,3 +222,36 @@ async def test_forged_presses_change_nothing(engine: AsyncEngine, clock: ManualC
         after = await bot.services.contracts.contracts.card(neds, cid)
         assert after.contract.status is Status.ACTIVE and after.contract.deleted_at is None
         assert after.contract.title == "Support"
+
+
+async def test_odd_input_at_every_step_is_answered_and_the_draft_survives(engine: AsyncEngine,
+                                                                          clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        ned, neds = await _join(bot, NED, "Ned", "rep")
+        await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme Trading"), force=True)
+        # Anything is a title; at the other steps these are all wrong.
+        odd = ("🙂", "x" * 5000, "/nosuchcommand", "<b>&", "-5")
+        answers = {"What is the contract's title?": "Support", "Its value?": "100",
+                   "When does it start?": "2027-01-01", "When does it end?": "2027-12-31"}
+        await ned.send("/contract")
+        await ned.send("Acme")
+        await ned.press("Acme Trading")
+        for question, good in answers.items():
+            assert question in (ned.last.text or "")
+            for text in odd[1:3] if question.startswith("What is") else odd:
+                replies = await ned.send(text)
+                assert replies, text  # always an answer, never silence
+                if text not in ("x" * 5000, "/nosuchcommand"):  # those two get their own general answers
+                    assert question in (ned.last.text or ""), text  # the same question again
+            photo = await ned.photo()
+            assert "waiting for a text answer" in _joined(photo) or "Please" in _joined(photo)
+            await ned.send(good)
+        assert "Send the signed contract" in (ned.last.text or "")
+        await ned.press("⏭ Skip")
+        assert "Check and save" in (ned.last.text or "")
+        for text in odd:
+            await ned.send(text)
+        saved = _joined(await ned.press("✅ Save"))
+        assert "Contract saved" in saved and "Support" in saved and "2027-01-01 → 2027-12-31" in saved
+        assert len(await _contracts(bot, neds)) == 1
