@@ -139,8 +139,8 @@ class ReminderService:
             claimed = await uow.customers.followups.claim_due(now, worker, lease_until, limit)
             info = await uow.followups.reminders.delivery_info([f.id for f in claimed])
             notes: dict[int, ReminderNote] = {}
-            for source in self.notes:
-                if claimed:
+            if claimed:
+                for source in self.notes:
                     notes.update(await source.for_followups(uow, [f.id for f in claimed]))
             await uow.commit()
         reminders: list[DueReminder] = []
@@ -219,5 +219,4 @@ class ReminderService:
 
 
 __all__ = ["MISSED_SLOT", "AgendaDue", "Claim", "DueReminder", "ReminderNote", "ReminderNotes", "ReminderService",
-           "agenda_clock_time", "slot_due",
-           "zone_or"]
+           "agenda_clock_time", "slot_due", "zone_or"]

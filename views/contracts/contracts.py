@@ -29,20 +29,21 @@ def status_text(t: Translate, status: Status) -> str:
 
 def card_text(t: Translate, card: ContractCard) -> str:
     c = card.contract
-    lines = [t("contracts.card_title", number=c.number, title=_e(c.title)),
-             t("contracts.card_customer", name=_e(card.customer_name)),
+    # Placeholders are escaped by the catalog (bot/i18n.py); only text put together here is escaped here.
+    lines = [t("contracts.card_title", number=c.number, title=c.title),
+             t("contracts.card_customer", name=card.customer_name),
              t("contracts.card_value", value=money_text(c.money)),
              t("contracts.card_term", start=c.starts_on.isoformat(), end=c.ends_on.isoformat()),
-             t("contracts.card_owner", name=_e(card.owner_name)),
+             t("contracts.card_owner", name=card.owner_name),
              t("contracts.card_status", status=status_text(t, card.state))]
     if c.status is Status.ACTIVE:
         lines.append(t("contracts.card_remind", days=c.remind_days))
     if c.status is Status.TERMINATED and c.end_reason:
-        lines.append(t("contracts.card_reason", reason=_e(c.end_reason)))
+        lines.append(t("contracts.card_reason", reason=c.end_reason))
     if c.file_name:
-        lines.append(t("contracts.card_file", name=_e(c.file_name)))
+        lines.append(t("contracts.card_file", name=c.file_name))
     if c.terms:
-        lines.append(t("contracts.card_terms", terms=_e(short(c.terms, 1000))))
+        lines.append(t("contracts.card_terms", terms=short(c.terms, 1000)))
     return "\n".join(lines)
 
 
