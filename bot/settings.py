@@ -71,6 +71,8 @@ class Settings:
     payment_terms_days: typing.Annotated[int, Range(0, 365)] = 30
     # An unpaid overdue invoice is pushed to its owner again this many days after the last push (0: only once).
     overdue_repeat_days: typing.Annotated[int, Range(0, 90)] = 7
+    # Contract numbers are <prefix><year>-<0001>.
+    contract_prefix: str = "C"
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # ---- outbound messages (outbox) and the HTTP endpoint ----

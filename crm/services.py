@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.billing.module import BillingServices
+from crm.contracts.module import ContractsServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
@@ -35,3 +36,4 @@ class Services:
     orders: OrdersServices
     billing: BillingServices
     expenses: ExpensesServices
+    contracts: ContractsServices

@@ -12,6 +12,7 @@ from storage.billing.tables import (
     payment_allocations,
     payments,
 )
+from storage.contracts.tables import contract_counters, contracts
 from storage.core_tables import (
     app_kv,
     ptb_conversations,
@@ -66,6 +67,8 @@ __all__ = [
     "audit_log",
     "billing_terms",
     "contacts",
+    "contract_counters",
+    "contracts",
     "customer_prices",
     "customers",
     "departments",

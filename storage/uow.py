@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
 from storage.billing.group import BillingRepositories
+from storage.contracts.group import ContractsRepositories
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
@@ -95,6 +96,8 @@ class SqlUnitOfWork:
     @property
     def billing(self) -> BillingRepositories:
         return self._group("billing", BillingRepositories)
+    def contracts(self) -> ContractsRepositories:
+        return self._group("contracts", ContractsRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

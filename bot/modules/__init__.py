@@ -8,6 +8,7 @@ from __future__ import annotations
 from bot.module import Module
 from bot.modules import customers, expenses, followups, messaging, orders, organisation, sales, segments
 from bot.modules import billing, customers, expenses, followups, messaging, organisation, sales, segments
+from bot.modules import contracts, customers, expenses, followups, messaging, organisation, sales, segments
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -20,6 +21,7 @@ MODULES: tuple[Module, ...] = (
     orders.MODULE,
     billing.MODULE,
     expenses.MODULE,
+    contracts.MODULE,
 )
 
 

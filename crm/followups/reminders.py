@@ -18,12 +18,14 @@ These methods act for the system (the scheduler), not for a user: there is no Ac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.core.clock import Clock
+from crm.core.extension import ExtensionPoint
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.model import FollowUp
 from crm.followups.ports import FollowUpsUnitOfWork
@@ -39,6 +41,25 @@ MISSED_SLOT = timedelta(hours=3)
 
 
 @dataclass(frozen=True)
+class ReminderNote:
+    """What a module that plans its own reminders as follow-up rows (a contract's renewal) says in the push instead
+    of the follow-up's text: a message key with its parameters, and buttons (a label key, callback data) shown
+    above the follow-up's own."""
+
+    text_key: str
+    late_key: str  # the same, when the push is late (the bot was down at its time)
+    params: Mapping[str, str]
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+class ReminderNotes(Protocol):
+    """The ``ReminderService.notes`` extension point: notes for those of the claimed follow-ups that belong to the
+    contributing module, read in the claim's unit of work."""
+
+    async def for_followups(self, uow: Any, followup_ids: Sequence[int]) -> Mapping[int, ReminderNote]: ...
+
+
+@dataclass(frozen=True)
 class DueReminder:
     followup: FollowUp
     chat_id: int | None
@@ -49,6 +70,7 @@ class DueReminder:
     """Due more than LATE_AFTER before it was claimed (the bot was down, or busy)."""
     deliverable: bool
     """False when the owner is inactive or has no Telegram account, or the customer/lead is in the trash."""
+    note: ReminderNote | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +125,7 @@ class ReminderService:
         self.lease = lease
         self.late_after = late_after
         self.park_for = park
+        self.notes: ExtensionPoint[ReminderNotes] = ExtensionPoint()
 
     @property
     def clock(self) -> Clock:
@@ -115,6 +138,10 @@ class ReminderService:
         async with self._uow() as uow:
             claimed = await uow.customers.followups.claim_due(now, worker, lease_until, limit)
             info = await uow.followups.reminders.delivery_info([f.id for f in claimed])
+            notes: dict[int, ReminderNote] = {}
+            if claimed:
+                for source in self.notes:
+                    notes.update(await source.for_followups(uow, [f.id for f in claimed]))
             await uow.commit()
         reminders: list[DueReminder] = []
         for followup in claimed:
@@ -126,6 +153,7 @@ class ReminderService:
                 timezone=found.timezone or self.default_timezone, target_name=found.target_name,
                 late=followup.due_at < now - self.late_after,
                 deliverable=found.owner_active and not found.target_hidden and found.telegram_user_id is not None,
+                note=notes.get(followup.id),
             ))
         return Claim(worker, lease_until, tuple(reminders))
 
@@ -190,5 +218,5 @@ class ReminderService:
             await uow.commit()
 
 
-__all__ = ["MISSED_SLOT", "AgendaDue", "Claim", "DueReminder", "ReminderService", "agenda_clock_time", "slot_due",
-           "zone_or"]
+__all__ = ["MISSED_SLOT", "AgendaDue", "Claim", "DueReminder", "ReminderNote", "ReminderNotes", "ReminderService",
+           "agenda_clock_time", "slot_due", "zone_or"]

@@ -180,7 +180,7 @@ class ReminderDispatcher:
         followup = reminder.followup
         t = translator(self.catalogs, reminder.locale)
         text, rows = reminder_message(t, followup, reminder.target_name, reminder.timezone, late=reminder.late,
-                                      now=self.reminders.clock.now())
+                                      now=self.reminders.clock.now(), note=reminder.note)
         delivery = await deliver(self.bot, chat_id, truncate(text), rows)
         if delivery.retry_after is not None:  # flood control holds every chat, not just this one
             wait = delivery.retry_after

@@ -45,6 +45,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "orders": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "expenses": frozenset({"core", "organisation", "customers"}),
     "billing": frozenset({"core", "organisation", "customers", "segments", "sales"}),
+    "contracts": frozenset({"core", "organisation", "customers", "segments", "followups"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from crm.customers.model import FollowUp, InteractionKind
 from crm.followups.agenda import Agenda, RepLoad
+from crm.followups.reminders import ReminderNote
 from views.core.formatting import zone
 
 Translate = Callable[..., str]
@@ -88,7 +89,12 @@ def followup_buttons(t: Translate, followup: FollowUp) -> list[list[Button]]:
 
 
 def reminder_message(t: Translate, followup: FollowUp, name: str, timezone: str, *, late: bool,
-                     now: datetime | None = None) -> tuple[str, list[list[Button]]]:
+                     now: datetime | None = None, note: ReminderNote | None = None) -> tuple[str, list[list[Button]]]:
+    """The push; a module's ``note`` (a contract's renewal) speaks instead of the follow-up's own text and puts
+    its buttons first."""
+    if note is not None:
+        text = t(note.late_key if late else note.text_key, name=name, **note.params)
+        return text, [*([(t(label), data)] for label, data in note.buttons), *followup_buttons(t, followup)]
     key = "followups.reminder_late" if late else "followups.reminder"
     text = t(key, text=followup.text, name=name, when=when_text(t, followup.due_at, timezone, now))
     return text, followup_buttons(t, followup)

@@ -1,0 +1,1 @@
+"""The contracts module's storage: contracts, their numbering and their files."""
