@@ -37,7 +37,7 @@ from crm.expenses.model import (
 from crm.expenses.ports import ExpensesUnitOfWork, SheetWriter
 from crm.organisation import audit
 from crm.organisation.model import Department, Staff
-from crm.organisation.permissions import Actor, ScopeFilter
+from crm.organisation.permissions import Actor, Scope, ScopeFilter
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_BUDGET = Decimal(10) ** 12
@@ -292,8 +292,16 @@ async def crossings(uow: ExpensesUnitOfWork, expense: Expense, submitter: Staff,
 
 
 def department_managers(department_id: int, departments: Sequence[Department], staff: Sequence[Staff],
-                        approver_roles: set[int]) -> tuple[Staff, ...]:
-    """The active approvers sitting in the department, or in the nearest department above it that has any."""
+                        managers: set[int], others: set[int]) -> tuple[Staff, ...]:
+    """Whom a budget alert goes to: the department's managers — approvers whose expenses scope is their department
+    (tree) — sitting in it, or in the nearest department above it that has any; failing those, approvers who see
+    everything (finance, an administrator), found the same way."""
+    return (_nearest(department_id, departments, staff, managers)
+            or _nearest(department_id, departments, staff, others))
+
+
+def _nearest(department_id: int, departments: Sequence[Department], staff: Sequence[Staff],
+             approver_roles: set[int]) -> tuple[Staff, ...]:
     parents = {d.id: d.parent_id for d in departments}
     current: int | None = department_id
     seen: set[int] = set()
@@ -326,7 +334,9 @@ async def alert_of(uow: ExpensesUnitOfWork, alert_id: int) -> BudgetAlert | None
     line = BudgetLine(budget, next((d.name for d in departments if d.id == budget.department_id), "?"),
                       categories[budget.category_id], projects.get(budget.project_id or 0),
                       used_of(budget, spent, Status.APPROVED), used_of(budget, spent, Status.SUBMITTED))
-    roles = {r.id for r in await uow.organisation.roles.list_all() if "expenses.approve" in r.permissions}
+    approvers = [r for r in await uow.organisation.roles.list_all() if "expenses.approve" in r.permissions]
+    managers = {r.id for r in approvers if r.scopes.get("expenses") in (Scope.DEPARTMENT, Scope.DEPARTMENT_TREE)}
+    others = {r.id for r in approvers} - managers
     staff = await uow.organisation.staff.list(EVERYONE, limit=100_000)
     return BudgetAlert(alert_id, threshold, line, department_managers(budget.department_id, departments, staff,
-                                                                      roles))
+                                                                      managers, others))
