@@ -201,12 +201,12 @@ async def test_reports_stay_within_the_readers_scope(engine: AsyncEngine, clock:
     assert {r.label for r in ned.groups["staff"]} == {"Ned"}
     assert [(r.label, r.total) for r in ned.groups["customer"]] == [("Acme", Decimal(300)),
                                                                   ("—", Decimal("200.25")), ("—", Decimal(20))]
-    assert [(r.label, r.total) for r in ned.groups["project"]][0] == ("新竹案", Decimal(300))
+    assert (ned.groups["project"][0].label, ned.groups["project"][0].total) == ("新竹案", Decimal(300))
     assert [(r.label, r.currency) for r in ned.groups["month"]] == [("2026-11", "TWD"), ("2026-10", "USD")]
 
     mia = await reports.report(team.mia, year, "zh-Hans", "—")
     assert {r.label for r in mia.groups["staff"]} == {"Ned", "Mia"}  # her tree, not Sue in South
-    assert [r.label for r in mia.groups["category"]][0] == "住宿"
+    assert mia.groups["category"][0].label == "住宿"
     november = await reports.report(team.mia, parse_period("2026-11", date(2026, 11, 26)), "en", "—")
     assert all(r.label == "2026-11" for r in november.groups["month"])
 
@@ -300,7 +300,7 @@ async def test_the_digest_section_compares_spent_with_budget_in_scope(engine: As
         ("expenses.digest_spent", Decimal(750), Decimal(300)), ("expenses.digest_budget", Decimal(1000), None)]
     assert [(r.label, [f.value for f in r.figures]) for r in mine.rows] == [("Travel", [Decimal(750), 75])]
     assert everyone is not None
-    assert [(f.value, f.previous) for f in everyone.figures][0] == (Decimal(5750), Decimal(300))
+    assert (everyone.figures[0].value, everyone.figures[0].previous) == (Decimal(5750), Decimal(300))
 
 
 def test_receipt_copies_are_private_and_capped(tmp_path: Path) -> None:
