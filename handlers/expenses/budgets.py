@@ -246,13 +246,15 @@ async def budget_stray(update: Update, context: CrmContext) -> None:
 
 # ---- files made in the worker: the proposal and the report ------------------------------------------------------
 
-def _start_file(update: Update, context: CrmContext, job: Any) -> bool:
+def _start_file(update: Update, context: CrmContext, chat_id: int, make: Any, caption: str) -> bool:
+    """One file at a time per person, prepared in the background: PTB hands updates to handlers one at a time."""
     actor = actor_of(context)
     jobs: dict[int, asyncio.Task[None]] = context.bot_data.setdefault(JOBS_KEY, {})
     running = jobs.get(actor.staff_id)
     if running is not None and not running.done():
         return False
-    jobs[actor.staff_id] = context.application.create_task(job, update=update, name=f"expense file {actor.staff_id}")
+    jobs[actor.staff_id] = context.application.create_task(_send_file(context, chat_id, make, caption),
+                                                           update=update, name=f"expense file {actor.staff_id}")
     return True
 
 
@@ -288,8 +290,7 @@ async def proposal(update: Update, context: CrmContext) -> None:
     async def make() -> Any:
         return await context.services.expenses.budgets.proposal(actor, _plain(context), context.locale)
 
-    started = _start_file(update, context, _send_file(context, chat.id, make,
-                                                      context.t("expenses.proposal_caption", year=year)))
+    started = _start_file(update, context, chat.id, make, context.t("expenses.proposal_caption", year=year))
     await respond(update, context, context.t("expenses.file_coming" if started else "expenses.file_busy"),
                   edit=False)
 
@@ -330,8 +331,7 @@ async def _report_file(update: Update, context: CrmContext, actor: Any, period: 
     async def make() -> Any:
         return await context.services.expenses.reports.export(actor, period, _plain(context), context.locale)
 
-    started = _start_file(update, context, _send_file(context, chat_id, make,
-                                                      context.t("expenses.report_caption", period=period.label)))
+    started = _start_file(update, context, chat_id, make, context.t("expenses.report_caption", period=period.label))
     await respond(update, context, context.t("expenses.file_coming" if started else "expenses.file_busy"),
                   edit=False)
 

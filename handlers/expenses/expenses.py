@@ -246,6 +246,10 @@ async def cancel(update: Update, context: CrmContext) -> None:
 async def stray(update: Update, context: CrmContext) -> None:
     """Text while the summary waits: show the summary again; the text is not the expense."""
     draft = _draft(context)
+    waiting = flow.current(context)
+    if waiting is not None and waiting.step == "project":
+        await respond(update, context, context.t("expenses.pick_project"))
+        return
     if "amount" in draft:
         await _confirm(update, context, draft)
 
