@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.module import Module, Wiring
 from crm.expenses.budget_digest import BudgetDigestSection
 from crm.expenses.budgets import BudgetService
+from crm.expenses.categories import CategoryService
 from crm.expenses.expenses import ExpenseService
 from crm.expenses.module import ExpensesServices
 from crm.expenses.projects import ProjectService
@@ -32,6 +33,7 @@ def build(wiring: Wiring) -> ExpensesServices:
         budgets=BudgetService(uow, clock, sheets, growth_percent=wiring.settings.budget_growth_percent,
                               worker=worker),
         reports=ReportService(uow, clock, sheets, worker=worker),
+        categories=CategoryService(uow, clock),
     )
 
 
@@ -50,6 +52,7 @@ MODULE = Module(
         Command("expensereport", "expenses.cmd_report",
                 lambda actor: actor.can("expenses.create") or actor.can("expenses.approve")),
         Command("projects", "expenses.cmd_projects", "projects.manage"),
+        Command("expensecategories", "expenses.cmd_categories", CategoryService.may_keep),
     ),
     handlers=(registration.register,),
     jobs=(budget_alerts.register,),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.expenses.budgets import BudgetService
+from crm.expenses.categories import CategoryService
 from crm.expenses.expenses import ExpenseService
 from crm.expenses.projects import ProjectService
 from crm.expenses.reports import ReportService
@@ -18,3 +19,4 @@ class ExpensesServices:
     projects: ProjectService
     budgets: BudgetService
     reports: ReportService
+    categories: CategoryService

@@ -1,5 +1,5 @@
 """The expenses area in chat: /expense (also a receipt photo captioned /expense), /approvals, /expenses, /budget,
-/expensereport, /project, /projects and their buttons."""
+/expensereport, /project, /projects, /expensecategories and their buttons."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.expenses import budgets as bg
+from handlers.expenses import categories as cat
 from handlers.expenses import expenses as ex
 
 
@@ -24,6 +25,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CommandHandler("expensereport", bg.report),
         CommandHandler("project", bg.new_project),
         CommandHandler("projects", bg.projects),
+        CommandHandler("expensecategories", cat.categories),
         # A caption is not a command to Telegram: the photo's own handler reads it.
         MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/expense(@\w+)?(\s|$)"), ex.receipt_photo),
     ])
@@ -38,3 +40,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("er", {"x": bg.report_file}))
     app.add_handlers(_buttons("pjn", {"save": bg.project_save, "cancel": bg.project_cancel}))
     app.add_handlers(_buttons("pj", {"open": bg.open_project, "st": bg.project_status}))
+    app.add_handlers(_buttons("ec", {"open": cat.open_category, "ren": cat.rename, "off": cat.deactivate,
+                                     "on": cat.activate, "add": cat.add, "list": cat.categories}))
+    app.add_handlers(_buttons("ecn", {"save": cat.save, "cancel": cat.cancel}))

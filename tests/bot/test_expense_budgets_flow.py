@@ -262,3 +262,44 @@ async def test_reports_in_scope_with_the_xlsx_file(engine: AsyncEngine, clock: M
         assert sorted(rows) == [("Nat", "USD", 45, 1), ("Ned", "TWD", 300, 1)]
         await ned._do(bot.api.press(ned.user, None, "er:x:99999999", enqueue=False, forged=True))
         assert bot.api.documents(NED) == []
+
+
+async def test_categories_are_data_kept_in_chat(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        sales = await _sales(bot)
+        ada = bot.chatters[ADMIN_ID]
+        mia, mias = await _join(bot, MIA, "Mia", "manager", sales)
+        nat, nats = await _join(bot, NAT, "Nat", "rep", sales, "zh-hant")
+
+        await ada.send("/expensecategories")
+        assert ada.labels()[:2] == ["Travel", "Meals"] and ada.labels()[-1] == "➕ Add a category"
+        await ada.press("➕ Add a category")
+        assert "The key is 2–30 lowercase" in await ada.text_of("教育 | Training")
+        assert "Give one name, or three" in await ada.text_of("training | A | B")
+        echoed = await ada.text_of("training | Training | 教育訓練 | 教育培训")
+        assert "Add the category training?" in echoed and "Training | 教育訓練 | 教育培训" in echoed
+        assert "Please choose one of the buttons" in await ada.text_of("ok")
+        added = (await ada.press("✅ Create"))[-1].text or ""
+        assert "Category added." in added and "繁體中文: 教育訓練" in added
+        assert "類別：教育訓練" in await nat.text_of("/expense 800 教育訓練 講座")
+        await nat.press("取消")
+
+        await ada.press("✏️ Rename")
+        assert "Changed." in await ada.text_of("Courses | 課程 | 课程")
+        assert "類別：課程" in await nat.text_of("/expense 800 課程")
+        await nat.press("取消")
+
+        # A manager sets budgets but does not rename the company's categories; a forged press changes nothing.
+        assert bot.t("en", "error.permission_denied") in await mia.text_of("/expensecategories")
+        training = next(c for c in await bot.services.expenses.expenses.categories(mias) if c.key == "training")
+        await mia.send("/budget")
+        for data in (f"ec:off:{training.id}", f"ec:ren:{training.id}", "ec:add", "ecn:save"):
+            await mia._do(bot.api.press(mia.user, None, data, enqueue=False, forged=True))
+        assert training in await bot.services.expenses.expenses.categories(mias)
+
+        deactivated = (await ada.press("⚫ Deactivate"))[-1].text or ""
+        assert "Inactive" in deactivated and ada.labels()[1] == "🟢 Activate"
+        assert training.id not in {c.id for c in await bot.services.expenses.expenses.categories(nats)}
+        assert "類別：其他" in await nat.text_of("/expense 800 課程")  # no longer a category word
+        await ada.press("🟢 Activate")
+        assert training.id in {c.id for c in await bot.services.expenses.expenses.categories(nats)}

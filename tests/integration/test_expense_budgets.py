@@ -313,3 +313,23 @@ def test_receipt_copies_are_private_and_capped(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         store.save(8, b"x" * (MAX_RECEIPT_BYTES + 1))
     assert not (tmp_path / "receipts" / "expense-8.jpg").exists()
+
+
+async def test_categories_keep_one_active_and_only_company_wide_keepers_change_them(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    team = await _team(engine, clock)
+    categories = team.org.services.expenses.categories
+    with pytest.raises(PermissionDenied):
+        await categories.every(team.mia)  # sets budgets, but sees only her tree
+    with pytest.raises(PermissionDenied):
+        await categories.add(team.ned, "training", "Training")
+    every = await categories.every(team.fay)
+    for category, _ in every[:-1]:
+        await categories.set_active(team.fay, category.id, False)
+    with pytest.raises(Conflict):
+        await categories.set_active(team.fay, every[-1][0].id, False)
+    assert [c.key for c in await team.org.services.expenses.expenses.categories(team.ned)] == ["other"]
+    with pytest.raises(Conflict):
+        await categories.add(team.fay, "travel", "Trips")  # the key of a deactivated one is still taken
+    with pytest.raises(NotFound):
+        await categories.rename(team.fay, 10_000, "Nothing")
