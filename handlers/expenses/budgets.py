@@ -102,7 +102,7 @@ async def _one_message(update: Update, context: CrmContext, text: str) -> None:
         else:
             rest.append(token)
     departments = await services.budgets.departments(actor)
-    department = next((d for d in departments if fold(d.name) == fold(" ".join(rest))), None) if rest else None
+    department = _department(departments, " ".join(rest)) if rest else None
     missing = [key for key, value in (("department", department), ("category", category), ("year", year),
                                       ("amount", amount)) if value is None]
     if missing:
@@ -122,6 +122,17 @@ async def _one_message(update: Update, context: CrmContext, text: str) -> None:
             return
         draft["project_id"], draft["project"] = projects[0].id, projects[0].name
     await _budget_confirm(update, context, draft)
+
+
+def _department(departments: list[Any], typed: str) -> Any:
+    """The department named exactly so, else the only one whose name contains the words ("Sales" for
+    "台北業務部 Taipei Sales")."""
+    wanted = fold(typed)
+    exact = [d for d in departments if fold(d.name) == wanted]
+    if exact:
+        return exact[0]
+    partial = [d for d in departments if wanted in fold(d.name)]
+    return partial[0] if len(partial) == 1 else None
 
 
 async def _budget_confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:

@@ -104,6 +104,8 @@ async def test_the_budget_forms_with_wrong_input_and_forged_presses(engine: Asyn
         unclear = await mia.text_of("/budget 业务部 2026")
         assert "无法识别预算" in unclear and "类别" in unclear and "金额" in unclear and "部门" in unclear
         assert "部门" in await mia.text_of("/budget 不存在 travel 2026 500")
+        assert "部门：業務部" in await mia.text_of("/budget 業務 travel 2026 500")  # the only one containing it
+        await mia.press("取消")
 
         await mia.send("/budget set")
         assert mia.labels() == ["業務部", "取消"]
