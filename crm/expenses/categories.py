@@ -1,6 +1,6 @@
-"""Expense categories are data: kept in chat by people who hold ``expenses.budget`` with every expense in their
-scope (finance, an administrator) — a category is shared by the whole company, so a department manager, who also
-sets budgets, does not rename it for everyone.
+"""Expense categories are data: read by people who hold ``expenses.budget``, kept by those of them with every
+expense in their scope (finance, an administrator) — a category is shared by the whole company, so a department
+manager, who also sets budgets, does not rename it for everyone.
 
 Add one (a key and its name in the three languages), rename it, deactivate it (old expenses keep showing it;
 new ones and budgets cannot use it) and activate it again. The last active category stays.
@@ -58,8 +58,8 @@ class CategoryService:
             raise PermissionDenied(operation="expenses.budget")
 
     async def every(self, actor: Actor) -> Sequence[tuple[Category, bool]]:
-        """Every category with whether it is active."""
-        self._require(actor)
+        """Every category with whether it is active: any budget holder may read them."""
+        actor.require("expenses.budget")
         async with self._uow(write=False) as uow:
             active = {c.id for c in await uow.expenses.categories.all()}
             return [(c, c.id in active) for c in await uow.expenses.categories.every()]

@@ -22,7 +22,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import CrmContext
-from crm.core.errors import DomainError, ValidationFailed
+from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.money import Money
 from crm.customers.model import EntityKind
 from crm.expenses.budgets import BudgetDraft
@@ -44,6 +44,13 @@ PROJECT = "pjn.confirm"
 JOBS_KEY = "expense_files"  # in bot_data: staff id → the file being prepared for them
 
 
+def _reader(context: CrmContext, *operations: str) -> None:
+    """Commands shown by a test on the actor: outside it, "not found" (as /expenses), the service checks again."""
+    actor = actor_of(context)
+    if not any(actor.can(op) for op in operations):
+        raise NotFound()
+
+
 def _error(context: CrmContext, exc: DomainError) -> str:
     return context.t(exc.key, **exc.params)
 
@@ -63,6 +70,8 @@ def _keep(context: CrmContext, key: str, value: dict[str, Any]) -> None:
 @require_actor()
 async def budget(update: Update, context: CrmContext) -> None:
     args = context.args or []
+    if not args:
+        _reader(context, "expenses.create", "expenses.approve", "expenses.budget")
     if args and args[0].casefold() == "set":
         await _guided_start(update, context)
         return
@@ -310,6 +319,7 @@ async def proposal(update: Update, context: CrmContext) -> None:
 
 @require_actor()
 async def report(update: Update, context: CrmContext) -> None:
+    _reader(context, "expenses.create", "expenses.approve", "expenses.budget")
     actor = actor_of(context)
     reports = context.services.expenses.reports
     try:
@@ -404,6 +414,7 @@ async def project_stray(update: Update, context: CrmContext) -> None:
 
 @require_actor()
 async def projects(update: Update, context: CrmContext) -> None:
+    _reader(context, "projects.manage", "expenses.create", "expenses.approve")
     found = await context.services.expenses.projects.listed(actor_of(context))
     if not found:
         await respond(update, context, context.t("expenses.projects_none"))

@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import CrmContext
-from crm.core.errors import DomainError, ValidationFailed
+from crm.core.errors import DomainError, PermissionDenied, ValidationFailed
 from crm.expenses.categories import key_of, names_of
 from crm.expenses.model import Category
 from handlers.core import flow
@@ -33,11 +33,12 @@ def _text(context: CrmContext, category: Category, active: bool) -> str:
 
 async def _card(update: Update, context: CrmContext, category_id: int, note: str | None = None,
                 edit: bool | None = None) -> None:
-    category, active = await context.services.expenses.categories.get(actor_of(context), category_id)
+    service = context.services.expenses.categories
+    category, active = await service.get(actor_of(context), category_id)
     rows: Rows = [[(context.t("expenses.btn_rename"), f"ec:ren:{category.id}"),
                    (context.t("expenses.btn_deactivate") if active else context.t("expenses.btn_activate"),
-                    f"ec:{'off' if active else 'on'}:{category.id}")],
-                  [(context.t("expenses.btn_back"), "ec:list")]]
+                    f"ec:{'off' if active else 'on'}:{category.id}")]] if service.may_keep(actor_of(context)) else []
+    rows.append([(context.t("expenses.btn_back"), "ec:list")])
     text = _text(context, category, active)
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
 
@@ -47,7 +48,8 @@ async def categories(update: Update, context: CrmContext) -> None:
     every = await context.services.expenses.categories.every(actor_of(context))
     rows: Rows = [[(("" if active else "⚫ ") + c.display_name(context.locale), f"ec:open:{c.id}")]
                   for c, active in every]
-    rows.append([(context.t("expenses.btn_add_category"), "ec:add")])
+    if context.services.expenses.categories.may_keep(actor_of(context)):
+        rows.append([(context.t("expenses.btn_add_category"), "ec:add")])
     await respond(update, context, context.t("expenses.categories_title"), rows)
 
 
@@ -58,7 +60,10 @@ async def open_category(update: Update, context: CrmContext) -> None:
 
 @require_actor("expenses.budget")
 async def rename(update: Update, context: CrmContext) -> None:
-    category, _ = await context.services.expenses.categories.get(actor_of(context), arg(update, 0))
+    service = context.services.expenses.categories
+    category, _ = await service.get(actor_of(context), arg(update, 0))
+    if not service.may_keep(actor_of(context)):
+        raise PermissionDenied(operation="expenses.budget")
     flow.ask(context, RENAME, category_id=category.id)
     await respond(update, context, context.t("expenses.ask_category_names", key=category.key), edit=False)
 
@@ -93,7 +98,8 @@ async def activate(update: Update, context: CrmContext) -> None:
 
 @require_actor("expenses.budget")
 async def add(update: Update, context: CrmContext) -> None:
-    await context.services.expenses.categories.every(actor_of(context))  # the permission, before asking
+    if not context.services.expenses.categories.may_keep(actor_of(context)):
+        raise PermissionDenied(operation="expenses.budget")
     flow.ask(context, ADD, step="text")
     await respond(update, context, context.t("expenses.ask_new_category"), edit=False)
 

@@ -319,8 +319,11 @@ async def test_categories_keep_one_active_and_only_company_wide_keepers_change_t
         engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     categories = team.org.services.expenses.categories
-    with pytest.raises(PermissionDenied):
-        await categories.every(team.mia)  # sets budgets, but sees only her tree
+    assert len(await categories.every(team.mia)) == 6  # she reads them; she sees only her tree, so keeps none
+    for attempt in (categories.add(team.mia, "training", "Training"), categories.rename(team.mia, 1, "Trips"),
+                    categories.set_active(team.mia, 1, False)):
+        with pytest.raises(PermissionDenied):
+            await attempt
     with pytest.raises(PermissionDenied):
         await categories.add(team.ned, "training", "Training")
     every = await categories.every(team.fay)
