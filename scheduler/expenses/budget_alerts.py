@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from telegram import Bot
 from telegram.ext import Application
 
+from crm.services import Services
 from views.expenses.budgets import tell_alert, translator_of
 
 log = logging.getLogger(__name__)
@@ -16,7 +18,8 @@ JOB_NAME = "budget_alerts"
 TICK_SECONDS = 60
 
 
-async def send_unsent_alerts(services: Any, bot: Any, catalogs: Any, default_locale: str) -> int:
+async def send_unsent_alerts(services: Services, bot: Bot, catalogs: Any, default_locale: str) -> int:
+    """Tell every alert not told yet; returns how many arrived."""
     sent = 0
     budgets = services.expenses.budgets
     for alert_id in await budgets.unsent():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
-from crm.expenses.model import ProjectStatus, Status
+from crm.expenses.budgets import BudgetDraft
+from crm.expenses.model import ExpenseFields, ProjectStatus, Status
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from handlers.expenses.budgets import wait_for_files
+from scheduler.expenses.budget_alerts import send_unsent_alerts
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
 MIA, NED, NAT = 3001, 3002, 3003
@@ -308,3 +311,23 @@ async def test_categories_are_data_kept_in_chat(engine: AsyncEngine, clock: Manu
         assert "類別：其他" in await nat.text_of("/expense 800 課程")  # no longer a category word
         await ada.press("🟢 Activate")
         assert training.id in {c.id for c in await bot.services.expenses.expenses.categories(nats)}
+
+
+async def test_an_alert_not_told_at_approval_is_sent_by_the_job(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        sales = await _sales(bot)
+        mia, mias = await _join(bot, MIA, "Mia", "manager", sales, "zh-hans")
+        _, nats = await _join(bot, NAT, "Nat", "rep", sales)
+        expenses = bot.services.expenses
+        travel = next(c for c in await expenses.expenses.categories(nats) if c.key == "travel")
+        await expenses.budgets.set(mias, BudgetDraft(department_id=sales, category_id=travel.id, year=2026,
+                                                     amount=Decimal(100), currency="TWD"))
+        expense = (await expenses.expenses.create(nats, ExpenseFields(
+            amount=Decimal(85), currency="TWD", category_id=travel.id, spent_on=date(2026, 11, 20)))).card.expense
+        decided = await expenses.expenses.approve(mias, expense.id)  # no chat: nobody was told
+        assert await expenses.budgets.unsent() == list(decided.alerts)
+
+        assert await send_unsent_alerts(bot.services, bot.app.bot, bot.runtime.catalogs, "en") == 1
+        assert "2026 年预算已使用 80%" in (mia.last.text or "")
+        assert await expenses.budgets.unsent() == []
+        assert await send_unsent_alerts(bot.services, bot.app.bot, bot.runtime.catalogs, "en") == 0
