@@ -58,6 +58,8 @@ class Settings:
     flow_timeout_minutes: typing.Annotated[int, Range(1, 24 * 60)] = 30
     # An open opportunity unchanged this many days nudges its owner (0: never).
     stale_opportunity_days: typing.Annotated[int, Range(0, 365)] = 14
+    # Next year's expense budget proposal: this year's actual spending grown by this many percent.
+    budget_growth_percent: typing.Annotated[int, Range(-100, 1000)] = 10
     # Quotation numbers are <prefix><year>-<0001>.
     quote_prefix: str = "Q"
     # Order numbers are <prefix><year>-<0001>.

@@ -26,7 +26,13 @@ from storage.customers.tables import (
     leads,
     search_terms,
 )
-from storage.expenses.tables import expense_categories, expenses
+from storage.expenses.tables import (
+    expense_budget_alerts,
+    expense_budgets,
+    expense_categories,
+    expenses,
+    projects,
+)
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -72,6 +78,8 @@ __all__ = [
     "customer_prices",
     "customers",
     "departments",
+    "expense_budget_alerts",
+    "expense_budgets",
     "expense_categories",
     "expenses",
     "followups",
@@ -97,6 +105,7 @@ __all__ = [
     "product_categories",
     "product_search_terms",
     "products",
+    "projects",
     "ptb_conversations",
     "ptb_data",
     "quote_counters",

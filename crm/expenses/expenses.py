@@ -24,6 +24,7 @@ from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.customers import visible_customer
+from crm.expenses.budgets import crossings
 from crm.expenses.model import (
     DEFAULT_CATEGORIES,
     NOTE_LIMIT,
@@ -34,18 +35,19 @@ from crm.expenses.model import (
     ExpenseCard,
     ExpenseFields,
     MonthView,
+    ProjectStatus,
     Status,
     Submitted,
     totals,
 )
-from crm.expenses.ports import ExpensesUnitOfWork
+from crm.expenses.ports import ExpensesUnitOfWork, ReceiptStore
 from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor, Scope, ScopeFilter
 
 MAX_AMOUNT = Decimal(10) ** 12
 LIST_LIMIT = 200
-EDITABLE = ("amount", "currency", "category_id", "spent_on", "note", "customer_id", "receipt_file_id")
+EDITABLE = ("amount", "currency", "category_id", "spent_on", "note", "customer_id", "receipt_file_id", "project_id")
 _FIELDS = tuple(f.name for f in fields(ExpenseFields))
 
 
@@ -131,9 +133,11 @@ def covers(scope: Scope, approver: Staff, submitter: Staff, parents: Mapping[int
 
 
 class ExpenseService:
-    def __init__(self, uow: UnitOfWorkFactory[ExpensesUnitOfWork], clock: Clock, *, currency: str = "TWD") -> None:
+    def __init__(self, uow: UnitOfWorkFactory[ExpensesUnitOfWork], clock: Clock, *, currency: str = "TWD",
+                 receipts: ReceiptStore | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        self._receipts = receipts
         self.currency = currency  # an amount typed without a currency is in this one
         self._seeded = False
 
@@ -158,15 +162,16 @@ class ExpenseService:
             return tuple(await uow.expenses.categories.all())
 
     async def _card(self, uow: ExpensesUnitOfWork, expense: Expense) -> ExpenseCard:
-        category = next((c for c in await uow.expenses.categories.all() if c.id == expense.category_id), None)
+        category = next((c for c in await uow.expenses.categories.every() if c.id == expense.category_id), None)
         if category is None:
             raise NotFound()
         staff = await uow.organisation.staff.get(expense.staff_id)
         customer = (await uow.customers.customers.get(expense.customer_id, include_deleted=True)
                     if expense.customer_id is not None else None)
         decider = await uow.organisation.staff.get(expense.decided_by) if expense.decided_by is not None else None
+        projects = await uow.expenses.projects.names([expense.project_id] if expense.project_id else [])
         return ExpenseCard(expense, category, staff.name if staff else "?", customer.name if customer else None,
-                           decider.name if decider else None)
+                           decider.name if decider else None, projects.get(expense.project_id or 0))
 
     async def _visible(self, uow: ExpensesUnitOfWork, actor: Actor, expense_id: int) -> tuple[Expense, Staff]:
         expense = await uow.expenses.expenses.get(expense_id)
@@ -199,6 +204,8 @@ class ExpenseService:
                 await visible_customer(uow, actor, fields_.customer_id)
             if not any(c.id == fields_.category_id for c in await uow.expenses.categories.all()):
                 raise ValidationFailed("expenses.error_category")
+            if fields_.project_id is not None:
+                await self._open_project(uow, fields_.project_id)
             expense = await uow.expenses.expenses.add(Expense(
                 **asdict(fields_), id=0, staff_id=actor.staff_id, status=Status.SUBMITTED, created_at=now,
                 updated_at=now))
@@ -208,6 +215,33 @@ class ExpenseService:
             approvers = await self._approvers(uow, submitter) if submitter is not None else ()
             await uow.commit()
         return Submitted(card, approvers)
+
+    @staticmethod
+    async def _open_project(uow: ExpensesUnitOfWork, project_id: int) -> None:
+        project = await uow.expenses.projects.get(project_id)
+        if project is None:
+            raise NotFound()
+        if project.status is ProjectStatus.CLOSED:
+            raise Conflict("expenses.error_project_closed")
+
+    async def keep_receipt(self, actor: Actor, expense_id: int, data: bytes) -> str | None:
+        """Keep a copy of the receipt photo of the actor's own new expense (None where no store is wired)."""
+        actor.require("expenses.create")
+        if self._receipts is None:
+            return None
+        async with self._uow() as uow:
+            expense, _ = await self._visible(uow, actor, expense_id)
+            if expense.staff_id != actor.staff_id or not expense.receipt_file_id:
+                raise NotFound()
+            try:
+                path = self._receipts.save(expense_id, data)
+            except ValueError as exc:
+                raise ValidationFailed("expenses.error_receipt_size") from exc
+            await uow.expenses.expenses.update(expense_id, receipt_path=path)
+            await audit.record(uow, actor.staff_id, "update", "expense", expense_id, {"receipt_path": None},
+                               {"receipt_path": path})
+            await uow.commit()
+        return path
 
     async def card(self, actor: Actor, expense_id: int) -> ExpenseCard:
         self._may_read(actor)
@@ -235,6 +269,11 @@ class ExpenseService:
             after = clean(ExpenseFields(**merged), today_of(actor, self._clock))
             if after.customer_id is not None and after.customer_id != before.customer_id:
                 await visible_customer(uow, actor, after.customer_id)
+            if after.category_id != before.category_id and not any(
+                    c.id == after.category_id for c in await uow.expenses.categories.all()):
+                raise ValidationFailed("expenses.error_category")
+            if after.project_id is not None and after.project_id != before.project_id:
+                await self._open_project(uow, after.project_id)
             changed = {k: getattr(after, k) for k in _FIELDS if getattr(after, k) != getattr(before, k)}
             if changed:
                 if before.status is Status.REJECTED:
@@ -290,9 +329,10 @@ class ExpenseService:
             after = await uow.expenses.expenses.get(expense_id)
             if after is None:
                 raise NotFound()
+            alerts = await crossings(uow, after, submitter, now) if status is Status.APPROVED else []
             card = await self._card(uow, after)
             await uow.commit()
-        return Decided(card, submitter)
+        return Decided(card, submitter, tuple(alerts))
 
     async def approve(self, actor: Actor, expense_id: int) -> Decided:
         return await self._decide(actor, expense_id, Status.APPROVED, None)

@@ -3,8 +3,9 @@ caption).
 
 What is read, in any order and in any of the three languages: the amount (``350``, ``1,200.50``, ``NT$350``,
 ``350元``) with an optional currency code next to it, one word naming a category (its key, its name in any
-language, or one of its other words: "taxi", 計程車), ``@name`` for the customer (one word: the handler looks
-the name up), and a date (crm/core/natural_dates.py; today when none is given). The other words are the note.
+language, or one of its other words: "taxi", 計程車), ``@name`` for the customer and ``#name`` for the
+project (one word each: the handler looks the names up), and a date (crm/core/natural_dates.py; today when
+none is given). The other words are the note.
 Nothing is saved from here: the handler echoes what was understood and waits for one tap.
 """
 
@@ -40,6 +41,7 @@ class ExpenseLine:
     customer: str | None  # the name after "@", not yet looked up
     spent_on: date
     note: str | None
+    project: str | None = None  # the name after "#", not yet looked up
 
 
 def currency_code(token: str | None) -> str | None:
@@ -50,7 +52,7 @@ def currency_code(token: str | None) -> str | None:
     return code if code in KNOWN_CURRENCIES else None
 
 
-def _amount(token: str) -> tuple[Decimal, str | None] | None:
+def amount_of(token: str) -> tuple[Decimal, str | None] | None:
     found = _AMOUNT.fullmatch(token)
     if found is None:
         return None
@@ -103,9 +105,15 @@ def parse_line(text: str, now: datetime, categories: Sequence[Category]) -> Expe
             customer = word[1:]
             del words[i]
             break
+    project: str | None = None
+    for i, word in enumerate(words):
+        if word.startswith("#") and len(word) > 1:
+            project = word[1:]
+            del words[i]
+            break
     amount: tuple[Decimal, str | None] | None = None
     for i, word in enumerate(words):
-        amount = _amount(word)
+        amount = amount_of(word)
         if amount is None:
             continue
         del words[i]
@@ -132,4 +140,4 @@ def parse_line(text: str, now: datetime, categories: Sequence[Category]) -> Expe
             del words[i]
             break
     note = " ".join(words) or None
-    return ExpenseLine(amount[0], amount[1], category, customer, spent_on, note)
+    return ExpenseLine(amount[0], amount[1], category, customer, spent_on, note, project)

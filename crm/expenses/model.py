@@ -1,5 +1,5 @@
 """Expenses: what a staff member spent (amount and currency, category, date, note, receipt, optionally on a
-customer), and the approval it goes through (docs: the expenses issue; projects and budgets come later)."""
+customer or a project), the approval it goes through, projects, and budgets with their alerts (docs/expenses.md)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class ExpenseFields:
     note: str | None = None
     customer_id: int | None = None
     receipt_file_id: str | None = None  # the Telegram file id of the receipt photo
+    project_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +75,7 @@ class Expense(ExpenseFields):
     decided_at: datetime | None = None
     reject_reason: str | None = None
     deleted_at: datetime | None = None
+    receipt_path: str | None = None  # the receipt's copy, relative to DATA_DIR
 
     @property
     def money(self) -> Money:
@@ -91,6 +93,7 @@ class ExpenseCard:
     staff_name: str
     customer_name: str | None
     decided_by_name: str | None = None
+    project_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class Decided:
 
     card: ExpenseCard
     submitter: Staff | None
+    alerts: tuple[int, ...] = ()  # budget alerts the approval raised (crm/expenses/budgets.py), to be told
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,100 @@ def totals(amounts: Iterable[Money]) -> tuple[Money, ...]:
     for money in amounts:
         sums[money.currency] = sums[money.currency] + money if money.currency in sums else money
     return tuple(sums.values())
+
+
+class ProjectStatus(StrEnum):
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+
+
+PROJECT_NAME_LIMIT = 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    id: int
+    name: str
+    owner_id: int  # the owner for the query scope: a project is seen where its owner's expenses are
+    status: ProjectStatus
+    customer_id: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProjectCard:
+    project: Project
+    owner_name: str
+    customer_name: str | None
+    totals: tuple[Money, ...]  # the expenses on it the reader may see, not counting rejected ones
+    count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Budget:
+    id: int
+    department_id: int
+    category_id: int
+    year: int
+    amount: Decimal
+    currency: str
+    project_id: int | None = None
+    set_by: int = 0
+
+    @property
+    def money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One budget with what is used of it: approved expenses of the people in its department, in its category,
+    year and currency (and project, for a project's budget); ``pending`` is what still waits for approval."""
+
+    budget: Budget
+    department_name: str
+    category: Category
+    project_name: str | None
+    used: Decimal
+    pending: Decimal
+
+    @property
+    def percent(self) -> int:
+        return int(self.used * 100 / self.budget.amount) if self.budget.amount else 0
+
+
+ALERT_THRESHOLDS = (80, 100)
+
+
+@dataclass(frozen=True)
+class BudgetAlert:
+    """A threshold crossed by an approval, to be told to the managers of the budget's department."""
+
+    id: int
+    threshold: int
+    line: BudgetLine
+    managers: tuple[Staff, ...]
+
+
+@dataclass(frozen=True)
+class ProposalRow:
+    department: str
+    category: Category
+    currency: str
+    actual: Decimal  # approved this year
+    budget: Decimal | None  # this year's budget, when there is one
+    proposal: Decimal
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    label: str
+    currency: str
+    total: Decimal
+    count: int
 
 
 DEFAULT_CATEGORIES: tuple[Mapping[str, object], ...] = (

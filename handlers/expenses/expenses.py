@@ -2,8 +2,13 @@
 one tap, the approver's push with Approve / Reject (a rejection asks its reason), ``/approvals`` and
 ``/expenses``.
 
+``#name`` picks a project: one open project named so is taken, none gets a clear reply, several are offered as
+buttons. The submitter's own card has Edit and Delete until the expense is approved (the service refuses both
+after). A receipt photo is also copied under DATA_DIR once the expense is saved.
+
 Buttons (ids only; every press reads again through the service, which checks permission and scope):
-  exn:save  exn:cancel  ex:open:<id>  ex:ok:<id>  ex:no:<id>  ex:rcpt:<id>  ex:month:<0|1>
+  exn:save  exn:cancel  exn:prj:<project id>  ex:open:<id>  ex:ok:<id>  ex:no:<id>  ex:rcpt:<id>
+  ex:month:<0|1>  ex:edit:<id>  ex:ef:<id>:<field>  ex:ec:<id>:<category id>  ex:del:<id>  ex:delok:<id>
 
 The approver's and the submitter's messages are pushes (``outbound.telegram_send.deliver``) sent right after the
 change committed. The decision itself is durable (expense row + audit row); a push that does not arrive is logged
@@ -22,16 +27,19 @@ from telegram import Update
 from bot.context import CrmContext
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.money import Money
+from crm.core.natural_dates import parse_when
 from crm.customers.model import EntityKind
+from crm.expenses.line import amount_of as _amount_of
 from crm.expenses.line import parse_line
 from crm.expenses.model import Category, ExpenseCard, ExpenseFields, Status
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Scope
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
-from handlers.core.screens import Rows, arg, respond
+from handlers.core.screens import Rows, arg, grid, respond, word
 from outbound.telegram_send import Button, Outcome, deliver
 from views.core.formatting import zone
+from views.expenses.budgets import tell_alert, translator_of
 from views.expenses.expenses import (
     approval_request,
     card_text,
@@ -43,10 +51,13 @@ from views.expenses.expenses import (
 )
 
 log = logging.getLogger(__name__)
+MAX_RECEIPT_BYTES = 10 * 1024 * 1024  # as storage/expenses/receipts.py: not even downloaded when larger
 
 DRAFT_KEY = "expense_draft"
 CONFIRM = "exn.confirm"
 REASON = "exr.reason"
+EDIT = "exe.value"
+EDIT_FIELDS = {"a": "amount", "d": "spent_on", "n": "note"}  # typed answers; the category is picked by buttons
 
 
 def _now(context: CrmContext) -> datetime:
@@ -69,7 +80,8 @@ def _fields(draft: dict[str, Any]) -> ExpenseFields:
     return ExpenseFields(amount=Decimal(str(draft["amount"])), currency=str(draft["currency"]),
                          category_id=int(draft["category_id"]), spent_on=date.fromisoformat(str(draft["spent_on"])),
                          note=draft.get("note") or None, customer_id=int(customer) if customer else None,
-                         receipt_file_id=draft.get("receipt") or None)
+                         receipt_file_id=draft.get("receipt") or None,
+                         project_id=int(draft["project_id"]) if draft.get("project_id") else None)
 
 
 async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
@@ -84,6 +96,7 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
              context.t("expenses.check_category", category=draft["category_name"]),
              context.t("expenses.check_date", date=fields.spent_on.isoformat()),
              context.t("expenses.check_customer", name=draft.get("customer_name") or none),
+             context.t("expenses.check_project", name=draft.get("project_name") or none),
              context.t("expenses.check_note", note=fields.note or none)]
     if fields.receipt_file_id:
         lines.append(context.t("expenses.card_receipt"))
@@ -122,6 +135,36 @@ async def _from_line(update: Update, context: CrmContext, line: str, receipt: st
             await respond(update, context, context.t("expenses.no_customer", name=parsed.customer))
             return
         draft["customer_id"], draft["customer_name"] = customer
+    if parsed.project:
+        projects = await context.services.expenses.projects.matching(actor_of(context), parsed.project)
+        if not projects:
+            await respond(update, context, context.t("expenses.no_project", name=parsed.project))
+            return
+        if len(projects) > 1:
+            await _pick_project(update, context, draft, [(p.id, p.name) for p in projects])
+            return
+        draft["project_id"], draft["project_name"] = projects[0].id, projects[0].name
+    await _confirm(update, context, draft)
+
+
+async def _pick_project(update: Update, context: CrmContext, draft: dict[str, Any],
+                        choices: list[tuple[int, str]]) -> None:
+    """Several projects match ``#name``: the person taps one (typed text is not a pick)."""
+    if context.user_data is not None:
+        context.user_data[DRAFT_KEY] = draft
+    flow.ask(context, CONFIRM, step="project", expects="button", buttons=("exn:",), owns=(DRAFT_KEY,))
+    rows: Rows = [[(name, f"exn:prj:{project_id}")] for project_id, name in choices]
+    rows.append([(context.t("common.cancel"), "exn:cancel")])
+    await respond(update, context, context.t("expenses.pick_project"), rows, edit=False)
+
+
+@require_actor("expenses.create")
+async def picked_project(update: Update, context: CrmContext) -> None:
+    draft = _draft(context)
+    if not _at_confirm(context) or "amount" not in draft:
+        raise DomainError("error.stale_button")
+    project = await context.services.expenses.projects.open_project(actor_of(context), arg(update, 0))
+    draft["project_id"], draft["project_name"] = project.id, project.name
     await _confirm(update, context, draft)
 
 
@@ -164,16 +207,31 @@ async def _push(context: CrmContext, person: Staff | None, render: Any) -> None:
 @require_actor("expenses.create")
 async def save(update: Update, context: CrmContext) -> None:
     draft = _draft(context)
-    if not _at_confirm(context) or "amount" not in draft:
+    waiting = flow.current(context)
+    if not _at_confirm(context) or "amount" not in draft or (waiting is not None and waiting.step == "project"):
         raise DomainError("error.stale_button")
     submitted = await context.services.expenses.expenses.create(actor_of(context), _fields(draft))
     flow.abandon(context)
     card = submitted.card
+    if card.expense.receipt_file_id:
+        await _keep_receipt(context, card.expense.id, card.expense.receipt_file_id)
     note = context.t("expenses.saved", count=len(submitted.approvers)) if submitted.approvers \
         else context.t("expenses.saved_no_approver")
     await respond(update, context, note + "\n\n" + card_text(context.t, context.locale, card))
     for approver in submitted.approvers:
         await _push(context, approver, lambda t, locale: approval_request(t, locale, card))
+
+
+async def _keep_receipt(context: CrmContext, expense_id: int, file_id: str) -> None:
+    """The receipt's copy under DATA_DIR; the expense stands without it (Telegram keeps the photo too)."""
+    try:
+        file = await context.bot.get_file(file_id)
+        if file.file_size is not None and file.file_size > MAX_RECEIPT_BYTES:
+            raise ValidationFailed("expenses.error_receipt_size")
+        data = bytes(await file.download_as_bytearray())
+        await context.services.expenses.expenses.keep_receipt(actor_of(context), expense_id, data)
+    except Exception:  # the photo stays reachable by its file id
+        log.warning("could not keep a copy of the receipt of expense %s", expense_id, exc_info=True)
 
 
 @require_actor("expenses.create")
@@ -188,6 +246,10 @@ async def cancel(update: Update, context: CrmContext) -> None:
 async def stray(update: Update, context: CrmContext) -> None:
     """Text while the summary waits: show the summary again; the text is not the expense."""
     draft = _draft(context)
+    waiting = flow.current(context)
+    if waiting is not None and waiting.step == "project":
+        await respond(update, context, context.t("expenses.pick_project"))
+        return
     if "amount" in draft:
         await _confirm(update, context, draft)
 
@@ -205,6 +267,10 @@ async def _show(update: Update, context: CrmContext, card: ExpenseCard, note: st
     rows: Rows = decide_rows(context.t, card.expense.id) if _may_decide(context, card) else []
     if card.expense.receipt_file_id:
         rows.append([(context.t("expenses.btn_receipt"), f"ex:rcpt:{card.expense.id}")])
+    actor = actor_of(context)
+    if card.expense.staff_id == actor.staff_id and not card.expense.locked and actor.can("expenses.create"):
+        rows.append([(context.t("expenses.btn_edit"), f"ex:edit:{card.expense.id}"),
+                     (context.t("expenses.btn_delete"), f"ex:del:{card.expense.id}")])
     text = card_text(context.t, context.locale, card)
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
 
@@ -231,6 +297,9 @@ async def approve(update: Update, context: CrmContext) -> None:
     await _show(update, context, decided.card, context.t("expenses.approved_note"))
     await _push(context, decided.submitter, lambda t, locale: (outcome(t, locale, decided.card),
                                                                [[expense_button(locale, decided.card)]]))
+    for alert_id in decided.alerts:  # written with the approval; the alert job retries what does not arrive
+        await tell_alert(context.services.expenses.budgets, context.bot, translator_of(context.i18n),
+                         context.settings.default_locale, alert_id)
 
 
 @require_actor("expenses.approve")
@@ -297,3 +366,98 @@ async def month(update: Update, context: CrmContext) -> None:
 @require_actor()
 async def month_team(update: Update, context: CrmContext) -> None:
     await _month(update, context, team=arg(update, 0) == 1)
+
+
+# ---- edit and delete before approval ------------------------------------------------------------------------
+
+@require_actor("expenses.create")
+async def edit_menu(update: Update, context: CrmContext) -> None:
+    card = await context.services.expenses.expenses.card(actor_of(context), arg(update, 0))
+    if card.expense.staff_id != actor_of(context).staff_id:
+        raise NotFound()
+    if card.expense.locked:
+        raise DomainError("expenses.error_locked")
+    e = card.expense.id
+    rows: Rows = [[(context.t("expenses.field_amount"), f"ex:ef:{e}:a"),
+                   (context.t("expenses.field_date"), f"ex:ef:{e}:d")],
+                  [(context.t("expenses.field_note"), f"ex:ef:{e}:n"),
+                   (context.t("expenses.field_category"), f"ex:ef:{e}:c")],
+                  [(context.t("expenses.btn_back"), f"ex:open:{e}")]]
+    await respond(update, context, context.t("expenses.edit_title") + "\n\n" +
+                  card_text(context.t, context.locale, card), rows)
+
+
+@require_actor("expenses.create")
+async def edit_field(update: Update, context: CrmContext) -> None:
+    expense_id, code = arg(update, 0), word(update, 1)
+    card = await context.services.expenses.expenses.card(actor_of(context), expense_id)
+    if card.expense.staff_id != actor_of(context).staff_id:
+        raise NotFound()
+    if card.expense.locked:
+        raise DomainError("expenses.error_locked")
+    if code == "c":
+        categories = await context.services.expenses.expenses.categories(actor_of(context))
+        buttons = [(c.display_name(context.locale), f"ex:ec:{expense_id}:{c.id}") for c in categories]
+        await respond(update, context, context.t("expenses.ask_category"), grid(buttons, 2))
+        return
+    if code not in EDIT_FIELDS:
+        raise DomainError("error.stale_button")
+    flow.ask(context, EDIT, expense_id=expense_id, field=EDIT_FIELDS[code])
+    await respond(update, context, context.t(f"expenses.ask_{EDIT_FIELDS[code]}"), edit=False)
+
+
+@flow.on_text(EDIT)
+@require_actor("expenses.create")
+async def typed_value(update: Update, context: CrmContext) -> None:
+    pending = flow.pending(context)
+    expense_id, field = int(pending.get("expense_id", 0)), str(pending.get("field", ""))
+    text = message_text(update).strip()
+    change: dict[str, Any]
+    try:
+        if field == "amount":
+            parsed = _amount_of(text)
+            if parsed is None:
+                raise ValidationFailed("expenses.error_amount")
+            change = {"amount": parsed[0]} | ({"currency": parsed[1]} if parsed[1] else {})
+        elif field == "spent_on":
+            when = parse_when(text, _now(context))
+            if when is None:
+                raise ValidationFailed("expenses.error_date")
+            change = {"spent_on": when.at.date()}
+        else:
+            change = {"note": text}
+        card = await context.services.expenses.expenses.update(actor_of(context), expense_id, change)
+    except ValidationFailed as exc:
+        await respond(update, context, _error(context, exc) + "\n" + context.t("expenses.try_again"))
+        return
+    except DomainError:
+        flow.end(context)
+        raise
+    flow.end(context)
+    await _show(update, context, card, context.t("expenses.edited_note"), edit=False)
+
+
+@require_actor("expenses.create")
+async def edit_category(update: Update, context: CrmContext) -> None:
+    card = await context.services.expenses.expenses.update(actor_of(context), arg(update, 0),
+                                                           {"category_id": arg(update, 1)})
+    await _show(update, context, card, context.t("expenses.edited_note"))
+
+
+@require_actor("expenses.create")
+async def delete_ask(update: Update, context: CrmContext) -> None:
+    card = await context.services.expenses.expenses.card(actor_of(context), arg(update, 0))
+    if card.expense.staff_id != actor_of(context).staff_id:
+        raise NotFound()
+    if card.expense.locked:
+        raise DomainError("expenses.error_locked")
+    e = card.expense.id
+    await respond(update, context, context.t("expenses.delete_ask", amount=money_text(card.expense.money)),
+                  [[(context.t("expenses.btn_delete"), f"ex:delok:{e}"),
+                    (context.t("expenses.btn_back"), f"ex:open:{e}")]])
+
+
+@require_actor("expenses.create")
+async def delete_ok(update: Update, context: CrmContext) -> None:
+    await context.services.expenses.expenses.delete(actor_of(context), arg(update, 0))
+    await respond(update, context, context.t("expenses.deleted_note"))

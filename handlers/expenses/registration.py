@@ -1,5 +1,5 @@
-"""The expenses area in chat: /expense (also a receipt photo captioned /expense), /approvals, /expenses and
-their buttons."""
+"""The expenses area in chat: /expense (also a receipt photo captioned /expense), /approvals, /expenses, /budget,
+/expensereport, /project, /projects, /expensecategories and their buttons."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers.expenses import budgets as bg
+from handlers.expenses import categories as cat
 from handlers.expenses import expenses as ex
 
 
@@ -19,9 +21,25 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CommandHandler("expense", ex.new_expense),
         CommandHandler("approvals", ex.approvals),
         CommandHandler("expenses", ex.month),
+        CommandHandler("budget", bg.budget),
+        CommandHandler("expensereport", bg.report),
+        CommandHandler("project", bg.new_project),
+        CommandHandler("projects", bg.projects),
+        CommandHandler("expensecategories", cat.categories),
         # A caption is not a command to Telegram: the photo's own handler reads it.
         MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/expense(@\w+)?(\s|$)"), ex.receipt_photo),
     ])
-    app.add_handlers(_buttons("exn", {"save": ex.save, "cancel": ex.cancel}))
+    app.add_handlers(_buttons("exn", {"save": ex.save, "cancel": ex.cancel, "prj": ex.picked_project}))
     app.add_handlers(_buttons("ex", {"open": ex.open_expense, "ok": ex.approve, "no": ex.reject,
-                                     "rcpt": ex.receipt, "month": ex.month_team}))
+                                     "rcpt": ex.receipt, "month": ex.month_team, "edit": ex.edit_menu,
+                                     "ef": ex.edit_field, "ec": ex.edit_category, "del": ex.delete_ask,
+                                     "delok": ex.delete_ok}))
+    app.add_handlers(_buttons("bgs", {"save": bg.budget_save, "cancel": bg.budget_cancel,
+                                      "d": bg.guided_department, "c": bg.guided_category, "y": bg.guided_year}))
+    app.add_handlers(_buttons("bg", {"prop": bg.proposal}))
+    app.add_handlers(_buttons("er", {"x": bg.report_file}))
+    app.add_handlers(_buttons("pjn", {"save": bg.project_save, "cancel": bg.project_cancel}))
+    app.add_handlers(_buttons("pj", {"open": bg.open_project, "st": bg.project_status}))
+    app.add_handlers(_buttons("ec", {"open": cat.open_category, "ren": cat.rename, "off": cat.deactivate,
+                                     "on": cat.activate, "add": cat.add, "list": cat.categories}))
+    app.add_handlers(_buttons("ecn", {"save": cat.save, "cancel": cat.cancel}))

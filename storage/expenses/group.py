@@ -8,7 +8,13 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.expenses.repositories import SqlExpenseCategoryRepository, SqlExpenseRepository
+from storage.expenses.repositories import (
+    SqlBudgetAlertRepository,
+    SqlBudgetRepository,
+    SqlExpenseCategoryRepository,
+    SqlExpenseRepository,
+    SqlProjectRepository,
+)
 
 
 class ExpensesRepositories:
@@ -25,3 +31,15 @@ class ExpensesRepositories:
     @cached_property
     def expenses(self) -> SqlExpenseRepository:
         return SqlExpenseRepository(self._conn)
+
+    @cached_property
+    def projects(self) -> SqlProjectRepository:
+        return SqlProjectRepository(self._conn)
+
+    @cached_property
+    def budgets(self) -> SqlBudgetRepository:
+        return SqlBudgetRepository(self._conn)
+
+    @cached_property
+    def alerts(self) -> SqlBudgetAlertRepository:
+        return SqlBudgetAlertRepository(self._conn)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -101,6 +103,13 @@ class BotHarness:
 
 @asynccontextmanager
 async def running_bot(engine: AsyncEngine, clock: ManualClock, **settings: Any) -> AsyncIterator[BotHarness]:
+    with tempfile.TemporaryDirectory(prefix="crmbot-test-") as scratch:  # files the bot keeps (receipts)
+        async with _running_bot(engine, clock, **{"data_dir": Path(scratch), **settings}) as bot:
+            yield bot
+
+
+@asynccontextmanager
+async def _running_bot(engine: AsyncEngine, clock: ManualClock, **settings: Any) -> AsyncIterator[BotHarness]:
     config = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_ID}), **settings)
     runtime = Runtime(config, engine, build_services(config, engine, clock), _catalogs())
     # Flood limits are off here: functional tests talk faster than 30 messages/s. The fake's own tests and the

@@ -25,6 +25,7 @@ FUTURE_AREAS = {"sales", "service", "announcements", "analytics", "quotes", "ord
                 "contracts", "projects", "digests", "tickets", "intel", "competitors",
                 "fields"}
                 "invoices", "payments", "projects", "digests"}
+                "invoices", "payments", "contracts", "digests"}
 
 
 def test_every_module_has_a_typed_services_field_and_nothing_else_does() -> None:

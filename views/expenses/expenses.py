@@ -34,6 +34,8 @@ def card_text(t: Translate, locale: str, card: ExpenseCard) -> str:
              t("expenses.card_staff", name=card.staff_name)]
     if card.customer_name:
         lines.append(t("expenses.card_customer", name=card.customer_name))
+    if card.project_name:
+        lines.append(t("expenses.card_project", name=card.project_name))
     if e.note:
         lines.append(t("expenses.card_note", note=e.note))
     if e.receipt_file_id:

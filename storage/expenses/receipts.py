@@ -1,0 +1,38 @@
+"""Receipt photos kept under DATA_DIR besides Telegram's copy (a file id stops working when the bot's token
+changes): one file per expense, ``0600`` in a ``0700`` folder, since receipts name people, places and cards."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+MAX_RECEIPT_BYTES = 10 * 1024 * 1024  # Telegram's photos are well under this; anything larger is refused
+
+
+class ReceiptTooLarge(ValueError):
+    pass
+
+
+class ReceiptFiles:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save(self, expense_id: int, data: bytes) -> str:
+        if len(data) > MAX_RECEIPT_BYTES:
+            raise ReceiptTooLarge(f"receipt of {len(data)} bytes")
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.folder, 0o700)  # mkdir's mode is reduced by the umask, and an existing folder keeps its own
+        name = f"expense-{int(expense_id)}.jpg"
+        path = self.folder / name
+        partial = path.with_suffix(".part")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(partial, path)  # a half-written file never takes the name
+        return f"{self.folder.name}/{name}"
+
+    def read(self, relative: str) -> bytes:
+        return (self.folder.parent / relative).read_bytes()
