@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crm.announcements.module import AnnouncementsServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
@@ -31,3 +32,4 @@ class Services:
     messaging: MessagingServices
     sales: SalesServices
     expenses: ExpensesServices
+    announcements: AnnouncementsServices

@@ -4,6 +4,7 @@ tables in ``storage/<module>/tables.py``."""
 
 from __future__ import annotations
 
+from storage.announcements.tables import announcement_recipients, announcements
 from storage.core_tables import (
     app_kv,
     ptb_conversations,
@@ -53,6 +54,8 @@ from storage.segments.tables import (
 )
 
 __all__ = [
+    "announcement_recipients",
+    "announcements",
     "app_kv",
     "audit_log",
     "contacts",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
+from storage.announcements.group import AnnouncementsRepositories
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
@@ -85,6 +86,10 @@ class SqlUnitOfWork:
     @property
     def expenses(self) -> ExpensesRepositories:
         return self._group("expenses", ExpensesRepositories)
+
+    @property
+    def announcements(self) -> AnnouncementsRepositories:
+        return self._group("announcements", AnnouncementsRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:
