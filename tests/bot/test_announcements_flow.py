@@ -5,7 +5,9 @@ scheduled announcement, /cancel and the timeout, and forged presses that change 
 
 from __future__ import annotations
 
+import stat
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -206,3 +208,36 @@ async def test_cancel_and_timeout_leave_nothing_behind(engine: AsyncEngine, cloc
         ann = bot.services.announcements.announcements
         actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(MIA, "Mia"))
         assert (await ann.mine(actor))[0] == []
+
+
+async def test_a_document_with_its_caption_is_kept_and_handed_to_readers(engine: AsyncEngine, clock: ManualClock,
+                                                                         tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        people, _ = await _company(bot)
+        mia, ned, sue = people["mia"], people["ned"], people["sue"]
+        await mia.send("/announce")
+        asked = await mia._do(bot.api.document(mia.user, "price-list.pdf", b"%PDF-1.4 prices", "application/pdf",
+                                               caption="Stocktake price list for Friday", enqueue=False))
+        assert "Who is it for?" in asked[-1].text  # type: ignore[operator]
+        await mia.press("👥 Everyone")
+        await mia.press("⚡ Now")
+        shown = await mia.press("No")
+        preview = next(m for m in shown if "Stocktake" in (m.text or ""))
+        assert [b.text for b in preview.buttons] == ["📎 Attachment", "✅ Got it"]
+        await mia.press("✅ Publish")
+        await _drain(bot)
+
+        kept = list((tmp_path / "announcements").iterdir())
+        assert len(kept) == 1 and kept[0].read_bytes() == b"%PDF-1.4 prices"
+        assert stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+        delivered = _announcements(bot, NED)[0]
+        await ned.press("📎 附件", delivered.message_id)
+        assert [d.filename for d in bot.api.documents(NED)] == ["price-list.pdf"]
+        announcement_id = int(str(delivered.buttons[0].callback_data).split(":")[2])
+        await sue.send("/board")
+        await sue.send("/language")
+        # Withdrawn: the file is no longer handed out, also not to a forged press.
+        actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(MIA, "Mia"))
+        await bot.services.announcements.announcements.withdraw(actor, announcement_id)
+        await sue._do(bot.api.press(sue.user, None, f"ann:file:{announcement_id}", enqueue=False, forged=True))
+        assert bot.api.documents(SUE) == []
