@@ -249,3 +249,4 @@ async def test_the_digest_section_counts_unread_in_the_managers_scope(engine: As
     async with services.uow(write=False) as uow:
         again = await section.compute(uow, team.mia, period, previous)
     assert again is not None and again.figures[0].value == 1
+

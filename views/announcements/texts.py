@@ -21,6 +21,18 @@ from views.core.text import short
 Translate = Callable[..., str]
 Rows = list[list[Button]]
 NUDGE_EXCERPT = 300
+BODY_HTML_LIMIT = 3900  # Telegram counts the text after parsing, but a cut must never split an escaped entity
+
+
+def _body_html(body: str) -> str:
+    """The body escaped, shortened before escaping when "<" and "&" would make it too long to send whole."""
+    escaped = html.escape(body, quote=False)
+    cut = len(body)
+    while len(escaped) > BODY_HTML_LIMIT:
+        # A character escapes to at most five: cutting a fifth of the excess never cuts more than needed.
+        cut -= max((len(escaped) - BODY_HTML_LIMIT) // 5, 1)
+        escaped = html.escape(body[:cut], quote=False) + "…"
+    return escaped
 
 
 def translator(catalogs: Any, locale: str) -> Translate:
@@ -37,7 +49,7 @@ def message(t: Translate, announcement: Announcement, author: str, *, read: bool
     if announcement.withdrawn:
         return t("announcements.withdrawn_note", author=author), []
     head = t("announcements.header_pinned" if announcement.pinned else "announcements.header", author=author)
-    parts = [head, "", html.escape(announcement.body)]
+    parts = [head, "", _body_html(announcement.body)]
     if announcement.edited:
         parts += ["", t("announcements.edited")]
     rows: Rows = []
