@@ -158,14 +158,16 @@ class AnnouncementService:
             author = await uow.organisation.staff.get(announcement.author_id)
         return BoardItem(announcement, author.name if author else "", read)
 
-    async def mark_read(self, actor: Actor, announcement_id: int) -> BoardItem:
-        """"Got it": the presser's own receipt, whoever's message the button was on."""
+    async def mark_read(self, actor: Actor, announcement_id: int, pressed_message_id: int | None = None) -> BoardItem:
+        """"Got it": the presser's own receipt, whoever's message the button was on. ``pressed_message_id``: the
+        message pressed, which the handler redraws itself; the delivered one, if another, is edited too."""
         async with self._uow() as uow:
             announcement = await uow.announcements.announcements.get(announcement_id)
             if announcement is None or await uow.announcements.announcements.addressed(
                     announcement_id, actor.staff_id) is None:
                 raise NotFound()
-            if await uow.announcements.announcements.mark_read(announcement_id, actor.staff_id, self._clock.now()):
+            if await uow.announcements.announcements.mark_read(announcement_id, actor.staff_id, self._clock.now(),
+                                                               pressed_message_id):
                 await audit.record(uow, actor.staff_id, "announcement.read", "announcement", announcement_id,
                                    after={"read_by": actor.staff_id})
             author = await uow.organisation.staff.get(announcement.author_id)

@@ -45,8 +45,11 @@ async def open_announcement(update: Update, context: CrmContext) -> None:
 async def got_it(update: Update, context: CrmContext) -> None:
     """"Got it": my receipt; the message loses its button. A press on a message that is not mine to read is
     "not found" (the service), whatever the button said."""
-    item = await context.services.announcements.announcements.mark_read(actor_of(context), arg(update, 0))
-    await answer(update.callback_query, context.t("announcements.thanks"))
+    query = update.callback_query
+    pressed = query.message.message_id if query is not None and query.message is not None else None
+    item = await context.services.announcements.announcements.mark_read(actor_of(context), arg(update, 0), pressed)
+    kick(context)  # the delivered message, if this was another one (the nudge), loses its button too
+    await answer(query, context.t("announcements.thanks"))
     text, rows = message(context.t, item.announcement, item.author_name, read=True)
     await respond(update, context, text, rows)
 

@@ -149,10 +149,14 @@ class SqlAnnouncementRepository:
                                                                R.c.staff_id == staff_id))).first()
         return None if row is None else row.read_at is not None
 
-    async def mark_read(self, announcement_id: int, staff_id: int, now: datetime) -> bool:
+    async def mark_read(self, announcement_id: int, staff_id: int, now: datetime,
+                        pressed_message_id: int | None = None) -> bool:
+        elsewhere = and_(R.c.state == "sent", R.c.message_id.is_not(None),
+                         R.c.message_id != (pressed_message_id if pressed_message_id is not None else -1))
         result = await self._c.execute(update(R).where(R.c.announcement_id == announcement_id,
                                                        R.c.staff_id == staff_id, R.c.read_at.is_(None))
-                                       .values(read_at=now))
+                                       .values(read_at=now, state=case((elsewhere, "pending"), else_=R.c.state),
+                                               next_at=now))
         return bool(result.rowcount == 1)
 
     async def authored(self, author_id: int | None, *, offset: int, limit: int) -> Sequence[Announcement]:
