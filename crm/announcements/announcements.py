@@ -237,7 +237,8 @@ class AnnouncementService:
             if announcement.withdrawn:
                 raise Conflict("announcements.error_withdrawn")
             if text != announcement.body:
-                await uow.announcements.announcements.bump(announcement_id, self._clock.now(), body=text)
+                now = self._clock.now()
+                await uow.announcements.announcements.bump(announcement_id, now, body=text, edited_at=now)
                 await audit.record(uow, actor.staff_id, "announcement.edit", "announcement", announcement_id,
                                    before={"body": announcement.body}, after={"body": text})
             view = await self._view(uow, await self._managed(uow, actor, announcement_id))

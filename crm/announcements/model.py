@@ -57,6 +57,7 @@ class Announcement:
     created_at: datetime
     updated_at: datetime
     attachment: Attachment | None = None
+    edited_at: datetime | None = None
     deleted_at: datetime | None = None
     deleted_by: int | None = None
 
@@ -66,7 +67,7 @@ class Announcement:
 
     @property
     def edited(self) -> bool:
-        return self.updated_at > self.created_at and self.version > 1
+        return self.edited_at is not None
 
 
 @dataclass(frozen=True)

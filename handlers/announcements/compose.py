@@ -89,7 +89,7 @@ def _as_announcement(context: CrmContext, draft: dict[str, Any], *, body: str | 
         attachment = Attachment(AttachmentKind(draft["file_kind"]), str(draft["file_id"]), draft.get("file_path"))
     if base is not None:
         return replace(base, body=body or base.body, version=base.version + 1,
-                       updated_at=now if base.published_at is not None else base.updated_at)
+                       edited_at=now if base.published_at is not None else None)
     return Announcement(id=0, author_id=actor_of(context).staff_id, body=body or str(draft["body"]),
                         audience=Audience(AudienceKind.ALL), pinned=bool(draft.get("pinned")), publish_at=now,
                         published_at=None, version=1, created_at=now, updated_at=now, attachment=attachment)

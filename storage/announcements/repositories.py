@@ -54,7 +54,8 @@ def _announcement(row: Row[Any]) -> Announcement:
         id=row.id, author_id=row.author_id, body=row.body,
         audience=Audience(AudienceKind(row.audience_kind), row.audience_id), pinned=bool(row.pinned),
         publish_at=row.publish_at, published_at=row.published_at, version=row.version, created_at=row.created_at,
-        updated_at=row.updated_at, attachment=attachment, deleted_at=row.deleted_at, deleted_by=row.deleted_by)
+        updated_at=row.updated_at, attachment=attachment, edited_at=row.edited_at, deleted_at=row.deleted_at,
+        deleted_by=row.deleted_by)
 
 
 def _recipient(row: Row[Any]) -> Recipient:

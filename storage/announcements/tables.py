@@ -25,6 +25,7 @@ announcements = Table(
     Column("version", Integer, nullable=False, default=1),  # moves on every edit, withdrawal and restore
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Column("edited_at", UTCDateTime(), nullable=True),  # the text changed after publishing ("edited")
     Column("deleted_at", UTCDateTime(), nullable=True),  # withdrawn
     Column("deleted_by", Integer, ForeignKey("staff.id"), nullable=True),
     Index(None, "published_at", "publish_at"),

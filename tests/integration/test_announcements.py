@@ -132,9 +132,13 @@ async def test_edit_withdraw_restore_are_the_authors_and_audited(engine: AsyncEn
         await service.edit(team.mia, a.id, "again")
     restored = await service.restore(team.org.admin, a.id)  # an admin may restore another's
     assert not restored.announcement.withdrawn and restored.announcement.version == 4
+    assert restored.announcement.edited  # by the edit; a withdrawal and a restore are not edits
     assert [i.announcement.id for i in (await service.board(team.ned))[0]] == [a.id]
     assert await _audit(engine, a.id) == ["announcement.publish", "announcement.edit", "announcement.withdraw",
                                           "announcement.restore"]
+    other = (await service.publish(team.mia, _to(AudienceKind.ALL))).announcement
+    await service.withdraw(team.mia, other.id)
+    assert not (await service.restore(team.mia, other.id)).announcement.edited
 
 
 async def test_a_scheduled_announcement_is_released_once_when_due(engine: AsyncEngine, clock: ManualClock) -> None:

@@ -64,7 +64,7 @@ def test_any_body_renders_as_valid_telegram_html(body: str) -> None:
 
 def test_the_message_in_each_state() -> None:
     t = translator(CATALOGS, "zh-Hans")
-    edited = replace(ANNOUNCEMENT, version=2, updated_at=AT.replace(hour=1), pinned=True,
+    edited = replace(ANNOUNCEMENT, version=2, edited_at=AT.replace(hour=1), pinned=True,
                      attachment=Attachment(AttachmentKind.PHOTO, "file-1"))
     text, rows = message(t, edited, "Mia", read=False)
     assert text.startswith("📌📢 <b>公告</b>｜Mia") and "（已编辑）" in text

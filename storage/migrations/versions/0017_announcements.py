@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('edited_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('deleted_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('deleted_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['author_id'], ['staff.id'], name=op.f('fk_announcements_author_id_staff')),
