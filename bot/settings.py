@@ -77,6 +77,9 @@ class Settings:
     contract_prefix: str = "C"
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
+    # Announcements: a reader who has not pressed "Got it" this many hours after delivery is nudged once, at a
+    # working hour in their time zone (docs/announcements.md).
+    announcement_nudge_hours: typing.Annotated[int, Range(1, 24 * 30)] = 24
     # ---- outbound messages (outbox) and the HTTP endpoint ----
     twilio_account_sid: str | None = None
     twilio_auth_token: typing.Annotated[str | None, SECRET] = None

@@ -8,6 +8,7 @@ from typing import Any
 
 from crm.billing.module import BillingServices
 from crm.contracts.module import ContractsServices
+from crm.announcements.module import AnnouncementsServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
@@ -37,3 +38,4 @@ class Services:
     billing: BillingServices
     expenses: ExpensesServices
     contracts: ContractsServices
+    announcements: AnnouncementsServices

@@ -13,6 +13,7 @@ from storage.billing.tables import (
     payments,
 )
 from storage.contracts.tables import contract_counters, contracts
+from storage.announcements.tables import announcement_recipients, announcements
 from storage.core_tables import (
     app_kv,
     ptb_conversations,
@@ -69,6 +70,8 @@ from storage.segments.tables import (
 )
 
 __all__ = [
+    "announcement_recipients",
+    "announcements",
     "app_kv",
     "audit_log",
     "billing_terms",

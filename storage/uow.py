@@ -25,6 +25,7 @@ from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
 from storage.billing.group import BillingRepositories
 from storage.contracts.group import ContractsRepositories
+from storage.announcements.group import AnnouncementsRepositories
 from storage.customers.group import CustomerRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
@@ -98,6 +99,8 @@ class SqlUnitOfWork:
         return self._group("billing", BillingRepositories)
     def contracts(self) -> ContractsRepositories:
         return self._group("contracts", ContractsRepositories)
+    def announcements(self) -> AnnouncementsRepositories:
+        return self._group("announcements", AnnouncementsRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

@@ -9,6 +9,7 @@ from bot.module import Module
 from bot.modules import customers, expenses, followups, messaging, orders, organisation, sales, segments
 from bot.modules import billing, customers, expenses, followups, messaging, organisation, sales, segments
 from bot.modules import contracts, customers, expenses, followups, messaging, organisation, sales, segments
+from bot.modules import announcements, customers, expenses, followups, messaging, organisation, sales, segments
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -22,6 +23,7 @@ MODULES: tuple[Module, ...] = (
     billing.MODULE,
     expenses.MODULE,
     contracts.MODULE,
+    announcements.MODULE,
 )
 
 

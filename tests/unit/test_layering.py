@@ -46,6 +46,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "expenses": frozenset({"core", "organisation", "customers"}),
     "billing": frozenset({"core", "organisation", "customers", "segments", "sales"}),
     "contracts": frozenset({"core", "organisation", "customers", "segments", "followups"}),
+    "announcements": frozenset({"core", "organisation"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 
