@@ -15,6 +15,7 @@ from crm.messaging.module import MessagingServices
 from crm.organisation.module import OrganisationServices
 from crm.sales.module import SalesServices
 from crm.segments.module import SegmentsServices
+from crm.service.module import ServiceServices
 
 
 @dataclass
@@ -31,3 +32,4 @@ class Services:
     messaging: MessagingServices
     sales: SalesServices
     expenses: ExpensesServices
+    service: ServiceServices

@@ -51,6 +51,7 @@ from storage.sales.tables import (
 from storage.segments.tables import (
     segments,
 )
+from storage.service.tables import ticket_entries, tickets
 
 __all__ = [
     "app_kv",
@@ -89,4 +90,6 @@ __all__ = [
     "sms_templates",
     "sms_topics",
     "staff",
+    "ticket_entries",
+    "tickets",
 ]

@@ -33,6 +33,7 @@ from storage.organisation.repositories import SqlAuditRepository
 from storage.sales.group import SalesRepositories
 from storage.segments.group import SegmentRepositories
 from storage.segments.repositories import SqlSettingsStore
+from storage.service.group import ServiceRepositories
 
 _G = TypeVar("_G")
 
@@ -85,6 +86,10 @@ class SqlUnitOfWork:
     @property
     def expenses(self) -> ExpensesRepositories:
         return self._group("expenses", ExpensesRepositories)
+
+    @property
+    def service(self) -> ServiceRepositories:
+        return self._group("service", ServiceRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

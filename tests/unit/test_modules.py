@@ -19,8 +19,8 @@ from tests.unit.test_layering import MODULE_DEPENDS
 NAMES = [module.name for module in MODULES]
 # Areas of the permission catalogue whose modules are not built yet: their operations are already grantable so
 # companies can shape roles ahead of them.
-FUTURE_AREAS = {"sales", "service", "announcements", "analytics", "quotes", "orders", "discounts", "shipments",
-                "invoices", "payments", "contracts", "projects", "digests", "tickets", "intel", "competitors",
+FUTURE_AREAS = {"sales", "announcements", "analytics", "quotes", "orders", "discounts", "shipments",
+                "invoices", "payments", "contracts", "projects", "digests", "intel", "competitors",
                 "fields"}
 
 
