@@ -11,7 +11,6 @@ Buttons (ids only; every press reads again through the service, which checks per
 
 from __future__ import annotations
 
-import html
 import logging
 from typing import Any
 
@@ -19,7 +18,7 @@ from telegram import Update
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError, NotFound, ValidationFailed
-from crm.customers.model import EntityKind
+from crm.customers.model import EntityKind, SearchHit
 from crm.organisation.permissions import Scope
 from crm.service.model import EntryKind, Severity, Status, TicketCard
 from crm.service.tickets import clean_text
@@ -63,14 +62,19 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
     flow.ask(context, CONFIRM, expects="button", buttons=("tkn:",), owns=(DRAFT_KEY,))
     severity = Severity(draft["severity"])
     text = "\n".join([context.t("service.check"),
-                      context.t("service.check_customer", name=html.escape(draft["customer_name"])),
+                      context.t("service.check_customer", name=draft["customer_name"]),
                       context.t("service.check_severity", severity=severity_text(context.t, severity)),
-                      context.t("service.check_text", text=html.escape(draft["text"]))])
+                      context.t("service.check_text", text=draft["text"])])
     severities = [(("• " if s is severity else "") + severity_text(context.t, s), f"tkn:sev:{i}")
                   for i, s in enumerate(SEVERITIES)]
     rows = [severities[:2], severities[2:],
             [(context.t("service.btn_save"), "tkn:save"), (context.t("common.cancel"), "tkn:cancel")]]
     await respond(update, context, text, rows, edit=False)
+
+
+def _label(hit: SearchHit) -> str:
+    """Two customers may share a name: the subtitle (or the id) tells the pick buttons apart."""
+    return f"{hit.title} · {hit.subtitle}" if hit.subtitle else f"{hit.title} #{hit.id}"
 
 
 async def _candidates(context: CrmContext, words: list[str]) -> tuple[list[tuple[int, str]], str]:
@@ -80,11 +84,11 @@ async def _candidates(context: CrmContext, words: list[str]) -> tuple[list[tuple
     for cut in range(len(words) - 1, 0, -1):
         name = " ".join(words[:cut])
         found = await customers.named(actor, [name])
-        hits = [(h.id, h.title) for h in found.get(name, ()) if h.entity is EntityKind.CUSTOMER]
+        hits = [(h.id, _label(h)) for h in found.get(name, ()) if h.entity is EntityKind.CUSTOMER]
         if hits:
             return hits[:PICK_LIMIT], " ".join(words[cut:])
     page = await customers.search(actor, words[0])
-    hits = [(h.id, h.title) for h in page.hits if h.entity is EntityKind.CUSTOMER]
+    hits = [(h.id, _label(h)) for h in page.hits if h.entity is EntityKind.CUSTOMER]
     return hits[:PICK_LIMIT], " ".join(words[1:])
 
 
@@ -102,7 +106,7 @@ async def new_ticket(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("service.usage"))
         return
     if not hits:
-        await respond(update, context, context.t("service.no_customer", name=html.escape(words[0])) + "\n"
+        await respond(update, context, context.t("service.no_customer", name=words[0]) + "\n"
                       + context.t("service.usage"))
         return
     draft = {"text": text, "severity": Severity.NORMAL.value}
@@ -142,7 +146,7 @@ async def from_card(update: Update, context: CrmContext) -> None:
     """The customer card's 🛠 Ticket: ask what is wrong."""
     customer = await context.services.customers.customers.get(actor_of(context), arg(update, 0))
     flow.ask(context, TYPED, customer_id=customer.id, customer_name=customer.name)
-    await respond(update, context, context.t("service.ask_text", name=html.escape(customer.name)), edit=False)
+    await respond(update, context, context.t("service.ask_text", name=customer.name), edit=False)
 
 
 @flow.on_text(TYPED)
@@ -233,11 +237,11 @@ async def assign_menu(update: Update, context: CrmContext) -> None:
 @require_actor("tickets.assign")
 async def assign(update: Update, context: CrmContext) -> None:
     told = await context.services.service.tickets.assign(actor_of(context), arg(update, 0), arg(update, 1))
-    await _show(update, context, told.card, context.t("service.assigned", name=html.escape(
-        told.card.assignee_name or "?")))
+    await _show(update, context, told.card, context.t("service.assigned", name=
+        told.card.assignee_name or "?"))
     for chat_id, locale in told.tell:
         text = context.i18n.t(locale or context.settings.default_locale, "service.push_assigned",
-                              number=told.card.ticket.number, subject=html.escape(told.card.ticket.subject))
+                              number=told.card.ticket.number, subject=told.card.ticket.subject)
         delivery = await deliver(context.bot, chat_id, text, [[ticket_button(context.t, told.card.ticket,
                                                                              context.services.clock.now())]])
         if delivery.outcome is not Outcome.SENT:
@@ -270,7 +274,7 @@ async def _entry_confirm(update: Update, context: CrmContext, draft: dict[str, A
     key = "service.check_update" if draft["entry"] == EntryKind.UPDATE.value else "service.check_note"
     rows = [[(context.t("service.btn_send" if draft["entry"] == EntryKind.UPDATE.value else "service.btn_save"),
               "tke:send"), (context.t("common.cancel"), "tke:cancel")]]
-    await respond(update, context, context.t(key, text=html.escape(draft["text"])), rows, edit=False)
+    await respond(update, context, context.t(key, text=draft["text"]), rows, edit=False)
 
 
 @flow.on_text(ENTRY)

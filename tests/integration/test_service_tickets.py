@@ -35,7 +35,8 @@ async def _join(bot: BotHarness, tg_id: int, name: str, role: str, department_id
     roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
     invite = await bot.services.organisation.invites.create(admin, roles[role], department_id or admin.department_id)
     await bot.user(tg_id, name, language_code=language).send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
+    actor: Actor | None = await bot.services.organisation.identity.actor_for(
+        TelegramIdentity(tg_id, name, language_code=language))
     assert actor is not None
     return actor
 

@@ -28,11 +28,11 @@ def severity_text(t: Translate, severity: Severity) -> str:
 
 def card_text(t: Translate, card: TicketCard, timezone: str, now: datetime) -> str:
     ticket = card.ticket
-    lines = [t("service.card_title", number=ticket.number, subject=html.escape(ticket.subject)),
-             t("service.card_customer", name=html.escape(card.customer_name)),
+    lines = [t("service.card_title", number=ticket.number, subject=ticket.subject),
+             t("service.card_customer", name=card.customer_name),
              t("service.card_status", status=status_text(t, ticket.status)),
              t("service.card_severity", severity=severity_text(t, ticket.severity)),
-             t("service.card_assignee", name=html.escape(card.assignee_name or t("service.nobody")))]
+             t("service.card_assignee", name=card.assignee_name or t("service.nobody"))]
     if ticket.is_open:
         key = "service.card_breached" if ticket.breached(now) else "service.card_due"
         lines.append(t(key, due=local_time(ticket.due_at, timezone)))
@@ -47,7 +47,7 @@ def card_text(t: Translate, card: TicketCard, timezone: str, now: datetime) -> s
         for entry in reversed(card.entries):
             text = t(f"service.status_{entry.text}") if entry.kind is EntryKind.STATUS else entry.text
             lines.append(t(f"service.entry_{entry.kind.value}", when=local_time(entry.created_at, timezone),
-                           text=html.escape(short(text, 200))))
+                           text=short(text, 200)))
     return "\n".join(lines)
 
 
@@ -98,5 +98,5 @@ def listing_text(t: Translate, tickets: Sequence[Ticket], team: bool, now: datet
 
 def nudge_text(t: Translate, ticket: Ticket, breach: bool, timezone: str) -> tuple[str, list[list[Button]]]:
     key = "service.push_breached" if breach else "service.push_nudge"
-    text = t(key, number=ticket.number, subject=html.escape(ticket.subject), due=local_time(ticket.due_at, timezone))
+    text = t(key, number=ticket.number, subject=ticket.subject, due=local_time(ticket.due_at, timezone))
     return text, [[(ticket.number, f"tk:open:{ticket.id}")]]
