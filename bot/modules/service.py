@@ -34,6 +34,7 @@ MODULE = Module(
     commands=(
         Command("ticket", "service.cmd_ticket", "tickets.create"),
         Command("tickets", "service.cmd_tickets", "service.view"),
+        Command("ticketreport", "service.cmd_ticketreport", "service.view"),
     ),
     handlers=(registration.register,),
     jobs=(sla.register,),

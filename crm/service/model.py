@@ -130,3 +130,38 @@ class Nudge:
 
 def ticket_number(year: int, sequence: int) -> str:
     return f"T{year}-{sequence:04d}"
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One ticket as the report reads it (one narrow query; the figures are computed from these)."""
+
+    category: str | None
+    assignee: str | None
+    status: Status
+    created_at: datetime
+    due_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    satisfaction: int | None
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    label: str
+    opened: int
+    open_now: int
+    closed: int
+    breaches: int
+    first_response_hours: float | None  # median
+    resolve_hours: float | None  # median
+    satisfaction: float | None  # average of the ratings given
+    rated: int
+
+
+@dataclass(frozen=True)
+class Report:
+    since: datetime
+    total: ReportRow
+    by_category: tuple[ReportRow, ...]
+    by_assignee: tuple[ReportRow, ...]

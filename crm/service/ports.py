@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.organisation.permissions import ScopeFilter
-from crm.service.model import Entry, Ticket
+from crm.service.model import Entry, ReportLine, Ticket
 
 
 class TicketRepository(Protocol):
@@ -25,6 +25,10 @@ class TicketRepository(Protocol):
         ...
     async def awaiting_satisfaction(self, phone: str) -> Ticket | None:
         """The latest closed ticket of this number whose satisfaction question is unanswered."""
+        ...
+    async def report_lines(self, scope: ScopeFilter, since: datetime) -> Sequence[ReportLine]:
+        """Live tickets opened since ``since`` whose owner or assignee the scope allows, as the report reads
+        them (with the assignee's name)."""
         ...
     async def claim_nudges(self, now: datetime) -> Sequence[Ticket]:
         """Open, assigned tickets past their nudge time not yet nudged, marked nudged in the same statement."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from crm.core.clock import Clock
@@ -39,6 +39,7 @@ from crm.service.model import (
     Entry,
     EntryKind,
     Nudge,
+    Report,
     Severity,
     Source,
     Status,
@@ -48,6 +49,7 @@ from crm.service.model import (
     ticket_number,
 )
 from crm.service.ports import ServiceUnitOfWork
+from crm.service.report import grouped, summarise
 from crm.service.sla import SlaPolicy
 
 TOPIC = "service"  # the SMS topic (crm/messaging/subscriptions.py DEFAULT_TOPICS): transactional
@@ -406,6 +408,18 @@ class TicketService:
                                {"satisfaction": score})
             await uow.commit()
         return self._texts.t("service.sms_thanks", ticket.locale, number=ticket.number)
+
+    # ---- the report -----------------------------------------------------------------------------------------
+
+    async def report(self, actor: Actor, days: int) -> Report:
+        """Tickets opened in the last ``days`` within the actor's ``service`` scope."""
+        actor.require("service.view")
+        now = self._clock.now()
+        since = now - timedelta(days=days)
+        async with self._uow(write=False) as uow:
+            lines = await uow.service.tickets.report_lines(actor.scope_filter("service"), since)
+        return Report(since, summarise("", lines, now), grouped(lines, lambda x: x.category, "—", now),
+                      grouped(lines, lambda x: x.assignee, "—", now))
 
     # ---- SLA ------------------------------------------------------------------------------------------------
 

@@ -15,7 +15,8 @@ def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[A
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handlers([CommandHandler("ticket", tk.new_ticket), CommandHandler("tickets", tk.listing)])
+    app.add_handlers([CommandHandler("ticket", tk.new_ticket), CommandHandler("tickets", tk.listing),
+                     CommandHandler("ticketreport", tk.report)])
     app.add_handlers(_buttons("tkn", {"save": tk.save, "cancel": tk.cancel, "sev": tk.severity, "pick": tk.pick,
                                       "c": tk.from_card}))
     app.add_handlers(_buttons("tk", {"open": tk.open_ticket, "mv": tk.move, "upd": tk.ask_update,

@@ -21,13 +21,14 @@ from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.customers.model import EntityKind, SearchHit
 from crm.organisation.permissions import Scope
 from crm.service.model import EntryKind, Severity, Status, TicketCard
+from crm.service.report import period_days
 from crm.service.tickets import clean_text
 from handlers.core import flow
 from handlers.core.common import Button, actor_of, message_text, require_actor
 from handlers.core.screens import arg, respond
 from outbound.telegram_send import Outcome, deliver
 from views.core.text import short
-from views.service.tickets import card_rows, card_text, listing_text, severity_text, ticket_button
+from views.service.tickets import card_rows, card_text, listing_text, report_text, severity_text, ticket_button
 
 log = logging.getLogger(__name__)
 
@@ -339,3 +340,16 @@ async def listing(update: Update, context: CrmContext) -> None:
 @require_actor("service.view")
 async def listing_page(update: Update, context: CrmContext) -> None:
     await _listing(update, context, team=arg(update, 0) == 1)
+
+
+# ---- the report -----------------------------------------------------------------------------------------------
+
+@require_actor("service.view")
+async def report(update: Update, context: CrmContext) -> None:
+    """``/ticketreport [week|month|quarter|year|<days>]`` within the reader's scope."""
+    days = period_days(" ".join(context.args or []))
+    if days is None:
+        await respond(update, context, context.t("service.report_usage"))
+        return
+    found = await context.services.service.tickets.report(actor_of(context), days)
+    await respond(update, context, report_text(context.t, found, days, actor_of(context).timezone))

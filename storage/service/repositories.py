@@ -11,8 +11,9 @@ from sqlalchemy import Row, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.organisation.permissions import ScopeFilter
-from crm.service.model import OPEN, Entry, EntryKind, Severity, Source, Status, Ticket
+from crm.service.model import OPEN, Entry, EntryKind, ReportLine, Severity, Source, Status, Ticket
 from storage.organisation.repositories import scope_clause
+from storage.organisation.tables import staff
 from storage.service import tables as t
 
 _FIELDS = tuple(f.name for f in fields(Ticket))
@@ -72,6 +73,17 @@ class SqlTicketRepository:
                                     k.satisfaction_asked_at.is_not(None), k.satisfaction.is_(None))
             .order_by(k.closed_at.desc(), k.id.desc()).limit(1))).first()
         return _ticket(row) if row is not None else None
+
+    async def report_lines(self, scope: ScopeFilter, since: datetime) -> Sequence[ReportLine]:
+        k, s = t.tickets.c, staff.c
+        rows = await self._c.execute(
+            select(k.category, s.name.label("assignee"), k.status, k.created_at, k.due_at, k.first_response_at,
+                   k.resolved_at, k.satisfaction)
+            .select_from(t.tickets.outerjoin(staff, s.id == k.assignee_id))
+            .where(k.deleted_at.is_(None), k.created_at >= since,
+                   or_(scope_clause(scope, k.owner_id), scope_clause(scope, k.assignee_id))))
+        return [ReportLine(row.category, row.assignee, Status(row.status), row.created_at, row.due_at,
+                           row.first_response_at, row.resolved_at, row.satisfaction) for row in rows]
 
     async def _claim(self, *where: Any, mark: str, now: datetime) -> Sequence[Ticket]:
         k = t.tickets.c

@@ -125,3 +125,6 @@ async def test_forged_presses_on_another_teams_ticket_change_nothing(engine: Asy
         after = (await bot.services.service.tickets.card(neds, ticket_id)).ticket
         assert after.status is Status.NEW and after.assignee_id is None and after.updated_at == after.created_at
         assert "Nothing open" in await sue.text_of("/tickets")
+        assert "All: 1 opened, 1 open, 0 closed, 0 overdue" in await ned.text_of("/ticketreport week")
+        assert "/ticketreport with week" in await ned.text_of("/ticketreport someday")
+        assert "All: 0 opened" in await sue.text_of("/ticketreport")  # another team's ticket is not counted

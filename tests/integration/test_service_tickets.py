@@ -122,6 +122,11 @@ async def test_sms_ticket_assignment_update_sla_and_rating(engine: AsyncEngine, 
         assert await _text_in(ep, PHONE, "5") == "Thank you for rating ticket T2026-0001."
         assert (await tickets.card(mia, ticket.id)).ticket.satisfaction == 5
         assert await _text_in(ep, PHONE, "4") is None  # answered already: nobody's text
+        report = await tickets.report(mia, 30)
+        assert (report.total.opened, report.total.closed, report.total.breaches, report.total.rated) == (1, 1, 1, 1)
+        assert report.total.satisfaction == 5.0 and report.total.first_response_hours is not None
+        assert [(row.label, row.opened) for row in report.by_assignee] == [("Ned", 1)]
+        assert (await tickets.report(mia, 1)).total.opened == 0  # opened more than a day ago
         reopened = await tickets.move(mia, ticket.id, Status.IN_PROGRESS)
         assert reopened.ticket.status is Status.IN_PROGRESS and reopened.ticket.due_at > clock.now()
 
@@ -178,5 +183,7 @@ async def test_scope_and_wrong_input(engine: AsyncEngine, clock: ManualClock) ->
         with pytest.raises(NotFound):
             await tickets.assign(mia, ticket.id, sue.staff_id)  # outside Mia's staff scope
         assert await tickets.listing(sue, team=True) == []
+        assert (await tickets.report(sue, 30)).total.opened == 0  # out of her scope
+        assert (await tickets.report(mia, 30)).total.opened == 1
         clock.advance(timedelta(hours=1))
         assert (await tickets.card(mia, ticket.id)).ticket.status is Status.NEW

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from crm.service.model import MOVES, EntryKind, Severity, Status, Ticket, TicketCard
+from crm.service.model import MOVES, EntryKind, Report, ReportRow, Severity, Status, Ticket, TicketCard
 from outbound.telegram_send import Button
 from views.core.formatting import local_time
 from views.core.text import short
@@ -100,3 +101,24 @@ def nudge_text(t: Translate, ticket: Ticket, breach: bool, timezone: str) -> tup
     key = "service.push_breached" if breach else "service.push_nudge"
     text = t(key, number=ticket.number, subject=ticket.subject, due=local_time(ticket.due_at, timezone))
     return text, [[(ticket.number, f"tk:open:{ticket.id}")]]
+
+
+def _figure(value: float | None, fmt: str = "{:.1f}") -> str:
+    return fmt.format(value) if value is not None else "—"
+
+
+def report_row(t: Translate, row: ReportRow) -> str:
+    return t("service.report_row", label=row.label, opened=row.opened, open=row.open_now, closed=row.closed,
+             breaches=row.breaches, response=_figure(row.first_response_hours), resolve=_figure(row.resolve_hours),
+             rating=_figure(row.satisfaction), rated=row.rated)
+
+
+def report_text(t: Translate, report: Report, days: int, timezone: str) -> str:
+    lines = [t("service.report_title", days=days, since=local_time(report.since, timezone, "%Y-%m-%d")),
+             report_row(t, replace(report.total, label=t("service.report_total")))]
+    if report.total.opened:
+        lines += ["", t("service.report_by_category")]
+        lines += [report_row(t, row) for row in report.by_category]
+        lines += ["", t("service.report_by_assignee")]
+        lines += [report_row(t, row) for row in report.by_assignee]
+    return "\n".join(lines)
