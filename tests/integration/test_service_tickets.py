@@ -117,7 +117,9 @@ async def test_sms_ticket_assignment_update_sla_and_rating(engine: AsyncEngine, 
         closed = await tickets.move(mia, ticket.id, Status.CLOSED)
         assert closed.ticket.status is Status.CLOSED and closed.ticket.satisfaction_asked_at is not None
         await _dispatch(ep)
-        assert "Reply 1 (poor) to 5 (excellent)" in _texts_to(ep, PHONE)[-1]
+        texts = _texts_to(ep, PHONE)  # sent concurrently: in either order
+        assert sorted(texts[1:]) == ["Ticket T2026-0001 is closed. How satisfied are you? Reply 1 (poor) to 5 "
+                                     "(excellent).", "Ticket T2026-0001 is resolved. Reply if the problem persists."]
 
         assert await _text_in(ep, PHONE, "5") == "Thank you for rating ticket T2026-0001."
         assert (await tickets.card(mia, ticket.id)).ticket.satisfaction == 5
