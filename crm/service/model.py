@@ -46,6 +46,8 @@ class EntryKind(StrEnum):
     UPDATE = "update"  # to the customer, by SMS and e-mail
     INBOUND = "inbound"  # what the customer texted
     STATUS = "status"
+    FILE = "file"  # a photo or file sent in chat: its Telegram file id and a copy under DATA_DIR
+    VISIT = "visit"  # the technician's check-in on site: the shared location
 
 
 class Source(StrEnum):
@@ -101,6 +103,8 @@ class Entry:
     text: str
     staff_id: int | None
     created_at: datetime
+    file_id: str | None = None
+    file_path: str | None = None  # relative to DATA_DIR
 
 
 @dataclass(frozen=True)

@@ -307,6 +307,8 @@ class TicketService:
         return after
 
     async def assign(self, actor: Actor, ticket_id: int, staff_id: int) -> Told:
+        """``Told.tell`` is the assignee, to be pushed the ticket with its button (the ticket stays in their
+        /tickets whether or not the push arrives)."""
         actor.require("tickets.assign")
         async with self._uow() as uow:
             ticket = await self._visible(uow, actor, ticket_id)
@@ -318,7 +320,6 @@ class TicketService:
                 raise NotFound()
             status = Status.ASSIGNED if ticket.status is Status.NEW else ticket.status
             after = await self._changed(uow, actor, ticket, "assign", assignee_id=person.id, status=status)
-            await self._tell(uow, after, [person], "service.push_assigned", exclude=actor.staff_id)
             card = await self._card(uow, after)
             await uow.commit()
         tell = ((person.telegram_user_id, person.locale or ""),) if (
@@ -380,6 +381,29 @@ class TicketService:
             card = await self._card(uow, ticket)
             await uow.commit()
         return card
+
+    async def attach(self, actor: Actor, ticket_id: int, kind: EntryKind, text: str, *, file_id: str | None = None,
+                     file_path: str | None = None) -> TicketCard:
+        """A photo or file sent in chat (``FILE``), or the technician's check-in on site (``VISIT``, the shared
+        location as text): internal, like a note."""
+        if kind not in (EntryKind.FILE, EntryKind.VISIT) or (kind is EntryKind.FILE and not file_id):
+            raise ValidationFailed("error.invalid")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            ticket = await self._workable(uow, actor, ticket_id)
+            entry = await uow.service.entries.add(Entry(id=0, ticket_id=ticket.id, kind=kind, text=text[:500],
+                                                        staff_id=actor.staff_id, created_at=now, file_id=file_id,
+                                                        file_path=file_path))
+            await audit.record(uow, actor.staff_id, kind.value, "ticket", ticket.id, {},
+                               {"entry_id": entry.id, "file_id": file_id, "text": entry.text})
+            card = await self._card(uow, ticket)
+            await uow.commit()
+        return card
+
+    async def may_work(self, actor: Actor, ticket_id: int) -> TicketCard:
+        """The ticket, when the actor may add to it (before a file is downloaded for it)."""
+        async with self._uow(write=False) as uow:
+            return await self._card(uow, await self._workable(uow, actor, ticket_id))
 
     async def _email(self, uow: ServiceUnitOfWork, ticket: Ticket, body: str) -> None:
         if ticket.customer_id is None:

@@ -20,7 +20,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("tkn", {"save": tk.save, "cancel": tk.cancel, "sev": tk.severity, "pick": tk.pick,
                                       "c": tk.from_card}))
     app.add_handlers(_buttons("tk", {"open": tk.open_ticket, "mv": tk.move, "upd": tk.ask_update,
-                                     "note": tk.ask_note, "asg": tk.assign_menu, "to": tk.assign,
-                                     "list": tk.listing_page}))
+                                     "note": tk.ask_note, "att": tk.ask_attachment, "asg": tk.assign_menu,
+                                     "to": tk.assign, "list": tk.listing_page}))
     app.add_handlers(_buttons("tke", {"send": tk.send_entry, "cancel": tk.cancel_entry}))
     card_extras.add(app, card_extras.CardExtra(button=tk.card_button))

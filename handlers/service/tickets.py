@@ -6,12 +6,15 @@ sent) and assignment.
 Buttons (ids only; every press reads again through the service, which checks permission and scope):
   tkn:save  tkn:cancel  tkn:sev:<i>  tkn:pick:<customer id>  tkn:c:<customer id>
   tk:open:<id>  tk:mv:<id>:<status i>  tk:upd:<id>  tk:note:<id>  tk:asg:<id>  tk:to:<id>:<staff id>  tk:list:<0|1>
-  tke:send  tke:cancel
+  tk:att:<id>  tke:send  tke:cancel
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import uuid
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -39,6 +42,7 @@ PICK = "tkn.pick"
 TYPED = "tkn.text"
 ENTRY = "tke.text"
 ENTRY_CONFIRM = "tke.confirm"
+ATTACH = "tka.file"
 SEVERITIES = tuple(Severity)
 STATUSES = tuple(Status)
 PICK_LIMIT = 8
@@ -340,6 +344,75 @@ async def listing(update: Update, context: CrmContext) -> None:
 @require_actor("service.view")
 async def listing_page(update: Update, context: CrmContext) -> None:
     await _listing(update, context, team=arg(update, 0) == 1)
+
+
+# ---- photos, files and the visit check-in ---------------------------------------------------------------------
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+
+
+@require_actor("service.view")
+async def ask_attachment(update: Update, context: CrmContext) -> None:
+    card = await context.services.service.tickets.may_work(actor_of(context), arg(update, 0))
+    flow.ask(context, ATTACH, ticket_id=card.ticket.id, document=True)
+    await respond(update, context, context.t("service.ask_attachment", number=card.ticket.number), edit=False)
+
+
+@flow.on_text(ATTACH)
+@require_actor("service.view")
+async def typed_at_attachment(update: Update, context: CrmContext) -> None:
+    """Text where a photo, a file or a location was asked for: say so; the text is not kept."""
+    await respond(update, context, context.t("service.ask_attachment_again"))
+
+
+def _keep(context: CrmContext, ticket_id: int, name: str, content: bytes) -> str:
+    """A private copy under DATA_DIR (0600): the Telegram file id may stop working one day."""
+    folder = Path(context.settings.data_dir) / "tickets" / str(ticket_id)
+    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    relative = Path("tickets") / str(ticket_id) / f"{uuid.uuid4().hex}{Path(name).suffix[:10]}"
+    descriptor = os.open(Path(context.settings.data_dir) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(content)
+    return relative.as_posix()
+
+
+@flow.on_message(ATTACH)
+@require_actor("service.view")
+async def sent_attachment(update: Update, context: CrmContext) -> None:
+    message = update.effective_message
+    ticket_id = int(flow.pending(context).get("ticket_id", 0))
+    tickets = context.services.service.tickets
+    actor = actor_of(context)
+    if message is not None and message.location is not None:
+        place = f"{message.location.latitude:.5f},{message.location.longitude:.5f}"
+        card = await tickets.attach(actor, ticket_id, EntryKind.VISIT, place)
+        flow.end(context)
+        await _show(update, context, card, context.t("service.checked_in"))
+        return
+    found: tuple[str, str, int | None] | None = None
+    if message is not None and message.photo:
+        found = (message.photo[-1].file_id, "photo.jpg", message.photo[-1].file_size)
+    elif message is not None and message.document is not None:
+        found = (message.document.file_id, message.document.file_name or "file", message.document.file_size)
+    if found is None:
+        await respond(update, context, context.t("service.ask_attachment_again"))
+        return
+    file_id, name, size = found
+    if size is not None and size > MAX_FILE_BYTES:
+        await respond(update, context, context.t("service.file_too_big"))
+        return
+    await tickets.may_work(actor, ticket_id)  # nothing is downloaded for a ticket the sender may not touch
+    content = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+    path = _keep(context, ticket_id, name, content)
+    try:
+        card = await tickets.attach(actor, ticket_id, EntryKind.FILE, name, file_id=file_id, file_path=path)
+    except DomainError:
+        (Path(context.settings.data_dir) / path).unlink(missing_ok=True)
+        raise
+    flow.end(context)
+    await _show(update, context, card, context.t("service.attached"))
 
 
 # ---- the report -----------------------------------------------------------------------------------------------

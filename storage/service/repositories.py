@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -110,13 +110,14 @@ class SqlEntryRepository:
         e = t.ticket_entries
         new_id = (await self._c.execute(insert(e).values(
             ticket_id=entry.ticket_id, kind=entry.kind.value, text=entry.text, staff_id=entry.staff_id,
-            created_at=entry.created_at).returning(e.c.id))).scalar_one()
-        return Entry(id=int(new_id), ticket_id=entry.ticket_id, kind=entry.kind, text=entry.text,
-                     staff_id=entry.staff_id, created_at=entry.created_at)
+            file_id=entry.file_id, file_path=entry.file_path, created_at=entry.created_at).returning(e.c.id))
+                  ).scalar_one()
+        return replace(entry, id=int(new_id))
 
     async def of(self, ticket_id: int, *, limit: int) -> Sequence[Entry]:
         e = t.ticket_entries.c
         rows = await self._c.execute(select(t.ticket_entries).where(e.ticket_id == ticket_id)
                                      .order_by(e.id.desc()).limit(limit))
         return [Entry(id=row.id, ticket_id=row.ticket_id, kind=EntryKind(row.kind), text=row.text,
-                      staff_id=row.staff_id, created_at=row.created_at) for row in rows]
+                      staff_id=row.staff_id, created_at=row.created_at, file_id=row.file_id,
+                      file_path=row.file_path) for row in rows]

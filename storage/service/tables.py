@@ -55,6 +55,8 @@ ticket_entries = Table(
     Column("kind", String(10), nullable=False),
     Column("text", Text, nullable=False),
     Column("staff_id", Integer, ForeignKey("staff.id"), nullable=True),
+    Column("file_id", String(200), nullable=True),
+    Column("file_path", String(300), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     Index(None, "ticket_id", "id"),
 )

@@ -5,6 +5,8 @@ card's 🛠 Ticket in Simplified Chinese; wrong input at each step; forged press
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
@@ -31,8 +33,10 @@ async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str
     return chatter, actor
 
 
-async def test_ticket_in_traditional_chinese_assigned_and_updated(engine: AsyncEngine, clock: ManualClock) -> None:
-    async with running_bot(engine, clock) as bot:
+async def test_ticket_in_traditional_chinese_assigned_and_updated(engine: AsyncEngine, clock: ManualClock,
+                                                                  tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    async with running_bot(engine, clock, data_dir=data_dir) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
         mia, _ = await _join(bot, MIA, "Mia", "manager")
         nat, nats = await _join(bot, NAT, "Nat", "rep", "zh-hant")
@@ -72,6 +76,17 @@ async def test_ticket_in_traditional_chinese_assigned_and_updated(engine: AsyncE
         assert "已排入傳送給客戶的通知" in sent and "技師明天下午三點到" in sent
         await nat.press("🔧 處理中")
         assert (await tickets.card(nats, ticket.id)).ticket.status is Status.IN_PROGRESS
+
+        await nat.press("📎 照片、檔案或 📍 到場打卡")
+        assert "請傳送照片、檔案或位置" in await nat.text_of("這是照片")  # text is not a photo
+        replies = await nat._do(bot.api.photo(nat.user, b"\xff\xd8jpeg-bytes\xff\xd9", enqueue=False))
+        assert "已附加到維修單" in (replies[-1].text or "") and "📎 photo.jpg" in (replies[-1].text or "")
+        await nat.press("📎 照片、檔案或 📍 到場打卡")
+        replies = await nat._do(bot.api.location(nat.user, 24.77, 121.01, enqueue=False))
+        assert "已到場打卡" in (replies[-1].text or "") and "到場（24.77000,121.01000）" in (replies[-1].text or "")
+        kept = list((data_dir / "tickets" / str(ticket.id)).iterdir())
+        assert [p.read_bytes() for p in kept] == [b"\xff\xd8jpeg-bytes\xff\xd9"]
+        assert all(p.stat().st_mode & 0o777 == 0o600 for p in kept)
         assert "🔒" not in " ".join(nat.labels())  # a rep cannot close
 
 

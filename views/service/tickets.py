@@ -70,6 +70,7 @@ def card_rows(t: Translate, card: TicketCard, *, staff_id: int, may_assign: bool
         if ticket.is_open:
             rows.append([(t("service.btn_update"), f"tk:upd:{ticket.id}"),
                          (t("service.btn_note"), f"tk:note:{ticket.id}")])
+            rows.append([(t("service.btn_attach"), f"tk:att:{ticket.id}")])
     if may_assign and ticket.is_open:
         rows.append([(t("service.btn_assign"), f"tk:asg:{ticket.id}")])
     return rows

@@ -67,6 +67,8 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
     sa.Column('staff_id', sa.Integer(), nullable=True),
+    sa.Column('file_id', sa.String(length=200), nullable=True),
+    sa.Column('file_path', sa.String(length=300), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_ticket_entries_staff_id_staff')),
     sa.ForeignKeyConstraint(['ticket_id'], ['tickets.id'], name=op.f('fk_ticket_entries_ticket_id_tickets')),
