@@ -33,6 +33,7 @@ from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor, Scope, ScopeFilter
 from crm.service.model import (
+    CATEGORY_LIMIT,
     MOVES,
     SUBJECT_LIMIT,
     TEXT_LIMIT,
@@ -56,6 +57,7 @@ TOPIC = "service"  # the SMS topic (crm/messaging/subscriptions.py DEFAULT_TOPIC
 LIST_LIMIT = 50
 ENTRIES_SHOWN = 5
 _SPACES = re.compile(r"\s+")
+_TAG = re.compile(r"(?:^|\s)#(\w+)")
 
 
 def clean_text(text: str | None) -> str:
@@ -65,6 +67,12 @@ def clean_text(text: str | None) -> str:
     if len(value) > TEXT_LIMIT:
         raise ValidationFailed("error.field_too_long", field="text", limit=TEXT_LIMIT)
     return value
+
+
+def category_of(text: str) -> str | None:
+    """The first ``#word`` of the text, the ticket's category ("#printer the paper jams")."""
+    found = _TAG.search(text)
+    return found.group(1).casefold()[:CATEGORY_LIMIT] if found else None
 
 
 def subject_of(text: str) -> str:
@@ -169,6 +177,7 @@ class TicketService:
                    text: str, severity: Severity, category: str | None, opened_by: int | None, source: Source,
                    phone: str | None, locale: str | None = None) -> Ticket:
         now = self._clock.now()
+        category = category or category_of(text)
         year, sequence, number = await self._next(uow, now)
         ticket = await uow.service.tickets.add(Ticket(
             id=0, number=number, year=year, sequence=sequence, customer_id=customer_id, lead_id=lead_id,

@@ -10,6 +10,7 @@ import pytest
 from crm.service.inbound import parse_rating, parse_support
 from crm.service.model import MOVES, Severity, Status, ticket_number
 from crm.service.sla import SlaPolicy, WorkingHours, parse_sla
+from crm.service.tickets import category_of
 
 TAIPEI = "Asia/Taipei"
 
@@ -61,6 +62,12 @@ def test_support_keywords_and_ratings() -> None:
     assert parse_support("supporting act") is None and parse_support("I need support") is None
     assert [parse_rating(text) for text in ("5", " 3. ", "５", "0", "6", "10", "five", "")] == [5, 3, 5, None,
                                                                                             None, None, None, None]
+
+
+def test_a_hash_tag_is_the_category() -> None:
+    assert category_of("#Printer the paper jams #urgent") == "printer"
+    assert category_of("冷氣不冷 #冷氣") == "冷氣"
+    assert category_of("issue#3 is back") is None and category_of("no tag") is None
 
 
 def test_numbers_and_moves() -> None:

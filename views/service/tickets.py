@@ -34,6 +34,8 @@ def card_text(t: Translate, card: TicketCard, timezone: str, now: datetime) -> s
              t("service.card_status", status=status_text(t, ticket.status)),
              t("service.card_severity", severity=severity_text(t, ticket.severity)),
              t("service.card_assignee", name=card.assignee_name or t("service.nobody"))]
+    if ticket.category:
+        lines.append(t("service.card_category", category=ticket.category))
     if ticket.is_open:
         key = "service.card_breached" if ticket.breached(now) else "service.card_due"
         lines.append(t(key, due=local_time(ticket.due_at, timezone)))
