@@ -75,6 +75,9 @@ class Settings:
     overdue_repeat_days: typing.Annotated[int, Range(0, 90)] = 7
     # Contract numbers are <prefix><year>-<0001>.
     contract_prefix: str = "C"
+    # Service tickets: working hours per severity before a ticket is due, and the hours that count (company zone).
+    service_sla_hours: str = "urgent=4,high=8,normal=24,low=72"
+    service_hours: str = "mon-fri 09:00-18:00"
     # How often due reminders are looked for (seconds); the database rows are the truth, this is only latency.
     reminder_tick_seconds: typing.Annotated[float, Range(0.5, 300)] = 5
     # Announcements: a reader who has not pressed "Got it" this many hours after delivery is nudged once, at a
@@ -315,6 +318,20 @@ def _segment_price(value: str) -> str:
     return value.strip()
 
 
+def _sla_hours(value: str) -> str:
+    from crm.service.sla import parse_sla
+
+    parse_sla(value)
+    return value.strip()
+
+
+def _service_hours(value: str) -> str:
+    from crm.service.sla import WorkingHours
+
+    WorkingHours.parse(value, "UTC")
+    return value.strip()
+
+
 def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with http:// or https://")
@@ -347,6 +364,8 @@ _CHECKS: dict[str, Callable[[Any], Any]] = {
     "default_currency": _currency,
     "sms_quiet_hours": _quiet_hours,
     "sms_segment_price": _segment_price,
+    "service_sla_hours": _sla_hours,
+    "service_hours": _service_hours,
     "telegram_api_base_url": _url,
     "telegram_api_file_url": _url,
     "telegram_bot_token": _token,

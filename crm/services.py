@@ -19,6 +19,7 @@ from crm.orders.module import OrdersServices
 from crm.organisation.module import OrganisationServices
 from crm.sales.module import SalesServices
 from crm.segments.module import SegmentsServices
+from crm.service.module import ServiceServices
 
 
 @dataclass
@@ -39,3 +40,4 @@ class Services:
     expenses: ExpensesServices
     contracts: ContractsServices
     announcements: AnnouncementsServices
+    service: ServiceServices

@@ -68,6 +68,7 @@ from storage.sales.tables import (
 from storage.segments.tables import (
     segments,
 )
+from storage.service.tables import ticket_entries, tickets
 
 __all__ = [
     "announcement_recipients",
@@ -124,4 +125,6 @@ __all__ = [
     "sms_templates",
     "sms_topics",
     "staff",
+    "ticket_entries",
+    "tickets",
 ]

@@ -37,6 +37,7 @@ from storage.organisation.repositories import SqlAuditRepository
 from storage.sales.group import SalesRepositories
 from storage.segments.group import SegmentRepositories
 from storage.segments.repositories import SqlSettingsStore
+from storage.service.group import ServiceRepositories
 
 _G = TypeVar("_G")
 
@@ -101,6 +102,8 @@ class SqlUnitOfWork:
         return self._group("contracts", ContractsRepositories)
     def announcements(self) -> AnnouncementsRepositories:
         return self._group("announcements", AnnouncementsRepositories)
+    def service(self) -> ServiceRepositories:
+        return self._group("service", ServiceRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

@@ -10,6 +10,7 @@ from bot.modules import customers, expenses, followups, messaging, orders, organ
 from bot.modules import billing, customers, expenses, followups, messaging, organisation, sales, segments
 from bot.modules import contracts, customers, expenses, followups, messaging, organisation, sales, segments
 from bot.modules import announcements, customers, expenses, followups, messaging, organisation, sales, segments
+from bot.modules import customers, expenses, followups, messaging, organisation, sales, segments, service
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -24,6 +25,7 @@ MODULES: tuple[Module, ...] = (
     expenses.MODULE,
     contracts.MODULE,
     announcements.MODULE,
+    service.MODULE,
 )
 
 

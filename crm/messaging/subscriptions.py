@@ -27,6 +27,7 @@ import phonenumbers
 
 from crm.core.clock import Clock
 from crm.core.errors import NotFound, ValidationFailed
+from crm.core.extension import ExtensionPoint
 from crm.core.money import Money
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
@@ -35,7 +36,7 @@ from crm.customers.model import EntityKind, Lead
 from crm.followups.followups import Target, resolve_target
 from crm.messaging.events import SmsOptedIn, SmsOptedOut
 from crm.messaging.outbox import OutboxChannel, OutboxMessage, cancel_pending
-from crm.messaging.ports.outbox import SEND, Cancel, Decision, Defer
+from crm.messaging.ports.outbox import SEND, Cancel, Decision, Defer, InboundSmsHandler
 from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.messaging.quiet_hours import QuietHours, recipient_zone
 from crm.messaging.sms_keywords import KeywordIntent, KeywordKind, classify_inbound, help_reply
@@ -250,6 +251,9 @@ class SubscriptionService:
         self._clock = clock
         self.program = program
         self._texts = texts
+        # Texts that are no consent keyword go to the modules built on this one, in order, until one answers
+        # (the service module's "SUPPORT <text>" and a 1–5 rating).
+        self.other_texts: ExtensionPoint[InboundSmsHandler] = ExtensionPoint()
 
     # ---- reading -------------------------------------------------------------------------------------------
 
@@ -360,10 +364,14 @@ class SubscriptionService:
     async def handle_inbound(self, from_e164: str, to_e164: str, body: str) -> str | None:
         """A text to our number: keywords change consent (with the text as evidence); returns the reply."""
         intent = classify_inbound(body)
-        if intent.kind is KeywordKind.NONE:
-            return None
         phone = phones.try_normalize(from_e164, self.program.phone_region)
         if phone is None:
+            return None
+        if intent.kind is KeywordKind.NONE:
+            for handler in self.other_texts:
+                reply = await handler(phone, to_e164, body)
+                if reply is not None:
+                    return reply
             return None
         locale = _reply_locale(intent, phone)
         program = self.program.program(locale)

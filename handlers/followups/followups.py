@@ -689,6 +689,11 @@ async def on_location(update: Update, context: CrmContext) -> None:
         await reply(update, context, context.t("followups.checkin_saved", name=str(last.get("name", ""))))
         return
     if is_waiting(context):
+        waiting = flow.current(context)
+        own = flow.message_handler(waiting.kind) if waiting is not None else None
+        if own is not None:  # another area asked for a message of its own (a ticket's on-site check-in)
+            await own(update, context)
+            return
         await reply(update, context, context.t("error.expected_text"))  # another area asked for text
         return
     visit = new_draft(context, LOG, kind=InteractionKind.VISIT.value, kind_chosen=True,

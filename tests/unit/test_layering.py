@@ -47,6 +47,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "billing": frozenset({"core", "organisation", "customers", "segments", "sales"}),
     "contracts": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "announcements": frozenset({"core", "organisation"}),
+    "service": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 

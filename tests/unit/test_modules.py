@@ -23,6 +23,8 @@ FUTURE_AREAS = {"sales", "service", "announcements", "analytics", "invoices", "p
                 "digests", "tickets", "intel", "competitors", "fields"}
 FUTURE_AREAS = {"sales", "service", "announcements", "analytics", "quotes", "orders", "discounts", "shipments",
                 "contracts", "projects", "digests", "tickets", "intel", "competitors",
+FUTURE_AREAS = {"sales", "announcements", "analytics", "quotes", "orders", "discounts", "shipments",
+                "invoices", "payments", "contracts", "projects", "digests", "intel", "competitors",
                 "fields"}
                 "invoices", "payments", "projects", "digests"}
                 "invoices", "payments", "contracts", "digests"}

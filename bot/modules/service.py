@@ -1,0 +1,42 @@
+"""The service module: after-sales tickets opened in chat or by SMS, their SLA, customer updates and rating."""
+
+from __future__ import annotations
+
+from bot.i18n import Catalogs
+from bot.module import Module, Wiring
+from crm.messaging.module import MessagingServices
+from crm.messaging.subscriptions import CatalogTexts
+from crm.service.inbound import ServiceTexts
+from crm.service.module import ServiceServices
+from crm.service.sla import SlaPolicy
+from crm.service.tickets import TicketService
+from handlers.core.menu import Command
+from handlers.service import registration
+from scheduler.service import sla
+from storage.service import tables
+
+
+def build(wiring: Wiring) -> ServiceServices:
+    settings = wiring.settings
+    policy = SlaPolicy.parse(settings.service_sla_hours, settings.service_hours, settings.default_timezone)
+    tickets = TicketService(wiring.uow, wiring.clock, policy, CatalogTexts(lambda: Catalogs().messages),
+                            phone_region=settings.default_phone_region, company=settings.company_name)
+    # "SUPPORT <text>" and a 1–5 rating texted to the SMS number reach the tickets.
+    wiring.need(MessagingServices).subscriptions.other_texts.add(ServiceTexts(tickets))
+    return ServiceServices(tickets=tickets)
+
+
+MODULE = Module(
+    name="service",
+    requires=("organisation", "customers", "segments", "followups", "messaging"),
+    build=build,
+    operations=("service.view", "service.create", "tickets.create", "tickets.assign", "tickets.close"),
+    commands=(
+        Command("ticket", "service.cmd_ticket", "tickets.create"),
+        Command("tickets", "service.cmd_tickets", "service.view"),
+        Command("ticketreport", "service.cmd_ticketreport", "service.view"),
+    ),
+    handlers=(registration.register,),
+    jobs=(sla.register,),
+    tables=(tables.tickets, tables.ticket_entries),
+)

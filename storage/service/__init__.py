@@ -1,0 +1,1 @@
+"""The service module's storage: tickets and their entries."""
