@@ -9,6 +9,7 @@ from typing import Any
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
+from crm.digests.module import DigestsServices
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.messaging.module import MessagingServices
@@ -31,3 +32,4 @@ class Services:
     messaging: MessagingServices
     sales: SalesServices
     expenses: ExpensesServices
+    digests: DigestsServices

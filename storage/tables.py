@@ -17,6 +17,7 @@ from storage.customers.tables import (
     leads,
     search_terms,
 )
+from storage.digests.tables import digest_sends, digest_settings
 from storage.expenses.tables import expense_categories, expenses
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
@@ -59,6 +60,8 @@ __all__ = [
     "customer_prices",
     "customers",
     "departments",
+    "digest_sends",
+    "digest_settings",
     "expense_categories",
     "expenses",
     "followups",

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
 from storage.customers.group import CustomerRepositories
+from storage.digests.group import DigestsRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
@@ -85,6 +86,10 @@ class SqlUnitOfWork:
     @property
     def expenses(self) -> ExpensesRepositories:
         return self._group("expenses", ExpensesRepositories)
+
+    @property
+    def digests(self) -> DigestsRepositories:
+        return self._group("digests", DigestsRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

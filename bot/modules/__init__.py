@@ -6,7 +6,7 @@ A module comes after the modules it requires. Adding one: docs/architecture.md, 
 from __future__ import annotations
 
 from bot.module import Module
-from bot.modules import customers, expenses, followups, messaging, organisation, sales, segments
+from bot.modules import customers, digests, expenses, followups, messaging, organisation, sales, segments
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -17,6 +17,7 @@ MODULES: tuple[Module, ...] = (
     messaging.MODULE,
     sales.MODULE,
     expenses.MODULE,
+    digests.MODULE,  # last: every other module has added its digest sections
 )
 
 

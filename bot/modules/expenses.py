@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from bot.module import Module, Wiring
+from crm.expenses.digest import PendingExpensesSection
 from crm.expenses.expenses import ExpenseService
 from crm.expenses.module import ExpensesServices
+from crm.organisation.module import OrganisationServices
 from handlers.core.menu import Command
 from handlers.expenses import registration
 from storage.expenses import tables
 
 
 def build(wiring: Wiring) -> ExpensesServices:
+    wiring.need(OrganisationServices).digest_sections.add(PendingExpensesSection())
     return ExpensesServices(
         expenses=ExpenseService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency))
 

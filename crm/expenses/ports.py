@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from crm.customers.ports import CustomersUnitOfWork
@@ -28,6 +29,12 @@ class ExpenseRepository(Protocol):
                      since: date | None = None, before: date | None = None, limit: int) -> Sequence[Expense]:
         """Live expenses the scope allows (of one person, with one status, spent in ``[since, before)`` when
         given), the latest spent first."""
+        ...
+
+    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
+                         ) -> Sequence[tuple[str, int, Decimal]]:
+        """(currency, count, total) of what waited for approval at ``at`` within the scope, not ``not_of``'s own,
+        by currency."""
         ...
 
 

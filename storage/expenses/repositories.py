@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import BigInteger, Float, Row, cast, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.expenses.model import Category, Expense, Status
@@ -83,3 +84,21 @@ class SqlExpenseRepository:
         rows = await self._c.execute(select(t.expenses).where(*where)
                                      .order_by(e.spent_on.desc(), e.id.desc()).limit(limit))
         return [_expense(row) for row in rows]
+
+    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
+                         ) -> Sequence[tuple[str, int, Decimal]]:
+        """(currency, count, total) of the expenses in scope that waited for approval at ``at`` (submitted before
+        it, not decided by then), not ``not_of``'s own: one GROUP BY, summed exactly."""
+        e = t.expenses.c
+        if self._c.dialect.name == "sqlite":
+            # Amounts are text on SQLite (exact); summed as integer ten-thousandths, then back to Decimal.
+            amount = func.sum(cast(func.round(cast(e.amount, Float) * 10000), BigInteger))
+        else:
+            amount = func.sum(e.amount)
+        q = (select(e.currency, func.count().label("n"), amount.label("total"))
+             .where(e.deleted_at.is_(None), e.created_at < at, e.staff_id != not_of, scope_clause(scope, e.staff_id),
+                    or_(e.status == Status.SUBMITTED.value, e.decided_at >= at))
+             .group_by(e.currency).order_by(e.currency))
+        sqlite = self._c.dialect.name == "sqlite"
+        return [(str(r.currency), int(r.n),
+                 Decimal(int(r.total)) / 10000 if sqlite else Decimal(r.total)) for r in await self._c.execute(q)]

@@ -43,6 +43,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "sales": frozenset({"core", "organisation", "customers", "segments"}),
     "expenses": frozenset({"core", "organisation", "customers"}),
+    "digests": frozenset({"core", "organisation"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 
