@@ -59,6 +59,8 @@ class MatplotlibTrendChart:
 
         families = _font_families()
         figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
+        # Fixed margins rather than tight_layout, which draws the whole figure once more to measure it.
+        figure.subplots_adjust(left=0.07, right=0.98, top=0.9, bottom=0.16)
         FigureCanvasAgg(figure)
         axes = figure.add_subplot()
         positions = list(range(len(points)))
@@ -72,6 +74,5 @@ class MatplotlibTrendChart:
         out = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # missing glyphs (no CJK font): boxes, said once at INFO above
-            figure.tight_layout()
             figure.savefig(out, format="png")
         return out.getvalue()
