@@ -107,6 +107,7 @@ def _fill(path: Path, reps: Sequence[int], interactions: int, now: datetime, see
                        [(f"Lead {n}", rng.choice(reps), stamp, stamp)
                         for n in range(leads) for stamp in (_stamp(moment()),)])
         owner_of = dict(db.execute("SELECT id, owner_id FROM customers"))
+        rows: list[tuple[Any, ...]]
         for first in range(0, interactions, 100_000):
             rows = []
             for _ in range(min(100_000, interactions - first)):
