@@ -56,6 +56,7 @@ class MatplotlibTrendChart:
     def render(self, title: str, points: Sequence[str], lines: Sequence[tuple[str, Sequence[int]]]) -> bytes:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         families = _font_families()
         figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI)
@@ -68,6 +69,7 @@ class MatplotlibTrendChart:
             axes.plot(positions, list(values), marker="o", linewidth=2, label=name)
         axes.set_xticks(positions, list(points), rotation=45, fontsize=8, family=families)
         axes.set_ylim(bottom=0)
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.25 of a customer
         axes.grid(axis="y", alpha=0.3)
         axes.set_title(title, family=families)
         axes.legend(prop={"family": families})

@@ -122,7 +122,8 @@ async def deliver(bot: Bot, chat_id: int, text: str, rows: Sequence[Sequence[But
 async def deliver_photo(bot: Bot, chat_id: int, photo: bytes, caption: str = "") -> Delivery:
     """``deliver`` for a picture (a digest's chart): the same outcomes, the caption in HTML."""
     try:
-        message = await bot.send_photo(chat_id, photo, caption=caption or None, parse_mode="HTML")
+        message = await bot.send_photo(chat_id, photo, caption=caption or None, parse_mode="HTML",
+                                       filename="chart.png")
     except TelegramError as exc:
         return _refused(exc, editing=False)
     return Delivery(Outcome.SENT, Sent(message.chat.id, message.message_id))

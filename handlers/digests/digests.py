@@ -49,7 +49,8 @@ async def _send_now(update: Update, context: CrmContext) -> None:
     made = await context.services.digests.digests.now(actor, label=context.t)
     await reply(update, context, digest_message(context.t, made), edit=False)
     if made.chart is not None:
-        await context.bot.send_photo(chat.id, made.chart, caption=chart_caption(context.t, made))
+        await context.bot.send_photo(chat.id, made.chart, caption=chart_caption(context.t, made),
+                                     filename="digest.png")
 
 
 @require_actor(OPERATION)
