@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.organisation.permissions import ScopeFilter
@@ -61,16 +61,21 @@ class SqlCustomerDigestRepository:
     async def followups_due(self, scope: ScopeFilter, start: datetime, end: datetime) -> int:
         f = t.followups.c
         return await self._count(select(func.count()).select_from(t.followups).where(
-            f.due_at >= start, f.due_at < end, f.status != "cancelled", f.deleted_at.is_(None),
+            f.status.in_(("open", "done")), f.due_at >= start, f.due_at < end, f.deleted_at.is_(None),
             scope_clause(scope, f.owner_id)))
 
     async def overdue_by_owner(self, scope: ScopeFilter, at: datetime) -> Sequence[tuple[int, str, int]]:
         """Follow-ups that were overdue at ``at`` (due before it and not done by then), per owner."""
         f, s = t.followups.c, org.staff.c
-        open_then = or_(f.status == "open", and_(f.status == "done", f.completed_at >= at))
-        counted = (select(f.owner_id, func.count().label("n"))
-                   .where(f.due_at < at, open_then, f.deleted_at.is_(None), scope_clause(scope, f.owner_id))
-                   .group_by(f.owner_id).subquery())
+        # Two index-friendly halves rather than one OR: still open (status, due_at), and done only after ``at``
+        # (completed_at) — a scan of every follow-up ever due before ``at`` is what this avoids.
+        mine = (f.due_at < at, f.deleted_at.is_(None), scope_clause(scope, f.owner_id))
+        still_open = select(f.owner_id).where(f.status == "open", *mine)
+        # status through an expression: SQLite then reads completed_at's index (the few done since ``at``), not
+        # status's (every follow-up ever done).
+        done_since = select(f.owner_id).where(func.lower(f.status) == "done", f.completed_at >= at, *mine)
+        late = union_all(still_open, done_since).subquery()
+        counted = select(late.c.owner_id, func.count().label("n")).group_by(late.c.owner_id).subquery()
         rows = await self._c.execute(select(counted.c.owner_id, s.name, counted.c.n)
                                      .join(org.staff, s.id == counted.c.owner_id))
         return [(int(r.owner_id), str(r.name), int(r.n)) for r in rows]

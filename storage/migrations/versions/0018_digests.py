@@ -40,27 +40,30 @@ def upgrade() -> None:
     with op.batch_alter_table('digest_sends', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_digest_sends_period_start'), ['period_start'], unique=False)
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_customers_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_customers_created_at_owner_id_deleted_at'),
+                              ['created_at', 'owner_id', 'deleted_at'], unique=False)
     with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_leads_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_leads_created_at_owner_id_deleted_at'),
+                              ['created_at', 'owner_id', 'deleted_at'], unique=False)
     with op.batch_alter_table('interactions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_interactions_occurred_at_author_id'), ['occurred_at', 'author_id'],
-                              unique=False)
+        batch_op.create_index(batch_op.f('ix_interactions_occurred_at_author_id_deleted_at'),
+                              ['occurred_at', 'author_id', 'deleted_at'], unique=False)
     with op.batch_alter_table('followups', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_followups_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_status_due_at_owner_id_deleted_at'),
+                              ['status', 'due_at', 'owner_id', 'deleted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_followups_completed_at'), ['completed_at'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_followups_completed_at'))
-        batch_op.drop_index(batch_op.f('ix_followups_due_at'))
+        batch_op.drop_index(batch_op.f('ix_followups_status_due_at_owner_id_deleted_at'))
     with op.batch_alter_table('interactions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_interactions_occurred_at_author_id'))
+        batch_op.drop_index(batch_op.f('ix_interactions_occurred_at_author_id_deleted_at'))
     with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_leads_created_at'))
+        batch_op.drop_index(batch_op.f('ix_leads_created_at_owner_id_deleted_at'))
     with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_customers_created_at'))
+        batch_op.drop_index(batch_op.f('ix_customers_created_at_owner_id_deleted_at'))
     with op.batch_alter_table('digest_sends', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_digest_sends_period_start'))
     op.drop_table('digest_sends')
