@@ -20,7 +20,7 @@ from crm.organisation.digest import DigestPeriod
 SLOT = time(8, 30)
 WORKDAY_END = time(18, 0)
 DAILY_TREND_DAYS = 14  # the weekly digest's chart: one point a day
-MONTHLY_TREND_WEEKS = 12  # the monthly digest's chart: one point a week
+MONTHLY_TREND_WEEKS = 9  # the monthly digest's chart: one point a week, about the two months it compares
 
 
 class Frequency(StrEnum):

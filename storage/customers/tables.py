@@ -136,7 +136,7 @@ followups = Table(
     Index(None, "customer_id"),
     Index(None, "lead_id"),
     Index(None, "status", "due_at", "owner_id", "deleted_at"),  # due, and open past due, in a period (digests)
-    Index(None, "completed_at"),  # done in a period (digests)
+    Index(None, "completed_at", "status", "owner_id", "deleted_at"),  # done in a period (digests)
 )
 
 

@@ -43,4 +43,5 @@ expenses = Table(
     Index(None, "staff_id", "spent_on"),
     Index(None, "status"),
     Index(None, "customer_id"),
+    Index(None, "decided_at"),  # what still waited for approval at a past moment (digests)
 )

@@ -1,5 +1,5 @@
-"""digests: each person's digest setting, the claims of scheduled digests, and the time indexes the digest's
-counts read (new customers and leads, interactions, follow-ups done and due)
+"""digests: each person's digest setting, the claims of scheduled digests, and the indexes the digest's counts
+read (new customers and leads, interactions, follow-ups done, due and overdue, expenses decided)
 
 Revision ID: 0018
 Revises: 0013
@@ -51,12 +51,17 @@ def upgrade() -> None:
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_followups_status_due_at_owner_id_deleted_at'),
                               ['status', 'due_at', 'owner_id', 'deleted_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_followups_completed_at'), ['completed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followups_completed_at_status_owner_id_deleted_at'),
+                              ['completed_at', 'status', 'owner_id', 'deleted_at'], unique=False)
+    with op.batch_alter_table('expenses', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_expenses_decided_at'), ['decided_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('expenses', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_expenses_decided_at'))
     with op.batch_alter_table('followups', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_followups_completed_at'))
+        batch_op.drop_index(batch_op.f('ix_followups_completed_at_status_owner_id_deleted_at'))
         batch_op.drop_index(batch_op.f('ix_followups_status_due_at_owner_id_deleted_at'))
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_interactions_occurred_at_author_id_deleted_at'))
