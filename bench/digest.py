@@ -276,10 +276,14 @@ async def run(customer_count: int, interactions: int, folder: Path) -> None:
     busy = await _lookups(services, rep, phones, job)
     sent = job.result()
     took = time.perf_counter() - started
+    # Idle again afterwards: on a shared machine one idle baseline can be unlucky either way.
+    after = await _lookups(services, rep, phones, None, 300)
+    p50, p95, top = _ms(after)
+    print(f"  {'idle, after':<34} n={len(after):5d}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  max {top:7.1f} ms")
     p50, p95, top = _ms(busy)
-    ratio = p95 / _ms(idle)[1]
+    ratio = p95 / min(_ms(idle)[1], _ms(after)[1])
     print(f"  {'during 50 digests at 08:30':<34} n={len(busy):5d}  p50 {p50:7.2f} ms  p95 {p95:7.2f} ms  "
-          f"max {top:7.1f} ms   p95 {ratio:.1f}× idle ({'ok' if ratio <= 2 else 'OVER the 2× target'})")
+          f"max {top:7.1f} ms   p95 {ratio:.1f}× the lower idle p95 ({'ok' if ratio <= 2 else 'OVER the 2× target'})")
     print(f"  ({sent} digests sent, {bot.photos} charts, in {took:.1f} s: {took / max(sent, 1) * 1000:.0f} ms each)")
     print(f"  (load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
           f"{os.cpu_count()} cores)")
