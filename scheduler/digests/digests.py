@@ -2,8 +2,9 @@
 
 A tick every minute asks who is due (their slot has come today and their working day has not ended), claims each
 digest with a unique row (two processes: one wins), computes it off the event loop and sends the text, then the
-chart of a weekly or monthly digest. The first tick comes soon after the start, so a digest missed while the bot
-was down goes out then if the manager's working day still lasts.
+chart of a weekly or monthly digest. The first tick comes a minute after the start (as the morning agenda's: a
+bot restarted twice in a row does its start-up work first), so a digest missed while the bot was down goes out
+then if the manager's working day still lasts.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 
 JOB_NAME = "digests"
 TICK_SECONDS = 60
-FIRST_TICK_SECONDS = 15
+FIRST_TICK_SECONDS = 60
 
 
 async def send_due_digests(services: Services, bot: Bot, catalogs: Any) -> int:
