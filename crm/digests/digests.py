@@ -74,6 +74,13 @@ class Digest:
     chart: bytes | None = None
     """The trend chart as a PNG, when there is a trend with anything in it."""
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing in this period nor the one before: a scheduled push would be noise (``/digest now`` still
+        shows it)."""
+        figures = [f for s in self.sections for f in (*s.figures, *(g for r in s.rows for g in r.figures))]
+        return all(not f.value and not f.previous for f in figures)
+
 
 def frequency_of(stored: str | None) -> Frequency:
     try:

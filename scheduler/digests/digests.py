@@ -39,6 +39,8 @@ async def send_due_digests(services: Services, bot: Bot, catalogs: Any) -> int:
             continue
         t = translator(catalogs, actor.locale)
         made = await digests.compose(actor, due.frequency, due.send_day, label=t)
+        if made.quiet:
+            continue  # claimed, so not looked at again; sent_at stays empty: nothing was pushed
         delivery = await deliver(bot, actor.telegram_user_id, truncate(digest_message(t, made)))
         if delivery.outcome is Outcome.RETRY:
             log.warning("digest for staff %s not sent (%s); trying again next minute", due.staff_id, delivery.error)

@@ -70,12 +70,13 @@ async def test_the_scheduled_digest_arrives_at_half_past_eight_in_chinese(engine
         lin, _ = await _join(bot, LIN, "林經理", "manager", "zh-hant")
         admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
         await bot.services.digests.digests.set_frequency(admin, Frequency.OFF)  # only Lin's digest, then
+        await bot.services.customers.customers.create(admin, CustomerDraft(name="台積電"), force=True)  # Thursday
         clock.set(datetime(2026, 11, 27, 8, 29, tzinfo=TAIPEI))
         assert await send_due_digests(bot.services, bot.app.bot, bot.runtime.catalogs) == 0
         clock.set(datetime(2026, 11, 27, 8, 30, tzinfo=TAIPEI))
         assert await send_due_digests(bot.services, bot.app.bot, bot.runtime.catalogs) == 1
         pushed = bot.api.last_message(LIN).text or ""
-        assert "每日摘要 — 2026-11-26" in pushed and "新客戶：0（上期 0，±0）" in pushed
+        assert "每日摘要 — 2026-11-26" in pushed and "新客戶：1（上期 0，+1）" in pushed
         assert await send_due_digests(bot.services, bot.app.bot, bot.runtime.catalogs) == 0  # once
 
         shown = await lin.text_of("/digest 設定")

@@ -340,6 +340,7 @@ async def test_a_push_refused_for_a_passing_reason_is_tried_again(engine: AsyncE
     from telegram.error import RetryAfter
 
     team = await _team(engine, clock)
+    await _seed(engine, team)
     clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
 
     class FloodedBot(RecordingBot):
@@ -352,3 +353,14 @@ async def test_a_push_refused_for_a_passing_reason_is_tried_again(engine: AsyncE
     later = RecordingBot()
     clock.advance(timedelta(minutes=1))
     assert await send_due_digests(team.services, cast(Bot, later), catalogs) == 3
+
+
+async def test_a_quiet_digest_is_not_pushed(engine: AsyncEngine, clock: ManualClock) -> None:
+    team = await _team(engine, clock)
+    clock.set(datetime(2026, 11, 26, 9, 0, tzinfo=TAIPEI))
+    assert (await _daily(team, team.mia)).quiet  # nothing at all in the period nor the one before
+    bot = RecordingBot()
+    assert await send_due_digests(team.services, cast(Bot, bot), Catalogs()) == 0
+    assert bot.chat_ids == [] and await _due(team) == []  # claimed all the same: not looked at again
+    await _seed(engine, team)
+    assert not (await _daily(team, team.mia)).quiet
