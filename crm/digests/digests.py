@@ -89,13 +89,6 @@ def frequency_of(stored: str | None) -> Frequency:
         return DEFAULT_FREQUENCY
 
 
-def parse_frequency(code: str) -> Frequency:
-    try:
-        return Frequency(code)
-    except ValueError:
-        raise ValidationFailed("digests.bad_frequency") from None
-
-
 class DigestService:
     def __init__(self, uow: UnitOfWorkFactory[DigestsUnitOfWork], clock: Clock, *,
                  sections: Iterable[DigestSection] = (), trends: Iterable[DigestTrend] = (),
@@ -229,5 +222,4 @@ async def _isolated(factory: UnitOfWorkFactory[Any], name: str) -> AsyncIterator
         log.exception("digest part %s failed; the digest goes out without it", name)
 
 
-__all__ = ["CHART_TITLE_KEY", "OPERATION", "Digest", "DigestService", "DueDigest", "frequency_of",
-           "parse_frequency"]
+__all__ = ["CHART_TITLE_KEY", "OPERATION", "Digest", "DigestService", "DueDigest", "frequency_of"]
