@@ -12,6 +12,7 @@ from crm.announcements.module import AnnouncementsServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
+from crm.digests.module import DigestsServices
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.messaging.module import MessagingServices
@@ -41,3 +42,4 @@ class Services:
     contracts: ContractsServices
     announcements: AnnouncementsServices
     service: ServiceServices
+    digests: DigestsServices

@@ -114,21 +114,36 @@ async def deliver(bot: Bot, chat_id: int, text: str, rows: Sequence[Sequence[But
             sent = await send_html(bot, chat_id, text, rows, preview=preview)
         else:
             sent = await edit_html(bot, chat_id, edit_message_id, text, rows, preview=preview)
-    except RetryAfter as exc:
+    except TelegramError as exc:
+        return _refused(exc, editing=edit_message_id is not None)
+    return Delivery(Outcome.SENT, sent)
+
+
+async def deliver_photo(bot: Bot, chat_id: int, photo: bytes, caption: str = "") -> Delivery:
+    """``deliver`` for a picture (a digest's chart): the same outcomes, the caption in HTML."""
+    try:
+        message = await bot.send_photo(chat_id, photo, caption=caption or None, parse_mode="HTML",
+                                       filename="chart.png")
+    except TelegramError as exc:
+        return _refused(exc, editing=False)
+    return Delivery(Outcome.SENT, Sent(message.chat.id, message.message_id))
+
+
+def _refused(exc: TelegramError, *, editing: bool) -> Delivery:
+    """What Telegram's error means for a push. Errors that are not Telegram's are not caught."""
+    if isinstance(exc, RetryAfter):
         return Delivery(Outcome.RETRY, retry_after=retry_seconds(exc), error=exc.message)
-    except TimedOut as exc:
+    if isinstance(exc, TimedOut):
         return Delivery(Outcome.UNCERTAIN, error=exc.message)
-    except Forbidden as exc:
+    if isinstance(exc, Forbidden):
         return Delivery(Outcome.GONE, error=exc.message)
-    except BadRequest as exc:
+    if isinstance(exc, BadRequest):
         message = exc.message.lower()
-        if edit_message_id is not None and "not modified" in message:
+        if editing and "not modified" in message:
             return Delivery(Outcome.SENT)
         gone = any(hint in message for hint in _GONE_HINTS)
         return Delivery(Outcome.GONE if gone else Outcome.FAILED, error=exc.message)
-    except TelegramError as exc:  # the network, or the bot itself (token, endpoint): nothing about this chat
-        return Delivery(Outcome.RETRY, error=exc.message)
-    return Delivery(Outcome.SENT, sent)
+    return Delivery(Outcome.RETRY, error=exc.message)  # the network, or the bot itself: nothing about this chat
 
 
 def retry_seconds(exc: RetryAfter) -> float:

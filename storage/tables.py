@@ -34,6 +34,8 @@ from storage.expenses.tables import (
     expenses,
     projects,
 )
+from storage.digests.tables import digest_sends, digest_settings
+from storage.expenses.tables import expense_categories, expenses
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -84,6 +86,8 @@ __all__ = [
     "departments",
     "expense_budget_alerts",
     "expense_budgets",
+    "digest_sends",
+    "digest_settings",
     "expense_categories",
     "expenses",
     "followups",

@@ -27,6 +27,7 @@ from storage.billing.group import BillingRepositories
 from storage.contracts.group import ContractsRepositories
 from storage.announcements.group import AnnouncementsRepositories
 from storage.customers.group import CustomerRepositories
+from storage.digests.group import DigestsRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
@@ -104,6 +105,8 @@ class SqlUnitOfWork:
         return self._group("announcements", AnnouncementsRepositories)
     def service(self) -> ServiceRepositories:
         return self._group("service", ServiceRepositories)
+    def digests(self) -> DigestsRepositories:
+        return self._group("digests", DigestsRepositories)
 
     @property
     def audit(self) -> SqlAuditRepository:

@@ -11,6 +11,7 @@ from bot.modules import billing, customers, expenses, followups, messaging, orga
 from bot.modules import contracts, customers, expenses, followups, messaging, organisation, sales, segments
 from bot.modules import announcements, customers, expenses, followups, messaging, organisation, sales, segments
 from bot.modules import customers, expenses, followups, messaging, organisation, sales, segments, service
+from bot.modules import customers, digests, expenses, followups, messaging, organisation, sales, segments
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (
@@ -26,6 +27,7 @@ MODULES: tuple[Module, ...] = (
     contracts.MODULE,
     announcements.MODULE,
     service.MODULE,
+    digests.MODULE,  # last: every other module has added its digest sections
 )
 
 

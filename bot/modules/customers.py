@@ -6,9 +6,11 @@ from bot.module import Module, Wiring
 from crm.customers import subscribers
 from crm.customers.contacts_leads import ContactService, LeadService
 from crm.customers.customers import CustomerService
+from crm.customers.digest import NewCustomersSection, NewCustomersTrend
 from crm.customers.exporting import ExportService
 from crm.customers.importing import ImportService
 from crm.customers.module import CustomersServices
+from crm.organisation.module import OrganisationServices
 from handlers.core.menu import Command
 from handlers.customers import importing, registration
 from storage.customers import tables
@@ -20,6 +22,9 @@ def build(wiring: Wiring) -> CustomersServices:
     uow, clock, region = wiring.uow, wiring.clock, wiring.settings.default_phone_region
     customers = CustomerService(uow, clock, phone_region=region)
     worker = worker_beside(uow, clock)  # imports and exports run off the event loop, on connections of their own
+    organisation = wiring.need(OrganisationServices)
+    organisation.digest_sections.add(NewCustomersSection())
+    organisation.digest_trends.add(NewCustomersTrend())
     return CustomersServices(
         customers=customers,
         contacts=ContactService(uow, clock, phone_region=region),

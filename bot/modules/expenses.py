@@ -11,6 +11,9 @@ from crm.expenses.expenses import ExpenseService
 from crm.expenses.module import ExpensesServices
 from crm.expenses.projects import ProjectService
 from crm.expenses.reports import ReportService
+from crm.expenses.digest import PendingExpensesSection
+from crm.expenses.expenses import ExpenseService
+from crm.expenses.module import ExpensesServices
 from crm.organisation.module import OrganisationServices
 from handlers.core.menu import Command
 from handlers.expenses import registration
@@ -26,6 +29,7 @@ def build(wiring: Wiring) -> ExpensesServices:
     worker = worker_beside(uow, clock)  # the proposal and report files are written off the event loop
     sheets = XlsxSheets()
     wiring.need(OrganisationServices).digest_sections.add(BudgetDigestSection())
+    wiring.need(OrganisationServices).digest_sections.add(PendingExpensesSection())
     return ExpensesServices(
         expenses=ExpenseService(uow, clock, currency=wiring.settings.default_currency,
                                 receipts=ReceiptFiles(wiring.settings.data_dir / "receipts")),

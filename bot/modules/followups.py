@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from bot.module import Module, Wiring
 from crm.followups.agenda import AgendaService
+from crm.followups.digest import FollowUpsSection, InteractionsSection, InteractionsTrend
 from crm.followups.followups import FollowUpService
 from crm.followups.module import FollowUpsServices
 from crm.followups.nudges import NudgeService
 from crm.followups.reminders import ReminderService
+from crm.organisation.module import OrganisationServices
 from crm.organisation.permissions import Actor, Scope
 from handlers.core.menu import Command
 from handlers.followups import agenda as agenda_chat
@@ -18,6 +20,10 @@ from scheduler.followups import agenda, nudges, reminders
 
 def build(wiring: Wiring) -> FollowUpsServices:
     settings, uow, clock = wiring.settings, wiring.uow, wiring.clock
+    organisation = wiring.need(OrganisationServices)
+    organisation.digest_sections.add(InteractionsSection())
+    organisation.digest_sections.add(FollowUpsSection())
+    organisation.digest_trends.add(InteractionsTrend())
     return FollowUpsServices(
         followups=FollowUpService(uow, clock),
         reminders=ReminderService(uow, clock, default_locale=settings.default_locale,

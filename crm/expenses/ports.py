@@ -77,6 +77,12 @@ class ReceiptStore(Protocol):
         """The path the copy was written to, relative to the store's folder."""
         ...
 
+    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
+                         ) -> Sequence[tuple[str, int, Decimal]]:
+        """(currency, count, total) of what waited for approval at ``at`` within the scope, not ``not_of``'s own,
+        by currency."""
+        ...
+
 
 class ExpensesRepositories(Protocol):
     @property

@@ -12,7 +12,7 @@ depending on the digests module, and the digests module needs to know none of th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -72,4 +72,28 @@ class DigestSection(Protocol):
         not see the area at all. ``uow`` is an open read-only unit of work of the worker running the digest (the
         storage unit of work, which has every module's repositories): use SQL aggregates, not row loops — a
         digest over 100,000 customers and 1,000,000 interactions has to take well under a second."""
+        ...
+
+
+@dataclass(frozen=True)
+class DigestSeries:
+    """One line of a weekly or monthly digest's trend chart: a count per bucket (oldest first). ``key`` is the
+    translation key of the line's name."""
+
+    key: str
+    values: tuple[int, ...]
+
+
+class DigestTrend(Protocol):
+    """A module's line on the trend chart (``services.organisation.digest_trends``), counted in the same worker
+    unit of work as the sections. ``position`` orders the lines."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def position(self) -> int: ...
+
+    async def series(self, uow: Any, actor: Actor, buckets: Sequence[DigestPeriod]) -> DigestSeries | None:
+        """A count for each bucket in ``actor``'s query scope, or ``None`` when the actor may not see the area."""
         ...

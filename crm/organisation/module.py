@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from crm.core.extension import ExtensionPoint
 from crm.organisation.departments import DepartmentService
-from crm.organisation.digest import DigestSection
+from crm.organisation.digest import DigestSection, DigestTrend
 from crm.organisation.identity import IdentityService
 from crm.organisation.invites import InviteService
 from crm.organisation.roles import RoleService
@@ -24,3 +24,5 @@ class OrganisationServices:
     departments: DepartmentService
     # Parts of a manager's digest, added by the modules that know the figures (crm/organisation/digest.py).
     digest_sections: ExtensionPoint[DigestSection] = field(default_factory=ExtensionPoint)
+    # Lines of the weekly and monthly digests' trend chart, added the same way.
+    digest_trends: ExtensionPoint[DigestTrend] = field(default_factory=ExtensionPoint)

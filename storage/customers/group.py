@@ -10,6 +10,7 @@ from functools import cached_property
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.customers.bulk import SqlBulkCustomerWriter
+from storage.customers.digest import SqlCustomerDigestRepository
 from storage.customers.repositories import (
     SqlContactRepository,
     SqlCustomerRepository,
@@ -54,3 +55,7 @@ class CustomerRepositories:
     @cached_property
     def bulk(self) -> SqlBulkCustomerWriter:
         return SqlBulkCustomerWriter(self._conn)
+
+    @cached_property
+    def digest(self) -> SqlCustomerDigestRepository:
+        return SqlCustomerDigestRepository(self._conn)

@@ -43,6 +43,7 @@ customers = Table(
     Column("deleted_at", UTCDateTime(), nullable=True),
     Index(None, "owner_id"),
     Index(None, "last_contact_at"),
+    Index(None, "created_at", "owner_id", "deleted_at"),  # new customers of a period, from the index alone (digests)
 )
 
 
@@ -84,6 +85,7 @@ leads = Table(
     Column("last_contact_at", UTCDateTime(), nullable=True),
     Column("deleted_at", UTCDateTime(), nullable=True),
     Index(None, "owner_id"),
+    Index(None, "created_at", "owner_id", "deleted_at"),  # new leads of a period (digests)
 )
 
 
@@ -104,6 +106,7 @@ interactions = Table(
     Column("deleted_at", UTCDateTime(), nullable=True),
     Index(None, "customer_id", "occurred_at"),
     Index(None, "lead_id", "occurred_at"),
+    Index(None, "occurred_at", "author_id", "deleted_at"),  # interactions of a period per author (digests)
 )
 
 
@@ -132,6 +135,8 @@ followups = Table(
     Index(None, "owner_id", "status", "due_at"),
     Index(None, "customer_id"),
     Index(None, "lead_id"),
+    Index(None, "status", "due_at", "owner_id", "deleted_at"),  # due, and open past due, in a period (digests)
+    Index(None, "completed_at", "status", "owner_id", "deleted_at"),  # done in a period (digests)
 )
 
 

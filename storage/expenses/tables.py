@@ -99,4 +99,5 @@ expense_budget_alerts = Table(
     Column("attempts", Integer, nullable=False),
     UniqueConstraint("budget_id", "threshold"),
     Index(None, "sent_at"),
+    Index(None, "decided_at"),  # what still waited for approval at a past moment (digests)
 )

@@ -1,0 +1,23 @@
+"""The digests module's storage: its repository on one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.digests.repositories import SqlDigestRepository
+
+
+class DigestsRepositories:
+    """This module's repositories on one unit of work's connection, each built when first used."""
+
+    def __init__(self, conn: AsyncConnection, now: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._now = now
+
+    @cached_property
+    def digests(self) -> SqlDigestRepository:
+        return SqlDigestRepository(self._conn)
