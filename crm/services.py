@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crm.announcements.module import AnnouncementsServices
 from crm.billing.module import BillingServices
 from crm.contracts.module import ContractsServices
-from crm.announcements.module import AnnouncementsServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices

@@ -4,6 +4,7 @@ tables in ``storage/<module>/tables.py``."""
 
 from __future__ import annotations
 
+from storage.announcements.tables import announcement_recipients, announcements
 from storage.billing.tables import (
     billing_terms,
     invoice_counters,
@@ -13,7 +14,6 @@ from storage.billing.tables import (
     payments,
 )
 from storage.contracts.tables import contract_counters, contracts
-from storage.announcements.tables import announcement_recipients, announcements
 from storage.core_tables import (
     app_kv,
     ptb_conversations,
@@ -27,6 +27,7 @@ from storage.customers.tables import (
     leads,
     search_terms,
 )
+from storage.digests.tables import digest_sends, digest_settings
 from storage.expenses.tables import (
     expense_budget_alerts,
     expense_budgets,
@@ -34,8 +35,6 @@ from storage.expenses.tables import (
     expenses,
     projects,
 )
-from storage.digests.tables import digest_sends, digest_settings
-from storage.expenses.tables import expense_categories, expenses
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -84,10 +83,10 @@ __all__ = [
     "customer_prices",
     "customers",
     "departments",
-    "expense_budget_alerts",
-    "expense_budgets",
     "digest_sends",
     "digest_settings",
+    "expense_budget_alerts",
+    "expense_budgets",
     "expense_categories",
     "expenses",
     "followups",

@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
+from storage.announcements.group import AnnouncementsRepositories
 from storage.billing.group import BillingRepositories
 from storage.contracts.group import ContractsRepositories
-from storage.announcements.group import AnnouncementsRepositories
 from storage.customers.group import CustomerRepositories
 from storage.digests.group import DigestsRepositories
 from storage.engine import is_sqlite
@@ -99,12 +99,20 @@ class SqlUnitOfWork:
     @property
     def billing(self) -> BillingRepositories:
         return self._group("billing", BillingRepositories)
+
+    @property
     def contracts(self) -> ContractsRepositories:
         return self._group("contracts", ContractsRepositories)
+
+    @property
     def announcements(self) -> AnnouncementsRepositories:
         return self._group("announcements", AnnouncementsRepositories)
+
+    @property
     def service(self) -> ServiceRepositories:
         return self._group("service", ServiceRepositories)
+
+    @property
     def digests(self) -> DigestsRepositories:
         return self._group("digests", DigestsRepositories)
 

@@ -6,12 +6,21 @@ A module comes after the modules it requires. Adding one: docs/architecture.md, 
 from __future__ import annotations
 
 from bot.module import Module
-from bot.modules import customers, expenses, followups, messaging, orders, organisation, sales, segments
-from bot.modules import billing, customers, expenses, followups, messaging, organisation, sales, segments
-from bot.modules import contracts, customers, expenses, followups, messaging, organisation, sales, segments
-from bot.modules import announcements, customers, expenses, followups, messaging, organisation, sales, segments
-from bot.modules import customers, expenses, followups, messaging, organisation, sales, segments, service
-from bot.modules import customers, digests, expenses, followups, messaging, organisation, sales, segments
+from bot.modules import (
+    announcements,
+    billing,
+    contracts,
+    customers,
+    digests,
+    expenses,
+    followups,
+    messaging,
+    orders,
+    organisation,
+    sales,
+    segments,
+    service,
+)
 from handlers.core.menu import CANCEL, Command
 
 MODULES: tuple[Module, ...] = (

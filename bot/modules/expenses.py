@@ -7,13 +7,11 @@ from bot.module import Module, Wiring
 from crm.expenses.budget_digest import BudgetDigestSection
 from crm.expenses.budgets import BudgetService
 from crm.expenses.categories import CategoryService
+from crm.expenses.digest import PendingExpensesSection
 from crm.expenses.expenses import ExpenseService
 from crm.expenses.module import ExpensesServices
 from crm.expenses.projects import ProjectService
 from crm.expenses.reports import ReportService
-from crm.expenses.digest import PendingExpensesSection
-from crm.expenses.expenses import ExpenseService
-from crm.expenses.module import ExpensesServices
 from crm.organisation.module import OrganisationServices
 from handlers.core.menu import Command
 from handlers.expenses import registration

@@ -21,10 +21,9 @@ from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
-from crm.sales.quotes import QuoteService
-from crm.sales.stages import StageService
 from crm.sales.quote_sending import QuoteSending
 from crm.sales.quotes import OpenQuotesSection, QuoteDiscounts, QuoteService
+from crm.sales.stages import StageService
 from crm.sales.stale import StaleService
 from handlers.core.menu import Command
 from handlers.sales import registration

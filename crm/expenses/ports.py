@@ -39,6 +39,12 @@ class ExpenseRepository(Protocol):
     async def spent(self, scope: ScopeFilter, *, since: date, before: date, statuses: Sequence[Status],
                     project_id: int | None = None) -> Sequence[tuple[int, int, int | None, str, Status, Decimal]]: ...
 
+    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
+                         ) -> Sequence[tuple[str, int, Decimal]]:
+        """(currency, count, total) of what waited for approval at ``at`` within the scope, not ``not_of``'s own,
+        by currency."""
+        ...
+
 
 class ProjectRepository(Protocol):
     async def add(self, project: Project, name_key: str) -> Project: ...
@@ -75,12 +81,6 @@ class ReceiptStore(Protocol):
 
     def save(self, expense_id: int, data: bytes) -> str:
         """The path the copy was written to, relative to the store's folder."""
-        ...
-
-    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
-                         ) -> Sequence[tuple[str, int, Decimal]]:
-        """(currency, count, total) of what waited for approval at ``at`` within the scope, not ``not_of``'s own,
-        by currency."""
         ...
 
 

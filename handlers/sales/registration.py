@@ -13,9 +13,9 @@ from handlers.sales import catalog as cat
 from handlers.sales import create, product_import
 from handlers.sales import discounts as disc
 from handlers.sales import opportunities as opp
-from handlers.sales import stages as st
 from handlers.sales import quote_new as qn
 from handlers.sales import quotes as qt
+from handlers.sales import stages as st
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:

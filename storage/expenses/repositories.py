@@ -11,8 +11,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Numeric, Row, case, cast, extract, func, insert, select, update
-from sqlalchemy import BigInteger, Float, Row, cast, func, insert, select, union_all, update
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Numeric,
+    Row,
+    case,
+    cast,
+    extract,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.expenses.model import Budget, Category, Expense, Project, ProjectStatus, Status
@@ -150,6 +163,30 @@ class SqlExpenseRepository:
         return [(int(r.department_id), int(r.category_id), r.project_id, r.currency, Status(r.status),
                  _money(r.cents)) for r in await self._c.execute(q)]
 
+
+    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
+                         ) -> Sequence[tuple[str, int, Decimal]]:
+        """(currency, count, total) of the expenses in scope that waited for approval at ``at`` (submitted before
+        it, not decided by then), not ``not_of``'s own: one GROUP BY, summed exactly."""
+        e = t.expenses.c
+
+        def amount(column: Any) -> Any:
+            if self._c.dialect.name == "sqlite":
+                # Amounts are text on SQLite (exact); summed as integer ten-thousandths, then back to Decimal.
+                return func.sum(cast(func.round(cast(column, Float) * 10000), BigInteger))
+            return func.sum(column)
+
+        # Two index-friendly halves rather than one OR: still waiting (status), and decided only after ``at``.
+        mine = (e.deleted_at.is_(None), e.created_at < at, e.staff_id != not_of, scope_clause(scope, e.staff_id))
+        waiting = union_all(
+            select(e.currency, e.amount).where(e.status == Status.SUBMITTED.value, *mine),
+            select(e.currency, e.amount).where(e.status != Status.SUBMITTED.value, e.decided_at >= at, *mine),
+        ).subquery()
+        q = (select(waiting.c.currency, func.count().label("n"), amount(waiting.c.amount).label("total"))
+             .group_by(waiting.c.currency).order_by(waiting.c.currency))
+        sqlite = self._c.dialect.name == "sqlite"
+        return [(str(r.currency), int(r.n),
+                 Decimal(int(r.total)) / 10000 if sqlite else Decimal(r.total)) for r in await self._c.execute(q)]
 
 def _project(row: Row[Any]) -> Project:
     return Project(id=row.id, name=row.name, owner_id=row.owner_id, status=ProjectStatus(row.status),
@@ -295,26 +332,3 @@ class SqlBudgetAlertRepository:
         a = t.expense_budget_alerts
         await self._c.execute(update(a).where(a.c.id == alert_id)
                               .values(sent_at=sent_at, attempts=a.c.attempts + 1))
-    async def pending_at(self, scope: ScopeFilter, at: datetime, *, not_of: int
-                         ) -> Sequence[tuple[str, int, Decimal]]:
-        """(currency, count, total) of the expenses in scope that waited for approval at ``at`` (submitted before
-        it, not decided by then), not ``not_of``'s own: one GROUP BY, summed exactly."""
-        e = t.expenses.c
-
-        def amount(column: Any) -> Any:
-            if self._c.dialect.name == "sqlite":
-                # Amounts are text on SQLite (exact); summed as integer ten-thousandths, then back to Decimal.
-                return func.sum(cast(func.round(cast(column, Float) * 10000), BigInteger))
-            return func.sum(column)
-
-        # Two index-friendly halves rather than one OR: still waiting (status), and decided only after ``at``.
-        mine = (e.deleted_at.is_(None), e.created_at < at, e.staff_id != not_of, scope_clause(scope, e.staff_id))
-        waiting = union_all(
-            select(e.currency, e.amount).where(e.status == Status.SUBMITTED.value, *mine),
-            select(e.currency, e.amount).where(e.status != Status.SUBMITTED.value, e.decided_at >= at, *mine),
-        ).subquery()
-        q = (select(waiting.c.currency, func.count().label("n"), amount(waiting.c.amount).label("total"))
-             .group_by(waiting.c.currency).order_by(waiting.c.currency))
-        sqlite = self._c.dialect.name == "sqlite"
-        return [(str(r.currency), int(r.n),
-                 Decimal(int(r.total)) / 10000 if sqlite else Decimal(r.total)) for r in await self._c.execute(q)]

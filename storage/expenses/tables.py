@@ -63,6 +63,7 @@ expenses = Table(
     Index(None, "status"),
     Index(None, "customer_id"),
     Index(None, "project_id"),
+    Index(None, "decided_at"),  # what still waited for approval at a past moment (digests)
 )
 
 # One amount per department × category × year, optionally for one project; ``project_key`` is the project id or 0,
@@ -99,5 +100,4 @@ expense_budget_alerts = Table(
     Column("attempts", Integer, nullable=False),
     UniqueConstraint("budget_id", "threshold"),
     Index(None, "sent_at"),
-    Index(None, "decided_at"),  # what still waited for approval at a past moment (digests)
 )

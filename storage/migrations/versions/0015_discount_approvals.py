@@ -1,7 +1,7 @@
 """sales: discount limits per role and discount approval requests
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.types
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 numbering counter per year
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0016'
-down_revision = '0013'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """announcements: the bulletin board and one delivery / read-receipt row per recipient
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.types
 
 revision = '0017'
-down_revision = '0013'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 read (new customers and leads, interactions, follow-ups done, due and overdue, expenses decided)
 
 Revision ID: 0018
-Revises: 0013
+Revises: 0017
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0018'
-down_revision = '0013'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

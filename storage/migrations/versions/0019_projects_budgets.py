@@ -2,7 +2,7 @@
 project), the budget alerts sent, and the receipt's copy under DATA_DIR
 
 Revision ID: 0019
-Revises: 0013
+Revises: 0018
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0019'
-down_revision = '0013'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 customer
 
 Revision ID: 0020
-Revises: 0013
+Revises: 0019
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0020'
-down_revision = '0013'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

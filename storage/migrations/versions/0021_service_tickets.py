@@ -1,7 +1,7 @@
 """service: tickets (numbered per year, SLA due and nudge times, satisfaction) and their entries
 
 Revision ID: 0021
-Revises: 0013
+Revises: 0020
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from alembic import op
 import storage.types
 
 revision = '0021'
-down_revision = '0013'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
