@@ -37,7 +37,8 @@ def test_piped_session_imports_a_csv_sent_with_file(tmp_path: Path) -> None:
     # The check and the write run in the background; each script line waits for them, as a person would.
     (tmp_path / "customers.csv").write_text("name,phone\nAlice Wong,0911 222 333\nBob Lee,0922 333 444\n",
                                             encoding="utf-8")
-    out = _console(tmp_path, "!file customers.csv\n1\n")
+    out = _console(tmp_path, "!file customers.csv\n1\n1\n")
+    assert "What is in customers.csv?\n  [1] 👥 Customers\n  [2] 📦 Products" in out  # Ada may import both
     assert "Checking customers.csv" in out
     assert "customers.csv — 2 rows" in out and "2 ready to import" in out
     assert "[1] Import 2 valid rows  [2] Cancel" in out
