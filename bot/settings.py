@@ -64,9 +64,6 @@ class Settings:
     quote_prefix: str = "Q"
     # Order numbers are <prefix><year>-<0001>.
     order_prefix: str = "O"
-    # The largest discount (percent, per line or on the whole order) someone without discounts.approve may give
-    # on an order; beyond it the order waits for approval.
-    order_discount_limit: typing.Annotated[int, Range(0, 100)] = 10
     # Invoice numbers are <prefix><year>-<0001>; an invoice is due this many days after it is issued unless the
     # customer has payment terms of their own (/terms on the customer's invoices).
     invoice_prefix: str = "INV"

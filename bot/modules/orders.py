@@ -3,18 +3,18 @@ shipments (invoices and what is owed build on it)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from bot.i18n import Catalogs
 from bot.module import Module, Wiring
 from crm.customers.module import CustomersServices
 from crm.messaging.module import MessagingServices
 from crm.messaging.subscriptions import CatalogTexts
+from crm.orders.discounts import OrderDiscounts
 from crm.orders.module import OrdersServices
 from crm.orders.orders import OrderService
 from crm.orders.subscribers import LastOrdersSection, OpenOrders, OrderFromAcceptedQuote
 from crm.organisation.module import OrganisationServices
 from crm.sales.events import QuoteAccepted
+from crm.sales.module import SalesServices
 from handlers.core.menu import Command
 from handlers.orders import registration
 from storage.orders import tables
@@ -29,9 +29,11 @@ def build(wiring: Wiring) -> OrdersServices:
     wiring.need(OrganisationServices).staff.open_work.add(OpenOrders())
     wiring.need(CustomersServices).customers.card_sections.add(LastOrdersSection())
     program = wiring.need(MessagingServices).subscriptions.program
+    # Orders beyond their taker's discount limit wait for the same approval as quotes (crm/orders/discounts.py).
+    discounts = wiring.need(SalesServices).discounts
+    discounts.subjects.add(OrderDiscounts(wiring.clock.now))
     return OrdersServices(orders=OrderService(
-        wiring.uow, wiring.clock, prefix=settings.order_prefix,
-        discount_limit=Decimal(settings.order_discount_limit), program=program,
+        wiring.uow, wiring.clock, discounts, prefix=settings.order_prefix, program=program,
         texts=CatalogTexts(lambda: Catalogs().messages)))
 
 

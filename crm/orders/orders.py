@@ -29,6 +29,7 @@ from crm.customers.model import Customer
 from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
 from crm.messaging.ports.outbox import SEND
 from crm.messaging.subscriptions import DEFAULT_TOPICS, SmsProgram, SmsTexts, decide, sms_locale_for
+from crm.orders.discounts import KIND, order_discount
 from crm.orders.line import Item
 from crm.orders.model import (
     CANCELLABLE,
@@ -48,6 +49,7 @@ from crm.orders.ports import OrdersUnitOfWork
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount
+from crm.sales.discounts import Decided, DiscountService, Requested, limit_of
 from crm.sales.model import Product
 from crm.sales.prices import active_product, read_tier_discounts
 from crm.sales.pricing import price_for, round_money
@@ -140,13 +142,13 @@ async def next_order(uow: OrdersUnitOfWork, prefix: str, order: Order) -> Order:
 
 
 class OrderService:
-    def __init__(self, uow: UnitOfWorkFactory[OrdersUnitOfWork], clock: Clock, *, prefix: str = "O",
-                 discount_limit: Decimal = Decimal(10), program: SmsProgram | None = None,
-                 texts: SmsTexts | None = None) -> None:
+    def __init__(self, uow: UnitOfWorkFactory[OrdersUnitOfWork], clock: Clock, discounts: DiscountService, *,
+                 prefix: str = "O", program: SmsProgram | None = None, texts: SmsTexts | None = None) -> None:
         self._uow = uow
         self._clock = clock
+        # Limits, requests and decisions are the sales module's, one machinery for quotes and orders.
+        self._discounts = discounts
         self.prefix = prefix
-        self.discount_limit = discount_limit  # percent a taker without discounts.approve may give
         self._program = program
         self._texts = texts
 
@@ -214,12 +216,11 @@ class OrderService:
             raise ValidationFailed("orders.error_delivery_past")
         return delivery_date
 
-    def needs_approval(self, actor: Actor, order: Order) -> bool:
-        """A discount beyond the limit from someone who may not approve discounts waits for someone who may."""
-        if actor.can("discounts.approve"):
-            return False
-        return order.order_discount > self.discount_limit or any(
-            line.discount > self.discount_limit for line in order.lines)
+    @staticmethod
+    async def _over_limit(uow: OrdersUnitOfWork, order: Order) -> bool:
+        """A discount beyond the taker's role limit (docs/sales.md, "Discount approval") waits for approval."""
+        limit = await limit_of(uow, order.owner_id)
+        return limit is not None and order_discount(order) > limit
 
     async def preview(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
                       order_discount: Decimal = Decimal(0), delivery_date: date | None = None) -> Order:
@@ -248,7 +249,7 @@ class OrderService:
                       status=OrderStatus.CONFIRMED, order_discount=clean_discount(order_discount),
                       delivery_date=self._delivery(actor, delivery_date), created_at=now, updated_at=now,
                       lines=lines, shipped=tuple(Decimal(0) for _ in lines))
-        if self.needs_approval(actor, order):
+        if await self._over_limit(uow, order):
             order = replace(order, status=OrderStatus.PENDING_APPROVAL)
         return order
 
@@ -260,6 +261,9 @@ class OrderService:
             order = await next_order(uow, self.prefix, draft)
             await audit.record(uow, actor.staff_id, "create", "order", order.id, {}, auditable(order))
             await uow.commit()
+        # Beyond the taker's limit: the request for approval exists from the start, so /discounts lists it even
+        # when nobody could be told (the chat asks ``request_approval`` for the approvers to push to).
+        await self.request_approval(actor, order)
         return order
 
     # ---- approval, cancelling --------------------------------------------------------------------------------
@@ -295,17 +299,30 @@ class OrderService:
             raise ValidationFailed("orders.error_status", status=order.status.value)
         return order
 
-    async def discount_approved(self, actor: Actor, order_id: int) -> Order:
-        """A discount beyond the taker's limit was approved: the order is confirmed."""
-        actor.require("discounts.approve")
-        return await self._move(actor, order_id, frozenset({OrderStatus.PENDING_APPROVAL}), OrderStatus.CONFIRMED,
-                                "discount_approved")
+    async def request_approval(self, actor: Actor, order: Order) -> Requested | None:
+        """For an order placed beyond its taker's limit: the request for approval (one per order; asked again,
+        the waiting one), with the approvers to tell. None when the order does not wait for one."""
+        if order.status is not OrderStatus.PENDING_APPROVAL:
+            return None
+        return await self._discounts.request(actor, KIND, order.id)
 
-    async def discount_rejected(self, actor: Actor, order_id: int, reason: str) -> Order:
-        """A discount beyond the taker's limit was refused: the order is cancelled with the reason."""
+    async def _waiting(self, actor: Actor, order_id: int) -> int:
+        async with self._uow(write=False) as uow:
+            order = await self._visible(uow, actor, order_id)
+            approval = await uow.sales.discount_approvals.latest(KIND, order_id)
+        if order.status is not OrderStatus.PENDING_APPROVAL or approval is None:
+            raise ValidationFailed("orders.error_status", status=order.status.value)
+        return approval.id
+
+    async def discount_approved(self, actor: Actor, order_id: int) -> Decided:
+        """Approve the order's waiting request (as from the approval push): the order is confirmed."""
         actor.require("discounts.approve")
-        return await self._move(actor, order_id, frozenset({OrderStatus.PENDING_APPROVAL}), OrderStatus.CANCELLED,
-                                "discount_rejected", cancel_reason=reason_text(reason))
+        return await self._discounts.approve(actor, await self._waiting(actor, order_id))
+
+    async def discount_rejected(self, actor: Actor, order_id: int, reason: str) -> Decided:
+        """Reject it: the order is cancelled with the reason."""
+        actor.require("discounts.approve")
+        return await self._discounts.reject(actor, await self._waiting(actor, order_id), reason_text(reason))
 
     # ---- shipping --------------------------------------------------------------------------------------------
 

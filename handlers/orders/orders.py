@@ -30,6 +30,7 @@ from crm.sales.quote_model import MAX_QUANTITY, LineDraft
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import EntityScreen, Rows, arg, grid, page_arg, paged, respond
+from handlers.sales.discounts import ask_approvers, tell_requester
 from handlers.sales.views import error_text
 from views.core.formatting import zone
 from views.core.text import short
@@ -428,6 +429,9 @@ async def confirmed(update: Update, context: CrmContext) -> None:
     flow.abandon(context)
     note = context.t("orders.created_pending" if order.status.value == "pending_approval" else "orders.created",
                      number=order.number)
+    requested = await context.services.orders.orders.request_approval(actor_of(context), order)
+    if requested is not None:  # beyond the taker's limit: the approvers are asked now
+        note += "\n" + await ask_approvers(context, requested)
     await ORDER.show(update, context, order.id, note=note, edit=False)
 
 
@@ -473,7 +477,8 @@ async def typed_reason(update: Update, context: CrmContext) -> None:
     service = context.services.orders.orders
     try:
         if waiting.get("verb") == "reject":
-            await service.discount_rejected(actor_of(context), order_id, message_text(update))
+            await tell_requester(context, await service.discount_rejected(actor_of(context), order_id,
+                                                                          message_text(update)))
         else:
             await service.cancel(actor_of(context), order_id, message_text(update))
     except ValidationFailed as exc:
@@ -488,8 +493,9 @@ async def typed_reason(update: Update, context: CrmContext) -> None:
 
 @require_actor("discounts.approve")
 async def approve_discount(update: Update, context: CrmContext) -> None:
-    order = await context.services.orders.orders.discount_approved(actor_of(context), arg(update, 0))
-    await ORDER.show(update, context, order.id, note=context.t("orders.approved_note"))
+    decided = await context.services.orders.orders.discount_approved(actor_of(context), arg(update, 0))
+    await ORDER.show(update, context, decided.subject.subject_id, note=context.t("orders.approved_note"))
+    await tell_requester(context, decided)
 
 
 @require_actor("shipments.create")

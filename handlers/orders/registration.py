@@ -10,11 +10,13 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
+from crm.orders.discounts import KIND
 from crm.orders.events import OrderFromQuote
 from handlers.customers import card_extras
 from handlers.orders import orders as od
 from outbound.telegram_send import Outcome, deliver
 from views.orders.orders import card_rows, card_section, card_text
+from views.sales import quotes as discount_cards
 
 log = logging.getLogger(__name__)
 CARD_ORDERS = 3  # orders on the customer card
@@ -53,6 +55,8 @@ def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    # The discount-approval push's "open" button leads to the order card (views/sales/quotes.py).
+    discount_cards.CARD_PREFIX[KIND] = od.ORDER.prefix
     app.add_handlers([CommandHandler("order", od.new_order), CommandHandler("orders", od.orders)])
     app.add_handlers(_buttons("orn", {
         "cu": od.picked_customer, "last": od.same_as_last, "cat": od.category, "p": od.picked_product,

@@ -62,7 +62,7 @@ async def ask_approvers(context: CrmContext, requested: Requested) -> str:
     return context.t("sales.discount_requested", count=len(requested.approvers))
 
 
-async def _tell_requester(context: CrmContext, decided: Decided) -> None:
+async def tell_requester(context: CrmContext, decided: Decided) -> None:
     await push(context, decided.requester,
                lambda t: outcome(t, decided.approval, decided.subject, decided.decider_name))
 
@@ -76,7 +76,7 @@ def _decided_text(context: CrmContext, decided: Decided, note_key: str) -> str:
 async def approve(update: Update, context: CrmContext) -> None:
     decided = await context.services.sales.discounts.approve(actor_of(context), arg(update, 0))
     await respond(update, context, _decided_text(context, decided, "sales.discount_approved_note"))
-    await _tell_requester(context, decided)
+    await tell_requester(context, decided)
 
 
 @require_actor("discounts.approve")
@@ -101,7 +101,7 @@ async def typed_reason(update: Update, context: CrmContext) -> None:
         raise
     flow.end(context)
     await respond(update, context, _decided_text(context, decided, "sales.discount_rejected_note"), edit=False)
-    await _tell_requester(context, decided)
+    await tell_requester(context, decided)
 
 
 @require_actor("discounts.approve")

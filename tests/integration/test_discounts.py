@@ -161,11 +161,12 @@ async def test_a_rejected_discount_stays_unsendable_until_asked_again(engine: As
 
 
 @dataclass
-class FakeOrders:
-    """Another kind of record joining the machinery, as orders will: pending until approved."""
+class FakeRentals:
+    """Another kind of record joining the machinery, as orders do (crm/orders/discounts.py): pending until
+    approved. A kind of its own, so the test sees only what it plugged in."""
 
     owner_id: int
-    kind: str = "order"
+    kind: str = "rental"
     status: dict[int, str] = field(default_factory=lambda: {7: "pending_approval"})
 
     async def describe(self, uow: Any, actor: Actor | None, subject_id: int) -> Discounted:
@@ -184,9 +185,9 @@ class FakeOrders:
 async def test_another_kind_of_record_plugs_in(engine: AsyncEngine, clock: ManualClock) -> None:
     team = await _team(engine, clock)
     discounts = team.org.services.sales.discounts
-    orders = FakeOrders(team.ned.staff_id)
+    orders = FakeRentals(team.ned.staff_id)
     discounts.subjects.add(orders)
-    requested = await discounts.request(team.ned, "order", 7)
+    requested = await discounts.request(team.ned, "rental", 7)
     assert requested.subject.title == "SO-7" and requested.approval.limit == Decimal(10)
     with pytest.raises(NotFound):
         await discounts.request(team.ned, "invoice", 7)  # a kind nobody plugged in

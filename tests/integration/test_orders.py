@@ -122,12 +122,16 @@ async def test_a_discount_beyond_the_limit_waits_for_approval(engine: AsyncEngin
     assert beyond.status is OrderStatus.PENDING_APPROVAL
     with pytest.raises(PermissionDenied):
         await orders.discount_approved(shop.ned, beyond.id)
-    approved = await orders.discount_approved(shop.mia, beyond.id)
-    assert approved.status is OrderStatus.CONFIRMED
+    waiting_list = await shop.org.services.sales.discounts.pending(shop.mia)
+    assert [(p.approval.kind, p.approval.subject_id) for p in waiting_list] == [("order", beyond.id)]
+    decided = await orders.discount_approved(shop.mia, beyond.id)
+    assert decided.subject.subject_id == beyond.id
+    assert (await orders.get(shop.mia, beyond.id)).status is OrderStatus.CONFIRMED
     with pytest.raises(ValidationFailed):
         await orders.discount_approved(shop.mia, beyond.id)  # only a waiting order
     waiting = await orders.create(shop.ned, tsmc, _lines(shop), order_discount=Decimal(30))
-    rejected = await orders.discount_rejected(shop.mia, waiting.id, "too deep")
+    await orders.discount_rejected(shop.mia, waiting.id, "too deep")
+    rejected = await orders.get(shop.mia, waiting.id)
     assert rejected.status is OrderStatus.CANCELLED and rejected.cancel_reason == "too deep"
     assert await _audit(engine, waiting.id) == ["create", "discount_rejected"]
     # The manager may give any discount: confirmed straight away.
