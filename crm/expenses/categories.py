@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.expenses.expenses import seed_categories
 from crm.expenses.model import Category
 from crm.expenses.ports import ExpensesUnitOfWork
 from crm.organisation import audit
@@ -47,6 +48,16 @@ class CategoryService:
     def __init__(self, uow: UnitOfWorkFactory[ExpensesUnitOfWork], clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+        self._seeded = False
+
+    async def _ready(self) -> None:
+        """Once per process: the default categories where there are none (as ``ExpenseService._ready``)."""
+        if self._seeded:
+            return
+        async with self._uow() as uow:
+            if await seed_categories(uow):
+                await uow.commit()
+        self._seeded = True
 
     @staticmethod
     def may_keep(actor: Actor) -> bool:
@@ -60,6 +71,7 @@ class CategoryService:
     async def every(self, actor: Actor) -> Sequence[tuple[Category, bool]]:
         """Every category with whether it is active: any budget holder may read them."""
         actor.require("expenses.budget")
+        await self._ready()
         async with self._uow(write=False) as uow:
             active = {c.id for c in await uow.expenses.categories.all()}
             return [(c, c.id in active) for c in await uow.expenses.categories.every()]
@@ -72,6 +84,7 @@ class CategoryService:
 
     async def add(self, actor: Actor, key: str, names: str) -> Category:
         self._require(actor)
+        await self._ready()
         key = key_of(key)
         name, hant, hans = names_of(names)
         async with self._uow() as uow:
@@ -87,6 +100,7 @@ class CategoryService:
 
     async def rename(self, actor: Actor, category_id: int, names: str) -> Category:
         self._require(actor)
+        await self._ready()
         name, hant, hans = names_of(names)
         async with self._uow() as uow:
             before = next((c for c in await uow.expenses.categories.every() if c.id == category_id), None)
@@ -102,6 +116,7 @@ class CategoryService:
 
     async def set_active(self, actor: Actor, category_id: int, active: bool) -> None:
         self._require(actor)
+        await self._ready()
         async with self._uow() as uow:
             live = {c.id for c in await uow.expenses.categories.all()}
             if category_id not in {c.id for c in await uow.expenses.categories.every()}:
