@@ -22,7 +22,6 @@ from crm.billing.model import (
     Payment,
     PaymentDraft,
     PaymentMethod,
-    status_for,
 )
 from crm.billing.ports import BillingUnitOfWork
 from crm.core.clock import Clock
@@ -62,9 +61,12 @@ class PaymentService:
         self._uow = uow
         self._clock = clock
 
-    async def _targets(self, uow: BillingUnitOfWork, actor: Actor, draft: PaymentDraft) -> Sequence[Invoice]:
+    async def _targets(self, uow: BillingUnitOfWork, actor: Actor, draft: PaymentDraft, *,
+                       lock: bool = False) -> Sequence[Invoice]:
         await visible_customer(uow, actor, draft.customer_id)
-        open_ = await uow.billing.invoices.open_of(actor.scope_filter("sales"), draft.customer_id, draft.currency)
+        # Locked when recording: two payments at once on PostgreSQL must not both read the same balance.
+        open_ = await uow.billing.invoices.open_of(actor.scope_filter("sales"), draft.customer_id, draft.currency,
+                                                   lock=lock)
         if not draft.invoice_ids:
             if not open_:
                 raise ValidationFailed("billing.error_nothing_open")
@@ -99,16 +101,14 @@ class PaymentService:
         draft = clean_draft(draft, today_of(actor, self._clock))
         now = self._clock.now()
         async with self._uow() as uow:
-            targets = {invoice.id: invoice for invoice in await self._targets(uow, actor, draft)}
+            targets = {invoice.id: invoice for invoice in await self._targets(uow, actor, draft, lock=True)}
             allocations = self._spread(draft, list(targets.values()))
             payment = await uow.billing.payments.add(Payment(
                 id=0, customer_id=draft.customer_id, currency=draft.currency, amount=draft.amount,
                 method=draft.method, received_on=draft.received_on, reference=draft.reference,
                 recorded_by=actor.staff_id, created_at=now, allocations=allocations))
             for allocation in allocations:
-                invoice = targets[allocation.invoice_id]
-                paid = invoice.paid + allocation.amount
-                await uow.billing.invoices.set_paid(invoice.id, paid, status_for(invoice.total, paid), now)
+                await uow.billing.invoices.add_paid(allocation.invoice_id, allocation.amount, draft.currency, now)
             await audit.record(uow, actor.staff_id, "record", "payment", payment.id, {}, {
                 "customer_id": draft.customer_id, "amount": str(draft.amount), "currency": draft.currency,
                 "method": draft.method.value, "received_on": draft.received_on.isoformat(),
@@ -138,15 +138,14 @@ class PaymentService:
         now = self._clock.now()
         async with self._uow() as uow:
             payment = await self._visible(uow, actor, payment_id)
-            if payment.reversed_at is not None:
+            if payment.reversed_at is not None or not await uow.billing.payments.reverse(payment_id, actor.staff_id,
+                                                                                         text, now):
                 raise Conflict("billing.error_reversed")
             for allocation in payment.allocations:
                 invoice = await uow.billing.invoices.get(allocation.invoice_id)
                 if invoice is None or invoice.status is InvoiceStatus.VOID:
                     raise Conflict("billing.error_void")
-                paid = invoice.paid - allocation.amount
-                await uow.billing.invoices.set_paid(invoice.id, paid, status_for(invoice.total, paid), now)
-            await uow.billing.payments.reverse(payment_id, actor.staff_id, text, now)
+                await uow.billing.invoices.add_paid(invoice.id, -allocation.amount, payment.currency, now)
             await audit.record(uow, actor.staff_id, "reverse", "payment", payment_id, {"reversed_at": None},
                                {"reversed_at": now.isoformat(), "reason": text})
             after = await uow.billing.payments.get(payment_id)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
-from crm.billing.model import Aging, Invoice, InvoiceDocument, InvoiceStatus, Owed, Payment
+from crm.billing.model import Aging, Invoice, InvoiceDocument, Owed, Payment
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.ports import SalesUnitOfWork
 
@@ -20,10 +20,15 @@ class InvoiceRepository(Protocol):
     async def get(self, invoice_id: int) -> Invoice | None:
         """An invoice with its lines."""
         ...
-    async def set_paid(self, invoice_id: int, paid: Decimal, status: InvoiceStatus, at: datetime) -> None: ...
+    async def add_paid(self, invoice_id: int, amount: Decimal, currency: str, at: datetime) -> None:
+        """Add to (or, negative, take from) what was paid, and set the status from it: one UPDATE, so concurrent
+        payments and reversals never lose each other's amounts."""
+        ...
     async def void(self, invoice_id: int, reason: str, at: datetime) -> None: ...
-    async def open_of(self, scope: ScopeFilter, customer_id: int, currency: str | None) -> Sequence[Invoice]:
-        """The customer's open invoices the scope allows (without lines), the oldest due first."""
+    async def open_of(self, scope: ScopeFilter, customer_id: int, currency: str | None, *,
+                      lock: bool = False) -> Sequence[Invoice]:
+        """The customer's open invoices the scope allows (without lines), the oldest due first; ``lock``: their
+        rows held until the transaction ends (PostgreSQL; SQLite's write transaction holds the database)."""
         ...
     async def listed(self, scope: ScopeFilter, *, customer_id: int | None, open_only: bool, offset: int,
                      limit: int) -> Sequence[tuple[Invoice, str]]:
@@ -63,7 +68,9 @@ class InvoiceRepository(Protocol):
 class PaymentRepository(Protocol):
     async def add(self, payment: Payment) -> Payment: ...
     async def get(self, payment_id: int) -> Payment | None: ...
-    async def reverse(self, payment_id: int, by: int, reason: str, at: datetime) -> None: ...
+    async def reverse(self, payment_id: int, by: int, reason: str, at: datetime) -> bool:
+        """Mark it reversed; False when it already was (a concurrent reversal won)."""
+        ...
     async def of_invoice(self, invoice_id: int) -> Sequence[Payment]: ...
     async def received(self, scope: ScopeFilter, since: date, until: date) -> Sequence[tuple[str, Decimal]]:
         """Per currency, what payments received in ``[since, until)`` and not reversed paid on invoices in

@@ -124,22 +124,28 @@ class SqlInvoiceRepository:
         lines = await self._c.execute(select(il).where(il.c.invoice_id == invoice_id).order_by(il.c.position))
         return _invoice(row, [QuoteLine(**{name: getattr(line, name) for name in _LINE_FIELDS}) for line in lines])
 
-    async def set_paid(self, invoice_id: int, paid: Decimal, status: InvoiceStatus, at: datetime) -> None:
-        i = t.invoices
-        currency = (await self._c.execute(select(i.c.currency).where(i.c.id == invoice_id))).scalar_one()
-        await self._c.execute(update(i).where(i.c.id == invoice_id).values(
-            paid_minor=to_minor(paid, currency), status=status.value, updated_at=at))
+    async def add_paid(self, invoice_id: int, amount: Decimal, currency: str, at: datetime) -> None:
+        i = t.invoices.c
+        paid = i.paid_minor + to_minor(amount, currency)
+        status = case((paid <= 0, InvoiceStatus.ISSUED.value), (paid >= i.total_minor, InvoiceStatus.PAID.value),
+                      else_=InvoiceStatus.PARTIAL.value)
+        await self._c.execute(update(t.invoices).where(i.id == invoice_id, i.status != InvoiceStatus.VOID.value)
+                              .values(paid_minor=paid, status=status, updated_at=at))
 
     async def void(self, invoice_id: int, reason: str, at: datetime) -> None:
         await self._c.execute(update(t.invoices).where(t.invoices.c.id == invoice_id).values(
             status=InvoiceStatus.VOID.value, void_reason=reason, voided_at=at, updated_at=at))
 
-    async def open_of(self, scope: ScopeFilter, customer_id: int, currency: str | None) -> Sequence[Invoice]:
+    async def open_of(self, scope: ScopeFilter, customer_id: int, currency: str | None, *,
+                      lock: bool = False) -> Sequence[Invoice]:
         i = t.invoices
         where = [*self._open(scope), i.c.customer_id == customer_id]
         if currency is not None:
             where.append(i.c.currency == currency)
-        rows = await self._c.execute(select(i).where(*where).order_by(i.c.due_date, i.c.id))
+        query = select(i).where(*where).order_by(i.c.due_date, i.c.id)
+        if lock and self._c.dialect.name == "postgresql":
+            query = query.with_for_update(of=i)
+        rows = await self._c.execute(query)
         return [_invoice(row) for row in rows]
 
     async def listed(self, scope: ScopeFilter, *, customer_id: int | None, open_only: bool, offset: int,
@@ -298,9 +304,11 @@ class SqlPaymentRepository:
         found = await self._with_allocations(rows)
         return found[0] if found else None
 
-    async def reverse(self, payment_id: int, by: int, reason: str, at: datetime) -> None:
-        await self._c.execute(update(t.payments).where(t.payments.c.id == payment_id).values(
+    async def reverse(self, payment_id: int, by: int, reason: str, at: datetime) -> bool:
+        p = t.payments.c
+        result = await self._c.execute(update(t.payments).where(p.id == payment_id, p.reversed_at.is_(None)).values(
             reversed_at=at, reversed_by=by, reverse_reason=reason))
+        return bool(result.rowcount)
 
     async def of_invoice(self, invoice_id: int) -> Sequence[Payment]:
         p, a = t.payments, t.payment_allocations

@@ -189,3 +189,39 @@ async def test_receivables_in_simplified_chinese_and_forged_presses(engine: Asyn
         after = await bot.services.billing.invoices.get(mias, invoice.id)
         assert after.status is InvoiceStatus.ISSUED and after.paid == 0
         assert "Acme" not in (bot.api.last_message(NAT).text or "")
+
+
+async def test_guided_payment_with_wrong_input_and_chosen_invoices(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        mia, mias = await _join(bot, MIA, "Mia", "manager")
+        await _catalog(bot, mias)
+        acme = await _customer(bot, mias, "Acme")
+        invoices = bot.services.billing.invoices
+        drafts = await invoices.drafts_for(mias, [("B-20", Decimal(8))])  # TWD 105.00 each
+        older = await invoices.issue(mias, acme, drafts)
+        newer = await invoices.issue(mias, acme, drafts)
+
+        assert "Which customer" in await mia.text_of("/payment")
+        assert "No single customer named “Nobody”" in await mia.text_of("Nobody")
+        assert "how much?" in await mia.text_of("Acme")
+        assert "not an amount" in await mia.text_of("abc")
+        assert "could not read the date “someday”" in await mia.text_of("100 someday")
+        assert "The invoices are in TWD" in await mia.text_of("100USD")
+        assert "How was it paid" in await mia.text_of("100 yesterday")
+        assert "Please choose one of the buttons" in await mia.text_of("cash")  # typed at a button step
+        check = (await mia.press("Cash"))[-1].text or ""
+        assert "TWD 100.00 by Cash on 2026-11-25" in check and f"→ {older.number}: TWD 100.00" in check
+        await mia.press("📑 Choose invoices")
+        await mia.press(f"▫️ {newer.number} · TWD 105.00")
+        assert f"☑️ {newer.number} · TWD 105.00" in mia.labels()
+        check = (await mia.press("Done"))[-1].text or ""
+        assert f"→ {newer.number}: TWD 100.00" in check and older.number not in check
+        await mia.press("✅ Save")
+        assert (await invoices.get(mias, newer.id)).paid == Decimal(100)
+        assert (await invoices.get(mias, older.id)).paid == 0
+
+        asked = (await mia.press("↩️ Reverse"))[-1].text or ""
+        assert "Why is this payment reversed" in asked
+        assert "Reversed:" in await mia.text_of("cheque bounced")
+        assert (await invoices.get(mias, newer.id)).paid == 0

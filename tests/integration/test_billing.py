@@ -5,6 +5,7 @@ in Chinese and English; the card's and the digest's sections."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -282,3 +283,21 @@ async def test_card_and_digest_sections(engine: AsyncEngine, clock: ManualClock)
     assert [(f.value, f.previous) for f in overdue.figures] == [(Decimal(400), 0)]
     assert nothing.figures == ()
     assert invoice.id > 0
+
+
+async def test_two_payments_at_once_never_pay_more_than_is_owed(engine: AsyncEngine, clock: ManualClock) -> None:
+    books = await _books(engine, clock)
+    billing = books.org.services.billing
+    admin = books.org.admin
+    today = _today(books, clock)
+    invoice = await billing.invoices.issue(admin, books.tsmc, _lines(books))
+    results = await asyncio.gather(*(billing.payments.record(admin, _payment(books, "472.47", on=today))
+                                     for _ in range(2)), return_exceptions=True)
+    assert sorted(type(r).__name__ for r in results) == ["Payment", "ValidationFailed"]
+    after = await billing.invoices.get(admin, invoice.id)
+    assert after.paid == after.total and after.status is InvoiceStatus.PAID
+    paid = next(r for r in results if not isinstance(r, BaseException))
+    reversals = await asyncio.gather(*(billing.payments.reverse(admin, paid.id, "bounced") for _ in range(2)),
+                                     return_exceptions=True)
+    assert sorted(type(r).__name__ for r in reversals) == ["Conflict", "Payment"]
+    assert (await billing.invoices.get(admin, invoice.id)).paid == 0
