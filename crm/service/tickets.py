@@ -28,6 +28,7 @@ from crm.customers.contacts_leads import lead_terms
 from crm.customers.customers import clean_email, visible_customer
 from crm.customers.model import EntityKind, Lead
 from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
+from crm.messaging.ports.sms import MAX_BODY_CHARS
 from crm.messaging.subscriptions import SmsTexts, sms_locale_for
 from crm.organisation import audit
 from crm.organisation.model import Staff
@@ -148,8 +149,8 @@ class TicketService:
             return await self._card(uow, await self._visible(uow, actor, ticket_id))
 
     async def listing(self, actor: Actor, *, team: bool = False) -> Sequence[Ticket]:
-        """Open tickets: the actor's own (owner or assignee), or everyone's in their scope; breached first, then
-        by due time."""
+        """Open tickets: the actor's own (owner, assignee or opener), or everyone's in their scope; breached first,
+        then by due time."""
         actor.require("service.view")
         now = self._clock.now()
         async with self._uow(write=False) as uow:
@@ -286,14 +287,18 @@ class TicketService:
                 OutboxChannel.TELEGRAM, str(person.telegram_user_id), text, requested_by=None,
                 idempotency_key=f"ticket:{ticket.id}:{key}:{person.id}:{now.isoformat()}"))
 
-    async def _sms(self, uow: ServiceUnitOfWork, ticket: Ticket, key: str, **params: Any) -> None:
+    async def _sms(self, uow: ServiceUnitOfWork, ticket: Ticket, key: str, *, tag: object = "", **params: Any
+                   ) -> None:
+        """A text on the service topic; ``tag`` tells apart two texts of one kind at the same moment."""
         if ticket.phone is None:
             return
         text = self._texts.t(key, ticket.locale, **params)
+        if len(text) > MAX_BODY_CHARS:
+            text = text[:MAX_BODY_CHARS - 1] + "…"
         await enqueue(uow, NewOutboxMessage(
-            OutboxChannel.SMS, ticket.phone, text[:1600], topic=TOPIC, customer_id=ticket.customer_id,
+            OutboxChannel.SMS, ticket.phone, text, topic=TOPIC, customer_id=ticket.customer_id,
             lead_id=ticket.lead_id, requested_by=None,
-            idempotency_key=f"ticket:{ticket.id}:{key}:{self._clock.now().isoformat()}"))
+            idempotency_key=f"ticket:{ticket.id}:{key}:{tag}:{self._clock.now().isoformat()}"))
 
     # ---- working on a ticket -------------------------------------------------------------------------------
 
@@ -385,8 +390,8 @@ class TicketService:
             if kind is EntryKind.UPDATE:
                 if ticket.first_response_at is None:
                     ticket = await self._changed(uow, actor, ticket, "respond", first_response_at=now)
-                await self._sms(uow, ticket, "service.sms_update", number=ticket.number, text=body)
-                await self._email(uow, ticket, body)
+                await self._sms(uow, ticket, "service.sms_update", tag=entry.id, number=ticket.number, text=body)
+                await self._email(uow, ticket, body, entry.id)
             card = await self._card(uow, ticket)
             await uow.commit()
         return card
@@ -414,7 +419,7 @@ class TicketService:
         async with self._uow(write=False) as uow:
             return await self._card(uow, await self._workable(uow, actor, ticket_id))
 
-    async def _email(self, uow: ServiceUnitOfWork, ticket: Ticket, body: str) -> None:
+    async def _email(self, uow: ServiceUnitOfWork, ticket: Ticket, body: str, entry_id: int) -> None:
         if ticket.customer_id is None:
             return
         customer = await uow.customers.customers.get(ticket.customer_id)
@@ -425,7 +430,7 @@ class TicketService:
             OutboxChannel.EMAIL, address, body,
             subject=self._texts.t("service.email_subject", ticket.locale, number=ticket.number, subject=ticket.subject),
             topic=TOPIC, customer_id=ticket.customer_id, requested_by=None,
-            idempotency_key=f"ticket:{ticket.id}:email:{self._clock.now().isoformat()}"))
+            idempotency_key=f"ticket:{ticket.id}:email:{entry_id}"))
 
     # ---- the customer's rating ------------------------------------------------------------------------------
 

@@ -146,13 +146,14 @@ async def test_an_opted_out_number_gets_its_ticket_number_and_nothing_else(engin
         assert ticket.customer_id is None and ticket.lead_id is not None  # an unknown number becomes a lead
         await tickets.assign(mia, ticket.id, mia.staff_id)
         await tickets.add_entry(mia, ticket.id, EntryKind.UPDATE, "明天下午到府")
+        await tickets.add_entry(mia, ticket.id, EntryKind.UPDATE, "明天下午到府")  # twice at the same moment: two
         await tickets.move(mia, ticket.id, Status.RESOLVED)
         await _dispatch(ep)
         assert _texts_to(ep, OTHER) == []  # opted out of the service topic: no update, no resolution text
         async with engine.connect() as conn:
             o = t.outbox.c
             statuses = (await conn.execute(select(o.status).where(o.recipient == OTHER))).scalars().all()
-        assert statuses and all(s == OutboxStatus.CANCELLED.value for s in statuses)
+        assert len(statuses) == 3 and all(s == OutboxStatus.CANCELLED.value for s in statuses)  # 2 updates, resolved
         assert await _text_in(ep, OTHER, "SUPPORT") == "To ask for service, text SUPPORT and what is wrong."
         assert await _text_in(ep, OTHER, "报修打印机卡纸") == "已收到您的报修，维修单号码：T2026-0002。"
 
