@@ -85,6 +85,7 @@ class Ticket:
     breach_told_at: datetime | None = None  # the service managers were told it was breached
     satisfaction: int | None = None
     satisfaction_asked_at: datetime | None = None
+    contact_id: int | None = None  # the customer's contact who reported it (texted in from the contact's number)
     deleted_at: datetime | None = None
 
     @property
@@ -113,6 +114,7 @@ class TicketCard:
     customer_name: str
     assignee_name: str | None
     entries: tuple[Entry, ...] = ()
+    contact_name: str | None = None
 
 
 @dataclass(frozen=True)

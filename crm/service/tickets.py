@@ -141,8 +141,11 @@ class TicketService:
             lead = await uow.customers.leads.get(ticket.lead_id, include_deleted=True)
             name = lead.name if lead else "?"
         assignee = await uow.organisation.staff.get(ticket.assignee_id) if ticket.assignee_id else None
+        contact = await uow.customers.contacts.get(ticket.contact_id, include_deleted=True) \
+            if ticket.contact_id else None
         entries = tuple(await uow.service.entries.of(ticket.id, limit=ENTRIES_SHOWN))
-        return TicketCard(ticket, name, assignee.name if assignee else None, entries)
+        return TicketCard(ticket, name, assignee.name if assignee else None, entries,
+                          contact.name if contact else None)
 
     async def card(self, actor: Actor, ticket_id: int) -> TicketCard:
         async with self._uow(write=False) as uow:
@@ -176,12 +179,13 @@ class TicketService:
 
     async def _add(self, uow: ServiceUnitOfWork, *, customer_id: int | None, lead_id: int | None, owner_id: int,
                    text: str, severity: Severity, category: str | None, opened_by: int | None, source: Source,
-                   phone: str | None, locale: str | None = None) -> Ticket:
+                   phone: str | None, locale: str | None = None, contact_id: int | None = None) -> Ticket:
         now = self._clock.now()
         category = category or category_of(text)
         year, sequence, number = await self._next(uow, now)
         ticket = await uow.service.tickets.add(Ticket(
             id=0, number=number, year=year, sequence=sequence, customer_id=customer_id, lead_id=lead_id,
+            contact_id=contact_id,
             subject=subject_of(text), description=text, severity=severity, category=category, status=Status.NEW,
             owner_id=owner_id, assignee_id=None, opened_by=opened_by, source=source, phone=phone,
             locale=locale or (sms_locale_for(phone) if phone else "en"),
@@ -240,7 +244,7 @@ class TicketService:
                 return self._texts.t("service.sms_no_staff", locale)
             ticket = await self._add(uow, customer_id=customer_id, lead_id=lead_id, owner_id=owner, text=body,
                                      severity=Severity.NORMAL, category=None, opened_by=None, source=Source.SMS,
-                                     phone=phone, locale=locale)
+                                     phone=phone, locale=locale, contact_id=link.contact_id)
             await uow.service.entries.add(Entry(id=0, ticket_id=ticket.id, kind=EntryKind.INBOUND, text=body,
                                                 staff_id=None, created_at=self._clock.now()))
             await self._tell(uow, ticket, await self._managers(uow, ticket), "service.push_new")

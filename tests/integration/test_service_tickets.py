@@ -26,6 +26,7 @@ from tests.support.bot_harness import ADMIN_ID, BotHarness
 
 PHONE = "+886912345678"
 OTHER = "+886987654321"
+CONTACT = "+886911000111"
 MIA, NED, SUE = 3001, 3002, 3004
 
 
@@ -131,6 +132,13 @@ async def test_sms_ticket_assignment_update_sla_and_rating(engine: AsyncEngine, 
         assert (await tickets.report(mia, 1)).total.opened == 0  # opened more than a day ago
         reopened = await tickets.move(mia, ticket.id, Status.IN_PROGRESS)
         assert reopened.ticket.status is Status.IN_PROGRESS and reopened.ticket.due_at > clock.now()
+
+        contact = await bot.services.customers.contacts.add(ned, acme.id, "Amy", phone_list=(CONTACT,))
+        assert await _text_in(ep, CONTACT, "support the scanner is offline") == (
+            "We received your service request. Your ticket number is T2026-0002.")
+        from_contact = next(x for x in await tickets.listing(ned) if x.number == "T2026-0002")
+        assert (from_contact.customer_id, from_contact.contact_id) == (acme.id, contact.id)
+        assert (await tickets.card(ned, from_contact.id)).contact_name == "Amy"
 
 
 async def test_an_opted_out_number_gets_its_ticket_number_and_nothing_else(engine: AsyncEngine,
