@@ -119,7 +119,8 @@ class TicketCard:
 
 @dataclass(frozen=True)
 class Told:
-    """A change and the colleagues to tell in Telegram (chat id, locale)."""
+    """A change and the colleagues concerned in Telegram (chat id, locale): told through the outbox for a new
+    ticket, to be pushed by the caller for an assignment."""
 
     card: TicketCard
     tell: tuple[tuple[int, str], ...] = ()

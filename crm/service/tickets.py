@@ -105,13 +105,12 @@ def covers(scope: Scope, viewer: Staff, owner: Staff, parents: Mapping[int, int 
 
 class TicketService:
     def __init__(self, uow: UnitOfWorkFactory[ServiceUnitOfWork], clock: Clock, sla: SlaPolicy, texts: SmsTexts,
-                 *, phone_region: str = "TW", company: str = "") -> None:
+                 *, phone_region: str = "TW") -> None:
         self._uow = uow
         self._clock = clock
         self.sla = sla
         self._texts = texts
         self._region = phone_region
-        self._company = company
 
     # ---- reading -------------------------------------------------------------------------------------------
 
