@@ -20,7 +20,7 @@ def build(wiring: Wiring) -> ServiceServices:
     settings = wiring.settings
     policy = SlaPolicy.parse(settings.service_sla_hours, settings.service_hours, settings.default_timezone)
     tickets = TicketService(wiring.uow, wiring.clock, policy, CatalogTexts(lambda: Catalogs().messages),
-                            phone_region=settings.default_phone_region, company=settings.company_name)
+                            phone_region=settings.default_phone_region)
     # "SUPPORT <text>" and a 1–5 rating texted to the SMS number reach the tickets.
     wiring.need(MessagingServices).subscriptions.other_texts.add(ServiceTexts(tickets))
     return ServiceServices(tickets=tickets)

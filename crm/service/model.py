@@ -85,6 +85,7 @@ class Ticket:
     breach_told_at: datetime | None = None  # the service managers were told it was breached
     satisfaction: int | None = None
     satisfaction_asked_at: datetime | None = None
+    contact_id: int | None = None  # the customer's contact who reported it (texted in from the contact's number)
     deleted_at: datetime | None = None
 
     @property
@@ -113,11 +114,13 @@ class TicketCard:
     customer_name: str
     assignee_name: str | None
     entries: tuple[Entry, ...] = ()
+    contact_name: str | None = None
 
 
 @dataclass(frozen=True)
 class Told:
-    """A change and the colleagues to tell in Telegram (chat id, locale)."""
+    """A change and the colleagues concerned in Telegram (chat id, locale): told through the outbox for a new
+    ticket, to be pushed by the caller for an assignment."""
 
     card: TicketCard
     tell: tuple[tuple[int, str], ...] = ()

@@ -21,7 +21,8 @@ class TicketRepository(Protocol):
         ...
     async def update(self, ticket_id: int, **fields: Any) -> None: ...
     async def listed(self, scope: ScopeFilter, *, mine: int | None, open_only: bool, limit: int) -> Sequence[Ticket]:
-        """Live tickets whose owner or assignee the scope allows (``mine``: that person's only)."""
+        """Live tickets whose owner or assignee the scope allows (``mine``: those that person owns, works on or
+        opened)."""
         ...
     async def awaiting_satisfaction(self, phone: str) -> Ticket | None:
         """The latest closed ticket of this number whose satisfaction question is unanswered."""

@@ -28,6 +28,7 @@ from crm.customers.contacts_leads import lead_terms
 from crm.customers.customers import clean_email, visible_customer
 from crm.customers.model import EntityKind, Lead
 from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
+from crm.messaging.ports.sms import MAX_BODY_CHARS
 from crm.messaging.subscriptions import SmsTexts, sms_locale_for
 from crm.organisation import audit
 from crm.organisation.model import Staff
@@ -104,13 +105,12 @@ def covers(scope: Scope, viewer: Staff, owner: Staff, parents: Mapping[int, int 
 
 class TicketService:
     def __init__(self, uow: UnitOfWorkFactory[ServiceUnitOfWork], clock: Clock, sla: SlaPolicy, texts: SmsTexts,
-                 *, phone_region: str = "TW", company: str = "") -> None:
+                 *, phone_region: str = "TW") -> None:
         self._uow = uow
         self._clock = clock
         self.sla = sla
         self._texts = texts
         self._region = phone_region
-        self._company = company
 
     # ---- reading -------------------------------------------------------------------------------------------
 
@@ -140,16 +140,19 @@ class TicketService:
             lead = await uow.customers.leads.get(ticket.lead_id, include_deleted=True)
             name = lead.name if lead else "?"
         assignee = await uow.organisation.staff.get(ticket.assignee_id) if ticket.assignee_id else None
+        contact = await uow.customers.contacts.get(ticket.contact_id, include_deleted=True) \
+            if ticket.contact_id else None
         entries = tuple(await uow.service.entries.of(ticket.id, limit=ENTRIES_SHOWN))
-        return TicketCard(ticket, name, assignee.name if assignee else None, entries)
+        return TicketCard(ticket, name, assignee.name if assignee else None, entries,
+                          contact.name if contact else None)
 
     async def card(self, actor: Actor, ticket_id: int) -> TicketCard:
         async with self._uow(write=False) as uow:
             return await self._card(uow, await self._visible(uow, actor, ticket_id))
 
     async def listing(self, actor: Actor, *, team: bool = False) -> Sequence[Ticket]:
-        """Open tickets: the actor's own (owner or assignee), or everyone's in their scope; breached first, then
-        by due time."""
+        """Open tickets: the actor's own (owner, assignee or opener), or everyone's in their scope; breached first,
+        then by due time."""
         actor.require("service.view")
         now = self._clock.now()
         async with self._uow(write=False) as uow:
@@ -175,12 +178,13 @@ class TicketService:
 
     async def _add(self, uow: ServiceUnitOfWork, *, customer_id: int | None, lead_id: int | None, owner_id: int,
                    text: str, severity: Severity, category: str | None, opened_by: int | None, source: Source,
-                   phone: str | None, locale: str | None = None) -> Ticket:
+                   phone: str | None, locale: str | None = None, contact_id: int | None = None) -> Ticket:
         now = self._clock.now()
         category = category or category_of(text)
         year, sequence, number = await self._next(uow, now)
         ticket = await uow.service.tickets.add(Ticket(
             id=0, number=number, year=year, sequence=sequence, customer_id=customer_id, lead_id=lead_id,
+            contact_id=contact_id,
             subject=subject_of(text), description=text, severity=severity, category=category, status=Status.NEW,
             owner_id=owner_id, assignee_id=None, opened_by=opened_by, source=source, phone=phone,
             locale=locale or (sms_locale_for(phone) if phone else "en"),
@@ -239,7 +243,7 @@ class TicketService:
                 return self._texts.t("service.sms_no_staff", locale)
             ticket = await self._add(uow, customer_id=customer_id, lead_id=lead_id, owner_id=owner, text=body,
                                      severity=Severity.NORMAL, category=None, opened_by=None, source=Source.SMS,
-                                     phone=phone, locale=locale)
+                                     phone=phone, locale=locale, contact_id=link.contact_id)
             await uow.service.entries.add(Entry(id=0, ticket_id=ticket.id, kind=EntryKind.INBOUND, text=body,
                                                 staff_id=None, created_at=self._clock.now()))
             await self._tell(uow, ticket, await self._managers(uow, ticket), "service.push_new")
@@ -286,14 +290,18 @@ class TicketService:
                 OutboxChannel.TELEGRAM, str(person.telegram_user_id), text, requested_by=None,
                 idempotency_key=f"ticket:{ticket.id}:{key}:{person.id}:{now.isoformat()}"))
 
-    async def _sms(self, uow: ServiceUnitOfWork, ticket: Ticket, key: str, **params: Any) -> None:
+    async def _sms(self, uow: ServiceUnitOfWork, ticket: Ticket, key: str, *, tag: object = "", **params: Any
+                   ) -> None:
+        """A text on the service topic; ``tag`` tells apart two texts of one kind at the same moment."""
         if ticket.phone is None:
             return
         text = self._texts.t(key, ticket.locale, **params)
+        if len(text) > MAX_BODY_CHARS:
+            text = text[:MAX_BODY_CHARS - 1] + "…"
         await enqueue(uow, NewOutboxMessage(
-            OutboxChannel.SMS, ticket.phone, text[:1600], topic=TOPIC, customer_id=ticket.customer_id,
+            OutboxChannel.SMS, ticket.phone, text, topic=TOPIC, customer_id=ticket.customer_id,
             lead_id=ticket.lead_id, requested_by=None,
-            idempotency_key=f"ticket:{ticket.id}:{key}:{self._clock.now().isoformat()}"))
+            idempotency_key=f"ticket:{ticket.id}:{key}:{tag}:{self._clock.now().isoformat()}"))
 
     # ---- working on a ticket -------------------------------------------------------------------------------
 
@@ -385,8 +393,8 @@ class TicketService:
             if kind is EntryKind.UPDATE:
                 if ticket.first_response_at is None:
                     ticket = await self._changed(uow, actor, ticket, "respond", first_response_at=now)
-                await self._sms(uow, ticket, "service.sms_update", number=ticket.number, text=body)
-                await self._email(uow, ticket, body)
+                await self._sms(uow, ticket, "service.sms_update", tag=entry.id, number=ticket.number, text=body)
+                await self._email(uow, ticket, body, entry.id)
             card = await self._card(uow, ticket)
             await uow.commit()
         return card
@@ -414,7 +422,7 @@ class TicketService:
         async with self._uow(write=False) as uow:
             return await self._card(uow, await self._workable(uow, actor, ticket_id))
 
-    async def _email(self, uow: ServiceUnitOfWork, ticket: Ticket, body: str) -> None:
+    async def _email(self, uow: ServiceUnitOfWork, ticket: Ticket, body: str, entry_id: int) -> None:
         if ticket.customer_id is None:
             return
         customer = await uow.customers.customers.get(ticket.customer_id)
@@ -425,7 +433,7 @@ class TicketService:
             OutboxChannel.EMAIL, address, body,
             subject=self._texts.t("service.email_subject", ticket.locale, number=ticket.number, subject=ticket.subject),
             topic=TOPIC, customer_id=ticket.customer_id, requested_by=None,
-            idempotency_key=f"ticket:{ticket.id}:email:{self._clock.now().isoformat()}"))
+            idempotency_key=f"ticket:{ticket.id}:email:{entry_id}"))
 
     # ---- the customer's rating ------------------------------------------------------------------------------
 

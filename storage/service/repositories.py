@@ -60,7 +60,7 @@ class SqlTicketRepository:
         k = t.tickets.c
         where = [k.deleted_at.is_(None), or_(scope_clause(scope, k.owner_id), scope_clause(scope, k.assignee_id))]
         if mine is not None:
-            where.append(or_(k.owner_id == mine, k.assignee_id == mine))
+            where.append(or_(k.owner_id == mine, k.assignee_id == mine, k.opened_by == mine))
         if open_only:
             where.append(k.status.in_(_OPEN))
         rows = await self._c.execute(select(t.tickets).where(*where).order_by(k.due_at, k.id).limit(limit))

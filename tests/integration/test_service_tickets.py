@@ -26,6 +26,7 @@ from tests.support.bot_harness import ADMIN_ID, BotHarness
 
 PHONE = "+886912345678"
 OTHER = "+886987654321"
+CONTACT = "+886911000111"
 MIA, NED, SUE = 3001, 3002, 3004
 
 
@@ -132,6 +133,13 @@ async def test_sms_ticket_assignment_update_sla_and_rating(engine: AsyncEngine, 
         reopened = await tickets.move(mia, ticket.id, Status.IN_PROGRESS)
         assert reopened.ticket.status is Status.IN_PROGRESS and reopened.ticket.due_at > clock.now()
 
+        contact = await bot.services.customers.contacts.add(ned, acme.id, "Amy", phone_list=(CONTACT,))
+        assert await _text_in(ep, CONTACT, "support the scanner is offline") == (
+            "We received your service request. Your ticket number is T2026-0002.")
+        from_contact = next(x for x in await tickets.listing(ned) if x.number == "T2026-0002")
+        assert (from_contact.customer_id, from_contact.contact_id) == (acme.id, contact.id)
+        assert (await tickets.card(ned, from_contact.id)).contact_name == "Amy"
+
 
 async def test_an_opted_out_number_gets_its_ticket_number_and_nothing_else(engine: AsyncEngine,
                                                                          clock: ManualClock) -> None:
@@ -146,13 +154,14 @@ async def test_an_opted_out_number_gets_its_ticket_number_and_nothing_else(engin
         assert ticket.customer_id is None and ticket.lead_id is not None  # an unknown number becomes a lead
         await tickets.assign(mia, ticket.id, mia.staff_id)
         await tickets.add_entry(mia, ticket.id, EntryKind.UPDATE, "明天下午到府")
+        await tickets.add_entry(mia, ticket.id, EntryKind.UPDATE, "明天下午到府")  # twice at the same moment: two
         await tickets.move(mia, ticket.id, Status.RESOLVED)
         await _dispatch(ep)
         assert _texts_to(ep, OTHER) == []  # opted out of the service topic: no update, no resolution text
         async with engine.connect() as conn:
             o = t.outbox.c
             statuses = (await conn.execute(select(o.status).where(o.recipient == OTHER))).scalars().all()
-        assert statuses and all(s == OutboxStatus.CANCELLED.value for s in statuses)
+        assert len(statuses) == 3 and all(s == OutboxStatus.CANCELLED.value for s in statuses)  # 2 updates, resolved
         assert await _text_in(ep, OTHER, "SUPPORT") == "To ask for service, text SUPPORT and what is wrong."
         assert await _text_in(ep, OTHER, "报修打印机卡纸") == "已收到您的报修，维修单号码：T2026-0002。"
 

@@ -30,7 +30,8 @@ def severity_text(t: Translate, severity: Severity) -> str:
 def card_text(t: Translate, card: TicketCard, timezone: str, now: datetime) -> str:
     ticket = card.ticket
     lines = [t("service.card_title", number=ticket.number, subject=ticket.subject),
-             t("service.card_customer", name=card.customer_name),
+             t("service.card_customer", name=card.customer_name + (f" · {card.contact_name}"
+                                                                    if card.contact_name else "")),
              t("service.card_status", status=status_text(t, ticket.status)),
              t("service.card_severity", severity=severity_text(t, ticket.severity)),
              t("service.card_assignee", name=card.assignee_name or t("service.nobody"))]
