@@ -7,6 +7,7 @@ from bot.module import Module, Wiring
 from bot.modules.sales import _address_lines
 from crm.billing.invoices import InvoiceService
 from crm.billing.module import BillingServices
+from crm.billing.order_source import OrderSource
 from crm.billing.payments import PaymentService
 from crm.billing.receivables import (
     OverdueReceivablesSection,
@@ -30,10 +31,12 @@ def build(wiring: Wiring) -> BillingServices:
     digest = wiring.need(OrganisationServices).digest_sections
     digest.add(PaymentsReceivedSection())
     digest.add(OverdueReceivablesSection())
+    invoices = InvoiceService(uow, clock, ReportlabInvoiceRenderer(), prefix=settings.invoice_prefix,
+                              terms_days=settings.payment_terms_days, company_name=settings.company_name,
+                              company_address=_address_lines(settings.company_address))
+    invoices.sources.add(OrderSource())  # an order's lines still to invoice (crm/billing/order_source.py)
     return BillingServices(
-        invoices=InvoiceService(uow, clock, ReportlabInvoiceRenderer(), prefix=settings.invoice_prefix,
-                                terms_days=settings.payment_terms_days, company_name=settings.company_name,
-                                company_address=_address_lines(settings.company_address)),
+        invoices=invoices,
         payments=PaymentService(uow, clock),
         receivables=ReceivablesService(uow, clock, repeat_days=settings.overdue_repeat_days,
                                        default_timezone=settings.default_timezone),
@@ -42,7 +45,7 @@ def build(wiring: Wiring) -> BillingServices:
 
 MODULE = Module(
     name="billing",
-    requires=("organisation", "customers", "segments", "sales"),
+    requires=("organisation", "customers", "segments", "followups", "messaging", "sales", "orders"),
     build=build,
     operations=("invoices.issue", "payments.record"),
     commands=(

@@ -28,7 +28,8 @@ def order_discount(order: Order) -> Decimal:
     return effective_discount(order.lines, order.order_discount, order.currency)
 
 
-async def _order(uow: Any, actor: Actor | None, order_id: int) -> Order:
+async def visible_order(uow: Any, actor: Actor | None, order_id: int) -> Order:
+    """The order, checked against ``actor``'s sales scope (``NotFound`` outside it); None: unchecked."""
     order: Order | None = await uow.orders.orders.get(order_id)
     if order is None:
         raise NotFound()
@@ -42,7 +43,7 @@ async def _order(uow: Any, actor: Actor | None, order_id: int) -> Order:
 async def _settle(uow: Any, actor: Actor, order_id: int, to: OrderStatus, verb: str, now: datetime,
                   **fields: Any) -> None:
     await uow.orders.orders.lock(order_id)
-    order = await _order(uow, None, order_id)
+    order = await visible_order(uow, None, order_id)
     if order.status is not OrderStatus.PENDING_APPROVAL:
         return  # decided another way meanwhile (cancelled by its taker): the decision changes nothing on it
     await uow.orders.orders.update(order_id, status=to.value, updated_at=now, **fields)
@@ -57,7 +58,7 @@ class OrderDiscounts:
         self._now = now  # the clock's ``now``: the decision's time on the order
 
     async def describe(self, uow: Any, actor: Actor | None, subject_id: int) -> Discounted:
-        order = await _order(uow, actor, subject_id)
+        order = await visible_order(uow, actor, subject_id)
         customer = await uow.customers.customers.get(order.customer_id, include_deleted=True)
         return Discounted(kind=KIND, subject_id=order.id, owner_id=order.owner_id, title=order.number,
                           customer_name=customer.name if customer else "?",

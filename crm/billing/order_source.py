@@ -1,0 +1,59 @@
+"""Orders as a source of invoices (``crm.billing.sources.BillableSource``, docs/billing.md "Sources").
+
+An order is invoiced for what it still has to invoice: each of its lines less what live (not void) invoices of
+the order already carry for the same product at the same price and discount — so invoicing in parts (one invoice
+per delivery, say) never bills a quantity twice, and voiding an invoice makes its lines billable again. An order
+waiting for discount approval or cancelled has nothing to invoice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+from crm.billing.sources import Billable
+from crm.orders.discounts import visible_order
+from crm.orders.model import OrderStatus
+from crm.organisation.permissions import Actor
+from crm.sales.quote_model import QuoteLine
+
+KIND = "order"
+NOT_BILLABLE = frozenset({OrderStatus.PENDING_APPROVAL, OrderStatus.CANCELLED})
+
+
+def _key(line: QuoteLine) -> tuple[int, Decimal, Decimal]:
+    return line.product_id, line.unit_price, line.discount
+
+
+def still_to_invoice(ordered: tuple[QuoteLine, ...], invoiced: list[QuoteLine]) -> tuple[QuoteLine, ...]:
+    """The order's lines less what was invoiced, matched by product, price and discount, in the order's order."""
+    done: dict[tuple[int, Decimal, Decimal], Decimal] = defaultdict(Decimal)
+    for line in invoiced:
+        done[_key(line)] += line.quantity
+    left: list[QuoteLine] = []
+    for line in ordered:
+        taken = min(done[_key(line)], line.quantity)
+        done[_key(line)] -= taken
+        if line.quantity - taken > 0:
+            left.append(replace(line, quantity=line.quantity - taken, position=len(left)))
+    return tuple(left)
+
+
+class OrderSource:
+    kind = KIND
+
+    async def billable(self, uow: Any, actor: Actor, source_id: int) -> Billable:
+        order = await visible_order(uow, actor, source_id)
+        invoices = await uow.billing.invoices.for_source(KIND, source_id)
+        lines: tuple[QuoteLine, ...] = ()
+        if order.status not in NOT_BILLABLE:
+            invoiced: list[QuoteLine] = []
+            for listed in invoices:  # listed without their lines; an order has a few invoices at most
+                whole = await uow.billing.invoices.get(listed.id)
+                invoiced.extend(whole.lines if whole is not None else ())
+            lines = still_to_invoice(order.lines, invoiced)
+        return Billable(kind=KIND, source_id=order.id, customer_id=order.customer_id, owner_id=order.owner_id,
+                        currency=order.currency, lines=lines, order_discount=order.order_discount,
+                        invoiced=sum((invoice.total for invoice in invoices), Decimal(0)))
