@@ -134,8 +134,14 @@ async def _daily(team: Team, actor: Actor) -> Digest:
     return await team.services.digests.digests.compose(actor, Frequency.DAILY, THURSDAY)
 
 
+# The sections this module's own tests seed data for; other modules' sections (billing, budgets, announcements…)
+# are tested in their modules.
+OWN = ("customers", "interactions", "followups", "expenses")
+
+
 def _figures(made: Digest) -> dict[str, tuple[Any, Any]]:
-    return {f"{f.key}{f.params.get('currency', '')}": (f.value, f.previous) for s in made.sections for f in s.figures}
+    return {f"{f.key}{f.params.get('currency', '')}": (f.value, f.previous) for s in made.sections
+            for f in s.figures if s.name in OWN}
 
 
 def _rows(made: Digest, name: str) -> list[tuple[str, Any, Any]]:
@@ -149,7 +155,7 @@ async def test_a_managers_daily_figures_match_the_hand_computed_ones(engine: Asy
     made = await _daily(team, team.mia)
     assert made.period == LocalPeriod(date(2026, 11, 25), THURSDAY)
     assert made.previous == LocalPeriod(date(2026, 11, 24), date(2026, 11, 25))
-    assert [s.name for s in made.sections] == ["customers", "interactions", "followups", "expenses"]
+    assert [s.name for s in made.sections if s.name in OWN] == list(OWN)
     assert _figures(made) == {
         "customers.digest_new_customers": (3, 1),
         "customers.digest_new_leads": (0, 2),
