@@ -23,7 +23,8 @@ an export and an import of 30,000 together: 4.5× idle with two slots, 1.9× wit
 sooner, 13.6 s against 17–20 s, for not fighting over one lock; docs/performance.md).
 
 ``run_apart`` runs a job in a child process instead (``spawn``: a fresh interpreter, no copied locks or
-connections), one at a time, in a pool kept for the life of the process so only the first such job pays the start.
+connections), on its turn like the others, in a pool kept for the life of the process so only the first such job
+pays the start.
 """
 
 from __future__ import annotations
@@ -176,7 +177,18 @@ class ThreadWorker:
             await engine.dispose()
 
     async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
-        return await asyncio.wrap_future(_process_pool().submit(_apart, self._url, self._clock, job, args))
+        pool = _process_pool()
+        if getattr(_in_job, "active", False):  # from inside a job: it holds the turn already
+            return await asyncio.wrap_future(pool.submit(_apart, self._url, self._clock, job, args))
+
+        def on_its_turn() -> T:
+            # A child process takes a turn like a thread job: beside an import's thread it would take the second
+            # core the bot's loop needs (2 cores: the loop, the import, the export child). Waited for in a worker
+            # thread, which a cancelled caller leaves to finish and give the turn back.
+            with _turns:
+                return pool.submit(_apart, self._url, self._clock, job, args).result()
+
+        return await asyncio.to_thread(on_its_turn)
 
     def relay(self, callback: C) -> C:
         home = asyncio.get_running_loop()
