@@ -11,7 +11,7 @@ Buttons (ids only; every press reads again through the service, which checks per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,8 +32,10 @@ from views.billing.billing import (
     invoice_button,
     invoice_rows,
     lines_text,
+    money,
     owed_text,
     receivables_text,
+    status_text,
 )
 from views.core.text import short
 
@@ -346,3 +348,16 @@ def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None
     return (context.t("billing.btn_invoices"), f"bi:cust:{record_id}")
 
 
+
+
+async def history_entries(context: CrmContext, customer_id: int) -> list[tuple[datetime, str]]:
+    """The customer's invoices in their history (handlers/customers/card_extras.py)."""
+    actor = context.actor
+    if actor is None or not actor.can("sales.view"):
+        return []
+    listed, _ = await context.services.billing.invoices.listed(actor, customer_id=customer_id)
+    today = local_now(context).date()
+    return [(invoice.created_at, context.t("billing.history_line", date=invoice.issue_date.isoformat(),
+                                           number=invoice.number, status=status_text(context.t, invoice, today),
+                                           amount=money(invoice.total, invoice.currency)))
+            for invoice, _ in listed]

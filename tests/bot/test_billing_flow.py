@@ -251,3 +251,7 @@ async def test_an_order_is_invoiced_by_its_number_once(engine: AsyncEngine, cloc
         again = await mia.text_of(f"/invoice {order.number}")
         assert "沒有可開立發票的項目" in again
         assert len((await bot.services.billing.invoices.listed(mias))[0]) == 1
+        # The customer's history has the order and its invoice beside the interactions.
+        history = (await mia._do(bot.api.press(mia.user, None, f"cu:hist:{tsmc}", enqueue=False,
+                                               forged=True)))[-1].text or ""
+        assert f"訂單 {order.number}" in history and "發票 INV2026-0001" in history
