@@ -208,6 +208,29 @@ class InvoiceService:
         async with self._uow(write=False) as uow:
             return await self._source(kind).billable(uow, actor, source_id)
 
+    async def find_source(self, actor: Actor, reference: str) -> tuple[str, int] | None:
+        """(kind, id) of the record a typed reference names (``O2026-0001``), or None."""
+        actor.require("invoices.issue")
+        async with self._uow(write=False) as uow:
+            for source in self.sources:
+                found = await source.find(uow, reference)
+                if found is not None:
+                    return source.kind, found
+        return None
+
+    async def preview_from(self, actor: Actor, kind: str, source_id: int, *,
+                           due_date: date | None = None) -> Invoice:
+        """What ``issue_from`` would save now, saving nothing (the chat echoes it for one tap)."""
+        actor.require("invoices.issue")
+        async with self._uow(write=False) as uow:
+            billable = await self._source(kind).billable(uow, actor, source_id)
+            if not billable.lines:
+                raise ValidationFailed("billing.error_nothing_to_invoice")
+            customer = await visible_customer(uow, actor, billable.customer_id)
+            due = self._due(today_of(actor, self._clock), await self._terms(uow, customer.id), due_date)
+        return self._draft(actor, customer, billable.lines, billable.currency, billable.order_discount, due,
+                           kind=kind, source_id=source_id, owner_id=billable.owner_id)
+
     async def issue_from(self, actor: Actor, kind: str, source_id: int, *,
                          due_date: date | None = None) -> Invoice:
         """An invoice for what a source record (an order, a shipment) has still to invoice, in one transaction

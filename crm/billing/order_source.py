@@ -44,6 +44,13 @@ def still_to_invoice(ordered: tuple[QuoteLine, ...], invoiced: list[QuoteLine]) 
 class OrderSource:
     kind = KIND
 
+    async def find(self, uow: Any, reference: str) -> int | None:
+        number = reference.strip().upper()
+        if not 4 <= len(number) <= 30:
+            return None
+        found: int | None = await uow.orders.orders.id_of(number)
+        return found
+
     async def billable(self, uow: Any, actor: Actor, source_id: int) -> Billable:
         order = await visible_order(uow, actor, source_id)
         invoices = await uow.billing.invoices.for_source(KIND, source_id)

@@ -43,3 +43,8 @@ class BillableSource(Protocol):
     async def billable(self, uow: Any, actor: Actor, source_id: int) -> Billable:
         """The record's lines still to invoice, for an actor who may see it; ``NotFound`` otherwise."""
         ...
+
+    async def find(self, uow: Any, reference: str) -> int | None:
+        """The record a typed reference names (an order number, for ``/invoice O2026-0001``), or None; the
+        actor's scope is checked by ``billable``, as for any id."""
+        ...

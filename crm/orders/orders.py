@@ -182,6 +182,13 @@ class OrderService:
         return OrderCard(order, customer.name if customer else "?", owner.name if owner else "?",
                          quote.number if quote else None, shipments)
 
+    async def of_customer(self, actor: Actor, customer_id: int, *, limit: int = 10) -> Sequence[OrderRow]:
+        """The customer's latest orders the reader may see (their ``sales`` scope), newest first."""
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            return await uow.orders.orders.listed(actor.scope_filter("sales"), customer_id=customer_id, offset=0,
+                                                  limit=limit)
+
     async def listed(self, actor: Actor, *, page: int = 0) -> tuple[Sequence[OrderRow], bool]:
         """One page of the orders in the reader's ``sales`` scope, newest first."""
         actor.require("sales.view")

@@ -20,6 +20,9 @@ class OrderRepository(Protocol):
     async def get(self, order_id: int) -> Order | None:
         """A live order with its lines and what was shipped of each."""
         ...
+    async def id_of(self, number: str) -> int | None:
+        """The live order with this number (``O2026-0001``), if any."""
+        ...
     async def lock(self, order_id: int) -> None:
         """Keep concurrent writers of this order waiting until the caller's transaction ends."""
         ...

@@ -11,7 +11,7 @@ Buttons (ids only; every press reads again through the service, which checks per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -32,8 +32,10 @@ from views.billing.billing import (
     invoice_button,
     invoice_rows,
     lines_text,
+    money,
     owed_text,
     receivables_text,
+    status_text,
 )
 from views.core.text import short
 
@@ -59,9 +61,16 @@ def _due(draft: dict[str, Any]) -> date | None:
     return date.fromisoformat(draft["due"]) if draft.get("due") else None
 
 
+def _source(draft: dict[str, Any]) -> tuple[str, int] | None:
+    source = draft.get("source")
+    return (str(source[0]), int(source[1])) if isinstance(source, list) and len(source) == 2 else None
+
+
 async def _preview(context: CrmContext, draft: dict[str, Any]) -> Invoice:
     service = context.services.billing.invoices
     actor = actor_of(context)
+    if (source := _source(draft)) is not None:
+        return await service.preview_from(actor, source[0], source[1], due_date=_due(draft))
     drafts = await service.drafts_for(actor, _items(draft))
     return await service.preview(actor, int(draft["customer_id"]), drafts, due_date=_due(draft))
 
@@ -71,6 +80,10 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any]) ->
     try:
         invoice = await _preview(context, draft)
     except ValidationFailed as exc:
+        if _source(draft) is not None:  # an order with nothing (left) to invoice: said, nothing kept
+            flow.abandon(context)
+            await respond(update, context, context.t(exc.key, **exc.params), edit=False)
+            return
         # Wrong items (unknown SKU, mixed currencies, a quantity out of range): ask for them again.
         _keep(context, {k: v for k, v in draft.items() if k != "items"})
         flow.ask(context, f"{KIND}.items", owns=(DRAFT_KEY,))
@@ -102,6 +115,13 @@ async def new_invoice(update: Update, context: CrmContext) -> None:
         _keep(context, {})
         flow.ask(context, f"{KIND}.customer", owns=(DRAFT_KEY,))
         await respond(update, context, context.t("billing.ask_customer"))
+        return
+    source = await context.services.billing.invoices.find_source(actor_of(context), line)
+    if source is not None:  # `/invoice O2026-0001`: what the order still has to invoice
+        billable = await context.services.billing.invoices.billable(actor_of(context), *source)
+        customer = await context.services.customers.customers.get(actor_of(context), billable.customer_id)
+        await _review(update, context, {"source": [source[0], source[1]], "customer_id": billable.customer_id,
+                                        "customer_name": customer.name, "items": [], "due": None})
         return
     try:
         parsed = parse_invoice(line, local_now(context))
@@ -203,8 +223,11 @@ async def issue(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     service = context.services.billing.invoices
     actor = actor_of(context)
-    drafts = await service.drafts_for(actor, _items(draft))
-    invoice = await service.issue(actor, int(draft["customer_id"]), drafts, due_date=_due(draft))
+    if (source := _source(draft)) is not None:
+        invoice = await service.issue_from(actor, source[0], source[1], due_date=_due(draft))
+    else:
+        drafts = await service.drafts_for(actor, _items(draft))
+        invoice = await service.issue(actor, int(draft["customer_id"]), drafts, due_date=_due(draft))
     flow.abandon(context)
     await _show(update, context, invoice.id, context.t("billing.issued", number=invoice.number), edit=False)
 
@@ -325,3 +348,16 @@ def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None
     return (context.t("billing.btn_invoices"), f"bi:cust:{record_id}")
 
 
+
+
+async def history_entries(context: CrmContext, customer_id: int) -> list[tuple[datetime, str]]:
+    """The customer's invoices in their history (handlers/customers/card_extras.py)."""
+    actor = context.actor
+    if actor is None or not actor.can("sales.view"):
+        return []
+    listed, _ = await context.services.billing.invoices.listed(actor, customer_id=customer_id)
+    today = local_now(context).date()
+    return [(invoice.created_at, context.t("billing.history_line", date=invoice.issue_date.isoformat(),
+                                           number=invoice.number, status=status_text(context.t, invoice, today),
+                                           amount=money(invoice.total, invoice.currency)))
+            for invoice, _ in listed]

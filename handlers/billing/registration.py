@@ -18,7 +18,7 @@ def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[A
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     card_extras.add(app, card_extras.CardExtra(section="owed", items=5, render=bi.card_section,
-                                               button=bi.card_button))
+                                               button=bi.card_button, history=bi.history_entries))
     app.add_handlers([
         CommandHandler("invoice", bi.new_invoice),
         CommandHandler("payment", bp.new_payment),

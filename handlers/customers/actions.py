@@ -28,6 +28,7 @@ from crm.followups.followups import Target
 from crm.organisation.staff import PAGE_SIZE as STAFF_PAGE
 from handlers.core import common
 from handlers.core.screens import Editable, EditMenu, Rows, ScreenTexts, arg, grid, page_arg, page_row, respond
+from handlers.customers import card_extras
 from handlers.customers.views import (
     CONTACT,
     CUSTOMER,
@@ -205,11 +206,15 @@ async def more(update: Update, context: CrmContext) -> None:
 
 @common.require_actor("customers.view")
 async def history(update: Update, context: CrmContext) -> None:
-    """The last interactions, newest first."""
+    """The last interactions and what other modules recorded with the customer (quotes, orders, invoices…),
+    newest first."""
     customer_id = arg(update, 0)
     items = await context.services.followups.followups.recent_interactions(
         common.actor_of(context), Target(EntityKind.CUSTOMER, customer_id), HISTORY)
-    await CUSTOMER.history(update, context, TEXTS, customer_id, [interaction_line(context, i) for i in items])
+    entries = [(i.occurred_at, interaction_line(context, i)) for i in items]
+    entries.extend(await card_extras.history(context, customer_id))
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    await CUSTOMER.history(update, context, TEXTS, customer_id, [line for _, line in entries[:HISTORY]])
 
 
 @common.require_actor("customers.handover")

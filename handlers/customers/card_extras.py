@@ -8,8 +8,9 @@ talk to each other").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application
@@ -30,6 +31,9 @@ class CardExtra:
     """The section's lines on a customer's card ("" when there is nothing to show)."""
     button: Callable[[CrmContext, str, int], Button | None] | None = None
     """A button for a card of this kind ("customer", "contact", "lead") and id, or None for this reader."""
+    history: Callable[[CrmContext, int], Awaitable[Sequence[tuple[datetime, str]]]] | None = None
+    """The module's records in a customer's history (when, the line shown): read through the module's services,
+    which check the reader's permission and scope."""
 
 
 def add(app: Application[Any, Any, Any, Any, Any, Any], extra: CardExtra) -> None:
@@ -50,6 +54,15 @@ def sections(context: CrmContext) -> dict[str, int]:
 def buttons(context: CrmContext, kind: str, record_id: int) -> list[Button]:
     made = (extra.button(context, kind, record_id) for extra in extras(context) if extra.button is not None)
     return [button for button in made if button is not None]
+
+
+async def history(context: CrmContext, customer_id: int) -> list[tuple[datetime, str]]:
+    """Every module's entries for the customer's history, unsorted."""
+    found: list[tuple[datetime, str]] = []
+    for extra in extras(context):
+        if extra.history is not None:
+            found.extend(await extra.history(context, customer_id))
+    return found
 
 
 def rendered(context: CrmContext, card_sections: dict[str, Sequence[Any]]) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -15,7 +16,7 @@ from crm.orders.events import OrderFromQuote
 from handlers.customers import card_extras
 from handlers.orders import orders as od
 from outbound.telegram_send import Outcome, deliver
-from views.orders.orders import card_rows, card_section, card_text
+from views.orders.orders import card_rows, card_section, card_text, history_line
 from views.sales import quotes as discount_cards
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[A
 
 def _section(context: CrmContext, rows: Sequence[Any]) -> str:
     return card_section(context.t, rows)
+
+
+async def _history(context: CrmContext, customer_id: int) -> list[tuple[datetime, str]]:
+    actor = context.actor
+    if actor is None or not actor.can("sales.view"):
+        return []
+    rows = await context.services.orders.orders.of_customer(actor, customer_id)
+    return [(row.created_at, history_line(context.t, row)) for row in rows]
 
 
 def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
@@ -71,5 +80,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("ors", {
         "q": od.ship_quantity, "next": od.ship_next, "none": od.no_tracking, "go": od.ship_go, "x": od.ship_cancel,
     }))
-    card_extras.add(app, card_extras.CardExtra(section="orders", items=CARD_ORDERS, render=_section))
+    card_extras.add(app, card_extras.CardExtra(section="orders", items=CARD_ORDERS, render=_section,
+                                               history=_history))
     app.bot_data["services"].uow.bus.after_commit(OrderFromQuote, _tell_owner(app))

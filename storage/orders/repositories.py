@@ -68,6 +68,11 @@ class SqlOrderRepository:
         lines = (await self._c.execute(select(ol).where(ol.c.order_id == order_id).order_by(ol.c.position))).all()
         return _order(row, lines)
 
+    async def id_of(self, number: str) -> int | None:
+        o = t.orders.c
+        found = (await self._c.execute(select(o.id).where(o.number == number, o.deleted_at.is_(None)))).scalar()
+        return int(found) if found is not None else None
+
     async def lock(self, order_id: int) -> None:
         """Hold the order's row until the transaction ends (PostgreSQL; SQLite's write transaction already
         serialises writers), so two shipments read what the other shipped."""

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.billing.model import InvoiceStatus
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
+from crm.orders.line import Item
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.sales.model import ProductDraft
@@ -225,3 +226,32 @@ async def test_guided_payment_with_wrong_input_and_chosen_invoices(engine: Async
         assert "Why is this payment reversed" in asked
         assert "Reversed:" in await mia.text_of("cheque bounced")
         assert (await invoices.get(mias, newer.id)).paid == 0
+
+
+async def test_an_order_is_invoiced_by_its_number_once(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        mia, mias = await _join(bot, MIA, "Mia", "manager", "zh-hant")
+        ned, neds = await _join(bot, 3002, "Ned", "rep")
+        await _catalog(bot, mias)
+        tsmc = await _customer(bot, neds, "台積電")
+        orders = bot.services.orders.orders
+        drafts = await orders.resolve(neds, [Item("A-100", Decimal(3)), Item("B-20", Decimal(12))])
+        order = await orders.create(neds, tsmc, drafts)
+
+        refused = await ned.text_of(f"/invoice {order.number}")  # a rep does not issue invoices
+        assert "permission" in refused.lower()
+        echoed = await mia.text_of(f"/invoice {order.number.lower()}")  # typed as it comes
+        assert "台積電" in echoed and "A-100" in echoed and str(order.totals.total) in echoed.replace(",", "")
+        assert (await bot.services.billing.invoices.listed(mias))[0] == []  # nothing before the tap
+        issued = "\n".join(m.text or "" for m in await mia.press("✅ 開立"))
+        assert "發票 INV2026-0001 已開立" in issued
+        invoices, _ = await bot.services.billing.invoices.listed(mias)
+        assert len(invoices) == 1
+        again = await mia.text_of(f"/invoice {order.number}")
+        assert "沒有可開立發票的項目" in again
+        assert len((await bot.services.billing.invoices.listed(mias))[0]) == 1
+        # The customer's history has the order and its invoice beside the interactions.
+        history = (await mia._do(bot.api.press(mia.user, None, f"cu:hist:{tsmc}", enqueue=False,
+                                               forged=True)))[-1].text or ""
+        assert f"訂單 {order.number}" in history and "發票 INV2026-0001" in history

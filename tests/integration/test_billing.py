@@ -10,7 +10,6 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from pypdf import PdfReader
@@ -18,14 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.billing.model import InvoiceStatus, PaymentDraft, PaymentMethod
-from crm.billing.sources import Billable
 from crm.core.clock import ManualClock
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.customers.customers import CustomerDraft
 from crm.organisation.digest import DigestPeriod
 from crm.organisation.permissions import Actor
 from crm.sales.model import Product, ProductDraft
-from crm.sales.quote_model import LineDraft, QuoteLine, totals
+from crm.sales.quote_model import LineDraft, totals
 from storage import tables as t
 from tests.support.org import Org, make_org
 
@@ -213,35 +211,6 @@ async def test_payment_terms_set_the_due_date(engine: AsyncEngine, clock: Manual
     assert invoice.due_date == invoice.issue_date + timedelta(days=45)
     with pytest.raises(ValidationFailed):
         await invoices.issue(admin, books.tsmc, _lines(books), due_date=invoice.issue_date - timedelta(days=1))
-
-
-class OrderSource:
-    """A stand-in for the orders module's adapter: one order of the customer with priced lines."""
-
-    kind = "order"
-
-    def __init__(self, books: Books) -> None:
-        self.books = books
-
-    async def billable(self, uow: Any, actor: Actor, source_id: int) -> Billable:
-        if source_id != 7:
-            raise NotFound()
-        line = QuoteLine(product_id=self.books.widget.id, sku="A-100", name="Widget", quantity=Decimal(2),
-                         unit_price=Decimal(100), discount=Decimal(0), tax_rate=Decimal(5))
-        return Billable(kind="order", source_id=7, customer_id=self.books.tsmc, owner_id=self.books.ned.staff_id,
-                        currency="TWD", lines=(line,))
-
-
-async def test_an_invoice_from_a_plugged_in_source(engine: AsyncEngine, clock: ManualClock) -> None:
-    books = await _books(engine, clock)
-    invoices = books.org.services.billing.invoices
-    with pytest.raises(NotFound):  # no source of that kind yet
-        await invoices.issue_from(books.org.admin, "order", 7)
-    invoices.sources.add(OrderSource(books))
-    invoice = await invoices.issue_from(books.org.admin, "order", 7)
-    assert (invoice.source_kind, invoice.source_id, invoice.total) == ("order", 7, Decimal(210))
-    with pytest.raises(NotFound):
-        await invoices.issue_from(books.org.admin, "order", 8)
 
 
 async def test_the_pdf_reads_back_in_chinese_and_english(engine: AsyncEngine, clock: ManualClock) -> None:

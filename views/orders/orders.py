@@ -136,3 +136,9 @@ def card_section(t: Translate, rows: Sequence[OrderRow]) -> str:
                       *(t("orders.section_row", number=r.number, status=t(f"orders.status_{r.status.value}"),
                           amount=money_text(Money(r.total, r.currency)), date=r.created_at.date().isoformat())
                         for r in rows)])
+
+
+def history_line(t: Translate, row: OrderRow) -> str:
+    """An order among the customer's history (handlers/customers/actions.py)."""
+    return t("orders.history_line", date=row.created_at.date().isoformat(), number=row.number,
+             status=t(f"orders.status_{row.status.value}"), amount=money_text(Money(row.total, row.currency)))
