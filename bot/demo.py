@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from bot.demo_customers import seed_customers
+from bot.demo_products import seed_products
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.services import Services
@@ -83,6 +84,7 @@ async def seed(services: Services) -> bool:
         assert owner is not None
         owners[person.username] = owner
     await seed_customers(services, owners)
+    await seed_products(services, admin)
     async with services.uow() as uow:
         await uow.connection.execute(insert(t.app_kv).values(key=_SEEDED_KEY, value="1"))
         await uow.commit()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Table
 
 from storage.metadata import metadata
+from storage.sales.tables import priced_line_columns, year_counter
 from storage.types import ExactDecimal, UTCDateTime
 
 invoices = Table(
@@ -45,28 +46,9 @@ invoices = Table(
     Index(None, "source_kind", "source_id"),
 )
 
-invoice_lines = Table(
-    "invoice_lines",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("invoice_id", Integer, ForeignKey("invoices.id"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
-    Column("sku", String(40), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("quantity", ExactDecimal(), nullable=False),
-    Column("unit_price", ExactDecimal(), nullable=False),
-    Column("discount", ExactDecimal(), nullable=False),
-    Column("tax_rate", ExactDecimal(), nullable=False),
-    Index(None, "invoice_id", "position"),
-)
+invoice_lines = Table("invoice_lines", metadata, *priced_line_columns("invoice"))
 
-invoice_counters = Table(
-    "invoice_counters",
-    metadata,
-    Column("year", Integer, primary_key=True, autoincrement=False),
-    Column("last", Integer, nullable=False),
-)
+invoice_counters = year_counter("invoice_counters")
 
 # A payment is never deleted: a mistake is reversed (reversed_at, by whom, why) and stays on record.
 payments = Table(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table
 
 from storage.metadata import metadata
+from storage.sales.tables import priced_line_columns, year_counter
 from storage.types import ExactDecimal, UTCDateTime
 
 # ``total`` is the quotation arithmetic's total at the time of taking (lines never change afterwards), kept so a
@@ -32,29 +33,10 @@ orders = Table(
     Index(None, "quote_id"),
 )
 
-order_lines = Table(
-    "order_lines",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("order_id", Integer, ForeignKey("orders.id"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
-    Column("sku", String(40), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("quantity", ExactDecimal(), nullable=False),
-    Column("unit_price", ExactDecimal(), nullable=False),
-    Column("discount", ExactDecimal(), nullable=False),
-    Column("tax_rate", ExactDecimal(), nullable=False),
-    Column("shipped", ExactDecimal(), nullable=False),
-    Index(None, "order_id", "position"),
-)
+order_lines = Table("order_lines", metadata, *priced_line_columns("order"),
+                    Column("shipped", ExactDecimal(), nullable=False))
 
-order_counters = Table(
-    "order_counters",
-    metadata,
-    Column("year", Integer, primary_key=True, autoincrement=False),
-    Column("last", Integer, nullable=False),
-)
+order_counters = year_counter("order_counters")
 
 shipments = Table(
     "shipments",

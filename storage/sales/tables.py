@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     text,
 )
+from sqlalchemy.sql.schema import SchemaItem
 
 from storage.metadata import metadata
 from storage.types import ExactDecimal, UTCDateTime
@@ -138,28 +139,37 @@ quotes = Table(
     Index(None, "owner_id", "status"),
 )
 
-quote_lines = Table(
-    "quote_lines",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("quote_id", Integer, ForeignKey("quotes.id"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
-    Column("sku", String(40), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("quantity", ExactDecimal(), nullable=False),
-    Column("unit_price", ExactDecimal(), nullable=False),
-    Column("discount", ExactDecimal(), nullable=False),
-    Column("tax_rate", ExactDecimal(), nullable=False),
-    Index(None, "quote_id", "position"),
-)
+def priced_line_columns(parent: str) -> list[SchemaItem]:
+    """The columns of a priced line (``crm.sales.quote_model.QuoteLine``) of a document — a quotation, an order,
+    an invoice — in the ``<parent>s`` table: one definition, so the three keep the same precision and names."""
+    return [
+        Column("id", Integer, primary_key=True),
+        Column(f"{parent}_id", Integer, ForeignKey(f"{parent}s.id"), nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("product_id", Integer, ForeignKey("products.id"), nullable=False),
+        Column("sku", String(40), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("quantity", ExactDecimal(), nullable=False),
+        Column("unit_price", ExactDecimal(), nullable=False),
+        Column("discount", ExactDecimal(), nullable=False),
+        Column("tax_rate", ExactDecimal(), nullable=False),
+        Index(None, f"{parent}_id", "position"),
+    ]
 
-quote_counters = Table(
-    "quote_counters",
-    metadata,
-    Column("year", Integer, primary_key=True, autoincrement=False),
-    Column("last", Integer, nullable=False),
-)
+
+def year_counter(name: str) -> Table:
+    """A per-year document counter (Q2026-0001, O2026-0001, INV2026-0001): the year's last number."""
+    return Table(
+        name,
+        metadata,
+        Column("year", Integer, primary_key=True, autoincrement=False),
+        Column("last", Integer, nullable=False),
+    )
+
+
+quote_lines = Table("quote_lines", metadata, *priced_line_columns("quote"))
+
+quote_counters = year_counter("quote_counters")
 
 # A role's discount limit in percent; NULL: unlimited. A role without a row gets the default (unlimited for roles
 # holding discounts.approve, 10 % for the others: crm/sales/discounts.py), so new roles need no row.

@@ -16,24 +16,12 @@ from crm.billing.model import InvoiceStatus
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.orders.line import Item
-from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.sales.model import ProductDraft
 from scheduler.billing.overdue import send_overdue_pushes
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, BotHarness, join, running_bot
 
 MIA, NED, NAT = 3001, 3002, 3003
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
 
 
 async def _catalog(bot: BotHarness, actor: Actor) -> None:
@@ -49,7 +37,7 @@ async def _customer(bot: BotHarness, actor: Actor, name: str) -> int:
 async def test_one_message_invoice_then_payment_and_the_pdf(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager")
+        mia, mias = await join(bot, MIA, "Mia", "manager")
         await _catalog(bot, mias)
         tsmc = await _customer(bot, mias, "台積電")
 
@@ -103,7 +91,7 @@ async def test_guided_invoice_in_traditional_chinese_with_wrong_input_at_every_s
                                                                                    clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager", "zh-hant")
+        mia, mias = await join(bot, MIA, "Mia", "manager", "zh-hant")
         await _catalog(bot, mias)
         await _customer(bot, mias, "台積電")
         await _customer(bot, mias, "台塑")
@@ -135,7 +123,7 @@ async def test_overdue_push_at_a_working_hour_and_record_payment_from_it(engine:
                                                                         clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager")
+        mia, mias = await join(bot, MIA, "Mia", "manager")
         await _catalog(bot, mias)
         await _customer(bot, mias, "Acme")
         await mia.send("/invoice Acme A-100 x1 due tomorrow")
@@ -166,9 +154,9 @@ async def test_overdue_push_at_a_working_hour_and_record_payment_from_it(engine:
 async def test_receivables_in_simplified_chinese_and_forged_presses(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager", "zh-hans")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
-        nat, _ = await _join(bot, NAT, "Nat", "rep")
+        mia, mias = await join(bot, MIA, "Mia", "manager", "zh-hans")
+        ned, neds = await join(bot, NED, "Ned", "rep")
+        nat, _ = await join(bot, NAT, "Nat", "rep")
         await _catalog(bot, mias)
         acme = await _customer(bot, neds, "Acme")
         drafts = await bot.services.billing.invoices.drafts_for(mias, [("A-100", Decimal(2))])
@@ -195,7 +183,7 @@ async def test_receivables_in_simplified_chinese_and_forged_presses(engine: Asyn
 async def test_guided_payment_with_wrong_input_and_chosen_invoices(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager")
+        mia, mias = await join(bot, MIA, "Mia", "manager")
         await _catalog(bot, mias)
         acme = await _customer(bot, mias, "Acme")
         invoices = bot.services.billing.invoices
@@ -231,8 +219,8 @@ async def test_guided_payment_with_wrong_input_and_chosen_invoices(engine: Async
 async def test_an_order_is_invoiced_by_its_number_once(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager", "zh-hant")
-        ned, neds = await _join(bot, 3002, "Ned", "rep")
+        mia, mias = await join(bot, MIA, "Mia", "manager", "zh-hant")
+        ned, neds = await join(bot, 3002, "Ned", "rep")
         await _catalog(bot, mias)
         tsmc = await _customer(bot, neds, "台積電")
         orders = bot.services.orders.orders

@@ -16,24 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.contracts.model import ContractFields, Status
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
-from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from scheduler.followups.reminders import dispatcher_for
 from tests.fakes.bot_api import ChatMessage
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, join, running_bot
 
 NED, SUE, NAT, FAY = 3002, 3003, 3004, 3005
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
 
 
 def _joined(replies: list[ChatMessage]) -> str:
@@ -49,7 +37,7 @@ async def test_guided_flow_answers_wrong_input_at_every_step_and_keeps_the_docum
         engine: AsyncEngine, clock: ManualClock, tmp_path: Path) -> None:
     async with running_bot(engine, clock, data_dir=tmp_path) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme Trading"), force=True)
 
         assert "Which customer?" in await ned.text_of("/contract")
@@ -98,7 +86,7 @@ async def test_one_message_form_in_traditional_chinese_is_echoed_then_saved(engi
                                                                              clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        nat, nats = await _join(bot, NAT, "Nat", "rep", "zh-hant")
+        nat, nats = await join(bot, NAT, "Nat", "rep", "zh-hant")
         await bot.services.customers.customers.create(nats, CustomerDraft(name="台積電"), force=True)
 
         assert "找不到合約期間" in await nat.text_of("/contract 台積電 維護合約 NT$120000")
@@ -123,7 +111,7 @@ async def test_list_card_terminate_renew_delete_restore_in_simplified_chinese(en
                                                                              clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        sue, sues = await _join(bot, SUE, "Sue", "rep", "zh-hans")
+        sue, sues = await join(bot, SUE, "Sue", "rep", "zh-hans")
         customer = await bot.services.customers.customers.create(sues, CustomerDraft(name="华为"), force=True)
         service = bot.services.contracts.contracts
         for title, end in (("维护合同", date(2027, 3, 31)), ("年度服务", date(2027, 1, 31))):
@@ -167,7 +155,7 @@ async def test_list_card_terminate_renew_delete_restore_in_simplified_chinese(en
 async def test_the_reminder_push_renews_from_its_button(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         customer = await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme"), force=True)
         card = await bot.services.contracts.contracts.create(neds, ContractFields(
             customer_id=customer.id, title="Support", value=Decimal(100), currency="USD",
@@ -194,9 +182,9 @@ async def _forged(chatter: Chatter, data: str) -> list[ChatMessage]:
 async def test_forged_presses_change_nothing(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, neds = await _join(bot, NED, "Ned", "rep")
-        sue, sues = await _join(bot, SUE, "Sue", "rep")
-        fay, _ = await _join(bot, FAY, "Fay", "finance")
+        _, neds = await join(bot, NED, "Ned", "rep")
+        sue, sues = await join(bot, SUE, "Sue", "rep")
+        fay, _ = await join(bot, FAY, "Fay", "finance")
         own = await bot.services.customers.customers.create(sues, CustomerDraft(name="Own"), force=True)
         await bot.services.contracts.contracts.create(sues, ContractFields(
             customer_id=own.id, title="Hers", value=Decimal(1), currency="USD", starts_on=date(2026, 2, 1),
@@ -228,7 +216,7 @@ async def test_odd_input_at_every_step_is_answered_and_the_draft_survives(engine
                                                                           clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme Trading"), force=True)
         # Anything is a title; at the other steps these are all wrong.
         odd = ("🙂", "x" * 5000, "/nosuchcommand", "<b>&", "-5")

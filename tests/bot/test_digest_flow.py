@@ -15,32 +15,20 @@ from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.digests.schedule import Frequency
 from crm.organisation.identity import TelegramIdentity
-from crm.organisation.permissions import Actor
 from scheduler.digests.digests import send_due_digests
 from storage import tables as t
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, join, running_bot
 
 MIA, NED, LIN = 3001, 3002, 3003
 TAIPEI = ZoneInfo("Asia/Taipei")
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
 
 
 async def test_settings_by_buttons_and_a_weekly_digest_now_with_its_chart(engine: AsyncEngine,
                                                                           clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager")
-        _, neds = await _join(bot, NED, "Ned", "rep")
+        mia, mias = await join(bot, MIA, "Mia", "manager")
+        _, neds = await join(bot, NED, "Ned", "rep")
         for name in ("Acme Trading", "Globex Ltd."):  # Thursday the 26th
             await bot.services.customers.customers.create(neds, CustomerDraft(name=name), force=True)
 
@@ -67,7 +55,7 @@ async def test_the_scheduled_digest_arrives_at_half_past_eight_in_chinese(engine
                                                                           clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        lin, _ = await _join(bot, LIN, "林經理", "manager", "zh-hant")
+        lin, _ = await join(bot, LIN, "林經理", "manager", "zh-hant")
         admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
         await bot.services.digests.digests.set_frequency(admin, Frequency.OFF)  # only Lin's digest, then
         await bot.services.customers.customers.create(admin, CustomerDraft(name="台積電"), force=True)  # Thursday
@@ -86,8 +74,8 @@ async def test_the_scheduled_digest_arrives_at_half_past_eight_in_chinese(engine
 async def test_a_rep_is_refused_and_forged_presses_change_nothing(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager")
-        ned, _ = await _join(bot, NED, "Ned", "rep")
+        mia, mias = await join(bot, MIA, "Mia", "manager")
+        ned, _ = await join(bot, NED, "Ned", "rep")
         denied = bot.t("en", "error.permission_denied")
         assert denied in await ned.text_of("/digest")
         assert denied in await ned.text_of("/digest now")

@@ -9,22 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.expenses.model import Status
-from crm.organisation.identity import TelegramIdentity
-from crm.organisation.permissions import Actor
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, BotHarness, join, running_bot
 
 MIA, NED, NAT = 3001, 3002, 3003
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
 
 
 def _latest(bot: BotHarness, tg_id: int) -> str:
@@ -35,8 +22,8 @@ async def test_one_message_in_traditional_chinese_is_echoed_then_saved_and_appro
                                                                                    clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, _ = await _join(bot, MIA, "Mia", "manager")
-        nat, nats = await _join(bot, NAT, "Nat", "rep", "zh-hant")
+        mia, _ = await join(bot, MIA, "Mia", "manager")
+        nat, nats = await join(bot, NAT, "Nat", "rep", "zh-hant")
         await bot.services.customers.customers.create(nats, CustomerDraft(name="台積電"), force=True)
 
         echoed = await nat.text_of("/expense 350 計程車 @台積電 昨天 去新竹")
@@ -64,8 +51,8 @@ async def test_a_receipt_photo_with_the_caption_and_a_reject_with_its_reason(eng
                                                                              clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, _ = await _join(bot, MIA, "Mia", "manager")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
+        mia, _ = await join(bot, MIA, "Mia", "manager")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         replies = await ned._do(bot.api.photo(ned.user, caption="/expense 1280 USD dinner client visit",
                                               enqueue=False))
         echoed = "\n".join(m.text or "" for m in replies)
@@ -89,8 +76,8 @@ async def test_a_receipt_photo_with_the_caption_and_a_reject_with_its_reason(eng
 async def test_a_forged_approval_press_changes_nothing(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
-        nat, _ = await _join(bot, NAT, "Nat", "rep")
+        ned, neds = await join(bot, NED, "Ned", "rep")
+        nat, _ = await join(bot, NAT, "Nat", "rep")
         await ned.send("/expense 90 parking")
         await ned.press("✅ Save")
         expense = (await bot.services.expenses.expenses.month(neds)).items[0].expense

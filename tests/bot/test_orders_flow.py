@@ -17,25 +17,13 @@ from crm.customers.customers import CustomerDraft
 from crm.customers.model import EntityKind
 from crm.followups.followups import Target
 from crm.orders.model import OrderStatus
-from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.sales.model import ProductDraft
 from crm.sales.quote_model import LineDraft, QuoteStatus
 from storage import tables as t
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, BotHarness, join, running_bot
 
 MIA, NED, NAT = 3001, 3002, 3003
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
 
 
 async def _catalog(bot: BotHarness, manager: Actor) -> tuple[int, int]:
@@ -57,8 +45,8 @@ async def test_a_repeat_order_for_a_known_customer_takes_six_messages_and_taps(e
                                                                               clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, mias = await _join(bot, MIA, "Mia", "manager")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
+        _, mias = await join(bot, MIA, "Mia", "manager")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         widget, bolt = await _catalog(bot, mias)
         tsmc = await bot.services.customers.customers.create(neds, CustomerDraft(name="台積電"), force=True)
         await bot.services.orders.orders.create(neds, tsmc.id, [LineDraft(product_id=widget, quantity=Decimal(3)),
@@ -96,8 +84,8 @@ async def test_one_message_in_traditional_chinese_is_echoed_with_prices_for_one_
                                                                                    clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, mias = await _join(bot, MIA, "Mia", "manager")
-        nat, nats = await _join(bot, NAT, "Nat", "rep", "zh-hant")
+        _, mias = await join(bot, MIA, "Mia", "manager")
+        nat, nats = await join(bot, NAT, "Nat", "rep", "zh-hant")
         await _catalog(bot, mias)
         await bot.services.customers.customers.create(nats, CustomerDraft(name="台積電"), force=True)
 
@@ -126,8 +114,8 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
                                                                     clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, mias = await _join(bot, MIA, "Mia", "manager")
-        ned, neds = await _join(bot, NED, "Ned", "rep", "zh-hans")
+        _, mias = await join(bot, MIA, "Mia", "manager")
+        ned, neds = await join(bot, NED, "Ned", "rep", "zh-hans")
         widget, _ = await _catalog(bot, mias)
         await bot.services.customers.customers.create(neds, CustomerDraft(name="华为"), force=True)
 
@@ -155,8 +143,8 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
 async def test_an_accepted_quote_reaches_the_rep_as_an_order(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, mias = await _join(bot, MIA, "Mia", "manager")
-        _, neds = await _join(bot, NED, "Ned", "rep")
+        _, mias = await join(bot, MIA, "Mia", "manager")
+        _, neds = await join(bot, NED, "Ned", "rep")
         widget, _ = await _catalog(bot, mias)
         tsmc = await bot.services.customers.customers.create(neds, CustomerDraft(name="台積電"), force=True)
         quotes = bot.services.sales.quotes
@@ -172,8 +160,8 @@ async def test_partial_then_full_shipment_texts_the_subscribed_customer(engine: 
                                                                         clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        mia, mias = await _join(bot, MIA, "Mia", "manager")
-        _, neds = await _join(bot, NED, "Ned", "rep")
+        mia, mias = await join(bot, MIA, "Mia", "manager")
+        _, neds = await join(bot, NED, "Ned", "rep")
         widget, bolt = await _catalog(bot, mias)
         tsmc = await bot.services.customers.customers.create(
             neds, CustomerDraft(name="台積電", phones=("0912-000-070",)), force=True)
@@ -215,9 +203,9 @@ async def test_forged_presses_on_another_reps_order_change_nothing(engine: Async
                                                                    clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, mias = await _join(bot, MIA, "Mia", "manager")
-        _, neds = await _join(bot, NED, "Ned", "rep")
-        nat, nats = await _join(bot, NAT, "Nat", "rep")
+        _, mias = await join(bot, MIA, "Mia", "manager")
+        _, neds = await join(bot, NED, "Ned", "rep")
+        nat, nats = await join(bot, NAT, "Nat", "rep")
         widget, _ = await _catalog(bot, mias)
         await bot.services.customers.customers.create(nats, CustomerDraft(name="聯電"), force=True)
         tsmc = await bot.services.customers.customers.create(neds, CustomerDraft(name="台積電"), force=True)
@@ -237,8 +225,8 @@ async def test_a_draft_survives_a_restart_and_wrong_input_at_each_step_gets_a_cl
         engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, mias = await _join(bot, MIA, "Mia", "manager")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
+        _, mias = await join(bot, MIA, "Mia", "manager")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         await _catalog(bot, mias)
         await bot.services.customers.customers.create(neds, CustomerDraft(name="台積電"), force=True)
         assert "Which customer" in await ned.text_of("/order")

@@ -14,25 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.context import CrmContext
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
-from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.sales.opportunity_model import Opportunity, OpportunityFields
 from scheduler.sales.stale import stale_job
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+from tests.support.bot_harness import ADMIN_ID, BotHarness, join, running_bot
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NED, NAT = 3002, 3003
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
 
 
 async def _customer(bot: BotHarness, actor: Actor, name: str) -> int:
@@ -50,7 +38,7 @@ async def test_one_message_in_traditional_chinese_is_echoed_then_saved(engine: A
                                                                         clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        nat, actor = await _join(bot, NAT, "Nat", "rep", "zh-hant")
+        nat, actor = await join(bot, NAT, "Nat", "rep", "zh-hant")
         await _customer(bot, actor, "台積電")
         echoed = await nat.text_of("/opportunity 台積電 產線升級 120萬 TWD 預計下個月")
         assert "確認後儲存" in echoed and "客戶：台積電" in echoed and "名稱：產線升級" in echoed
@@ -67,7 +55,7 @@ async def test_one_message_in_traditional_chinese_is_echoed_then_saved(engine: A
 async def test_the_guided_flow_starts_on_the_customer_card(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, actor = await _join(bot, NED, "Ned", "rep")
+        ned, actor = await join(bot, NED, "Ned", "rep")
         await _customer(bot, actor, "Acme")
         await ned.send("Acme")
         await ned.press("🏢 Acme")
@@ -84,9 +72,9 @@ async def test_the_guided_flow_starts_on_the_customer_card(engine: AsyncEngine, 
 async def test_pipeline_counts_moves_and_lost_asks_the_reason(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, neds = await _join(bot, NED, "Ned", "rep")
-        nat, nats = await _join(bot, NAT, "Nat", "rep")
-        mia, _ = await _join(bot, 3001, "Mia", "manager")
+        ned, neds = await join(bot, NED, "Ned", "rep")
+        nat, nats = await join(bot, NAT, "Nat", "rep")
+        mia, _ = await join(bot, 3001, "Mia", "manager")
         opp = await _opportunity(bot, neds, "Acme", "1000")
         await _opportunity(bot, nats, "Beta", "3000")
 
@@ -121,7 +109,7 @@ async def test_stale_opportunities_nudge_the_owner_once_a_day_in_working_hours(e
                                                                                clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        _, neds = await _join(bot, NED, "Ned", "rep")
+        _, neds = await join(bot, NED, "Ned", "rep")
         await _opportunity(bot, neds, "Acme", "1000")
         context: Any = CrmContext(bot.app)
         before = len(bot.api.sent_messages(NED))

@@ -12,26 +12,15 @@ from crm.core.clock import ManualClock
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from crm.sales.model import ProductDraft
-from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
-
-
-async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
-    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
-    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
-    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
-    chatter = bot.user(tg_id, name, language_code=language)
-    await chatter.send(f"/start {invite.code}")
-    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
-    assert actor is not None
-    return chatter, actor
+from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, join, running_bot
 
 
 async def _catalog(bot: BotHarness) -> tuple[Chatter, Chatter, Chatter, int]:
     ada = bot.user(ADMIN_ID, "Ada")
     await ada.send("/start")
-    mia, manager = await _join(bot, 3001, "Mia", "manager")
-    ned, _ = await _join(bot, 3002, "Ned", "rep")
-    nat, _ = await _join(bot, 3003, "Nat", "rep", "zh-hant")
+    mia, manager = await join(bot, 3001, "Mia", "manager")
+    ned, _ = await join(bot, 3002, "Ned", "rep")
+    nat, _ = await join(bot, 3003, "Nat", "rep", "zh-hant")
     catalog = bot.services.sales.catalog
     tools = await catalog.create_category(manager, "Tools")
     widget = await catalog.create(manager, ProductDraft(

@@ -16,6 +16,8 @@ from bot.app import OFFLINE_TOKEN, Runtime, build_application, build_services, s
 from bot.i18n import Catalogs
 from bot.settings import Settings
 from crm.core.clock import ManualClock
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
 from tests.fakes.bot_api import ChatMessage, FakeBotApi, FakeUser
 
 ADMIN_ID = 1001
@@ -132,3 +134,15 @@ def _catalogs() -> Catalogs:
     if _CATALOGS is None:
         _CATALOGS = Catalogs()
     return _CATALOGS
+
+
+async def join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
+    """A colleague invited by the admin (Ada) into her department with ``role``, joined through the chat."""
+    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
+    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
+    chatter = bot.user(tg_id, name, language_code=language)
+    await chatter.send(f"/start {invite.code}")
+    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
+    assert actor is not None
+    return chatter, actor
