@@ -26,9 +26,9 @@ _PRICE = re.compile(
     r"(?:\s?(?P<post>[A-Z]{3})\b|(?P<yuan>元|塊|块))?")
 _WORDS: dict[IntelKind, tuple[str, ...]] = {
     IntelKind.PROMOTION: ("promo", "promotion", "sale", "discount", "coupon", "flyer", "bundle", "%off",
-                          "促銷", "促销", "折扣", "打折", "優惠", "优惠", "特價", "特价", "買一送一", "买一送一",
+                          "促銷", "促销", "折扣", "打折", "折", "優惠", "优惠", "特價", "特价", "買一送一", "买一送一",
                           "傳單", "传单"),
-    IntelKind.ACTIVITY: ("event", "exhibition", "expo", "trade show", "seminar", "launch", "demo", "活動", "活动",
+    IntelKind.ACTIVITY: ("event", "exhibition", "expo", "trade show", "seminar", "launch", "demo", "活動", "活动", "展",
                          "展覽", "展览", "展會", "展会", "研討會", "研讨会", "發表會", "发布会", "拜訪", "拜访"),
     IntelKind.PRICE: ("price", "priced", "quote", "quoted", "價格", "价格", "報價", "报价", "售價", "售价", "價",
                       "价", "元"),
