@@ -25,7 +25,7 @@ _PRICE = re.compile(
     r"(?<![\w.])(?:(?P<pre>(?i:NT\$|US\$|HK\$|S\$|\$)|[A-Z]{3}\s?))?(?P<num>\d[\d,]*(?:\.\d+)?)"
     r"(?:\s?(?P<post>[A-Z]{3})\b|(?P<yuan>元|塊|块))?")
 _WORDS: dict[IntelKind, tuple[str, ...]] = {
-    IntelKind.PROMOTION: ("promo", "promotion", "sale", "discount", "coupon", "flyer", "bundle", "%off",
+    IntelKind.PROMOTION: ("promo", "promotion", "sale", "discount", "coupon", "flyer", "bundle", "off",
                           "促銷", "促销", "折扣", "打折", "折", "優惠", "优惠", "特價", "特价", "買一送一", "买一送一",
                           "傳單", "传单"),
     IntelKind.ACTIVITY: ("event", "exhibition", "expo", "trade show", "seminar", "launch", "demo", "活動", "活动", "展",
@@ -59,7 +59,7 @@ def price_of(text: str) -> tuple[Decimal, str | None] | None:
     for found in _PRICE.finditer(text):
         pre, post = found["pre"], found["post"]
         if pre and pre.strip().upper() not in _ALIASES and _currency(pre) is None:
-            continue
+            pre = None  # a word in capitals before the number ("MRT 20"), not its currency
         if post and _currency(post) is None:
             post = None
         try:
@@ -75,10 +75,17 @@ def price_of(text: str) -> tuple[Decimal, str | None] | None:
     return None
 
 
+def _says(folded: str, word: str) -> bool:
+    """Latin words count whole ("sales" is not "sale"); Chinese ones wherever they stand (no spaces)."""
+    if word.isascii():
+        return re.search(rf"(?<![a-z]){re.escape(word)}(?![a-z])", folded) is not None
+    return word in folded
+
+
 def kind_of(text: str, has_price: bool) -> IntelKind:
     folded = name_key(text)
     for kind in (IntelKind.PROMOTION, IntelKind.ACTIVITY, IntelKind.PRICE):
-        if any(word in folded for word in _WORDS[kind]):
+        if any(_says(folded, word) for word in _WORDS[kind]):
             return kind
     return IntelKind.PRICE if has_price else IntelKind.OTHER
 
