@@ -60,6 +60,8 @@ def price_of(text: str) -> tuple[Decimal, str | None] | None:
         pre, post = found["pre"], found["post"]
         if pre and pre.strip().upper() not in _ALIASES and _currency(pre) is None:
             pre = None  # a word in capitals before the number ("MRT 20"), not its currency
+        if text[found.end("num"):].lstrip().startswith(("%", "％", "折", "off")):
+            continue  # "20% off", "8折": a discount, not a price
         if post and _currency(post) is None:
             post = None
         try:

@@ -48,6 +48,7 @@ def test_nothing_said_is_no_intel(text: str) -> None:
 @pytest.mark.parametrize(("text", "found"), [
     ("now 1,200元", (Decimal(1200), None)), ("USD 35 each", (Decimal(35), "USD")), ("35 EUR", (Decimal(35), "EUR")),
     ("since 2025 cheaper", None), ("MRT 20", (Decimal(20), None)), ("no price", None), ("0 off", None),
+    ("20% off all printers", None), ("8折 then 990", (Decimal(990), None)),
 ])
 def test_prices(text: str, found: tuple[Decimal, str | None] | None) -> None:
     assert price_of(text) == found
