@@ -13,7 +13,7 @@ from handlers.sales import card_extras
 
 # A caption is not a command to Telegram: the photo's own handler reads it. /expense captions are the expenses
 # module's; these start /intel or #intel, so the two never match the same photo.
-INTEL_TAG = r"^(/intel(@\w+)?|#intel)(\s|$)"
+INTEL_TAG = r"(?i)^(/intel(@\w+)?|#intel)(\s|$)"
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -26,7 +26,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CommandHandler("competitors", cp.competitors),
         CommandHandler("competitor", cp.competitor),
         MessageHandler(filters.PHOTO & filters.CaptionRegex(INTEL_TAG), intel.tagged),
-        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.Regex(r"^#intel(\s|$)"), intel.tagged),
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.Regex(r"(?i)^#intel(\s|$)"), intel.tagged),
     ])
     app.add_handlers(_buttons("cpi", {"save": intel.save, "cancel": intel.cancel, "new": intel.create_competitor,
                                       "pick": intel.pick_competitor}))

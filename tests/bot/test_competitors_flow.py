@@ -101,7 +101,7 @@ async def test_similar_names_are_offered_and_forged_picks_change_nothing(engine:
         await bot.user(ADMIN_ID, "Ada").send("/start")
         ned, neds = await _join(bot, NED, "Ned", "rep", "zh-hans")
         acme = await bot.services.competitors.competitors.create(neds, "Acme Printers")
-        asked = await ned.text_of("/intel Acme-Print price 12900 USD for the X200")
+        asked = await ned.text_of("#Intel Acme-Print price 12900 USD for the X200")  # a text tagged
         assert "还没有名为「Acme-Print」的竞争对手" in asked and "或者您指的是" in asked
         assert ned.labels() == ["➕ 创建「Acme-Print」", "Acme Printers", "取消"]
         forged = await _forge(bot, ned, "cpi:pick:999999")
