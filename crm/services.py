@@ -8,6 +8,7 @@ from typing import Any
 
 from crm.announcements.module import AnnouncementsServices
 from crm.billing.module import BillingServices
+from crm.competitors.module import CompetitorsServices
 from crm.contracts.module import ContractsServices
 from crm.core.clock import Clock
 from crm.core.unit_of_work import UnitOfWorkFactory
@@ -42,4 +43,5 @@ class Services:
     contracts: ContractsServices
     announcements: AnnouncementsServices
     service: ServiceServices
+    competitors: CompetitorsServices
     digests: DigestsServices

@@ -13,6 +13,13 @@ from storage.billing.tables import (
     payment_allocations,
     payments,
 )
+from storage.competitors.tables import (
+    competitor_intel,
+    competitor_products,
+    competitors,
+    opportunity_competitors,
+    opportunity_losses,
+)
 from storage.contracts.tables import contract_counters, contracts
 from storage.core_tables import (
     app_kv,
@@ -77,6 +84,9 @@ __all__ = [
     "app_kv",
     "audit_log",
     "billing_terms",
+    "competitor_intel",
+    "competitor_products",
+    "competitors",
     "contacts",
     "contract_counters",
     "contracts",
@@ -99,6 +109,8 @@ __all__ = [
     "leads",
     "metadata",
     "opportunities",
+    "opportunity_competitors",
+    "opportunity_losses",
     "opportunity_stages",
     "order_counters",
     "order_lines",

@@ -25,6 +25,7 @@ from crm.core.clock import Clock
 from crm.core.events import Event, MessageBus
 from storage.announcements.group import AnnouncementsRepositories
 from storage.billing.group import BillingRepositories
+from storage.competitors.group import CompetitorsRepositories
 from storage.contracts.group import ContractsRepositories
 from storage.customers.group import CustomerRepositories
 from storage.digests.group import DigestsRepositories
@@ -111,6 +112,10 @@ class SqlUnitOfWork:
     @property
     def service(self) -> ServiceRepositories:
         return self._group("service", ServiceRepositories)
+
+    @property
+    def competitors(self) -> CompetitorsRepositories:
+        return self._group("competitors", CompetitorsRepositories)
 
     @property
     def digests(self) -> DigestsRepositories:

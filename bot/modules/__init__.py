@@ -9,6 +9,7 @@ from bot.module import Module
 from bot.modules import (
     announcements,
     billing,
+    competitors,
     contracts,
     customers,
     digests,
@@ -36,6 +37,7 @@ MODULES: tuple[Module, ...] = (
     contracts.MODULE,
     announcements.MODULE,
     service.MODULE,
+    competitors.MODULE,
     digests.MODULE,  # last: every other module has added its digest sections
 )
 

@@ -28,6 +28,7 @@ from crm.sales.opportunity_model import OpportunityCard, OpportunityFields, Outc
 from handlers.core import flow
 from handlers.core.common import Button, actor_of, message_text, require_actor
 from handlers.core.screens import Editable, EditMenu, EntityScreen, Rows, ScreenTexts, arg, grid, page_row, respond
+from handlers.sales import card_extras
 from handlers.sales.views import error_text
 from views.core.formatting import zone
 from views.core.text import short
@@ -93,6 +94,7 @@ def _render(context: CrmContext, card: OpportunityCard) -> tuple[str, Rows]:
                  for s in card.stages if s.id != card.stage.id]
         rows += grid(moves, 3)
         rows.append([(t("sales.btn_edit"), f"op:edit:{o.id}")])
+    rows += [[button] for button in card_extras.buttons(context, card)]
     rows.append([(short(f"🏢 {card.customer_name}", 40), f"cu:open:{o.customer_id}")])
     return "\n".join(lines), rows
 

@@ -49,6 +49,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "contracts": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "announcements": frozenset({"core", "organisation"}),
     "service": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
+    "competitors": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "digests": frozenset({"core", "organisation"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")

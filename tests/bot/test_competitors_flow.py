@@ -1,0 +1,241 @@
+"""The competitor archive in chat: intel with a photo of a flyer for a competitor not yet in the archive (asked
+before it is created, echoed before it is saved) → the card; the opportunity card's "⚔️ Competitors"; a lost
+opportunity asking its owner who won; win/loss per quarter and prices beside ours; forged presses; three
+languages; wrong input at every step."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.competitors.model import IntelKind, LossAnswer
+from crm.core.clock import ManualClock
+from crm.customers.customers import CustomerDraft
+from crm.organisation.identity import TelegramIdentity
+from crm.organisation.permissions import Actor
+from crm.sales.model import ProductFields
+from crm.sales.opportunity_model import Opportunity, OpportunityFields
+from scheduler.competitors.losses import ask_unasked
+from storage import tables as t
+from tests.fakes.bot_api import ChatMessage
+from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
+
+MIA, NED, NAT, SUE = 3101, 3102, 3103, 3104
+
+
+async def _join(bot: BotHarness, tg_id: int, name: str, role: str, language: str = "en") -> tuple[Chatter, Actor]:
+    admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+    roles = {r.name: r.id for r in await bot.services.organisation.roles.assignable(admin)}
+    invite = await bot.services.organisation.invites.create(admin, roles[role], admin.department_id)
+    chatter = bot.user(tg_id, name, language_code=language)
+    await chatter.send(f"/start {invite.code}")
+    actor = await bot.services.organisation.identity.actor_for(TelegramIdentity(tg_id, name, language_code=language))
+    assert actor is not None
+    return chatter, actor
+
+
+async def _forge(bot: BotHarness, chatter: Chatter, data: str) -> list[ChatMessage]:
+    """A press of callback data no message of this chat carries."""
+    return await chatter._do(bot.api.press(chatter.user, chatter.last.message_id, data, enqueue=False, forged=True))
+
+
+def _text(replies: list[ChatMessage]) -> str:
+    return "\n".join(m.text or "" for m in replies)
+
+
+async def _intel_rows(engine: AsyncEngine) -> list[Row[Any]]:
+    async with engine.connect() as conn:
+        return list(await conn.execute(select(t.competitor_intel)))
+
+
+async def test_intel_photo_for_a_new_competitor_is_asked_echoed_saved_and_shown(engine: AsyncEngine,
+                                                                               clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        nat, nats = await _join(bot, NAT, "Nat", "rep", "zh-hant")
+        await bot.services.customers.customers.create(nats, CustomerDraft(name="台積電"), force=True)
+
+        assert "/intel <競爭對手> <所見內容>" in await nat.text_of("/intel")  # alone: how to use it
+        assert "@" in await nat.text_of("/intel 大同 冷氣八折 @沒有這家")  # an unknown customer: said, nothing kept
+
+        replies = await nat._do(bot.api.photo(nat.user, caption="#intel 大同 冷氣全面八折 NT$18,900 @台積電",
+                                              enqueue=False))
+        asked = _text(replies)
+        assert "還沒有名為「大同」的競爭對手" in asked
+        assert nat.labels() == ["➕ 建立「大同」", "取消"]
+        assert "請點選上方的按鈕" in await nat.text_of("好")  # typed text is no answer to the question
+        assert await bot.services.competitors.competitors.names(nats) == []  # nothing created yet
+
+        echoed = _text(await nat.press("➕ 建立「大同」"))
+        assert "這樣對嗎" in echoed and "競爭對手：大同" in echoed and "客戶：台積電" in echoed
+        assert "類型：促銷" in echoed and "價格：TWD 18,900.00" in echoed and "已附照片" in echoed
+        assert await _intel_rows(engine) == []  # nothing before the tap
+        assert "這樣對嗎" in await nat.text_of("儲存")  # typed at the echo: shown again
+        saved = _text(await nat.press("✅ 儲存"))
+        assert "情報已儲存" in saved and "⚔️ 大同" in saved and "冷氣全面八折" in saved and "@台積電" in saved
+
+        rows = await _intel_rows(engine)
+        assert len(rows) == 1
+        row = rows[0]
+        assert row.kind == IntelKind.PROMOTION.value and row.price == Decimal("18900") and row.currency == "TWD"
+        assert row.file_id and row.file_path == f"intel/intel-{row.id}.jpg"
+        kept = bot.runtime.settings.data_dir / row.file_path
+        assert stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+
+        # A second message names the competitor in another case and width: no question this time.
+        again = await nat.text_of("/intel 大同 參加台北國際電子展")
+        assert "競爭對手：大同" in again and "類型：活動" in again
+        await nat.press("取消")
+        assert len(await _intel_rows(engine)) == 1
+
+
+async def test_similar_names_are_offered_and_forged_picks_change_nothing(engine: AsyncEngine,
+                                                                        clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        ned, neds = await _join(bot, NED, "Ned", "rep", "zh-hans")
+        acme = await bot.services.competitors.competitors.create(neds, "Acme Printers")
+        asked = await ned.text_of("#Intel Acme-Print price 12900 USD for the X200")  # a text tagged
+        assert "还没有名为「Acme-Print」的竞争对手" in asked and "或者您指的是" in asked
+        assert ned.labels() == ["➕ 创建「Acme-Print」", "Acme Printers", "取消"]
+        forged = await _forge(bot, ned, "cpi:pick:999999")
+        assert bot.told(forged, bot.t("zh-Hans", "error.stale_button"))
+        echoed = _text(await ned.press("Acme Printers"))
+        assert "竞争对手：Acme Printers" in echoed and "价格：USD 12,900.00" in echoed and "类型：价格" in echoed
+        await ned.press("✅ 保存")
+        assert (await bot.services.competitors.competitors.card(neds, acme.id)).intel[0].intel.price == 12900
+        stale = await _forge(bot, ned, "cpi:save")  # the draft is gone: a second save stores nothing
+        assert bot.told(stale, bot.t("zh-Hans", "error.stale_button"))
+        assert len(await _intel_rows(engine)) == 1
+
+
+async def _opportunity(bot: BotHarness, actor: Actor, customer: str, title: str) -> Opportunity:
+    created = await bot.services.customers.customers.create(actor, CustomerDraft(name=customer), force=True)
+    opportunity: Opportunity = await bot.services.sales.opportunities.create(actor, OpportunityFields(
+        customer_id=created.id, title=title, amount=Decimal(1000), currency="TWD"))
+    return opportunity
+
+
+async def test_a_lost_opportunity_asks_who_won_and_the_card_counts_wins_and_losses(engine: AsyncEngine,
+                                                                                  clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        mia, mias = await _join(bot, MIA, "Mia", "manager")
+        ned, neds = await _join(bot, NED, "Ned", "rep")
+        sue, _ = await _join(bot, SUE, "Sue", "rep", "zh-hant")
+        service = bot.services.competitors.competitors
+        acme = await service.create(mias, "Acme")
+        await service.create(mias, "Globex")
+        stages = {s.key: s.id for s in await bot.services.sales.opportunities.stages(neds)}
+        opps = bot.services.sales.opportunities
+
+        # Last quarter (the clock starts 2026-11-26): one linked opportunity lost, nobody said who won.
+        clock.advance(timedelta(days=-90))  # 2026-08-28
+        old = await _opportunity(bot, neds, "Old Co", "Old deal")
+        await service.toggle(neds, old.id, acme.id)
+        await opps.move(neds, old.id, stages["lost"], "budget cut")
+        clock.advance(timedelta(days=90))
+        await ask_unasked(bot.services, bot.app.bot, bot.runtime.catalogs, "en")
+        await ned.press("Nobody")
+        await ned.press("Skip")
+
+        # This quarter: one won and one lost, linked in chat through the opportunity card.
+        won = await _opportunity(bot, neds, "Won Co", "Won deal")
+        await service.toggle(neds, won.id, acme.id)
+        await opps.move(neds, won.id, stages["won"])
+        lost = await _opportunity(bot, neds, "Lost Co", "Lost deal")
+        await _forge(bot, ned, f"op:open:{lost.id}")  # as from /pipeline
+        assert "⚔️ Competitors" in ned.labels()
+        await ned.press("⚔️ Competitors")
+        assert "➕ Acme" in ned.labels() and "➕ Globex" in ned.labels()
+        linked = _text(await ned.press("➕ Acme"))
+        assert "competitors met — Acme" in linked and "✅ Acme" in ned.labels()
+        forged = await _forge(bot, sue, f"cpo:tg:{lost.id}:{acme.id}")  # another rep's opportunity
+        assert bot.told(forged, bot.t("zh-Hant", "error.not_found"))
+        assert [c.name for c in (await service.links(neds, lost.id)).linked] == ["Acme"]
+
+        await opps.move(neds, lost.id, stages["lost"], "price")
+        assert await ask_unasked(bot.services, bot.app.bot, bot.runtime.catalogs, "en") == 1
+        push = bot.api.last_message(NED).text or ""
+        assert "Lost deal" in push and "Lost Co" in push and "Which competitor won" in push
+        assert ned.labels() == ["Acme", "Another one", "Nobody"]
+        assert await ask_unasked(bot.services, bot.app.bot, bot.runtime.catalogs, "en") == 0  # asked once
+
+        forged = await _forge(bot, sue, f"cpl:w:{lost.id}:{acme.id}")  # not Sue's question
+        assert bot.told(forged, bot.t("zh-Hant", "error.not_found"))
+        garbage = await _forge(bot, ned, f"cpl:w:{lost.id}:999999")  # not a linked competitor
+        assert bot.told(garbage, bot.t("en", "error.not_found"))
+        answered = _text(await ned.press("Acme"))
+        assert "Recorded: Acme won it" in answered and "Why did they win" in answered
+        assert "recorded" in await ned.text_of("They were 15% cheaper")
+        again = await _forge(bot, ned, f"cpl:n:{lost.id}")  # answered already: nothing changes
+        assert bot.told(again, bot.t("en", "competitors.error_answered"))
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(t.opportunity_losses)
+                                      .where(t.opportunity_losses.c.opportunity_id == lost.id))).one()
+        assert row.answer == LossAnswer.COMPETITOR.value and row.winner_id == acme.id
+        assert row.why == "They were 15% cheaper"
+
+        # Hand-computed: this quarter 1 won, 1 lost (to Acme: 1) → 50 %; last quarter 0 won, 1 lost (to nobody).
+        card = await mia.text_of("/competitor acme")
+        assert "This quarter (from 2026-10-01): won 1, lost 1 (to them: 1), win rate 50%" in card
+        assert "Last quarter (from 2026-07-01): won 0, lost 1 (to them: 0), win rate 0%" in card
+        # Sue's scope holds none of Ned's opportunities: her figures are zero.
+        sue_card = await sue.text_of("/competitor Acme")
+        assert "本季（自 2026-10-01）：贏 0、輸 0（輸給對方：0），勝率 —" in sue_card
+
+
+async def test_products_beside_ours_edits_delete_restore_and_wrong_input(engine: AsyncEngine,
+                                                                        clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        admin = bot.user(ADMIN_ID, "Ada")
+        await admin.send("/start")
+        ada = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        printers = await bot.services.sales.catalog.create_category(ada, "Printers")
+        await bot.services.sales.catalog.create(ada, ProductFields(
+            sku="P-1", name="Our P1", category_id=printers.id, list_price=Decimal(11500), currency="TWD"))
+        acme = await bot.services.competitors.competitors.create(ada, "Acme")
+
+        assert "No competitor" in await admin.text_of("/competitor Nobody Inc")
+        await admin.send("/competitors")
+        await admin.press("Acme")
+        await admin.press("➕ Product")
+        assert "name and a price" in await admin.text_of("just words")  # wrong input: asked again
+        assert "No single category" in await admin.text_of("X200 12900 #Scanners")
+        echoed = await admin.text_of("X200 printer 12900 #Printers")
+        assert "Product: X200 printer" in echoed and "Price: TWD 12,900.00" in echoed
+        assert "Our category: Printers" in echoed
+        assert "choose one of the buttons" in await admin.text_of("yes")
+        card = _text(await admin.press("✅ Save"))
+        assert "Prices in Printers" in card and "Theirs: X200 printer TWD 12,900.00" in card
+        assert "Ours: Our P1 TWD 11,500.00" in card
+
+        await admin.press("✏️ Edit")
+        await admin.press("Weaknesses")
+        edited = await admin.text_of("Slow service in the south")
+        assert "Serious weaknesses: Slow service in the south" in edited
+        await admin.press("✏️ Edit")
+        await admin.press("Name")
+        await bot.services.competitors.competitors.create(ada, "Globex")
+        assert "already a competitor" in await admin.text_of("globex")  # taken: asked again
+        await admin.text_of("/cancel")
+
+        await _forge(bot, admin, f"cp:del:{acme.id}")
+        await admin.press("🗑 Delete")
+        assert "No competitor" in await admin.text_of("/competitor Acme")
+        await admin.send("/competitors")
+        await admin.press("🗑 Deleted competitors")
+        restored = _text(await admin.press("Acme"))
+        assert "Restored" in restored and "⚔️ Acme" in restored
+        async with engine.connect() as conn:
+            actions = [r.action for r in await conn.execute(
+                select(t.audit_log).where(t.audit_log.c.entity == "competitor",
+                                          t.audit_log.c.entity_id == acme.id).order_by(t.audit_log.c.id))]
+        assert actions == ["create", "update", "delete", "restore"]
+        assert date(2026, 11, 26).isoformat() in restored  # the product's date seen
