@@ -183,5 +183,5 @@ class SalesReportService:
                 if costed and r.cost is not None and r.margin is not None:
                     row += [r.cost, r.margin]
                 rows.append(row)
-            sheets.append((t(f"orders.sales_by_{group}"), headers, rows))
+            sheets.append((t(f"orders.sales_sheet_{group}"), headers, rows))
         return sheets

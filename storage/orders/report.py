@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ColumnElement, Numeric, case, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm.core import locales
 from crm.orders.report_model import COUNTED, GroupSum
 from crm.organisation.permissions import ScopeFilter
 from storage.customers import tables as ct
@@ -111,7 +112,7 @@ class SqlSalesFigures:
         for row in await self._c.execute(q):
             if group == "product":
                 label_text = f"{row.sku} {row.name}"
-                localised = {"zh_Hant": row.name_zh_hant, "zh_Hans": row.name_zh_hans}
+                localised = {locales.ZH_HANT: row.name_zh_hant, locales.ZH_HANS: row.name_zh_hans}
             else:
                 label_text = getattr(row, "name", None) or ""
                 localised = {}

@@ -154,11 +154,11 @@ async def test_the_workbook_has_a_sheet_per_breakdown_with_numbers_and_costs_onl
     made = await service.export(sales.mia, NOV, t, "en")
     assert made.filename == "sales-2026-11.xlsx"
     book = load_workbook(io.BytesIO(made.data))
-    assert book.sheetnames == ["orders.sales_sheet_totals", "orders.sales_by_customer", "orders.sales_by_product",
-                               "orders.sales_by_category", "orders.sales_by_rep"]
+    assert book.sheetnames == ["orders.sales_sheet_totals", "orders.sales_sheet_customer",
+                               "orders.sales_sheet_product", "orders.sales_sheet_category", "orders.sales_sheet_rep"]
     totals = [list(r) for r in book["orders.sales_sheet_totals"].iter_rows(values_only=True)]
     assert totals[1] == ["TWD", 577.46, 209.98, 2, 1, 288.73, 209.98]
-    products = [list(r) for r in book["orders.sales_by_product"].iter_rows(values_only=True)]
+    products = [list(r) for r in book["orders.sales_sheet_product"].iter_rows(values_only=True)]
     assert products[0][-2:] == ["orders.sales_col_cost", "orders.sales_col_margin"]
     assert products[1] == ["A-100 Widget", "TWD", 399.96, 199.98, 2, 240, 159.96]
 
@@ -166,7 +166,7 @@ async def test_the_workbook_has_a_sheet_per_breakdown_with_numbers_and_costs_onl
     for sheet in rep.worksheets:
         cells = [c for row in sheet.iter_rows(values_only=True) for c in row]
         assert "orders.sales_col_cost" not in cells and "orders.sales_col_margin" not in cells
-    assert [list(r) for r in rep["orders.sales_by_product"].iter_rows(values_only=True)][1] == [
+    assert [list(r) for r in rep["orders.sales_sheet_product"].iter_rows(values_only=True)][1] == [
         "A-100 Widget", "TWD", 299.97, 199.98, 1]
 
 
