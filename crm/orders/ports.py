@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
-from crm.orders.report_model import GroupSum
+from crm.orders.report_model import GroupSum, ProductFacts, ProductSum
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.ports import SalesUnitOfWork
 
@@ -68,8 +68,14 @@ class SalesFigures(Protocol):
         """(currency, revenue, orders) of the orders that count as sold, taken in ``[start, end)``."""
         ...
     async def grouped(self, scope: ScopeFilter, start: datetime, end: datetime, group: str, *,
-                      limit: int | None = None, keys: Sequence[int | None] | None = None,
-                      with_cost: bool = False) -> Sequence[GroupSum]: ...
+                      limit: int | None = None, keys: Sequence[int] | None = None) -> Sequence[GroupSum]:
+        """Per ``customer`` or ``rep``: revenue and orders, largest first (only ``keys``, when given)."""
+        ...
+    async def product_sums(self, scope: ScopeFilter, previous: datetime, start: datetime,
+                           end: datetime) -> Sequence[ProductSum]:
+        """Per product, currency and period, both periods in one pass."""
+        ...
+    async def products(self, product_ids: Sequence[int]) -> Mapping[int, ProductFacts]: ...
     async def buckets(self, scope: ScopeFilter, bounds: Sequence[datetime], currency: str) -> Sequence[Decimal]:
         """Revenue in ``currency`` between each consecutive pair of ``bounds``."""
         ...

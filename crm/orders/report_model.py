@@ -3,13 +3,14 @@
 Revenue is the sum of the totals (after discounts, with tax) of the orders that count as sold — confirmed,
 partially shipped, shipped or delivered — taken in the period, per currency (never mixed). An order waiting for a
 discount approval is not sold yet; a cancelled one is not sold at all. Per product and category the amount is the
-lines' after line and order discounts, before tax (what the goods sold for), so those do not add up to revenue.
+lines' after line and order discounts, before tax (what the goods sold for), so those do not add up to revenue;
+their cost is the quantity sold times the product's cost as it is now (order lines keep no cost).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from crm.orders.model import OrderStatus
@@ -24,13 +25,31 @@ COSTED = ("product", "category")  # cost is known per line: margins for these on
 class GroupSum:
     """One group's sum as storage returns it: ``key`` an id (None: no category), ``label`` data (a name)."""
 
-    key: int | None
+    key: int
     label: str
     currency: str
     revenue: Decimal
     orders: int
-    cost: Decimal | None = None
-    labels: Mapping[str, str] = field(default_factory=dict)  # locale → label, where the data has one
+
+
+@dataclass(frozen=True)
+class ProductSum:
+    """One product's lines in one currency and one of the two periods (``current`` or the previous)."""
+
+    product_id: int
+    currency: str
+    current: bool
+    revenue: Decimal
+    quantity: Decimal
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    label: str  # "SKU name"
+    labels: Mapping[str, str]  # locale → "SKU 名稱", where the product has a name in it
+    category_id: int | None
+    category: str | None
+    cost: Decimal | None
 
 
 def change(now: Decimal | int, before: Decimal | int) -> Decimal | None:
@@ -64,7 +83,7 @@ class BreakdownRow:
     currency: str
     revenue: Decimal
     previous: Decimal
-    orders: int
+    orders: int | None  # customers and reps; products and categories are counted in lines, not orders
     cost: Decimal | None = None  # only for a reader with prices.view_cost
 
     @property

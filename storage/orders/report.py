@@ -6,7 +6,7 @@ float: a sum of floats would drift; a sum of rounded integers does not).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,7 +15,7 @@ from sqlalchemy import BigInteger, ColumnElement, Numeric, case, cast, func, sel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.core import locales
-from crm.orders.report_model import COUNTED, GroupSum
+from crm.orders.report_model import COUNTED, GroupSum, ProductFacts, ProductSum
 from crm.organisation.permissions import ScopeFilter
 from storage.customers import tables as ct
 from storage.orders import tables as t
@@ -58,67 +58,62 @@ class SqlSalesFigures:
         return [(row.currency, _money(row.cents), int(row.n)) for row in rows]
 
     async def grouped(self, scope: ScopeFilter, start: datetime, end: datetime, group: str, *,
-                      limit: int | None = None, keys: Sequence[int | None] | None = None,
-                      with_cost: bool = False) -> Sequence[GroupSum]:
-        """Revenue per ``customer`` or ``rep`` (order totals), or per ``product`` or ``category`` (line amounts
-        after discounts, before tax; with their cost when asked), per currency, largest first. ``keys`` keeps
-        only those groups (the previous period of the rows shown)."""
-        o, line = t.orders.c, t.order_lines.c
-        q: Any
-        cost: ColumnElement[Any] | None = None
-        if group in ("customer", "rep"):
-            c, s = ct.customers.c, ot.staff.c
-            key, label = (o.customer_id, c.name) if group == "customer" else (o.owner_id, s.name)
-            cents = _cents(_number(o.total))
-            counted = func.count()
-            source = (t.orders.join(ct.customers, c.id == o.customer_id) if group == "customer"
-                      else t.orders.join(ot.staff, s.id == o.owner_id))
-            names: list[Any] = [label]
-        elif group in ("product", "category"):
-            p, pc = st.products.c, st.product_categories.c
-            net = (_number(line.quantity) * _number(line.unit_price) * (100 - _number(line.discount))
-                   * (100 - _number(o.order_discount)) / 10000)
-            cents = _cents(net)
-            counted = func.count(func.distinct(o.id))
-            source = t.orders.join(t.order_lines, line.order_id == o.id).join(st.products, p.id == line.product_id)
-            if group == "product":
-                key = p.id
-                names = [p.sku, p.name, p.name_zh_hant, p.name_zh_hans]
-            else:
-                source = source.outerjoin(st.product_categories, pc.id == p.category_id)
-                key = p.category_id
-                names = [pc.name]
-            if with_cost:
-                cost = _cents(case((p.cost.is_(None), 0), else_=_number(line.quantity) * _number(p.cost)))
+                      limit: int | None = None, keys: Sequence[int] | None = None) -> Sequence[GroupSum]:
+        """Revenue (order totals) and orders per ``customer`` or ``rep``, per currency, largest first. ``keys``
+        keeps only those (the previous period of the rows shown)."""
+        o, c, s = t.orders.c, ct.customers.c, ot.staff.c
+        if group == "customer":
+            key, label, source = o.customer_id, c.name, t.orders.join(ct.customers, c.id == o.customer_id)
+        elif group == "rep":
+            key, label, source = o.owner_id, s.name, t.orders.join(ot.staff, s.id == o.owner_id)
         else:
             raise ValueError(group)
-        columns = [key.label("key"), *names, o.currency, cents.label("cents"), counted.label("n")]
-        if cost is not None:
-            columns.append(cost.label("cost"))
+        cents = _cents(_number(o.total))
         where = self._counted(scope, start, end)
         if keys is not None:
-            known = [k for k in keys if k is not None]
-            clause: ColumnElement[bool] | None = key.in_(known) if known else None
-            if None in keys:
-                clause = key.is_(None) if clause is None else clause | key.is_(None)
-            if clause is None:
+            if not keys:
                 return []
-            where.append(clause)
-        q = (select(*columns).select_from(source).where(*where).group_by(key, *names, o.currency)
-             .order_by(cents.desc(), key))
+            where.append(key.in_(list(keys)))
+        q = (select(key.label("key"), label.label("name"), o.currency, cents.label("cents"),
+                    func.count().label("n"))
+             .select_from(source).where(*where).group_by(key, label, o.currency).order_by(cents.desc(), key))
         if limit is not None:
             q = q.limit(limit)
-        out: list[GroupSum] = []
-        for row in await self._c.execute(q):
-            if group == "product":
-                label_text = f"{row.sku} {row.name}"
-                localised = {locales.ZH_HANT: row.name_zh_hant, locales.ZH_HANS: row.name_zh_hans}
-            else:
-                label_text = getattr(row, "name", None) or ""
-                localised = {}
-            out.append(GroupSum(row.key, label_text, row.currency, _money(row.cents), int(row.n),
-                                _money(row.cost) if cost is not None else None,
-                                {k: f"{row.sku} {v}" for k, v in localised.items() if v}))
+        return [GroupSum(row.key, row.name, row.currency, _money(row.cents), int(row.n))
+                for row in await self._c.execute(q)]
+
+    async def product_sums(self, scope: ScopeFilter, previous: datetime, start: datetime,
+                           end: datetime) -> Sequence[ProductSum]:
+        """Per product, currency and period (the previous one, ``[previous, start)``, or this one): the lines'
+        amount after line and order discounts, before tax, and the quantity. One pass over the lines of both
+        periods, no join beyond the orders: names, categories and costs are read for the products found."""
+        o, line = t.orders.c, t.order_lines.c
+        net = (_number(line.quantity) * _number(line.unit_price) * (100 - _number(line.discount))
+               * (100 - _number(o.order_discount)) / 10000)
+        current = (o.created_at >= start).label("current")
+        quantity = func.sum(cast(func.round(_number(line.quantity) * 10000), BigInteger))
+        q = (select(line.product_id, o.currency, current, _cents(net).label("cents"), quantity.label("qty"))
+             .select_from(t.orders.join(t.order_lines, line.order_id == o.id))
+             .where(*self._counted(scope, previous, end)).group_by(line.product_id, o.currency, current))
+        return [ProductSum(int(row.product_id), row.currency, bool(row.current), _money(row.cents),
+                           Decimal(int(row.qty or 0)) / 10000) for row in await self._c.execute(q)]
+
+    async def products(self, product_ids: Sequence[int]) -> Mapping[int, ProductFacts]:
+        """Name (in each language), category and cost of these products, deleted ones too."""
+        p, pc = st.products.c, st.product_categories.c
+        out: dict[int, ProductFacts] = {}
+        ids = sorted(set(product_ids))
+        for chunk in range(0, len(ids), 500):
+            rows = await self._c.execute(
+                select(p.id, p.sku, p.name, p.name_zh_hant, p.name_zh_hans, p.category_id, p.cost,
+                       pc.name.label("category"))
+                .select_from(st.products.outerjoin(st.product_categories, pc.id == p.category_id))
+                .where(p.id.in_(ids[chunk:chunk + 500])))
+            for row in rows:
+                names = {locales.ZH_HANT: row.name_zh_hant, locales.ZH_HANS: row.name_zh_hans}
+                out[int(row.id)] = ProductFacts(
+                    f"{row.sku} {row.name}", {k: f"{row.sku} {v}" for k, v in names.items() if v},
+                    row.category_id, row.category, row.cost)
         return out
 
     async def buckets(self, scope: ScopeFilter, bounds: Sequence[datetime],

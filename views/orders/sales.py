@@ -30,8 +30,10 @@ def period_text(report: SalesReport) -> tuple[str, str]:
 
 
 def _row(t: Translate, row: BreakdownRow) -> str:
-    text = t("orders.sales_row", label=row.label, currency=row.currency, value=amount(row.revenue),
-             previous=amount(row.previous), change=change_text(t, row.revenue, row.previous), orders=row.orders)
+    params = {"label": row.label, "currency": row.currency, "value": amount(row.revenue),
+              "previous": amount(row.previous), "change": change_text(t, row.revenue, row.previous)}
+    text = t("orders.sales_row", orders=row.orders, **params) if row.orders is not None \
+        else t("orders.sales_row_goods", **params)
     if row.cost is not None and row.margin is not None:
         text += "\n" + t("orders.sales_row_cost", cost=amount(row.cost), margin=amount(row.margin))
     return text
