@@ -149,7 +149,8 @@ async def test_a_managers_daily_figures_match_the_hand_computed_ones(engine: Asy
     made = await _daily(team, team.mia)
     assert made.period == LocalPeriod(date(2026, 11, 25), THURSDAY)
     assert made.previous == LocalPeriod(date(2026, 11, 24), date(2026, 11, 25))
-    assert [s.name for s in made.sections] == ["customers", "interactions", "followups", "expenses"]
+    assert [s.name for s in made.sections] == ["customers", "interactions", "followups", "sales.pipeline", "orders",
+                                               "expenses", "billing.payments", "billing.overdue", "announcements"]
     assert _figures(made) == {
         "customers.digest_new_customers": (3, 1),
         "customers.digest_new_leads": (0, 2),
@@ -160,6 +161,10 @@ async def test_a_managers_daily_figures_match_the_hand_computed_ones(engine: Asy
         "expenses.digest_pending": (3, 2),
         "expenses.digest_pending_amountTWD": (Decimal("449.99"), Decimal("299.99")),
         "expenses.digest_pending_amountUSD": (Decimal("1280.5"), Decimal(0)),
+        "sales.digest_open": (0, None),
+        "orders.digest_orders": (0, 0),
+        "announcements.digest_unread": (0, None),
+        "announcements.digest_published": (0, 0),
     }
     assert _rows(made, "interactions") == [("Ned", 3, 1), ("Mia", 1, 2)]
     assert _rows(made, "followups") == [("Ned", 2, 2)]
@@ -202,6 +207,10 @@ async def test_a_manager_of_one_department_sees_nothing_of_another(engine: Async
         "followups.digest_overdue": (1, 0),
         "expenses.digest_pending": (1, 0),
         "expenses.digest_pending_amountTWD": (Decimal(70), Decimal(0)),
+        "sales.digest_open": (0, None),
+        "orders.digest_orders": (0, 0),
+        "announcements.digest_unread": (0, None),
+        "announcements.digest_published": (0, 0),
     }
     assert _rows(south, "interactions") == [("Sue", 4, 0)] and _rows(south, "followups") == [("Sue", 1, 0)]
     text = digest_message(translator(Catalogs(), "en"), south)
