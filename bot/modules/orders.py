@@ -8,15 +8,20 @@ from bot.module import Module, Wiring
 from crm.customers.module import CustomersServices
 from crm.messaging.module import MessagingServices
 from crm.messaging.subscriptions import CatalogTexts
+from crm.orders.digest import OrdersDigestSection
 from crm.orders.discounts import OrderDiscounts
 from crm.orders.module import OrdersServices
 from crm.orders.orders import OrderService
+from crm.orders.report import SalesReportService
 from crm.orders.subscribers import LastOrdersSection, OpenOrders, OrderFromAcceptedQuote
 from crm.organisation.module import OrganisationServices
 from crm.sales.events import QuoteAccepted
 from crm.sales.module import SalesServices
 from handlers.core.menu import Command
 from handlers.orders import registration
+from outbound.expense_sheets import XlsxSheets
+from outbound.sales_chart import MatplotlibSalesChart
+from storage.offloop import worker_beside
 from storage.orders import tables
 
 
@@ -32,9 +37,13 @@ def build(wiring: Wiring) -> OrdersServices:
     # Orders beyond their taker's discount limit wait for the same approval as quotes (crm/orders/discounts.py).
     discounts = wiring.need(SalesServices).discounts
     discounts.subjects.add(OrderDiscounts(wiring.clock.now))
-    return OrdersServices(orders=OrderService(
-        wiring.uow, wiring.clock, discounts, prefix=settings.order_prefix, program=program,
-        texts=CatalogTexts(lambda: Catalogs().messages)))
+    # The managers' digest counts orders and revenue; the sales analysis runs in a worker of its own.
+    wiring.need(OrganisationServices).digest_sections.add(OrdersDigestSection())
+    worker = worker_beside(wiring.uow, wiring.clock)
+    return OrdersServices(
+        orders=OrderService(wiring.uow, wiring.clock, discounts, prefix=settings.order_prefix, program=program,
+                            texts=CatalogTexts(lambda: Catalogs().messages)),
+        sales=SalesReportService(wiring.uow, wiring.clock, XlsxSheets(), MatplotlibSalesChart(), worker=worker))
 
 
 MODULE = Module(
@@ -45,6 +54,7 @@ MODULE = Module(
     commands=(
         Command("order", "orders.cmd_order", "orders.create"),
         Command("orders", "orders.cmd_orders", "sales.view"),
+        Command("sales", "orders.cmd_sales", "sales.view"),
     ),
     handlers=(registration.register,),
     tables=(tables.orders, tables.order_lines, tables.order_counters, tables.shipments, tables.shipment_lines),

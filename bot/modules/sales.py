@@ -16,6 +16,7 @@ from crm.messaging.module import MessagingServices
 from crm.organisation.module import OrganisationServices
 from crm.sales import subscribers
 from crm.sales.catalog import CatalogService
+from crm.sales.digest import PipelineDigestSection
 from crm.sales.discounts import DiscountService
 from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
@@ -38,6 +39,7 @@ def build(wiring: Wiring) -> SalesServices:
     settings = wiring.settings
     # Nobody with open opportunities is deactivated: they are handed over first (they move with the customers).
     wiring.need(OrganisationServices).staff.open_work.add(subscribers.OpenOpportunities())
+    wiring.need(OrganisationServices).digest_sections.add(PipelineDigestSection())
     wiring.need(CustomersServices).customers.card_sections.add(OpenQuotesSection())
     quotes = QuoteService(wiring.uow, wiring.clock, ReportlabQuoteRenderer(), prefix=settings.quote_prefix,
                           company_name=settings.company_name,

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm.orders.orders import OrderService
+from crm.orders.report import SalesReportService
 
 
 @dataclass
 class OrdersServices:
     orders: OrderService
+    sales: SalesReportService

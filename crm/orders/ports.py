@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
+from crm.orders.report_model import GroupSum, ProductFacts, ProductSum
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.ports import SalesUnitOfWork
 
@@ -53,8 +55,45 @@ class OrdersRepositories(Protocol):
     def orders(self) -> OrderRepository: ...
     @property
     def shipments(self) -> ShipmentRepository: ...
+    @property
+    def figures(self) -> SalesFigures: ...
 
 
 class OrdersUnitOfWork(SalesUnitOfWork, MessagingUnitOfWork, Protocol):
     @property
     def orders(self) -> OrdersRepositories: ...
+
+
+class SalesFigures(Protocol):
+    """The sales analysis's sums (storage/orders/report.py): SQL aggregates within a query scope."""
+
+    async def totals(self, scope: ScopeFilter, start: datetime, end: datetime) -> Sequence[tuple[str, Decimal, int]]:
+        """(currency, revenue, orders) of the orders that count as sold, taken in ``[start, end)``."""
+        ...
+    async def grouped(self, scope: ScopeFilter, start: datetime, end: datetime, group: str, *,
+                      limit: int | None = None, keys: Sequence[int] | None = None) -> Sequence[GroupSum]:
+        """Per ``customer`` or ``rep``: revenue and orders, largest first (only ``keys``, when given)."""
+        ...
+    async def product_sums(self, scope: ScopeFilter, previous: datetime, start: datetime,
+                           end: datetime) -> Sequence[ProductSum]:
+        """Per product, currency and period, both periods in one pass."""
+        ...
+    async def products(self, product_ids: Sequence[int]) -> Mapping[int, ProductFacts]: ...
+    async def buckets(self, scope: ScopeFilter, bounds: Sequence[datetime], currency: str) -> Sequence[Decimal]:
+        """Revenue in ``currency`` between each consecutive pair of ``bounds``."""
+        ...
+
+
+Cell = str | int | Decimal
+
+
+class SheetWriter(Protocol):
+    def write(self, sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Cell]]]]) -> bytes:
+        """An XLSX workbook of (title, headers, rows) sheets: numbers stay numbers, text stays text."""
+        ...
+
+
+class TrendChart(Protocol):
+    def render(self, title: str, points: Sequence[str], lines: Sequence[tuple[str, Sequence[Decimal]]]) -> bytes:
+        """A PNG line chart."""
+        ...

@@ -81,6 +81,11 @@ class OpportunityRepository(Protocol):
         """A live opportunity."""
         ...
     async def update(self, opportunity_id: int, **fields: Any) -> None: ...
+    async def stage_sums(self, scope: ScopeFilter,
+                         stage_ids: Sequence[int]) -> Sequence[tuple[int, str, int, Decimal]]:
+        """(stage id, currency, count, amount) of the live opportunities in these stages the scope allows, summed
+        in SQL."""
+        ...
     async def open_values(self, scope: ScopeFilter, owner_id: int | None,
                           stage_ids: Sequence[int]) -> Sequence[tuple[int, Decimal, str]]:
         """(stage id, amount, currency) of the live opportunities in these stages that the scope allows (and, with

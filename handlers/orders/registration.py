@@ -15,6 +15,7 @@ from crm.orders.discounts import KIND
 from crm.orders.events import OrderFromQuote
 from handlers.customers import card_extras
 from handlers.orders import orders as od
+from handlers.orders import sales as sr
 from outbound.telegram_send import Outcome, deliver
 from views.orders.orders import card_rows, card_section, card_text, history_line
 from views.sales import quotes as discount_cards
@@ -66,7 +67,9 @@ def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # The discount-approval push's "open" button leads to the order card (views/sales/quotes.py).
     discount_cards.CARD_PREFIX[KIND] = od.ORDER.prefix
-    app.add_handlers([CommandHandler("order", od.new_order), CommandHandler("orders", od.orders)])
+    app.add_handlers([CommandHandler("order", od.new_order), CommandHandler("orders", od.orders),
+                      CommandHandler("sales", sr.sales)])
+    app.add_handlers(_buttons("sr", {"x": sr.sales_file}))
     app.add_handlers(_buttons("orn", {
         "cu": od.picked_customer, "last": od.same_as_last, "cat": od.category, "p": od.picked_product,
         "q": od.change_quantity, "rm": od.remove_line, "add": od.add_more, "rev": od.review, "when": od.ask_when,

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.orders.report import SqlSalesFigures
 from storage.orders.repositories import SqlOrderRepository, SqlShipmentRepository
 
 
@@ -25,3 +26,7 @@ class OrdersRepositories:
     @cached_property
     def shipments(self) -> SqlShipmentRepository:
         return SqlShipmentRepository(self._conn)
+
+    @cached_property
+    def figures(self) -> SqlSalesFigures:
+        return SqlSalesFigures(self._conn)

@@ -31,6 +31,7 @@ orders = Table(
     Index(None, "customer_id"),
     Index(None, "owner_id", "status"),
     Index(None, "quote_id"),
+    Index(None, "created_at"),  # the sales analysis and the digest: orders taken in a period
 )
 
 order_lines = Table("order_lines", metadata, *priced_line_columns("order"),

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import BigInteger, Numeric, Row, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
@@ -96,6 +96,16 @@ class SqlOpportunityRepository:
         if owner_id is not None:
             where.append(o.owner_id == owner_id)
         return where
+
+    async def stage_sums(self, scope: ScopeFilter,
+                         stage_ids: Sequence[int]) -> Sequence[tuple[int, str, int, Decimal]]:
+        # Integer cents, each amount rounded first: a SUM over SQLite's text decimals would be a float sum.
+        o = t.opportunities.c
+        cents = func.sum(cast(func.round(cast(o.amount, Numeric(18, 4)) * 100), BigInteger))
+        rows = await self._c.execute(select(o.stage_id, o.currency, func.count().label("n"), cents.label("cents"))
+                                     .where(*self._where(scope, None, stage_ids))
+                                     .group_by(o.stage_id, o.currency))
+        return [(int(row.stage_id), row.currency, int(row.n), Decimal(int(row.cents or 0)) / 100) for row in rows]
 
     async def open_values(self, scope: ScopeFilter, owner_id: int | None,
                           stage_ids: Sequence[int]) -> Sequence[tuple[int, Decimal, str]]:

@@ -2,7 +2,7 @@
 opportunities and who won the lost ones
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0023'
-down_revision = '0021'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
