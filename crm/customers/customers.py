@@ -206,6 +206,15 @@ class PartyService(ABC, Generic[P]):
 
 async def visible_customer(uow: CustomersUnitOfWork, actor: Actor, customer_id: int, *,
                            deleted: bool = False) -> Customer:
+    if not deleted:
+        # The live record and its owner's department in one prepared read (every order echo and card asks).
+        head = await uow.customers.customers.card_head(customer_id)
+        if head is None:
+            raise NotFound()
+        record, _, department = head
+        if not actor.scope_filter("customers").allows(record.owner_id, department):
+            raise NotFound()
+        return record
     customer = await uow.customers.customers.get(customer_id, include_deleted=deleted)
     if customer is not None and deleted and customer.deleted_at is None:
         raise NotFound()

@@ -226,8 +226,11 @@ class OrderService:
     @staticmethod
     async def _over_limit(uow: OrdersUnitOfWork, order: Order) -> bool:
         """A discount beyond the taker's role limit (docs/sales.md, "Discount approval") waits for approval."""
+        given = order_discount(order)
+        if given <= 0:
+            return False  # limits are never below 0: an order without a discount needs no limit read
         limit = await limit_of(uow, order.owner_id)
-        return limit is not None and order_discount(order) > limit
+        return limit is not None and given > limit
 
     async def preview(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
                       order_discount: Decimal = Decimal(0), delivery_date: date | None = None) -> Order:

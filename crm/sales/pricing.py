@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
 
 from crm.core.errors import ValidationFailed
 from crm.core.money import Money
@@ -17,6 +18,7 @@ HUNDRED = Decimal(100)
 MAX_PERCENT = HUNDRED
 
 
+@cache  # a handful of currencies; every rounded amount asks (an order's echo: ~20 times)
 def minor_unit(currency: str) -> Decimal:
     """The currency's smallest amount as crm.core.money knows it (1 for JPY, 0.01 for TWD)."""
     exponent = Money(Decimal(0), currency).quantized().amount.as_tuple().exponent

@@ -246,7 +246,9 @@ async def new_order(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("orders.usage"), edit=False)
         return
     actor, service = actor_of(context), context.services.orders.orders
-    named = await context.services.customers.customers.named(actor, [parsed.customer, line])
+    # The whole text is asked about as a name only when it could be one ("/order Acme Corp": one "item").
+    named = await context.services.customers.customers.named(
+        actor, [parsed.customer, line] if len(parsed.items) == 1 else [parsed.customer])
     exact = _customers(named.get(parsed.customer, ()))
     try:
         if len(exact) == 1:

@@ -372,19 +372,18 @@ class SqlSearchIndex:
             return []
         unique = sorted(set(keys))
         departments = 0 if scope.everything else len(scope.department_ids or ())
-        shape = (scope.everything, departments, limit, len(unique) if starting else 0)
+        shape = (scope.everything, departments, limit, len(unique), starting)
         statement = _NAMED_STATEMENTS.get(shape)
         if statement is None:
             if len(_NAMED_STATEMENTS) > 256:  # shapes are few; this only bounds a pathological caller
                 _NAMED_STATEMENTS.clear()
-            statement = _NAMED_STATEMENTS[shape] = _build_named(*shape)
+            statement = _NAMED_STATEMENTS[shape] = Prepared(_build_named(*shape))
         params = _search_params(scope, ())
-        if starting:
-            for n, key in enumerate(unique):
-                params[f"k{n}"], params[f"k{n}_end"] = key, key + _HIGH
-        else:
-            params["keys"] = unique
-        rows = await self._c.execute(statement, params)
+        for n, key in enumerate(unique):
+            params[f"k{n}"] = key
+            if starting:
+                params[f"k{n}_end"] = key + _HIGH
+        rows = await statement.rows(self._c, params)
         return [(key, SearchHit(EntityKind(entity), id_, title, subtitle, owner_id, _customer_kind(kind)))
                 for entity, id_, title, subtitle, owner_id, kind, key in rows]
 
@@ -394,7 +393,8 @@ def _customer_kind(value: str | None) -> CustomerKind | None:
 
 
 SearchShape = tuple[tuple[bool, ...], bool, int, int]
-_NAMED_STATEMENTS: dict[tuple[bool, int, int, int], CompoundSelect[Any]] = {}
+# Prepared (storage/prepared.py): a one-message /order or /log looks its customer up by name on every update.
+_NAMED_STATEMENTS: dict[tuple[bool, int, int, int, bool], Prepared] = {}
 MAX_SEARCH_TERMS = 5
 _SEARCH_STATEMENTS: dict[SearchShape, CompoundSelect[Any]] = {}
 _COMPILED_SEARCH: dict[tuple[str, int], tuple[CompoundSelect[Any], str, tuple[str, ...], dict[str, Any]]] = {}
@@ -463,26 +463,27 @@ def _build_search(shape: SearchShape) -> CompoundSelect[Any]:
     return union_all(*(select(*q.subquery().c) for q in branches))
 
 
-def _build_named(everything: bool, departments: int, limit: int, prefixes: int) -> CompoundSelect[Any]:
-    """Records having any of the whole-name keys (``keys``, expanding) — or, with ``prefixes``, a whole name
-    starting with one of the keys ``k0``…: primary-key lookups or ranges, then the record."""
+def _build_named(everything: bool, departments: int, limit: int, keys: int, starting: bool
+                 ) -> CompoundSelect[Any]:
+    """Records having one of the whole-name keys ``k0``… — or, ``starting``, a whole name starting with one of
+    them: primary-key lookups or ranges, then the record."""
 
     st = t.search_terms
 
     def matching(entity: EntityKind, drive: Any) -> list[ColumnElement[bool]]:
-        if prefixes:
+        if starting:
             return []  # in the drive itself
-        return [drive.c.term.in_(bindparam("keys", expanding=True)), drive.c.entity == entity.value]
+        return [drive.c.term.in_([bindparam(f"k{n}") for n in range(keys)]), drive.c.entity == entity.value]
 
     def ranges(entity: EntityKind) -> Any:
         # One range scan of the primary key per key. As in _build_search, the entity is compared in a way no
         # index serves, or SQLite reads every customer's terms through the (entity, entity_id) index (~1 s).
         return union_all(*(select(st).where(st.c.term >= bindparam(f"k{n}"), st.c.term < bindparam(f"k{n}_end"),
-                                            st.c.entity.concat("") == entity.value) for n in range(prefixes))
+                                            st.c.entity.concat("") == entity.value) for n in range(keys))
                          ).subquery(f"s_{entity.value}")
 
     branches = _entity_branches(matching, everything, departments, limit, with_term=True,
-                                drives=ranges if prefixes else None)
+                                drives=ranges if starting else None)
     return union_all(*(select(*q.subquery().c) for q in branches))
 
 

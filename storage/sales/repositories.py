@@ -8,12 +8,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
 from crm.customers.search_terms import fold
 from crm.sales.model import Category, CustomerPrice, Product
+from storage.prepared import Prepared
 from storage.sales import tables as t
 
 _HIGH = "\U0010ffff"  # sorts after every character: term >= p AND term < p + _HIGH is "starts with p"
@@ -32,6 +33,27 @@ def _product(row: Row[Any]) -> Product:
 def _price(row: Row[Any]) -> CustomerPrice:
     return CustomerPrice(row.id, row.customer_id, row.product_id, row.amount, row.currency, row.updated_at,
                          row.deleted_at)
+
+
+# Read by every order echo (``/order 台積電 A-100 x3, B-20 x12``): prepared (storage/prepared.py).
+_PRICES_OF = Prepared(select(t.customer_prices)
+                      .where(t.customer_prices.c.customer_id == bindparam("customer_id"),
+                             t.customer_prices.c.deleted_at.is_(None))
+                      .order_by(t.customer_prices.c.product_id))
+_BY_SKUS: dict[int, Prepared] = {}
+MAX_PREPARED_SKUS = 16  # typed orders name a few; a longer list is prepared for its length only while it is kept
+
+
+def _products_by_skus(count: int) -> Prepared:
+    """One statement per number of SKUs (a prepared statement has no list parameter)."""
+    statement = _BY_SKUS.get(count)
+    if statement is None:
+        if len(_BY_SKUS) >= MAX_PREPARED_SKUS:
+            _BY_SKUS.clear()
+        p = t.products
+        statement = _BY_SKUS[count] = Prepared(select(p).where(
+            p.c.sku.in_([bindparam(f"s{n}") for n in range(count)]), p.c.deleted_at.is_(None)))
+    return statement
 
 
 def _live(table: Any, include_deleted: bool) -> tuple[ColumnElement[bool], ...]:
@@ -95,8 +117,10 @@ class SqlProductRepository:
 
     async def by_skus(self, skus: Sequence[str]) -> dict[str, Product]:
         """The live products with these SKUs, by SKU, in one query (an order names several at once)."""
-        p = t.products
-        rows = await self._c.execute(select(p).where(p.c.sku.in_(sorted(set(skus))), p.c.deleted_at.is_(None)))
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        rows = await _products_by_skus(len(wanted)).rows(self._c, {f"s{n}": sku for n, sku in enumerate(wanted)})
         return {row.sku: _product(row) for row in rows}
 
     async def skus_taken(self, skus: Sequence[str]) -> set[str]:
@@ -174,7 +198,4 @@ class SqlCustomerPriceRepository:
         await self._c.execute(update(t.customer_prices).where(t.customer_prices.c.id == price_id).values(**fields))
 
     async def for_customer(self, customer_id: int) -> Sequence[CustomerPrice]:
-        c = t.customer_prices
-        rows = await self._c.execute(select(c).where(c.c.customer_id == customer_id, c.c.deleted_at.is_(None))
-                                     .order_by(c.c.product_id))
-        return [_price(row) for row in rows]
+        return [_price(row) for row in await _PRICES_OF.rows(self._c, {"customer_id": customer_id})]

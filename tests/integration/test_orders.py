@@ -255,3 +255,19 @@ async def test_two_shipments_at_once_never_ship_more_than_ordered(engine: AsyncE
                                    return_exceptions=True)
     assert sorted(type(r).__name__ for r in results) == ["Shipped", "ValidationFailed"]
     assert (await orders.get(shop.mia, order.id)).shipped == (Decimal(2), Decimal(0))
+
+
+async def test_with_a_limit_of_nothing_only_an_order_without_a_discount_goes_ahead(engine: AsyncEngine,
+                                                                                  clock: ManualClock) -> None:
+    # An order without a discount is never over a limit (limits are 0–100 %), so its echo reads no limit.
+    shop = await _shop(engine, clock)
+    await shop.org.services.sales.discounts.set_limit(shop.org.admin, "rep", "0")
+    orders = shop.org.services.orders.orders
+    tsmc = await _customer(shop, shop.ned, "台積電")
+    plain = await orders.create(shop.ned, tsmc, _lines(shop))
+    assert plain.status is OrderStatus.CONFIRMED
+    echo = await orders.preview(shop.ned, tsmc, _lines(shop), order_discount=Decimal("0.5"))
+    assert echo.status is OrderStatus.PENDING_APPROVAL
+    tiny = await orders.create(shop.ned, tsmc, [LineDraft(product_id=shop.widget.id, quantity=Decimal(1),
+                                                          discount=Decimal("0.01"))])
+    assert tiny.status is OrderStatus.PENDING_APPROVAL
