@@ -161,13 +161,13 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None, inbox: 
             data = json.loads(body)
             if not isinstance(data, dict) or type(data.get("update_id")) is not int:
                 return PlainTextResponse("bad update", status_code=400)
-            Update.de_json(data, app.bot)
+            update = Update.de_json(data, app.bot)
         except Exception:  # PTB's parsers assume the Bot API's shapes; any other shape fails wherever it differs
             log.info("webhook body that is not a Telegram update refused")
             return PlainTextResponse("bad update", status_code=400)
         assert inbox is not None
         # Answered only once stored: Telegram delivers again until it gets a 2xx, so nothing is lost in between.
-        if not await inbox.receive(data["update_id"], body.decode()):
+        if not await inbox.receive(data["update_id"], body.decode(), update):
             log.info("webhook update %s delivered again; already stored", data["update_id"])
         return Response(status_code=200)
 

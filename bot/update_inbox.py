@@ -5,6 +5,10 @@ The webhook answers Telegram only after ``receive`` has committed the update, an
 update is never lost to a crash between acknowledging and handling: a stored update not yet marked handled is
 handled by the next process that starts. An update killed halfway through its handling is handled again (at
 least once, never zero times); an update delivered twice is stored once and handled once.
+
+What this process stored itself is handed to the worker in memory, already parsed, once it is committed: the
+table is read back only for what an earlier process left (at start) and after a failure. Reading each update
+back and parsing its JSON a second time cost about as much CPU as a whole command's handler.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for updates (PTB's Updater default)
 STOP_WAIT_SECONDS = 30.0  # for the update being handled when the process is asked to stop
+BATCH = 100  # stored updates read from the table at a time
 
 
 class UpdateInbox:
@@ -37,18 +44,39 @@ class UpdateInbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        # Stored and committed by this process, not handled yet, in the order stored; their ids in a set too.
+        self._queued: deque[Update] = deque()
+        self._queued_ids: set[int] = set()
+        self._read_table = True  # what an earlier process (or a failed round) left is only in the table
 
-    async def receive(self, update_id: int, body: str) -> bool:
-        """Store the update durably and let the worker know; False for an update_id seen before."""
-        stored = await self._store.store(update_id, body)
-        self.wake()
+    async def receive(self, update_id: int, body: str, update: Update | None = None) -> bool:
+        """Store the update durably and let the worker know; False for an update_id seen before.
+        ``update``: the body already parsed, handed on as it is."""
+        stored = bool(await self._store.store_many([(update_id, body)]))
+        if stored:
+            self._queue([update] if update is not None else None)
         return stored
 
     async def receive_many(self, updates: list[tuple[int, str]]) -> None:
         """Store a batch durably, in one transaction, and let the worker know."""
         if updates:
             await self._store.store_many(updates)
-            self.wake()
+            self._queue(None)
+
+    async def receive_updates(self, updates: Sequence[Update]) -> None:
+        """A long poll's batch: stored in one transaction, then handed to the worker as parsed."""
+        if not updates:
+            return
+        new = set(await self._store.store_many([(u.update_id, json.dumps(u.to_dict())) for u in updates]))
+        self._queue([u for u in updates if u.update_id in new])
+
+    def _queue(self, updates: list[Update] | None) -> None:
+        if updates is None:
+            self._read_table = True  # stored without a parsed copy: the worker reads it from the table
+        else:
+            self._queued.extend(updates)
+            self._queued_ids.update(u.update_id for u in updates)
+        self.wake()
 
     async def start(self) -> None:
         """Handle what an earlier process stored and did not handle, then whatever arrives."""
@@ -83,22 +111,40 @@ class UpdateInbox:
     async def _work(self) -> None:
         while not self._stopping:
             self._wake.clear()  # before reading, so an update stored during the read wakes the next round
-            try:
-                batch = await self._store.unhandled()
-            except Exception:
-                log.warning("stored webhook updates could not be read; trying again", exc_info=True)
-                await asyncio.sleep(1)
+            if self._read_table:
+                if not await self._work_from_table():
+                    await asyncio.sleep(1)
                 continue
-            for update_id, body in batch:
-                if self._stopping:
-                    return
-                await self._handle(update_id, body)
-            if not batch:
+            if not self._queued:
                 await self._wake.wait()
+                continue
+            update = self._queued.popleft()
+            if update.update_id in self._queued_ids:  # else handled already, read from the table
+                self._queued_ids.discard(update.update_id)
+                await self._handle(update.update_id, update)
 
-    async def _handle(self, update_id: int, body: str) -> None:
+    async def _work_from_table(self) -> bool:
+        """Handle what the table holds unhandled, oldest first; False when it could not be read."""
+        self._read_table = False
         try:
-            update = Update.de_json(json.loads(body), self._app.bot)
+            batch = await self._store.unhandled(limit=BATCH)
+        except Exception:
+            self._read_table = True
+            log.warning("stored webhook updates could not be read; trying again", exc_info=True)
+            return False
+        if len(batch) == BATCH:
+            self._read_table = True  # more behind this batch
+        for update_id, body in batch:
+            if self._stopping:
+                return True
+            # Stored by this process too: handled here, its queued copy skipped.
+            self._queued_ids.discard(update_id)
+            await self._handle(update_id, body)
+        return True
+
+    async def _handle(self, update_id: int, body: str | Update) -> None:
+        try:
+            update = Update.de_json(json.loads(body), self._app.bot) if isinstance(body, str) else body
             await self._app.process_update(update)
         except Exception:
             # process_update hands handler errors to the error handler; what reaches here is an update that can
@@ -122,7 +168,7 @@ async def poll(app: AnyApp, inbox: UpdateInbox, allowed_updates: list[str], stop
     while not stop.is_set():
         try:
             updates = await app.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=allowed_updates)
-            await inbox.receive_many([(u.update_id, json.dumps(u.to_dict())) for u in updates])
+            await inbox.receive_updates(updates)
         except InvalidToken:
             log.error("Telegram refused TELEGRAM_BOT_TOKEN; stopping")
             stop.set()

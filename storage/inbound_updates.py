@@ -9,8 +9,9 @@ rows are kept a week for that (Telegram gives up on an update after 24 hours) an
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Table, Text, delete, insert, select, update
+from sqlalchemy import BigInteger, Column, Table, Text, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,48 +33,56 @@ inbound_updates = Table(
 
 KEEP_HANDLED = timedelta(days=7)
 
+# Built once: every update is stored and marked through these, and SQLAlchemy memoises a statement object's cache
+# key, where a statement built per call pays for its key and bind coercion each time.
+_UNHANDLED = (select(inbound_updates.c.update_id, inbound_updates.c.body)
+              .where(inbound_updates.c.handled_at.is_(None))
+              .order_by(inbound_updates.c.update_id).limit(bindparam("limit")))
+_MARK = (update(inbound_updates).where(inbound_updates.c.update_id == bindparam("id"))
+         .values(handled_at=bindparam("at")))
+
 
 class InboundUpdates:
     """The table's operations; each is its own committed transaction."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._insert = self._insert_statement(engine.dialect.name)
 
-    def _insert(self) -> Insert:
-        if self._engine.dialect.name == "postgresql":
-            return pg_insert(inbound_updates).on_conflict_do_nothing(index_elements=["update_id"])
-        if self._engine.dialect.name == "sqlite":
-            return sqlite_insert(inbound_updates).on_conflict_do_nothing(index_elements=["update_id"])
-        return insert(inbound_updates)
+    @staticmethod
+    def _insert_statement(dialect: str) -> Insert:
+        values: dict[str, Any] = {
+            "update_id": bindparam("id"), "body": bindparam("body"), "received_at": bindparam("at")}
+        if dialect == "postgresql":
+            return pg_insert(inbound_updates).values(values).on_conflict_do_nothing(index_elements=["update_id"])
+        if dialect == "sqlite":
+            return sqlite_insert(inbound_updates).values(values).on_conflict_do_nothing(index_elements=["update_id"])
+        return insert(inbound_updates).values(values)
 
     async def store(self, update_id: int, body: str, *, now: datetime | None = None) -> bool:
         """Keep the update; False when this update_id was stored before (a redelivery: nothing to do)."""
-        return await self.store_many([(update_id, body)], now=now) == 1
+        return bool(await self.store_many([(update_id, body)], now=now))
 
-    async def store_many(self, updates: list[tuple[int, str]], *, now: datetime | None = None) -> int:
-        """Keep a batch in one transaction (a long poll's); returns how many were new."""
+    async def store_many(self, updates: list[tuple[int, str]], *, now: datetime | None = None) -> list[int]:
+        """Keep a batch in one transaction (a long poll's); returns the update_ids that were new."""
         received_at = now or datetime.now(UTC)
-        stored = 0
+        stored = []
         async with self._engine.begin() as conn:
             for update_id, body in updates:
-                result = await conn.execute(self._insert().values(
-                    update_id=update_id, body=body, received_at=received_at))
-                stored += result.rowcount or 0
+                result = await conn.execute(self._insert, {"id": update_id, "body": body, "at": received_at})
+                if result.rowcount:
+                    stored.append(update_id)
         return stored
 
     async def unhandled(self, limit: int = 100) -> list[tuple[int, str]]:
         """Stored updates not handled yet, oldest update_id first."""
         async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                select(inbound_updates.c.update_id, inbound_updates.c.body)
-                .where(inbound_updates.c.handled_at.is_(None))
-                .order_by(inbound_updates.c.update_id).limit(limit))
+            rows = await conn.execute(_UNHANDLED, {"limit": limit})
             return [(int(update_id), str(body)) for update_id, body in rows]
 
     async def mark_handled(self, update_id: int, *, now: datetime | None = None) -> None:
         async with self._engine.begin() as conn:
-            await conn.execute(update(inbound_updates).where(inbound_updates.c.update_id == update_id)
-                               .values(handled_at=now or datetime.now(UTC)))
+            await conn.execute(_MARK, {"id": update_id, "at": now or datetime.now(UTC)})
 
     async def prune(self, *, now: datetime | None = None) -> int:
         """Forget handled updates older than KEEP_HANDLED; returns how many."""

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
 
 from bot.http import MAX_WEBHOOK_BYTES
 from bot.update_inbox import UpdateInbox
@@ -114,3 +115,33 @@ async def test_stored_but_unhandled_updates_are_handled_at_start_in_order(engine
         assert await _handled_ids(engine) == {first["update_id"]: True, second["update_id"]: True}
         welcome, helped = ep.bot.api.sent_messages(ada.user)[:2]
         assert "Ada" in (welcome.text or "") and "Ada" not in (helped.text or "")  # /start's greeting came first
+
+
+async def test_updates_handed_on_in_memory_and_leftovers_in_the_table_are_each_handled_once_in_order(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    """A long poll hands its batch on parsed; what an earlier process left is read from the table. An update that
+    is both (stored by this process while the table is read at start) is handled once, in update_id order."""
+    async with endpoint(engine, clock) as ep:
+        ada = ep.bot.user(ADMIN_ID, "Ada")
+        first = ep.bot.api.text(ada.user, "/start", enqueue=False)
+        second = ep.bot.api.text(ada.user, "/help", enqueue=False)
+        third = ep.bot.api.text(ada.user, "/help", enqueue=False)
+        store = InboundUpdates(engine)
+        assert await store.store(first["update_id"], json.dumps(first))  # left by a killed process
+        assert await store.store(second["update_id"], json.dumps(second))
+        inbox = UpdateInbox(ep.bot.app, store)
+        parsed = [Update.de_json(u, ep.bot.app.bot) for u in (second, third)]
+        await inbox.receive_updates(parsed)  # the second is a redelivery (stored before), the third is new
+        try:
+            await inbox.start()
+            await _until(lambda: len(ep.bot.api.sent_messages(ada.user)) >= 3)
+            fourth = ep.bot.api.text(ada.user, "/help", enqueue=False)
+            await inbox.receive_updates([Update.de_json(fourth, ep.bot.app.bot)])  # in memory only
+            await _until(lambda: len(ep.bot.api.sent_messages(ada.user)) >= 4)
+            await asyncio.sleep(0.2)  # anything handled twice would have replied by now
+        finally:
+            await inbox.stop()
+        assert await _handled_ids(engine) == {u["update_id"]: True for u in (first, second, third, fourth)}
+        replies = ep.bot.api.sent_messages(ada.user)
+        assert len(replies) == 4
+        assert "Ada" in (replies[0].text or "")  # /start's greeting first
