@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement, bindparam, literal, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Executable
@@ -103,3 +104,19 @@ class Prepared:
     async def first(self, conn: AsyncConnection, params: Mapping[str, Any] | None = None) -> Any | None:
         found = await self.rows(conn, params)
         return found[0] if found else None
+
+
+class Probe:
+    """Whether a table has any row for a key, by an index — to skip a scoped read that could find nothing.
+
+    The customer card asks four modules for their sections (quotes, orders, what is owed, contracts); each read
+    carries the reader's query scope, so it is built and compiled per call (~0.5 ms of CPU), and for most
+    customers it finds nothing. A prepared ``SELECT 1 … LIMIT 1`` on the key costs a few tens of µs; the scoped
+    read only runs when there is something it might show. Deleted rows count as rows: the probe only ever skips
+    a read that would have found nothing."""
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self._prepared = Prepared(select(literal(1)).where(column == bindparam("key")).limit(1))
+
+    async def any(self, conn: AsyncConnection, key: Any) -> bool:
+        return bool(await self._prepared.rows(conn, {"key": key}))

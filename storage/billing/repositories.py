@@ -31,6 +31,9 @@ from storage.billing import tables as t
 from storage.customers import tables as ct
 from storage.organisation import tables as ot
 from storage.organisation.repositories import scope_clause
+from storage.prepared import Probe
+
+_CUSTOMER_HAS_INVOICES = Probe(t.invoices.c.customer_id)  # the customer card's "owed" (storage/prepared.py)
 
 _LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
 _OPEN = [status.value for status in OPEN]
@@ -161,6 +164,8 @@ class SqlInvoiceRepository:
         return [(_invoice(row), row.customer_name) for row in rows]
 
     async def owed(self, scope: ScopeFilter, customer_id: int, today: date) -> Sequence[Owed]:
+        if not await _CUSTOMER_HAS_INVOICES.any(self._c, customer_id):
+            return []
         i = t.invoices.c
         owed = i.total_minor - i.paid_minor
         rows = await self._c.execute(

@@ -16,9 +16,11 @@ from crm.contracts.model import Contract, Status
 from crm.organisation.permissions import ScopeFilter
 from storage.contracts import tables as t
 from storage.organisation.repositories import scope_clause
+from storage.prepared import Probe
 
 _FIELDS = tuple(f.name for f in fields(Contract))
 _WRITTEN = tuple(name for name in _FIELDS if name != "id")
+_CUSTOMER_HAS_CONTRACTS = Probe(t.contracts.c.customer_id)  # the customer card's contracts (storage/prepared.py)
 
 
 def _contract(row: Row[Any]) -> Contract:
@@ -66,6 +68,8 @@ class SqlContractRepository:
         c = t.contracts.c
         where = [c.deleted_at.is_not(None) if deleted else c.deleted_at.is_(None), scope_clause(scope, c.owner_id)]
         if customer_id is not None:
+            if not await _CUSTOMER_HAS_CONTRACTS.any(self._c, customer_id):
+                return []
             where.append(c.customer_id == customer_id)
         if deleted:
             order: tuple[Any, ...] = (c.deleted_at.desc(), c.id.desc())

@@ -17,6 +17,9 @@ from crm.sales.quote_model import QuoteLine
 from storage.customers import tables as ct
 from storage.orders import tables as t
 from storage.organisation.repositories import scope_clause
+from storage.prepared import Probe
+
+_CUSTOMER_HAS_ORDERS = Probe(t.orders.c.customer_id)  # the customer card's last orders (storage/prepared.py)
 
 _LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
 
@@ -94,6 +97,8 @@ class SqlOrderRepository:
         o, c = t.orders, ct.customers
         where = [o.c.deleted_at.is_(None), scope_clause(scope, o.c.owner_id)]
         if customer_id is not None:
+            if not await _CUSTOMER_HAS_ORDERS.any(self._c, customer_id):
+                return []
             where.append(o.c.customer_id == customer_id)
         rows = await self._c.execute(
             select(o.c.id, o.c.number, o.c.status, c.c.name, o.c.total, o.c.currency, o.c.created_at)

@@ -14,8 +14,10 @@ from crm.organisation.permissions import ScopeFilter
 from crm.sales.quote_model import Quote, QuoteLine, QuoteStatus
 from storage.customers import tables as ct
 from storage.organisation.repositories import scope_clause
+from storage.prepared import Probe
 from storage.sales import tables as t
 
+_CUSTOMER_HAS_QUOTES = Probe(t.quotes.c.customer_id)  # the customer card's open quotes (storage/prepared.py)
 _LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
 
 
@@ -89,6 +91,8 @@ class SqlQuoteRepository:
 
     async def open_for(self, scope: ScopeFilter, customer_id: int, *, limit: int
                        ) -> Sequence[tuple[int, str, str, str]]:
+        if not await _CUSTOMER_HAS_QUOTES.any(self._c, customer_id):
+            return []
         q = t.quotes
         rows = await self._c.execute(
             select(q.c.id, q.c.number, q.c.status, q.c.valid_until)

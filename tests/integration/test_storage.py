@@ -141,7 +141,7 @@ async def test_prepared_reads_return_what_sqlalchemy_returns(engine: AsyncEngine
     """The hot-path reads skip SQLAlchemy on SQLite: same values, same types (aware datetimes, decoded JSON)."""
     from sqlalchemy import JSON, bindparam
 
-    from storage.prepared import Prepared
+    from storage.prepared import Prepared, Probe
 
     scratch = MetaData()
     table = Table("scratch_prepared", scratch, Column("id", Integer, primary_key=True),
@@ -165,6 +165,8 @@ async def test_prepared_reads_return_what_sqlalchemy_returns(engine: AsyncEngine
             assert got[0].name == "王大明" and got[0].tags == ["vip", "重点"] and got[0].tenfold == 10
             assert got[0].at == at and got[0].at.tzinfo is not None
             assert (await prepared.first(conn, {"low": 3})) is None
+            probe = Probe(table.c.name)
+            assert await probe.any(conn, "王大明") and not await probe.any(conn, "王大")
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(scratch.drop_all)
