@@ -75,4 +75,4 @@ class BudgetDigestSection:
             for (cat, currency), amount in sorted(budget_by.items(),
                                                   key=lambda kv: (categories[kv[0][0]].sequence
                                                                   if kv[0][0] in categories else 0, kv[0])))
-        return DigestSectionResult(self.name, "expenses.digest_title", tuple(figures), rows)
+        return DigestSectionResult(self.name, "expenses.digest_budget_title", tuple(figures), rows)

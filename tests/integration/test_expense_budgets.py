@@ -295,7 +295,7 @@ async def test_the_digest_section_compares_spent_with_budget_in_scope(engine: As
         everyone = await section.compute(uow, team.fay, week, before)
         rep = await section.compute(uow, team.ned, week, before)
     assert rep is None  # a rep approves nothing
-    assert mine is not None and mine.title_key == "expenses.digest_title"
+    assert mine is not None and mine.title_key == "expenses.digest_budget_title"
     assert [(f.key, f.value, f.previous) for f in mine.figures] == [
         ("expenses.digest_spent", Decimal(750), Decimal(300)), ("expenses.digest_budget", Decimal(1000), None)]
     assert [(r.label, [f.value for f in r.figures]) for r in mine.rows] == [("Travel", [Decimal(750), 75])]

@@ -59,3 +59,42 @@ def test_catalogs_have_the_same_keys_and_placeholders(catalogs: Catalogs) -> Non
 def test_placeholders_are_escaped(catalogs: Catalogs) -> None:
     text = catalogs.t(locales.EN, "roles.created", name="<b>x</b> & y")
     assert "&lt;b&gt;x&lt;/b&gt; &amp; y" in text
+
+
+def test_the_bots_po_reader_reads_what_babel_reads() -> None:
+    """bot/i18n.read_messages stands in for Babel at run time: same entries, same texts, for every catalog."""
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import LOCALE_DIR, read_messages
+
+    files = sorted(LOCALE_DIR.glob("*/LC_MESSAGES/*.po"))
+    assert len(files) >= 30
+    for path in files:
+        with path.open("rb") as fh:
+            babel = [(str(m.id), str(m.string)) for m in read_po(fh) if m.id and m.string and not m.fuzzy]
+        assert read_messages(path.read_text(encoding="utf-8")) == babel, path
+
+
+def test_the_po_reader_handles_escapes_continuations_and_fuzzy_entries() -> None:
+    from bot.i18n import read_messages
+
+    text = '''# comment
+#, fuzzy
+msgid ""
+msgstr "Header: x\\n"
+
+#: somewhere
+msgid "a.key"
+msgstr ""
+"line one\\n"
+"say \\"hi\\" \\\\ done"
+
+#, fuzzy, python-format
+msgid "b.key"
+msgstr "not yet"
+msgid "c.key"
+msgstr ""
+'''
+    assert read_messages(text) == [("a.key", 'line one\nsay "hi" \\ done')]
+    with pytest.raises(ValueError):
+        read_messages('msgid "x"\nmsgstr "y"\nnot a po line\n')
