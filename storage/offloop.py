@@ -32,12 +32,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 import multiprocessing
 import sys
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import partial
+from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -49,6 +51,7 @@ from storage.engine import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 JOB_SWITCH_INTERVAL = 0.0005
 JOB_FULL_COLLECTIONS_AFTER = 1_000_000  # young collections before a full one, while a job runs: in effect none
 RELAY_WAIT_SECONDS = 60.0  # the longest a job waits for the bot's loop to take a progress report
@@ -83,6 +86,9 @@ def _job_ended() -> None:
 # Jobs of every worker of the process take turns (each module has its own worker): waited for in the job's
 # thread, not on the bot's loop.
 _turns = threading.Semaphore(1)
+# False: ``run_apart`` jobs run in a job thread like ``run``'s — for tests that pause a job half-way from the
+# test's own process (a child process is out of their reach).
+RUN_APART = True
 _in_job = threading.local()
 _pool_lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -96,17 +102,94 @@ def _process_pool() -> ProcessPoolExecutor:
         return _pool
 
 
-def _apart(url: str, clock: Clock, job: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:
+def _apart(url: str, clock: Clock, job: Callable[..., Awaitable[T]], args: tuple[Any, ...],
+           report: _PipeReport | None = None) -> T:
     """In the child process: the job on an engine of its own."""
 
     async def body() -> T:
         engine = create_engine(url)
         try:
-            return await job(SqlUnitOfWorkFactory(engine, clock), *args)
+            factory = SqlUnitOfWorkFactory(engine, clock)
+            if report is not None:
+                return await job(factory, *args, progress=report)
+            return await job(factory, *args)
         finally:
             await engine.dispose()
 
-    return asyncio.run(body())
+    try:
+        return asyncio.run(body())
+    finally:
+        if report is not None:
+            report.close()
+
+
+class _PipeReport:
+    """The child's end of a job's progress pipe, handed to the job as its ``progress``: each call sends its
+    arguments to the parent; a "stop" from the parent (its caller was cancelled) raises CancelledError here, in the
+    job, so a writing job rolls back."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def __call__(self, *args: Any) -> None:
+        if self._conn.poll() and self._conn.recv() == _STOP:
+            raise asyncio.CancelledError()
+        self._conn.send(args)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+_STOP = "stop"
+
+
+class _ProgressReader:
+    """The parent's end: reports read as they arrive (a reader on the loop), handed to ``progress`` one at a time,
+    the latest winning over any the callback had no time for."""
+
+    def __init__(self, conn: Connection, progress: Callable[..., Awaitable[None]]) -> None:
+        self._conn = conn
+        self._progress = progress
+        self._loop = asyncio.get_running_loop()
+        self._latest: tuple[Any, ...] | None = None
+        self._busy: asyncio.Future[None] | None = None
+        self._loop.add_reader(conn.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        try:
+            while self._conn.poll():
+                self._latest = self._conn.recv()
+        except (EOFError, OSError):
+            self._loop.remove_reader(self._conn.fileno())
+        self._next()
+
+    def _next(self) -> None:
+        if self._busy is not None or self._latest is None:
+            return
+        args, self._latest = self._latest, None
+        self._busy = asyncio.ensure_future(self._progress(*args), loop=self._loop)
+        self._busy.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Future[None]) -> None:
+        self._busy = None
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("a progress report failed", exc_info=task.exception())
+        self._next()
+
+    def stop_job(self) -> None:
+        with contextlib.suppress(OSError):
+            self._conn.send(_STOP)
+
+    async def finish(self) -> None:
+        """After the job: the last report delivered, the pipe closed."""
+        self._loop.remove_reader(self._conn.fileno())
+        with contextlib.suppress(EOFError, OSError):
+            while self._conn.poll():
+                self._latest = self._conn.recv()
+        self._next()
+        while self._busy is not None:
+            await asyncio.gather(self._busy, return_exceptions=True)
+        self._conn.close()
 
 
 class ThreadWorker:
@@ -176,19 +259,44 @@ class ThreadWorker:
         finally:
             await engine.dispose()
 
-    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any,
+                        progress: Callable[..., Awaitable[None]] | None = None) -> T:
+        if not RUN_APART:
+            relayed = self.relay(progress) if progress is not None else None
+
+            async def in_thread(factory: SqlUnitOfWorkFactory) -> T:
+                if relayed is not None:
+                    return await job(factory, *args, progress=relayed)
+                return await job(factory, *args)
+
+            return await self.run(in_thread)
         pool = _process_pool()
-        if getattr(_in_job, "active", False):  # from inside a job: it holds the turn already
-            return await asyncio.wrap_future(pool.submit(_apart, self._url, self._clock, job, args))
+        reader: _ProgressReader | None = None
+        report: _PipeReport | None = None
+        if progress is not None:
+            here, there = multiprocessing.Pipe()
+            reader, report = _ProgressReader(here, progress), _PipeReport(there)
+        try:
+            if getattr(_in_job, "active", False):  # from inside a job: it holds the turn already
+                return await asyncio.wrap_future(pool.submit(_apart, self._url, self._clock, job, args, report))
 
-        def on_its_turn() -> T:
-            # A child process takes a turn like a thread job: beside an import's thread it would take the second
-            # core the bot's loop needs (2 cores: the loop, the import, the export child). Waited for in a worker
-            # thread, which a cancelled caller leaves to finish and give the turn back.
-            with _turns:
-                return pool.submit(_apart, self._url, self._clock, job, args).result()
+            def on_its_turn() -> T:
+                # A child process takes a turn like a thread job: beside an import's thread it would take the
+                # second core the bot's loop needs (2 cores: the loop, the import, the export child). Waited for
+                # in a worker thread, which a cancelled caller leaves to finish and give the turn back.
+                with _turns:
+                    return pool.submit(_apart, self._url, self._clock, job, args, report).result()
 
-        return await asyncio.to_thread(on_its_turn)
+            return await asyncio.to_thread(on_its_turn)
+        except asyncio.CancelledError:
+            if reader is not None:
+                reader.stop_job()
+            raise
+        finally:
+            if report is not None:
+                report.close()  # the child has its own copy of this end
+            if reader is not None:
+                await reader.finish()
 
     def relay(self, callback: C) -> C:
         home = asyncio.get_running_loop()

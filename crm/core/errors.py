@@ -17,6 +17,18 @@ class DomainError(Exception):
         self.params = params
         super().__init__(self.key, params)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a child process (Worker.run_apart), an error comes back pickled; subclasses take other
+        # arguments than Exception would pass back, so it is rebuilt from its attributes instead.
+        return _rebuild, (type(self), self.args, dict(self.__dict__))
+
+
+def _rebuild(cls: type[DomainError], args: tuple[Any, ...], state: dict[str, Any]) -> DomainError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class PermissionDenied(DomainError):
     key = "error.permission_denied"

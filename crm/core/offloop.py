@@ -8,8 +8,9 @@ Progress callbacks that touch the chat belong to the bot's loop: ``relay`` wraps
 from wherever it runs.
 
 A thread still shares the interpreter lock with the bot's loop: a job that is mostly Python (formatting 100,000
-phone numbers for an export) slows every lookup while it runs. ``run_apart`` runs such a job in another process,
-where it competes for a CPU core only; it cannot relay progress, and its arguments and result cross by pickling.
+phone numbers for an export, checking and writing an import) slows every lookup while it runs. ``run_apart`` runs
+such a job in another process, where it competes for a CPU core only; its arguments and result cross by pickling,
+and progress comes back through a pipe (the latest report wins: a slow chat never holds the job up).
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ class Worker(Protocol[U_co]):
         """``callback`` (a coroutine function of the caller's loop) made safe to await from inside a job."""
         ...
 
-    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any,
+                        progress: Callable[..., Awaitable[None]] | None = None) -> T:
         """``await job(uow_factory, *args)`` in a separate process with its own database connections. ``job`` is
-        a module-level coroutine function; ``args`` and the result must pickle. For CPU-bound read-only work: a
-        cancelled caller stops waiting, the process finishes the job and its result is dropped."""
+        a module-level coroutine function; ``args`` and the result must pickle. A cancelled caller stops
+        waiting; the process finishes a job without ``progress`` and its result is dropped.
+
+        With ``progress`` (a coroutine function of the caller's loop), the job is called with ``progress=`` an
+        awaitable of its own; each call reports to the caller (arguments must pickle), and raises
+        ``asyncio.CancelledError`` inside the job once the caller was cancelled — a writing job reports as it
+        goes and so rolls back instead of committing for a caller that is gone."""
         ...
 
 
@@ -51,5 +58,8 @@ class InlineWorker(Generic[U]):
     def relay(self, callback: C) -> C:
         return callback
 
-    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any) -> T:
+    async def run_apart(self, job: Callable[..., Awaitable[T]], *args: Any,
+                        progress: Callable[..., Awaitable[None]] | None = None) -> T:
+        if progress is not None:
+            return await job(self._uow, *args, progress=progress)
         return await job(self._uow, *args)

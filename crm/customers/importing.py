@@ -574,7 +574,8 @@ class ImportService:
     async def plan_file(self, actor: Actor, data: bytes, filename: str, *, default_owner: str | None = None
                         ) -> ImportPlan:
         actor.require("customers.import")
-        return await self._worker.run(lambda uow: self._on(uow)._plan_file(actor, data, filename, default_owner))
+        return await self._worker.run_apart(plan_job, actor, data, filename, default_owner, self._clock,
+                                            self._customers.phone_region, self._codec)
 
     async def _plan_file(self, actor: Actor, data: bytes, filename: str, default_owner: str | None) -> ImportPlan:
         return await self.plan(actor, await self.read(data, filename), default_owner=default_owner)
@@ -582,14 +583,11 @@ class ImportService:
     async def import_file(self, actor: Actor, data: bytes, filename: str, *, skip_invalid: bool,
                           default_owner: str | None = None, progress: Progress | None = None) -> ImportResult:
         actor.require("customers.import")
-        report = self._worker.relay(progress) if progress is not None else None
-
-        async def job(uow: UnitOfWorkFactory[CustomersUnitOfWork]) -> ImportResult:
-            here = self._on(uow)
-            plan = await here._plan_file(actor, data, filename, default_owner)
-            return await here.run(actor, plan, skip_invalid=skip_invalid, progress=report)
-
-        return await self._worker.run(job)
+        # Apart from the bot (crm/core/offloop.py): reading, checking and writing 100,000 rows is seconds of
+        # Python that, in a thread of the bot's process, slowed every lookup. Progress comes back by pipe.
+        return await self._worker.run_apart(import_job, actor, data, filename, default_owner, skip_invalid,
+                                            self._clock, self._customers.phone_region, self._codec,
+                                            progress=progress)
 
     async def plan(self, actor: Actor, table: Sequence[Sequence[str]], *, default_owner: str | None = None
                    ) -> ImportPlan:
@@ -736,3 +734,28 @@ class ImportService:
             for row_number, via in hits:
                 found.setdefault(row_number, (match, via))
         return found
+
+
+# The jobs ``Worker.run_apart`` runs in a child process: module level, every argument pickles. The child has the
+# services it needs built on its own connections (the customer service only normalises drafts here).
+
+def _service_apart(factory: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, phone_region: str,
+                   codec: SpreadsheetCodec) -> ImportService:
+    return ImportService(factory, clock, CustomerService(factory, clock, phone_region=phone_region), codec)
+
+
+async def plan_job(factory: UnitOfWorkFactory[CustomersUnitOfWork], actor: Actor, data: bytes, filename: str,
+                   default_owner: str | None, clock: Clock, phone_region: str, codec: SpreadsheetCodec
+                   ) -> ImportPlan:
+    """The dry run of a file: read and checked, nothing written."""
+    return await _service_apart(factory, clock, phone_region, codec)._plan_file(actor, data, filename,
+                                                                                 default_owner)
+
+
+async def import_job(factory: UnitOfWorkFactory[CustomersUnitOfWork], actor: Actor, data: bytes, filename: str,
+                     default_owner: str | None, skip_invalid: bool, clock: Clock, phone_region: str,
+                     codec: SpreadsheetCodec, *, progress: Progress | None = None) -> ImportResult:
+    """A file read, checked and written in one transaction (none of it if it fails or is cancelled)."""
+    service = _service_apart(factory, clock, phone_region, codec)
+    plan = await service._plan_file(actor, data, filename, default_owner)
+    return await service.run(actor, plan, skip_invalid=skip_invalid, progress=progress)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import crm.customers.importing
 import storage.customers.bulk
+import storage.offloop
 from bench.data import customer_table, customers
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
@@ -261,6 +262,9 @@ class _PausedWrite:
 def small_rounds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(storage.customers.bulk, "BATCH", 500)
     monkeypatch.setattr(import_handlers, "PROGRESS_SECONDS", 0.0)
+    # The import runs in a job thread here, where the test can pause it half-way; in a child process (as the
+    # bot runs it) it is covered by tests/integration/test_offloop.py.
+    monkeypatch.setattr(storage.offloop, "RUN_APART", False)
 
 
 @pytest.mark.usefixtures("small_rounds")

@@ -88,3 +88,73 @@ async def test_jobs_take_turns_and_a_job_may_start_another_without_waiting_for_i
     results = await asyncio.wait_for(asyncio.gather(first.run(job), second.run(job), first.run(nested)), 30)
     assert list(results) == [1, 1, 2]
     assert most == 1  # two workers, three jobs, never two at once
+
+
+async def _counting_writer(factory: Any, rows: int, *, progress: Any) -> int:
+    """Module level (it runs in the child): writes ``rows`` audit rows in one transaction, reporting each."""
+    from sqlalchemy import insert
+
+    from storage.organisation import tables as ot
+
+    async with factory() as uow:
+        for n in range(1, rows + 1):
+            await uow.connection.execute(insert(ot.audit_log).values(
+                actor_id=None, action="test", entity="apart", entity_id=n, before={}, after={},
+                at=datetime(2025, 1, 6, tzinfo=UTC)))
+            await progress(n, rows)
+            await asyncio.sleep(0.05)
+        await uow.commit()
+    return rows
+
+
+async def _apart_rows(url: str) -> int:
+    from sqlalchemy import func, select
+
+    from storage.engine import create_engine
+    from storage.organisation import tables as ot
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(ot.audit_log)
+                                           .where(ot.audit_log.c.entity == "apart"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_a_job_run_apart_reports_progress_by_pipe_and_a_cancelled_caller_rolls_it_back(
+        tmp_path: Path) -> None:
+    from storage.engine import create_engine
+    from storage.metadata import metadata
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/progress.db"
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    await engine.dispose()
+    worker = ThreadWorker(url, ManualClock(datetime(2025, 1, 6, 9, 0, tzinfo=UTC)))
+    seen: list[tuple[int, int]] = []
+
+    async def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+
+    assert await worker.run_apart(_counting_writer, 5, progress=progress) == 5
+    assert seen and seen[-1] == (5, 5)  # the last report always arrives; earlier ones may be skipped
+    assert seen == sorted(seen)
+    assert await _apart_rows(url) == 5
+
+    reported = asyncio.Event()
+
+    async def first_report(done: int, total: int) -> None:
+        reported.set()
+
+    task = asyncio.create_task(worker.run_apart(_counting_writer, 200, progress=first_report))
+    await asyncio.wait_for(reported.wait(), 60)
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    # The child stops at its next report and rolls back: wait for the pool to be free again, then count.
+    await worker.run_apart(_whoami, "after")
+    assert await _apart_rows(url) == 5
