@@ -33,7 +33,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("ex", {"open": ex.open_expense, "ok": ex.approve, "no": ex.reject,
                                      "rcpt": ex.receipt, "month": ex.month_team, "edit": ex.edit_menu,
                                      "ef": ex.edit_field, "ec": ex.edit_category, "del": ex.delete_ask,
-                                     "delok": ex.delete_ok}))
+                                     "delok": ex.delete_ok, "undel": ex.restore}))
     app.add_handlers(_buttons("bgs", {"save": bg.budget_save, "cancel": bg.budget_cancel,
                                       "d": bg.guided_department, "c": bg.guided_category, "y": bg.guided_year}))
     app.add_handlers(_buttons("bg", {"prop": bg.proposal}))
