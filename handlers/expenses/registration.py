@@ -39,7 +39,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("bg", {"prop": bg.proposal}))
     app.add_handlers(_buttons("er", {"x": bg.report_file}))
     app.add_handlers(_buttons("pjn", {"save": bg.project_save, "cancel": bg.project_cancel}))
-    app.add_handlers(_buttons("pj", {"open": bg.open_project, "st": bg.project_status}))
+    app.add_handlers(_buttons("pj", {"open": bg.open_project, "st": bg.project_status, "ren": bg.project_rename}))
     app.add_handlers(_buttons("ec", {"open": cat.open_category, "ren": cat.rename, "off": cat.deactivate,
                                      "on": cat.activate, "add": cat.add, "list": cat.categories}))
     app.add_handlers(_buttons("ecn", {"save": cat.save, "cancel": cat.cancel}))

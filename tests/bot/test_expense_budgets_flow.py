@@ -189,6 +189,21 @@ async def test_projects_in_chat_and_hash_names_on_an_expense(engine: AsyncEngine
         project = next(p for p in await bot.services.expenses.projects.listed(nats) if p.name == "新竹案二期")
         assert project.status is ProjectStatus.CLOSED
 
+        # Renaming: a taken name is refused and asked again; the expenses on it follow the new name.
+        ned, _ = await _join(bot, NED, "Ned", "rep", sales)
+        await ned.send("/language")  # a message with buttons to forge a press on
+        replies = await ned._do(bot.api.press(ned.user, None, f"pj:ren:{project.id}", enqueue=False, forged=True))
+        assert bot.told(replies, bot.t("en", "error.not_found"))
+        assert "新名稱" in ((await nat.press("✏️ 改名"))[-1].text or "")
+        assert "已有名為「新竹案」的專案" in await nat.text_of("新竹案")
+        assert "已修改" in await nat.text_of("  竹科二期 ")
+        renamed = await bot.services.expenses.projects.card(nats, project.id)
+        assert renamed.project.name == "竹科二期" and renamed.project.status is ProjectStatus.CLOSED
+        on_it = [i for i in (await bot.services.expenses.expenses.month(nats)).items if i.project_name]
+        assert [i.project_name for i in on_it] == ["竹科二期"]  # the expense logged on it, under its new name
+        assert "找不到「好」" in await nat.text_of("好")  # the rename is over: typed text is a search again
+        assert (await bot.services.expenses.projects.card(nats, project.id)).project.name == "竹科二期"
+
 
 async def test_edit_and_delete_before_approval_refused_after(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
