@@ -30,7 +30,7 @@ def build(wiring: Wiring) -> ServiceServices:
 
 MODULE = Module(
     name="service",
-    requires=("organisation", "customers", "segments", "followups", "messaging"),
+    requires=("organisation", "customers", "segments", "followups", "messaging", "sales"),
     build=build,
     operations=("service.view", "service.create", "tickets.create", "tickets.assign", "tickets.close"),
     commands=(

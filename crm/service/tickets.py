@@ -146,8 +146,11 @@ class TicketService:
         contact = await uow.customers.contacts.get(ticket.contact_id, include_deleted=True) \
             if ticket.contact_id else None
         entries = tuple(await uow.service.entries.of(ticket.id, limit=ENTRIES_SHOWN))
+        product = (await uow.sales.products.get(ticket.product_id, include_deleted=True)
+                   if ticket.product_id is not None else None)
         return TicketCard(ticket, name, assignee.name if assignee else None, entries,
-                          contact.name if contact else None)
+                          contact.name if contact else None,
+                          f"{product.sku} · {product.name}" if product is not None else None)
 
     async def card(self, actor: Actor, ticket_id: int) -> TicketCard:
         async with self._uow(write=False) as uow:
@@ -325,6 +328,19 @@ class TicketService:
         if after is None:
             raise NotFound()
         return after
+
+    async def set_product(self, actor: Actor, ticket_id: int, product_id: int | None) -> TicketCard:
+        """Link the catalog product the ticket is about (None: none), by whoever works on it — the assignee or a
+        service manager. A product that is not in the catalog (deleted, unknown, forged) is "not found"."""
+        async with self._uow() as uow:
+            ticket = await self._workable(uow, actor, ticket_id)
+            if product_id is not None and await uow.sales.products.get(product_id) is None:
+                raise NotFound()
+            if ticket.product_id != product_id:
+                ticket = await self._changed(uow, actor, ticket, "update", product_id=product_id)
+            card = await self._card(uow, ticket)
+            await uow.commit()
+        return card
 
     async def assign(self, actor: Actor, ticket_id: int, staff_id: int) -> Told:
         """``Told.tell`` is the assignee, to be pushed the ticket with its button (the ticket stays in their

@@ -1,5 +1,5 @@
 """digest counters: per-hour counts of new customers and leads, interactions, follow-ups done and due, per person,
-kept by triggers on the counted tables and filled from them here
+kept by triggers on the counted tables and filled from them here; a ticket's product
 
 Revision ID: 0028
 Revises: 0023
@@ -100,10 +100,16 @@ def upgrade() -> None:
                    f"count(*) FROM ({' UNION ALL '.join(parts)}) AS rows GROUP BY metric, hour, staff_id")
         for statement in (_sqlite_triggers if dialect == "sqlite" else _postgres_triggers)(table):
             op.execute(statement)
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('product_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_tickets_product_id_products'), 'products', ['product_id'], ['id'])
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_tickets_product_id_products'), type_='foreignkey')
+        batch_op.drop_column('product_id')
     for table in TABLES:
         for event in ("insert", "update", "delete"):
             op.execute(f"DROP TRIGGER IF EXISTS {table}_counts_{event}" + ("" if dialect == "sqlite" else
