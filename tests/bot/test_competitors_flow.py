@@ -75,6 +75,7 @@ async def test_intel_photo_for_a_new_competitor_is_asked_echoed_saved_and_shown(
         echoed = _text(await nat.press("➕ 建立「大同」"))
         assert "這樣對嗎" in echoed and "競爭對手：大同" in echoed and "客戶：台積電" in echoed
         assert "類型：促銷" in echoed and "價格：TWD 18,900.00" in echoed and "已附照片" in echoed
+        assert "日期：今天" in echoed  # no day named: the day it is sent
         assert await _intel_rows(engine) == []  # nothing before the tap
         assert "這樣對嗎" in await nat.text_of("儲存")  # typed at the echo: shown again
         saved = _text(await nat.press("✅ 儲存"))
@@ -93,6 +94,12 @@ async def test_intel_photo_for_a_new_competitor_is_asked_echoed_saved_and_shown(
         assert "競爭對手：大同" in again and "類型：活動" in again
         await nat.press("取消")
         assert len(await _intel_rows(engine)) == 1
+
+        # A day named in the text is the day it was seen (the clock's Thursday 26 November in Taipei).
+        dated = await nat.text_of("/intel 大同 上週五 新竹展覽 發傳單")
+        assert "日期：2026-11-20" in dated
+        await nat.press("✅ 儲存")
+        assert sorted(str(r.seen_on) for r in await _intel_rows(engine)) == ["2026-11-20", "2026-11-26"]
 
 
 async def test_similar_names_are_offered_and_forged_picks_change_nothing(engine: AsyncEngine,
