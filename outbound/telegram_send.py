@@ -129,6 +129,21 @@ async def deliver_photo(bot: Bot, chat_id: int, photo: bytes, caption: str = "")
     return Delivery(Outcome.SENT, Sent(message.chat.id, message.message_id))
 
 
+async def pin(bot: Bot, chat_id: int, message_id: int, *, pinned: bool = True) -> Delivery:
+    """Pin a delivered message in its chat (quietly: no notification), or unpin it. An unpin of a message that is
+    no longer pinned (the reader unpinned it) counts as done."""
+    try:
+        if pinned:
+            await bot.pin_chat_message(chat_id, message_id, disable_notification=True)
+        else:
+            await bot.unpin_chat_message(chat_id, message_id)
+    except TelegramError as exc:
+        if not pinned and isinstance(exc, BadRequest) and "not found" in exc.message.lower():
+            return Delivery(Outcome.SENT)
+        return _refused(exc, editing=False)
+    return Delivery(Outcome.SENT)
+
+
 def _refused(exc: TelegramError, *, editing: bool) -> Delivery:
     """What Telegram's error means for a push. Errors that are not Telegram's are not caught."""
     if isinstance(exc, RetryAfter):

@@ -27,6 +27,7 @@ from storage.core_tables import (
     ptb_data,
 )
 from storage.customers.tables import (
+    activity_counts,
     contacts,
     customers,
     followups,
@@ -79,6 +80,7 @@ from storage.segments.tables import (
 from storage.service.tables import ticket_entries, tickets
 
 __all__ = [
+    "activity_counts",
     "announcement_recipients",
     "announcements",
     "app_kv",

@@ -52,5 +52,5 @@ MODULE = Module(
     handlers=(registration.register, importing.register),
     subscribe=subscribers.subscribe,
     tables=(tables.customers, tables.contacts, tables.leads, tables.interactions, tables.followups,
-            tables.search_terms),
+            tables.search_terms, tables.activity_counts),
 )

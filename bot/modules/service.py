@@ -13,6 +13,7 @@ from crm.service.tickets import TicketService
 from handlers.core.menu import Command
 from handlers.service import registration
 from scheduler.service import sla
+from storage.offloop import worker_beside
 from storage.service import tables
 
 
@@ -20,7 +21,8 @@ def build(wiring: Wiring) -> ServiceServices:
     settings = wiring.settings
     policy = SlaPolicy.parse(settings.service_sla_hours, settings.service_hours, settings.default_timezone)
     tickets = TicketService(wiring.uow, wiring.clock, policy, CatalogTexts(lambda: Catalogs().messages),
-                            phone_region=settings.default_phone_region)
+                            phone_region=settings.default_phone_region,
+                            worker=worker_beside(wiring.uow, wiring.clock))  # /ticketreport off the event loop
     # "SUPPORT <text>" and a 1–5 rating texted to the SMS number reach the tickets.
     wiring.need(MessagingServices).subscriptions.other_texts.add(ServiceTexts(tickets))
     return ServiceServices(tickets=tickets)
@@ -28,7 +30,7 @@ def build(wiring: Wiring) -> ServiceServices:
 
 MODULE = Module(
     name="service",
-    requires=("organisation", "customers", "segments", "followups", "messaging"),
+    requires=("organisation", "customers", "segments", "followups", "messaging", "sales"),
     build=build,
     operations=("service.view", "service.create", "tickets.create", "tickets.assign", "tickets.close"),
     commands=(

@@ -33,6 +33,7 @@ from crm.competitors.model import (
     Intel,
     IntelDraft,
     IntelItem,
+    IntelKind,
     LossAnswer,
     LossQuestion,
     OpportunityLinks,
@@ -319,6 +320,86 @@ class CompetitorService:
             if author is None or not actor.scope_filter("sales").allows(author.id, author.department_id):
                 raise NotFound()
             return intel
+
+    async def _changeable(self, uow: CompetitorsUnitOfWork, actor: Actor, intel_id: int, *,
+                          deleted: bool = False) -> Intel:
+        """Intel the actor may change: their own (``intel.create``), or any in their ``sales`` scope for holders of
+        ``competitors.manage``; anything else is "not found"."""
+        intel = await uow.competitors.intel.get(intel_id, include_deleted=True)
+        if intel is None or (intel.deleted_at is not None) != deleted:
+            raise NotFound()
+        if intel.staff_id == actor.staff_id and actor.can("intel.create"):
+            return intel
+        author = await uow.organisation.staff.get(intel.staff_id)
+        if (actor.can("competitors.manage") and author is not None
+                and actor.scope_filter("sales").allows(author.id, author.department_id)):
+            return intel
+        raise NotFound()
+
+    def may_change(self, actor: Actor, intel: Intel) -> bool:
+        """Whether to offer ✏️ on an item the actor can read (the service checks again on every change)."""
+        return (intel.staff_id == actor.staff_id and actor.can("intel.create")) or actor.can("competitors.manage")
+
+    async def intel_item(self, actor: Actor, intel_id: int) -> IntelItem:
+        """One intel item with its author's and customer's names, for its own screen."""
+        intel = await self.intel(actor, intel_id)
+        async with self._uow(write=False) as uow:
+            return (await self._items(uow, [intel]))[0]
+
+    async def edit_intel(self, actor: Actor, intel_id: int, changes: dict[str, Any]) -> IntelItem:
+        """Change the text, the kind, the price (``price`` None: no price) or the day it was seen; audited."""
+        if set(changes) - {"text", "kind", "price", "currency", "seen_on"}:
+            raise ValidationFailed("error.invalid")
+        values = dict(changes)
+        if "text" in values:
+            values["text"] = _limited(values["text"], "text", TEXT_LIMIT)
+            if values["text"] is None:
+                raise ValidationFailed("competitors.error_text")
+        if "kind" in values:
+            values["kind"] = IntelKind(values["kind"])
+        if "price" in values:
+            if values["price"] is None:
+                values["currency"] = None
+            else:
+                values["price"], values["currency"] = _price(values["price"],
+                                                             values.get("currency") or self.currency)
+        if "seen_on" in values and values["seen_on"] > self._today(actor):
+            raise ValidationFailed("competitors.error_future")
+        async with self._uow() as uow:
+            before = await self._changeable(uow, actor, intel_id)
+            changed = {k: v for k, v in values.items() if getattr(before, k) != v}
+            if changed:
+                await uow.competitors.intel.update(
+                    intel_id, **{k: v.value if isinstance(v, IntelKind) else v for k, v in changed.items()})
+                await audit.record(uow, actor.staff_id, "update", "competitor_intel", intel_id,
+                                   {k: _plain(getattr(before, k)) for k in changed},
+                                   {k: _plain(v) for k, v in changed.items()})
+            after = await uow.competitors.intel.get(intel_id)
+            if after is None:
+                raise NotFound()
+            item = (await self._items(uow, [after]))[0]
+            await uow.commit()
+        return item
+
+    async def delete_intel(self, actor: Actor, intel_id: int) -> Intel:
+        """Soft: out of the card, restorable, audited."""
+        async with self._uow() as uow:
+            intel = await self._changeable(uow, actor, intel_id)
+            now = self._clock.now()
+            await uow.competitors.intel.update(intel_id, deleted_at=now)
+            await audit.record(uow, actor.staff_id, "delete", "competitor_intel", intel_id, {"deleted_at": None},
+                               {"deleted_at": _plain(now)})
+            await uow.commit()
+        return intel
+
+    async def restore_intel(self, actor: Actor, intel_id: int) -> Intel:
+        async with self._uow() as uow:
+            intel = await self._changeable(uow, actor, intel_id, deleted=True)
+            await uow.competitors.intel.update(intel_id, deleted_at=None)
+            await audit.record(uow, actor.staff_id, "restore", "competitor_intel", intel_id,
+                               {"deleted_at": _plain(intel.deleted_at)}, {"deleted_at": None})
+            await uow.commit()
+        return replace(intel, deleted_at=None)
 
     async def _items(self, uow: CompetitorsUnitOfWork, rows: Sequence[Intel]) -> tuple[IntelItem, ...]:
         items: list[IntelItem] = []

@@ -3,7 +3,10 @@
 What is read: the competitor's name — the longest known name the text starts with (any case or width), else a
 quoted name (``"Acme Corp" …``), else the first word; ``@name`` for a customer (one word: the handler looks it
 up); a price (``NT$1,200``, ``1200元``, ``USD 35``) and the kind — price, promotion, activity — from words in
-any of the three languages. The text is kept whole (minus the customer), so nothing typed is lost.
+any of the three languages; the day it was seen, when the text names one (``yesterday``, ``上週五``, ``11/20``,
+``on Monday``: crm/core/natural_dates.py, read as the latest such day not after today — a date still to come, a
+promotion's end, say, is not when it was seen). The text is kept whole (minus the customer), so nothing typed is
+lost.
 Nothing is saved from here: the handler echoes what was understood and waits for one tap.
 """
 
@@ -12,10 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from crm.competitors.model import IntelKind, name_key
 from crm.core.names import clean
+from crm.core.natural_dates import find_when
 
 CURRENCIES = frozenset({
     "TWD", "USD", "EUR", "JPY", "CNY", "HKD", "SGD", "GBP", "KRW", "AUD", "CAD", "MYR", "THB", "VND", "PHP",
@@ -34,6 +39,10 @@ _WORDS: dict[IntelKind, tuple[str, ...]] = {
                       "价", "元"),
 }
 CUSTOMER = re.compile(r"(?:^|\s)@(\S+)")
+# Words that put a date ahead on purpose: such a date is never read as the day something was seen.
+_AHEAD = re.compile(r"next|tomorrow|\bin\b|下[週周个個月星禮礼]|明|[後后]天")
+_YEAR = re.compile(r"\d{4}")
+_WEEKDAY = re.compile(r"mon|tue|wed|thu|fri|sat|sun|[週周][一二三四五六日天]|星期|禮拜|礼拜")
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,31 @@ class IntelLine:
     customer: str | None = None  # the name after "@", not yet looked up
     price: Decimal | None = None
     currency: str | None = None  # None: the default currency (or none at all when there is no price)
+    seen_on: date | None = None  # None: no day named — the day it is sent
+
+
+def seen_on(text: str, now: datetime) -> date | None:
+    """The day a text says something was seen, in ``now``'s zone; None when it names none or only one to come.
+    The date reader looks ahead (it serves reminders): a weekday it puts in the coming week is taken back to the
+    last one, and a day without its year that it puts more than half a year ahead ("11/20" on 26 November) to
+    this year's; a day named a few weeks ahead ("12月1日截止") is one still to come."""
+    found = find_when(text, now)
+    if found is None:
+        return None
+    day, today = found.at.date(), now.date()
+    if day <= today:
+        return day
+    if _AHEAD.search(found.text.casefold()):
+        return None
+    said = found.text.casefold()
+    if _WEEKDAY.search(said) and (day - today).days <= 7:  # "on Monday": the last Monday
+        day -= timedelta(days=7)
+    elif not _YEAR.search(said) and (day - today).days > 183:  # "11/20" in late November: this year's
+        try:
+            day = day.replace(year=day.year - 1)
+        except ValueError:  # 29 February
+            return None
+    return day if day <= today else None
 
 
 def _currency(token: str | None) -> str | None:
@@ -116,8 +150,9 @@ def _competitor(text: str, known: Sequence[str]) -> tuple[str, str]:
     return head, rest.strip()
 
 
-def parse_intel(line: str, known: Sequence[str]) -> IntelLine | None:
-    """None when there is no competitor name or nothing said about them."""
+def parse_intel(line: str, known: Sequence[str], now: datetime | None = None) -> IntelLine | None:
+    """None when there is no competitor name or nothing said about them. With ``now`` (aware, in the sender's
+    zone), a day named in the text is read as the day it was seen."""
     text = clean(line)
     customer: str | None = None
     found = CUSTOMER.search(text)
@@ -131,4 +166,5 @@ def parse_intel(line: str, known: Sequence[str]) -> IntelLine | None:
         return None
     price = price_of(rest)
     return IntelLine(competitor=competitor, text=rest, kind=kind_of(rest, price is not None), customer=customer,
-                     price=price[0] if price else None, currency=price[1] if price else None)
+                     price=price[0] if price else None, currency=price[1] if price else None,
+                     seen_on=seen_on(rest, now) if now is not None else None)

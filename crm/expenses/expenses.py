@@ -300,6 +300,25 @@ class ExpenseService:
                                {"deleted_at": now})
             await uow.commit()
 
+    async def restore(self, actor: Actor, expense_id: int) -> ExpenseCard:
+        """Undo one's own delete: the expense is back as it was (waiting for approval, or rejected). Only the
+        submitter, who alone could delete it; anyone else's, or one never deleted, is "not found"."""
+        actor.require("expenses.create")
+        async with self._uow() as uow:
+            expense = await uow.expenses.expenses.get(expense_id, include_deleted=True)
+            if expense is None or expense.staff_id != actor.staff_id or expense.deleted_at is None:
+                raise NotFound()
+            now = self._clock.now()
+            await uow.expenses.expenses.update(expense_id, deleted_at=None, updated_at=now)
+            await audit.record(uow, actor.staff_id, "restore", "expense", expense_id,
+                               {"deleted_at": expense.deleted_at}, {"deleted_at": None})
+            restored = await uow.expenses.expenses.get(expense_id)
+            if restored is None:
+                raise NotFound()
+            card = await self._card(uow, restored)
+            await uow.commit()
+        return card
+
     async def _decidable(self, uow: ExpensesUnitOfWork, actor: Actor, expense_id: int) -> tuple[Expense, Staff]:
         actor.require("expenses.approve")
         expense, submitter = await self._visible(uow, actor, expense_id)

@@ -25,8 +25,8 @@ class ExpenseCategoryRepository(Protocol):
 
 class ExpenseRepository(Protocol):
     async def add(self, expense: Expense) -> Expense: ...
-    async def get(self, expense_id: int) -> Expense | None:
-        """A live (not deleted) expense."""
+    async def get(self, expense_id: int, *, include_deleted: bool = False) -> Expense | None:
+        """A live (not deleted) expense; with ``include_deleted``, a deleted one too."""
         ...
     async def update(self, expense_id: int, **fields: Any) -> None: ...
     async def listed(self, scope: ScopeFilter, *, staff_id: int | None = None, status: Status | None = None,

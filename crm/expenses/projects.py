@@ -1,7 +1,7 @@
 """Projects (專案): a name, optionally a customer, an owner and a status; expenses may be on one (``#name`` in the
 one-message form).
 
-- ``projects.manage`` to create one (the actor owns it) and to change the status of one in scope.
+- ``projects.manage`` to create one (the actor owns it) and to rename or change the status of one in scope.
 - Who sees a project: the ``expenses`` query scope applied to its owner (a rep their own, a manager their
   department tree). Its card totals the expenses on it that the reader may see, not counting rejected ones.
 - ``#name`` picks among every open (not closed) project: people log expenses on projects colleagues run, and the
@@ -109,6 +109,26 @@ class ProjectService:
                 await audit.record(uow, actor.staff_id, "update", "project", project_id,
                                    {"status": project.status}, {"status": status})
                 project = replace(project, status=status, updated_at=now)
+            card = await self._card(uow, actor, project)
+            await uow.commit()
+        return card
+
+    async def rename(self, actor: Actor, project_id: int, name: str) -> ProjectCard:
+        """A new name, unique among live projects as a new project's is (another spelling of its own name — case,
+        width — is fine). Expenses show the project by its id, so they follow the new name."""
+        actor.require("projects.manage")
+        name = project_name(name)
+        key = name_key(name)
+        async with self._uow() as uow:
+            project = await self._visible(uow, actor, project_id)
+            if name != project.name:
+                if key != name_key(project.name) and await uow.expenses.projects.taken(key):
+                    raise Conflict("expenses.error_project_taken", name=name)
+                now = self._clock.now()
+                await uow.expenses.projects.update(project_id, name=name, name_key=key, updated_at=now)
+                await audit.record(uow, actor.staff_id, "update", "project", project_id, {"name": project.name},
+                                   {"name": name})
+                project = replace(project, name=name, updated_at=now)
             card = await self._card(uow, actor, project)
             await uow.commit()
         return card

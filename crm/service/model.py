@@ -86,6 +86,7 @@ class Ticket:
     satisfaction: int | None = None
     satisfaction_asked_at: datetime | None = None
     contact_id: int | None = None  # the customer's contact who reported it (texted in from the contact's number)
+    product_id: int | None = None  # the catalog product it is about, when known
     deleted_at: datetime | None = None
 
     @property
@@ -115,6 +116,7 @@ class TicketCard:
     assignee_name: str | None
     entries: tuple[Entry, ...] = ()
     contact_name: str | None = None
+    product_label: str | None = None  # "SKU · name" of the linked product
 
 
 @dataclass(frozen=True)

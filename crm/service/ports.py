@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.organisation.permissions import ScopeFilter
+from crm.sales.ports import SalesUnitOfWork
 from crm.service.model import Entry, ReportLine, Ticket
 
 
@@ -53,6 +54,6 @@ class ServiceRepositories(Protocol):
     def entries(self) -> EntryRepository: ...
 
 
-class ServiceUnitOfWork(MessagingUnitOfWork, Protocol):
+class ServiceUnitOfWork(MessagingUnitOfWork, SalesUnitOfWork, Protocol):
     @property
     def service(self) -> ServiceRepositories: ...

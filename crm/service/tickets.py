@@ -22,6 +22,7 @@ from typing import Any
 
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
 from crm.customers.contacts_leads import lead_terms
@@ -105,12 +106,14 @@ def covers(scope: Scope, viewer: Staff, owner: Staff, parents: Mapping[int, int 
 
 class TicketService:
     def __init__(self, uow: UnitOfWorkFactory[ServiceUnitOfWork], clock: Clock, sla: SlaPolicy, texts: SmsTexts,
-                 *, phone_region: str = "TW") -> None:
+                 *, phone_region: str = "TW", worker: Worker[UnitOfWorkFactory[ServiceUnitOfWork]] | None = None,
+                 ) -> None:
         self._uow = uow
         self._clock = clock
         self.sla = sla
         self._texts = texts
         self._region = phone_region
+        self._worker: Worker[UnitOfWorkFactory[ServiceUnitOfWork]] = worker or InlineWorker(uow)
 
     # ---- reading -------------------------------------------------------------------------------------------
 
@@ -143,8 +146,11 @@ class TicketService:
         contact = await uow.customers.contacts.get(ticket.contact_id, include_deleted=True) \
             if ticket.contact_id else None
         entries = tuple(await uow.service.entries.of(ticket.id, limit=ENTRIES_SHOWN))
+        product = (await uow.sales.products.get(ticket.product_id, include_deleted=True)
+                   if ticket.product_id is not None else None)
         return TicketCard(ticket, name, assignee.name if assignee else None, entries,
-                          contact.name if contact else None)
+                          contact.name if contact else None,
+                          f"{product.sku} · {product.name}" if product is not None else None)
 
     async def card(self, actor: Actor, ticket_id: int) -> TicketCard:
         async with self._uow(write=False) as uow:
@@ -323,6 +329,19 @@ class TicketService:
             raise NotFound()
         return after
 
+    async def set_product(self, actor: Actor, ticket_id: int, product_id: int | None) -> TicketCard:
+        """Link the catalog product the ticket is about (None: none), by whoever works on it — the assignee or a
+        service manager. A product that is not in the catalog (deleted, unknown, forged) is "not found"."""
+        async with self._uow() as uow:
+            ticket = await self._workable(uow, actor, ticket_id)
+            if product_id is not None and await uow.sales.products.get(product_id) is None:
+                raise NotFound()
+            if ticket.product_id != product_id:
+                ticket = await self._changed(uow, actor, ticket, "update", product_id=product_id)
+            card = await self._card(uow, ticket)
+            await uow.commit()
+        return card
+
     async def assign(self, actor: Actor, ticket_id: int, staff_id: int) -> Told:
         """``Told.tell`` is the assignee, to be pushed the ticket with its button (the ticket stays in their
         /tickets whether or not the push arrives)."""
@@ -457,10 +476,17 @@ class TicketService:
         actor.require("service.view")
         now = self._clock.now()
         since = now - timedelta(days=days)
-        async with self._uow(write=False) as uow:
-            lines = await uow.service.tickets.report_lines(actor.scope_filter("service"), since)
-        return Report(since, summarise("", lines, now), grouped(lines, lambda x: x.category, "—", now),
-                      grouped(lines, lambda x: x.assignee, "—", now))
+        scope = actor.scope_filter("service")
+
+        async def job(factory: UnitOfWorkFactory[ServiceUnitOfWork]) -> Report:
+            # The query and the medians (Python: SQLite has none) in the worker: a year of tickets is a few tens
+            # of thousands of lines to sort, which the event loop, answering everyone's messages, should not.
+            async with factory(write=False) as uow:
+                lines = await uow.service.tickets.report_lines(scope, since)
+            return Report(since, summarise("", lines, now), grouped(lines, lambda x: x.category, "—", now),
+                          grouped(lines, lambda x: x.assignee, "—", now))
+
+        return await self._worker.run(job)
 
     # ---- SLA ------------------------------------------------------------------------------------------------
 

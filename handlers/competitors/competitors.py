@@ -52,6 +52,9 @@ async def show_card(update: Update, context: CrmContext, competitor_id: int, *, 
     c = card.competitor.id
     rows: Rows = [[(f"📷 {item.intel.seen_on.isoformat()}", f"cp:ph:{item.intel.id}")]
                   for item in card.intel if item.intel.file_id]
+    service, actor = context.services.competitors.competitors, actor_of(context)
+    rows += [[(f"✏️ {item.intel.seen_on.isoformat()} {short(item.intel.text, 24)}", f"cie:open:{item.intel.id}")]
+             for item in card.intel if service.may_change(actor, item.intel)]
     rows.append(page_row(lambda p: f"cp:pg:{c}:{p}", page, card.more_intel))
     if actor_of(context).can("competitors.manage"):
         rows.append([(context.t("competitors.btn_edit"), f"cp:edit:{c}"),

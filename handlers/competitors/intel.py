@@ -60,7 +60,9 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
     lines = [t("competitors.check"), t("competitors.check_competitor", name=draft["competitor_name"]),
              t("competitors.check_customer", name=draft.get("customer_name") or none),
              t("competitors.check_kind", kind=t(f"competitors.kind_{draft['kind']}")),
-             t("competitors.check_price", price=price), t("competitors.check_text", text=draft["text"])]
+             t("competitors.check_price", price=price),
+             t("competitors.check_seen", date=draft.get("seen_on") or t("competitors.seen_today")),
+             t("competitors.check_text", text=draft["text"])]
     if draft.get("file_id"):
         lines.append(t("competitors.check_photo"))
     rows: Rows = [[(t("competitors.btn_save"), "cpi:save"), (t("common.cancel"), "cpi:cancel")]]
@@ -91,13 +93,15 @@ async def _customer(context: CrmContext, name: str) -> tuple[int, str] | None:
 async def _from_line(update: Update, context: CrmContext, line: str, file_id: str | None) -> None:
     service = context.services.competitors.competitors
     actor = actor_of(context)
-    parsed = parse_intel(line, [name for _, name in await service.names(actor)]) if line.strip() else None
+    now = context.services.clock.now().astimezone(ZoneInfo(actor.timezone))
+    parsed = parse_intel(line, [name for _, name in await service.names(actor)], now) if line.strip() else None
     if parsed is None:
         await respond(update, context, context.t("competitors.intel_usage"), edit=False)
         return
     draft: dict[str, Any] = {"competitor_name": parsed.competitor, "text": parsed.text, "kind": parsed.kind.value,
                              "price": str(parsed.price) if parsed.price is not None else None,
-                             "currency": parsed.currency or service.currency, "file_id": file_id}
+                             "currency": parsed.currency or service.currency, "file_id": file_id,
+                             "seen_on": parsed.seen_on.isoformat() if parsed.seen_on else None}
     if parsed.customer:
         customer = await _customer(context, parsed.customer)
         if customer is None:
@@ -167,7 +171,8 @@ async def save(update: Update, context: CrmContext) -> None:
     service = context.services.competitors.competitors
     intel = await service.add_intel(actor_of(context), IntelDraft(
         competitor_id=int(draft["competitor_id"]), text=str(draft["text"]), kind=IntelKind(draft["kind"]),
-        seen_on=_today(context), customer_id=int(draft["customer_id"]) if draft.get("customer_id") else None,
+        seen_on=date.fromisoformat(draft["seen_on"]) if draft.get("seen_on") else _today(context),
+        customer_id=int(draft["customer_id"]) if draft.get("customer_id") else None,
         price=Decimal(draft["price"]) if draft.get("price") else None, currency=draft.get("currency"),
         file_id=draft.get("file_id") or None))
     flow.abandon(context)

@@ -8,7 +8,7 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from handlers.competitors import competitors as cp
-from handlers.competitors import intel
+from handlers.competitors import intel, intel_edit
 from handlers.sales import card_extras
 
 # A caption is not a command to Telegram: the photo's own handler reads it. /expense captions are the expenses
@@ -34,6 +34,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                      "trash": cp.trash, "edit": cp.edit_menu, "ef": cp.edit_field,
                                      "prod": cp.product_ask, "del": cp.delete_ask, "delok": cp.delete_ok,
                                      "rst": cp.restore, "ph": cp.photo}))
+    app.add_handlers(_buttons("cie", {"open": intel_edit.open_intel, "f": intel_edit.ask_field,
+                                      "k": intel_edit.kind, "del": intel_edit.delete, "rst": intel_edit.restore}))
     app.add_handlers(_buttons("cpp", {"save": cp.product_save, "cancel": cp.product_cancel}))
     app.add_handlers(_buttons("cpo", {"ls": cp.links, "tg": cp.toggle}))
     app.add_handlers(_buttons("cpl", {"w": cp.won_by, "o": cp.won_by_other, "n": cp.won_by_nobody,

@@ -8,7 +8,7 @@
 - ``/project 新竹案 [@customer]``: a new project, echoed for one tap; ``/projects``: the list within scope.
 
 Buttons (ids and numbers only): bgs:save bgs:cancel bgs:d:<dept> bgs:c:<category> bgs:y:<year> bg:prop
-  er:x:<yyyymm or yyyy>  pjn:save pjn:cancel  pj:open:<id>  pj:st:<id>:<status index>
+  er:x:<yyyymm or yyyy>  pjn:save pjn:cancel  pj:open:<id>  pj:st:<id>:<status index>  pj:ren:<id>
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import CrmContext
-from crm.core.errors import DomainError, NotFound, ValidationFailed
+from crm.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from crm.core.money import Money
 from crm.customers.model import EntityKind
 from crm.expenses.budgets import BudgetDraft
@@ -41,6 +41,7 @@ BUDGET_DRAFT = "budget_draft"
 BUDGET = "bgs.confirm"
 PROJECT_DRAFT = "project_draft"
 PROJECT = "pjn.confirm"
+PROJECT_RENAME = "pjr.name"
 JOBS_KEY = "expense_files"  # in bot_data: staff id → the file being prepared for them
 
 
@@ -438,3 +439,28 @@ async def project_status(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     card = await context.services.expenses.projects.set_status(actor_of(context), arg(update, 0), statuses[index])
     await respond(update, context, project_text(context.t, card), project_rows(context.t, card, True))
+
+
+@require_actor("projects.manage")
+async def project_rename(update: Update, context: CrmContext) -> None:
+    """✏️ Rename: the card is checked (scope) before asking; the typed name is checked again when saved."""
+    card = await context.services.expenses.projects.card(actor_of(context), arg(update, 0))
+    flow.ask(context, PROJECT_RENAME, project_id=card.project.id)
+    await respond(update, context, context.t("expenses.ask_project_name", name=card.project.name), edit=False)
+
+
+@flow.on_text(PROJECT_RENAME)
+@require_actor("projects.manage")
+async def typed_project_name(update: Update, context: CrmContext) -> None:
+    project_id = int(flow.pending(context).get("project_id", 0))
+    try:
+        card = await context.services.expenses.projects.rename(actor_of(context), project_id, message_text(update))
+    except (ValidationFailed, Conflict) as exc:
+        await respond(update, context, context.t(exc.key, **exc.params) + "\n" + context.t("expenses.try_again"))
+        return
+    except DomainError:
+        flow.end(context)
+        raise
+    flow.end(context)
+    await respond(update, context, context.t("expenses.edited_note") + "\n\n" + project_text(context.t, card),
+                  project_rows(context.t, card, True), edit=False)

@@ -459,5 +459,14 @@ async def delete_ask(update: Update, context: CrmContext) -> None:
 
 @require_actor("expenses.create")
 async def delete_ok(update: Update, context: CrmContext) -> None:
-    await context.services.expenses.expenses.delete(actor_of(context), arg(update, 0))
-    await respond(update, context, context.t("expenses.deleted_note"))
+    expense_id = arg(update, 0)
+    await context.services.expenses.expenses.delete(actor_of(context), expense_id)
+    await respond(update, context, context.t("expenses.deleted_note"),
+                  [[(context.t("expenses.btn_restore"), f"ex:undel:{expense_id}")]])
+
+
+@require_actor("expenses.create")
+async def restore(update: Update, context: CrmContext) -> None:
+    """♻️ on the deletion note: the service checks it is the presser's own deleted expense."""
+    card = await context.services.expenses.expenses.restore(actor_of(context), arg(update, 0))
+    await _show(update, context, card, context.t("expenses.restored_note"))

@@ -33,13 +33,13 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("ex", {"open": ex.open_expense, "ok": ex.approve, "no": ex.reject,
                                      "rcpt": ex.receipt, "month": ex.month_team, "edit": ex.edit_menu,
                                      "ef": ex.edit_field, "ec": ex.edit_category, "del": ex.delete_ask,
-                                     "delok": ex.delete_ok}))
+                                     "delok": ex.delete_ok, "undel": ex.restore}))
     app.add_handlers(_buttons("bgs", {"save": bg.budget_save, "cancel": bg.budget_cancel,
                                       "d": bg.guided_department, "c": bg.guided_category, "y": bg.guided_year}))
     app.add_handlers(_buttons("bg", {"prop": bg.proposal}))
     app.add_handlers(_buttons("er", {"x": bg.report_file}))
     app.add_handlers(_buttons("pjn", {"save": bg.project_save, "cancel": bg.project_cancel}))
-    app.add_handlers(_buttons("pj", {"open": bg.open_project, "st": bg.project_status}))
+    app.add_handlers(_buttons("pj", {"open": bg.open_project, "st": bg.project_status, "ren": bg.project_rename}))
     app.add_handlers(_buttons("ec", {"open": cat.open_category, "ren": cat.rename, "off": cat.deactivate,
                                      "on": cat.activate, "add": cat.add, "list": cat.categories}))
     app.add_handlers(_buttons("ecn", {"save": cat.save, "cancel": cat.cancel}))

@@ -21,6 +21,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                       "c": tk.from_card}))
     app.add_handlers(_buttons("tk", {"open": tk.open_ticket, "mv": tk.move, "upd": tk.ask_update,
                                      "note": tk.ask_note, "att": tk.ask_attachment, "asg": tk.assign_menu,
-                                     "to": tk.assign, "list": tk.listing_page}))
+                                     "to": tk.assign, "list": tk.listing_page, "prod": tk.ask_product,
+                                     "pp": tk.picked_product}))
     app.add_handlers(_buttons("tke", {"send": tk.send_entry, "cancel": tk.cancel_entry}))
     card_extras.add(app, card_extras.CardExtra(button=tk.card_button))

@@ -43,6 +43,7 @@ TYPED = "tkn.text"
 ENTRY = "tke.text"
 ENTRY_CONFIRM = "tke.confirm"
 ATTACH = "tka.file"
+PRODUCT = "tkp.text"
 SEVERITIES = tuple(Severity)
 STATUSES = tuple(Status)
 PICK_LIMIT = 8
@@ -426,3 +427,38 @@ async def report(update: Update, context: CrmContext) -> None:
         return
     found = await context.services.service.tickets.report(actor_of(context), days)
     await respond(update, context, report_text(context.t, found, days, actor_of(context).timezone))
+
+
+# ---- the product -------------------------------------------------------------------------------------------
+
+@require_actor("service.view")
+async def ask_product(update: Update, context: CrmContext) -> None:
+    """📦 Product: its SKU or a word of its name is typed; the matches come back as buttons."""
+    card = await context.services.service.tickets.card(actor_of(context), arg(update, 0))
+    flow.ask(context, PRODUCT, ticket_id=card.ticket.id)
+    await respond(update, context, context.t("service.ask_product", number=card.ticket.number), edit=False)
+
+
+@flow.on_text(PRODUCT)
+@require_actor("service.view")
+async def typed_product(update: Update, context: CrmContext) -> None:
+    ticket_id = int(flow.pending(context).get("ticket_id", 0))
+    text = message_text(update).strip()
+    page = await context.services.sales.catalog.find(actor_of(context), text) if text else None
+    if page is None or not page.products:
+        await respond(update, context, context.t("service.no_product", text=text[:60]))
+        return  # still waiting: another SKU or name, or /cancel
+    flow.end(context)
+    rows: list[list[Button]] = [[(short(f"{p.sku} · {p.name}", 60), f"tk:pp:{ticket_id}:{p.id}")]
+                                for p in page.products[:PICK_LIMIT]]
+    rows.append([(context.t("service.btn_no_product"), f"tk:pp:{ticket_id}:0")])
+    await respond(update, context, context.t("service.pick_product"), rows)
+
+
+@require_actor("service.view")
+async def picked_product(update: Update, context: CrmContext) -> None:
+    product_id = arg(update, 1)
+    card = await context.services.service.tickets.set_product(actor_of(context), arg(update, 0),
+                                                              product_id or None)
+    await _show(update, context, card, context.t("service.product_set" if product_id else "service.product_unset"),
+                edit=True)

@@ -10,6 +10,8 @@ bot was down goes out then), plus a round started right after someone publishes.
 3. nudges, once, those who have not read a delivered announcement after ANNOUNCEMENT_NUDGE_HOURS, when it is a
    working hour where they are.
 
+A pinned announcement is also pinned in each recipient's chat (unpinned on withdrawal, pinned again on restore).
+
 What an outcome means: delivered → ``sent`` (its message id kept for later edits); blocked / chat gone /
 rejected → ``failed`` for a send (the reader still has /board), ``sent`` for an edit (the old text stays); flood
 control or network trouble → back to ``pending`` after a back-off; a time-out → counted as sent without a message
@@ -34,7 +36,7 @@ from telegram.ext import Application
 from crm.announcements.delivery import KICK_KEY, Claim, DeliveryService
 from crm.announcements.model import DueMessage
 from crm.announcements.ports import Outcome as RowOutcome
-from outbound.telegram_send import Delivery, Outcome, deliver
+from outbound.telegram_send import Delivery, Outcome, deliver, pin
 from views.announcements.texts import message, nudge, translator
 from views.core.text import truncate
 
@@ -127,8 +129,26 @@ class AnnouncementDispatcher:
             return None
         t = translator(self.catalogs, recipient.locale or self.default_locale)
         text, rows = message(t, due.announcement, due.author_name, read=recipient.read)
-        return await deliver(self.bot, recipient.chat_id, truncate(text), rows,
-                             edit_message_id=recipient.message_id)
+        result = await deliver(self.bot, recipient.chat_id, truncate(text), rows,
+                               edit_message_id=recipient.message_id)
+        if due.announcement.pinned and result.outcome is Outcome.SENT:
+            await self._pin(due, recipient.chat_id, result)
+        return result
+
+    async def _pin(self, due: DueMessage, chat_id: int, result: Delivery) -> None:
+        """A pinned announcement is pinned in each recipient's chat when it arrives, unpinned when it is withdrawn
+        and pinned again when restored (an edit of a live one pins again: harmless, Telegram keeps one pin per
+        message). Best effort: the message is what matters, and /board lists pinned ones first anyway — a pin
+        that fails is logged, not retried (a crash between the send and the pin leaves it unpinned)."""
+        message_id = result.sent.message_id if result.sent is not None else due.recipient.message_id
+        if message_id is None:
+            return
+        outcome = await pin(self.bot, chat_id, message_id, pinned=not due.announcement.withdrawn)
+        if outcome.retry_after is not None:  # flood control: the next sends wait as for a refused message
+            self._pause_until = max(self._pause_until, time.monotonic() + outcome.retry_after)
+        if not outcome.ok:
+            log.info("announcement %s: %s in staff %s's chat failed: %s", due.announcement.id,
+                     "unpin" if due.announcement.withdrawn else "pin", due.recipient.staff_id, outcome.error)
 
     def _outcome(self, due: DueMessage, result: Delivery | None, stats: RoundStats) -> RowOutcome:
         recipient, version = due.recipient, due.announcement.version

@@ -119,9 +119,10 @@ class SqlIntelRepository:
                                         .returning(i.c.id))).scalar_one()
         return Intel(**{**values, "id": int(new_id)})
 
-    async def get(self, intel_id: int) -> Intel | None:
+    async def get(self, intel_id: int, *, include_deleted: bool = False) -> Intel | None:
         i = t.competitor_intel
-        row = (await self._c.execute(select(i).where(i.c.id == intel_id, i.c.deleted_at.is_(None)))).first()
+        q = select(i).where(i.c.id == intel_id)
+        row = (await self._c.execute(q if include_deleted else q.where(i.c.deleted_at.is_(None)))).first()
         return _intel(row) if row is not None else None
 
     async def update(self, intel_id: int, **values: Any) -> None:

@@ -140,6 +140,22 @@ followups = Table(
 )
 
 
+# Per-hour counts of what the managers' digests count over a period (docs/digests.md, "Counters"): new customers
+# and leads by owner, interactions by author, follow-ups done and due by owner — one row per metric × UTC hour ×
+# person. Kept by database triggers on the counted tables (migration 0028), so every way a row is written, moved to
+# another owner, trashed or restored keeps them exact. A digest sums whole hours here and counts only the part of
+# an hour at a period's edges from the table itself. staff_id 0 stands for "nobody" (a key cannot be NULL).
+activity_counts = Table(
+    "activity_counts",
+    metadata,
+    Column("metric", String(16), primary_key=True),
+    Column("hour", UTCDateTime(), primary_key=True),
+    Column("staff_id", Integer, primary_key=True),
+    Column("n", Integer, nullable=False),
+    sqlite_with_rowid=False,  # the key is the table: a sum over an hour range reads it in order, nothing else
+)
+
+
 search_terms = Table(
     "search_terms",
     metadata,

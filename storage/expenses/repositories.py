@@ -94,9 +94,10 @@ class SqlExpenseRepository:
                                         .returning(e.c.id))).scalar_one()
         return Expense(**{**values, "id": int(new_id)})
 
-    async def get(self, expense_id: int) -> Expense | None:
+    async def get(self, expense_id: int, *, include_deleted: bool = False) -> Expense | None:
         e = t.expenses
-        row = (await self._c.execute(select(e).where(e.c.id == expense_id, e.c.deleted_at.is_(None)))).first()
+        q = select(e).where(e.c.id == expense_id)
+        row = (await self._c.execute(q if include_deleted else q.where(e.c.deleted_at.is_(None)))).first()
         return _expense(row) if row is not None else None
 
     async def update(self, expense_id: int, **fields: Any) -> None:

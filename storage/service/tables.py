@@ -18,6 +18,7 @@ tickets = Table(
     Column("customer_id", Integer, ForeignKey("customers.id"), nullable=True),
     Column("lead_id", Integer, ForeignKey("leads.id"), nullable=True),
     Column("contact_id", Integer, ForeignKey("contacts.id"), nullable=True),
+    Column("product_id", Integer, ForeignKey("products.id"), nullable=True),  # the catalog product it is about
     Column("subject", String(120), nullable=False),
     Column("description", Text, nullable=False),
     Column("severity", String(10), nullable=False),

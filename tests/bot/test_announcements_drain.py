@@ -105,3 +105,41 @@ async def test_a_thousand_recipients_within_the_limits_and_a_crash_sends_nobody_
         uncertain = (await conn.execute(select(func.count()).where(r.uncertain.is_(True)))).scalar_one()
     assert states == Counter({"sent": STAFF + 1})
     assert uncertain == 10  # the chunk in flight at the crash: delivered, counted, never sent again
+
+
+@pytest.mark.usefixtures("timedelta_retry_after")
+async def test_a_pinned_announcement_is_pinned_and_unpinned_in_every_chat_within_the_limits(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    """Pins and unpins go through the same rate limiter as the messages: 120 recipients, the fake enforcing
+    Telegram's 30 a second, not one 429; every chat pinned, then every chat unpinned when it is withdrawn."""
+    org = await make_org(engine, clock)
+    async with engine.begin() as conn:
+        rep = (await conn.execute(select(t.roles.c.id).where(t.roles.c.name == "rep"))).scalar_one()
+        await conn.execute(insert(t.staff), [
+            {"name": f"Rep {n:04d}", "telegram_user_id": FIRST_TG + n, "role_id": rep, "department_id": org.north,
+             "locale": "en", "active": True, "created_at": clock.now()} for n in range(120)])
+    loop = asyncio.get_running_loop()
+    with virtual_time(loop):
+        api = FakeBotApi(token=OFFLINE_TOKEN, clock=lambda: loop.time())
+        api.add_user(ADMIN_TG, "Ada")
+        for n in range(120):
+            api.add_user(FIRST_TG + n, f"Rep {n:04d}")
+        app = api.application_builder().rate_limiter(TelegramRateLimiter(max_retries=3)).build()
+        async with app:
+            service = org.services.announcements.announcements
+            published = await service.publish(org.admin, AnnouncementDraft(
+                "Safety drill on Monday", Audience(AudienceKind.ALL), pinned=True))
+            dispatcher = AnnouncementDispatcher(org.services.announcements.delivery, app.bot, CATALOGS)
+            assert (await dispatcher.run_once()).sent == 121
+            chats = (ADMIN_TG, *range(FIRST_TG, FIRST_TG + 120))
+            pinned = {chat_id: list(api.chat(chat_id).pinned) for chat_id in chats}
+            assert all(len(ids) == 1 and api.chat(c).message(ids[0]).text.startswith("📌")  # type: ignore[union-attr]
+                       for c, ids in pinned.items())
+            await service.withdraw(org.admin, published.announcement.id)
+            assert (await dispatcher.run_once()).edited == 121
+            assert all(api.chat(c).pinned == [] for c in pinned)
+    calls = [c for c in api.calls if c.method.lower() in ("sendmessage", "editmessagetext", "pinchatmessage",
+                                                          "unpinchatmessage")]
+    assert [c.error for c in calls] == [None] * len(calls)
+    assert len(api.calls_to("pinChatMessage")) == 121 and len(api.calls_to("unpinChatMessage")) == 121
+    assert busiest_window([c.time for c in api.calls_to("sendMessage")]) <= 30

@@ -105,6 +105,11 @@ async def test_announce_to_a_department_read_nudge_edit_withdraw(engine: AsyncEn
         assert _announcements(bot, SUE) == [] and _announcements(bot, MAX) == [] and _announcements(bot, ADMIN_ID) == []
         delivered = _announcements(bot, NED)[0]
         assert (delivered.text or "").startswith("📌📢 公告｜Mia")
+        # Pinned in each recipient's chat, quietly; nobody else's chat has a pin.
+        assert bot.api.chat(NED).pinned == [delivered.message_id]
+        assert bot.api.chat(MIA).pinned == [_announcements(bot, MIA)[0].message_id]
+        assert bot.api.chat(SUE).pinned == [] and bot.api.chat(ADMIN_ID).pinned == []
+        assert all(c.params.get("disable_notification") for c in bot.api.calls_to("pinChatMessage"))
         assert [b.text for b in delivered.buttons] == ["✅ 已讀"]
         read_data = delivered.buttons[0].callback_data
         assert read_data is not None
@@ -172,11 +177,13 @@ async def test_announce_to_a_department_read_nudge_edit_withdraw(engine: AsyncEn
         await mia.press("🗑 Yes, withdraw", screen)
         await _drain(bot)
         assert bot.api.chat(NED).message(delivered.message_id).text == "🚫 Mia 的一則公告已撤回。"
+        assert bot.api.chat(NED).pinned == [] and bot.api.chat(MIA).pinned == []  # unpinned with the withdrawal
         await ned.send("/board")
         assert bot.t("zh-Hant", "announcements.board_empty") in (ned.last.text or "")
         await mia.press("♻️ Restore", screen)
         await _drain(bot)
         assert "Saturday 10:00" in (bot.api.chat(NED).message(delivered.message_id).text or "")
+        assert bot.api.chat(NED).pinned == [delivered.message_id]  # and pinned again
 
 
 async def test_a_scheduled_announcement_in_simplified_chinese_goes_out_at_its_time(engine: AsyncEngine,

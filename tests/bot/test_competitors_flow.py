@@ -75,6 +75,7 @@ async def test_intel_photo_for_a_new_competitor_is_asked_echoed_saved_and_shown(
         echoed = _text(await nat.press("➕ 建立「大同」"))
         assert "這樣對嗎" in echoed and "競爭對手：大同" in echoed and "客戶：台積電" in echoed
         assert "類型：促銷" in echoed and "價格：TWD 18,900.00" in echoed and "已附照片" in echoed
+        assert "日期：今天" in echoed  # no day named: the day it is sent
         assert await _intel_rows(engine) == []  # nothing before the tap
         assert "這樣對嗎" in await nat.text_of("儲存")  # typed at the echo: shown again
         saved = _text(await nat.press("✅ 儲存"))
@@ -93,6 +94,12 @@ async def test_intel_photo_for_a_new_competitor_is_asked_echoed_saved_and_shown(
         assert "競爭對手：大同" in again and "類型：活動" in again
         await nat.press("取消")
         assert len(await _intel_rows(engine)) == 1
+
+        # A day named in the text is the day it was seen (the clock's Thursday 26 November in Taipei).
+        dated = await nat.text_of("/intel 大同 上週五 新竹展覽 發傳單")
+        assert "日期：2026-11-20" in dated
+        await nat.press("✅ 儲存")
+        assert sorted(str(r.seen_on) for r in await _intel_rows(engine)) == ["2026-11-20", "2026-11-26"]
 
 
 async def test_similar_names_are_offered_and_forged_picks_change_nothing(engine: AsyncEngine,
@@ -239,3 +246,52 @@ async def test_products_beside_ours_edits_delete_restore_and_wrong_input(engine:
                                           t.audit_log.c.entity_id == acme.id).order_by(t.audit_log.c.id))]
         assert actions == ["create", "update", "delete", "restore"]
         assert date(2026, 11, 26).isoformat() in restored  # the product's date seen
+
+
+async def test_intel_is_edited_deleted_and_restored_by_its_author_only(engine: AsyncEngine,
+                                                                       clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        nat, _ = await _join(bot, NAT, "Nat", "rep", "zh-hant")
+        ned, _ = await _join(bot, NED, "Ned", "rep")
+        await nat.send("/intel 大同 昨天 新竹店 冷氣八折")
+        await nat.press("➕ 建立「大同」")
+        await nat.press("✅ 儲存")
+        [row] = await _intel_rows(engine)
+        assert str(row.seen_on) == "2026-11-25" and row.kind == IntelKind.PROMOTION.value and row.price is None
+
+        await nat.send("/competitor 大同")
+        opened = _text(await nat.press("✏️ 2026-11-25 昨天 新竹店 冷氣八折"))
+        assert "🕵️ 情報" in opened and "冷氣八折" in opened
+        await nat.press("📅 日期")
+        assert "看不懂是過去的哪一天" in await nat.text_of("明天")  # a day to come: asked again
+        assert "✅" in await nat.text_of("前天")
+        await nat.press("💲 價格")
+        assert "看不懂價格" in await nat.text_of("很便宜")
+        await nat.text_of("NT$990")
+        assert "價格" in (await nat.press("價格"))[-1].text  # type: ignore[operator]  # the kind
+        await nat.press("✏️ 內容")
+        assert "請再試一次" in await nat.text_of("   ")  # no text: asked again
+        await nat.text_of("新竹店 冷氣 990 元")
+        [row] = await _intel_rows(engine)
+        assert (str(row.seen_on), row.kind, row.price, row.currency, row.text) == (
+            "2026-11-24", IntelKind.PRICE.value, Decimal(990), "TWD", "新竹店 冷氣 990 元")
+
+        # Someone else's: Ned (a rep: his own scope) can neither open, change, delete nor restore it.
+        await ned.send("/competitors")
+        for data in (f"cie:open:{row.id}", f"cie:f:{row.id}:t", f"cie:k:{row.id}:1", f"cie:del:{row.id}",
+                     f"cie:rst:{row.id}"):
+            assert bot.told(await _forge(bot, ned, data), bot.t("en", "error.not_found"))
+        assert (await _intel_rows(engine))[0].deleted_at is None
+
+        deleted = _text(await nat.press("🗑 刪除"))
+        assert "情報已刪除" in deleted
+        assert (await _intel_rows(engine))[0].deleted_at is not None
+        assert bot.told(await _forge(bot, ned, f"cie:rst:{row.id}"), bot.t("en", "error.not_found"))
+        restored = _text(await nat.press("♻️ 復原"))
+        assert "冷氣 990 元" in restored and (await _intel_rows(engine))[0].deleted_at is None
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            actions = (await conn.execute(select(a.action).where(a.entity == "competitor_intel")
+                                          .order_by(a.id))).scalars().all()
+        assert actions == ["create", "update", "update", "update", "update", "delete", "restore"]

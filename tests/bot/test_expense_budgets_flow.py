@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
@@ -22,6 +23,7 @@ from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
 from handlers.expenses.budgets import wait_for_files
 from scheduler.expenses.budget_alerts import send_unsent_alerts
+from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
 MIA, NED, NAT = 3001, 3002, 3003
@@ -187,6 +189,21 @@ async def test_projects_in_chat_and_hash_names_on_an_expense(engine: AsyncEngine
         project = next(p for p in await bot.services.expenses.projects.listed(nats) if p.name == "新竹案二期")
         assert project.status is ProjectStatus.CLOSED
 
+        # Renaming: a taken name is refused and asked again; the expenses on it follow the new name.
+        ned, _ = await _join(bot, NED, "Ned", "rep", sales)
+        await ned.send("/language")  # a message with buttons to forge a press on
+        replies = await ned._do(bot.api.press(ned.user, None, f"pj:ren:{project.id}", enqueue=False, forged=True))
+        assert bot.told(replies, bot.t("en", "error.not_found"))
+        assert "新名稱" in ((await nat.press("✏️ 改名"))[-1].text or "")
+        assert "已有名為「新竹案」的專案" in await nat.text_of("新竹案")
+        assert "已修改" in await nat.text_of("  竹科二期 ")
+        renamed = await bot.services.expenses.projects.card(nats, project.id)
+        assert renamed.project.name == "竹科二期" and renamed.project.status is ProjectStatus.CLOSED
+        on_it = [i for i in (await bot.services.expenses.expenses.month(nats)).items if i.project_name]
+        assert [i.project_name for i in on_it] == ["竹科二期"]  # the expense logged on it, under its new name
+        assert "找不到「好」" in await nat.text_of("好")  # the rename is over: typed text is a search again
+        assert (await bot.services.expenses.projects.card(nats, project.id)).project.name == "竹科二期"
+
 
 async def test_edit_and_delete_before_approval_refused_after(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
@@ -226,8 +243,28 @@ async def test_edit_and_delete_before_approval_refused_after(engine: AsyncEngine
         await ned.press(1)
         await ned.press("🗑 Delete")
         assert "Delete the expense TWD 120.00" in (ned.last.text or "")
-        assert "was deleted" in ((await ned.press("🗑 Delete"))[-1].text or "")
+        deleted_note = (await ned.press("🗑 Delete"))[-1]
+        assert "was deleted" in (deleted_note.text or "") and ned.labels() == ["♻️ Restore"]
         assert (await bot.services.expenses.expenses.month(neds)).items == ()
+
+        # Restoring: nobody but Ned — not a colleague, not his manager — brings it back by a forged press.
+        for chatter in (nat, mia):
+            replies = await chatter._do(bot.api.press(chatter.user, None, f"ex:undel:{expense.id}", enqueue=False,
+                                                      forged=True))
+            assert bot.told(replies, bot.t("en", "error.not_found"))
+        assert (await bot.services.expenses.expenses.month(neds)).items == ()
+        back = (await ned.press("♻️ Restore", deleted_note.message_id))[-1].text or ""
+        assert "The expense is back." in back and "TWD 120.00" in back
+        assert [i.expense.id for i in (await bot.services.expenses.expenses.month(neds)).items] == [expense.id]
+        replies = await ned._do(bot.api.press(ned.user, None, f"ex:undel:{expense.id}", enqueue=False,
+                                              forged=True))  # twice: it is not deleted any more
+        assert bot.told(replies, bot.t("en", "error.not_found"))
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            actions = (await conn.execute(select(a.action).where(a.entity == "expense", a.entity_id == expense.id)
+                                          .order_by(a.id))).scalars().all()
+        assert actions[-2:] == ["delete", "restore"]
+        await bot.services.expenses.expenses.delete(neds, expense.id)
 
         await _log_and_approve(bot, ned, mia, "/expense 70 parking")
         approved = (await bot.services.expenses.expenses.month(neds)).items[0].expense

@@ -13,6 +13,7 @@ from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
+from crm.sales.model import ProductFields
 from crm.service.model import Severity, Status
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
@@ -89,6 +90,18 @@ async def test_ticket_in_traditional_chinese_assigned_and_updated(engine: AsyncE
         assert all(p.stat().st_mode & 0o777 == 0o600 for p in kept)
         assert "🔒" not in " ".join(nat.labels())  # a rep cannot close
 
+        # The product it is about: typed SKU or name, picked from the catalog's matches.
+        admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        aircon = await bot.services.sales.catalog.create(admin, ProductFields(sku="AC-100", name="Air conditioner",
+                                                                              name_zh_hant="冷氣機"))
+        await nat.press("📦 產品")
+        assert "型錄中沒有符合「洗衣機」的產品" in await nat.text_of("洗衣機")  # asked again
+        await nat.send("AC-100")
+        assert nat.labels() == ["AC-100 · Air conditioner", "✖️ 不指定產品"]
+        linked = (await nat.press("AC-100 · Air conditioner"))[-1].text or ""
+        assert "已連結產品。" in linked and "產品：AC-100 · Air conditioner" in linked
+        assert (await tickets.card(nats, ticket.id)).ticket.product_id == aircon.id
+
 
 async def test_ambiguous_customer_pick_and_card_button_in_simplified_chinese(engine: AsyncEngine,
                                                                             clock: ManualClock) -> None:
@@ -127,18 +140,23 @@ async def test_forged_presses_on_another_teams_ticket_change_nothing(engine: Asy
         acme = await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme"), force=True)
         opened = await bot.services.service.tickets.open(neds, acme.id, "broken")
         ticket_id = opened.card.ticket.id
+        widget = await bot.services.sales.catalog.create(admin, ProductFields(sku="W-1", name="Widget"))
 
         await sue.send("/tickets")  # a message with buttons to forge presses on
         for data in (f"tk:open:{ticket_id}", f"tk:mv:{ticket_id}:2", f"tk:mv:{ticket_id}:5", f"tk:asg:{ticket_id}",
                      f"tk:to:{ticket_id}:{sues.staff_id}", f"tk:upd:{ticket_id}", f"tk:note:{ticket_id}",
                      "tk:mv:abc:1", f"tk:mv:{ticket_id}:99", "tk:open:999999", "tkn:save", "tkn:pick:1",
-                     f"tkn:c:{acme.id}", "tke:send", "tkn:sev:9"):
+                     f"tkn:c:{acme.id}", "tke:send", "tkn:sev:9", f"tk:prod:{ticket_id}",
+                     f"tk:pp:{ticket_id}:{widget.id}"):
             await sue._do(bot.api.press(sue.user, None, data, enqueue=False, forged=True))
         await ned.send("/tickets")
         await ned._do(bot.api.press(ned.user, None, f"tk:to:{ticket_id}:{neds.staff_id}", enqueue=False,
                                     forged=True))  # a rep cannot assign, not even to himself
+        await ned._do(bot.api.press(ned.user, None, f"tk:pp:{ticket_id}:{widget.id}", enqueue=False,
+                                    forged=True))  # nor link a product to a ticket he is not assigned
         after = (await bot.services.service.tickets.card(neds, ticket_id)).ticket
         assert after.status is Status.NEW and after.assignee_id is None and after.updated_at == after.created_at
+        assert after.product_id is None
         assert "Nothing open" in await sue.text_of("/tickets")
         assert "All: 1 opened, 1 open, 0 closed, 0 overdue" in await ned.text_of("/ticketreport week")
         assert "/ticketreport with week" in await ned.text_of("/ticketreport someday")

@@ -704,6 +704,8 @@ class FakeChat:
     next_message_id: int = 1
     by_id: dict[int, ChatMessage] = field(default_factory=dict)
     send_times: list[float] = field(default_factory=list)
+    pinned: list[int] = field(default_factory=list)
+    """Pinned message ids, the latest pin last (Telegram keeps several)."""
 
     @property
     def name(self) -> str:
@@ -875,6 +877,8 @@ class FakeBotApi(BaseRequest):
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
+            "pinchatmessage": self._pin_chat_message,
+            "unpinchatmessage": self._unpin_chat_message,
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
             "sendphoto": self._send_photo,
@@ -1685,6 +1689,27 @@ class FakeBotApi(BaseRequest):
         gone = replace(message, deleted=True)
         chat.by_id[message.message_id] = gone
         self._notify(BotEvent("delete", chat.id, message.message_id, gone))
+        return True
+
+    def _pin_chat_message(self, params: JSONDict, files: dict[str, Any]) -> bool:
+        """Like Telegram: the message has to be there; pinning a pinned one again is fine (it moves to the top);
+        in private chats a bot may pin without being an admin. Pins are not messages: no flood-limit count."""
+        chat, message = self._target_message(params, "pin")
+        if chat.blocked:
+            raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if message.message_id in chat.pinned:
+            chat.pinned.remove(message.message_id)
+        chat.pinned.append(message.message_id)
+        return True
+
+    def _unpin_chat_message(self, params: JSONDict, files: dict[str, Any]) -> bool:
+        """Without ``message_id``, the latest pin; a message that is not pinned (or is gone) is "not found"."""
+        chat = self._resolve_chat(params)
+        raw = params.get("message_id")
+        message_id = int(raw) if raw is not None else (chat.pinned[-1] if chat.pinned else 0)
+        if message_id not in chat.pinned:
+            raise _bad_request("message to unpin not found")
+        chat.pinned.remove(message_id)
         return True
 
     def _answer_callback_query(self, params: JSONDict, files: dict[str, Any]) -> bool:

@@ -200,3 +200,29 @@ async def test_scope_and_wrong_input(engine: AsyncEngine, clock: ManualClock) ->
         assert [(row.label, row.opened) for row in (await tickets.report(mia, 30)).by_category] == [("display", 1)]
         clock.advance(timedelta(hours=1))
         assert (await tickets.card(mia, ticket.id)).ticket.status is Status.NEW
+
+
+async def test_the_ticket_report_is_made_in_the_worker(engine: AsyncEngine, clock: ManualClock) -> None:
+    """/ticketreport's query and medians run through the service's worker (in the bot, a thread with its own
+    connections), not on the caller's loop."""
+    from typing import Any
+
+    from bot.i18n import Catalogs
+    from crm.core.offloop import InlineWorker
+    from crm.messaging.subscriptions import CatalogTexts
+    from crm.service.tickets import TicketService
+    from tests.support.org import make_org
+
+    class Recording(InlineWorker[Any]):
+        jobs = 0
+
+        async def run(self, job: Any) -> Any:
+            Recording.jobs += 1
+            return await super().run(job)
+
+    org = await make_org(engine, clock)
+    bot_tickets = org.services.service.tickets
+    tickets = TicketService(org.services.uow, clock, bot_tickets.sla, CatalogTexts(lambda: Catalogs().messages),
+                            worker=Recording(org.services.uow))
+    report = await tickets.report(org.admin, 30)
+    assert Recording.jobs == 1 and report.total.opened == 0

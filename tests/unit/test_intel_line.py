@@ -3,12 +3,14 @@ customer after @, the price with its currency, and the kind, in the three langua
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from crm.competitors.competitors import quarter_of, similar
-from crm.competitors.intel_line import parse_intel, price_of
+from crm.competitors.intel_line import parse_intel, price_of, seen_on
 from crm.competitors.model import IntelKind, WinLoss
 
 KNOWN = ["Acme Printers", "大同", "Globex"]
@@ -68,3 +70,33 @@ def test_similar_names() -> None:
     assert similar("acme", names) == [(1, "Acme Printers")]
     assert similar("大同公司", names) == [(2, "大同")]
     assert similar("Zeta", names) == []
+
+
+THURSDAY = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Taipei"))
+
+
+@pytest.mark.parametrize(("text", "seen"), [
+    ("yesterday at the expo they quoted 1200", date(2026, 11, 25)),
+    ("上週五 展覽 報價 1200元", date(2026, 11, 20)),
+    ("前天 新竹店 冷氣特價", date(2026, 11, 24)),
+    ("上周五 展会", date(2026, 11, 20)),
+    ("new model X-200 launched on Monday", date(2026, 11, 23)),  # the last Monday, not the next
+    ("星期五 發傳單", date(2026, 11, 20)),
+    ("price 35 USD on 11/20", date(2026, 11, 20)),  # this year's 20 November, not next year's
+    ("Nov 3 expo", date(2026, 11, 3)),
+    ("2026-11-02 展覽", date(2026, 11, 2)),
+    ("quoted 18900 last week", date(2026, 11, 16)),
+    ("新竹店 冷氣 NT$18,900 滿萬送千", None),  # a price is not a date
+    ("promo until next friday", None),  # a day to come is not when it was seen
+    ("買一送一 12月1日截止", None),
+    ("明天開始特價", None),
+])
+def test_the_day_it_was_seen_is_read_from_the_text(text: str, seen: date | None) -> None:
+    assert seen_on(text, THURSDAY) == seen
+    line = parse_intel(f"大同 {text}", KNOWN, THURSDAY)
+    assert line is not None and line.seen_on == seen and line.text == text  # the words stay in the text
+
+
+def test_without_now_no_day_is_read() -> None:
+    line = parse_intel("大同 yesterday 八折", KNOWN)
+    assert line is not None and line.seen_on is None

@@ -48,7 +48,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
                           "orders"}),
     "contracts": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "announcements": frozenset({"core", "organisation"}),
-    "service": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
+    "service": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "competitors": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "digests": frozenset({"core", "organisation"}),
 }

@@ -89,7 +89,8 @@ def project_rows(t: Translate, card: ProjectCard, may_manage: bool) -> list[list
     if not may_manage:
         return []
     return [[(project_status_text(t, status), f"pj:st:{card.project.id}:{i}")
-             for i, status in enumerate(ProjectStatus) if status is not card.project.status]]
+             for i, status in enumerate(ProjectStatus) if status is not card.project.status],
+            [(t("expenses.btn_rename"), f"pj:ren:{card.project.id}")]]
 
 
 def report_text(t: Translate, report: Report) -> str:

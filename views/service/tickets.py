@@ -37,6 +37,8 @@ def card_text(t: Translate, card: TicketCard, timezone: str, now: datetime) -> s
              t("service.card_assignee", name=card.assignee_name or t("service.nobody"))]
     if ticket.category:
         lines.append(t("service.card_category", category=ticket.category))
+    if card.product_label:
+        lines.append(t("service.card_product", product=html.escape(card.product_label)))
     if ticket.is_open:
         key = "service.card_breached" if ticket.breached(now) else "service.card_due"
         lines.append(t(key, due=local_time(ticket.due_at, timezone)))
@@ -73,7 +75,8 @@ def card_rows(t: Translate, card: TicketCard, *, staff_id: int, may_assign: bool
         if ticket.is_open:
             rows.append([(t("service.btn_update"), f"tk:upd:{ticket.id}"),
                          (t("service.btn_note"), f"tk:note:{ticket.id}")])
-            rows.append([(t("service.btn_attach"), f"tk:att:{ticket.id}")])
+            rows.append([(t("service.btn_attach"), f"tk:att:{ticket.id}"),
+                         (t("service.btn_product"), f"tk:prod:{ticket.id}")])
     if may_assign and ticket.is_open:
         rows.append([(t("service.btn_assign"), f"tk:asg:{ticket.id}")])
     return rows
