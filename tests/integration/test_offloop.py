@@ -5,6 +5,7 @@ both are as before once the last job has ended."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sys
 from datetime import UTC, datetime
@@ -151,10 +152,8 @@ async def test_a_job_run_apart_reports_progress_by_pipe_and_a_cancelled_caller_r
     task = asyncio.create_task(worker.run_apart(_counting_writer, 200, progress=first_report))
     await asyncio.wait_for(reported.wait(), 60)
     task.cancel()
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     # The child stops at its next report and rolls back: wait for the pool to be free again, then count.
     await worker.run_apart(_whoami, "after")
     assert await _apart_rows(url) == 5
