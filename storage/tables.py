@@ -42,6 +42,7 @@ from storage.expenses.tables import (
     expenses,
     projects,
 )
+from storage.hr.tables import hr_events, kpi_targets, reviews, staff_profiles
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -100,12 +101,14 @@ __all__ = [
     "expense_categories",
     "expenses",
     "followups",
+    "hr_events",
     "inbound_updates",
     "interactions",
     "invites",
     "invoice_counters",
     "invoice_lines",
     "invoices",
+    "kpi_targets",
     "leads",
     "metadata",
     "opportunities",
@@ -130,6 +133,7 @@ __all__ = [
     "quote_counters",
     "quote_lines",
     "quotes",
+    "reviews",
     "roles",
     "search_terms",
     "segments",
@@ -140,6 +144,7 @@ __all__ = [
     "sms_templates",
     "sms_topics",
     "staff",
+    "staff_profiles",
     "ticket_entries",
     "tickets",
 ]
