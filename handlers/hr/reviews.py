@@ -249,7 +249,7 @@ async def target_measure(update: Update, context: CrmContext) -> None:
     measure = next((m for m in context.services.hr.reviews.measures() if m.name == kpi), None)
     if measure is None:
         raise DomainError("error.stale_button")
-    rows: Rows = [[(context.t(f"hr.target_{kind.value}_{who}"), f"hr:tt:{staff_id}:{kpi}:{kind.value}{who}")
+    rows: Rows = [[(context.t(f"hr.target_{kind.value}{who}"), f"hr:tt:{staff_id}:{kpi}:{kind.value}{who}")
                    for kind in PeriodKind] for who in ("p", "r")]
     rows.append([(context.t("hr.btn_back"), f"hr:tg:{staff_id}")])
     await respond(update, context, context.t("hr.ask_target_kind", measure=context.t(measure.title_key)), rows)
