@@ -265,7 +265,8 @@ async def test_a_quarter_review_against_hand_computed_figures_acknowledged_by_th
             rexs.staff_id, mias.staff_id, 4, "acknowledged")
         assert review.period_start == date(2026, 10, 1) and review.comment == "Steady quarter, more visits please"
         assert {x["kpi"]: x["actual"] for x in review.lines} == {
-            "interactions": "6", "visits": "3", "new_customers": "2", "followups_on_time": "2"}
+            "interactions": "6", "visits": "3", "new_customers": "2", "followups_on_time": "2", "revenue": "0",
+            "orders": "0", "collections": "0", "tickets_in_sla": "0"}
 
         # Sam's own progress; the team ranked with its chart (Tom is in Support: not Mia's).
         mine = await sam.text_of("/mykpi")
