@@ -125,21 +125,19 @@ class ReviewService:
 
     async def _figures(self, people: Sequence[Staff], period: ReviewPeriod, zone: ZoneInfo, *,
                        chart_title: str | None = None) -> tuple[list[PersonKpis], bytes | None]:
-        sources = self.measures()
-        window = period.in_utc(zone)
-        chart = self._chart if chart_title is not None else None
-        ids = [p.id for p in people]
-
-        async def job(factory: UnitOfWorkFactory[Any]) -> tuple[list[PersonKpis], bytes | None]:
-            found = await compute(factory, sources, people, period.kind, window)
-            png = None
-            if chart is not None and chart_title is not None and found:
-                png = chart.render(chart_title, [(p.name, float(p.attainment or 0)) for p in found])
-            return found, png
-
-        if not ids:
+        """One person's figures in the worker thread; a team's, with its chart, in the worker's separate process:
+        drawing the chart and reading a hundred people's rows is Python enough to slow every lookup in this one
+        while it runs (bench/kpi.py)."""
+        if not people:
             return [], None
-        return await self._worker.run(job)
+        sources, window = self.measures(), period.in_utc(zone)
+        if chart_title is None:
+            async def job(factory: UnitOfWorkFactory[Any]) -> tuple[list[PersonKpis], bytes | None]:
+                return await compute(factory, sources, people, period.kind, window), None
+
+            return await self._worker.run(job)
+        return await self._worker.run_apart(team_job, sources, list(people), period.kind, window, self._chart,
+                                            chart_title)
 
     async def mine(self, actor: Actor, period: ReviewPeriod) -> PersonKpis:
         """Anyone's own progress, any time."""
@@ -176,8 +174,7 @@ class ReviewService:
         title = (label or str)(CHART_TITLE_KEY) + f" · {period.label}"
         found, png = await self._figures(people, period, _zone(actor.timezone, self.default_timezone),
                                          chart_title=title)
-        ranked = sorted(found, key=lambda p: (-(p.attainment if p.attainment is not None else Decimal(-1)),
-                                              p.name, p.staff_id))
+        ranked = sorted(found, key=_rank)
         return TeamKpis(period, tuple(ranked), png)
 
     # ---- targets ----------------------------------------------------------------------------------------------
@@ -284,3 +281,20 @@ async def compute(factory: UnitOfWorkFactory[Any], sources: Sequence[KpiSource],
         KpiLine(s.name, s.title_key, Decimal(actuals[s.name].get(p.id, Decimal(0))),
                 target_for(targets, p.id, p.role_id, s.name, kind), s.currency)
         for s in sources)) for p in people]
+
+
+async def team_job(factory: UnitOfWorkFactory[Any], sources: Sequence[KpiSource], people: Sequence[Staff],
+                   kind: PeriodKind, window: KpiPeriod, chart: TeamChart | None, title: str,
+                   ) -> tuple[list[PersonKpis], bytes | None]:
+    """A team's figures and its chart, in the worker's process (arguments and result cross by pickling)."""
+    found = await compute(factory, sources, people, kind, window)
+    png = None
+    if chart is not None and found:
+        ranked = sorted(found, key=_rank)
+        png = chart.render(title, [(p.name, float(p.attainment or 0)) for p in ranked])
+    return found, png
+
+
+def _rank(person: PersonKpis) -> tuple[Decimal, str, int]:
+    """The highest attainment first (no target at all: last), then by name."""
+    return (-(person.attainment if person.attainment is not None else Decimal(-1)), person.name, person.staff_id)
