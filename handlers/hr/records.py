@@ -10,8 +10,10 @@ Buttons (ids only; every press re-reads through the service, which checks permis
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from datetime import date
+import re
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +38,7 @@ FIELD_CODES = {"n": "employee_no", "t": "title", "h": "hire_date", "p": "phone",
                "c": "emergency_contact", "m": "manager_id"}
 STATUS_CODES = {"a": EmploymentStatus.ACTIVE, "l": EmploymentStatus.ON_LEAVE, "x": EmploymentStatus.LEFT}
 KINDS = {k.value: k for k in EventKind}
+_YEAR = re.compile(r"\d{4}")
 
 
 def _today(context: CrmContext) -> date:
@@ -270,7 +273,13 @@ def _understood(context: CrmContext, text: str) -> tuple[date, str]:
     if found is None:
         return _today(context), text.strip()
     when, rest = found
-    return when.at.date(), rest.strip(" ,，:：-")
+    day = when.at.date()
+    # The grammar names the next such day, as follow-ups want; an event is mostly recorded after the fact, so a day
+    # named without its year ("11月20日", "Mar 3") that lands half a year ahead is last year's.
+    if day > _today(context) + timedelta(days=183) and not _YEAR.search(when.text):
+        with contextlib.suppress(ValueError):  # 29 February stays as it was
+            day = day.replace(year=day.year - 1)
+    return day, rest.strip(" ,，:：-")
 
 
 async def _echo_event(update: Update, context: CrmContext, data: dict[str, Any], text: str,

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import re
+import stat
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -326,3 +329,34 @@ async def test_a_colleague_without_the_permission_sees_nothing_of_another_record
         assert (events, targets, status, profile.status) == (0, 0, "submitted", "active")
         # Ned's own /mykpi shows only his own figures (none), and Mia in her scope sees Rex's card.
         assert "E-0042" in await mia.text_of("/hr Rex")
+
+
+async def test_an_award_with_a_file_keeps_a_private_copy_and_resends_it(engine: AsyncEngine, clock: ManualClock,
+                                                                        tmp_path: Path) -> None:
+    async with running_bot(engine, clock, data_dir=tmp_path) as bot:
+        team = await _team(bot, "zh-Hans")
+        mia, _ = team["Mia"]
+        _, rexs = team["Rex"]
+        await mia.send("/hr Rex")
+        await mia.press("➕ 重大事件")
+        asked = _text(await mia.press("奖励"))
+        assert "昨天" in asked  # the example is in the reader's language
+        pdf = b"%PDF-1.4 award letter"
+        echoed = _text(await mia._do(bot.api.document(mia.user, "award.pdf", pdf, "application/pdf",
+                                                      caption="11月20日 年度最佳业务", enqueue=False)))
+        assert "日期：2026-11-20" in echoed and "说明：年度最佳业务" in echoed and "award.pdf" in echoed
+        assert "请点击上方的按钮" in await mia.text_of("好")  # typed text at the echo saves nothing
+        await mia.press("✅ 保存")
+        async with engine.connect() as conn:
+            event = (await conn.execute(select(t.hr_events))).one()
+        assert (event.kind, event.occurred_on, event.note, event.file_name) == (
+            "award", date(2026, 11, 20), "年度最佳业务", "award.pdf")
+        kept = tmp_path / str(event.file_path)
+        assert kept.read_bytes() == pdf and stat.S_IMODE(os.stat(kept).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(kept.parent).st_mode) == 0o700
+
+        await mia.send("/hr Rex")
+        await mia.press("🗓 历程")
+        resent = await mia.press("📎 2026-11-20 award.pdf")
+        assert any(m.document is not None and m.document.content == pdf for m in resent)
+        assert rexs.staff_id == event.staff_id
