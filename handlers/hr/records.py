@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,7 @@ from crm.hr.records import clean_value
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import Rows, arg, grid, page_arg, page_row, respond, word
+from handlers.organisation.display_names import role_label
 from handlers.organisation.staff import owned_text
 from views.core.text import short
 from views.hr.hr import card_text, timeline_text
@@ -64,7 +66,7 @@ async def show_card(update: Update, context: CrmContext, staff_id: int, *, note:
         rows.append([(t("hr.btn_edit"), f"hr:edit:{s}"), (t("hr.btn_event"), f"hr:ev:{s}")])
     if card.may_review:
         rows.append([(t("hr.btn_review"), f"hr:rv:{s}"), (t("hr.btn_targets"), f"hr:tg:{s}")])
-    text = card_text(t, card)
+    text = card_text(t, replace(card, role=role_label(context, card.role)))
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
 
 
