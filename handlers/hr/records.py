@@ -370,11 +370,12 @@ async def _keep_file(context: CrmContext, outcome: EventOutcome) -> None:
         log.warning("could not keep a copy of the file of HR event %s", event.id, exc_info=True)
 
 
-async def _after_event(update: Update, context: CrmContext, staff_id: int, outcome: EventOutcome) -> None:
+async def _after_event(update: Update, context: CrmContext, staff_id: int, outcome: EventOutcome, *,
+                       saved: bool = True) -> None:
     """The card, with what the event did; while the person still owns customers, leads or follow-ups after a
     transfer or a departure, the handover (the segments module's flow, ``ho:pick``) is offered."""
     t, kind = context.t, outcome.event.kind
-    notes = [t("hr.event_saved", what=t(f"hr.kind_{kind.value}"))]
+    notes = [t("hr.event_saved", what=t(f"hr.kind_{kind.value}"))] if saved else []
     if outcome.deactivated:
         notes.append(t("hr.login_locked"))
     if not outcome.open_work:
@@ -396,7 +397,7 @@ async def _after_event(update: Update, context: CrmContext, staff_id: int, outco
 async def finish_departure(update: Update, context: CrmContext) -> None:
     staff_id = arg(update, 0)
     left = await context.services.hr.records.finish_departure(actor_of(context), staff_id)
-    if left is not None:
-        await _after_event(update, context, staff_id, left)
+    if left is not None:  # something was given to them since: the handover first, again
+        await _after_event(update, context, staff_id, left, saved=False)
         return
     await show_card(update, context, staff_id, note=context.t("hr.login_locked"))
