@@ -24,7 +24,7 @@ from bot.context import CrmContext
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.natural_dates import parse_when_prefix
 from crm.hr.model import EmploymentStatus, EventKind, EventOutcome
-from crm.hr.records import clean_value
+from crm.hr.records import MAX_NOTE, clean_value
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import Rows, arg, grid, page_arg, page_row, respond, word
@@ -289,6 +289,9 @@ async def _echo_event(update: Update, context: CrmContext, data: dict[str, Any],
     on, note = _understood(context, text)
     if not note and file is None:
         await respond(update, context, context.t("hr.error_note"), edit=False)
+        return
+    if len(note) > MAX_NOTE:
+        await respond(update, context, context.t("hr.error_too_long", limit=MAX_NOTE), edit=False)
         return
     data.update(on=on.isoformat(), note=note, file_id=file[0] if file else None, file_name=file[1] if file else None)
     flow.ask(context, EVENT, step="confirm", expects="button", buttons=("hr:eg", "hr:ex"), **data)

@@ -360,3 +360,50 @@ async def test_an_award_with_a_file_keeps_a_private_copy_and_resends_it(engine: 
         resent = await mia.press("📎 2026-11-20 award.pdf")
         assert any(m.document is not None and m.document.content == pdf for m in resent)
         assert rexs.staff_id == event.staff_id
+
+
+async def test_typed_input_is_checked_echoed_and_cancellable(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        team = await _team(bot, "en")
+        mia, mias = team["Mia"]
+        _, rexs = team["Rex"]
+        await mia.send("/hr Rex")
+        await mia.press("✏️ Edit")
+        await mia.press("Phone")
+        assert "does not look like a phone number" in await mia.text_of("<script>alert(1)</script>")
+        assert "does not look like a phone number" in await mia.text_of("🙂")
+        echo = (await mia.send("+886 2 2345 6789"))[-1]
+        assert "Set Phone to: +886 2 2345 6789?" in (echo.text or "")
+        assert "choose one of the buttons" in await mia.text_of("yes")
+        await mia.send("/cancel")
+        late = await _forge(bot, mia, "hr:es")  # the echo's Save, pressed after /cancel
+        assert bot.told(late, bot.t("en", "error.stale_button")), echo.message_id
+        card = await bot.services.hr.records.card(mias, rexs.staff_id)
+        assert card.profile.phone is None  # nothing before the tap, and the tap never came
+
+        await mia.send("/hr Rex")
+        await mia.press("✏️ Edit")
+        await mia.press("Title")
+        echoed = await mia.text_of("<b>Lead</b> & co")
+        assert "<b>Lead</b> & co" in echoed  # shown as typed: escaped, not bold
+        await mia.press("✅ Save")
+        assert (await bot.services.hr.records.card(mias, rexs.staff_id)).profile.title == "<b>Lead</b> & co"
+
+        await mia.send("/hr Rex")
+        await mia.press("✏️ Edit")
+        await mia.press("Manager")
+        assert "No single colleague matches" in await mia.text_of("Nobody Here")
+        await mia.send("Mia")
+        await mia.press("✅ Save")
+        assert (await bot.services.hr.records.card(mias, rexs.staff_id)).manager_name == "Mia"
+
+        await mia.send("/hr Rex")
+        await mia.press("➕ Key event")
+        await mia.press("Warning")
+        assert "Please add a note" in await mia.text_of("yesterday")
+        await mia.send("x" * 1200)
+        assert "too long" in _text([mia.last])
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(func.count()).select_from(t.hr_events))).scalar_one() == 0
+        await mia.send("/cancel")
+        assert bot.told(await _forge(bot, mia, "hr:eg"), bot.t("en", "error.stale_button"))
