@@ -16,6 +16,7 @@ from crm.customers.module import CustomersServices
 from crm.digests.module import DigestsServices
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
+from crm.hr.module import HrServices
 from crm.messaging.module import MessagingServices
 from crm.orders.module import OrdersServices
 from crm.organisation.module import OrganisationServices
@@ -44,4 +45,5 @@ class Services:
     announcements: AnnouncementsServices
     service: ServiceServices
     competitors: CompetitorsServices
+    hr: HrServices
     digests: DigestsServices

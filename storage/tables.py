@@ -43,6 +43,7 @@ from storage.expenses.tables import (
     expenses,
     projects,
 )
+from storage.hr.tables import hr_events, kpi_targets, reviews, staff_profiles
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -102,12 +103,14 @@ __all__ = [
     "expense_categories",
     "expenses",
     "followups",
+    "hr_events",
     "inbound_updates",
     "interactions",
     "invites",
     "invoice_counters",
     "invoice_lines",
     "invoices",
+    "kpi_targets",
     "leads",
     "metadata",
     "opportunities",
@@ -132,6 +135,7 @@ __all__ = [
     "quote_counters",
     "quote_lines",
     "quotes",
+    "reviews",
     "roles",
     "search_terms",
     "segments",
@@ -142,6 +146,7 @@ __all__ = [
     "sms_templates",
     "sms_topics",
     "staff",
+    "staff_profiles",
     "ticket_entries",
     "tickets",
 ]

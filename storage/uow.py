@@ -32,6 +32,7 @@ from storage.digests.group import DigestsRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
+from storage.hr.group import HrRepositories
 from storage.messaging.group import MessagingRepositories
 from storage.orders.group import OrdersRepositories
 from storage.organisation.group import OrganisationRepositories
@@ -116,6 +117,10 @@ class SqlUnitOfWork:
     @property
     def competitors(self) -> CompetitorsRepositories:
         return self._group("competitors", CompetitorsRepositories)
+
+    @property
+    def hr(self) -> HrRepositories:
+        return self._group("hr", HrRepositories)
 
     @property
     def digests(self) -> DigestsRepositories:

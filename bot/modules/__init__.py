@@ -15,6 +15,7 @@ from bot.modules import (
     digests,
     expenses,
     followups,
+    hr,
     messaging,
     orders,
     organisation,
@@ -38,6 +39,7 @@ MODULES: tuple[Module, ...] = (
     announcements.MODULE,
     service.MODULE,
     competitors.MODULE,
+    hr.MODULE,  # after every module that adds a KPI source
     digests.MODULE,  # last: every other module has added its digest sections
 )
 

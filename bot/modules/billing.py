@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.module import Module, Wiring
 from bot.modules.sales import _address_lines
 from crm.billing.invoices import InvoiceService
+from crm.billing.kpi import CollectionsKpi
 from crm.billing.module import BillingServices
 from crm.billing.order_source import OrderSource
 from crm.billing.payments import PaymentService
@@ -31,6 +32,7 @@ def build(wiring: Wiring) -> BillingServices:
     digest = wiring.need(OrganisationServices).digest_sections
     digest.add(PaymentsReceivedSection())
     digest.add(OverdueReceivablesSection())
+    wiring.need(OrganisationServices).kpi_sources.add(CollectionsKpi(settings.default_currency))  # reviews
     invoices = InvoiceService(uow, clock, ReportlabInvoiceRenderer(), prefix=settings.invoice_prefix,
                               terms_days=settings.payment_terms_days, company_name=settings.company_name,
                               company_address=_address_lines(settings.company_address))

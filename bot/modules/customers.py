@@ -9,6 +9,7 @@ from crm.customers.customers import CustomerService
 from crm.customers.digest import NewCustomersSection, NewCustomersTrend
 from crm.customers.exporting import ExportService
 from crm.customers.importing import ImportService
+from crm.customers.kpi import NewCustomersKpi
 from crm.customers.module import CustomersServices
 from crm.organisation.module import OrganisationServices
 from handlers.core.menu import Command
@@ -25,6 +26,7 @@ def build(wiring: Wiring) -> CustomersServices:
     organisation = wiring.need(OrganisationServices)
     organisation.digest_sections.add(NewCustomersSection())
     organisation.digest_trends.add(NewCustomersTrend())
+    organisation.kpi_sources.add(NewCustomersKpi())
     return CustomersServices(
         customers=customers,
         contacts=ContactService(uow, clock, phone_region=region),

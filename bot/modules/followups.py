@@ -6,6 +6,7 @@ from bot.module import Module, Wiring
 from crm.followups.agenda import AgendaService
 from crm.followups.digest import FollowUpsSection, InteractionsSection, InteractionsTrend
 from crm.followups.followups import FollowUpService
+from crm.followups.kpi import FollowUpsOnTimeKpi, InteractionsKpi, VisitsKpi
 from crm.followups.module import FollowUpsServices
 from crm.followups.nudges import NudgeService
 from crm.followups.reminders import ReminderService
@@ -24,6 +25,8 @@ def build(wiring: Wiring) -> FollowUpsServices:
     organisation.digest_sections.add(InteractionsSection())
     organisation.digest_sections.add(FollowUpsSection())
     organisation.digest_trends.add(InteractionsTrend())
+    for kpi in (InteractionsKpi(), VisitsKpi(), FollowUpsOnTimeKpi()):
+        organisation.kpi_sources.add(kpi)
     return FollowUpsServices(
         followups=FollowUpService(uow, clock),
         reminders=ReminderService(uow, clock, default_locale=settings.default_locale,

@@ -10,6 +10,7 @@ from crm.messaging.module import MessagingServices
 from crm.messaging.subscriptions import CatalogTexts
 from crm.orders.digest import OrdersDigestSection
 from crm.orders.discounts import OrderDiscounts
+from crm.orders.kpi import OrdersKpi, RevenueKpi
 from crm.orders.module import OrdersServices
 from crm.orders.orders import OrderService
 from crm.orders.report import SalesReportService
@@ -39,6 +40,8 @@ def build(wiring: Wiring) -> OrdersServices:
     discounts.subjects.add(OrderDiscounts(wiring.clock.now))
     # The managers' digest counts orders and revenue; the sales analysis runs in a worker of its own.
     wiring.need(OrganisationServices).digest_sections.add(OrdersDigestSection())
+    for kpi in (RevenueKpi(settings.default_currency), OrdersKpi(settings.default_currency)):  # reviews (docs/hr.md)
+        wiring.need(OrganisationServices).kpi_sources.add(kpi)
     worker = worker_beside(wiring.uow, wiring.clock)
     return OrdersServices(
         orders=OrderService(wiring.uow, wiring.clock, discounts, prefix=settings.order_prefix, program=program,

@@ -6,7 +6,9 @@ from bot.i18n import Catalogs
 from bot.module import Module, Wiring
 from crm.messaging.module import MessagingServices
 from crm.messaging.subscriptions import CatalogTexts
+from crm.organisation.module import OrganisationServices
 from crm.service.inbound import ServiceTexts
+from crm.service.kpi import TicketsInSlaKpi
 from crm.service.module import ServiceServices
 from crm.service.sla import SlaPolicy
 from crm.service.tickets import TicketService
@@ -25,6 +27,7 @@ def build(wiring: Wiring) -> ServiceServices:
                             worker=worker_beside(wiring.uow, wiring.clock))  # /ticketreport off the event loop
     # "SUPPORT <text>" and a 1–5 rating texted to the SMS number reach the tickets.
     wiring.need(MessagingServices).subscriptions.other_texts.add(ServiceTexts(tickets))
+    wiring.need(OrganisationServices).kpi_sources.add(TicketsInSlaKpi())  # performance reviews (docs/hr.md)
     return ServiceServices(tickets=tickets)
 
 

@@ -76,6 +76,11 @@ class PaymentRepository(Protocol):
         """Per currency, what payments received in ``[since, until)`` and not reversed paid on invoices in
         scope."""
         ...
+    async def received_per_owner(self, staff_ids: Sequence[int], since: date, until: date, currency: str
+                                 ) -> dict[int, Decimal]:
+        """Per invoice owner among ``staff_ids``: what was received in ``[since, until)`` on their invoices in
+        ``currency``, not reversed (performance reviews' collections)."""
+        ...
 
 
 class TermsRepository(Protocol):

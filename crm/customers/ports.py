@@ -118,6 +118,15 @@ class CustomerDigestRepository(Protocol):
     async def overdue_by_owner(self, scope: ScopeFilter, at: datetime) -> Sequence[tuple[int, str, int]]:
         """(staff id, name, follow-ups overdue at ``at``) for each owner with any."""
         ...
+    # Per person, for performance reviews: {staff id: count} over ``[start, end)`` for these people only.
+    async def interactions_per_author(self, staff_ids: Sequence[int], start: datetime, end: datetime, *,
+                                      kinds: Sequence[str] | None = None) -> dict[int, int]: ...
+    async def new_customers_per_owner(self, staff_ids: Sequence[int], start: datetime, end: datetime,
+                                      ) -> dict[int, int]: ...
+    async def followups_on_time_per_owner(self, staff_ids: Sequence[int], start: datetime, end: datetime,
+                                          ) -> dict[int, int]:
+        """Follow-ups done in the period no later than they were due."""
+        ...
 
 
 class CustomerRepositories(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -15,7 +15,7 @@ from crm.organisation.ports import OrganisationUnitOfWork
 
 def _plain(value: Any) -> Any:
     """Make a value JSON-friendly so the audit log can be stored on any database."""
-    if isinstance(value, datetime):
+    if isinstance(value, datetime | date):  # a day (a hire date, an event's date) as well as an instant
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)

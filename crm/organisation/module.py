@@ -11,6 +11,7 @@ from crm.organisation.departments import DepartmentService
 from crm.organisation.digest import DigestSection, DigestTrend
 from crm.organisation.identity import IdentityService
 from crm.organisation.invites import InviteService
+from crm.organisation.kpi import KpiSource
 from crm.organisation.roles import RoleService
 from crm.organisation.staff import StaffService
 
@@ -26,3 +27,5 @@ class OrganisationServices:
     digest_sections: ExtensionPoint[DigestSection] = field(default_factory=ExtensionPoint)
     # Lines of the weekly and monthly digests' trend chart, added the same way.
     digest_trends: ExtensionPoint[DigestTrend] = field(default_factory=ExtensionPoint)
+    # What performance reviews measure, added by the modules that know the figures (crm/organisation/kpi.py).
+    kpi_sources: ExtensionPoint[KpiSource] = field(default_factory=ExtensionPoint)

@@ -80,6 +80,9 @@ OPERATIONS: tuple[str, ...] = (
     "competitors.manage",
     "fields.manage",
     "stages.manage",
+    "hr.view",
+    "hr.manage",
+    "reviews.manage",
 )
 OPERATION_SET = frozenset(OPERATIONS)
 
@@ -134,7 +137,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
             "analytics.view", "products.manage", "prices.view_cost", "quotes.create", "orders.create",
             "orders.cancel", "discounts.approve", "shipments.create", "invoices.issue", "payments.record",
             "contracts.manage", "projects.manage", "digests.receive", "tickets.create", "tickets.assign",
-            "tickets.close", "intel.create", "competitors.manage",
+            "tickets.close", "intel.create", "competitors.manage", "hr.view", "hr.manage", "reviews.manage",
         ),
         _scopes(Scope.DEPARTMENT_TREE),
     ),

@@ -32,6 +32,10 @@ class TicketRepository(Protocol):
         """Live tickets opened since ``since`` whose owner or assignee the scope allows, as the report reads
         them (with the assignee's name)."""
         ...
+    async def resolved_in_time(self, staff_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, int]:
+        """Per person among ``staff_ids`` (the assignee, else the owner): live tickets resolved in ``[start, end)``
+        before they were due (performance reviews)."""
+        ...
     async def claim_nudges(self, now: datetime) -> Sequence[Ticket]:
         """Open, assigned tickets past their nudge time not yet nudged, marked nudged in the same statement."""
         ...

@@ -332,6 +332,18 @@ class SqlPaymentRepository:
             .group_by(i.currency).order_by(i.currency))
         return [(r.currency, from_minor(r.total, r.currency)) for r in rows]
 
+    async def received_per_owner(self, staff_ids: Sequence[int], since: date, until: date, currency: str
+                                 ) -> dict[int, Decimal]:
+        a, i, p = t.payment_allocations.c, t.invoices.c, t.payments.c
+        rows = await self._c.execute(
+            select(i.owner_id, func.sum(a.amount_minor).label("total"))
+            .select_from(t.payment_allocations.join(t.invoices, i.id == a.invoice_id)
+                         .join(t.payments, p.id == a.payment_id))
+            .where(p.received_on >= since, p.received_on < until, p.reversed_at.is_(None),
+                   i.owner_id.in_(sorted(set(staff_ids))), i.currency == currency)
+            .group_by(i.owner_id))
+        return {int(r.owner_id): from_minor(r.total, currency) for r in rows}
+
 
 class SqlTermsRepository:
     def __init__(self, conn: AsyncConnection) -> None:

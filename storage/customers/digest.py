@@ -153,3 +153,31 @@ class SqlCustomerDigestRepository:
         rows = await self._c.execute(select(counted.c.owner_id, s.name, counted.c.n)
                                      .join(org.staff, s.id == counted.c.owner_id))
         return [(int(r.owner_id), str(r.name), int(r.n)) for r in rows]
+
+    # ---- per person, for performance reviews (crm/followups/kpi.py, crm/customers/kpi.py) -------------------
+
+    async def _per_person(self, query: Select[Any]) -> dict[int, int]:
+        return {int(who): int(n) for who, n in await self._c.execute(query)}
+
+    async def interactions_per_author(self, staff_ids: Sequence[int], start: datetime, end: datetime, *,
+                                      kinds: Sequence[str] | None = None) -> dict[int, int]:
+        i = t.interactions.c
+        where = [i.author_id.in_(sorted(set(staff_ids))), i.occurred_at >= start, i.occurred_at < end,
+                 i.deleted_at.is_(None)]
+        if kinds is not None:
+            where.append(i.kind.in_(list(kinds)))
+        return await self._per_person(select(i.author_id, func.count()).where(*where).group_by(i.author_id))
+
+    async def new_customers_per_owner(self, staff_ids: Sequence[int], start: datetime, end: datetime,
+                                      ) -> dict[int, int]:
+        c = t.customers.c
+        return await self._per_person(select(c.owner_id, func.count()).where(
+            c.owner_id.in_(sorted(set(staff_ids))), c.created_at >= start, c.created_at < end,
+            c.deleted_at.is_(None)).group_by(c.owner_id))
+
+    async def followups_on_time_per_owner(self, staff_ids: Sequence[int], start: datetime, end: datetime,
+                                          ) -> dict[int, int]:
+        f = t.followups.c
+        return await self._per_person(select(f.owner_id, func.count()).where(
+            f.owner_id.in_(sorted(set(staff_ids))), f.completed_at >= start, f.completed_at < end,
+            f.status == "done", f.completed_at <= f.due_at, f.deleted_at.is_(None)).group_by(f.owner_id))

@@ -107,6 +107,7 @@ interactions = Table(
     Index(None, "customer_id", "occurred_at"),
     Index(None, "lead_id", "occurred_at"),
     Index(None, "occurred_at", "author_id", "deleted_at"),  # interactions of a period per author (digests)
+    Index(None, "author_id", "occurred_at", "kind", "deleted_at"),  # one person's, by kind (KPIs, docs/hr.md)
 )
 
 
@@ -137,6 +138,7 @@ followups = Table(
     Index(None, "lead_id"),
     Index(None, "status", "due_at", "owner_id", "deleted_at"),  # due, and open past due, in a period (digests)
     Index(None, "completed_at", "status", "owner_id", "deleted_at"),  # done in a period (digests)
+    Index(None, "owner_id", "completed_at", "due_at", "status", "deleted_at"),  # done on time per person (KPIs)
 )
 
 

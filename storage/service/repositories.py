@@ -85,6 +85,16 @@ class SqlTicketRepository:
         return [ReportLine(row.category, row.assignee, Status(row.status), row.created_at, row.due_at,
                            row.first_response_at, row.resolved_at, row.satisfaction) for row in rows]
 
+    async def resolved_in_time(self, staff_ids: Sequence[int], start: datetime, end: datetime) -> dict[int, int]:
+        k = t.tickets.c
+        who = func.coalesce(k.assignee_id, k.owner_id)
+        rows = await self._c.execute(
+            select(who.label("who"), func.count().label("n"))
+            .where(k.deleted_at.is_(None), k.resolved_at >= start, k.resolved_at < end, k.resolved_at < k.due_at,
+                   who.in_(sorted(set(staff_ids))))
+            .group_by(who))
+        return {int(r.who): int(r.n) for r in rows}
+
     async def _claim(self, *where: Any, mark: str, now: datetime) -> Sequence[Ticket]:
         k = t.tickets.c
         rows = await self._c.execute(update(t.tickets).where(k.deleted_at.is_(None), k.status.in_(_OPEN), *where)

@@ -1,0 +1,40 @@
+"""The HR module's storage: its repositories on one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.hr.repositories import (
+    SqlEventRepository,
+    SqlProfileRepository,
+    SqlReviewRepository,
+    SqlTargetRepository,
+)
+
+
+class HrRepositories:
+    """This module's repositories on one unit of work's connection, each built when first used."""
+
+    def __init__(self, conn: AsyncConnection, now: Callable[[], datetime]) -> None:
+        self._conn = conn
+        self._now = now
+
+    @cached_property
+    def profiles(self) -> SqlProfileRepository:
+        return SqlProfileRepository(self._conn)
+
+    @cached_property
+    def events(self) -> SqlEventRepository:
+        return SqlEventRepository(self._conn)
+
+    @cached_property
+    def targets(self) -> SqlTargetRepository:
+        return SqlTargetRepository(self._conn, self._now)
+
+    @cached_property
+    def reviews(self) -> SqlReviewRepository:
+        return SqlReviewRepository(self._conn)
