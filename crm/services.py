@@ -17,6 +17,7 @@ from crm.digests.module import DigestsServices
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.messaging.module import MessagingServices
+from crm.office.module import OfficeServices
 from crm.orders.module import OrdersServices
 from crm.organisation.module import OrganisationServices
 from crm.sales.module import SalesServices
@@ -44,4 +45,5 @@ class Services:
     announcements: AnnouncementsServices
     service: ServiceServices
     competitors: CompetitorsServices
+    office: OfficeServices
     digests: DigestsServices

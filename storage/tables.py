@@ -53,6 +53,13 @@ from storage.messaging.tables import (
     sms_topics,
 )
 from storage.metadata import metadata
+from storage.office.tables import (
+    office_calendar_feeds,
+    office_document_terms,
+    office_documents,
+    office_event_attendees,
+    office_events,
+)
 from storage.orders.tables import order_counters, order_lines, orders, shipment_lines, shipments
 from storage.organisation.tables import (
     audit_log,
@@ -108,6 +115,11 @@ __all__ = [
     "invoices",
     "leads",
     "metadata",
+    "office_calendar_feeds",
+    "office_document_terms",
+    "office_documents",
+    "office_event_attendees",
+    "office_events",
     "opportunities",
     "opportunity_competitors",
     "opportunity_losses",

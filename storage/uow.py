@@ -33,6 +33,7 @@ from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
 from storage.messaging.group import MessagingRepositories
+from storage.office.group import OfficeRepositories
 from storage.orders.group import OrdersRepositories
 from storage.organisation.group import OrganisationRepositories
 from storage.organisation.repositories import SqlAuditRepository
@@ -116,6 +117,10 @@ class SqlUnitOfWork:
     @property
     def competitors(self) -> CompetitorsRepositories:
         return self._group("competitors", CompetitorsRepositories)
+
+    @property
+    def office(self) -> OfficeRepositories:
+        return self._group("office", OfficeRepositories)
 
     @property
     def digests(self) -> DigestsRepositories:

@@ -16,6 +16,7 @@ from bot.modules import (
     expenses,
     followups,
     messaging,
+    office,
     orders,
     organisation,
     sales,
@@ -38,6 +39,7 @@ MODULES: tuple[Module, ...] = (
     announcements.MODULE,
     service.MODULE,
     competitors.MODULE,
+    office.MODULE,
     digests.MODULE,  # last: every other module has added its digest sections
 )
 

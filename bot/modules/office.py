@@ -1,0 +1,39 @@
+"""The office module: each person's documents, schedule and calendar feed (我的辦公室)."""
+
+from __future__ import annotations
+
+from bot.module import Module, Wiring
+from crm.office.calendar import CalendarService
+from crm.office.documents import DocumentService
+from crm.office.module import OfficeServices
+from crm.office.schedule import ScheduleService
+from handlers.core.menu import Command
+from handlers.office import registration
+from storage.chat_files import ChatFiles
+from storage.office import tables
+
+
+def build(wiring: Wiring) -> OfficeServices:
+    settings = wiring.settings
+    schedule = ScheduleService(wiring.uow, wiring.clock, default_timezone=settings.default_timezone)
+    return OfficeServices(
+        documents=DocumentService(wiring.uow, wiring.clock, ChatFiles(settings.data_dir)),
+        schedule=schedule,
+        calendar=CalendarService(wiring.uow, wiring.clock, schedule, default_timezone=settings.default_timezone))
+
+
+MODULE = Module(
+    name="office",
+    requires=("organisation", "customers"),
+    build=build,
+    operations=("office.use",),
+    commands=(
+        Command("docs", "office.cmd_docs", "office.use"),
+        Command("event", "office.cmd_event", "office.use"),
+        Command("schedule", "office.cmd_schedule", "office.use"),
+        Command("calendar", "office.cmd_calendar", "office.use"),
+    ),
+    handlers=(registration.register,),
+    tables=(tables.office_documents, tables.office_document_terms, tables.office_events,
+            tables.office_event_attendees, tables.office_calendar_feeds),
+)
