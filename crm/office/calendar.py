@@ -55,6 +55,7 @@ class CalendarService:
             await uow.office.calendars.set_token(actor.staff_id, token_hash(token), self._clock.now())
             await audit.record(uow, actor.staff_id, "reset" if had else "create", ENTITY, actor.staff_id,
                                {"feed": had}, {"feed": True, "replaced": had})
+            await uow.commit()
         return token
 
     async def feed(self, token: str) -> str | None:

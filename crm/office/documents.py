@@ -162,7 +162,9 @@ class DocumentService:
                 "title": document.title, "tags": list(document.tags), "visibility": document.visibility.value,
                 "version": version, "file_name": name,
                 "link": f"{link.kind.value}:{link.id}" if link else None})
-            return await self._card(uow, actor, document)
+            card = await self._card(uow, actor, document)
+            await uow.commit()
+            return card
 
     async def card(self, actor: Actor, document_id: int) -> DocumentCard:
         async with self._uow(write=False) as uow:
@@ -213,6 +215,7 @@ class DocumentService:
             await uow.office.documents.mark_latest(document.owner_id, document.title_key)
             await audit.record(uow, actor.staff_id, "delete", ENTITY, document.id, {"deleted_at": None},
                                {"deleted_at": at})
+            await uow.commit()
             return document
 
     async def restore(self, actor: Actor, document_id: int) -> DocumentCard:
@@ -224,4 +227,6 @@ class DocumentService:
                                {"deleted_at": document.deleted_at}, {"deleted_at": None})
             restored = await uow.office.documents.get(document.id)
             assert restored is not None
-            return await self._card(uow, actor, restored)
+            card = await self._card(uow, actor, restored)
+            await uow.commit()
+            return card

@@ -43,9 +43,11 @@ _MENTION = re.compile(r"(?:^|\s)@(\S+)")
 
 
 def zone_of(name: str | None, default: str = "UTC") -> ZoneInfo:
-    for candidate in (name, default, "UTC"):
+    for candidate in (name, default):
+        if not candidate:
+            continue
         try:
-            return ZoneInfo(candidate or "UTC")
+            return ZoneInfo(candidate)
         except (ZoneInfoNotFoundError, ValueError):
             continue
     return ZoneInfo("UTC")
@@ -154,6 +156,7 @@ class ScheduleService:
             await audit.record(uow, actor.staff_id, "create", ENTITY, event.id, {}, {
                 "kind": event.kind.value, "title": title, "starts_at": event.starts_at, "ends_at": event.ends_at,
                 "attendees": [a.staff_id for a in attendees]})
+            await uow.commit()
             return replace(event, owner_name=actor.name)
 
     async def _on_it(self, uow: OfficeUnitOfWork, actor: Actor, event_id: int) -> Event:
@@ -179,7 +182,9 @@ class ScheduleService:
             before = next(a.answer for a in event.attendees if a.staff_id == actor.staff_id)
             await audit.record(uow, actor.staff_id, "answer", ENTITY, event.id, {"answer": before.value},
                                {"answer": answer.value})
-            return await self._on_it(uow, actor, event.id)
+            answered = await self._on_it(uow, actor, event.id)
+            await uow.commit()
+            return answered
 
     async def cancel(self, actor: Actor, event_id: int) -> Event:
         async with self._uow() as uow:
@@ -190,6 +195,7 @@ class ScheduleService:
             await uow.office.events.set_deleted(event.id, at)
             await audit.record(uow, actor.staff_id, "delete", ENTITY, event.id, {"deleted_at": None},
                                {"deleted_at": at})
+            await uow.commit()
             return event
 
     async def restore(self, actor: Actor, event_id: int) -> Event:
@@ -201,7 +207,9 @@ class ScheduleService:
             await uow.office.events.set_deleted(event.id, None)
             await audit.record(uow, actor.staff_id, "restore", ENTITY, event.id,
                                {"deleted_at": event.deleted_at}, {"deleted_at": None})
-            return await self._on_it(uow, actor, event.id)
+            restored = await self._on_it(uow, actor, event.id)
+            await uow.commit()
+            return restored
 
     async def items(self, uow: OfficeUnitOfWork, staff_id: int, start: datetime, end: datetime
                     ) -> list[ScheduleItem]:
