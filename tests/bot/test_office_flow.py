@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,7 +79,8 @@ async def test_a_pdf_is_filed_found_by_two_chinese_characters_sent_again_version
         assert stat.S_IMODE(os.stat(kept.parent).st_mode) == 0o700
 
         for query in ("/docs #報價", "/docs 報價", "/docs 價", "/docs 台積電", "/docs 2027"):
-            assert "2027 價目表" in " ".join(nat.labels()) if await nat.send(query) else False, query
+            await nat.send(query)
+            assert nat.labels() == ["📄 2027 價目表"], query
         assert "找不到「#報告」的文件" in await nat.text_of("/docs #報告")
 
         await nat.press("📄 2027 價目表")
@@ -120,7 +121,7 @@ async def test_a_me_document_is_nobody_elses_also_through_forged_presses(engine:
         await _send_file(bot, ned, "salary.xlsx.pdf", b"%PDF secret", "application/pdf")
         await ned.press("📁 File it")
         await ned.send("Salary notes #hr")
-        assert "Only me" in ned.last.text
+        assert "Only me" in (ned.last.text or "")
         await ned.press("✅ Save")
         await bot.api.deliver(bot.app, bot.api.photo(ned.user, b"\xff\xd8team", enqueue=False))
         await ned.press("📁 File it")
@@ -155,8 +156,7 @@ async def test_an_event_with_a_colleague_who_accepts_and_the_calendar_feed(engin
 
         echoed = await sue.text_of("/event 会议 明天下午3点 预算检讨 @Ned")
         assert "这样对吗" in echoed and "预算检讨" in echoed and "类型：会议" in echoed
-        assert "2026-11-27 15:00–16:00" in echoed and "参加者：Ned（已邀请）" in echoed.replace(" (", "（").replace(
-            ")", "）")
+        assert "2026-11-27 15:00–16:00" in echoed and "参加者：Ned (已邀请)" in echoed
         saved = _text(await sue.press("✅ 保存"))
         assert "已加入日程" in saved
         invitation = bot.api.last_message(NED).text or ""
@@ -206,4 +206,3 @@ async def test_an_event_with_a_colleague_who_accepts_and_the_calendar_feed(engin
                 assert fresh is not None and (await http.get(fresh[1])).status_code == 200
         finally:
             await server.stop()
-        clock.advance(timedelta(0))
