@@ -9,13 +9,17 @@ from crm.office.module import OfficeServices
 from crm.office.schedule import ScheduleService
 from handlers.core.menu import Command
 from handlers.office import registration
+from outbound.week_chart import MatplotlibWeekChart
 from storage.chat_files import ChatFiles
 from storage.office import tables
+from storage.offloop import worker_beside
 
 
 def build(wiring: Wiring) -> OfficeServices:
     settings = wiring.settings
-    schedule = ScheduleService(wiring.uow, wiring.clock, default_timezone=settings.default_timezone)
+    # The week image's reads and drawing run in the worker, off the event loop.
+    schedule = ScheduleService(wiring.uow, wiring.clock, default_timezone=settings.default_timezone,
+                               worker=worker_beside(wiring.uow, wiring.clock), chart=MatplotlibWeekChart())
     return OfficeServices(
         documents=DocumentService(wiring.uow, wiring.clock, ChatFiles(settings.data_dir)),
         schedule=schedule,

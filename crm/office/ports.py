@@ -61,6 +61,13 @@ class CalendarRepository(Protocol):
     async def owner_of(self, token_hash: str) -> int | None: ...
 
 
+class WeekChart(Protocol):
+    def render(self, title: str, days: Sequence[str], bars: Sequence[tuple[int, float, float, str, str]]) -> bytes:
+        """A PNG of one week: a column per day (``days`` name them), a bar per (day index, start hour, length in
+        hours, title, kind)."""
+        ...
+
+
 class OfficeRepositories(Protocol):
     @property
     def documents(self) -> DocumentRepository: ...

@@ -13,14 +13,16 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.core.clock import Clock
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.natural_dates import parse_when_prefix
+from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.office.model import TITLE_LIMIT, Answer, Attendee, Event, EventDraft, EventKind, ScheduleItem
-from crm.office.ports import OfficeUnitOfWork
+from crm.office.ports import OfficeUnitOfWork, WeekChart
 from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor
@@ -103,12 +105,29 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def week_bars(days: Sequence[tuple[date, Sequence[ScheduleItem]]], zone: ZoneInfo
+              ) -> list[tuple[int, float, float, str, str]]:
+    """(day index, start hour, length in hours, title, kind) for each item, cut at midnight: what the week image
+    draws. A follow-up is a point in time, drawn half an hour long."""
+    bars: list[tuple[int, float, float, str, str]] = []
+    for index, (_, items) in enumerate(days):
+        for item in items:
+            at = item.starts_at.astimezone(zone)
+            start = at.hour + at.minute / 60
+            length = (item.ends_at - item.starts_at).total_seconds() / 3600 if item.ends_at else 0.5
+            bars.append((index, start, max(min(length, 24 - start), 0.25), item.title, item.kind))
+    return bars
+
+
 class ScheduleService:
     def __init__(self, uow: UnitOfWorkFactory[OfficeUnitOfWork], clock: Clock, *,
-                 default_timezone: str = "UTC") -> None:
+                 default_timezone: str = "UTC", worker: Worker[UnitOfWorkFactory[Any]] | None = None,
+                 chart: WeekChart | None = None) -> None:
         self._uow = uow
         self._clock = clock
         self.default_timezone = default_timezone
+        self._worker: Worker[UnitOfWorkFactory[Any]] = worker or InlineWorker(uow)
+        self._chart = chart
 
     def zone(self, actor: Actor) -> ZoneInfo:
         return zone_of(actor.timezone, self.default_timezone)
@@ -235,6 +254,30 @@ class ScheduleService:
             if 0 <= index < count:
                 days[index][1].append(item)
         return days
+
+    async def week_image(self, actor: Actor, first: date, title: str) -> bytes | None:
+        """The week from ``first`` as a PNG, read and drawn in the worker (off the event loop); None without a
+        chart renderer."""
+        actor.require(OPERATION)
+        chart = self._chart
+        if chart is None:
+            return None
+        zone = self.zone(actor)
+        start = datetime.combine(first, time(0), zone)
+        end = datetime.combine(first + timedelta(days=7), time(0), zone)
+        staff_id = actor.staff_id
+
+        async def job(factory: UnitOfWorkFactory[Any]) -> bytes:
+            async with factory(write=False) as uow:
+                items = await self.items(uow, staff_id, start, end)
+            days: list[tuple[date, list[ScheduleItem]]] = [(first + timedelta(days=i), []) for i in range(7)]
+            for item in items:
+                index = (item.starts_at.astimezone(zone).date() - first).days
+                if 0 <= index < 7:
+                    days[index][1].append(item)
+            return chart.render(title, [f"{d:%a %m-%d}" for d, _ in days], week_bars(days, zone))
+
+        return await self._worker.run(job)
 
     async def invitee(self, staff_id: int) -> Staff | None:
         async with self._uow(write=False) as uow:

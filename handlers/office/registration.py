@@ -32,4 +32,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                       "pg": docs.list_page}))
     app.add_handlers(_buttons("ofe", {"save": sch.save, "cancel": sch.cancel, "acc": sch.accept,
                                       "dec": sch.decline, "del": sch.delete, "rst": sch.restore}))
-    app.add_handlers(_buttons("ofs", {"d": sch.day_page, "w": sch.week_page}))
+    app.add_handlers(_buttons("ofs", {"d": sch.day_page, "w": sch.week_page, "img": sch.week_image}))

@@ -167,7 +167,8 @@ async def _show(update: Update, context: CrmContext, first: date, count: int, *,
     else:
         rows = [[("◀️", f"ofs:w:{(first - timedelta(days=7)).toordinal()}"),
                  (context.t("office.btn_today"), f"ofs:d:{schedule.local_now(actor).date().toordinal()}"),
-                 ("▶️", f"ofs:w:{(first + timedelta(days=7)).toordinal()}")]]
+                 ("▶️", f"ofs:w:{(first + timedelta(days=7)).toordinal()}")],
+                [(context.t("office.btn_image"), f"ofs:img:{first.toordinal()}")]]
     await respond(update, context, text, rows, edit=edit)
 
 
@@ -206,6 +207,21 @@ async def day_page(update: Update, context: CrmContext) -> None:
 @require_actor(OPERATION)
 async def week_page(update: Update, context: CrmContext) -> None:
     await _show(update, context, week_start(_day(update)), 7)
+
+
+@require_actor(OPERATION)
+async def week_image(update: Update, context: CrmContext) -> None:
+    """The week as a picture, drawn in the worker."""
+    first = week_start(_day(update))
+    title = context.t("office.schedule_week", first=first.isoformat(),
+                      last=(first + timedelta(days=6)).isoformat())
+    png = await context.services.office.schedule.week_image(actor_of(context), first,
+                                                            title.replace("<b>", "").replace("</b>", ""))
+    await respond(update, context, context.t("office.drawing") if png else context.t("office.schedule_empty"),
+                  edit=False)
+    chat = update.effective_chat
+    if png and chat is not None:
+        await context.bot.send_photo(chat.id, png, filename="week.png")
 
 
 # ---- /calendar --------------------------------------------------------------------------------------------------

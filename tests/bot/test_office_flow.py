@@ -170,6 +170,12 @@ async def test_an_event_with_a_colleague_who_accepts_and_the_calendar_feed(engin
         assert "Accepted" in accepted and "Ned (accepted)" in accepted
         assert "15:00 👥 预算检讨" in await ned.text_of("/schedule tomorrow")
         assert "预算检讨" in await ned.text_of("/schedule week")
+        photos = len(bot.api.calls_to("sendPhoto"))
+        assert "Your week" in _text(await ned.press("🖼 As a picture"))
+        (drawn,) = bot.api.calls_to("sendPhoto")[photos:]
+        assert drawn.params["chat_id"] == NED
+        picture = bot.api.last_message(NED).document
+        assert picture is not None and picture.content.startswith(b"\x89PNG\r\n\x1a\n")
 
         # Sue's own private event and follow-up, Ned's follow-up.
         await sue.send("/event 请假 下周一")

@@ -93,16 +93,3 @@ def schedule_text(t: T, days: Sequence[tuple[date, Sequence[ScheduleItem]]], zon
         lines.append(f"\n<b>{day:%a %m-%d}</b>")
         lines += [item_line(i, zone) for i in items] or ["—"]
     return "\n".join(lines)
-
-
-def week_chart_data(days: Sequence[tuple[date, Sequence[ScheduleItem]]], zone: ZoneInfo
-                    ) -> list[tuple[int, float, float, str, str]]:
-    """(day index, start hour, length in hours, title, kind) for each item: what the week image draws."""
-    bars: list[tuple[int, float, float, str, str]] = []
-    for index, (_, items) in enumerate(days):
-        for item in items:
-            at = item.starts_at.astimezone(zone)
-            start = at.hour + at.minute / 60
-            length = ((item.ends_at - item.starts_at).total_seconds() / 3600) if item.ends_at else 0.5
-            bars.append((index, start, max(min(length, 24 - start), 0.25), item.title, item.kind))
-    return bars
