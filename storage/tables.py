@@ -58,6 +58,7 @@ from storage.office.tables import (
     office_document_terms,
     office_documents,
     office_event_attendees,
+    office_event_reminders,
     office_events,
 )
 from storage.orders.tables import order_counters, order_lines, orders, shipment_lines, shipments
@@ -119,6 +120,7 @@ __all__ = [
     "office_document_terms",
     "office_documents",
     "office_event_attendees",
+    "office_event_reminders",
     "office_events",
     "opportunities",
     "opportunity_competitors",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from bot.module import Module, Wiring
+from crm.followups.module import FollowUpsServices
 from crm.office.calendar import CalendarService
 from crm.office.documents import DocumentService
 from crm.office.module import OfficeServices
 from crm.office.schedule import ScheduleService
+from crm.office.subscribers import EventReminderNotes
 from handlers.core.menu import Command
 from handlers.office import registration
 from outbound.week_chart import MatplotlibWeekChart
@@ -20,6 +22,8 @@ def build(wiring: Wiring) -> OfficeServices:
     # The week image's reads and drawing run in the worker, off the event loop.
     schedule = ScheduleService(wiring.uow, wiring.clock, default_timezone=settings.default_timezone,
                                worker=worker_beside(wiring.uow, wiring.clock), chart=MatplotlibWeekChart())
+    # An event's reminder is a follow-up row; its push names the event (crm/office/subscribers.py).
+    wiring.need(FollowUpsServices).reminders.notes.add(EventReminderNotes(settings.default_timezone))
     return OfficeServices(
         documents=DocumentService(wiring.uow, wiring.clock, ChatFiles(settings.data_dir)),
         schedule=schedule,
@@ -28,7 +32,7 @@ def build(wiring: Wiring) -> OfficeServices:
 
 MODULE = Module(
     name="office",
-    requires=("organisation", "customers"),
+    requires=("organisation", "customers", "segments", "followups"),
     build=build,
     operations=("office.use",),
     commands=(
@@ -39,5 +43,5 @@ MODULE = Module(
     ),
     handlers=(registration.register,),
     tables=(tables.office_documents, tables.office_document_terms, tables.office_events,
-            tables.office_event_attendees, tables.office_calendar_feeds),
+            tables.office_event_attendees, tables.office_event_reminders, tables.office_calendar_feeds),
 )

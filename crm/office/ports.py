@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -48,6 +48,15 @@ class EventRepository(Protocol):
         """Record an invited person's answer; False when they are not invited to it."""
         ...
     async def set_deleted(self, event_id: int, at: datetime | None) -> None: ...
+    async def set_reminder(self, event_id: int, staff_id: int, followup_id: int) -> None:
+        """The person's reminder of the event is this follow-up row (replacing an earlier one)."""
+        ...
+    async def reminders(self, event_id: int) -> Mapping[int, int]:
+        """staff id → the follow-up row reminding them of the event."""
+        ...
+    async def reminded(self, followup_ids: Sequence[int]) -> Mapping[int, Event]:
+        """Which of these follow-ups remind of an event (live or not): follow-up id → the event."""
+        ...
     async def of_person(self, staff_id: int, start: datetime, end: datetime) -> Sequence[Event]:
         """Live events overlapping [start, end) that the person owns or has accepted."""
         ...

@@ -21,6 +21,7 @@ from crm.core.errors import NotFound, ValidationFailed
 from crm.core.natural_dates import parse_when_prefix
 from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.customers.model import FollowUp, FollowUpStatus
 from crm.office.model import TITLE_LIMIT, Answer, Attendee, Event, EventDraft, EventKind, ScheduleItem
 from crm.office.ports import OfficeUnitOfWork, WeekChart
 from crm.organisation import audit
@@ -30,6 +31,7 @@ from crm.organisation.permissions import Actor
 ENTITY = "event"
 OPERATION = "office.use"
 DEFAULT_LENGTH = timedelta(hours=1)
+REMIND_BEFORE = timedelta(minutes=15)
 MAX_ATTENDEES = 10
 
 # The first word may say what kind of event it is, in any of the three languages.
@@ -172,11 +174,34 @@ class ScheduleService:
             event = await uow.office.events.add(actor.staff_id, replace(draft, title=title,
                                                                         attendees=tuple(attendees)),
                                                 self._clock.now())
+            await self._arm(uow, event, actor.staff_id)
             await audit.record(uow, actor.staff_id, "create", ENTITY, event.id, {}, {
                 "kind": event.kind.value, "title": title, "starts_at": event.starts_at, "ends_at": event.ends_at,
                 "attendees": [a.staff_id for a in attendees]})
             await uow.commit()
             return replace(event, owner_name=actor.name)
+
+    async def _arm(self, uow: OfficeUnitOfWork, event: Event, staff_id: int) -> None:
+        """The person's reminder: a follow-up row due REMIND_BEFORE the start (now, when that has passed), pushed
+        by the follow-ups module's durable reminder job. None for an event already begun."""
+        now = self._clock.now()
+        if event.starts_at <= now:
+            return
+        await self._disarm(uow, event.id, staff_id)
+        added = await uow.customers.followups.add(FollowUp(
+            id=0, owner_id=staff_id, text=f"🗓 {event.title}"[:TITLE_LIMIT + 2],
+            due_at=max(event.starts_at - REMIND_BEFORE, now), created_at=now))
+        await uow.office.events.set_reminder(event.id, staff_id, added.id)
+
+    async def _disarm(self, uow: OfficeUnitOfWork, event_id: int, staff_id: int | None = None) -> None:
+        """Cancel the open reminder rows of the event (of one person, when given)."""
+        for person, followup_id in (await uow.office.events.reminders(event_id)).items():
+            if staff_id is not None and person != staff_id:
+                continue
+            current = await uow.customers.followups.get(followup_id)
+            if current is not None and current.status is FollowUpStatus.OPEN:
+                await uow.customers.followups.update(followup_id, status=FollowUpStatus.CANCELLED.value,
+                                                     completed_at=self._clock.now())
 
     async def _on_it(self, uow: OfficeUnitOfWork, actor: Actor, event_id: int) -> Event:
         actor.require(OPERATION)
@@ -199,6 +224,10 @@ class ScheduleService:
             if not await uow.office.events.answer(event.id, actor.staff_id, answer, self._clock.now()):
                 raise NotFound()  # the owner is not an attendee of their own event
             before = next(a.answer for a in event.attendees if a.staff_id == actor.staff_id)
+            if accept:
+                await self._arm(uow, event, actor.staff_id)
+            else:
+                await self._disarm(uow, event.id, actor.staff_id)
             await audit.record(uow, actor.staff_id, "answer", ENTITY, event.id, {"answer": before.value},
                                {"answer": answer.value})
             answered = await self._on_it(uow, actor, event.id)
@@ -212,6 +241,7 @@ class ScheduleService:
                 raise NotFound()
             at = self._clock.now()
             await uow.office.events.set_deleted(event.id, at)
+            await self._disarm(uow, event.id)
             await audit.record(uow, actor.staff_id, "delete", ENTITY, event.id, {"deleted_at": None},
                                {"deleted_at": at})
             await uow.commit()
@@ -224,6 +254,10 @@ class ScheduleService:
             if event is None or event.deleted_at is None or event.owner_id != actor.staff_id:
                 raise NotFound()
             await uow.office.events.set_deleted(event.id, None)
+            await self._arm(uow, event, event.owner_id)
+            for attendee in event.attendees:
+                if attendee.answer is Answer.ACCEPTED:
+                    await self._arm(uow, event, attendee.staff_id)
             await audit.record(uow, actor.staff_id, "restore", ENTITY, event.id,
                                {"deleted_at": event.deleted_at}, {"deleted_at": None})
             restored = await self._on_it(uow, actor, event.id)
@@ -235,7 +269,11 @@ class ScheduleService:
         """One person's events (owned or accepted) and open follow-ups between start and end, by time."""
         found = [ScheduleItem(e.starts_at, e.ends_at, e.title, f"event-{e.id}", e.kind.value, event_id=e.id)
                  for e in await uow.office.events.of_person(staff_id, start, end)]
-        for followup in await uow.customers.followups.for_owner_between(staff_id, start, end):
+        followups = await uow.customers.followups.for_owner_between(staff_id, start, end)
+        reminders = await uow.office.events.reminded([f.id for f in followups])
+        for followup in followups:
+            if followup.id in reminders:
+                continue  # an event's own reminder: the event is listed already
             found.append(ScheduleItem(followup.due_at, None, followup.text, f"followup-{followup.id}", "followup",
                                       followup_id=followup.id))
         return sorted(found, key=lambda item: (item.starts_at, item.uid))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -185,6 +185,24 @@ class SqlEventRepository:
     async def set_deleted(self, event_id: int, at: datetime | None) -> None:
         e = t.office_events
         await self._c.execute(update(e).where(e.c.id == event_id).values(deleted_at=at))
+
+    async def set_reminder(self, event_id: int, staff_id: int, followup_id: int) -> None:
+        r = t.office_event_reminders
+        await self._c.execute(delete(r).where(r.c.event_id == event_id, r.c.staff_id == staff_id))
+        await self._c.execute(insert(r).values(event_id=event_id, staff_id=staff_id, followup_id=followup_id))
+
+    async def reminders(self, event_id: int) -> Mapping[int, int]:
+        r = t.office_event_reminders
+        rows = await self._c.execute(select(r.c.staff_id, r.c.followup_id).where(r.c.event_id == event_id))
+        return {int(row.staff_id): int(row.followup_id) for row in rows}
+
+    async def reminded(self, followup_ids: Sequence[int]) -> Mapping[int, Event]:
+        if not followup_ids:
+            return {}
+        r, e = t.office_event_reminders, t.office_events
+        rows = await self._c.execute(select(r.c.followup_id, e).join(e, e.c.id == r.c.event_id)
+                                     .where(r.c.followup_id.in_(sorted(set(followup_ids)))))
+        return {int(row.followup_id): self._event(row, ()) for row in rows}
 
     async def of_person(self, staff_id: int, start: datetime, end: datetime) -> Sequence[Event]:
         e = t.office_events

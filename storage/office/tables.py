@@ -70,6 +70,17 @@ office_event_attendees = Table(
     Index(None, "staff_id", "answer"),
 )
 
+# Each person's reminder of an event is a follow-up row (the follow-ups module's durable reminder job pushes it):
+# the owner's from when the event is planned, an attendee's from when they accept.
+office_event_reminders = Table(
+    "office_event_reminders",
+    metadata,
+    Column("event_id", Integer, ForeignKey("office_events.id"), primary_key=True),
+    Column("staff_id", Integer, ForeignKey("staff.id"), primary_key=True),
+    Column("followup_id", Integer, ForeignKey("followups.id"), nullable=False),
+    Index(None, "followup_id", unique=True),
+)
+
 # Only the token's SHA-256: the address itself is shown once and never stored.
 office_calendar_feeds = Table(
     "office_calendar_feeds",

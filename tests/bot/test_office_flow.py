@@ -23,6 +23,7 @@ from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.customers.model import EntityKind
 from crm.followups.followups import Target
+from scheduler.followups.reminders import dispatcher_for
 from storage import tables as t
 from tests.fakes.bot_api import ChatMessage
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, join, running_bot
@@ -212,3 +213,12 @@ async def test_an_event_with_a_colleague_who_accepts_and_the_calendar_feed(engin
                 assert fresh is not None and (await http.get(fresh[1])).status_code == 200
         finally:
             await server.stop()
+
+        # Fifteen minutes before the meeting, its owner and the colleague who accepted are reminded by the
+        # follow-ups' durable reminder job; nothing else is due yet.
+        clock.set(datetime(2026, 11, 27, 14, 45, 30, tzinfo=TAIPEI))
+        assert (await dispatcher_for(bot.app).run_once()).sent == 2
+        assert "Coming up</b> at 2026-11-27 15:00: 预算检讨" in (bot.api.last_message(NED).html or "")
+        assert "即将开始（2026-11-27 15:00）：预算检讨" in (bot.api.last_message(SUE).text or "")
+        assert ned.labels()[0] == "🗓 My day"
+        assert "15:00 👥 预算检讨" in _text(await ned.press("🗓 My day"))

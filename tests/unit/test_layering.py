@@ -51,7 +51,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "service": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
     "competitors": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "digests": frozenset({"core", "organisation"}),
-    "office": frozenset({"core", "organisation", "customers"}),
+    "office": frozenset({"core", "organisation", "customers", "segments", "followups"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 

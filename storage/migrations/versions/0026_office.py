@@ -110,6 +110,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_office_event_attendees_staff_id_answer'), ['staff_id', 'answer'],
                               unique=False)
 
+    op.create_table('office_event_reminders',
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.Integer(), nullable=False),
+    sa.Column('followup_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['office_events.id'],
+                            name=op.f('fk_office_event_reminders_event_id_office_events')),
+    sa.ForeignKeyConstraint(['followup_id'], ['followups.id'],
+                            name=op.f('fk_office_event_reminders_followup_id_followups')),
+    sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_office_event_reminders_staff_id_staff')),
+    sa.PrimaryKeyConstraint('event_id', 'staff_id', name=op.f('pk_office_event_reminders'))
+    )
+    with op.batch_alter_table('office_event_reminders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_office_event_reminders_followup_id'), ['followup_id'], unique=True)
+
     op.create_table('office_calendar_feeds',
     sa.Column('staff_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -125,6 +139,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     _grant(False)
     op.drop_table('office_calendar_feeds')
+    op.drop_table('office_event_reminders')
     op.drop_table('office_event_attendees')
     op.drop_table('office_events')
     op.drop_table('office_document_terms')
