@@ -85,10 +85,12 @@ def document_terms(document: Document) -> set[str]:
 
 
 def copy_name(document_id: int, file_name: str) -> str:
-    """The copy's path under DATA_DIR: by id, with the file's extension (the name itself stays in the row)."""
-    suffix = "".join(ch for ch in file_name.rpartition(".")[2][:10] if ch.isascii() and ch.isalnum())
-    has_suffix = "." in file_name and suffix
-    return f"office/{int(document_id)}{'.' + suffix.lower() if has_suffix else ''}"
+    """The copy's path under DATA_DIR: by id, with the file's extension when it is a plain one (letters and
+    digits, at most ten); the name itself stays in the row."""
+    base = file_name.replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    plain = bool(dot and stem and ext and len(ext) <= 10 and ext.isascii() and ext.isalnum())
+    return f"office/{int(document_id)}{'.' + ext.lower() if plain else ''}"
 
 
 def may_see(actor: Actor, document: Document) -> bool:
