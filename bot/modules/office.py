@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from bot.module import Module, Wiring
+from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.office.calendar import CalendarService
 from crm.office.documents import DocumentService
+from crm.office.model import LinkKind
 from crm.office.module import OfficeServices
 from crm.office.schedule import ScheduleService
 from crm.office.subscribers import EventReminderNotes
+from crm.organisation.permissions import Actor
+from crm.sales.module import SalesServices
+from crm.service.module import ServiceServices
 from handlers.core.menu import Command
 from handlers.office import registration
 from outbound.week_chart import MatplotlibWeekChart
@@ -24,10 +29,39 @@ def build(wiring: Wiring) -> OfficeServices:
                                worker=worker_beside(wiring.uow, wiring.clock), chart=MatplotlibWeekChart())
     # An event's reminder is a follow-up row; its push names the event (crm/office/subscribers.py).
     wiring.need(FollowUpsServices).reminders.notes.add(EventReminderNotes(settings.default_timezone))
+    documents = DocumentService(wiring.uow, wiring.clock, ChatFiles(settings.data_dir))
+    _link_names(wiring, documents)
     return OfficeServices(
-        documents=DocumentService(wiring.uow, wiring.clock, ChatFiles(settings.data_dir)),
+        documents=documents,
         schedule=schedule,
         calendar=CalendarService(wiring.uow, wiring.clock, schedule, default_timezone=settings.default_timezone))
+
+
+def _link_names(wiring: Wiring, documents: DocumentService) -> None:
+    """Documents may be linked to projects, opportunities and tickets where those modules are built: each name is
+    read through its module's service, which checks the reader's permission and scope."""
+    if "expenses" in wiring.built:
+        projects = wiring.need(ExpensesServices).projects
+
+        async def project(actor: Actor, record_id: int) -> str:
+            return (await projects.card(actor, record_id)).project.name
+
+        documents.link_names[LinkKind.PROJECT] = project
+    if "sales" in wiring.built:
+        opportunities = wiring.need(SalesServices).opportunities
+
+        async def opportunity(actor: Actor, record_id: int) -> str:
+            return (await opportunities.get(actor, record_id)).title
+
+        documents.link_names[LinkKind.OPPORTUNITY] = opportunity
+    if "service" in wiring.built:
+        tickets = wiring.need(ServiceServices).tickets
+
+        async def ticket(actor: Actor, record_id: int) -> str:
+            found = (await tickets.card(actor, record_id)).ticket
+            return f"{found.number} {found.subject}"
+
+        documents.link_names[LinkKind.TICKET] = ticket
 
 
 MODULE = Module(

@@ -24,7 +24,7 @@ from crm.office.documents import clean_draft
 from crm.office.model import MAX_FILE_BYTES, DocumentDraft, FileKind, Link, LinkKind, Upload, Visibility
 from crm.office.schedule import zone_of
 from handlers.core import flow, text
-from handlers.core.common import actor_of, require_actor
+from handlers.core.common import Button, actor_of, require_actor
 from handlers.core.screens import Rows, arg, page_arg, page_row, respond, word
 from views.core.text import short
 from views.office.office import document_card, document_line
@@ -303,6 +303,28 @@ async def send_again(update: Update, context: CrmContext) -> None:
             await context.bot.send_photo(chat.id, data, filename=document.file_name)
         else:
             await context.bot.send_document(chat.id, data, filename=document.file_name)
+
+
+def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None:
+    """"📁 Documents" on a customer's card, for those with an office."""
+    if kind != "customer" or context.actor is None or not context.actor.can(OPERATION):
+        return None
+    return (context.t("office.btn_documents"), f"ofd:lk:{LinkKind.CUSTOMER.value}:{int(record_id)}")
+
+
+@require_actor(OPERATION)
+async def linked(update: Update, context: CrmContext) -> None:
+    """The documents linked to a record that the reader may see."""
+    try:
+        kind = LinkKind(word(update, 0))
+    except ValueError:
+        raise DomainError("error.stale_button") from None
+    documents = await context.services.office.documents.linked(actor_of(context), kind, arg(update, 1))
+    if not documents:
+        await respond(update, context, context.t("office.no_linked"), edit=False)
+        return
+    rows: Rows = [[(document_line(d), f"ofd:open:{d.id}")] for d in documents]
+    await respond(update, context, context.t("office.linked"), rows, edit=False)
 
 
 @require_actor(OPERATION)

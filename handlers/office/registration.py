@@ -7,6 +7,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from handlers.customers import card_extras
 from handlers.office import documents as docs
 from handlers.office import schedule as sch
 
@@ -29,7 +30,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("ofd", {"file": docs.start_filing, "skip": docs.skip, "vis": docs.pick_visibility,
                                       "save": docs.save, "cancel": docs.cancel, "open": docs.open_card,
                                       "send": docs.send_again, "del": docs.delete, "rst": docs.restore,
-                                      "pg": docs.list_page}))
+                                      "pg": docs.list_page, "lk": docs.linked}))
+    card_extras.add(app, card_extras.CardExtra(button=docs.card_button))
     app.add_handlers(_buttons("ofe", {"save": sch.save, "cancel": sch.cancel, "acc": sch.accept,
                                       "dec": sch.decline, "del": sch.delete, "rst": sch.restore}))
     app.add_handlers(_buttons("ofs", {"d": sch.day_page, "w": sch.week_page, "img": sch.week_image}))

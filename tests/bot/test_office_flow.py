@@ -83,6 +83,10 @@ async def test_a_pdf_is_filed_found_by_two_chinese_characters_sent_again_version
             await nat.send(query)
             assert nat.labels() == ["📄 2027 價目表"], query
         assert "找不到「#報告」的文件" in await nat.text_of("/docs #報告")
+        await nat.send("台積電")  # the customer's card: its documents one tap away
+        await nat.press("🏢 台積電")
+        assert "連結到此的文件" in _text(await nat.press("📁 文件"))
+        assert nat.labels() == ["📄 2027 價目表"]
 
         await nat.press("📄 2027 價目表")
         before = len(bot.api.documents(NAT))
