@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from crm.office.model import (
     Visibility,
 )
 from crm.organisation.permissions import Actor
+from crm.sales.opportunity_model import OpportunityFields
 from storage import tables as t
 from storage.chat_files import ChatFiles
 from tests.support.org import make_org
@@ -111,7 +113,19 @@ async def test_documents_by_visibility_version_and_link(engine: AsyncEngine, clo
     assert third.document.version == 3
 
     audit = await _rows(engine, t.audit_log, entity="document")
-    assert sorted(r.action for r in audit) == ["create"] * 5 + ["delete", "restore"]
+    assert sorted(r.action for r in audit) == ["create"] * 5 + ["delete", "restore"]  # before the opportunity
+
+    # An opportunity, read through the sales module's service: the reader's scope decides.
+    docs.link_names = org.services.office.documents.link_names
+    deal = await org.services.sales.opportunities.create(ned, OpportunityFields(
+        customer_id=acme.id, title="Fab 18 chillers", amount=Decimal(1000), currency="TWD"))
+    on_deal = await docs.file(ned, DocumentDraft("Chiller spec", (), Link(LinkKind.OPPORTUNITY, deal.id, "?")),
+                              _upload("spec.pdf"), b"%PDF-s")
+    assert on_deal.document.link == Link(LinkKind.OPPORTUNITY, deal.id, "Fab 18 chillers")
+    assert [d.title for d in await docs.linked(ned, LinkKind.OPPORTUNITY, deal.id)] == ["Chiller spec"]
+    assert [d.title for d in (await docs.search(ned, "chillers"))[0]] == ["Chiller spec"]
+    with pytest.raises(NotFound):
+        await docs.check_link(sue, LinkKind.OPPORTUNITY, deal.id)
 
     reviewer = await org.join(org.admin, 4105, "Rae", "reviewer", org.south)
     no_office = Actor(**{**reviewer.__dict__, "permissions": reviewer.permissions - {"office.use"}})
