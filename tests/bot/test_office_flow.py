@@ -123,6 +123,14 @@ async def test_a_me_document_is_nobody_elses_also_through_forged_presses(engine:
         sue, _ = await join(bot, SUE, "Sue", "rep", "zh-hans")
         mia, _ = await join(bot, MIA, "Mia", "manager")
 
+        # A spreadsheet is still the import's, a captioned /intel photo still intel: no "File it" for them.
+        assert "File it" not in await _send_file(bot, ned, "customers.csv", b"name\nAcme\n", "text/csv")
+        assert "File it" not in ned.labels()
+        await ned.send("/cancel")
+        intel = _text(await ned._do(bot.api.photo(ned.user, b"\xff\xd8", caption="/intel Acme 8折", enqueue=False)))
+        assert "File it" not in intel and "File it" not in ned.labels()
+        await ned.send("/cancel")
+
         await _send_file(bot, ned, "salary.xlsx.pdf", b"%PDF secret", "application/pdf")
         await ned.press("📁 File it")
         await ned.send("Salary notes #hr")
