@@ -167,6 +167,9 @@ async def test_an_event_with_a_colleague_who_accepts_and_the_calendar_feed(engin
         sue, sues = await join(bot, SUE, "Sue", "rep", "zh-hans")
         ned, neds = await join(bot, NED, "Ned", "rep")
 
+        assert "/event [会议|拜访|电话|请假|其他]" in await sue.text_of("/event")  # alone: how to use it
+        assert "看不懂时间" in await sue.text_of("/event 会议 改天 预算检讨")  # no time: said, nothing kept
+        assert "找不到名为「Nobody」的唯一在职同事" in await sue.text_of("/event 明天下午3点 预算检讨 @Nobody")
         echoed = await sue.text_of("/event 会议 明天下午3点 预算检讨 @Ned")
         assert "这样对吗" in echoed and "预算检讨" in echoed and "类型：会议" in echoed
         assert "2026-11-27 15:00–16:00" in echoed and "参加者：Ned (已邀请)" in echoed
