@@ -5,7 +5,7 @@ and Save / Cancel; nothing is stored before the tap. ``/docs [words | #tag]`` fi
 file again in one tap. ``/docs trash`` lists one's deleted documents to restore.
 
 Buttons (ids only; the service re-checks every press):
-  ofd:file  ofd:skip  ofd:vis:<me|department|everyone>  ofd:save  ofd:cancel
+  ofd:file:<message id of the file>  ofd:skip  ofd:vis:<me|department|everyone>  ofd:save  ofd:cancel
   ofd:open:<id>  ofd:send:<id>  ofd:del:<id>  ofd:rst:<id>  ofd:pg:<page>
 """
 
@@ -84,15 +84,18 @@ async def sent_file(update: Update, context: CrmContext) -> None:
     message = update.effective_message
     caption = " ".join(((message.caption if message else None) or "").split())
     upload["caption"] = caption[:300]
+    upload["message_id"] = message.message_id if message else 0
     _stash(context, UPLOAD_KEY, upload)
-    rows: Rows = [[(context.t("office.btn_file"), "ofd:file"), (context.t("office.btn_skip"), "ofd:skip")]]
+    # The offer names its message: an older offer's button cannot file the latest file instead of its own.
+    rows: Rows = [[(context.t("office.btn_file"), f"ofd:file:{upload['message_id']}"),
+                   (context.t("office.btn_skip"), "ofd:skip")]]
     await respond(update, context, context.t("office.offer", name=short(upload["name"], 60)), rows, edit=False)
 
 
 @require_actor(OPERATION)
 async def start_filing(update: Update, context: CrmContext) -> None:
     upload = _stashed(context, UPLOAD_KEY)
-    if not upload:
+    if not upload or int(upload.get("message_id", -1)) != arg(update, 0):
         raise DomainError("error.stale_button")
     flow.ask(context, FILING, step="title", owns=(UPLOAD_KEY, DRAFT_KEY))
     if upload.get("caption"):

@@ -95,11 +95,16 @@ async def test_a_pdf_is_filed_found_by_two_chinese_characters_sent_again_version
         assert [(d.filename, d.mime_type, d.content) for d in sent] == [("報價單 2027.pdf", "application/pdf", PDF)]
 
         # The same title again: a second version, listed once, the first still on the card.
+        await _send_file(bot, nat, "draft.pdf", b"%PDF draft", "application/pdf")
+        older = nat.last
         await _send_file(bot, nat, "報價單 2027 v2.pdf", PDF + b" v2", "application/pdf")
+        stale = await nat.press("📁 歸檔", older.message_id)  # the older offer no longer files anything
+        assert bot.told(stale, bot.t("zh-Hant", "error.stale_button"))
         await nat.press("📁 歸檔")
         await nat.send("2027 價目表 #報價")
         card = _text(await nat.press("✅ 儲存"))
         assert "第 2 版" in card and "其他版本：v1" in card
+        assert [r.file_name for r in await _documents(engine)] == ["報價單 2027.pdf", "報價單 2027 v2.pdf"]
         await nat.send("/docs #報價")
         assert nat.labels() == ["📄 2027 價目表 v2"]
 
