@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.module import Module, Wiring
+from crm.customers.search_terms import name_key
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.office.calendar import CalendarService
@@ -37,6 +40,9 @@ def build(wiring: Wiring) -> OfficeServices:
         calendar=CalendarService(wiring.uow, wiring.clock, schedule, default_timezone=settings.default_timezone))
 
 
+TICKET_NUMBER = re.compile(r"[A-Za-z]{1,5}[0-9]{4}-[0-9]{1,6}")
+
+
 def _link_names(wiring: Wiring, documents: DocumentService) -> None:
     """Documents may be linked to projects, opportunities and tickets where those modules are built: each name is
     read through its module's service, which checks the reader's permission and scope."""
@@ -46,7 +52,14 @@ def _link_names(wiring: Wiring, documents: DocumentService) -> None:
         async def project(actor: Actor, record_id: int) -> str:
             return (await projects.card(actor, record_id)).project.name
 
+        async def project_named(actor: Actor, text: str) -> int | None:
+            if not (actor.can("expenses.create") or actor.can("expenses.budget")):
+                return None
+            exact = [p for p in await projects.matching(actor, text) if name_key(p.name) == name_key(text)]
+            return exact[0].id if len(exact) == 1 else None
+
         documents.link_names[LinkKind.PROJECT] = project
+        documents.link_finders[LinkKind.PROJECT] = project_named
     if "sales" in wiring.built:
         opportunities = wiring.need(SalesServices).opportunities
 
@@ -61,7 +74,14 @@ def _link_names(wiring: Wiring, documents: DocumentService) -> None:
             found = (await tickets.card(actor, record_id)).ticket
             return f"{found.number} {found.subject}"
 
+        async def ticket_numbered(actor: Actor, text: str) -> int | None:
+            if not actor.can("service.view") or not TICKET_NUMBER.fullmatch(text):
+                return None
+            seen = await tickets.listing(actor, team=True)
+            return next((t.id for t in seen if t.number.casefold() == text.casefold()), None)
+
         documents.link_names[LinkKind.TICKET] = ticket
+        documents.link_finders[LinkKind.TICKET] = ticket_numbered
 
 
 MODULE = Module(

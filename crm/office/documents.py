@@ -102,6 +102,7 @@ def may_see(actor: Actor, document: Document) -> bool:
 
 
 LinkName = Callable[[Actor, int], Awaitable[str]]
+LinkFinder = Callable[[Actor, str], Awaitable[int | None]]
 
 
 class DocumentService:
@@ -113,6 +114,9 @@ class DocumentService:
         # name read through its own module's service, which checks the reader's permission and scope (a record
         # out of sight raises NotFound). Filled where the modules are wired (bot/modules/office.py).
         self.link_names: dict[LinkKind, LinkName] = {}
+        # What ``@words`` on the filing line may name besides a customer: a project by its name, a ticket by its
+        # number — the one record of that kind the reader may see, or None.
+        self.link_finders: dict[LinkKind, LinkFinder] = {}
 
     async def _visible(self, uow: OfficeUnitOfWork, actor: Actor, document_id: int, *,
                        deleted: bool = False) -> Document:
@@ -141,6 +145,16 @@ class DocumentService:
         if name is None:
             raise ValidationFailed("office.error_link")
         return Link(kind, int(record_id), (await name(actor, int(record_id)))[:200])
+
+    async def find_link(self, actor: Actor, text: str) -> Link | None:
+        """The one record (not a customer: the handler asks customer search first) these words name, in the
+        order of ``link_finders``; None when none or several."""
+        actor.require(OPERATION)
+        for kind, find in self.link_finders.items():
+            found = await find(actor, text)
+            if found is not None:
+                return await self.check_link(actor, kind, found)
+        return None
 
     async def file(self, actor: Actor, draft: DocumentDraft, upload: Upload, data: bytes) -> DocumentCard:
         """File what was sent: a new document, or a new version of the actor's document of the same title."""

@@ -133,14 +133,15 @@ async def _read_line(update: Update, context: CrmContext, line: str) -> None:
         return
     draft["title"], draft["tags"] = cleaned.title, list(cleaned.tags)
     if links:
+        documents = context.services.office.documents
         customer = await _customer(context, links[0])
-        if customer is None:
+        link = (await documents.check_link(actor_of(context), LinkKind.CUSTOMER, customer[0]) if customer
+                else await documents.find_link(actor_of(context), links[0]))
+        if link is None:
             flow.ask(context, FILING, step="title", owns=(UPLOAD_KEY, DRAFT_KEY))
             await respond(update, context, context.t("office.no_customer", name=links[0]), edit=False)
             return
-        link = await context.services.office.documents.check_link(actor_of(context), LinkKind.CUSTOMER,
-                                                                 customer[0])
-        draft["link_id"], draft["link_label"] = link.id, link.label
+        draft["link_kind"], draft["link_id"], draft["link_label"] = link.kind.value, link.id, link.label
     _stash(context, DRAFT_KEY, draft)
     await _echo(update, context, draft, edit=False)
 
@@ -151,7 +152,8 @@ async def _echo(update: Update, context: CrmContext, draft: dict[str, Any], *, e
     upload = _stashed(context, UPLOAD_KEY)
     lines = [t("office.check"), t("office.check_title", title=draft["title"]),
              t("office.check_tags", tags=" ".join(f"#{tag}" for tag in draft["tags"]) or t("office.none")),
-             t("office.check_link", name=draft.get("link_label") or t("office.none")),
+             t("office.check_link", name=(t(f"office.link_{draft['link_kind']}") + " " + draft["link_label"])
+               if draft.get("link_label") else t("office.none")),
              t("office.check_file", name=upload.get("name", "?")),
              t("office.card_visibility", visibility=t(f"office.visibility_{draft['visibility']}"))]
     marks = {v.value: ("✅ " if v.value == draft["visibility"] else "") + t(f"office.visibility_{v.value}")
@@ -213,8 +215,8 @@ async def save(update: Update, context: CrmContext) -> None:
         raise ValidationFailed("office.error_file_size")
     file = await context.bot.get_file(upload["file_id"])
     data = bytes(await file.download_as_bytearray())
-    link = (Link(LinkKind.CUSTOMER, int(draft["link_id"]), str(draft.get("link_label") or ""))
-            if draft.get("link_id") else None)
+    link = (Link(LinkKind(draft.get("link_kind") or LinkKind.CUSTOMER.value), int(draft["link_id"]),
+                 str(draft.get("link_label") or "")) if draft.get("link_id") else None)
     card = await context.services.office.documents.file(
         actor_of(context),
         DocumentDraft(draft["title"], tuple(draft["tags"]), link, Visibility(draft["visibility"])),

@@ -65,7 +65,7 @@ async def test_a_pdf_is_filed_found_by_two_chinese_characters_sent_again_version
         assert "請用一行輸入標題" in asked
         echoed = await nat.text_of("2027 價目表 #報價 #重點 @台積電")
         assert "這樣對嗎" in echoed and "標題：2027 價目表" in echoed and "標籤：#報價 #重點" in echoed
-        assert "連結：台積電" in echoed and "檔案：報價單 2027.pdf" in echoed and "可見範圍：僅限本人" in echoed
+        assert "連結：客戶 台積電" in echoed and "檔案：報價單 2027.pdf" in echoed and "可見範圍：僅限本人" in echoed
         assert "這樣對嗎" in await nat.text_of("好")  # typed at the echo: shown again, nothing saved
         assert await _documents(engine) == []
         assert "可見範圍：本部門" in _text(await nat.press("本部門"))
@@ -124,7 +124,7 @@ async def test_a_me_document_is_nobody_elses_also_through_forged_presses(engine:
                                                                         clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
         await bot.user(ADMIN_ID, "Ada").send("/start")
-        ned, _ = await join(bot, NED, "Ned", "rep")
+        ned, neds = await join(bot, NED, "Ned", "rep")
         sue, _ = await join(bot, SUE, "Sue", "rep", "zh-hans")
         mia, _ = await join(bot, MIA, "Mia", "manager")
 
@@ -148,6 +148,15 @@ async def test_a_me_document_is_nobody_elses_also_through_forged_presses(engine:
         await ned.press("✅ Save")
         private, shared = await _documents(engine)
 
+        # "@<ticket number>" links the ticket (a project by its name the same way).
+        acme = await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme"), force=True)
+        ticket = (await bot.services.service.tickets.open(neds, acme.id, "Chiller leaks")).card.ticket
+        await bot.api.deliver(bot.app, bot.api.photo(ned.user, b"\xff\xd8leak", enqueue=False))
+        await ned.press("📁 File it")
+        assert f"Linked to: Ticket {ticket.number} Chiller leaks" in await ned.text_of(f"Leak @{ticket.number}")
+        await ned.press("✅ Save")
+        assert (await _documents(engine))[-1].link_kind == "ticket"
+
         assert "找不到「Salary」的文件" in await sue.text_of("/docs Salary")
         await sue.send("/docs #hr")
         assert sue.labels() == ["🖼 Team photo"]
@@ -160,7 +169,7 @@ async def test_a_me_document_is_nobody_elses_also_through_forged_presses(engine:
             assert "Salary" not in _text(replies) and "secret" not in _text(replies), data
             assert bot.told(replies, bot.t("zh-Hans", "error.not_found")), data
         assert len(bot.api.documents(SUE)) == before
-        assert [r.deleted_at for r in await _documents(engine)] == [None, None]
+        assert [r.deleted_at for r in await _documents(engine)] == [None, None, None]
         assert bot.api.calls_to("sendPhoto") == [] or all(c.params.get("chat_id") != SUE
                                                            for c in bot.api.calls_to("sendPhoto"))
 

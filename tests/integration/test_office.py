@@ -126,6 +126,16 @@ async def test_documents_by_visibility_version_and_link(engine: AsyncEngine, clo
     assert [d.title for d in (await docs.search(ned, "chillers"))[0]] == ["Chiller spec"]
     with pytest.raises(NotFound):
         await docs.check_link(sue, LinkKind.OPPORTUNITY, deal.id)
+    # "@T2026-0001" and "@<project name>" on the filing line: the one the reader may see.
+    docs.link_finders = org.services.office.documents.link_finders
+    ticket = (await org.services.service.tickets.open(ned, acme.id, "Chiller leaks")).card.ticket
+    assert await docs.find_link(ned, ticket.number.lower()) == Link(LinkKind.TICKET, ticket.id,
+                                                                   f"{ticket.number} Chiller leaks")
+    assert await docs.find_link(sue, ticket.number) is None
+    project = await org.services.expenses.projects.create(ned, "Fab 18 install")
+    assert await docs.find_link(ned, "fab 18 INSTALL") == Link(LinkKind.PROJECT, project.project.id,
+                                                                "Fab 18 install")
+    assert await docs.find_link(ned, "Fab") is None  # a part of a name is not a link
 
     reviewer = await org.join(org.admin, 4105, "Rae", "reviewer", org.south)
     no_office = Actor(**{**reviewer.__dict__, "permissions": reviewer.permissions - {"office.use"}})
