@@ -29,6 +29,7 @@ from crm.core.events import MessageBus
 from crm.organisation.defaults import ensure_defaults
 from crm.services import Services
 from outbound.dispatch_wiring import Sinks
+from storage.chat_files import ChatFiles
 from storage.engine import create_engine
 from storage.ptb_persistence import SqlPersistence
 from storage.uow import SqlUnitOfWorkFactory
@@ -167,6 +168,7 @@ def build_application(
     app.bot_data["uow"] = runtime.services.uow
     app.bot_data["i18n"] = runtime.catalogs
     app.bot_data["settings"] = settings
+    app.bot_data["chat_files"] = ChatFiles(settings.data_dir)
     app.bot_data["commands"] = commands()
     handlers.register_first(app)
     for module in MODULES:  # Note: order matters — the registry's order is the handlers' order in group 0.

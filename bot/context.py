@@ -12,6 +12,7 @@ from crm.organisation.permissions import Actor
 if TYPE_CHECKING:
     from bot.i18n import Catalogs
     from bot.settings import Settings
+    from crm.core.files import ChatFileStore
     from crm.services import Services
     from handlers.core.menu import Command
 
@@ -41,6 +42,11 @@ class CrmContext(CallbackContext[ExtBot[None], dict[str, Any], dict[str, Any], d
     @property
     def settings(self) -> Settings:
         return self.bot_data["settings"]  # type: ignore[no-any-return]
+
+    @property
+    def files(self) -> ChatFileStore:
+        """Private copies of files sent in chat, under DATA_DIR (storage/chat_files.py)."""
+        return self.bot_data["chat_files"]  # type: ignore[no-any-return]
 
     def t(self, key: str, /, **params: Any) -> str:
         return self.i18n.t(self.locale, key, **params)

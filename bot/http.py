@@ -9,6 +9,7 @@ Routes:
   Both Twilio routes check ``X-Twilio-Signature`` first: a missing or wrong one gets 403 and nothing is stored;
   without TWILIO_AUTH_TOKEN and PUBLIC_BASE_URL to check it, they answer 503.
   Every body is read up to MAX_WEBHOOK_BYTES, counted as it arrives (a chunked body declares no length): 413.
+- ``GET /calendar/<token>.ics`` — a person's calendar feed (crm/office/calendar.py); 404 for any other token.
 - ``GET /healthz`` — the database answers; ``GET /metrics`` — Prometheus text.
 
 ``run(settings)`` is the whole `crmbot run` process: the bot (polling or webhook), the job queue and this server in
@@ -206,6 +207,14 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None, inbox: 
             return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "up", "bot": app.running})
 
+    async def calendar_feed(request: Request) -> Response:
+        # A token nobody holds (never made, reset, its person gone) is a plain 404: nothing tells them apart.
+        feed = await services.office.calendar.feed(str(request.path_params.get("token", "")))
+        if feed is None:
+            return PlainTextResponse("not found", status_code=404)
+        return Response(feed, media_type="text/calendar; charset=utf-8",
+                        headers={"Cache-Control": "private, max-age=300"})
+
     async def metrics_endpoint(request: Request) -> Response:
         async with services.uow(write=False) as uow:
             metrics.set_depth(await uow.messaging.outbox.depth())
@@ -216,6 +225,7 @@ def build_http_app(app: AnyApp, *, metrics: OutboxMetrics | None = None, inbox: 
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/twilio/sms", inbound_sms, methods=["POST"]),
         Route("/twilio/status", status_callback, methods=["POST"]),
+        Route("/calendar/{token}.ics", calendar_feed, methods=["GET"]),
     ]
     if settings.telegram_webhook:
         routes.append(Route("/telegram", telegram_webhook, methods=["POST"]))

@@ -18,6 +18,7 @@ from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
 from crm.hr.module import HrServices
 from crm.messaging.module import MessagingServices
+from crm.office.module import OfficeServices
 from crm.orders.module import OrdersServices
 from crm.organisation.module import OrganisationServices
 from crm.sales.module import SalesServices
@@ -46,4 +47,5 @@ class Services:
     service: ServiceServices
     competitors: CompetitorsServices
     hr: HrServices
+    office: OfficeServices
     digests: DigestsServices

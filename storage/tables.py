@@ -55,6 +55,14 @@ from storage.messaging.tables import (
     sms_topics,
 )
 from storage.metadata import metadata
+from storage.office.tables import (
+    office_calendar_feeds,
+    office_document_terms,
+    office_documents,
+    office_event_attendees,
+    office_event_reminders,
+    office_events,
+)
 from storage.orders.tables import order_counters, order_lines, orders, shipment_lines, shipments
 from storage.organisation.tables import (
     audit_log,
@@ -113,6 +121,12 @@ __all__ = [
     "kpi_targets",
     "leads",
     "metadata",
+    "office_calendar_feeds",
+    "office_document_terms",
+    "office_documents",
+    "office_event_attendees",
+    "office_event_reminders",
+    "office_events",
     "opportunities",
     "opportunity_competitors",
     "opportunity_losses",

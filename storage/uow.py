@@ -34,6 +34,7 @@ from storage.expenses.group import ExpensesRepositories
 from storage.followups.group import FollowUpRepositories
 from storage.hr.group import HrRepositories
 from storage.messaging.group import MessagingRepositories
+from storage.office.group import OfficeRepositories
 from storage.orders.group import OrdersRepositories
 from storage.organisation.group import OrganisationRepositories
 from storage.organisation.repositories import SqlAuditRepository
@@ -121,6 +122,10 @@ class SqlUnitOfWork:
     @property
     def hr(self) -> HrRepositories:
         return self._group("hr", HrRepositories)
+
+    @property
+    def office(self) -> OfficeRepositories:
+        return self._group("office", OfficeRepositories)
 
     @property
     def digests(self) -> DigestsRepositories:

@@ -17,6 +17,7 @@ from bot.modules import (
     followups,
     hr,
     messaging,
+    office,
     orders,
     organisation,
     sales,
@@ -40,6 +41,7 @@ MODULES: tuple[Module, ...] = (
     service.MODULE,
     competitors.MODULE,
     hr.MODULE,  # after every module that adds a KPI source
+    office.MODULE,
     digests.MODULE,  # last: every other module has added its digest sections
 )
 

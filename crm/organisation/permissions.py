@@ -83,6 +83,7 @@ OPERATIONS: tuple[str, ...] = (
     "hr.view",
     "hr.manage",
     "reviews.manage",
+    "office.use",
 )
 OPERATION_SET = frozenset(OPERATIONS)
 
@@ -138,6 +139,7 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
             "orders.cancel", "discounts.approve", "shipments.create", "invoices.issue", "payments.record",
             "contracts.manage", "projects.manage", "digests.receive", "tickets.create", "tickets.assign",
             "tickets.close", "intel.create", "competitors.manage", "hr.view", "hr.manage", "reviews.manage",
+            "office.use",
         ),
         _scopes(Scope.DEPARTMENT_TREE),
     ),
@@ -147,19 +149,20 @@ DEFAULT_ROLES: tuple[RoleTemplate, ...] = (
             "customers.view", "customers.create", "customers.edit", "customers.delete", "followups.*", "sales.view",
             "sales.create", "service.view", "service.create", "expenses.create", "sms.send", "email.send",
             "fax.send", "users.view", "quotes.create", "orders.create", "contracts.manage", "projects.manage",
-            "tickets.create", "intel.create",
+            "tickets.create", "intel.create", "office.use",
         ),
         _scopes(Scope.OWN, staff=Scope.DEPARTMENT),
     ),
     RoleTemplate(
         "reviewer",
-        _ops("customers.view", "sms.review", "users.view", "audit.view"),
+        _ops("customers.view", "sms.review", "users.view", "audit.view", "office.use"),
         _scopes(Scope.OWN, customers=Scope.ALL, communications=Scope.ALL, staff=Scope.ALL),
     ),
     RoleTemplate(
         "finance",
         _ops("customers.view", "sales.view", "sales.edit", "expenses.approve", "expenses.budget", "users.view",
-             "analytics.view", "prices.view_cost", "invoices.issue", "payments.record", "digests.receive"),
+             "analytics.view", "prices.view_cost", "invoices.issue", "payments.record", "digests.receive",
+             "office.use"),
         _scopes(Scope.ALL, followups=Scope.OWN, service=Scope.OWN, communications=Scope.OWN),
     ),
 )

@@ -3,19 +3,19 @@ what is sent again, the copy is what remains if Telegram forgets the file (or th
 
 from __future__ import annotations
 
-import os
 import secrets
-from pathlib import Path
 
 from telegram import Bot
+
+from crm.core.files import ChatFileStore
 
 FOLDER = "announcements"
 MAX_BYTES = 20 * 1024 * 1024  # the most a bot may download through getFile
 
 
-async def keep_copy(bot: Bot, data_dir: Path, file_id: str, suffix: str) -> str | None:
-    """Download the file and write it with mode 0600; its path relative to ``data_dir``, or None when Telegram
-    would not hand it over (the announcement keeps the file id)."""
+async def keep_copy(bot: Bot, files: ChatFileStore, file_id: str, suffix: str) -> str | None:
+    """Download the file and keep it (mode 0600, storage/chat_files.py); its path relative to DATA_DIR, or None
+    when Telegram would not hand it over (the announcement keeps the file id)."""
     try:
         file = await bot.get_file(file_id)
         if file.file_size is not None and file.file_size > MAX_BYTES:
@@ -23,11 +23,6 @@ async def keep_copy(bot: Bot, data_dir: Path, file_id: str, suffix: str) -> str 
         content = bytes(await file.download_as_bytearray())
     except Exception:  # the copy is a spare; the file id is what the announcement needs
         return None
-    folder = data_dir / FOLDER
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     safe = "".join(ch for ch in suffix if ch.isalnum())[:8]
     name = f"{secrets.token_hex(12)}.{safe}" if safe else secrets.token_hex(12)
-    fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
-    return f"{FOLDER}/{name}"
+    return files.write(f"{FOLDER}/{name}", content)

@@ -136,7 +136,7 @@ async def file_with_caption(update: Update, context: CrmContext) -> None:
         assert message_.document is not None
         name = message_.document.file_name or ""
         kind, file_id, suffix = AttachmentKind.DOCUMENT, message_.document.file_id, name.rpartition(".")[2]
-    path = await keep_copy(context.bot, context.settings.data_dir, file_id, suffix)
+    path = await keep_copy(context.bot, context.files, file_id, suffix)
     await _ask_audience(update, context, {**_draft(context), "body": body, "file_kind": kind.value,
                                           "file_id": file_id, "file_path": path})
 

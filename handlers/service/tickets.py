@@ -12,7 +12,6 @@ Buttons (ids only; every press reads again through the service, which checks per
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -349,8 +348,6 @@ async def listing_page(update: Update, context: CrmContext) -> None:
 
 # ---- photos, files and the visit check-in ---------------------------------------------------------------------
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
 
 
@@ -370,13 +367,9 @@ async def typed_at_attachment(update: Update, context: CrmContext) -> None:
 
 def _keep(context: CrmContext, ticket_id: int, name: str, content: bytes) -> str:
     """A private copy under DATA_DIR (0600): the Telegram file id may stop working one day."""
-    folder = Path(context.settings.data_dir) / "tickets" / str(ticket_id)
-    folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    relative = Path("tickets") / str(ticket_id) / f"{uuid.uuid4().hex}{Path(name).suffix[:10]}"
-    descriptor = os.open(Path(context.settings.data_dir) / relative, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(content)
-    return relative.as_posix()
+    suffix = "".join(ch for ch in Path(name).suffix[1:10] if ch.isalnum())
+    return context.files.write(f"tickets/{int(ticket_id)}/{uuid.uuid4().hex}{'.' + suffix if suffix else ''}",
+                               content)
 
 
 @flow.on_message(ATTACH)
@@ -410,7 +403,7 @@ async def sent_attachment(update: Update, context: CrmContext) -> None:
     try:
         card = await tickets.attach(actor, ticket_id, EntryKind.FILE, name, file_id=file_id, file_path=path)
     except DomainError:
-        (Path(context.settings.data_dir) / path).unlink(missing_ok=True)
+        context.files.remove(path)
         raise
     flow.end(context)
     await _show(update, context, card, context.t("service.attached"))

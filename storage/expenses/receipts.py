@@ -1,10 +1,12 @@
 """Receipt photos kept under DATA_DIR besides Telegram's copy (a file id stops working when the bot's token
-changes): one file per expense, ``0600`` in a ``0700`` folder, since receipts name people, places and cards."""
+changes): one file per expense, written by storage/chat_files.py (``0600`` in a ``0700`` folder), since
+receipts name people, places and cards."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from storage.chat_files import ChatFiles
 
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024  # Telegram's photos are well under this; anything larger is refused
 
@@ -16,23 +18,12 @@ class ReceiptTooLarge(ValueError):
 class ReceiptFiles:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        self.files = ChatFiles(folder.parent)
 
     def save(self, expense_id: int, data: bytes) -> str:
         if len(data) > MAX_RECEIPT_BYTES:
             raise ReceiptTooLarge(f"receipt of {len(data)} bytes")
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.folder, 0o700)  # mkdir's mode is reduced by the umask, and an existing folder keeps its own
-        name = f"expense-{int(expense_id)}.jpg"
-        path = self.folder / name
-        partial = path.with_suffix(".part")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(partial, path)  # a half-written file never takes the name
-        return f"{self.folder.name}/{name}"
+        return self.files.write(f"{self.folder.name}/expense-{int(expense_id)}.jpg", data)
 
     def read(self, relative: str) -> bytes:
-        return (self.folder.parent / relative).read_bytes()
+        return self.files.read(relative)

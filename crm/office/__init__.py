@@ -1,0 +1,1 @@
+"""My office: each person's documents, schedule and calendar feed (docs/office.md)."""

@@ -1,0 +1,98 @@
+"""My office's pure rules: what an /event line means in three languages, the .ics text (escaping, folding, the
+time zone), document search terms and copy names."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+
+from crm.core.errors import ValidationFailed
+from crm.customers.search_terms import query_terms
+from crm.office.documents import clean_draft, copy_name, document_terms
+from crm.office.ics import calendar, escape, fold, unfold
+from crm.office.model import Document, DocumentDraft, EventKind, FileKind, Link, LinkKind, ScheduleItem, Visibility
+from crm.office.schedule import parse_event_line
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=TAIPEI)  # a Thursday
+
+
+@pytest.mark.parametrize(("line", "kind", "starts", "title", "names"), [
+    ("meeting tomorrow 3pm budget review @Ned", EventKind.MEETING, datetime(2026, 11, 27, 15, 0), "budget review",
+     ("Ned",)),
+    ("明天下午3點 拜訪 台積電", EventKind.VISIT, datetime(2026, 11, 27, 15, 0), "台積電", ()),
+    ("会议 下周一 上午10点 周会 @小明 @Sue", EventKind.MEETING, datetime(2026, 11, 30, 10, 0), "周会", ("小明", "Sue")),
+    ("call friday 9:30 Acme about the quote", EventKind.CALL, datetime(2026, 11, 27, 9, 30), "Acme about the quote",
+     ()),
+    ("dentist 2026-12-03 14:00", None, None, None, None),  # no time first: not read as an event
+])
+def test_event_lines(line: str, kind: EventKind | None, starts: datetime | None, title: str | None,
+                     names: tuple[str, ...] | None) -> None:
+    if kind is None:
+        with pytest.raises(ValidationFailed):
+            parse_event_line(line, NOW)
+        return
+    parsed = parse_event_line(line, NOW)
+    assert (parsed.kind, parsed.starts_at.replace(tzinfo=None), parsed.title, parsed.names) == (kind, starts, title,
+                                                                                               names)
+    assert parsed.ends_at - parsed.starts_at == timedelta(hours=1)
+
+
+def test_a_leave_without_a_time_is_the_whole_day() -> None:
+    parsed = parse_event_line("請假 下週一", NOW)
+    assert parsed.kind is EventKind.LEAVE and parsed.title == "下週一"
+    assert (parsed.starts_at, parsed.ends_at) == (datetime(2026, 11, 30, tzinfo=TAIPEI),
+                                                  datetime(2026, 12, 1, tzinfo=TAIPEI))
+
+
+def test_ics_text_is_escaped_and_folded_without_splitting_a_character() -> None:
+    assert escape("a,b;c\\d\ne") == "a\\,b\\;c\\\\d\\ne"
+    long = "SUMMARY:" + "報價" * 40
+    folded = fold(long)
+    assert all(len(part.encode()) <= 75 for part in folded.split("\r\n"))
+    assert unfold(folded + "\r\n")[0] == long
+
+
+def test_the_feed_parses_back_with_its_zone_and_summer_time() -> None:
+    new_york = ZoneInfo("America/New_York")
+    now = datetime(2026, 10, 20, 12, 0, tzinfo=new_york)
+    items = [ScheduleItem(datetime(2026, 10, 30, 9, 0, tzinfo=new_york), datetime(2026, 10, 30, 10, 0,
+                                                                                   tzinfo=new_york),
+                          "Before, the change; back\\slash", "event-1", "meeting"),
+             ScheduleItem(datetime(2026, 11, 5, 9, 0, tzinfo=new_york), None, "After the change", "followup-2",
+                          "followup")]
+    text = calendar("Ned", new_york, items, now=now, start=now - timedelta(days=31), end=now + timedelta(days=60))
+    parsed = icalendar.Calendar.from_ical(text)
+    events = {str(e["UID"]): e for e in parsed.walk("VEVENT")}
+    assert str(events["event-1@crmbot"]["SUMMARY"]) == "Before, the change; back\\slash"
+    assert events["event-1@crmbot"].decoded("DTSTART") == items[0].starts_at
+    assert events["followup-2@crmbot"].decoded("DTSTART").utcoffset() == timedelta(hours=-5)
+    assert events["followup-2@crmbot"].decoded("DTEND") - events["followup-2@crmbot"].decoded("DTSTART") == \
+        timedelta(minutes=30)
+    zones = list(parsed.walk("VTIMEZONE"))
+    assert len(zones) == 1 and "TZOFFSETTO:-0500" in text and "TZOFFSETTO:-0400" in text
+    assert text.endswith("\r\n") and "\n" not in text.replace("\r\n", "")  # CRLF line ends only
+
+
+def test_document_terms_find_one_or_two_chinese_characters_tags_and_links() -> None:
+    draft = clean_draft(DocumentDraft("  2027  價目表 ", ("#報價", "報價", "Pricing")))
+    assert draft.title == "2027 價目表" and draft.tags == ("報價", "Pricing")
+    document = Document(1, 7, 1, draft.title, "2027 價目表", draft.tags, Visibility.ME, 1, True, "f", "list.pdf",
+                        "application/pdf", FileKind.DOCUMENT, 10, link=Link(LinkKind.CUSTOMER, 5, "台積電"))
+    terms = document_terms(document)
+    for query in ("#報價", "報價", "價", "台積", "#pricing", "2027"):
+        exact, prefixes = query_terms(query)
+        assert set(exact) <= terms and all(any(t.startswith(p) for t in terms) for p in prefixes), query
+    assert "l:customer:5" in terms
+    with pytest.raises(ValidationFailed):
+        clean_draft(DocumentDraft(" ", ()))
+
+
+def test_copy_names_keep_only_a_plain_extension() -> None:
+    assert copy_name(7, "報價單 2027.PDF") == "office/7.pdf"
+    assert copy_name(8, "../../etc/passwd") == "office/8"
+    assert copy_name(9, "x.tar.gz;rm -rf") == "office/9"
+    assert copy_name(10, "photo.jpg") == "office/10.jpg"
