@@ -97,7 +97,7 @@ def team_text(t: Translate, period: ReviewPeriod, people: Sequence[PersonKpis]) 
     head = t("hr.team_title", period=period_label(t, period))
     if not people:
         return head + "\n" + t("hr.team_empty")
-    rows = [t("hr.team_row", rank=i, name=p.name,
-              share="—" if p.attainment is None else f"{p.attainment}")
+    rows = [t("hr.team_row_no_target", rank=i, name=p.name) if p.attainment is None
+            else t("hr.team_row", rank=i, name=p.name, share=f"{p.attainment}")
             for i, p in enumerate(people, start=1)]
     return "\n".join([head, *rows])
