@@ -15,6 +15,7 @@ from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.quote_model import QuoteLine
 from storage.customers import tables as ct
+from storage.orders import rollup
 from storage.orders import tables as t
 from storage.organisation.repositories import scope_clause
 
@@ -56,6 +57,7 @@ class SqlOrderRepository:
             await self._c.execute(insert(t.order_lines), [
                 {**{name: getattr(line, name) for name in _LINE_FIELDS}, "order_id": new_id, "position": i,
                  "shipped": Decimal(0)} for i, line in enumerate(order.lines)])
+        await rollup.refresh(self._c, [(rollup.day_of(order.created_at), order.owner_id)])
         result = await self.get(new_id)
         assert result is not None
         return result
@@ -79,7 +81,22 @@ class SqlOrderRepository:
         await self._c.execute(select(t.orders.c.id).where(t.orders.c.id == order_id).with_for_update())
 
     async def update(self, order_id: int, **fields: Any) -> None:
+        """Change the order's row; the sales rollup's day of the order (and owner, before and after) is
+        recomputed in the same transaction."""
+        before = await self._rollup_key(order_id)
         await self._c.execute(update(t.orders).where(t.orders.c.id == order_id).values(**fields))
+        await self.refresh_rollup(order_id, before)
+
+    async def _rollup_key(self, order_id: int) -> rollup.Key | None:
+        o = t.orders.c
+        row = (await self._c.execute(select(o.created_at, o.owner_id).where(o.id == order_id))).first()
+        return (rollup.day_of(row.created_at), int(row.owner_id)) if row is not None else None
+
+    async def refresh_rollup(self, order_id: int, before: rollup.Key | None = None) -> None:
+        """Recompute the rollup where the order counts now (and counted before, when that was elsewhere): after
+        any change to the order or its lines."""
+        keys = [key for key in (before, await self._rollup_key(order_id)) if key is not None]
+        await rollup.refresh(self._c, keys)
 
     async def add_shipped(self, order_id: int, quantities: Mapping[int, Decimal]) -> None:
         ol = t.order_lines
