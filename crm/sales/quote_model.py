@@ -188,3 +188,14 @@ def effective_discount(lines: Sequence[QuoteLine], order_discount: Decimal, curr
     quoted = totals(lines, order_discount, currency)
     given = (gross - (quoted.subtotal - quoted.discount)) * HUNDRED / gross
     return max(given, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ExpiredQuote:
+    """A quote the daily expiry moved past its valid-until date, as its owner is told of it."""
+
+    id: int
+    number: str
+    owner_id: int
+    customer_name: str
+    valid_until: date

@@ -9,7 +9,7 @@ from crm.core.money import Money
 from crm.sales.discount_model import ApprovalStatus, DiscountApproval, Discounted
 from crm.sales.discounts import Clearance, Pending, Standing
 from crm.sales.pricing import round_money
-from crm.sales.quote_model import Quote, QuoteLine, QuoteStatus, line_amounts
+from crm.sales.quote_model import ExpiredQuote, Quote, QuoteLine, QuoteStatus, line_amounts
 from outbound.telegram_send import Button
 from views.core.text import short
 
@@ -146,3 +146,12 @@ def open_quotes_text(t: Translate, items: Sequence[tuple[int, str, str, str]]) -
     lines += [t("sales.card_quote_line", number=number, status=status_text(t, status), until=until)
               for _, number, status, until in items]
     return "\n".join(lines)
+
+
+def expired_message(t: Translate, quotes: Sequence[ExpiredQuote]) -> tuple[str, list[list[Button]]]:
+    """The owner's quotes the daily expiry moved past their valid-until date, each a button to its card."""
+    lines = [t("sales.quote_expired_title", count=len(quotes))]
+    lines += [t("sales.quote_expired_line", number=q.number, customer=q.customer_name,
+                valid_until=q.valid_until.isoformat()) for q in quotes]
+    rows = [[quote_button(q.id, q.number, QuoteStatus.EXPIRED.value, q.customer_name)] for q in quotes[:20]]
+    return "\n".join(lines), rows
