@@ -113,6 +113,7 @@ async def priced_lines(uow: OrdersUnitOfWork, customer: Customer, drafts: Sequen
         else:
             unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
         lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
+                               name_zh_hant=product.name_zh_hant, name_zh_hans=product.name_zh_hans,
                                quantity=clean_quantity(draft.quantity), unit_price=unit,
                                discount=clean_discount(draft.discount), tax_rate=product.tax_rate,
                                position=position))

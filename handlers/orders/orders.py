@@ -67,7 +67,7 @@ async def _load(context: CrmContext, order_id: int) -> OrderCard:
 
 
 def _render(context: CrmContext, card: OrderCard) -> tuple[str, Rows]:
-    return card_text(context.t, card), card_rows(context.t, actor_of(context), card)
+    return card_text(context.t, card, locale=context.locale), card_rows(context.t, actor_of(context), card)
 
 
 ORDER = EntityScreen("or", _load, _render)
@@ -78,7 +78,8 @@ order_card = require_actor("sales.view")(ORDER.card)
 @require_actor("sales.view")
 async def lines(update: Update, context: CrmContext) -> None:
     card = await _load(context, arg(update, 0))
-    await respond(update, context, all_lines_text(context.t, card), [[ORDER.back(context, card.order.id)]])
+    await respond(update, context, all_lines_text(context.t, card, locale=context.locale),
+                  [[ORDER.back(context, card.order.id)]])
 
 
 @require_actor("sales.view")
@@ -176,7 +177,8 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *,
                      ("➕", f"orn:q:{line.position}:{MORE}")])
     rows.append([(context.t("orders.btn_add"), "orn:add"), (context.t("orders.btn_when"), "orn:when")])
     rows.append([(context.t("common.cancel"), "orn:x")])
-    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.review_title")
+    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.review_title",
+                       locale=context.locale)
     await respond(update, context, text + "\n\n" + context.t("orders.review_hint"), rows, edit=edit)
 
 
@@ -188,7 +190,8 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any], o
     rows = [[(context.t("orders.btn_confirm"), "orn:ok")],
             [(context.t("orders.btn_edit"), "orn:rev"), (context.t("orders.btn_when"), "orn:when"),
              (context.t("common.cancel"), "orn:x")]]
-    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.confirm_title")
+    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.confirm_title",
+                       locale=context.locale)
     await respond(update, context, text, rows, edit=False)
 
 

@@ -56,7 +56,7 @@ def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
             return text
 
         text = t("orders.from_quote", quote=card.quote_number or "", number=card.order.number) + "\n\n" + \
-            card_text(t, card)
+            card_text(t, card, locale=owner.locale)
         delivery = await deliver(app.bot, owner.telegram_user_id, text, card_rows(t, owner, card))
         if delivery.outcome is not Outcome.SENT:
             log.warning("could not tell staff %s about order %s: %s", owner.staff_id, event.order_id, delivery.error)

@@ -32,7 +32,8 @@ from storage.customers import tables as ct
 from storage.organisation import tables as ot
 from storage.organisation.repositories import scope_clause
 
-_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
+_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position",
+                "name_zh_hant", "name_zh_hans")
 _OPEN = [status.value for status in OPEN]
 
 

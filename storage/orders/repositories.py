@@ -19,7 +19,8 @@ from storage.orders import rollup
 from storage.orders import tables as t
 from storage.organisation.repositories import scope_clause
 
-_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
+_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position",
+                "name_zh_hant", "name_zh_hans")
 
 
 def _order(row: Row[Any], lines: Sequence[Row[Any]]) -> Order:

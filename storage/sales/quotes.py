@@ -17,7 +17,8 @@ from storage.customers import tables as ct
 from storage.organisation.repositories import scope_clause
 from storage.sales import tables as t
 
-_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
+_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position",
+                "name_zh_hant", "name_zh_hans")
 
 
 def _line(row: Row[Any]) -> QuoteLine:

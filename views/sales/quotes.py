@@ -43,10 +43,12 @@ def status_text(t: Translate, status: QuoteStatus | str) -> str:
     return f"{STATUS_ICON[value]} " + t(f"sales.quote_status_{value.value}")
 
 
-def line_text(t: Translate, line: QuoteLine, order_discount: Decimal, currency: str) -> str:
+def line_text(t: Translate, line: QuoteLine, order_discount: Decimal, currency: str, *,
+              locale: str | None = None) -> str:
+    """One line, its name in ``locale`` (the reader's) when the product had one there."""
     amounts = line_amounts(line, order_discount, currency)
     discount = t("sales.quote_line_discount", discount=percent_text(line.discount)) if line.discount else ""
-    return t("sales.quote_line", sku=line.sku, name=line.name, quantity=f"{line.quantity.normalize():f}",
+    return t("sales.quote_line", sku=line.sku, name=line.name_in(locale), quantity=f"{line.quantity.normalize():f}",
              price=money_text(Money(line.unit_price, currency)), discount=discount,
              net=money_text(Money(amounts.net, currency)))
 
@@ -62,9 +64,9 @@ def totals_text(t: Translate, quote: Quote) -> list[str]:
     return lines
 
 
-def quote_body(t: Translate, quote: Quote) -> list[str]:
+def quote_body(t: Translate, quote: Quote, *, locale: str | None = None) -> list[str]:
     """The lines and the totals, as the card and the review show them."""
-    return [*(line_text(t, line, quote.order_discount, quote.currency) for line in quote.lines), "",
+    return [*(line_text(t, line, quote.order_discount, quote.currency, locale=locale) for line in quote.lines), "",
             *totals_text(t, quote)]
 
 

@@ -1,4 +1,5 @@
-"""orders: the sales analysis's rollup per UTC day and month (sales_rollup_orders, sales_rollup_lines), backfilled
+"""orders: the sales analysis's rollup per UTC day and month (sales_rollup_orders, sales_rollup_lines), backfilled;
+quote, order and invoice lines: the product's translated names
 
 Revision ID: 0027
 Revises: 0023
@@ -14,6 +15,8 @@ revision = '0027'
 down_revision = '0023'
 branch_labels = None
 depends_on = None
+
+LINE_TABLES = ('quote_lines', 'order_lines', 'invoice_lines')
 
 
 def upgrade() -> None:
@@ -48,9 +51,22 @@ def upgrade() -> None:
                               unique=False)
     # The orders taken so far, summed with the same statements the order repository runs on every change.
     backfill(op.get_bind())
+    # Lines keep the product's translated names beside the main name. A line made before gets the product's
+    # current translations only where its main name is still the product's: otherwise they may name something else.
+    for table in LINE_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('name_zh_hant', sa.String(length=200), nullable=True))
+            batch_op.add_column(sa.Column('name_zh_hans', sa.String(length=200), nullable=True))
+        for column in ('name_zh_hant', 'name_zh_hans'):
+            op.execute(f"UPDATE {table} SET {column} = (SELECT p.{column} FROM products p "
+                       f"WHERE p.id = {table}.product_id AND p.name = {table}.name)")
 
 
 def downgrade() -> None:
+    for table in LINE_TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('name_zh_hans')
+            batch_op.drop_column('name_zh_hant')
     for table in ('sales_rollup_lines', 'sales_rollup_orders'):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f'ix_{table}_unit_owner_id_start'))
