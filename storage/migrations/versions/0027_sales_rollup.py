@@ -49,8 +49,6 @@ def upgrade() -> None:
     with op.batch_alter_table('sales_rollup_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sales_rollup_lines_unit_owner_id_start'), ['unit', 'owner_id', 'start'],
                               unique=False)
-    # The orders taken so far, summed with the same statements the order repository runs on every change.
-    backfill(op.get_bind())
     # Lines keep the product's translated names beside the main name. A line made before gets the product's
     # current translations only where its main name is still the product's: otherwise they may name something else.
     for table in LINE_TABLES:
@@ -60,6 +58,8 @@ def upgrade() -> None:
         for column in ('name_zh_hant', 'name_zh_hans'):
             op.execute(f"UPDATE {table} SET {column} = (SELECT p.{column} FROM products p "
                        f"WHERE p.id = {table}.product_id AND p.name = {table}.name)")
+    # The orders taken so far, summed with the same statements the order repository runs on every change.
+    backfill(op.get_bind())
 
 
 def downgrade() -> None:
