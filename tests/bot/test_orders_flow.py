@@ -128,7 +128,7 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
         searched = await ned.text_of("螺丝")
         assert "符合“螺丝”的产品" in searched
         added = "\n".join(m.text or "" for m in await ned.press("A-100 螺丝起子"))
-        assert "A-100 Widget × 3" in added
+        assert "A-100 螺丝起子 × 3" in added
         await bot.services.sales.catalog.create(mias, ProductDraft(sku="C-1", name="Import", list_price=Decimal(5),
                                                                    currency="USD"))
         refused = await ned.text_of("C-1 x1")  # another currency: refused, the draft as it was
