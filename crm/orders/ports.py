@@ -48,6 +48,7 @@ class ShipmentRepository(Protocol):
     async def of_order(self, order_id: int) -> Sequence[Shipment]:
         """The order's shipments, oldest first."""
         ...
+    async def get(self, shipment_id: int) -> Shipment | None: ...
 
 
 class OrdersRepositories(Protocol):

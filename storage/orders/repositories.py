@@ -156,6 +156,13 @@ class SqlShipmentRepository:
                         shipped_at=shipment.shipped_at, by_staff_id=shipment.by_staff_id,
                         quantities=dict(shipment.quantities))
 
+    async def get(self, shipment_id: int) -> Shipment | None:
+        s = t.shipments
+        order_id = (await self._c.execute(select(s.c.order_id).where(s.c.id == shipment_id))).scalar()
+        if order_id is None:
+            return None
+        return next((x for x in await self.of_order(int(order_id)) if x.id == shipment_id), None)
+
     async def of_order(self, order_id: int) -> Sequence[Shipment]:
         s, sl = t.shipments, t.shipment_lines
         rows = (await self._c.execute(select(s).where(s.c.order_id == order_id).order_by(s.c.id))).all()

@@ -89,8 +89,9 @@ def card_text(t: Translate, card: OrderCard, *, locale: str | None = None) -> st
     parts += ["", *lines_text(t, order, limit=CARD_LINES, shipped=True, totals=totals, locale=locale), "",
               *totals_text(t, totals)]
     for shipment in card.shipments:
+        # "S<id>": the shipment's reference, e.g. for invoicing what it carried (`/invoice S12`).
         parts.append(t("orders.card_shipment", date=shipment.shipped_at.date().isoformat(),
-                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—"))
+                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—") + f" · S{shipment.id}")
     return "\n".join(parts)
 
 
@@ -119,8 +120,9 @@ def all_lines_text(t: Translate, card: OrderCard, *, locale: str | None = None) 
     order = card.order
     parts = [t("orders.lines_title", number=order.number), *lines_text(t, order, shipped=True, locale=locale)]
     for shipment in card.shipments:
+        # "S<id>": the shipment's reference, e.g. for invoicing what it carried (`/invoice S12`).
         parts.append(t("orders.card_shipment", date=shipment.shipped_at.date().isoformat(),
-                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—"))
+                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—") + f" · S{shipment.id}")
         for position, quantity in sorted(shipment.quantities.items()):
             sku = order.lines[position].sku if position < len(order.lines) else "?"
             parts.append(f"  · {sku} × {quantity_text(quantity)}")
