@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -62,6 +62,15 @@ class SqlOrderRepository:
         result = await self.get(new_id)
         assert result is not None
         return result
+
+    async def replace_lines(self, order_id: int, lines: Sequence[QuoteLine]) -> None:
+        """Only before anything was shipped; the caller updates the order's row after, which refreshes the
+        sales rollup."""
+        await self._c.execute(delete(t.order_lines).where(t.order_lines.c.order_id == order_id))
+        if lines:
+            await self._c.execute(insert(t.order_lines), [
+                {**{name: getattr(line, name) for name in _LINE_FIELDS}, "order_id": order_id, "position": i,
+                 "shipped": Decimal(0)} for i, line in enumerate(lines)])
 
     async def get(self, order_id: int) -> Order | None:
         o, ol = t.orders, t.order_lines
