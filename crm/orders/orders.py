@@ -298,26 +298,8 @@ class OrderService:
         now = self._clock.now()
         async with self._uow() as uow:
             await uow.orders.orders.lock(order_id)
-            before = await self._visible(uow, actor, order_id)
-            if before.status not in CANCELLABLE or any(before.shipped):
-                raise ValidationFailed("orders.error_status", status=before.status.value)
-            lines = before.lines
-            if drafts is not None:
-                customer = await visible_customer(uow, actor, before.customer_id)
-                kept = {line.product_id: line for line in before.lines}
-                priced = [replace(d, unit_price=kept[d.product_id].unit_price,
-                                  discount=d.discount or kept[d.product_id].discount)
-                          if d.unit_price is None and d.product_id in kept else d for d in drafts]
-                lines, currency = await priced_lines(uow, customer, priced)
-                if currency != before.currency:
-                    raise ValidationFailed("orders.error_currency", sku=lines[0].sku, currency=currency,
-                                           order_currency=before.currency)
-            delivery = before.delivery_date if isinstance(delivery_date, Keep) else self._delivery(actor,
-                                                                                                     delivery_date)
-            after = replace(before, lines=lines, shipped=tuple(Decimal(0) for _ in lines), delivery_date=delivery,
-                            updated_at=now)
-            after = replace(after, status=OrderStatus.CONFIRMED if await self._cleared(uow, after)
-                            else OrderStatus.PENDING_APPROVAL)
+            before, after = await self._edited(uow, actor, order_id, drafts, delivery_date)
+            lines, delivery = after.lines, after.delivery_date
             if drafts is not None:
                 await uow.orders.orders.replace_lines(order_id, lines)
             await uow.orders.orders.update(order_id, status=after.status.value, total=after.totals.total,
@@ -329,6 +311,38 @@ class OrderService:
             raise NotFound()
         await self.request_approval(actor, saved)
         return saved
+
+    async def preview_edit(self, actor: Actor, order_id: int, drafts: Sequence[LineDraft] | None = None, *,
+                           delivery_date: date | Keep | None = KEEP) -> Order:
+        """What ``edit`` would save, saving nothing (the chat's draft of an edit)."""
+        actor.require("orders.create")
+        async with self._uow(write=False) as uow:
+            return (await self._edited(uow, actor, order_id, drafts, delivery_date))[1]
+
+    async def _edited(self, uow: OrdersUnitOfWork, actor: Actor, order_id: int, drafts: Sequence[LineDraft] | None,
+                      delivery_date: date | Keep | None) -> tuple[Order, Order]:
+        """The order as it is and as the edit would make it (status included), nothing written."""
+        before = await self._visible(uow, actor, order_id)
+        if before.status not in CANCELLABLE or any(before.shipped):
+            raise ValidationFailed("orders.error_status", status=before.status.value)
+        lines = before.lines
+        if drafts is not None:
+            customer = await visible_customer(uow, actor, before.customer_id)
+            kept = {line.product_id: line for line in before.lines}
+            priced = [replace(d, unit_price=kept[d.product_id].unit_price,
+                              discount=d.discount or kept[d.product_id].discount)
+                      if d.unit_price is None and d.product_id in kept else d for d in drafts]
+            lines, currency = await priced_lines(uow, customer, priced)
+            if currency != before.currency:
+                raise ValidationFailed("orders.error_currency", sku=lines[0].sku, currency=currency,
+                                       order_currency=before.currency)
+        # A date kept as it was is not checked again: it may have passed since the order was taken.
+        unchanged = isinstance(delivery_date, Keep) or delivery_date == before.delivery_date
+        delivery = before.delivery_date if unchanged else self._delivery(actor, delivery_date)
+        after = replace(before, lines=lines, shipped=tuple(Decimal(0) for _ in lines), delivery_date=delivery,
+                        updated_at=self._clock.now())
+        cleared = await self._cleared(uow, after)
+        return before, replace(after, status=OrderStatus.CONFIRMED if cleared else OrderStatus.PENDING_APPROVAL)
 
     async def _cleared(self, uow: OrdersUnitOfWork, order: Order) -> bool:
         """Within the owner's limit, or within what an approval of this order already granted."""

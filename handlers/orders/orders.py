@@ -138,6 +138,9 @@ def _in_flow(context: CrmContext, *kinds: str) -> bool:
 
 
 async def _preview(context: CrmContext, draft: dict[str, Any]) -> Order:
+    if "editing" in draft:  # an order already taken: its prices are kept, the discount checked again
+        return await context.services.orders.orders.preview_edit(actor_of(context), int(draft["editing"]),
+                                                                  _drafts(draft), delivery_date=_delivery(draft))
     return await context.services.orders.orders.preview(actor_of(context), int(draft["customer_id"]),
                                                          _drafts(draft), delivery_date=_delivery(draft))
 
@@ -429,15 +432,35 @@ async def confirmed(update: Update, context: CrmContext) -> None:
     draft = _draft(context)
     if not _in_flow(context, CONFIRM) or not _lines(draft):
         raise DomainError("error.stale_button")
-    order = await context.services.orders.orders.create(actor_of(context), int(draft["customer_id"]),
-                                                        _drafts(draft), delivery_date=_delivery(draft))
+    if "editing" in draft:
+        order = await context.services.orders.orders.edit(actor_of(context), int(draft["editing"]),
+                                                          _drafts(draft), delivery_date=_delivery(draft))
+        note = context.t("orders.edited_pending" if order.status.value == "pending_approval" else "orders.edited",
+                         number=order.number)
+    else:
+        order = await context.services.orders.orders.create(actor_of(context), int(draft["customer_id"]),
+                                                            _drafts(draft), delivery_date=_delivery(draft))
+        note = context.t("orders.created_pending" if order.status.value == "pending_approval"
+                         else "orders.created", number=order.number)
     flow.abandon(context)
-    note = context.t("orders.created_pending" if order.status.value == "pending_approval" else "orders.created",
-                     number=order.number)
     requested = await context.services.orders.orders.request_approval(actor_of(context), order)
     if requested is not None:  # beyond the taker's limit: the approvers are asked now
         note += "\n" + await ask_approvers(context, requested)
     await ORDER.show(update, context, order.id, note=note, edit=False)
+
+
+@require_actor("orders.create")
+async def edit_order(update: Update, context: CrmContext) -> None:
+    """✏️ Edit order on the card: the order's lines and delivery date become a draft (the same ➖ ➕ 🗑, ➕ Product
+    and 📅 steps as a new order); confirming saves them onto the order. Only before anything is shipped."""
+    actor = actor_of(context)
+    card = await context.services.orders.orders.card(actor, arg(update, 0))
+    order = card.order
+    await context.services.orders.orders.preview_edit(actor, order.id)  # refused now if it cannot be edited
+    draft = {"customer_id": order.customer_id, "customer_name": card.customer_name, "editing": order.id,
+             "lines": [[line.product_id, str(line.quantity)] for line in order.lines],
+             "delivery": order.delivery_date.isoformat() if order.delivery_date else None}
+    await _review(update, context, draft, edit=False)
 
 
 @require_actor("orders.create")

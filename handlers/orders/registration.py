@@ -78,7 +78,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("or", {
         "open": od.open_order, "card": od.order_card, "lines": od.lines, "ship": od.ship_all, "part": od.ship_part,
         "dlv": od.delivered, "cxl": od.cancel_order, "apv": od.approve_discount, "rej": od.reject_discount,
-        "list": od.orders,
+        "list": od.orders, "edit": od.edit_order,
     }))
     app.add_handlers(_buttons("ors", {
         "q": od.ship_quantity, "next": od.ship_next, "none": od.no_tracking, "go": od.ship_go, "x": od.ship_cancel,

@@ -108,6 +108,8 @@ def card_rows(t: Translate, actor: Actor, card: OrderCard) -> Rows:
     last: list[Button] = []
     if len(order.lines) > CARD_LINES or card.shipments:
         last.append((t("orders.btn_lines"), f"or:lines:{order.id}"))
+    if order.status in CANCELLABLE and actor.can("orders.create"):  # nothing shipped yet: may still change
+        last.append((t("orders.btn_edit_order"), f"or:edit:{order.id}"))
     if order.status in CANCELLABLE and actor.can("orders.cancel"):
         last.append((t("orders.btn_cancel_order"), f"or:cxl:{order.id}"))
     if last:
