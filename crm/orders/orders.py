@@ -337,8 +337,10 @@ class OrderService:
                 raise ValidationFailed("orders.error_currency", sku=lines[0].sku, currency=currency,
                                        order_currency=before.currency)
         # A date kept as it was is not checked again: it may have passed since the order was taken.
-        unchanged = isinstance(delivery_date, Keep) or delivery_date == before.delivery_date
-        delivery = before.delivery_date if unchanged else self._delivery(actor, delivery_date)
+        if isinstance(delivery_date, Keep) or delivery_date == before.delivery_date:
+            delivery = before.delivery_date
+        else:
+            delivery = self._delivery(actor, delivery_date)
         after = replace(before, lines=lines, shipped=tuple(Decimal(0) for _ in lines), delivery_date=delivery,
                         updated_at=self._clock.now())
         cleared = await self._cleared(uow, after)
