@@ -16,6 +16,7 @@ from crm.billing.receivables import (
     PaymentsReceivedSection,
     ReceivablesService,
 )
+from crm.billing.shipment_source import ShipmentSource
 from crm.customers.module import CustomersServices
 from crm.organisation.module import OrganisationServices
 from handlers.billing import registration
@@ -37,6 +38,7 @@ def build(wiring: Wiring) -> BillingServices:
                               terms_days=settings.payment_terms_days, company_name=settings.company_name,
                               company_address=_address_lines(settings.company_address))
     invoices.sources.add(OrderSource())  # an order's lines still to invoice (crm/billing/order_source.py)
+    invoices.sources.add(ShipmentSource())  # what a shipment carried, never invoiced twice with its order's
     return BillingServices(
         invoices=invoices,
         payments=PaymentService(uow, clock),

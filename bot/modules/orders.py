@@ -60,5 +60,6 @@ MODULE = Module(
         Command("sales", "orders.cmd_sales", "sales.view"),
     ),
     handlers=(registration.register,),
-    tables=(tables.orders, tables.order_lines, tables.order_counters, tables.shipments, tables.shipment_lines),
+    tables=(tables.orders, tables.order_lines, tables.order_counters, tables.shipments, tables.shipment_lines,
+            tables.sales_rollup_orders, tables.sales_rollup_lines),
 )

@@ -18,6 +18,7 @@ from crm.sales import subscribers
 from crm.sales.catalog import CatalogService
 from crm.sales.digest import PipelineDigestSection
 from crm.sales.discounts import DiscountService
+from crm.sales.expiry import QuoteExpiryService
 from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
 from crm.sales.opportunities import OpportunityService
@@ -29,7 +30,7 @@ from crm.sales.stale import StaleService
 from handlers.core.menu import Command
 from handlers.sales import registration
 from outbound.quote_pdf import ReportlabQuoteRenderer
-from scheduler.sales import stale
+from scheduler.sales import expiry, stale
 from storage.customers.spreadsheets import SpreadsheetFiles
 from storage.offloop import worker_beside
 from storage.sales import tables
@@ -60,6 +61,7 @@ def build(wiring: Wiring) -> SalesServices:
         quotes=quotes,
         discounts=discounts,
         quote_sending=QuoteSending(quotes, wiring.need(MessagingServices).messaging),
+        expiry=QuoteExpiryService(wiring.uow, wiring.clock, default_timezone=settings.default_timezone),
     )
 
 
@@ -87,7 +89,7 @@ MODULE = Module(
         Command("discountlimit", "sales.cmd_discountlimit", "roles.manage"),
     ),
     handlers=(registration.register,),
-    jobs=(stale.register,),
+    jobs=(stale.register, expiry.register),
     tables=(tables.product_categories, tables.products, tables.product_search_terms, tables.customer_prices,
             tables.opportunity_stages, tables.opportunities, tables.quotes, tables.quote_lines, tables.quote_counters,
             tables.role_discount_limits, tables.discount_approvals),

@@ -11,6 +11,7 @@ same transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,7 +37,7 @@ from crm.customers.model import Customer
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_sku
-from crm.sales.quote_model import LineDraft, QuoteLine, clean_discount, clean_quantity, totals
+from crm.sales.quote_model import LineDraft, QuoteLine, clean_discount, clean_quantity, named_in, totals
 from crm.sales.quotes import priced_lines
 
 PAGE = 8
@@ -279,7 +280,8 @@ class InvoiceService:
         """The invoice as a PDF (file name, bytes), with the company header; ``labels`` in the reader's
         language."""
         card = await self.card(actor, invoice_id)
-        document = InvoiceDocument(self._company[0], self._company[1], card.invoice, card.customer_name, labels)
+        invoice = replace(card.invoice, lines=named_in(card.invoice.lines, actor.locale))  # the reader's language
+        document = InvoiceDocument(self._company[0], self._company[1], invoice, card.customer_name, labels)
         return f"{card.invoice.number}.pdf", self._documents.invoice_pdf(document)
 
     # ---- voiding ---------------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from crm.orders.ports import OrdersUnitOfWork
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount
+from crm.sales.discount_model import ApprovalStatus
 from crm.sales.discounts import Decided, DiscountService, Requested, limit_of
 from crm.sales.model import Product
 from crm.sales.prices import active_product, read_tier_discounts
@@ -56,6 +57,13 @@ from crm.sales.pricing import price_for, round_money
 from crm.sales.quote_model import MAX_LINES, LineDraft, QuoteLine, clean_discount, clean_quantity
 
 PAGE = 8
+
+
+class Keep:
+    """The delivery date left as it is (``OrderService.edit``); None clears it."""
+
+
+KEEP = Keep()
 ORDERS_TOPIC = "orders"  # the transactional SMS topic "Order updates" (crm/messaging/subscriptions.py)
 
 
@@ -113,6 +121,7 @@ async def priced_lines(uow: OrdersUnitOfWork, customer: Customer, drafts: Sequen
         else:
             unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
         lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
+                               name_zh_hant=product.name_zh_hant, name_zh_hans=product.name_zh_hans,
                                quantity=clean_quantity(draft.quantity), unit_price=unit,
                                discount=clean_discount(draft.discount), tax_rate=product.tax_rate,
                                position=position))
@@ -275,6 +284,75 @@ class OrderService:
         # when nobody could be told (the chat asks ``request_approval`` for the approvers to push to).
         await self.request_approval(actor, order)
         return order
+
+    # ---- editing before shipment ------------------------------------------------------------------------------
+
+    async def edit(self, actor: Actor, order_id: int, drafts: Sequence[LineDraft] | None = None, *,
+                   delivery_date: date | Keep | None = KEEP) -> Order:
+        """Change a taken order's lines, quantities or delivery date before anything is shipped (confirmed or
+        waiting for approval). A product already on the order keeps its price and discount unless others are
+        given; a new one is priced by the rules. The discount is checked again: beyond the owner's limit and
+        beyond what was approved, the order waits for approval (asked at once); within it, it is confirmed.
+        Audited with the order before and after."""
+        actor.require("orders.create")
+        now = self._clock.now()
+        async with self._uow() as uow:
+            await uow.orders.orders.lock(order_id)
+            before, after = await self._edited(uow, actor, order_id, drafts, delivery_date)
+            lines, delivery = after.lines, after.delivery_date
+            if drafts is not None:
+                await uow.orders.orders.replace_lines(order_id, lines)
+            await uow.orders.orders.update(order_id, status=after.status.value, total=after.totals.total,
+                                           delivery_date=delivery, updated_at=now)
+            await audit.record(uow, actor.staff_id, "edit", "order", order_id, auditable(before), auditable(after))
+            saved = await uow.orders.orders.get(order_id)
+            await uow.commit()
+        if saved is None:
+            raise NotFound()
+        await self.request_approval(actor, saved)
+        return saved
+
+    async def preview_edit(self, actor: Actor, order_id: int, drafts: Sequence[LineDraft] | None = None, *,
+                           delivery_date: date | Keep | None = KEEP) -> Order:
+        """What ``edit`` would save, saving nothing (the chat's draft of an edit)."""
+        actor.require("orders.create")
+        async with self._uow(write=False) as uow:
+            return (await self._edited(uow, actor, order_id, drafts, delivery_date))[1]
+
+    async def _edited(self, uow: OrdersUnitOfWork, actor: Actor, order_id: int, drafts: Sequence[LineDraft] | None,
+                      delivery_date: date | Keep | None) -> tuple[Order, Order]:
+        """The order as it is and as the edit would make it (status included), nothing written."""
+        before = await self._visible(uow, actor, order_id)
+        if before.status not in CANCELLABLE or any(before.shipped):
+            raise ValidationFailed("orders.error_status", status=before.status.value)
+        lines = before.lines
+        if drafts is not None:
+            customer = await visible_customer(uow, actor, before.customer_id)
+            kept = {line.product_id: line for line in before.lines}
+            priced = [replace(d, unit_price=kept[d.product_id].unit_price,
+                              discount=d.discount or kept[d.product_id].discount)
+                      if d.unit_price is None and d.product_id in kept else d for d in drafts]
+            lines, currency = await priced_lines(uow, customer, priced)
+            if currency != before.currency:
+                raise ValidationFailed("orders.error_currency", sku=lines[0].sku, currency=currency,
+                                       order_currency=before.currency)
+        # A date kept as it was is not checked again: it may have passed since the order was taken.
+        if isinstance(delivery_date, Keep) or delivery_date == before.delivery_date:
+            delivery = before.delivery_date
+        else:
+            delivery = self._delivery(actor, delivery_date)
+        after = replace(before, lines=lines, shipped=tuple(Decimal(0) for _ in lines), delivery_date=delivery,
+                        updated_at=self._clock.now())
+        cleared = await self._cleared(uow, after)
+        return before, replace(after, status=OrderStatus.CONFIRMED if cleared else OrderStatus.PENDING_APPROVAL)
+
+    async def _cleared(self, uow: OrdersUnitOfWork, order: Order) -> bool:
+        """Within the owner's limit, or within what an approval of this order already granted."""
+        if not await self._over_limit(uow, order):
+            return True
+        latest = await uow.sales.discount_approvals.latest(KIND, order.id)
+        return (latest is not None and latest.status is ApprovalStatus.APPROVED
+                and latest.percent >= order_discount(order))
 
     # ---- approval, cancelling --------------------------------------------------------------------------------
 

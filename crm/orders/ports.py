@@ -12,6 +12,7 @@ from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
 from crm.orders.report_model import GroupSum, ProductFacts, ProductSum
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.ports import SalesUnitOfWork
+from crm.sales.quote_model import QuoteLine
 
 
 class OrderRepository(Protocol):
@@ -24,6 +25,9 @@ class OrderRepository(Protocol):
         ...
     async def id_of(self, number: str) -> int | None:
         """The live order with this number (``O2026-0001``), if any."""
+        ...
+    async def replace_lines(self, order_id: int, lines: Sequence[QuoteLine]) -> None:
+        """The order's lines, all new (only before anything was shipped: shipped quantities start at 0)."""
         ...
     async def lock(self, order_id: int) -> None:
         """Keep concurrent writers of this order waiting until the caller's transaction ends."""
@@ -48,6 +52,7 @@ class ShipmentRepository(Protocol):
     async def of_order(self, order_id: int) -> Sequence[Shipment]:
         """The order's shipments, oldest first."""
         ...
+    async def get(self, shipment_id: int) -> Shipment | None: ...
 
 
 class OrdersRepositories(Protocol):

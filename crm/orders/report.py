@@ -160,13 +160,14 @@ def _top(rows: list[BreakdownRow], top: int | None) -> tuple[BreakdownRow, ...]:
 
 
 async def compute(uow: OrdersUnitOfWork, actor: Actor, period: SalesPeriod, locale: str, none_label: str,
-                  top: int | None) -> SalesReport:
+                  top: int | None, *, figures: SalesFigures | None = None) -> SalesReport:
+    """The report; ``figures`` other sums than the unit of work's (the benchmark's raw-rows baseline)."""
     zone = ZoneInfo(actor.timezone)
     scope = actor.scope_filter("sales")
     with_cost = actor.can("prices.view_cost")
     start, end = _midnight(period.since, zone), _midnight(period.before, zone)
     before_start = _midnight(period.previous_since, zone)
-    figures = uow.orders.figures
+    figures = figures or uow.orders.figures
     now = {c: (r, n) for c, r, n in await figures.totals(scope, start, end)}
     then = {c: (r, n) for c, r, n in await figures.totals(scope, before_start, start)}
     zero = (Decimal("0.00"), 0)

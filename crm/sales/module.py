@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from crm.sales.catalog import CatalogService
 from crm.sales.discounts import DiscountService
+from crm.sales.expiry import QuoteExpiryService
 from crm.sales.importing import ProductImportService
 from crm.sales.opportunities import OpportunityService
 from crm.sales.prices import PriceService
@@ -28,3 +29,4 @@ class SalesServices:
     stages: StageService  # editing the pipeline's stages
     discounts: DiscountService  # limits and approvals; kinds of record join through ``discounts.subjects``
     quote_sending: QuoteSending  # the PDF to the customer by e-mail or fax
+    expiry: QuoteExpiryService  # sent quotes past their valid-until date, and telling their owners

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -12,7 +12,7 @@ from crm.organisation.permissions import ScopeFilter
 from crm.sales.discount_model import DiscountApproval
 from crm.sales.model import Category, CustomerPrice, Product
 from crm.sales.opportunity_model import Opportunity, Stage
-from crm.sales.quote_model import Quote, QuoteDocument, QuoteLine
+from crm.sales.quote_model import ExpiredQuote, Quote, QuoteDocument, QuoteLine
 
 
 class CategoryRepository(Protocol):
@@ -129,6 +129,16 @@ class QuoteRepository(Protocol):
                        ) -> Sequence[tuple[int, str, str, str]]:
         """(id, number, status, valid-until ISO date) of the customer's live draft and sent quotes the scope
         allows, newest first."""
+        ...
+    async def sent_before(self, day: date) -> Sequence[tuple[int, int, date]]:
+        """(id, owner id, valid-until) of the live sent quotes valid until before ``day``."""
+        ...
+    async def expire(self, quote_id: int, at: datetime) -> bool:
+        """Sent → expired; False when the quote is no longer sent (another process expired it, or the
+        customer answered)."""
+        ...
+    async def expired_since(self, since: datetime) -> Sequence[ExpiredQuote]:
+        """The live quotes that became expired at or after ``since``."""
         ...
 
 

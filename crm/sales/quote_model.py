@@ -8,11 +8,12 @@ what a customer adds up on the printed quote is what the quote says.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
+from crm.core import locales
 from crm.core.errors import ValidationFailed
 from crm.core.money import Money
 from crm.sales.pricing import HUNDRED, parse_percent, round_money
@@ -63,6 +64,20 @@ class QuoteLine:
     discount: Decimal  # percent off this line
     tax_rate: Decimal  # percent, the product's at the time of quoting
     position: int = 0
+    # The product's translated names, copied with the main name (None: none then, or a line from before them).
+    name_zh_hant: str | None = None
+    name_zh_hans: str | None = None
+
+    def name_in(self, locale: str | None) -> str:
+        """The line's name in the reader's language, falling back to the main name."""
+        translated = {locales.ZH_HANT: self.name_zh_hant, locales.ZH_HANS: self.name_zh_hans}.get(locale or "")
+        return translated or self.name
+
+
+def named_in(lines: Sequence[QuoteLine], locale: str | None) -> tuple[QuoteLine, ...]:
+    """The lines with the main name replaced by the one in ``locale``: for documents (PDFs) laid out from
+    ``name``."""
+    return tuple(replace(line, name=line.name_in(locale)) for line in lines)
 
 
 @dataclass(frozen=True)
@@ -188,3 +203,14 @@ def effective_discount(lines: Sequence[QuoteLine], order_discount: Decimal, curr
     quoted = totals(lines, order_discount, currency)
     given = (gross - (quoted.subtotal - quoted.discount)) * HUNDRED / gross
     return max(given, Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class ExpiredQuote:
+    """A quote the daily expiry moved past its valid-until date, as its owner is told of it."""
+
+    id: int
+    number: str
+    owner_id: int
+    customer_name: str
+    valid_until: date

@@ -41,6 +41,7 @@ from crm.sales.quote_model import (
     QuoteStatus,
     clean_discount,
     clean_quantity,
+    named_in,
     quote_number,
 )
 
@@ -142,6 +143,7 @@ async def priced_lines(uow: SalesUnitOfWork, customer: Customer,
         else:
             unit = round_money(replace(product.price, amount=clean_amount(draft.unit_price, "list_price"))).amount
         lines.append(QuoteLine(product_id=product.id, sku=product.sku, name=product.name,
+                               name_zh_hant=product.name_zh_hant, name_zh_hans=product.name_zh_hans,
                                quantity=clean_quantity(draft.quantity), unit_price=unit,
                                discount=clean_discount(draft.discount), tax_rate=product.tax_rate,
                                position=position))
@@ -295,6 +297,7 @@ class QuoteService:
     async def pdf(self, actor: Actor, quote_id: int, labels: Mapping[str, str]) -> tuple[str, bytes]:
         """The quote as a PDF (file name, bytes), with the company header; ``labels`` in the reader's language."""
         card = await self.card(actor, quote_id)
-        document = QuoteDocument(self._company[0], self._company[1], card.quote, card.customer_name,
+        quote = replace(card.quote, lines=named_in(card.quote.lines, actor.locale))  # the reader's language
+        document = QuoteDocument(self._company[0], self._company[1], quote, card.customer_name,
                                  card.quote.created_at.date(), labels)
         return f"{card.quote.number}.pdf", self._documents.quote_pdf(document)

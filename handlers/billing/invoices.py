@@ -93,7 +93,7 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any]) ->
     _keep(context, draft)
     flow.ask(context, f"{KIND}.review", expects="button", buttons=("bn:",), owns=(DRAFT_KEY,))
     text = "\n".join([context.t("billing.check_invoice", name=words(draft["customer_name"])),
-                      *lines_text(context.t, invoice),
+                      *lines_text(context.t, invoice, locale=context.locale),
                       context.t("billing.check_due", due=invoice.due_date.isoformat())])
     rows: Rows = [[(context.t("billing.btn_issue"), "bn:issue"), (context.t("billing.btn_due"), "bn:due")],
                   [(context.t("common.cancel"), "bn:cancel")]]
@@ -245,7 +245,7 @@ async def _show(update: Update, context: CrmContext, invoice_id: int, note: str 
                 edit: bool | None = None) -> None:
     actor = actor_of(context)
     card = await context.services.billing.invoices.card(actor, invoice_id)
-    text = card_text(context.t, card, local_today(context))
+    text = card_text(context.t, card, local_today(context), locale=context.locale)
     rows = invoice_rows(context.t, card.invoice, may_pay=actor.can("payments.record"),
                         may_void=actor.can("invoices.issue"))
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)

@@ -67,7 +67,7 @@ async def _load(context: CrmContext, order_id: int) -> OrderCard:
 
 
 def _render(context: CrmContext, card: OrderCard) -> tuple[str, Rows]:
-    return card_text(context.t, card), card_rows(context.t, actor_of(context), card)
+    return card_text(context.t, card, locale=context.locale), card_rows(context.t, actor_of(context), card)
 
 
 ORDER = EntityScreen("or", _load, _render)
@@ -78,7 +78,8 @@ order_card = require_actor("sales.view")(ORDER.card)
 @require_actor("sales.view")
 async def lines(update: Update, context: CrmContext) -> None:
     card = await _load(context, arg(update, 0))
-    await respond(update, context, all_lines_text(context.t, card), [[ORDER.back(context, card.order.id)]])
+    await respond(update, context, all_lines_text(context.t, card, locale=context.locale),
+                  [[ORDER.back(context, card.order.id)]])
 
 
 @require_actor("sales.view")
@@ -137,6 +138,9 @@ def _in_flow(context: CrmContext, *kinds: str) -> bool:
 
 
 async def _preview(context: CrmContext, draft: dict[str, Any]) -> Order:
+    if "editing" in draft:  # an order already taken: its prices are kept, the discount checked again
+        return await context.services.orders.orders.preview_edit(actor_of(context), int(draft["editing"]),
+                                                                  _drafts(draft), delivery_date=_delivery(draft))
     return await context.services.orders.orders.preview(actor_of(context), int(draft["customer_id"]),
                                                          _drafts(draft), delivery_date=_delivery(draft))
 
@@ -176,7 +180,8 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *,
                      ("➕", f"orn:q:{line.position}:{MORE}")])
     rows.append([(context.t("orders.btn_add"), "orn:add"), (context.t("orders.btn_when"), "orn:when")])
     rows.append([(context.t("common.cancel"), "orn:x")])
-    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.review_title")
+    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.review_title",
+                       locale=context.locale)
     await respond(update, context, text + "\n\n" + context.t("orders.review_hint"), rows, edit=edit)
 
 
@@ -188,7 +193,8 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any], o
     rows = [[(context.t("orders.btn_confirm"), "orn:ok")],
             [(context.t("orders.btn_edit"), "orn:rev"), (context.t("orders.btn_when"), "orn:when"),
              (context.t("common.cancel"), "orn:x")]]
-    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.confirm_title")
+    text = review_text(context.t, order, str(draft["customer_name"]), title="orders.confirm_title",
+                       locale=context.locale)
     await respond(update, context, text, rows, edit=False)
 
 
@@ -426,15 +432,35 @@ async def confirmed(update: Update, context: CrmContext) -> None:
     draft = _draft(context)
     if not _in_flow(context, CONFIRM) or not _lines(draft):
         raise DomainError("error.stale_button")
-    order = await context.services.orders.orders.create(actor_of(context), int(draft["customer_id"]),
-                                                        _drafts(draft), delivery_date=_delivery(draft))
+    if "editing" in draft:
+        order = await context.services.orders.orders.edit(actor_of(context), int(draft["editing"]),
+                                                          _drafts(draft), delivery_date=_delivery(draft))
+        note = context.t("orders.edited_pending" if order.status.value == "pending_approval" else "orders.edited",
+                         number=order.number)
+    else:
+        order = await context.services.orders.orders.create(actor_of(context), int(draft["customer_id"]),
+                                                            _drafts(draft), delivery_date=_delivery(draft))
+        note = context.t("orders.created_pending" if order.status.value == "pending_approval"
+                         else "orders.created", number=order.number)
     flow.abandon(context)
-    note = context.t("orders.created_pending" if order.status.value == "pending_approval" else "orders.created",
-                     number=order.number)
     requested = await context.services.orders.orders.request_approval(actor_of(context), order)
     if requested is not None:  # beyond the taker's limit: the approvers are asked now
         note += "\n" + await ask_approvers(context, requested)
     await ORDER.show(update, context, order.id, note=note, edit=False)
+
+
+@require_actor("orders.create")
+async def edit_order(update: Update, context: CrmContext) -> None:
+    """✏️ Edit order on the card: the order's lines and delivery date become a draft (the same ➖ ➕ 🗑, ➕ Product
+    and 📅 steps as a new order); confirming saves them onto the order. Only before anything is shipped."""
+    actor = actor_of(context)
+    card = await context.services.orders.orders.card(actor, arg(update, 0))
+    order = card.order
+    await context.services.orders.orders.preview_edit(actor, order.id)  # refused now if it cannot be edited
+    draft = {"customer_id": order.customer_id, "customer_name": card.customer_name, "editing": order.id,
+             "lines": [[line.product_id, str(line.quantity)] for line in order.lines],
+             "delivery": order.delivery_date.isoformat() if order.delivery_date else None}
+    await _review(update, context, draft, edit=False)
 
 
 @require_actor("orders.create")

@@ -56,7 +56,7 @@ def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
             return text
 
         text = t("orders.from_quote", quote=card.quote_number or "", number=card.order.number) + "\n\n" + \
-            card_text(t, card)
+            card_text(t, card, locale=owner.locale)
         delivery = await deliver(app.bot, owner.telegram_user_id, text, card_rows(t, owner, card))
         if delivery.outcome is not Outcome.SENT:
             log.warning("could not tell staff %s about order %s: %s", owner.staff_id, event.order_id, delivery.error)
@@ -78,7 +78,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("or", {
         "open": od.open_order, "card": od.order_card, "lines": od.lines, "ship": od.ship_all, "part": od.ship_part,
         "dlv": od.delivered, "cxl": od.cancel_order, "apv": od.approve_discount, "rej": od.reject_discount,
-        "list": od.orders,
+        "list": od.orders, "edit": od.edit_order,
     }))
     app.add_handlers(_buttons("ors", {
         "q": od.ship_quantity, "next": od.ship_next, "none": od.no_tracking, "go": od.ship_go, "x": od.ship_cancel,

@@ -315,7 +315,8 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *,
     t = context.t
     limit = await context.services.sales.discounts.my_limit(actor_of(context))
     lines = [t("sales.quote_check"), t("sales.quote_card_customer", name=draft["customer_name"]), "",
-             *quote_body(t, quote), "", t("sales.quote_card_valid_until", date=quote.valid_until.isoformat())]
+             *quote_body(t, quote, locale=context.locale), "",
+             t("sales.quote_card_valid_until", date=quote.valid_until.isoformat())]
     if quote.discount_percent:
         over = limit is not None and quote.discount_percent > limit
         lines.append(t("sales.quote_check_over" if over else "sales.quote_check_discount",

@@ -71,7 +71,7 @@ def _render(context: CrmContext, shown: Shown) -> tuple[str, Rows]:
              t("sales.quote_card_status", status=status_text(t, quote.status)),
              t("sales.quote_card_owner", name=shown.card.owner_name),
              t("sales.quote_card_valid_until", date=quote.valid_until.isoformat()), "",
-             *quote_body(t, quote)]
+             *quote_body(t, quote, locale=context.locale)]
     if quote.discount_percent or shown.standing.clearance is not Clearance.WITHIN:
         lines += ["", standing_text(t, shown.standing)]
     rows: Rows = [[(t("sales.btn_quote_pdf"), f"qt:pdf:{quote.id}")]]

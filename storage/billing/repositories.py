@@ -35,7 +35,8 @@ from storage.prepared import Probe
 
 _CUSTOMER_HAS_INVOICES = Probe(t.invoices.c.customer_id)  # the customer card's "owed" (storage/prepared.py)
 
-_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
+_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position",
+                "name_zh_hant", "name_zh_hans")
 _OPEN = [status.value for status in OPEN]
 
 

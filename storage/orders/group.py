@@ -8,7 +8,7 @@ from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.orders.report import SqlSalesFigures
+from storage.orders.report import RollupSalesFigures, SqlSalesFigures
 from storage.orders.repositories import SqlOrderRepository, SqlShipmentRepository
 
 
@@ -29,4 +29,10 @@ class OrdersRepositories:
 
     @cached_property
     def figures(self) -> SqlSalesFigures:
+        """The sales analysis's sums, from the rollup kept by ``orders`` (docs/orders.md, "The rollup")."""
+        return RollupSalesFigures(self._conn)
+
+    @cached_property
+    def raw_figures(self) -> SqlSalesFigures:
+        """The same sums from the orders and lines themselves: what the rollup is checked against."""
         return SqlSalesFigures(self._conn)

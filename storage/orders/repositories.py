@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -15,13 +15,15 @@ from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.quote_model import QuoteLine
 from storage.customers import tables as ct
+from storage.orders import rollup
 from storage.orders import tables as t
 from storage.organisation.repositories import scope_clause
 from storage.prepared import Probe
 
 _CUSTOMER_HAS_ORDERS = Probe(t.orders.c.customer_id)  # the customer card's last orders (storage/prepared.py)
 
-_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
+_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position",
+                "name_zh_hant", "name_zh_hans")
 
 
 def _order(row: Row[Any], lines: Sequence[Row[Any]]) -> Order:
@@ -59,9 +61,19 @@ class SqlOrderRepository:
             await self._c.execute(insert(t.order_lines), [
                 {**{name: getattr(line, name) for name in _LINE_FIELDS}, "order_id": new_id, "position": i,
                  "shipped": Decimal(0)} for i, line in enumerate(order.lines)])
+        await rollup.refresh(self._c, [(rollup.day_of(order.created_at), order.owner_id)])
         result = await self.get(new_id)
         assert result is not None
         return result
+
+    async def replace_lines(self, order_id: int, lines: Sequence[QuoteLine]) -> None:
+        """Only before anything was shipped; the caller updates the order's row after, which refreshes the
+        sales rollup."""
+        await self._c.execute(delete(t.order_lines).where(t.order_lines.c.order_id == order_id))
+        if lines:
+            await self._c.execute(insert(t.order_lines), [
+                {**{name: getattr(line, name) for name in _LINE_FIELDS}, "order_id": order_id, "position": i,
+                 "shipped": Decimal(0)} for i, line in enumerate(lines)])
 
     async def get(self, order_id: int) -> Order | None:
         o, ol = t.orders, t.order_lines
@@ -82,7 +94,22 @@ class SqlOrderRepository:
         await self._c.execute(select(t.orders.c.id).where(t.orders.c.id == order_id).with_for_update())
 
     async def update(self, order_id: int, **fields: Any) -> None:
+        """Change the order's row; the sales rollup's day of the order (and owner, before and after) is
+        recomputed in the same transaction."""
+        before = await self._rollup_key(order_id)
         await self._c.execute(update(t.orders).where(t.orders.c.id == order_id).values(**fields))
+        await self.refresh_rollup(order_id, before)
+
+    async def _rollup_key(self, order_id: int) -> rollup.Key | None:
+        o = t.orders.c
+        row = (await self._c.execute(select(o.created_at, o.owner_id).where(o.id == order_id))).first()
+        return (rollup.day_of(row.created_at), int(row.owner_id)) if row is not None else None
+
+    async def refresh_rollup(self, order_id: int, before: rollup.Key | None = None) -> None:
+        """Recompute the rollup where the order counts now (and counted before, when that was elsewhere): after
+        any change to the order or its lines."""
+        keys = [key for key in (before, await self._rollup_key(order_id)) if key is not None]
+        await rollup.refresh(self._c, keys)
 
     async def add_shipped(self, order_id: int, quantities: Mapping[int, Decimal]) -> None:
         ol = t.order_lines
@@ -142,6 +169,13 @@ class SqlShipmentRepository:
         return Shipment(id=new_id, order_id=shipment.order_id, carrier=shipment.carrier, tracking=shipment.tracking,
                         shipped_at=shipment.shipped_at, by_staff_id=shipment.by_staff_id,
                         quantities=dict(shipment.quantities))
+
+    async def get(self, shipment_id: int) -> Shipment | None:
+        s = t.shipments
+        order_id = (await self._c.execute(select(s.c.order_id).where(s.c.id == shipment_id))).scalar()
+        if order_id is None:
+            return None
+        return next((x for x in await self.of_order(int(order_id)) if x.id == shipment_id), None)
 
     async def of_order(self, order_id: int) -> Sequence[Shipment]:
         s, sl = t.shipments, t.shipment_lines

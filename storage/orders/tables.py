@@ -3,7 +3,7 @@ counter per year, shipments and their lines."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Date, ForeignKey, Index, Integer, String, Table
 
 from storage.metadata import metadata
 from storage.sales.tables import priced_line_columns, year_counter
@@ -59,4 +59,37 @@ shipment_lines = Table(
     Column("position", Integer, nullable=False),
     Column("quantity", ExactDecimal(), nullable=False),
     Index(None, "shipment_id"),
+)
+
+# The sales analysis's rollup (docs/orders.md, "The rollup"): the counted orders' sums per UTC day (unit "d") and
+# per UTC month (unit "m", ``start`` its first day), per owner — and, for the lines, also for everyone at once
+# (``owner_id`` 0: what a reader who sees everything reads). Kept by the order repository in the transaction of every
+# change, so a quarter's report sums a few thousand rows instead of a quarter of a million lines. Money in integer
+# cents and quantities in ten-thousandths, each order or line rounded first exactly as the report's SQL over the raw
+# rows does, so both give the same figures.
+sales_rollup_orders = Table(
+    "sales_rollup_orders",
+    metadata,
+    Column("unit", String(1), primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("customer_id", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("cents", BigInteger, nullable=False),  # the orders' totals
+    Column("orders", Integer, nullable=False),
+    Index(None, "unit", "owner_id", "start"),
+)
+
+sales_rollup_lines = Table(
+    "sales_rollup_lines",
+    metadata,
+    Column("unit", String(1), primary_key=True),
+    Column("start", Date, primary_key=True),
+    Column("owner_id", Integer, primary_key=True),
+    Column("product_id", Integer, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("cents", BigInteger, nullable=False),  # the lines' amounts after discounts, before tax
+    Column("quantity", BigInteger, nullable=False),  # × 10,000
+    Column("lines", Integer, nullable=False),
+    Index(None, "unit", "owner_id", "start"),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
@@ -11,14 +12,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm.organisation.permissions import ScopeFilter
-from crm.sales.quote_model import Quote, QuoteLine, QuoteStatus
+from crm.sales.quote_model import ExpiredQuote, Quote, QuoteLine, QuoteStatus
 from storage.customers import tables as ct
 from storage.organisation.repositories import scope_clause
 from storage.prepared import Probe
 from storage.sales import tables as t
 
 _CUSTOMER_HAS_QUOTES = Probe(t.quotes.c.customer_id)  # the customer card's open quotes (storage/prepared.py)
-_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position")
+_LINE_FIELDS = ("product_id", "sku", "name", "quantity", "unit_price", "discount", "tax_rate", "position",
+                "name_zh_hant", "name_zh_hans")
 
 
 def _line(row: Row[Any]) -> QuoteLine:
@@ -101,3 +103,23 @@ class SqlQuoteRepository:
                    scope_clause(scope, q.c.owner_id))
             .order_by(q.c.id.desc()).limit(limit))
         return [(int(r.id), r.number, r.status, r.valid_until.isoformat()) for r in rows]
+
+    async def sent_before(self, day: date) -> Sequence[tuple[int, int, date]]:
+        q = t.quotes.c
+        rows = await self._c.execute(select(q.id, q.owner_id, q.valid_until).where(
+            q.status == QuoteStatus.SENT.value, q.deleted_at.is_(None), q.valid_until < day).order_by(q.id))
+        return [(int(r.id), int(r.owner_id), r.valid_until) for r in rows]
+
+    async def expire(self, quote_id: int, at: datetime) -> bool:
+        q = t.quotes
+        done = await self._c.execute(update(q).where(q.c.id == quote_id, q.c.status == QuoteStatus.SENT.value)
+                                     .values(status=QuoteStatus.EXPIRED.value, updated_at=at).returning(q.c.id))
+        return done.first() is not None
+
+    async def expired_since(self, since: datetime) -> Sequence[ExpiredQuote]:
+        q, c = t.quotes, ct.customers
+        rows = await self._c.execute(
+            select(q.c.id, q.c.number, q.c.owner_id, c.c.name, q.c.valid_until).join(c, c.c.id == q.c.customer_id)
+            .where(q.c.status == QuoteStatus.EXPIRED.value, q.c.deleted_at.is_(None), q.c.updated_at >= since)
+            .order_by(q.c.id))
+        return [ExpiredQuote(int(r.id), r.number, int(r.owner_id), r.name, r.valid_until) for r in rows]

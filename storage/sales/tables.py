@@ -153,6 +153,9 @@ def priced_line_columns(parent: str) -> list[SchemaItem]:
         Column("unit_price", ExactDecimal(), nullable=False),
         Column("discount", ExactDecimal(), nullable=False),
         Column("tax_rate", ExactDecimal(), nullable=False),
+        # The product's translated names when the line was made (docs/sales.md, "Line names").
+        Column("name_zh_hant", String(200), nullable=True),
+        Column("name_zh_hans", String(200), nullable=True),
         Index(None, f"{parent}_id", "position"),
     ]
 

@@ -123,11 +123,12 @@ async def test_simplified_chinese_guided_order_with_edits_and_cancel(engine: Asy
         drafted = await ned.text_of("A-100 x2")
         assert "订单草稿" in drafted and "× 2" in drafted
         assert "× 3" in "\n".join(m.text or "" for m in await ned.press("➕"))
-        assert "A-100 Widget × 2" in "\n".join(m.text or "" for m in await ned.press("➖"))
+        # The line is named in the reader's language (the product has a Simplified Chinese name).
+        assert "A-100 螺丝起子 × 2" in "\n".join(m.text or "" for m in await ned.press("➖"))
         searched = await ned.text_of("螺丝")
         assert "符合“螺丝”的产品" in searched
         added = "\n".join(m.text or "" for m in await ned.press("A-100 螺丝起子"))
-        assert "A-100 Widget × 3" in added
+        assert "A-100 螺丝起子 × 3" in added
         await bot.services.sales.catalog.create(mias, ProductDraft(sku="C-1", name="Import", list_price=Decimal(5),
                                                                    currency="USD"))
         refused = await ned.text_of("C-1 x1")  # another currency: refused, the draft as it was

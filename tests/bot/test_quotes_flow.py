@@ -217,7 +217,7 @@ async def test_one_message_quote_in_traditional_chinese(engine: AsyncEngine, clo
 
         echoed = await nat.text_of("/quote 台積電 a-100＊3、B-20×12")
         assert "請確認報價內容" in echoed and "客戶：台積電" in echoed
-        assert "A-100 Widget × 3 @ TWD 99.99 = TWD 299.97" in echoed and "B-20 Bolt × 12" in echoed
+        assert "A-100 螺絲起子 × 3 @ TWD 99.99 = TWD 299.97" in echoed and "B-20 Bolt × 12" in echoed
         assert "總計：TWD 472.47" in echoed and "有效期限：2026-12-26" in echoed
         assert await _count_quotes(engine) == 0
         card = _text(await nat.press("✅ 建立報價單"))
@@ -259,7 +259,7 @@ async def test_browsing_categories_in_simplified_chinese(engine: AsyncEngine, cl
         await fang.text_of("250")
         await fang.press("✅ 加入报价")
         review = _text(await fang.press("▶️ 查看报价"))
-        assert "S-1 Screw × 250 @ TWD 2.00 = TWD 500.00" in review and "总计：TWD 500.00" in review
+        assert "S-1 螺丝钉 × 250 @ TWD 2.00 = TWD 500.00" in review and "总计：TWD 500.00" in review
         assert "已创建报价单" in _text(await fang.press("✅ 创建报价单"))
 
 
@@ -297,10 +297,11 @@ async def test_a_draft_survives_a_restart_and_cancel_drops_it(engine: AsyncEngin
 
 # ---- the card ----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("language", "title", "total"), [("en", "Quotation", "Total"), ("zh-hant", "報價單", "總計"),
-                                                          ("zh-hans", "报价单", "总计")])
+@pytest.mark.parametrize(("language", "title", "total", "name"), [
+    ("en", "Quotation", "Total", "Widget"), ("zh-hant", "報價單", "總計", "螺絲起子"),
+    ("zh-hans", "报价单", "总计", "螺丝起子")])
 async def test_the_pdf_comes_to_the_rep_in_their_language(engine: AsyncEngine, clock: ManualClock, language: str,
-                                                           title: str, total: str) -> None:
+                                                           title: str, total: str, name: str) -> None:
     async with quote_bot(engine, clock) as bot:
         admin = await _admin(bot)
         rep_chat, rep = await _member(bot, NED, "Ned", "rep", language)
@@ -311,7 +312,8 @@ async def test_the_pdf_comes_to_the_rep_in_their_language(engine: AsyncEngine, c
         [document] = bot.api.documents(rep_chat.user)
         assert document.filename == f"{quote.number}.pdf" and document.content.startswith(b"%PDF")
         text = _pdf_text(document.content)
-        for expected in (title, total, quote.number, "台積電", "A-100", "Widget", "測試股份有限公司", "台北市信義區"):
+        # The line's name too is in the reader's language.
+        for expected in (title, total, quote.number, "台積電", "A-100", name, "測試股份有限公司", "台北市信義區"):
             assert expected in text, expected
 
 

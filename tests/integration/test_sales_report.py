@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
@@ -62,11 +62,12 @@ async def _sales(engine: AsyncEngine, clock: ManualClock) -> Sales:
     cora = (await customers.create(mia, CustomerDraft(name="Cora"), force=True)).id
     orders = org.services.orders.orders
 
-    async def order(at: datetime, actor: Actor, customer: int, widgets: int, bolts: int) -> int:
+    async def order(at: datetime, actor: Actor, customer: int, widgets: int, bolts: int,
+                    discount: Decimal = Decimal(0)) -> int:
         clock.set(at)
         lines = [LineDraft(product_id=widget.id, quantity=D(widgets))] if widgets else []
         lines += [LineDraft(product_id=bolt.id, quantity=D(bolts))] if bolts else []
-        return (await orders.create(actor, customer, lines)).id
+        return (await orders.create(actor, customer, lines, order_discount=discount)).id
 
     # October (the period before): 2 widgets = 199.98 + tax 10.00 = 209.98.
     await order(datetime(2026, 10, 10, 4, tzinfo=UTC), ned, acme, 2, 0)
@@ -79,9 +80,11 @@ async def _sales(engine: AsyncEngine, clock: ManualClock) -> Sales:
     # Neither counts: one cancelled, one waiting for a discount approval.
     cancelled = await order(datetime(2026, 11, 15, 4, tzinfo=UTC), ned, acme, 5, 0)
     await orders.cancel(mia, cancelled, "changed their mind")
-    waiting = await order(datetime(2026, 11, 16, 4, tzinfo=UTC), ned, acme, 7, 0)
-    async with engine.begin() as conn:
-        await conn.execute(update(t.orders).where(t.orders.c.id == waiting).values(status="pending_approval"))
+    # 15 % is beyond a rep's limit: the order waits for a manager.
+    waiting = await order(datetime(2026, 11, 16, 4, tzinfo=UTC), ned, acme, 7, 0, D(15))
+    async with engine.connect() as conn:
+        status = (await conn.execute(select(t.orders.c.status).where(t.orders.c.id == waiting))).scalar_one()
+    assert status == "pending_approval"
     # December: outside.
     await order(datetime(2026, 12, 1, 4, tzinfo=UTC), ned, acme, 9, 0)
     clock.set(datetime(2026, 12, 2, 2, tzinfo=UTC))

@@ -31,9 +31,10 @@ def status_text(t: Translate, invoice: Invoice, today: date) -> str:
     return text
 
 
-def lines_text(t: Translate, invoice: Invoice) -> list[str]:
+def lines_text(t: Translate, invoice: Invoice, *, locale: str | None = None) -> list[str]:
+    """The lines, each name in ``locale`` (the reader's) when the product had one there, and the totals."""
     totals = invoice.totals
-    rows = [t("billing.line", sku=html.escape(line.sku), name=html.escape(line.name),
+    rows = [t("billing.line", sku=html.escape(line.sku), name=html.escape(line.name_in(locale)),
               quantity=f"{line.quantity.normalize():f}", price=money(line.unit_price, invoice.currency),
               amount=money(amounts.net, invoice.currency))
             for line, amounts in zip(invoice.lines, totals.lines, strict=True)]
@@ -42,13 +43,13 @@ def lines_text(t: Translate, invoice: Invoice) -> list[str]:
     return rows
 
 
-def card_text(t: Translate, card: InvoiceCard, today: date) -> str:
+def card_text(t: Translate, card: InvoiceCard, today: date, *, locale: str | None = None) -> str:
     invoice = card.invoice
     lines = [t("billing.card_title", number=invoice.number),
              t("billing.card_customer", name=html.escape(card.customer_name)),
              t("billing.card_owner", name=html.escape(card.owner_name)),
              t("billing.card_dates", issued=invoice.issue_date.isoformat(), due=invoice.due_date.isoformat()),
-             *lines_text(t, invoice),
+             *lines_text(t, invoice, locale=locale),
              t("billing.card_balance", paid=money(invoice.paid, invoice.currency),
                balance=money(invoice.outstanding, invoice.currency)),
              t("billing.card_status", status=status_text(t, invoice, today))]

@@ -30,9 +30,11 @@ def status_text(t: Translate, status: OrderStatus) -> str:
     return f"{STATUS_ICON[status]} " + t(f"orders.status_{status.value}")
 
 
-def line_text(t: Translate, index: int, line: QuoteLine, net: Decimal, currency: str) -> str:
+def line_text(t: Translate, index: int, line: QuoteLine, net: Decimal, currency: str, *,
+              locale: str | None = None) -> str:
+    """One line, its name in ``locale`` (the reader's) when the product had one there."""
     discount = t("orders.line_discount", percent=quantity_text(line.discount)) if line.discount else ""
-    return t("orders.line", n=index, sku=line.sku, name=line.name, quantity=quantity_text(line.quantity),
+    return t("orders.line", n=index, sku=line.sku, name=line.name_in(locale), quantity=quantity_text(line.quantity),
              price=money_text(Money(line.unit_price, currency)), discount=discount,
              net=money_text(Money(net, currency)))
 
@@ -47,12 +49,12 @@ def totals_text(t: Translate, totals: Totals) -> list[str]:
 
 
 def lines_text(t: Translate, order: Order, *, limit: int | None = None, shipped: bool = False,
-               totals: Totals | None = None) -> list[str]:
+               totals: Totals | None = None, locale: str | None = None) -> list[str]:
     totals = totals or order.totals
     shown = order.lines if limit is None else order.lines[:limit]
     out: list[str] = []
     for line, amounts in zip(shown, totals.lines, strict=False):
-        out.append(line_text(t, line.position + 1, line, amounts.net, order.currency))
+        out.append(line_text(t, line.position + 1, line, amounts.net, order.currency, locale=locale))
         if shipped and order.shipped_of(line.position):
             out.append(t("orders.line_shipped", shipped=quantity_text(order.shipped_of(line.position)),
                          quantity=quantity_text(line.quantity)))
@@ -61,18 +63,19 @@ def lines_text(t: Translate, order: Order, *, limit: int | None = None, shipped:
     return out
 
 
-def review_text(t: Translate, order: Order, customer_name: str, *, title: str) -> str:
+def review_text(t: Translate, order: Order, customer_name: str, *, title: str, locale: str | None = None) -> str:
     """A draft or an echo: what would be saved, with prices and totals."""
     delivery = order.delivery_date.isoformat() if order.delivery_date else t("orders.no_date")
     totals = order.totals
-    parts = [t(title), t("orders.card_customer", name=customer_name), *lines_text(t, order, totals=totals), "",
-             *totals_text(t, totals), t("orders.card_delivery", date=delivery)]
+    parts = [t(title), t("orders.card_customer", name=customer_name),
+             *lines_text(t, order, totals=totals, locale=locale), "", *totals_text(t, totals),
+             t("orders.card_delivery", date=delivery)]
     if order.status is OrderStatus.PENDING_APPROVAL:
         parts.append(t("orders.needs_approval"))
     return "\n".join(parts)
 
 
-def card_text(t: Translate, card: OrderCard) -> str:
+def card_text(t: Translate, card: OrderCard, *, locale: str | None = None) -> str:
     order = card.order
     delivery = order.delivery_date.isoformat() if order.delivery_date else t("orders.no_date")
     parts = [t("orders.card_title", number=order.number), status_text(t, order.status),
@@ -83,10 +86,12 @@ def card_text(t: Translate, card: OrderCard) -> str:
     if order.cancel_reason:
         parts.append(t("orders.card_reason", reason=order.cancel_reason))
     totals = order.totals
-    parts += ["", *lines_text(t, order, limit=CARD_LINES, shipped=True, totals=totals), "", *totals_text(t, totals)]
+    parts += ["", *lines_text(t, order, limit=CARD_LINES, shipped=True, totals=totals, locale=locale), "",
+              *totals_text(t, totals)]
     for shipment in card.shipments:
+        # "S<id>": the shipment's reference, e.g. for invoicing what it carried (`/invoice S12`).
         parts.append(t("orders.card_shipment", date=shipment.shipped_at.date().isoformat(),
-                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—"))
+                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—") + f" · S{shipment.id}")
     return "\n".join(parts)
 
 
@@ -103,6 +108,8 @@ def card_rows(t: Translate, actor: Actor, card: OrderCard) -> Rows:
     last: list[Button] = []
     if len(order.lines) > CARD_LINES or card.shipments:
         last.append((t("orders.btn_lines"), f"or:lines:{order.id}"))
+    if order.status in CANCELLABLE and actor.can("orders.create"):  # nothing shipped yet: may still change
+        last.append((t("orders.btn_edit_order"), f"or:edit:{order.id}"))
     if order.status in CANCELLABLE and actor.can("orders.cancel"):
         last.append((t("orders.btn_cancel_order"), f"or:cxl:{order.id}"))
     if last:
@@ -111,12 +118,13 @@ def card_rows(t: Translate, actor: Actor, card: OrderCard) -> Rows:
     return rows
 
 
-def all_lines_text(t: Translate, card: OrderCard) -> str:
+def all_lines_text(t: Translate, card: OrderCard, *, locale: str | None = None) -> str:
     order = card.order
-    parts = [t("orders.lines_title", number=order.number), *lines_text(t, order, shipped=True)]
+    parts = [t("orders.lines_title", number=order.number), *lines_text(t, order, shipped=True, locale=locale)]
     for shipment in card.shipments:
+        # "S<id>": the shipment's reference, e.g. for invoicing what it carried (`/invoice S12`).
         parts.append(t("orders.card_shipment", date=shipment.shipped_at.date().isoformat(),
-                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—"))
+                       carrier=shipment.carrier or "—", tracking=shipment.tracking or "—") + f" · S{shipment.id}")
         for position, quantity in sorted(shipment.quantities.items()):
             sku = order.lines[position].sku if position < len(order.lines) else "?"
             parts.append(f"  · {sku} × {quantity_text(quantity)}")

@@ -9,7 +9,7 @@ from crm.core.money import Money
 from crm.sales.discount_model import ApprovalStatus, DiscountApproval, Discounted
 from crm.sales.discounts import Clearance, Pending, Standing
 from crm.sales.pricing import round_money
-from crm.sales.quote_model import Quote, QuoteLine, QuoteStatus, line_amounts
+from crm.sales.quote_model import ExpiredQuote, Quote, QuoteLine, QuoteStatus, line_amounts
 from outbound.telegram_send import Button
 from views.core.text import short
 
@@ -43,10 +43,12 @@ def status_text(t: Translate, status: QuoteStatus | str) -> str:
     return f"{STATUS_ICON[value]} " + t(f"sales.quote_status_{value.value}")
 
 
-def line_text(t: Translate, line: QuoteLine, order_discount: Decimal, currency: str) -> str:
+def line_text(t: Translate, line: QuoteLine, order_discount: Decimal, currency: str, *,
+              locale: str | None = None) -> str:
+    """One line, its name in ``locale`` (the reader's) when the product had one there."""
     amounts = line_amounts(line, order_discount, currency)
     discount = t("sales.quote_line_discount", discount=percent_text(line.discount)) if line.discount else ""
-    return t("sales.quote_line", sku=line.sku, name=line.name, quantity=f"{line.quantity.normalize():f}",
+    return t("sales.quote_line", sku=line.sku, name=line.name_in(locale), quantity=f"{line.quantity.normalize():f}",
              price=money_text(Money(line.unit_price, currency)), discount=discount,
              net=money_text(Money(amounts.net, currency)))
 
@@ -62,9 +64,9 @@ def totals_text(t: Translate, quote: Quote) -> list[str]:
     return lines
 
 
-def quote_body(t: Translate, quote: Quote) -> list[str]:
+def quote_body(t: Translate, quote: Quote, *, locale: str | None = None) -> list[str]:
     """The lines and the totals, as the card and the review show them."""
-    return [*(line_text(t, line, quote.order_discount, quote.currency) for line in quote.lines), "",
+    return [*(line_text(t, line, quote.order_discount, quote.currency, locale=locale) for line in quote.lines), "",
             *totals_text(t, quote)]
 
 
@@ -146,3 +148,12 @@ def open_quotes_text(t: Translate, items: Sequence[tuple[int, str, str, str]]) -
     lines += [t("sales.card_quote_line", number=number, status=status_text(t, status), until=until)
               for _, number, status, until in items]
     return "\n".join(lines)
+
+
+def expired_message(t: Translate, quotes: Sequence[ExpiredQuote]) -> tuple[str, list[list[Button]]]:
+    """The owner's quotes the daily expiry moved past their valid-until date, each a button to its card."""
+    lines = [t("sales.quote_expired_title", count=len(quotes))]
+    lines += [t("sales.quote_expired_line", number=q.number, customer=q.customer_name,
+                valid_until=q.valid_until.isoformat()) for q in quotes]
+    rows = [[quote_button(q.id, q.number, QuoteStatus.EXPIRED.value, q.customer_name)] for q in quotes[:20]]
+    return "\n".join(lines), rows

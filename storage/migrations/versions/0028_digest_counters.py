@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0028'
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 
