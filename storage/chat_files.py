@@ -25,7 +25,7 @@ def safe_name(name: str) -> str:
     characters with its extension kept; "file" when nothing is left."""
     base = unicodedata.normalize("NFKC", name).replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C")
-    base = _UNSAFE.sub("_", base).lstrip(".").strip("_") or "file"
+    base = _UNSAFE.sub("_", base).lstrip("._").rstrip("_") or "file"
     if len(base) > NAME_LIMIT:
         stem, dot, ext = base.rpartition(".")
         ext = ext[:10] if dot and stem else ""
