@@ -17,6 +17,7 @@ from crm.hr.model import PeriodKind
 from crm.hr.periods import parse_code
 from crm.organisation.identity import TelegramIdentity
 from storage import tables as t
+from storage.orders import rollup
 from tests.support.org import make_org
 
 Q4 = parse_code("q20264")
@@ -44,6 +45,8 @@ async def _seed(engine: AsyncEngine, rex: int, sam: int) -> None:
             await conn.execute(insert(t.orders).values(
                 number=f"O-{n}", customer_id=customer, owner_id=owner, currency=currency, status=status,
                 order_discount=Decimal(0), total=Decimal(total), created_at=_utc(at), updated_at=_utc(at)))
+        # Written around the order repository: the sales rollup is rebuilt as migration 0027 does.
+        await rollup.backfill_async(conn)
         invoice_ids = []
         for n, (owner, currency) in enumerate(((rex, "TWD"), (sam, "TWD"), (rex, "USD"))):
             invoice_ids.append((await conn.execute(insert(t.invoices).values(
