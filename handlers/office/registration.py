@@ -37,5 +37,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     opportunity_extras.add(app, docs.opportunity_button)
     ticket_extras.add(app, docs.ticket_button)
     app.add_handlers(_buttons("ofe", {"save": sch.save, "cancel": sch.cancel, "acc": sch.accept,
-                                      "dec": sch.decline, "del": sch.delete, "rst": sch.restore}))
+                                      "dec": sch.decline, "del": sch.delete, "rst": sch.restore,
+                                      "open": sch.open_event, "ed": sch.ask_edit,
+                                      "esave": sch.save_edit, "ecancel": sch.cancel_edit}))
     app.add_handlers(_buttons("ofs", {"d": sch.day_page, "w": sch.week_page, "img": sch.week_image}))
