@@ -150,6 +150,14 @@ async def test_an_event_changed_from_its_card_attendees_told_and_reminders_moved
         await mia.press("✅ Accept")
         assert len(await _reminders(engine, event.id)) == 2
 
+        # The day's list opens the card: the owner's buttons for her, the answer still open for Mia.
+        await nat.send("/schedule 後天")
+        assert "16:00 👥 預算定案" in nat.labels()
+        assert "預算定案" in _text(await nat.press("16:00 👥 預算定案")) and "🕒 時間" in nat.labels()
+        await mia.send("/schedule 2026-11-28")
+        await mia.press("16:00 👥 預算定案")
+        assert mia.labels() == ["✖️ Decline"]
+
         audit = [r for r in await _rows(engine, t.audit_log) if r.entity == "event" and r.action == "update"]
         assert [sorted(r.after) for r in audit] == [["ends_at", "starts_at"], ["title"], ["attendees"]]
         assert re.search(r"預算定案", str(audit[1].after))

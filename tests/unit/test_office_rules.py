@@ -41,6 +41,32 @@ def test_event_lines(line: str, kind: EventKind | None, starts: datetime | None,
     assert parsed.ends_at - parsed.starts_at == timedelta(hours=1)
 
 
+@pytest.mark.parametrize(("line", "starts", "ends", "title"), [
+    ("meeting tomorrow 3pm-5pm budget @Ned", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "budget"),
+    ("meeting tomorrow 3pm to 5:30pm budget", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17, 30), "budget"),
+    ("明天下午3點到5點 會議 預算", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "預算"),
+    ("明天下午3點至下午5點 拜訪 台積電", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "台積電"),
+    ("明天下午3点 2小时 拜访 台积电", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "台积电"),
+    ("明天下午3点 2个小时 拜访 台积电", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "台积电"),
+    ("call friday 10am 30min Acme", datetime(2026, 11, 27, 10), datetime(2026, 11, 27, 10, 30), "Acme"),
+    ("call friday 10am for 1.5 hours Acme", datetime(2026, 11, 27, 10), datetime(2026, 11, 27, 11, 30), "Acme"),
+    ("電話 明天上午10點 45分鐘 台積電", datetime(2026, 11, 27, 10), datetime(2026, 11, 27, 10, 45), "台積電"),
+    ("meeting tomorrow 9pm-1am launch", datetime(2026, 11, 27, 21), datetime(2026, 11, 28, 1), "launch"),
+    ("请假 下周一到下周三", datetime(2026, 11, 30), datetime(2026, 12, 3), "下周一到下周三"),
+])
+def test_an_event_line_may_say_its_end_or_its_length(line: str, starts: datetime, ends: datetime,
+                                                     title: str) -> None:
+    parsed = parse_event_line(line, NOW)
+    assert (parsed.starts_at, parsed.ends_at, parsed.title) == (starts.replace(tzinfo=TAIPEI),
+                                                                ends.replace(tzinfo=TAIPEI), title)
+
+
+def test_an_event_longer_than_a_month_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_event_line("請假 下週一到2027-03-01", NOW)
+    assert refused.value.key == "office.error_length"
+
+
 def test_a_leave_without_a_time_is_the_whole_day() -> None:
     parsed = parse_event_line("請假 下週一", NOW)
     assert parsed.kind is EventKind.LEAVE and parsed.title == "下週一"
