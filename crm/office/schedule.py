@@ -237,7 +237,7 @@ class ScheduleService:
     def read_time(self, actor: Actor, text: str, event: Event) -> tuple[datetime, datetime]:
         """A new time for the event: a start with its optional end or length ("friday 4pm-5pm", "下週一 下午2點"),
         or only a new end or length from the same start ("to 6pm", "到6點", "2h", "90分鐘"). A start alone keeps
-        the event's length."""
+        the event's length, a day alone its hour too (a leave's new day is the whole day)."""
         actor.require(OPERATION)
         now = self.local_now(actor)
         line = unicodedata.normalize("NFKC", " ".join(text.split()))
@@ -254,8 +254,14 @@ class ScheduleService:
                 raise ValidationFailed("office.error_when")
             moved, ends, when_text, _ = read
             plain = parse_when_prefix(line, now)
-            only_start = plain is not None and plain[0].text == when_text and plain[0].has_time
-            found = (moved, moved + (event.ends_at - event.starts_at)) if only_start else (moved, ends)
+            length = event.ends_at - event.starts_at
+            if plain is not None and plain[0].text == when_text:  # a start alone: the same length
+                if not plain[0].has_time and event.kind is not EventKind.LEAVE:  # a day alone: the same hour too
+                    moved = datetime.combine(moved.date(), starts.timetz())
+                found = (moved, ends) if event.kind is EventKind.LEAVE and not plain[0].has_time else (
+                    moved, moved + length)
+            else:
+                found = (moved, ends)
         check_span(*found)
         return found
 
