@@ -254,12 +254,12 @@ class ScheduleService:
                 raise ValidationFailed("office.error_when")
             moved, ends, when_text, _ = read
             plain = parse_when_prefix(line, now)
-            length = event.ends_at - event.starts_at
+            kept = event.ends_at - event.starts_at
             if plain is not None and plain[0].text == when_text:  # a start alone: the same length
                 if not plain[0].has_time and event.kind is not EventKind.LEAVE:  # a day alone: the same hour too
                     moved = datetime.combine(moved.date(), starts.timetz())
                 found = (moved, ends) if event.kind is EventKind.LEAVE and not plain[0].has_time else (
-                    moved, moved + length)
+                    moved, moved + kept)
             else:
                 found = (moved, ends)
         check_span(*found)
