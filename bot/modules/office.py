@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.module import Module, Wiring
+from crm.core.errors import NotFound
 from crm.customers.search_terms import name_key
 from crm.expenses.module import ExpensesServices
 from crm.followups.module import FollowUpsServices
@@ -41,6 +42,9 @@ def build(wiring: Wiring) -> OfficeServices:
 
 
 TICKET_NUMBER = re.compile(r"[A-Za-z]{1,5}[0-9]{4}-[0-9]{1,6}")
+# An opportunity has no number of its own: it is named by its id, as its card's "📁 Documents" shows it
+# (``@O42``; ``@商機42`` / ``@商机42`` in Chinese).
+OPPORTUNITY_REF = re.compile(r"(?:[Oo]|商機|商机)-?([0-9]{1,9})")
 
 
 def _link_names(wiring: Wiring, documents: DocumentService) -> None:
@@ -66,7 +70,17 @@ def _link_names(wiring: Wiring, documents: DocumentService) -> None:
         async def opportunity(actor: Actor, record_id: int) -> str:
             return (await opportunities.get(actor, record_id)).title
 
+        async def opportunity_numbered(actor: Actor, text: str) -> int | None:
+            found = OPPORTUNITY_REF.fullmatch(text)
+            if found is None or not actor.can("sales.view"):
+                return None
+            try:
+                return (await opportunities.get(actor, int(found.group(1)))).id
+            except NotFound:
+                return None  # out of the reader's scope: as if there were none
+
         documents.link_names[LinkKind.OPPORTUNITY] = opportunity
+        documents.link_finders[LinkKind.OPPORTUNITY] = opportunity_numbered
     if "service" in wiring.built:
         tickets = wiring.need(ServiceServices).tickets
 
@@ -86,7 +100,8 @@ def _link_names(wiring: Wiring, documents: DocumentService) -> None:
 
 MODULE = Module(
     name="office",
-    requires=("organisation", "customers", "segments", "followups"),
+    # sales and service: the opportunity and ticket cards' "📁 Documents" (their card-extras points).
+    requires=("organisation", "customers", "segments", "followups", "messaging", "sales", "service"),
     build=build,
     operations=("office.use",),
     commands=(

@@ -1,12 +1,13 @@
 """Documents in chat. A file or photo sent with no question open (and not taken by another module first: a
 spreadsheet is an import, a photo captioned /intel or /expense is theirs) is offered "📁 File it". Filing asks
-one line — the title, ``#tags`` and ``@customer`` — and echoes what was understood with the visibility to pick
+one line — the title, ``#tags`` and ``@customer`` (or ``@project``, ``@T2026-0001`` a ticket, ``@O42`` an
+opportunity) — and echoes what was understood with the visibility to pick
 and Save / Cancel; nothing is stored before the tap. ``/docs [words | #tag]`` finds documents; a card sends the
 file again in one tap. ``/docs trash`` lists one's deleted documents to restore.
 
 Buttons (ids only; the service re-checks every press):
   ofd:file:<message id of the file>  ofd:skip  ofd:vis:<me|department|everyone>  ofd:save  ofd:cancel
-  ofd:open:<id>  ofd:send:<id>  ofd:del:<id>  ofd:rst:<id>  ofd:pg:<page>
+  ofd:open:<id>  ofd:send:<id>  ofd:del:<id>  ofd:rst:<id>  ofd:pg:<page>  ofd:lk:<link kind>:<id>
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from crm.customers.model import EntityKind
 from crm.office.documents import clean_draft
 from crm.office.model import MAX_FILE_BYTES, DocumentDraft, FileKind, Link, LinkKind, Upload, Visibility
 from crm.office.schedule import zone_of
+from crm.sales.opportunity_model import OpportunityCard
+from crm.service.model import TicketCard
 from handlers.core import flow, text
 from handlers.core.common import Button, actor_of, require_actor
 from handlers.core.screens import Rows, arg, page_arg, page_row, respond, word
@@ -317,19 +320,48 @@ def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None
     return (context.t("office.btn_documents"), f"ofd:lk:{LinkKind.CUSTOMER.value}:{int(record_id)}")
 
 
+def opportunity_button(context: CrmContext, card: OpportunityCard) -> Button | None:
+    """"📁 Documents" on an opportunity's card (handlers/sales/card_extras.py)."""
+    if context.actor is None or not context.actor.can(OPERATION):
+        return None
+    return (context.t("office.btn_documents"), f"ofd:lk:{LinkKind.OPPORTUNITY.value}:{card.opportunity.id}")
+
+
+def ticket_button(context: CrmContext, card: TicketCard) -> Button | None:
+    """"📁 Documents" on a ticket's card (handlers/service/card_extras.py)."""
+    if context.actor is None or not context.actor.can(OPERATION):
+        return None
+    return (context.t("office.btn_documents"), f"ofd:lk:{LinkKind.TICKET.value}:{card.ticket.id}")
+
+
+def reference(link: Link) -> str:
+    """What to write after @ on the filing line to link this record: a ticket's number, an opportunity's O and
+    id, a customer's name."""
+    if link.kind is LinkKind.TICKET:
+        return link.label.split(" ", 1)[0]
+    if link.kind is LinkKind.OPPORTUNITY:
+        return f"O{link.id}"
+    return link.label.replace(" ", "")
+
+
 @require_actor(OPERATION)
 async def linked(update: Update, context: CrmContext) -> None:
-    """The documents linked to a record that the reader may see."""
+    """The documents linked to a record that the reader may see, and how to file one there. The record itself
+    is checked through its module's service first: one out of the reader's sight is "not found"."""
     try:
         kind = LinkKind(word(update, 0))
     except ValueError:
         raise DomainError("error.stale_button") from None
-    documents = await context.services.office.documents.linked(actor_of(context), kind, arg(update, 1))
+    service = context.services.office.documents
+    actor = actor_of(context)
+    link = await service.check_link(actor, kind, arg(update, 1))
+    documents = await service.linked(actor, kind, link.id)
+    hint = context.t("office.link_hint", ref="@" + reference(link))
     if not documents:
-        await respond(update, context, context.t("office.no_linked"), edit=False)
+        await respond(update, context, context.t("office.no_linked") + "\n" + hint, edit=False)
         return
     rows: Rows = [[(document_line(d), f"ofd:open:{d.id}")] for d in documents]
-    await respond(update, context, context.t("office.linked"), rows, edit=False)
+    await respond(update, context, context.t("office.linked") + "\n" + hint, rows, edit=False)
 
 
 @require_actor(OPERATION)

@@ -10,6 +10,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from handlers.customers import card_extras
 from handlers.office import documents as docs
 from handlers.office import schedule as sch
+from handlers.sales import card_extras as opportunity_extras
+from handlers.service import card_extras as ticket_extras
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -32,6 +34,10 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                       "send": docs.send_again, "del": docs.delete, "rst": docs.restore,
                                       "pg": docs.list_page, "lk": docs.linked}))
     card_extras.add(app, card_extras.CardExtra(button=docs.card_button))
+    opportunity_extras.add(app, docs.opportunity_button)
+    ticket_extras.add(app, docs.ticket_button)
     app.add_handlers(_buttons("ofe", {"save": sch.save, "cancel": sch.cancel, "acc": sch.accept,
-                                      "dec": sch.decline, "del": sch.delete, "rst": sch.restore}))
+                                      "dec": sch.decline, "del": sch.delete, "rst": sch.restore,
+                                      "open": sch.open_event, "ed": sch.ask_edit,
+                                      "esave": sch.save_edit, "ecancel": sch.cancel_edit}))
     app.add_handlers(_buttons("ofs", {"d": sch.day_page, "w": sch.week_page, "img": sch.week_image}))

@@ -28,6 +28,7 @@ from crm.service.tickets import clean_text
 from handlers.core import flow
 from handlers.core.common import Button, actor_of, message_text, require_actor
 from handlers.core.screens import arg, respond
+from handlers.service import card_extras
 from outbound.telegram_send import Outcome, deliver
 from views.core.text import short
 from views.service.tickets import card_rows, card_text, listing_text, report_text, severity_text, ticket_button
@@ -211,6 +212,7 @@ async def _show(update: Update, context: CrmContext, card: TicketCard, note: str
     text = card_text(context.t, card, actor.timezone, now)
     rows = card_rows(context.t, card, staff_id=actor.staff_id, may_assign=actor.can("tickets.assign"),
                      may_close=actor.can("tickets.close"))
+    rows += [[button] for button in card_extras.buttons(context, card)]
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
 
 

@@ -186,6 +186,24 @@ class SqlEventRepository:
         e = t.office_events
         await self._c.execute(update(e).where(e.c.id == event_id).values(deleted_at=at))
 
+    async def update(self, event_id: int, *, title: str, starts_at: datetime, ends_at: datetime) -> None:
+        e = t.office_events
+        await self._c.execute(update(e).where(e.c.id == event_id)
+                              .values(title=title, starts_at=starts_at, ends_at=ends_at))
+
+    async def invite(self, event_id: int, staff_ids: Sequence[int]) -> None:
+        if staff_ids:
+            await self._c.execute(insert(t.office_event_attendees), [
+                {"event_id": event_id, "staff_id": staff_id, "answer": Answer.INVITED.value}
+                for staff_id in staff_ids])
+
+    async def uninvite(self, event_id: int, staff_ids: Sequence[int]) -> None:
+        if not staff_ids:
+            return
+        a, r = t.office_event_attendees, t.office_event_reminders
+        await self._c.execute(delete(a).where(a.c.event_id == event_id, a.c.staff_id.in_(list(staff_ids))))
+        await self._c.execute(delete(r).where(r.c.event_id == event_id, r.c.staff_id.in_(list(staff_ids))))
+
     async def set_reminder(self, event_id: int, staff_id: int, followup_id: int) -> None:
         r = t.office_event_reminders
         await self._c.execute(delete(r).where(r.c.event_id == event_id, r.c.staff_id == staff_id))

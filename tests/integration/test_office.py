@@ -191,3 +191,53 @@ async def test_event_reminders_follow_the_answers_and_the_feed_token_is_a_hash(e
     assert await calendar.feed("../../etc") is None
     await calendar.new_token(ned)
     assert await calendar.feed(token) is None
+
+
+async def test_an_edited_event_moves_its_reminder_rows_and_only_its_owner_edits(engine: AsyncEngine,
+                                                                                 clock: ManualClock) -> None:
+    org = await make_org(engine, clock)
+    ned = await org.join(org.admin, NED, "Ned", "rep", org.north)
+    sue = await org.join(org.admin, SUE, "Sue", "rep", org.south)
+    nat = await org.join(org.admin, NAT, "Nat", "rep", org.north)
+    schedule = org.services.office.schedule
+    starts = datetime(2026, 11, 27, 15, 0, tzinfo=TAIPEI)
+    event = await schedule.plan(sue, EventDraft(EventKind.MEETING, "Budget", starts, starts + timedelta(hours=1),
+                                                (Attendee(ned.staff_id, "Ned"),)))
+    await schedule.answer(ned, event.id, True)
+    rows = {r.staff_id: r.followup_id for r in await _rows(engine, t.office_event_reminders, event_id=event.id)}
+
+    for someone in (ned, nat):  # an attendee and a stranger
+        with pytest.raises(NotFound):
+            await schedule.edit(someone, event.id, title="Mine now")
+        with pytest.raises(NotFound):
+            await schedule.editable(someone, event.id)
+    with pytest.raises(ValidationFailed):
+        await schedule.edit(sue, event.id, starts_at=starts, ends_at=starts - timedelta(minutes=1))
+    with pytest.raises(ValidationFailed):
+        await schedule.edit(sue, event.id, title="  ")
+
+    later = starts + timedelta(days=1, hours=2)
+    change = await schedule.edit(sue, event.id, title="Budget final", starts_at=later,
+                                 ends_at=later + timedelta(hours=2))
+    assert (change.before.title, change.after.title, change.after.starts_at) == ("Budget", "Budget final", later)
+    assert change.added == change.removed == () and [a.staff_id for a in change.kept] == [ned.staff_id]
+    moved = {r.staff_id: r.followup_id for r in await _rows(engine, t.office_event_reminders, event_id=event.id)}
+    assert moved == rows  # the same rows ...
+    for followup_id in moved.values():
+        (followup,) = await _rows(engine, t.followups, id=followup_id)
+        assert (followup.due_at, followup.text, followup.status, followup.remind_state) == (
+            later - timedelta(minutes=15), "🗓 Budget final", "open", "pending")  # ... moved
+
+    change = await schedule.edit(sue, event.id, attendees=[Attendee(nat.staff_id, "Nat")])
+    assert [a.staff_id for a in change.added] == [nat.staff_id]
+    assert [a.staff_id for a in change.removed] == [ned.staff_id]
+    (ned_reminder,) = await _rows(engine, t.followups, id=rows[ned.staff_id])
+    assert ned_reminder.status == "cancelled"
+    assert [r.staff_id for r in await _rows(engine, t.office_event_reminders, event_id=event.id)] == [sue.staff_id]
+    with pytest.raises(NotFound):
+        await schedule.event(ned, event.id)  # off it: nothing of it is his any more
+    assert [a.answer.value for a in (await schedule.event(nat, event.id)).attendees] == ["invited"]
+
+    audit = await _rows(engine, t.audit_log, entity="event", action="update")
+    assert [sorted(r.after) for r in audit] == [["ends_at", "starts_at", "title"], ["attendees"]]
+    assert (audit[1].before["attendees"], audit[1].after["attendees"]) == ([ned.staff_id], [nat.staff_id])

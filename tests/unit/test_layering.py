@@ -52,7 +52,8 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "competitors": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "digests": frozenset({"core", "organisation"}),
     "hr": frozenset({"core", "organisation", "customers", "segments"}),
-    "office": frozenset({"core", "organisation", "customers", "segments", "followups"}),
+    "office": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales",
+                         "service"}),
 }
 MODULE_LAYERS = ("crm", "handlers", "views", "scheduler", "storage")
 

@@ -9,12 +9,24 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 
+from crm.core.clock import ManualClock
 from crm.core.errors import ValidationFailed
 from crm.customers.search_terms import query_terms
 from crm.office.documents import clean_draft, copy_name, document_terms
 from crm.office.ics import calendar, escape, fold, unfold
-from crm.office.model import Document, DocumentDraft, EventKind, FileKind, Link, LinkKind, ScheduleItem, Visibility
-from crm.office.schedule import parse_event_line
+from crm.office.model import (
+    Document,
+    DocumentDraft,
+    Event,
+    EventKind,
+    FileKind,
+    Link,
+    LinkKind,
+    ScheduleItem,
+    Visibility,
+)
+from crm.office.schedule import ScheduleService, parse_event_line
+from crm.organisation.permissions import Actor
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=TAIPEI)  # a Thursday
@@ -39,6 +51,32 @@ def test_event_lines(line: str, kind: EventKind | None, starts: datetime | None,
     assert (parsed.kind, parsed.starts_at.replace(tzinfo=None), parsed.title, parsed.names) == (kind, starts, title,
                                                                                                names)
     assert parsed.ends_at - parsed.starts_at == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(("line", "starts", "ends", "title"), [
+    ("meeting tomorrow 3pm-5pm budget @Ned", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "budget"),
+    ("meeting tomorrow 3pm to 5:30pm budget", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17, 30), "budget"),
+    ("明天下午3點到5點 會議 預算", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "預算"),
+    ("明天下午3點至下午5點 拜訪 台積電", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "台積電"),
+    ("明天下午3点 2小时 拜访 台积电", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "台积电"),
+    ("明天下午3点 2个小时 拜访 台积电", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17), "台积电"),
+    ("call friday 10am 30min Acme", datetime(2026, 11, 27, 10), datetime(2026, 11, 27, 10, 30), "Acme"),
+    ("call friday 10am for 1.5 hours Acme", datetime(2026, 11, 27, 10), datetime(2026, 11, 27, 11, 30), "Acme"),
+    ("電話 明天上午10點 45分鐘 台積電", datetime(2026, 11, 27, 10), datetime(2026, 11, 27, 10, 45), "台積電"),
+    ("meeting tomorrow 9pm-1am launch", datetime(2026, 11, 27, 21), datetime(2026, 11, 28, 1), "launch"),
+    ("请假 下周一到下周三", datetime(2026, 11, 30), datetime(2026, 12, 3), "下周一到下周三"),
+])
+def test_an_event_line_may_say_its_end_or_its_length(line: str, starts: datetime, ends: datetime,
+                                                     title: str) -> None:
+    parsed = parse_event_line(line, NOW)
+    assert (parsed.starts_at, parsed.ends_at, parsed.title) == (starts.replace(tzinfo=TAIPEI),
+                                                                ends.replace(tzinfo=TAIPEI), title)
+
+
+def test_an_event_longer_than_a_month_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_event_line("請假 下週一到2027-03-01", NOW)
+    assert refused.value.key == "office.error_length"
 
 
 def test_a_leave_without_a_time_is_the_whole_day() -> None:
@@ -96,3 +134,28 @@ def test_copy_names_keep_only_a_plain_extension() -> None:
     assert copy_name(8, "../../etc/passwd") == "office/8"
     assert copy_name(9, "x.tar.gz;rm -rf") == "office/9"
     assert copy_name(10, "photo.jpg") == "office/10.jpg"
+
+
+@pytest.mark.parametrize(("kind", "typed", "starts", "ends"), [
+    (EventKind.MEETING, "2h", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 17)),
+    (EventKind.MEETING, "90分鐘", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 16, 30)),
+    (EventKind.MEETING, "to 6pm", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 18)),
+    (EventKind.MEETING, "到6點", datetime(2026, 11, 27, 15), datetime(2026, 11, 27, 18)),
+    (EventKind.MEETING, "monday 4pm", datetime(2026, 11, 30, 16), datetime(2026, 11, 30, 18)),  # same length
+    (EventKind.MEETING, "下周一", datetime(2026, 11, 30, 15), datetime(2026, 11, 30, 17)),  # same hour too
+    (EventKind.MEETING, "下週一 下午2點到4點半", datetime(2026, 11, 30, 14), datetime(2026, 11, 30, 16, 30)),
+    (EventKind.LEAVE, "下週一到下週三", datetime(2026, 11, 30), datetime(2026, 12, 3)),
+    (EventKind.MEETING, "hello", None, None),
+    (EventKind.MEETING, "monday 4pm budget", None, None),  # words left over: not only a time
+])
+def test_a_new_time_for_an_event(kind: EventKind, typed: str, starts: datetime | None,
+                                 ends: datetime | None) -> None:
+    schedule = ScheduleService(None, ManualClock(NOW))  # type: ignore[arg-type]  # reads no storage
+    actor = Actor(1, None, "Nat", 1, "rep", 1, frozenset({"office.use"}), {}, timezone="Asia/Taipei")
+    event = Event(1, 1, kind, "Budget", datetime(2026, 11, 27, 15, tzinfo=TAIPEI),
+                  datetime(2026, 11, 27, 17, tzinfo=TAIPEI))
+    if starts is None or ends is None:
+        with pytest.raises(ValidationFailed):
+            schedule.read_time(actor, typed, event)
+        return
+    assert schedule.read_time(actor, typed, event) == (starts.replace(tzinfo=TAIPEI), ends.replace(tzinfo=TAIPEI))

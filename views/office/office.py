@@ -82,6 +82,12 @@ def item_line(item: ScheduleItem, zone: ZoneInfo, *, with_day: bool = False) -> 
     return f"{clock} {ICONS.get(item.kind, '🗓')} {html.escape(short(item.title, 60))}"
 
 
+def event_button(item: ScheduleItem, zone: ZoneInfo) -> str:
+    """A day's event as a button label (plain text: no HTML in a button)."""
+    at = item.starts_at.astimezone(zone)
+    return f"{at:%H:%M} {ICONS.get(item.kind, '🗓')} {short(item.title, 40)}"
+
+
 def schedule_text(t: T, days: Sequence[tuple[date, Sequence[ScheduleItem]]], zone: ZoneInfo) -> str:
     if len(days) == 1:
         day, items = days[0]
