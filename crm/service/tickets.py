@@ -35,6 +35,7 @@ from crm.orders.model import OrderRow
 from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor, Scope, ScopeFilter
+from crm.sales.catalog import clean_sku
 from crm.service.model import (
     CATEGORY_LIMIT,
     MOVES,
@@ -237,8 +238,11 @@ class TicketService:
             await visible_customer(uow, actor, customer_id)
             product = None
             if sku:
-                product = await uow.sales.products.by_sku(sku)
-                if product is None:
+                try:  # SKUs are kept upper case and folded: "ac-90" finds "AC-90"
+                    product = await uow.sales.products.by_sku(clean_sku(sku))
+                except ValidationFailed:
+                    product = None
+                if product is None or not product.active:
                     raise ValidationFailed("service.error_sku", sku=sku[:40])
             order_id, number = None, None
             for candidate in order_numbers:
