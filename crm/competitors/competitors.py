@@ -491,6 +491,42 @@ class CompetitorService:
             await uow.commit()
         return result
 
+    async def link_named(self, actor: Actor, opportunity_id: int, name: str) -> OpportunityLinks:
+        """Name a competitor on the opportunity by typing it, after the "create?" question was answered: the
+        archive's competitor of that (folded) name is linked, else a new one is created and linked — in one
+        transaction, after the opportunity is known to be the actor's to change. Audited as both."""
+        self._name_new(actor)
+        text = clean_name(name)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            opportunity = await self._opportunity(uow, actor, opportunity_id, change=True)
+            competitor = await uow.competitors.competitors.by_key(name_key(text))
+            if competitor is None:
+                competitor = await uow.competitors.competitors.add(Competitor(
+                    id=0, name=text, created_by=actor.staff_id, created_at=now, updated_at=now), name_key(text))
+                await audit.record(uow, actor.staff_id, "create", ENTITY, competitor.id, {}, {"name": text})
+            if competitor.id not in await uow.competitors.links.linked(opportunity_id):
+                await uow.competitors.links.link(opportunity_id, competitor.id, now)
+                await audit.record(uow, actor.staff_id, "link", "opportunity_competitor", opportunity_id,
+                                   {"competitor_id": None}, {"competitor_id": competitor.id})
+            result = await self._links(uow, opportunity)
+            await uow.commit()
+        return result
+
+    async def link(self, actor: Actor, opportunity_id: int, competitor_id: int) -> OpportunityLinks:
+        """Link (never unlink) a competitor of the archive: a name typed that was found, or a similar one
+        picked."""
+        async with self._uow() as uow:
+            opportunity = await self._opportunity(uow, actor, opportunity_id, change=True)
+            await self._live(uow, competitor_id)
+            if competitor_id not in await uow.competitors.links.linked(opportunity_id):
+                await uow.competitors.links.link(opportunity_id, competitor_id, self._clock.now())
+                await audit.record(uow, actor.staff_id, "link", "opportunity_competitor", opportunity_id,
+                                   {"competitor_id": None}, {"competitor_id": competitor_id})
+            result = await self._links(uow, opportunity)
+            await uow.commit()
+        return result
+
     # ---- who won a lost opportunity ---------------------------------------------------------------------------
 
     async def _question(self, uow: CompetitorsUnitOfWork, opportunity_id: int) -> LossQuestion | None:

@@ -295,3 +295,69 @@ async def test_intel_is_edited_deleted_and_restored_by_its_author_only(engine: A
             actions = (await conn.execute(select(a.action).where(a.entity == "competitor_intel")
                                           .order_by(a.id))).scalars().all()
         assert actions == ["create", "update", "update", "update", "update", "delete", "restore"]
+
+
+async def test_competitors_are_named_on_an_opportunity_only_as_links_in_three_languages(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    """The opportunity has no free-text competitors any more: ⚔️ → ✏️ Another competitor → a known name (any
+    case or width) is linked; an unknown one asks before it is created; typed text at the question is not an
+    answer; forged presses change nothing."""
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        _, mias = await _join(bot, MIA, "Mia", "manager")
+        service = bot.services.competitors.competitors
+        tatung = await service.create(mias, "大同 Tatung")
+        sampo = await service.create(mias, "Sampo")
+        sue, _ = await _join(bot, SUE, "Sue", "rep", "zh-hant")
+        cases = [(NED, "Ned", "en", "Acme Co", "ⓐ", "大同 TATUNG", "Newco"),
+                 (NAT, "Nat", "zh-hant", "台積電", "ⓑ", "大同　tatung", "聲寶新創"),
+                 (3105, "Ning", "zh-hans", "华为", "ⓒ", "大同 TaTung", "新对手")]
+        for tg_id, name, language, customer, tag, known, unknown in cases:
+            chatter, actor = await _join(bot, tg_id, name, "rep", language)
+            locale = {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}[language]
+            opportunity = await _opportunity(bot, actor, customer, f"Deal {tag}")
+            await _forge(bot, chatter, f"op:open:{opportunity.id}")
+            await chatter.press(bot.t(locale, "sales.btn_edit"))
+            assert not any("competitor" in label.casefold() or "競爭" in label or "竞争" in label
+                           for label in chatter.labels())  # no free-text field to type into
+            await _forge(bot, chatter, f"op:open:{opportunity.id}")
+            await chatter.press(bot.t(locale, "competitors.btn_opportunity"))
+            await chatter.press(bot.t(locale, "competitors.btn_name"))
+            assert bot.t(locale, "competitors.ask_link_name", title=f"Deal {tag}") in (chatter.last.text or "")
+            linked = await chatter.text_of(known)
+            assert bot.t(locale, "competitors.linked", name="大同 Tatung") in linked
+            assert "✅ 大同 Tatung" in chatter.labels()
+
+            await chatter.press(bot.t(locale, "competitors.btn_name"))
+            asked = await chatter.text_of(unknown)
+            assert bot.t(locale, "competitors.ask_new", name=unknown) in asked
+            assert await chatter.text_of("yes please") == bot.t(locale, "input.use_buttons")  # not an answer
+            assert [c.name for c in (await service.links(actor, opportunity.id)).linked] == ["大同 Tatung"]
+            forged = await _forge(bot, sue, f"cpo:new:{opportunity.id}")  # not Sue's question
+            assert bot.told(forged, bot.t("zh-Hant", "error.stale_button"))
+            created = _text(await chatter.press(bot.t(locale, "competitors.btn_create", name=unknown)))
+            assert bot.t(locale, "competitors.linked", name=unknown) in created
+            names = sorted(c.name for c in (await service.links(actor, opportunity.id)).linked)
+            assert names == sorted(["大同 Tatung", unknown])
+            again = await _forge(bot, chatter, f"cpo:new:{opportunity.id}")  # answered: out of date
+            assert bot.told(again, bot.t(locale, "error.stale_button"))
+
+        # a similar name offered and picked; Sue (another rep) cannot link to Ned's opportunity at all
+        ned, neds = bot.user(NED, "Ned", language_code="en"), await bot.services.organisation.identity.actor_for(
+            TelegramIdentity(NED, "Ned", language_code="en"))
+        assert neds is not None
+        deal = await _opportunity(bot, neds, "Beta", "Second deal")
+        await _forge(bot, ned, f"cpo:nm:{deal.id}")
+        asked = await ned.text_of("Sampo Corp")
+        assert "Sampo" in ned.labels()
+        picked = _text(await ned.press("Sampo"))
+        assert "Linked: Sampo" in picked
+        assert [c.id for c in (await service.links(neds, deal.id)).linked] == [sampo.id]
+        for data in (f"cpo:nm:{deal.id}", f"cpo:pk:{deal.id}:{tatung.id}", f"cpo:tg:{deal.id}:{tatung.id}"):
+            await _forge(bot, sue, data)
+        assert [c.id for c in (await service.links(neds, deal.id)).linked] == [sampo.id]
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            actions = (await conn.execute(select(a.action).where(a.entity == "opportunity_competitor",
+                                                                 a.entity_id == deal.id))).scalars().all()
+        assert actions == ["link"]
