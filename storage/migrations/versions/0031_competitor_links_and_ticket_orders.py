@@ -68,22 +68,29 @@ def _links(bind: sa.engine.Connection) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('opportunities', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('competitors_typed', sa.String(length=500), nullable=True))
+    # Plain ALTER TABLE on both databases (SQLite 3.35+ drops a column in place): a batch copy of the table
+    # would drop ``opportunities`` / ``tickets`` while rows of other tables point at them, which SQLite's
+    # foreign keys refuse on a database with data.
+    op.add_column('opportunities', sa.Column('competitors_typed', sa.String(length=500), nullable=True))
     _links(op.get_bind())
-    with op.batch_alter_table('opportunities', schema=None) as batch_op:
-        batch_op.drop_column('competitors')
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('order_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_tickets_order_id_orders'), 'orders', ['order_id'], ['id'])
+    op.drop_column('opportunities', 'competitors')
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE tickets ADD COLUMN order_id INTEGER REFERENCES orders (id)')
+    else:
+        op.add_column('tickets', sa.Column('order_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_tickets_order_id_orders'), 'tickets', 'orders', ['order_id'], ['id'])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_tickets_order_id_orders'), type_='foreignkey')
-        batch_op.drop_column('order_id')
-    with op.batch_alter_table('opportunities', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('competitors', sa.String(length=500), nullable=True))
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite drops no column a foreign key uses: the table is copied (fine while no entry points at it
+        # from another table's enforced key — ticket entries do, so this is for databases without them)
+        with op.batch_alter_table('tickets', schema=None) as batch_op:
+            batch_op.drop_column('order_id')
+    else:
+        op.drop_constraint(op.f('fk_tickets_order_id_orders'), 'tickets', type_='foreignkey')
+        op.drop_column('tickets', 'order_id')
+    op.add_column('opportunities', sa.Column('competitors', sa.String(length=500), nullable=True))
     # the names again as text: the linked ones, then those the archive did not know
     bind = op.get_bind()
     for opportunity_id, typed in list(bind.execute(sa.text("SELECT id, competitors_typed FROM opportunities"))):
@@ -94,5 +101,4 @@ def downgrade() -> None:
         if text:
             bind.execute(sa.text("UPDATE opportunities SET competitors = :t WHERE id = :o"),
                          {"t": text, "o": opportunity_id})
-    with op.batch_alter_table('opportunities', schema=None) as batch_op:
-        batch_op.drop_column('competitors_typed')
+    op.drop_column('opportunities', 'competitors_typed')
