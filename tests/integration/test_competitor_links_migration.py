@@ -64,7 +64,8 @@ async def test_free_text_competitors_become_links_and_the_rest_is_kept(engine: A
     try:
         await downgrade(engine, BEFORE)
         async with engine.connect() as conn:
-            back = dict((await conn.execute(text("SELECT id, competitors FROM opportunities"))).all())
+            back: dict[int, str | None] = {row[0]: row[1] for row in await conn.execute(
+                text("SELECT id, competitors FROM opportunities"))}
         assert back[ids["both"]] == "Sampo, 大同 Tatung, Foxconn, Gone Ltd" and back[ids["empty"]] is None
     finally:
         await upgrade(engine)
