@@ -76,6 +76,11 @@ class Opportunity(OpportunityFields):
         return Money(self.amount, self.currency)
 
 
+def typed_names(kept: str | None) -> tuple[str, ...]:
+    """The names in ``Opportunity.competitors_typed`` (kept comma-separated by migration 0031)."""
+    return tuple(name.strip() for name in (kept or "").split(",") if name.strip())
+
+
 @dataclass(frozen=True)
 class OpportunityCard:
     opportunity: Opportunity

@@ -7,7 +7,7 @@ Buttons (ids only; every press re-reads through the service, which checks permis
   cp:open:<id>  cp:pg:<id>:<page>  cp:list:<page>  cp:trash:<page>  cp:edit:<id>  cp:ef:<id>:<field>
   cp:prod:<id>  cp:del:<id>  cp:delok:<id>  cp:rst:<id>  cp:ph:<intel id>  cpp:save  cpp:cancel
   cpo:ls:<opportunity>  cpo:tg:<opportunity>:<competitor>  cpo:nm:<opportunity>  cpo:new:<opportunity>
-  cpo:pk:<opportunity>:<competitor>  cpo:x:<opportunity>
+  cpo:pk:<opportunity>:<competitor>  cpo:x:<opportunity>  cpo:ty:<opportunity>:<index of a name kept from before>
   cpl:w:<opportunity>:<competitor>  cpl:o:<opportunity>  cpl:n:<opportunity>  cpl:skip:<opportunity>
 """
 
@@ -292,6 +292,7 @@ async def _links(update: Update, context: CrmContext, opportunity_id: int, toggl
     o = links.opportunity_id
     rows: Rows = [[("✅ " + short(c.name, 36), f"cpo:tg:{o}:{c.id}")] for c in links.linked]
     rows += [[("➕ " + short(c.name, 36), f"cpo:tg:{o}:{c.id}")] for c in links.others[:30]]
+    rows += [[("✏️ " + short(name, 36), f"cpo:ty:{o}:{i}")] for i, name in enumerate(links.typed[:10])]
     rows.append([(context.t("competitors.btn_name"), f"cpo:nm:{o}")])
     rows.append([(context.t("competitors.btn_back"), f"op:open:{o}")])
     names = ", ".join(c.name for c in links.linked) or context.t("competitors.none")
@@ -330,6 +331,20 @@ async def typed_name(update: Update, context: CrmContext) -> None:
     if not name:
         await respond(update, context, context.t("competitors.ask_link_name_again"))
         return
+    await _name_given(update, context, opportunity_id, name)
+
+
+@require_actor("sales.view")
+async def typed_before(update: Update, context: CrmContext) -> None:
+    """A name kept from the free text before links (✏️ on the list): linked, or asked before it is created."""
+    opportunity_id, index = arg(update, 0), arg(update, 1)
+    links = await context.services.competitors.competitors.links(actor_of(context), opportunity_id)
+    if not 0 <= index < len(links.typed):
+        raise DomainError("error.stale_button")
+    await _name_given(update, context, opportunity_id, links.typed[index])
+
+
+async def _name_given(update: Update, context: CrmContext, opportunity_id: int, name: str) -> None:
     service, actor = context.services.competitors.competitors, actor_of(context)
     competitor, similar = await service.named(actor, name)
     if competitor is not None:
@@ -375,7 +390,8 @@ async def pick_named(update: Update, context: CrmContext) -> None:
     draft = _asked(context, opportunity_id)
     if competitor_id not in draft.get("offered", []):
         raise DomainError("error.stale_button")
-    links = await context.services.competitors.competitors.link(actor_of(context), opportunity_id, competitor_id)
+    links = await context.services.competitors.competitors.link(actor_of(context), opportunity_id, competitor_id,
+                                                                for_name=str(draft["name"]))
     flow.abandon(context)
     name = next((c.name for c in links.linked if c.id == competitor_id), "")
     await _links(update, context, opportunity_id, shown=links, note=context.t("competitors.linked", name=name))

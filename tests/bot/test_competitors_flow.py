@@ -361,3 +361,45 @@ async def test_competitors_are_named_on_an_opportunity_only_as_links_in_three_la
             actions = (await conn.execute(select(a.action).where(a.entity == "opportunity_competitor",
                                                                  a.entity_id == deal.id))).scalars().all()
         assert actions == ["link"]
+
+
+async def test_names_kept_from_the_free_text_are_shown_and_become_links(engine: AsyncEngine,
+                                                                        clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        ned, neds = await _join(bot, NED, "Ned", "rep")
+        sue, _ = await _join(bot, SUE, "Sue", "rep")
+        service = bot.services.competitors.competitors
+        sampo = await service.create(neds, "Sampo")
+        deal = await _opportunity(bot, neds, "Acme", "Old deal")
+        async with engine.begin() as conn:  # as migration 0031 leaves what the archive did not know
+            await conn.execute(t.opportunities.update().where(t.opportunities.c.id == deal.id)
+                               .values(competitors_typed="Foxconn, Sampo Ltd"))
+        card = _text(await _forge(bot, ned, f"op:open:{deal.id}"))
+        assert "Competitors named before, not in the archive: Foxconn, Sampo Ltd" in card
+        await ned.press("⚔️ Competitors")
+        assert "✏️ Foxconn" in ned.labels() and "✏️ Sampo Ltd" in ned.labels()
+        for data in (f"cpo:ty:{deal.id}:0", f"cpo:ty:{deal.id}:1"):  # another rep: not found, nothing asked
+            assert bot.told(await _forge(bot, sue, data), bot.t("en", "error.not_found"))
+        assert bot.told(await _forge(bot, ned, f"cpo:ty:{deal.id}:7"), bot.t("en", "error.stale_button"))
+
+        asked = _text(await ned.press("✏️ Foxconn"))
+        assert 'There is no competitor "Foxconn" yet' in asked
+        created = _text(await ned.press('➕ Create "Foxconn"'))
+        assert "Linked: Foxconn" in created and "✏️ Foxconn" not in ned.labels()
+        await ned.press("✏️ Sampo Ltd")
+        picked = _text(await ned.press("Sampo"))  # the similar one, for the kept name
+        assert "Linked: Sampo" in picked and not any(label.startswith("✏️ Sampo") for label in ned.labels())
+        links = await service.links(neds, deal.id)
+        assert sorted(c.name for c in links.linked) == ["Foxconn", "Sampo"] and links.typed == ()
+        assert sampo.id in {c.id for c in links.linked}
+        card = _text(await _forge(bot, ned, f"op:open:{deal.id}"))
+        assert "named before" not in card
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            kept = (await conn.execute(select(a.before, a.after).where(a.entity == "opportunity",
+                                                                       a.entity_id == deal.id, a.action == "update")
+                                       .order_by(a.id))).all()
+        assert [(r.before, r.after) for r in kept] == [
+            ({"competitors_typed": "Foxconn, Sampo Ltd"}, {"competitors_typed": "Sampo Ltd"}),
+            ({"competitors_typed": "Sampo Ltd"}, {"competitors_typed": None})]
