@@ -33,7 +33,7 @@ def build(wiring: Wiring) -> ServiceServices:
 
 MODULE = Module(
     name="service",
-    requires=("organisation", "customers", "segments", "followups", "messaging", "sales"),
+    requires=("organisation", "customers", "segments", "followups", "messaging", "sales", "orders"),
     build=build,
     operations=("service.view", "service.create", "tickets.create", "tickets.assign", "tickets.close"),
     commands=(

@@ -50,7 +50,7 @@ from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.customers import visible_customer
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
-from crm.sales.opportunity_model import Opportunity
+from crm.sales.opportunity_model import Opportunity, typed_names
 
 PAGE = 5  # intel items on the card per page
 LIST_PAGE = 20
@@ -467,7 +467,23 @@ class CompetitorService:
         every = await uow.competitors.competitors.listed(limit=10_000)
         return OpportunityLinks(opportunity.id, opportunity.title,
                                 tuple(c for c in every if c.id in linked_ids),
-                                tuple(c for c in every if c.id not in linked_ids))
+                                tuple(c for c in every if c.id not in linked_ids),
+                                typed_names(opportunity.competitors_typed))
+
+    async def _forget_typed(self, uow: CompetitorsUnitOfWork, actor: Actor, opportunity: Opportunity,
+                            competitor: Competitor, also: str | None = None) -> Opportunity:
+        """A name kept from the free text that is now a link leaves the kept line (audited); ``also``: the kept
+        name a similar competitor was picked for."""
+        names = typed_names(opportunity.competitors_typed)
+        gone = {name_key(competitor.name), name_key(also or competitor.name)}
+        left = tuple(n for n in names if name_key(n) not in gone)
+        if left == names:
+            return opportunity
+        kept = ", ".join(left) or None
+        await uow.sales.opportunities.update(opportunity.id, competitors_typed=kept)
+        await audit.record(uow, actor.staff_id, "update", "opportunity", opportunity.id,
+                           {"competitors_typed": opportunity.competitors_typed}, {"competitors_typed": kept})
+        return replace(opportunity, competitors_typed=kept)
 
     async def links(self, actor: Actor, opportunity_id: int) -> OpportunityLinks:
         async with self._uow(write=False) as uow:
@@ -478,15 +494,55 @@ class CompetitorService:
         """Link the competitor to the opportunity, or unlink it when it is linked."""
         async with self._uow() as uow:
             opportunity = await self._opportunity(uow, actor, opportunity_id, change=True)
-            await self._live(uow, competitor_id)
+            competitor = await self._live(uow, competitor_id)
             linked = competitor_id in await uow.competitors.links.linked(opportunity_id)
             if linked:
                 await uow.competitors.links.unlink(opportunity_id, competitor_id)
             else:
                 await uow.competitors.links.link(opportunity_id, competitor_id, self._clock.now())
+                opportunity = await self._forget_typed(uow, actor, opportunity, competitor)
             await audit.record(uow, actor.staff_id, "unlink" if linked else "link", "opportunity_competitor",
                                opportunity_id, {"competitor_id": competitor_id if linked else None},
                                {"competitor_id": None if linked else competitor_id})
+            result = await self._links(uow, opportunity)
+            await uow.commit()
+        return result
+
+    async def link_named(self, actor: Actor, opportunity_id: int, name: str) -> OpportunityLinks:
+        """Name a competitor on the opportunity by typing it, after the "create?" question was answered: the
+        archive's competitor of that (folded) name is linked, else a new one is created and linked — in one
+        transaction, after the opportunity is known to be the actor's to change. Audited as both."""
+        self._name_new(actor)
+        text = clean_name(name)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            opportunity = await self._opportunity(uow, actor, opportunity_id, change=True)
+            competitor = await uow.competitors.competitors.by_key(name_key(text))
+            if competitor is None:
+                competitor = await uow.competitors.competitors.add(Competitor(
+                    id=0, name=text, created_by=actor.staff_id, created_at=now, updated_at=now), name_key(text))
+                await audit.record(uow, actor.staff_id, "create", ENTITY, competitor.id, {}, {"name": text})
+            if competitor.id not in await uow.competitors.links.linked(opportunity_id):
+                await uow.competitors.links.link(opportunity_id, competitor.id, now)
+                await audit.record(uow, actor.staff_id, "link", "opportunity_competitor", opportunity_id,
+                                   {"competitor_id": None}, {"competitor_id": competitor.id})
+            opportunity = await self._forget_typed(uow, actor, opportunity, competitor)
+            result = await self._links(uow, opportunity)
+            await uow.commit()
+        return result
+
+    async def link(self, actor: Actor, opportunity_id: int, competitor_id: int, *, for_name: str | None = None
+                   ) -> OpportunityLinks:
+        """Link (never unlink) a competitor of the archive: a name typed that was found, or a similar one
+        picked."""
+        async with self._uow() as uow:
+            opportunity = await self._opportunity(uow, actor, opportunity_id, change=True)
+            competitor = await self._live(uow, competitor_id)
+            if competitor_id not in await uow.competitors.links.linked(opportunity_id):
+                await uow.competitors.links.link(opportunity_id, competitor_id, self._clock.now())
+                await audit.record(uow, actor.staff_id, "link", "opportunity_competitor", opportunity_id,
+                                   {"competitor_id": None}, {"competitor_id": competitor_id})
+            opportunity = await self._forget_typed(uow, actor, opportunity, competitor, for_name)
             result = await self._links(uow, opportunity)
             await uow.commit()
         return result

@@ -151,6 +151,7 @@ class OpportunityLinks:
     title: str
     linked: tuple[Competitor, ...]
     others: tuple[Competitor, ...]  # every other live competitor, to link
+    typed: tuple[str, ...] = ()  # names typed as free text before links, not in the archive (migration 0031)
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,8 @@ from crm.sales.opportunity_model import (
 from crm.sales.ports import SalesUnitOfWork
 
 PAGE = 8
-LIMITS = {"title": 200, "source": 100, "competitors": 500}
-EDITABLE = ("title", "amount", "currency", "close_date", "source", "competitors")
+LIMITS = {"title": 200, "source": 100}
+EDITABLE = ("title", "amount", "currency", "close_date", "source")
 _FIELDS = tuple(f.name for f in fields(OpportunityFields))
 
 
@@ -60,8 +60,7 @@ def clean(draft: OpportunityFields) -> OpportunityFields:
     return OpportunityFields(
         customer_id=int(draft.customer_id), title=_text(draft.title, "title", required=True) or "",
         amount=clean_amount(draft.amount, "amount"), currency=clean_currency(draft.currency),
-        close_date=draft.close_date, source=_text(draft.source, "source"),
-        competitors=_text(draft.competitors, "competitors"))
+        close_date=draft.close_date, source=_text(draft.source, "source"))
 
 
 def _plain(value: Any) -> Any:

@@ -55,7 +55,6 @@ class OpportunityFields:
     currency: str = "TWD"
     close_date: date | None = None
     source: str | None = None
-    competitors: str | None = None  # free text until competitors are records of their own
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,12 +65,20 @@ class Opportunity(OpportunityFields):
     created_at: datetime
     updated_at: datetime
     lost_reason: str | None = None
+    # competitor names typed as free text before competitors were linked records, which no competitor in the
+    # archive had (migration 0031): kept to be read, never edited; the links are the competitors module's
+    competitors_typed: str | None = None
     closed_at: datetime | None = None
     deleted_at: datetime | None = None
 
     @property
     def money(self) -> Money:
         return Money(self.amount, self.currency)
+
+
+def typed_names(kept: str | None) -> tuple[str, ...]:
+    """The names in ``Opportunity.competitors_typed`` (kept comma-separated by migration 0031)."""
+    return tuple(name.strip() for name in (kept or "").split(",") if name.strip())
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,7 @@ class Ticket:
     satisfaction_asked_at: datetime | None = None
     contact_id: int | None = None  # the customer's contact who reported it (texted in from the contact's number)
     product_id: int | None = None  # the catalog product it is about, when known
+    order_id: int | None = None  # the order it is about, when known
     deleted_at: datetime | None = None
 
     @property
@@ -117,6 +118,17 @@ class TicketCard:
     entries: tuple[Entry, ...] = ()
     contact_name: str | None = None
     product_label: str | None = None  # "SKU · name" of the linked product
+    order_number: str | None = None  # the linked order's number
+
+
+@dataclass(frozen=True)
+class References:
+    """The product and order a one-message ``/ticket`` names (``sku:…``, an order number), as understood."""
+
+    product_id: int | None = None
+    product_label: str | None = None
+    order_id: int | None = None
+    order_number: str | None = None
 
 
 @dataclass(frozen=True)

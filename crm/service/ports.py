@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from crm.messaging.ports.repositories import MessagingUnitOfWork
+from crm.orders.ports import OrdersUnitOfWork
 from crm.organisation.permissions import ScopeFilter
-from crm.sales.ports import SalesUnitOfWork
 from crm.service.model import Entry, ReportLine, Ticket
 
 
@@ -58,6 +57,6 @@ class ServiceRepositories(Protocol):
     def entries(self) -> EntryRepository: ...
 
 
-class ServiceUnitOfWork(MessagingUnitOfWork, SalesUnitOfWork, Protocol):
+class ServiceUnitOfWork(OrdersUnitOfWork, Protocol):
     @property
     def service(self) -> ServiceRepositories: ...

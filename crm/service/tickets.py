@@ -31,9 +31,11 @@ from crm.customers.model import EntityKind, Lead
 from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
 from crm.messaging.ports.sms import MAX_BODY_CHARS
 from crm.messaging.subscriptions import SmsTexts, sms_locale_for
+from crm.orders.model import OrderRow
 from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor, Scope, ScopeFilter
+from crm.sales.catalog import clean_sku
 from crm.service.model import (
     CATEGORY_LIMIT,
     MOVES,
@@ -42,6 +44,7 @@ from crm.service.model import (
     Entry,
     EntryKind,
     Nudge,
+    References,
     Report,
     Severity,
     Source,
@@ -57,6 +60,7 @@ from crm.service.sla import SlaPolicy
 
 TOPIC = "service"  # the SMS topic (crm/messaging/subscriptions.py DEFAULT_TOPICS): transactional
 LIST_LIMIT = 50
+ORDERS_SHOWN = 8  # the recent orders offered to link
 ENTRIES_SHOWN = 5
 _SPACES = re.compile(r"\s+")
 _TAG = re.compile(r"(?:^|\s)#(\w+)")
@@ -75,6 +79,25 @@ def category_of(text: str) -> str | None:
     """The first ``#word`` of the text, the ticket's category ("#printer the paper jams")."""
     found = _TAG.search(text)
     return found.group(1).casefold()[:CATEGORY_LIMIT] if found else None
+
+
+# ``sku:PR-200`` (also ``SKU：PR-200``): the catalog product a ticket typed in one message is about
+_SKU = re.compile(r"(?:^|(?<=\s))sku\s*[:：]\s*(\S+)", re.IGNORECASE)
+# what an order number looks like (``O2026-0001``; the orders module's prefix is configurable, so any short one)
+_ORDER_NUMBER = re.compile(r"(?<![\w-])([A-Za-z]{1,3}\d{4}-\d{4,})(?![\w-])")
+
+
+def sku_of(text: str) -> tuple[str | None, str]:
+    """The SKU named with ``sku:`` and the text without it."""
+    found = _SKU.search(text)
+    if found is None:
+        return None, text
+    return found.group(1), _SPACES.sub(" ", (text[:found.start()] + " " + text[found.end():])).strip()
+
+
+def order_numbers_in(text: str) -> list[str]:
+    """Words shaped like an order number, upper-cased, in the order they come; the text keeps them."""
+    return [word.upper() for word in _ORDER_NUMBER.findall(text)]
 
 
 def subject_of(text: str) -> str:
@@ -148,9 +171,11 @@ class TicketService:
         entries = tuple(await uow.service.entries.of(ticket.id, limit=ENTRIES_SHOWN))
         product = (await uow.sales.products.get(ticket.product_id, include_deleted=True)
                    if ticket.product_id is not None else None)
+        order = await uow.orders.orders.get(ticket.order_id) if ticket.order_id is not None else None
         return TicketCard(ticket, name, assignee.name if assignee else None, entries,
                           contact.name if contact else None,
-                          f"{product.sku} · {product.name}" if product is not None else None)
+                          f"{product.sku} · {product.name}" if product is not None else None,
+                          order.number if order is not None else None)
 
     async def card(self, actor: Actor, ticket_id: int) -> TicketCard:
         async with self._uow(write=False) as uow:
@@ -184,13 +209,14 @@ class TicketService:
 
     async def _add(self, uow: ServiceUnitOfWork, *, customer_id: int | None, lead_id: int | None, owner_id: int,
                    text: str, severity: Severity, category: str | None, opened_by: int | None, source: Source,
-                   phone: str | None, locale: str | None = None, contact_id: int | None = None) -> Ticket:
+                   phone: str | None, locale: str | None = None, contact_id: int | None = None,
+                   product_id: int | None = None, order_id: int | None = None) -> Ticket:
         now = self._clock.now()
         category = category or category_of(text)
         year, sequence, number = await self._next(uow, now)
         ticket = await uow.service.tickets.add(Ticket(
             id=0, number=number, year=year, sequence=sequence, customer_id=customer_id, lead_id=lead_id,
-            contact_id=contact_id,
+            contact_id=contact_id, product_id=product_id, order_id=order_id,
             subject=subject_of(text), description=text, severity=severity, category=category, status=Status.NEW,
             owner_id=owner_id, assignee_id=None, opened_by=opened_by, source=source, phone=phone,
             locale=locale or (sms_locale_for(phone) if phone else "en"),
@@ -198,21 +224,63 @@ class TicketService:
             updated_at=now))
         await audit.record(uow, opened_by, "create", "ticket", ticket.id, {},
                            {"number": number, "customer_id": customer_id, "lead_id": lead_id,
-                            "severity": severity.value, "source": source.value})
+                            "severity": severity.value, "source": source.value, "product_id": product_id,
+                            "order_id": order_id})
         return ticket
 
+    async def references(self, actor: Actor, customer_id: int, sku: str | None, order_numbers: Sequence[str]
+                         ) -> References:
+        """What a one-message ``/ticket`` names besides the customer: the product of ``sku:`` (a live catalog
+        product, else "no such SKU") and the first order number that is an order — the customer's (another
+        customer's order, or one out of reach, is refused rather than linked; a word that is no order is text)."""
+        actor.require("tickets.create")
+        async with self._uow(write=False) as uow:
+            await visible_customer(uow, actor, customer_id)
+            product = None
+            if sku:
+                try:  # SKUs are kept upper case and folded: "ac-90" finds "AC-90"
+                    product = await uow.sales.products.by_sku(clean_sku(sku))
+                except ValidationFailed:
+                    product = None
+                if product is None or not product.active:
+                    raise ValidationFailed("service.error_sku", sku=sku[:40])
+            order_id, number = None, None
+            for candidate in order_numbers:
+                found = await uow.orders.orders.id_of(candidate)
+                if found is None:
+                    continue
+                order = await uow.orders.orders.get(found)
+                if order is None or order.customer_id != customer_id:
+                    raise ValidationFailed("service.error_order", number=candidate)
+                order_id, number = order.id, order.number
+                break
+        return References(product.id if product else None,
+                          f"{product.sku} · {product.name}" if product else None, order_id, number)
+
+    async def _check_refs(self, uow: ServiceUnitOfWork, customer_id: int | None, product_id: int | None,
+                          order_id: int | None) -> None:
+        """Checked again in the ticket's transaction: the product live, the order the customer's."""
+        if product_id is not None and await uow.sales.products.get(product_id) is None:
+            raise NotFound()
+        if order_id is not None:
+            order = await uow.orders.orders.get(order_id)
+            if order is None or customer_id is None or order.customer_id != customer_id:
+                raise NotFound()
+
     async def open(self, actor: Actor, customer_id: int, text: str, *, severity: Severity = Severity.NORMAL,
-                   category: str | None = None) -> Told:
+                   category: str | None = None, product_id: int | None = None, order_id: int | None = None
+                   ) -> Told:
         """A ticket for a customer the actor may see; the customer is texted its number, the service managers
         in scope are told."""
         actor.require("tickets.create")
         body = clean_text(text)
         async with self._uow() as uow:
             customer = await visible_customer(uow, actor, customer_id)
+            await self._check_refs(uow, customer.id, product_id, order_id)
             phone = customer.phones[0] if customer.phones else None
             ticket = await self._add(uow, customer_id=customer.id, lead_id=None, owner_id=customer.owner_id,
                                      text=body, severity=severity, category=category, opened_by=actor.staff_id,
-                                     source=Source.CHAT, phone=phone)
+                                     source=Source.CHAT, phone=phone, product_id=product_id, order_id=order_id)
             if phone is not None:
                 await self._sms(uow, ticket, "service.sms_opened", number=ticket.number)
             managers = await self._managers(uow, ticket)
@@ -222,7 +290,8 @@ class TicketService:
         return Told(card, tuple((s.telegram_user_id, s.locale or "") for s in managers
                                 if s.telegram_user_id is not None and s.id != actor.staff_id))
 
-    async def open_by_sms(self, phone: str, text: str, locale: str) -> str:
+    async def open_by_sms(self, phone: str, text: str, locale: str, *, severity: Severity = Severity.NORMAL
+                          ) -> str:
         """A customer texted the support keyword: a known number's ticket is its customer's, an unknown number
         becomes a lead. Returns the reply text (the TwiML answer carries the ticket number, so a number that
         opted out of everything still learns it; nothing else is sent to it)."""
@@ -248,7 +317,7 @@ class TicketService:
             if owner is None:
                 return self._texts.t("service.sms_no_staff", locale)
             ticket = await self._add(uow, customer_id=customer_id, lead_id=lead_id, owner_id=owner, text=body,
-                                     severity=Severity.NORMAL, category=None, opened_by=None, source=Source.SMS,
+                                     severity=severity, category=None, opened_by=None, source=Source.SMS,
                                      phone=phone, locale=locale, contact_id=link.contact_id)
             await uow.service.entries.add(Entry(id=0, ticket_id=ticket.id, kind=EntryKind.INBOUND, text=body,
                                                 staff_id=None, created_at=self._clock.now()))
@@ -338,6 +407,28 @@ class TicketService:
                 raise NotFound()
             if ticket.product_id != product_id:
                 ticket = await self._changed(uow, actor, ticket, "update", product_id=product_id)
+            card = await self._card(uow, ticket)
+            await uow.commit()
+        return card
+
+    async def orders_of(self, actor: Actor, ticket_id: int) -> Sequence[OrderRow]:
+        """The ticket's customer's recent orders, to link one (whoever works on the ticket)."""
+        async with self._uow(write=False) as uow:
+            ticket = await self._workable(uow, actor, ticket_id)
+            if ticket.customer_id is None:
+                return []
+            # the ticket's scope decides: whoever may work on it sees its customer's orders
+            return await uow.orders.orders.listed(ScopeFilter(everything=True, owner_id=actor.staff_id),
+                                                  customer_id=ticket.customer_id, offset=0, limit=ORDERS_SHOWN)
+
+    async def set_order(self, actor: Actor, ticket_id: int, order_id: int | None) -> TicketCard:
+        """Link the order the ticket is about (None: none): a live order of the ticket's customer, else "not
+        found" (another customer's, deleted, forged). Audited."""
+        async with self._uow() as uow:
+            ticket = await self._workable(uow, actor, ticket_id)
+            await self._check_refs(uow, ticket.customer_id, None, order_id)
+            if ticket.order_id != order_id:
+                ticket = await self._changed(uow, actor, ticket, "update", order_id=order_id)
             card = await self._card(uow, ticket)
             await uow.commit()
         return card

@@ -6,7 +6,8 @@ echoed for one tap), delete and restore; the opportunity card's "⚔️ Competit
 Buttons (ids only; every press re-reads through the service, which checks permission and scope):
   cp:open:<id>  cp:pg:<id>:<page>  cp:list:<page>  cp:trash:<page>  cp:edit:<id>  cp:ef:<id>:<field>
   cp:prod:<id>  cp:del:<id>  cp:delok:<id>  cp:rst:<id>  cp:ph:<intel id>  cpp:save  cpp:cancel
-  cpo:ls:<opportunity>  cpo:tg:<opportunity>:<competitor>
+  cpo:ls:<opportunity>  cpo:tg:<opportunity>:<competitor>  cpo:nm:<opportunity>  cpo:new:<opportunity>
+  cpo:pk:<opportunity>:<competitor>  cpo:x:<opportunity>  cpo:ty:<opportunity>:<index of a name kept from before>
   cpl:w:<opportunity>:<competitor>  cpl:o:<opportunity>  cpl:n:<opportunity>  cpl:skip:<opportunity>
 """
 
@@ -19,7 +20,7 @@ from telegram import Update
 
 from bot.context import CrmContext
 from crm.competitors.intel_line import price_of
-from crm.competitors.model import LossAnswer
+from crm.competitors.model import LossAnswer, OpportunityLinks
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.money import Money
 from crm.sales.opportunity_model import OpportunityCard
@@ -33,6 +34,9 @@ EDIT = "cpe.value"
 PRODUCT = "cpp.line"
 PRODUCT_KEY = "competitor_product_draft"
 WHY = "cpl.why"
+NAME = "cpo.name"  # a competitor's name typed on the opportunity's links
+NAMED = "cpo.ask"  # the name is not in the archive: create, a similar one, or cancel
+NAME_KEY = "opportunity_competitor_name"
 FIELD_CODES = {"b": "brands", "r": "regions", "s": "strengths", "w": "weaknesses", "o": "sources", "n": "name"}
 
 
@@ -280,16 +284,20 @@ def opportunity_button(context: CrmContext, card: OpportunityCard) -> Button | N
     return (context.t("competitors.btn_opportunity"), f"cpo:ls:{card.opportunity.id}")
 
 
-async def _links(update: Update, context: CrmContext, opportunity_id: int, toggle: int | None = None) -> None:
+async def _links(update: Update, context: CrmContext, opportunity_id: int, toggle: int | None = None, *,
+                 shown: OpportunityLinks | None = None, note: str | None = None, edit: bool | None = None) -> None:
     service = context.services.competitors.competitors
-    links = (await service.toggle(actor_of(context), opportunity_id, toggle) if toggle is not None
-             else await service.links(actor_of(context), opportunity_id))
+    links = shown or (await service.toggle(actor_of(context), opportunity_id, toggle) if toggle is not None
+                      else await service.links(actor_of(context), opportunity_id))
     o = links.opportunity_id
     rows: Rows = [[("✅ " + short(c.name, 36), f"cpo:tg:{o}:{c.id}")] for c in links.linked]
     rows += [[("➕ " + short(c.name, 36), f"cpo:tg:{o}:{c.id}")] for c in links.others[:30]]
+    rows += [[("✏️ " + short(name, 36), f"cpo:ty:{o}:{i}")] for i, name in enumerate(links.typed[:10])]
+    rows.append([(context.t("competitors.btn_name"), f"cpo:nm:{o}")])
     rows.append([(context.t("competitors.btn_back"), f"op:open:{o}")])
     names = ", ".join(c.name for c in links.linked) or context.t("competitors.none")
-    await respond(update, context, context.t("competitors.links_title", title=links.title, names=names), rows)
+    text = context.t("competitors.links_title", title=links.title, names=names)
+    await respond(update, context, text if note is None else f"{note}\n{text}", rows, edit=edit)
 
 
 @require_actor("sales.view")
@@ -300,6 +308,101 @@ async def links(update: Update, context: CrmContext) -> None:
 @require_actor("sales.view")
 async def toggle(update: Update, context: CrmContext) -> None:
     await _links(update, context, arg(update, 0), arg(update, 1))
+
+
+def _named_draft(context: CrmContext) -> dict[str, Any]:
+    data = context.user_data.get(NAME_KEY) if context.user_data is not None else None
+    return dict(data) if isinstance(data, dict) else {}
+
+
+@require_actor("sales.view")
+async def ask_name(update: Update, context: CrmContext) -> None:
+    """✏️ Another competitor: its name typed; the only way to name one that is not in the list."""
+    links = await context.services.competitors.competitors.links(actor_of(context), arg(update, 0))
+    flow.ask(context, NAME, opportunity_id=links.opportunity_id)
+    await respond(update, context, context.t("competitors.ask_link_name", title=links.title), edit=False)
+
+
+@flow.on_text(NAME)
+@require_actor("sales.view")
+async def typed_name(update: Update, context: CrmContext) -> None:
+    opportunity_id = int(flow.pending(context).get("opportunity_id", 0))
+    name = " ".join(message_text(update).split())[:200]
+    if not name:
+        await respond(update, context, context.t("competitors.ask_link_name_again"))
+        return
+    await _name_given(update, context, opportunity_id, name)
+
+
+@require_actor("sales.view")
+async def typed_before(update: Update, context: CrmContext) -> None:
+    """A name kept from the free text before links (✏️ on the list): linked, or asked before it is created."""
+    opportunity_id, index = arg(update, 0), arg(update, 1)
+    links = await context.services.competitors.competitors.links(actor_of(context), opportunity_id)
+    if not 0 <= index < len(links.typed):
+        raise DomainError("error.stale_button")
+    await _name_given(update, context, opportunity_id, links.typed[index])
+
+
+async def _name_given(update: Update, context: CrmContext, opportunity_id: int, name: str) -> None:
+    service, actor = context.services.competitors.competitors, actor_of(context)
+    competitor, similar = await service.named(actor, name)
+    if competitor is not None:
+        flow.end(context)
+        links = await service.link(actor, opportunity_id, competitor.id)
+        await _links(update, context, opportunity_id, shown=links, edit=False,
+                     note=context.t("competitors.linked", name=competitor.name))
+        return
+    if context.user_data is not None:
+        context.user_data[NAME_KEY] = {"opportunity_id": opportunity_id, "name": name,
+                                       "offered": [competitor_id for competitor_id, _ in similar]}
+    flow.ask(context, NAMED, expects="button", buttons=("cpo:",), owns=(NAME_KEY,))
+    rows: Rows = [[(context.t("competitors.btn_create", name=short(name, 30)), f"cpo:new:{opportunity_id}")]]
+    rows += [[(short(other, 40), f"cpo:pk:{opportunity_id}:{competitor_id}")] for competitor_id, other in similar]
+    rows.append([(context.t("common.cancel"), f"cpo:x:{opportunity_id}")])
+    text = context.t("competitors.ask_new", name=name) + (
+        "\n" + context.t("competitors.ask_similar") if similar else "")
+    await respond(update, context, text, rows, edit=False)
+
+
+def _asked(context: CrmContext, opportunity_id: int) -> dict[str, Any]:
+    """The pending "create?" question of this opportunity, else the press is out of date."""
+    waiting, draft = flow.current(context), _named_draft(context)
+    if waiting is None or waiting.kind != NAMED or draft.get("opportunity_id") != opportunity_id:
+        raise DomainError("error.stale_button")
+    return draft
+
+
+@require_actor("sales.view")
+async def create_named(update: Update, context: CrmContext) -> None:
+    opportunity_id = arg(update, 0)
+    draft = _asked(context, opportunity_id)
+    links = await context.services.competitors.competitors.link_named(actor_of(context), opportunity_id,
+                                                                      str(draft["name"]))
+    flow.abandon(context)
+    await _links(update, context, opportunity_id, shown=links,
+                 note=context.t("competitors.linked", name=str(draft["name"])))
+
+
+@require_actor("sales.view")
+async def pick_named(update: Update, context: CrmContext) -> None:
+    opportunity_id, competitor_id = arg(update, 0), arg(update, 1)
+    draft = _asked(context, opportunity_id)
+    if competitor_id not in draft.get("offered", []):
+        raise DomainError("error.stale_button")
+    links = await context.services.competitors.competitors.link(actor_of(context), opportunity_id, competitor_id,
+                                                                for_name=str(draft["name"]))
+    flow.abandon(context)
+    name = next((c.name for c in links.linked if c.id == competitor_id), "")
+    await _links(update, context, opportunity_id, shown=links, note=context.t("competitors.linked", name=name))
+
+
+@require_actor("sales.view")
+async def cancel_named(update: Update, context: CrmContext) -> None:
+    opportunity_id = arg(update, 0)
+    if flow.current(context) is not None and _named_draft(context).get("opportunity_id") == opportunity_id:
+        flow.abandon(context)
+    await _links(update, context, opportunity_id)
 
 
 # ---- who won a lost opportunity -----------------------------------------------------------------------------

@@ -37,7 +37,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("cie", {"open": intel_edit.open_intel, "f": intel_edit.ask_field,
                                       "k": intel_edit.kind, "del": intel_edit.delete, "rst": intel_edit.restore}))
     app.add_handlers(_buttons("cpp", {"save": cp.product_save, "cancel": cp.product_cancel}))
-    app.add_handlers(_buttons("cpo", {"ls": cp.links, "tg": cp.toggle}))
+    app.add_handlers(_buttons("cpo", {"ls": cp.links, "tg": cp.toggle, "nm": cp.ask_name, "new": cp.create_named,
+                                      "pk": cp.pick_named, "x": cp.cancel_named,
+                                      "ty": cp.typed_before}))
     app.add_handlers(_buttons("cpl", {"w": cp.won_by, "o": cp.won_by_other, "n": cp.won_by_nobody,
                                       "skip": cp.skip_why}))
     card_extras.add(app, cp.opportunity_button)

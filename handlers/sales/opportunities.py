@@ -45,7 +45,7 @@ TEXTS = ScreenTexts(edit_title="sales.opp_edit_title", pick_value="sales.pick_va
                     ask_list_value="sales.ask_value")
 FIELD_KEYS = {"title": "sales.opp_field_title", "amount": "sales.opp_field_amount",
               "close_date": "sales.opp_field_close", "source": "sales.opp_field_source",
-              "competitors": "sales.opp_field_competitors", "lost_reason": "sales.opp_field_lost_reason"}
+              "lost_reason": "sales.opp_field_lost_reason"}
 
 
 def _field_label(context: CrmContext, field: str) -> str:
@@ -84,8 +84,8 @@ def _render(context: CrmContext, card: OpportunityCard) -> tuple[str, Rows]:
              t("sales.opp_card_owner", name=card.owner_name)]
     if o.source:
         lines.append(t("sales.opp_card_source", source=o.source))
-    if o.competitors:
-        lines.append(t("sales.opp_card_competitors", competitors=o.competitors))
+    if o.competitors_typed:  # read-only: competitors are named through the links (⚔️), not typed
+        lines.append(t("sales.opp_card_competitors_typed", names=o.competitors_typed))
     if card.stage.outcome is Outcome.LOST and o.lost_reason:
         lines.append(t("sales.opp_card_lost_reason", reason=o.lost_reason))
     rows: Rows = []
@@ -152,7 +152,7 @@ def _current(context: CrmContext, card: OpportunityCard, field: str) -> str:
     o = card.opportunity
     values: dict[str, Any] = {"title": o.title, "amount": money_text(o.money),
                               "close_date": o.close_date.isoformat() if o.close_date else None,
-                              "source": o.source, "competitors": o.competitors}
+                              "source": o.source}
     value = values.get(field)
     return str(value) if value not in (None, "") else context.t("sales.none")
 
@@ -164,8 +164,7 @@ def _ask_edit(context: CrmContext, opportunity_id: int, field: str) -> None:
 OPPORTUNITY_EDIT = EditMenu(
     OPPORTUNITY, _load, lambda card: card.opportunity.title, label=_field_label, current=_current, texts=TEXTS,
     ask=_ask_edit,
-    fields=(Editable("title"), Editable("amount"), Editable("close_date"), Editable("source"),
-            Editable("competitors")),
+    fields=(Editable("title"), Editable("amount"), Editable("close_date"), Editable("source")),
 )
 edit_menu = require_actor("sales.view")(OPPORTUNITY_EDIT.menu)
 edit_field = require_actor("sales.view")(OPPORTUNITY_EDIT.ask_field)
@@ -192,7 +191,7 @@ def _changes(context: CrmContext, field: str, text: str) -> dict[str, Any]:
         return {"amount": amount, "currency": currency}
     if field == "close_date":
         return {"close_date": None if value == CLEAR else _close_date(context, value)}
-    if field in ("source", "competitors") and value == CLEAR:
+    if field == "source" and value == CLEAR:
         return {field: None}
     return {field: value}
 

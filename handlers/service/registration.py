@@ -22,6 +22,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("tk", {"open": tk.open_ticket, "mv": tk.move, "upd": tk.ask_update,
                                      "note": tk.ask_note, "att": tk.ask_attachment, "asg": tk.assign_menu,
                                      "to": tk.assign, "list": tk.listing_page, "prod": tk.ask_product,
-                                     "pp": tk.picked_product}))
+                                     "pp": tk.picked_product, "ord": tk.order_menu, "po": tk.picked_order}))
     app.add_handlers(_buttons("tke", {"send": tk.send_entry, "cancel": tk.cancel_entry}))
     card_extras.add(app, card_extras.CardExtra(button=tk.card_button))

@@ -6,7 +6,7 @@ sent) and assignment.
 Buttons (ids only; every press reads again through the service, which checks permission and scope):
   tkn:save  tkn:cancel  tkn:sev:<i>  tkn:pick:<customer id>  tkn:c:<customer id>
   tk:open:<id>  tk:mv:<id>:<status i>  tk:upd:<id>  tk:note:<id>  tk:asg:<id>  tk:to:<id>:<staff id>  tk:list:<0|1>
-  tk:att:<id>  tke:send  tke:cancel
+  tk:att:<id>  tk:prod:<id>  tk:pp:<id>:<product id|0>  tk:ord:<id>  tk:po:<id>:<order id|0>  tke:send  tke:cancel
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from crm.customers.model import EntityKind, SearchHit
 from crm.organisation.permissions import Scope
 from crm.service.model import EntryKind, Severity, Status, TicketCard
 from crm.service.report import period_days
-from crm.service.tickets import clean_text
+from crm.service.tickets import clean_text, order_numbers_in, sku_of
 from handlers.core import flow
 from handlers.core.common import Button, actor_of, message_text, require_actor
 from handlers.core.screens import arg, respond
@@ -67,10 +67,13 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
         context.user_data[DRAFT_KEY] = draft
     flow.ask(context, CONFIRM, expects="button", buttons=("tkn:",), owns=(DRAFT_KEY,))
     severity = Severity(draft["severity"])
-    text = "\n".join([context.t("service.check"),
-                      context.t("service.check_customer", name=draft["customer_name"]),
-                      context.t("service.check_severity", severity=severity_text(context.t, severity)),
-                      context.t("service.check_text", text=draft["text"])])
+    lines = [context.t("service.check"), context.t("service.check_customer", name=draft["customer_name"]),
+             context.t("service.check_severity", severity=severity_text(context.t, severity))]
+    if draft.get("product_label"):
+        lines.append(context.t("service.check_product", product=draft["product_label"]))
+    if draft.get("order_number"):
+        lines.append(context.t("service.check_order", number=draft["order_number"]))
+    text = "\n".join([*lines, context.t("service.check_text", text=draft["text"])])
     severities = [(("• " if s is severity else "") + severity_text(context.t, s), f"tkn:sev:{i}")
                   for i, s in enumerate(SEVERITIES)]
     rows = [severities[:2], severities[2:],
@@ -98,6 +101,21 @@ async def _candidates(context: CrmContext, words: list[str]) -> tuple[list[tuple
     return hits[:PICK_LIMIT], " ".join(words[1:])
 
 
+async def _with_references(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
+    """The customer is known: read what ``sku:`` and an order number name for that customer, then the summary.
+    A SKU not in the catalog or another customer's order is said plainly and nothing waits."""
+    try:
+        refs = await context.services.service.tickets.references(
+            actor_of(context), int(draft["customer_id"]), draft.pop("sku", None), draft.pop("orders", None) or ())
+    except ValidationFailed as exc:
+        flow.abandon(context)
+        await respond(update, context, context.t(exc.key, **exc.params) + "\n" + context.t("service.usage"),
+                      edit=False)
+        return
+    await _confirm(update, context, {**draft, "product_id": refs.product_id, "product_label": refs.product_label,
+                                     "order_id": refs.order_id, "order_number": refs.order_number})
+
+
 @require_actor("tickets.create")
 async def new_ticket(update: Update, context: CrmContext) -> None:
     """``/ticket 台積電 冷氣不冷``; alone, how to use it."""
@@ -106,6 +124,7 @@ async def new_ticket(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("service.usage"))
         return
     hits, rest = await _candidates(context, words)
+    sku, rest = sku_of(rest)
     try:
         text = clean_text(rest)
     except ValidationFailed:
@@ -115,9 +134,9 @@ async def new_ticket(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("service.no_customer", name=words[0]) + "\n"
                       + context.t("service.usage"))
         return
-    draft = {"text": text, "severity": Severity.NORMAL.value}
+    draft = {"text": text, "severity": Severity.NORMAL.value, "sku": sku, "orders": order_numbers_in(text)}
     if len(hits) == 1:
-        await _confirm(update, context, {**draft, "customer_id": hits[0][0], "customer_name": hits[0][1]})
+        await _with_references(update, context, {**draft, "customer_id": hits[0][0], "customer_name": hits[0][1]})
         return
     if context.user_data is not None:
         context.user_data[DRAFT_KEY] = {**draft, "choices": {str(i): name for i, name in hits}}
@@ -135,7 +154,7 @@ async def pick(update: Update, context: CrmContext) -> None:
     if not _at(context, PICK) or chosen not in choices:
         raise DomainError("error.stale_button")
     draft.pop("choices")
-    await _confirm(update, context, {**draft, "customer_id": int(chosen), "customer_name": choices[chosen]})
+    await _with_references(update, context, {**draft, "customer_id": int(chosen), "customer_name": choices[chosen]})
 
 
 @require_actor("tickets.create")
@@ -175,7 +194,9 @@ async def save(update: Update, context: CrmContext) -> None:
     if not _at(context, CONFIRM) or "customer_id" not in draft:
         raise DomainError("error.stale_button")
     told = await context.services.service.tickets.open(actor_of(context), int(draft["customer_id"]),
-                                                       str(draft["text"]), severity=Severity(draft["severity"]))
+                                                       str(draft["text"]), severity=Severity(draft["severity"]),
+                                                       product_id=draft.get("product_id"),
+                                                       order_id=draft.get("order_id"))
     flow.abandon(context)
     await _show(update, context, told.card, context.t("service.opened", number=told.card.ticket.number))
 
@@ -456,4 +477,26 @@ async def picked_product(update: Update, context: CrmContext) -> None:
     card = await context.services.service.tickets.set_product(actor_of(context), arg(update, 0),
                                                               product_id or None)
     await _show(update, context, card, context.t("service.product_set" if product_id else "service.product_unset"),
+                edit=True)
+
+
+# ---- the order -------------------------------------------------------------------------------------------------
+
+@require_actor("service.view")
+async def order_menu(update: Update, context: CrmContext) -> None:
+    """🧾 Order: the customer's recent orders as buttons, and ✖️ No order."""
+    ticket_id = arg(update, 0)
+    orders = await context.services.service.tickets.orders_of(actor_of(context), ticket_id)
+    rows: list[list[Button]] = [
+        [(short(f"{o.number} · {o.created_at.date().isoformat()} · " + context.t(f"orders.status_{o.status.value}"),
+                60), f"tk:po:{ticket_id}:{o.id}")] for o in orders]
+    rows.append([(context.t("service.btn_no_order"), f"tk:po:{ticket_id}:0")])
+    await respond(update, context, context.t("service.pick_order" if orders else "service.no_orders"), rows)
+
+
+@require_actor("service.view")
+async def picked_order(update: Update, context: CrmContext) -> None:
+    order_id = arg(update, 1)
+    card = await context.services.service.tickets.set_order(actor_of(context), arg(update, 0), order_id or None)
+    await _show(update, context, card, context.t("service.order_set" if order_id else "service.order_unset"),
                 edit=True)

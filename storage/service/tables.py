@@ -19,6 +19,7 @@ tickets = Table(
     Column("lead_id", Integer, ForeignKey("leads.id"), nullable=True),
     Column("contact_id", Integer, ForeignKey("contacts.id"), nullable=True),
     Column("product_id", Integer, ForeignKey("products.id"), nullable=True),  # the catalog product it is about
+    Column("order_id", Integer, ForeignKey("orders.id"), nullable=True),  # the order it is about
     Column("subject", String(120), nullable=False),
     Column("description", Text, nullable=False),
     Column("severity", String(10), nullable=False),

@@ -295,3 +295,111 @@ async def test_intel_is_edited_deleted_and_restored_by_its_author_only(engine: A
             actions = (await conn.execute(select(a.action).where(a.entity == "competitor_intel")
                                           .order_by(a.id))).scalars().all()
         assert actions == ["create", "update", "update", "update", "update", "delete", "restore"]
+
+
+async def test_competitors_are_named_on_an_opportunity_only_as_links_in_three_languages(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    """The opportunity has no free-text competitors any more: ⚔️ → ✏️ Another competitor → a known name (any
+    case or width) is linked; an unknown one asks before it is created; typed text at the question is not an
+    answer; forged presses change nothing."""
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        _, mias = await _join(bot, MIA, "Mia", "manager")
+        service = bot.services.competitors.competitors
+        tatung = await service.create(mias, "大同 Tatung")
+        sampo = await service.create(mias, "Sampo")
+        sue, _ = await _join(bot, SUE, "Sue", "rep", "zh-hant")
+        cases = [(NED, "Ned", "en", "Acme Co", "ⓐ", "大同 TATUNG", "Newco"),
+                 (NAT, "Nat", "zh-hant", "台積電", "ⓑ", "大同　tatung", "聲寶新創"),
+                 (3105, "Ning", "zh-hans", "华为", "ⓒ", "大同 TaTung", "新对手")]
+        for tg_id, name, language, customer, tag, known, unknown in cases:
+            chatter, actor = await _join(bot, tg_id, name, "rep", language)
+            locale = {"en": "en", "zh-hant": "zh-Hant", "zh-hans": "zh-Hans"}[language]
+            opportunity = await _opportunity(bot, actor, customer, f"Deal {tag}")
+            await _forge(bot, chatter, f"op:open:{opportunity.id}")
+            await chatter.press(bot.t(locale, "sales.btn_edit"))
+            assert not any("competitor" in label.casefold() or "競爭" in label or "竞争" in label
+                           for label in chatter.labels())  # no free-text field to type into
+            await _forge(bot, chatter, f"op:open:{opportunity.id}")
+            await chatter.press(bot.t(locale, "competitors.btn_opportunity"))
+            await chatter.press(bot.t(locale, "competitors.btn_name"))
+            assert bot.t(locale, "competitors.ask_link_name", title=f"Deal {tag}") in (chatter.last.text or "")
+            linked = await chatter.text_of(known)
+            assert bot.t(locale, "competitors.linked", name="大同 Tatung") in linked
+            assert "✅ 大同 Tatung" in chatter.labels()
+
+            await chatter.press(bot.t(locale, "competitors.btn_name"))
+            asked = await chatter.text_of(unknown)
+            assert bot.t(locale, "competitors.ask_new", name=unknown) in asked
+            assert await chatter.text_of("yes please") == bot.t(locale, "input.use_buttons")  # not an answer
+            assert [c.name for c in (await service.links(actor, opportunity.id)).linked] == ["大同 Tatung"]
+            forged = await _forge(bot, sue, f"cpo:new:{opportunity.id}")  # not Sue's question
+            assert bot.told(forged, bot.t("zh-Hant", "error.stale_button"))
+            created = _text(await chatter.press(bot.t(locale, "competitors.btn_create", name=unknown)))
+            assert bot.t(locale, "competitors.linked", name=unknown) in created
+            names = sorted(c.name for c in (await service.links(actor, opportunity.id)).linked)
+            assert names == sorted(["大同 Tatung", unknown])
+            again = await _forge(bot, chatter, f"cpo:new:{opportunity.id}")  # answered: out of date
+            assert bot.told(again, bot.t(locale, "error.stale_button"))
+
+        # a similar name offered and picked; Sue (another rep) cannot link to Ned's opportunity at all
+        ned, neds = bot.user(NED, "Ned", language_code="en"), await bot.services.organisation.identity.actor_for(
+            TelegramIdentity(NED, "Ned", language_code="en"))
+        assert neds is not None
+        deal = await _opportunity(bot, neds, "Beta", "Second deal")
+        await _forge(bot, ned, f"cpo:nm:{deal.id}")
+        asked = await ned.text_of("Sampo Corp")
+        assert "Sampo" in ned.labels()
+        picked = _text(await ned.press("Sampo"))
+        assert "Linked: Sampo" in picked
+        assert [c.id for c in (await service.links(neds, deal.id)).linked] == [sampo.id]
+        for data in (f"cpo:nm:{deal.id}", f"cpo:pk:{deal.id}:{tatung.id}", f"cpo:tg:{deal.id}:{tatung.id}"):
+            await _forge(bot, sue, data)
+        assert [c.id for c in (await service.links(neds, deal.id)).linked] == [sampo.id]
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            actions = (await conn.execute(select(a.action).where(a.entity == "opportunity_competitor",
+                                                                 a.entity_id == deal.id))).scalars().all()
+        assert actions == ["link"]
+
+
+async def test_names_kept_from_the_free_text_are_shown_and_become_links(engine: AsyncEngine,
+                                                                        clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        ned, neds = await _join(bot, NED, "Ned", "rep")
+        sue, _ = await _join(bot, SUE, "Sue", "rep")
+        service = bot.services.competitors.competitors
+        sampo = await service.create(neds, "Sampo")
+        deal = await _opportunity(bot, neds, "Acme", "Old deal")
+        async with engine.begin() as conn:  # as migration 0031 leaves what the archive did not know
+            await conn.execute(t.opportunities.update().where(t.opportunities.c.id == deal.id)
+                               .values(competitors_typed="Foxconn, Sampo Ltd"))
+        card = _text(await _forge(bot, ned, f"op:open:{deal.id}"))
+        assert "Competitors named before, not in the archive: Foxconn, Sampo Ltd" in card
+        await ned.press("⚔️ Competitors")
+        assert "✏️ Foxconn" in ned.labels() and "✏️ Sampo Ltd" in ned.labels()
+        for data in (f"cpo:ty:{deal.id}:0", f"cpo:ty:{deal.id}:1"):  # another rep: not found, nothing asked
+            assert bot.told(await _forge(bot, sue, data), bot.t("en", "error.not_found"))
+        assert bot.told(await _forge(bot, ned, f"cpo:ty:{deal.id}:7"), bot.t("en", "error.stale_button"))
+
+        asked = _text(await ned.press("✏️ Foxconn"))
+        assert 'There is no competitor "Foxconn" yet' in asked
+        created = _text(await ned.press('➕ Create "Foxconn"'))
+        assert "Linked: Foxconn" in created and "✏️ Foxconn" not in ned.labels()
+        await ned.press("✏️ Sampo Ltd")
+        picked = _text(await ned.press("Sampo"))  # the similar one, for the kept name
+        assert "Linked: Sampo" in picked and not any(label.startswith("✏️ Sampo") for label in ned.labels())
+        links = await service.links(neds, deal.id)
+        assert sorted(c.name for c in links.linked) == ["Foxconn", "Sampo"] and links.typed == ()
+        assert sampo.id in {c.id for c in links.linked}
+        card = _text(await _forge(bot, ned, f"op:open:{deal.id}"))
+        assert "named before" not in card
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            kept = (await conn.execute(select(a.before, a.after).where(a.entity == "opportunity",
+                                                                       a.entity_id == deal.id, a.action == "update")
+                                       .order_by(a.id))).all()
+        assert [(r.before, r.after) for r in kept] == [
+            ({"competitors_typed": "Foxconn, Sampo Ltd"}, {"competitors_typed": "Sampo Ltd"}),
+            ({"competitors_typed": "Sampo Ltd"}, {"competitors_typed": None})]

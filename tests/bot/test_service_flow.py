@@ -5,16 +5,20 @@ card's 🛠 Ticket in Simplified Chinese; wrong input at each step; forged press
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.organisation.identity import TelegramIdentity
 from crm.organisation.permissions import Actor
-from crm.sales.model import ProductFields
+from crm.sales.model import ProductDraft, ProductFields
+from crm.sales.quote_model import LineDraft
 from crm.service.model import Severity, Status
+from storage import tables as t
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, running_bot
 
 MIA, NAT, NED, SUE = 3001, 3003, 3002, 3004
@@ -161,3 +165,100 @@ async def test_forged_presses_on_another_teams_ticket_change_nothing(engine: Asy
         assert "All: 1 opened, 1 open, 0 closed, 0 overdue" in await ned.text_of("/ticketreport week")
         assert "/ticketreport with week" in await ned.text_of("/ticketreport someday")
         assert "All: 0 opened" in await sue.text_of("/ticketreport")  # another team's ticket is not counted
+
+
+async def _shop(bot: BotHarness, actor: Actor) -> tuple[int, int]:
+    """Two products: AC-90 (to be named with sku:) and P-1 (for the orders)."""
+    catalog = bot.services.sales.catalog
+    aircon = await catalog.create(actor, ProductDraft(sku="AC-90", name="Air conditioner", list_price=Decimal(900),
+                                                      currency="TWD", tax_rate=Decimal(5)))
+    part = await catalog.create(actor, ProductDraft(sku="P-1", name="Filter", list_price=Decimal(10),
+                                                    currency="TWD", tax_rate=Decimal(5)))
+    return aircon.id, part.id
+
+
+async def test_product_and_order_named_in_one_message_in_three_languages(engine: AsyncEngine,
+                                                                       clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        aircon, part = await _shop(bot, admin)
+        tickets, customers = bot.services.service.tickets, bot.services.customers.customers
+        for n, (tg_id, name, language, who) in enumerate([(NED, "Ned", "en", "Acme"), (NAT, "Nat", "zh-hant", "台積電"),
+                                                          (3005, "Ning", "zh-hans", "华为")], start=1):
+            chatter, actor = await _join(bot, tg_id, name, "rep", language)
+            mine = await customers.create(actor, CustomerDraft(name=who), force=True)
+            order = await bot.services.orders.orders.create(actor, mine.id, [LineDraft(product_id=part,
+                                                                                       quantity=Decimal(1))])
+            usage = await chatter.text_of("/ticket")
+            assert "sku:" in usage and "O2026-" in usage
+            # an unknown SKU: said plainly, nothing waits and nothing is stored
+            assert "XX-1" in await chatter.text_of(f"/ticket {who} sku:XX-1 broken")
+            assert await tickets.listing(actor) == []
+            echoed = await chatter.text_of(f"/ticket {who} sku:ac-90 noisy since {order.number.lower()} #noise")
+            label = {"en": "Product: ", "zh-hant": "產品：", "zh-hans": "产品："}[language]
+            said = {"en": "Order: ", "zh-hant": "訂單：", "zh-hans": "订单："}[language]
+            assert f"{label}AC-90 · Air conditioner" in echoed and f"{said}{order.number}" in echoed
+            assert "sku:" not in echoed  # the token is read, not kept in the text
+            assert await tickets.listing(actor) == []  # nothing before the tap
+            save = {"en": "✅ Save", "zh-hant": "✅ 儲存", "zh-hans": "✅ 保存"}[language]
+            saved = (await chatter.press(save))[-1].text or ""
+            assert f"T2026-{n:04d}" in saved and f"{said}{order.number}" in saved
+            [ticket] = await tickets.listing(actor)
+            assert (ticket.product_id, ticket.order_id, ticket.category) == (aircon, order.id, "noise")
+
+        # another customer's order is refused, never linked
+        other = await customers.create(admin, CustomerDraft(name="Other"), force=True)
+        foreign = await bot.services.orders.orders.create(admin, other.id, [LineDraft(product_id=part,
+                                                                                      quantity=Decimal(1))])
+        ned, neds = bot.user(NED, "Ned", language_code="en"), await bot.services.organisation.identity.actor_for(
+            TelegramIdentity(NED, "Ned", language_code="en"))
+        assert neds is not None
+        refused = await ned.text_of(f"/ticket Acme broken see {foreign.number}")
+        assert f"{foreign.number} is not an order of this customer" in refused
+        assert len(await tickets.listing(neds)) == 1
+
+
+async def test_order_button_on_the_card_and_forged_presses(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        admin = await bot.services.organisation.identity.actor_for(TelegramIdentity(ADMIN_ID, "Ada"))
+        south = await bot.services.organisation.departments.create(admin, "South", admin.department_id)
+        _, part = await _shop(bot, admin)
+        mia, mias = await _join(bot, MIA, "Mia", "manager")
+        ned, neds = await _join(bot, NED, "Ned", "rep")
+        sue, _ = await _join(bot, SUE, "Sue", "manager", department_id=south.id)
+        tickets, orders = bot.services.service.tickets, bot.services.orders.orders
+        acme = await bot.services.customers.customers.create(neds, CustomerDraft(name="Acme"), force=True)
+        other = await bot.services.customers.customers.create(admin, CustomerDraft(name="Other"), force=True)
+        first = await orders.create(neds, acme.id, [LineDraft(product_id=part, quantity=Decimal(1))])
+        foreign = await orders.create(admin, other.id, [LineDraft(product_id=part, quantity=Decimal(2))])
+        ticket_id = (await tickets.open(neds, acme.id, "broken")).card.ticket.id
+
+        await mia.send("/tickets")
+        await mia.press("👥 My team's")
+        await mia.press(1)
+        await mia.press("🧾 Order")
+        assert "Which order" in (mia.last.text or "") and mia.labels()[-1] == "✖️ No order"
+        assert foreign.number not in " ".join(mia.labels())  # only the ticket's customer's orders
+        linked = (await mia.press(1))[-1].text or ""
+        assert "Order linked." in linked and f"Order: {first.number}" in linked
+        assert (await tickets.card(mias, ticket_id)).ticket.order_id == first.id
+        async with engine.connect() as conn:
+            a = t.audit_log.c
+            rows = (await conn.execute(select(a.before, a.after).where(a.entity == "ticket", a.entity_id == ticket_id,
+                                                                        a.action == "update"))).all()
+        assert [(r.before, r.after) for r in rows] == [({"order_id": None}, {"order_id": first.id})]
+
+        # forged: another customer's order, another team's manager, a rep not working on it
+        await mia._do(bot.api.press(mia.user, None, f"tk:po:{ticket_id}:{foreign.id}", enqueue=False, forged=True))
+        await mia._do(bot.api.press(mia.user, None, f"tk:po:{ticket_id}:999999", enqueue=False, forged=True))
+        await sue.send("/tickets")
+        for data in (f"tk:ord:{ticket_id}", f"tk:po:{ticket_id}:0", f"tk:po:{ticket_id}:{foreign.id}"):
+            await sue._do(bot.api.press(sue.user, None, data, enqueue=False, forged=True))
+        await ned.send("/tickets")
+        await ned._do(bot.api.press(ned.user, None, f"tk:po:{ticket_id}:0", enqueue=False, forged=True))
+        assert (await tickets.card(mias, ticket_id)).ticket.order_id == first.id
+        await mia.press("🧾 Order")
+        unlinked = (await mia.press("✖️ No order"))[-1].text or ""
+        assert "No order linked now." in unlinked and "Order: " not in unlinked

@@ -115,7 +115,9 @@ async def test_a_rep_sees_only_their_own_and_a_manager_the_team(engine: AsyncEng
 
     # A manager (sales.edit) may move a rep's opportunity in scope; a rep may not edit a colleague's.
     await opps.move(team.mia, neds.id, stages["qualified"].id)
-    await opps.update(team.ned, neds.id, {"competitors": "Foxconn", "amount": "2,000"})
+    await opps.update(team.ned, neds.id, {"source": "trade fair", "amount": "2,000"})
+    with pytest.raises(ValidationFailed):  # competitors are links (the competitors module), not typed text
+        await opps.update(team.ned, neds.id, {"competitors": "Foxconn"})
     assert (await opps.get(team.mia, neds.id)).amount == Decimal(2000)
     with pytest.raises(NotFound):
         await opps.update(team.nat, neds.id, {"title": "mine now"})

@@ -162,8 +162,29 @@ async def test_an_opted_out_number_gets_its_ticket_number_and_nothing_else(engin
             o = t.outbox.c
             statuses = (await conn.execute(select(o.status).where(o.recipient == OTHER))).scalars().all()
         assert len(statuses) == 3 and all(s == OutboxStatus.CANCELLED.value for s in statuses)  # 2 updates, resolved
-        assert await _text_in(ep, OTHER, "SUPPORT") == "To ask for service, text SUPPORT and what is wrong."
+        assert await _text_in(ep, OTHER, "SUPPORT") == ("To ask for service, text SUPPORT and what is wrong; "
+                                                        "SUPPORT URGENT (or HIGH, LOW) first if it cannot wait.")
         assert await _text_in(ep, OTHER, "报修打印机卡纸") == "已收到您的报修，维修单号码：T2026-0002。"
+
+
+async def test_a_severity_word_after_the_keyword_sets_the_severity(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with endpoint(engine, clock) as ep:
+        bot, tickets = ep.bot, ep.bot.services.service.tickets
+        await bot.user(ADMIN_ID, "Ada").send("/start")
+        await _join(bot, MIA, "Mia", "manager")
+        sent = [("SUPPORT URGENT printer on fire", Severity.URGENT, "printer on fire"),
+                ("報修 緊急 冷氣不冷", Severity.URGENT, "冷氣不冷"),
+                ("报修重要：打印机卡纸", Severity.HIGH, "打印机卡纸"),
+                ("support low: when you can", Severity.LOW, "when you can"),
+                ("報修 重要客戶的冷氣不冷", Severity.NORMAL, "重要客戶的冷氣不冷"),  # not a word of its own
+                ("SUPPORT urgently needed", Severity.NORMAL, "urgently needed")]
+        for n, (body, _, _) in enumerate(sent, start=1):
+            assert f"T2026-{n:04d}" in (await _text_in(ep, OTHER, body) or "")
+        assert "SUPPORT URGENT" in (await _text_in(ep, OTHER, "SUPPORT URGENT") or "")  # a severity, no text: how
+        opened = sorted(await tickets.listing(ep.admin, team=True), key=lambda ticket: ticket.id)
+        assert [(x.severity, x.description) for x in opened] == [(s, text) for _, s, text in sent]
+        urgent, normal = opened[0], opened[4]
+        assert urgent.due_at - urgent.created_at < normal.due_at - normal.created_at  # the SLA follows it
 
 
 async def test_scope_and_wrong_input(engine: AsyncEngine, clock: ManualClock) -> None:

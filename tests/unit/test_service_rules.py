@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.service.inbound import parse_rating, parse_support
+from crm.service.inbound import parse_rating, parse_support, severity_of
 from crm.service.model import MOVES, Severity, Status, ticket_number
 from crm.service.sla import SlaPolicy, WorkingHours, parse_sla
-from crm.service.tickets import category_of
+from crm.service.tickets import category_of, order_numbers_in, sku_of
 
 TAIPEI = "Asia/Taipei"
 
@@ -74,3 +74,21 @@ def test_numbers_and_moves() -> None:
     assert ticket_number(2026, 1) == "T2026-0001" and ticket_number(2026, 12345) == "T2026-12345"
     assert Status.IN_PROGRESS in MOVES[Status.CLOSED]  # reopen
     assert Status.CLOSED not in MOVES[Status.NEW]  # closing comes after resolving
+
+
+def test_a_severity_word_leads_the_support_text() -> None:
+    assert severity_of("URGENT printer on fire") == (Severity.URGENT, "printer on fire")
+    assert severity_of("緊急 冷氣不冷") == (Severity.URGENT, "冷氣不冷")
+    assert severity_of("紧急：打印机卡纸") == (Severity.URGENT, "打印机卡纸")
+    assert severity_of("High") == (Severity.HIGH, "")
+    assert severity_of("不急 有空再來") == (Severity.LOW, "有空再來")
+    assert severity_of("重要客戶的冷氣") == (Severity.NORMAL, "重要客戶的冷氣")  # not a word of its own
+    assert severity_of("urgently") == (Severity.NORMAL, "urgently")
+
+
+def test_sku_and_order_numbers_in_a_one_message_ticket() -> None:
+    assert sku_of("sku:PR-200 jams since O2026-0012") == ("PR-200", "jams since O2026-0012")
+    assert sku_of("冷氣不冷 SKU：AC-90") == ("AC-90", "冷氣不冷")
+    assert sku_of("the skus are fine") == (None, "the skus are fine")
+    assert order_numbers_in("jams since o2026-0012, see T2026-0003") == ["O2026-0012", "T2026-0003"]
+    assert order_numbers_in("call 2026-0012 or AO2026-0012x") == []

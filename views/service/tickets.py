@@ -39,6 +39,8 @@ def card_text(t: Translate, card: TicketCard, timezone: str, now: datetime) -> s
         lines.append(t("service.card_category", category=ticket.category))
     if card.product_label:
         lines.append(t("service.card_product", product=html.escape(card.product_label)))
+    if card.order_number:
+        lines.append(t("service.card_order", number=html.escape(card.order_number)))
     if ticket.is_open:
         key = "service.card_breached" if ticket.breached(now) else "service.card_due"
         lines.append(t(key, due=local_time(ticket.due_at, timezone)))
@@ -77,6 +79,8 @@ def card_rows(t: Translate, card: TicketCard, *, staff_id: int, may_assign: bool
                          (t("service.btn_note"), f"tk:note:{ticket.id}")])
             rows.append([(t("service.btn_attach"), f"tk:att:{ticket.id}"),
                          (t("service.btn_product"), f"tk:prod:{ticket.id}")])
+            if ticket.customer_id is not None:
+                rows.append([(t("service.btn_order"), f"tk:ord:{ticket.id}")])
     if may_assign and ticket.is_open:
         rows.append([(t("service.btn_assign"), f"tk:asg:{ticket.id}")])
     return rows
