@@ -26,6 +26,7 @@ from storage.core_tables import (
     ptb_conversations,
     ptb_data,
 )
+from storage.fields.tables import custom_fields, custom_values
 from storage.customers.tables import (
     contacts,
     customers,
@@ -91,6 +92,8 @@ __all__ = [
     "contract_counters",
     "contracts",
     "customer_prices",
+    "custom_fields",
+    "custom_values",
     "customers",
     "departments",
     "digest_sends",

@@ -1,0 +1,141 @@
+"""Custom field definitions and values; customers found by their values."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ColumnElement
+
+from crm.customers.model import Customer
+from crm.fields.model import Condition, FieldDef, FieldDraft, FieldEntity, FieldType, FieldValue
+from crm.fields.values import text_key
+from crm.organisation.permissions import ScopeFilter
+from storage.customers.repositories import _customer
+from storage.fields.tables import custom_fields, custom_values
+from storage.organisation.repositories import scope_clause
+from storage.customers.tables import customers
+
+_F = custom_fields.c
+_V = custom_values.c
+
+
+def _field(row: Row[Any]) -> FieldDef:
+    return FieldDef(id=row.id, entity=FieldEntity(row.entity), type=FieldType(row.type), labels=dict(row.labels),
+                    choices=tuple(row.choices or ()), required=bool(row.required), position=row.position,
+                    created_at=row.created_at, deleted_at=row.deleted_at)
+
+
+class SqlFieldRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def add(self, draft: FieldDraft, position: int, created_by: int, at: datetime) -> FieldDef:
+        values = {"entity": draft.entity.value, "type": draft.type.value, "labels": dict(draft.labels),
+                  "choices": list(draft.choices), "required": draft.required, "position": position,
+                  "created_by": created_by, "created_at": at}
+        new_id = (await self._c.execute(insert(custom_fields).values(**values).returning(_F.id))).scalar_one()
+        return FieldDef(id=new_id, entity=draft.entity, type=draft.type, labels=dict(draft.labels),
+                        choices=draft.choices, required=draft.required, position=position, created_at=at)
+
+    async def get(self, field_id: int, *, include_deleted: bool = False) -> FieldDef | None:
+        q = select(custom_fields).where(_F.id == field_id)
+        if not include_deleted:
+            q = q.where(_F.deleted_at.is_(None))
+        row = (await self._c.execute(q)).first()
+        return _field(row) if row else None
+
+    async def listed(self, entity: FieldEntity, *, deleted: bool = False) -> Sequence[FieldDef]:
+        live = _F.deleted_at.is_not(None) if deleted else _F.deleted_at.is_(None)
+        q = select(custom_fields).where(_F.entity == entity.value, live).order_by(_F.position, _F.id)
+        return [_field(r) for r in await self._c.execute(q)]
+
+    async def update(self, field_id: int, **fields: Any) -> None:
+        if fields:
+            await self._c.execute(update(custom_fields).where(_F.id == field_id).values(**fields))
+
+
+def _value(row: Row[Any]) -> FieldValue:
+    return FieldValue(text=row.value_text, number=row.value_number, day=row.value_date, currency=row.currency)
+
+
+def _rows(value: FieldValue) -> list[dict[str, Any]]:
+    if value.items:
+        return [{"item": i, "value_text": item, "value_key": text_key(item)} for i, item in enumerate(value.items)]
+    if value.is_empty:
+        return []
+    return [{"item": 0, "value_text": value.text, "value_key": text_key(value.text) if value.text else None,
+             "value_number": value.number,
+             "value_sort": float(value.number) if value.number is not None else None,
+             "value_date": value.day, "currency": value.currency}]
+
+
+def condition_clause(condition: Condition, entity_id: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``entity_id`` is in the records meeting the condition: one range or equality on a (field, value, record)
+    index. "!=" is "has a value, and not this one" (a record without the field is not counted)."""
+    value = condition.value
+    column: ColumnElement[Any]
+    wanted: Any
+    if value.day is not None:
+        column, wanted = _V.value_date, value.day
+    elif value.number is not None:
+        column, wanted = _V.value_sort, float(value.number)
+    else:
+        column, wanted = _V.value_key, text_key(value.text or "")
+    op = condition.op
+    if op == "!=":
+        matching = select(_V.entity_id).where(_V.field_id == condition.field_id, column == wanted)
+        having = select(_V.entity_id).where(_V.field_id == condition.field_id)
+        return and_(entity_id.in_(having), entity_id.not_in(matching))
+    compare = {"=": column == wanted, ">": column > wanted, "<": column < wanted, ">=": column >= wanted,
+               "<=": column <= wanted}[op]
+    return entity_id.in_(select(_V.entity_id).where(_V.field_id == condition.field_id, compare))
+
+
+class SqlValueRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._c = conn
+
+    async def of(self, entity: FieldEntity, entity_ids: Sequence[int]) -> Mapping[int, Mapping[int, FieldValue]]:
+        found: dict[int, dict[int, FieldValue]] = {}
+        multi: dict[tuple[int, int], list[str]] = {}
+        for start in range(0, len(entity_ids), 500):
+            q = (select(custom_values, _F.type).join(custom_fields, _F.id == _V.field_id)
+                 .where(_V.entity == entity.value, _V.entity_id.in_(list(entity_ids[start:start + 500])))
+                 .order_by(_V.entity_id, _V.field_id, _V.item))
+            for row in await self._c.execute(q):
+                if row.type == FieldType.MULTI.value:
+                    multi.setdefault((row.entity_id, row.field_id), []).append(row.value_text)
+                else:
+                    found.setdefault(row.entity_id, {})[row.field_id] = _value(row)
+        for (entity_id, field_id), items in multi.items():
+            found.setdefault(entity_id, {})[field_id] = FieldValue(items=tuple(items))
+        return found
+
+    async def put(self, entity: FieldEntity, entity_id: int, field: FieldDef, value: FieldValue,
+                  at: datetime) -> None:
+        await self._c.execute(delete(custom_values).where(
+            _V.entity == entity.value, _V.entity_id == entity_id, _V.field_id == field.id))
+        rows = [{"field_id": field.id, "entity": entity.value, "entity_id": entity_id, "updated_at": at, **r}
+                for r in _rows(value)]
+        for row in rows:
+            await self._c.execute(insert(custom_values).values(**row))
+
+    @staticmethod
+    def _where(scope: ScopeFilter, conditions: Sequence[Condition]) -> list[ColumnElement[bool]]:
+        c = customers.c
+        return [c.deleted_at.is_(None), scope_clause(scope, c.owner_id),
+                *(condition_clause(condition, c.id) for condition in conditions)]
+
+    async def customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, offset: int, limit: int
+                        ) -> Sequence[Customer]:
+        q = (select(customers).where(*self._where(scope, conditions)).order_by(customers.c.name, customers.c.id)
+             .offset(offset).limit(limit))
+        return [_customer(r) for r in await self._c.execute(q)]
+
+    async def count_customers(self, scope: ScopeFilter, conditions: Sequence[Condition]) -> int:
+        q = select(func.count()).select_from(customers).where(*self._where(scope, conditions))
+        return int((await self._c.execute(q)).scalar_one())
