@@ -26,7 +26,6 @@ from storage.core_tables import (
     ptb_conversations,
     ptb_data,
 )
-from storage.fields.tables import custom_fields, custom_values
 from storage.customers.tables import (
     contacts,
     customers,
@@ -43,6 +42,7 @@ from storage.expenses.tables import (
     expenses,
     projects,
 )
+from storage.fields.tables import custom_fields, custom_values
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
     outbox,
@@ -91,9 +91,9 @@ __all__ = [
     "contacts",
     "contract_counters",
     "contracts",
-    "customer_prices",
     "custom_fields",
     "custom_values",
+    "customer_prices",
     "customers",
     "departments",
     "digest_sends",

@@ -99,7 +99,7 @@ class FieldService:
 
     # ---- definitions ---------------------------------------------------------------------------------------
 
-    async def list(self, actor: Actor, entity: FieldEntity, *, deleted: bool = False) -> Sequence[FieldDef]:
+    async def listed(self, actor: Actor, entity: FieldEntity, *, deleted: bool = False) -> Sequence[FieldDef]:
         """The fields of one kind of record. Anyone signed in reads the live ones (the flows ask them); the
         removed ones are for whoever manages fields."""
         if deleted:
@@ -299,7 +299,7 @@ class FieldService:
     async def conditions(self, actor: Actor, text: str) -> list[Condition]:
         """``label op value`` parts read against the live customer fields."""
         actor.require("customers.view")
-        fields = await self.list(actor, FieldEntity.CUSTOMER)
+        fields = await self.listed(actor, FieldEntity.CUSTOMER)
         return parse_conditions(fields, text, currency=self.currency, phone_region=self.phone_region,
                                 now=self._clock.now())
 

@@ -197,3 +197,13 @@ def parse_conditions(fields: Sequence[FieldDef], text: str, *, currency: str, ph
 def text_key(text: str) -> str:
     """How a text value is compared in a filter: case and width aside (indexed as ``value_key``)."""
     return fold(text)[:TEXT_LIMIT]
+
+
+def stored_condition(condition: Condition) -> tuple[int, str, str, str]:
+    """A condition as a saved segment keeps it (``SegmentFilter.custom``): field, operator, typed column, value."""
+    value = condition.value
+    if value.day is not None:
+        return (condition.field_id, condition.op, "date", value.day.isoformat())
+    if value.number is not None:
+        return (condition.field_id, condition.op, "number", str(value.number))
+    return (condition.field_id, condition.op, "text", text_key(value.text or ""))

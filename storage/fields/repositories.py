@@ -15,9 +15,9 @@ from crm.fields.model import Condition, FieldDef, FieldDraft, FieldEntity, Field
 from crm.fields.values import text_key
 from crm.organisation.permissions import ScopeFilter
 from storage.customers.repositories import _customer
+from storage.customers.tables import customers
 from storage.fields.tables import custom_fields, custom_values
 from storage.organisation.repositories import scope_clause
-from storage.customers.tables import customers
 
 _F = custom_fields.c
 _V = custom_values.c

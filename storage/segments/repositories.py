@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
@@ -63,7 +64,32 @@ def segment_clauses(segment_filter: SegmentFilter, now: datetime) -> list[Column
         where.append(last_contact(c) < literal(cutoff, UTCDateTime()))
     if segment_filter.owner_ids:
         where.append(c.owner_id.in_(sorted(segment_filter.owner_ids)))
+    where.extend(_custom_clause(condition, c.id) for condition in segment_filter.custom)
     return where
+
+
+def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any) -> ColumnElement[bool]:
+    """A condition on a custom field (docs/fields.md): the customers with a live value meeting it, through the
+    (field, typed value, record) indexes of ``custom_values``."""
+    field_id, op, column, text = condition
+    v, f = t.custom_values.c, t.custom_fields.c
+    compared: Any
+    wanted: Any
+    if column == "number":
+        compared, wanted = v.value_sort, float(Decimal(text))
+    elif column == "date":
+        compared, wanted = v.value_date, date.fromisoformat(text)
+    else:
+        compared, wanted = v.value_key, text
+    live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None))
+    of_field = and_(v.field_id == field_id, v.field_id.in_(live), v.entity == EntityKind.CUSTOMER.value)
+    if op == "!=":
+        return and_(customer_id.in_(select(v.entity_id).where(of_field)),
+                    customer_id.not_in(select(v.entity_id).where(of_field, compared == wanted)))
+    test = {"=": compared == wanted, ">": compared > wanted, "<": compared < wanted, ">=": compared >= wanted,
+            "<=": compared <= wanted}[op]
+    clause: ColumnElement[bool] = customer_id.in_(select(v.entity_id).where(of_field, test))
+    return clause
 
 
 def query_clauses(query: SegmentQuery, owner_id: int | None = None) -> list[ColumnElement[bool]]:

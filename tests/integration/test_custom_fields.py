@@ -80,7 +80,7 @@ async def test_define_type_filter_remove_restore(engine: AsyncEngine, clock: Man
     assert [field.id for field, _ in card.sections["fields"]] == [size.id, since.id, budget.id, sector.id]
 
     await service.remove(org.admin, size.id)
-    assert [f.id for f in await service.list(ned, FieldEntity.CUSTOMER)] == [since.id, budget.id, sector.id]
+    assert [f.id for f in await service.listed(ned, FieldEntity.CUSTOMER)] == [since.id, budget.id, sector.id]
     with pytest.raises(ValidationFailed):
         await service.conditions(org.admin, "staff>5")
     restored = await service.restore(org.admin, size.id)
@@ -90,7 +90,7 @@ async def test_define_type_filter_remove_restore(engine: AsyncEngine, clock: Man
 
     moved = await service.edit(org.admin, size.id, move=-1, required=False, labels={"zh_Hant": "員工人數"})
     assert moved.required is False and moved.labels["zh_Hant"] == "員工人數"
-    order = [f.id for f in await service.list(ned, FieldEntity.CUSTOMER)]
+    order = [f.id for f in await service.listed(ned, FieldEntity.CUSTOMER)]
     assert order.index(size.id) == order.index(sector.id) - 1
 
     async with engine.connect() as conn:
