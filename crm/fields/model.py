@@ -12,7 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-LANGUAGES = ("en", "zh_Hant", "zh_Hans")
+from crm.core.locales import SUPPORTED
+
+LANGUAGES = SUPPORTED  # "en", "zh-Hant", "zh-Hans": the users' locales
 LABEL_LIMIT = 60
 TEXT_LIMIT = 500
 CHOICE_LIMIT = 60

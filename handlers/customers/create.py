@@ -225,9 +225,6 @@ def _extra_question(context: CrmContext, draft: Draft, step: str, question: dict
 
 async def _ask(update: Update, context: CrmContext, draft: Draft, step: str, *, error: str | None = None,
                edit: bool | None = None) -> str:
-    if step == SUMMARY and (missing := _missing_required(draft)) is not None:
-        step = missing  # a required field of another module is answered before the summary, never skipped
-        draft["editing"] = True
     if step == SUMMARY:
         return await _summary(update, context, draft, error=error, edit=edit)
     text, rows = _question(context, draft, step)
@@ -261,6 +258,10 @@ def _summary_text(context: CrmContext, draft: Draft) -> str:
 
 async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: str | None = None,
                    edit: bool | None = None) -> str:
+    missing = _missing_required(draft)
+    if missing is not None:  # a required added question (a custom field) is answered first, never skipped
+        draft["editing"] = True
+        return await _ask(update, context, draft, missing, error=error, edit=edit)
     draft["editing"] = False
     text = _summary_text(context, draft)
     if draft.get("guessed"):

@@ -23,10 +23,15 @@ from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import Rows, arg, grid, respond, word
 
 MANAGE = "fields.manage"
-NEW = "fd.new"  # the add flow: steps "type", "en", "zh_Hant", "zh_Hans", "choices", "required", "summary"
+NEW = "fd.new"  # the add flow: steps "type", "en", "zh-Hant", "zh-Hans", "choices", "required", "summary"
 LABEL = "fd.label"
 CHOICES = "fd.choices"
 DRAFT_KEY = "field_draft"
+
+
+def _suffix(lang: str) -> str:
+    """A language as part of a message key (``zh-Hant`` → ``zh_Hant``)."""
+    return lang.replace("-", "_")
 
 
 def kind_name(context: CrmContext, entity: FieldEntity | str) -> str:
@@ -55,7 +60,7 @@ def describe(context: CrmContext, field: FieldDef | dict[str, Any]) -> str:
     lines = [context.t("fields.line_kind", kind=kind_name(context, entity)),
              context.t("fields.line_type", type=type_name(context, kind))]
     for lang in LANGUAGES:
-        lines.append(context.t(f"fields.line_label_{lang}", label=labels.get(lang) or "—"))
+        lines.append(context.t(f"fields.line_label_{_suffix(lang)}", label=labels.get(lang) or "—"))
     if choices:
         lines.append(context.t("fields.line_choices", choices=", ".join(choices)))
     lines.append(context.t("fields.line_required" if required else "fields.line_optional"))
@@ -106,7 +111,7 @@ async def removed(update: Update, context: CrmContext) -> None:
 async def show_field(update: Update, context: CrmContext, field: FieldDef, *, note: str | None = None,
                      edit: bool | None = None) -> None:
     f = field.id
-    rows: Rows = [[(context.t(f"fields.btn_label_{lang}"), f"fd:lb:{f}:{lang}") for lang in LANGUAGES]]
+    rows: Rows = [[(context.t(f"fields.btn_label_{_suffix(lang)}"), f"fd:lb:{f}:{lang}") for lang in LANGUAGES]]
     second = [(context.t("fields.btn_optional" if field.required else "fields.btn_required"), f"fd:rq:{f}"),
               ("⬆️", f"fd:up:{f}"), ("⬇️", f"fd:dn:{f}")]
     rows.append(second)
@@ -178,7 +183,7 @@ async def label_ask(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     field = await context.services.fields.fields.get(actor_of(context), arg(update, 0))
     flow.ask(context, LABEL, field_id=field.id, lang=lang)
-    await respond(update, context, context.t(f"fields.ask_label_{lang}"), edit=False)
+    await respond(update, context, context.t(f"fields.ask_label_{_suffix(lang)}"), edit=False)
 
 
 @flow.on_text(LABEL)
@@ -242,7 +247,7 @@ async def _ask(update: Update, context: CrmContext, draft: dict[str, Any], step:
         rows = grid([(type_name(context, t), f"fd:ty:{t.value}") for t in FieldType], 3)
         text, expects = context.t("fields.ask_type", kind=kind_name(context, draft["entity"])), "button"
     elif step in LANGUAGES:
-        text = context.t(f"fields.ask_label_{step}")
+        text = context.t(f"fields.ask_label_{_suffix(step)}")
         if step != "en":
             rows = [[(context.t("fields.btn_skip"), "fd:sk")]]
     elif step == "choices":

@@ -29,7 +29,7 @@ async def test_define_type_filter_remove_restore(engine: AsyncEngine, clock: Man
     with pytest.raises(PermissionDenied):
         await service.define(ned, FieldDraft(FieldEntity.CUSTOMER, FieldType.NUMBER, {"en": "Staff"}))
     size = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.NUMBER,
-                                                      {"en": "Staff", "zh_Hant": "員工數", "zh_Hans": "员工数"},
+                                                      {"en": "Staff", "zh-Hant": "員工數", "zh-Hans": "员工数"},
                                                       required=True))
     since = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.DATE, {"en": "Since"}))
     budget = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.MONEY, {"en": "Budget"}))
@@ -88,8 +88,8 @@ async def test_define_type_filter_remove_restore(engine: AsyncEngine, clock: Man
     values = {field.id: value for field, value in await service.values(ned, FieldEntity.CUSTOMER, acme.id)}
     assert values[size.id].number == Decimal("1200")  # kept while it was removed
 
-    moved = await service.edit(org.admin, size.id, move=-1, required=False, labels={"zh_Hant": "員工人數"})
-    assert moved.required is False and moved.labels["zh_Hant"] == "員工人數"
+    moved = await service.edit(org.admin, size.id, move=-1, required=False, labels={"zh-Hant": "員工人數"})
+    assert moved.required is False and moved.labels["zh-Hant"] == "員工人數"
     order = [f.id for f in await service.listed(ned, FieldEntity.CUSTOMER)]
     assert order.index(size.id) == order.index(sector.id) - 1
 
