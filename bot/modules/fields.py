@@ -7,6 +7,7 @@ from bot.module import Module, Wiring
 from crm.customers.module import CustomersServices
 from crm.fields.fields import FieldService, FieldsSection
 from crm.fields.module import FieldsServices
+from crm.fields.spreadsheets import FieldExport, FieldImport
 from handlers.core.menu import Command
 from handlers.fields import registration
 from storage.fields import tables
@@ -15,7 +16,12 @@ from storage.fields import tables
 def build(wiring: Wiring) -> FieldsServices:
     service = FieldService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency,
                            phone_region=wiring.settings.default_phone_region)
-    wiring.need(CustomersServices).customers.card_sections.add(FieldsSection())
+    customers = wiring.need(CustomersServices)
+    customers.customers.card_sections.add(FieldsSection())
+    customers.exporting.extra_columns.add(FieldExport())
+    customers.importing.extra_columns.add(FieldImport(currency=wiring.settings.default_currency,
+                                                      phone_region=wiring.settings.default_phone_region,
+                                                      now=wiring.clock.now))
     return FieldsServices(fields=service)
 
 

@@ -29,6 +29,8 @@ class ValueRepository(Protocol):
                   at: datetime) -> None:
         """Replace the record's value of the field (an empty value removes it)."""
         ...
+    async def insert_many(self, entity: FieldEntity, rows: Sequence[tuple[int, FieldDef, FieldValue]],
+                          at: datetime) -> None: ...
     async def customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, offset: int, limit: int
                         ) -> Sequence[Customer]:
         """Live customers in the scope meeting every condition, by name."""

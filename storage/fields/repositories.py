@@ -124,6 +124,16 @@ class SqlValueRepository:
         for row in rows:
             await self._c.execute(insert(custom_values).values(**row))
 
+    async def insert_many(self, entity: FieldEntity, rows: Sequence[tuple[int, FieldDef, FieldValue]],
+                          at: datetime) -> None:
+        """Values of records that have none yet (an import's new customers), in batches."""
+        batch = [{"field_id": field.id, "entity": entity.value, "entity_id": entity_id, "updated_at": at,
+                  "value_text": None, "value_key": None, "value_number": None, "value_sort": None,
+                  "value_date": None, "currency": None, **r}
+                 for entity_id, field, value in rows for r in _rows(value)]
+        for start in range(0, len(batch), 1000):
+            await self._c.execute(insert(custom_values), batch[start:start + 1000])
+
     @staticmethod
     def _where(scope: ScopeFilter, conditions: Sequence[Condition]) -> list[ColumnElement[bool]]:
         c = customers.c

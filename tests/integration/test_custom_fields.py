@@ -101,3 +101,55 @@ async def test_define_type_filter_remove_restore(engine: AsyncEngine, clock: Man
             t.audit_log.c.entity == "customer_fields", t.audit_log.c.entity_id == acme.id))).all()
     assert actions == ["create", "delete", "restore", "update"]
     assert len(value_audits) == 1 and value_audits[0].after[f"field_{since.id}"] == "2024-03-05"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+@pytest.mark.parametrize("locale", ["en", "zh-Hant", "zh-Hans"])
+async def test_export_then_import_carries_the_fields_unchanged(engine: AsyncEngine, clock: ManualClock,
+                                                               fmt: str, locale: str) -> None:
+    from bot.i18n import Catalogs
+
+    org = await make_org(engine, clock)
+    service = org.services.fields.fields
+    customers = org.services.customers.customers
+    labels = {"en": "Staff", "zh-Hant": "員工數", "zh-Hans": "员工数"}
+    staff = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.NUMBER, labels))
+    budget = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.MONEY,
+                                                        {"en": "Budget", "zh-Hant": "預算", "zh-Hans": "预算"}))
+    since = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.DATE, {"en": "Since"}))
+    sector = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.MULTI, {"en": "Sector"},
+                                                        choices=("Retail", "Food", "Tech")))
+    vip = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.YESNO, {"en": "VIP"}))
+    acme = await customers.create(org.admin, CustomerDraft(name="Acme", phones=("0912345678",)), force=True)
+    globex = await customers.create(org.admin, CustomerDraft(name="Globex"), force=True)
+    await service.set(org.admin, FieldEntity.CUSTOMER, acme.id, {
+        staff.id: "1200.5", budget.id: "USD 1500.50", since.id: "2024-03-05", sector.id: "Tech, Retail",
+        vip.id: "是"})
+    await service.set(org.admin, FieldEntity.CUSTOMER, globex.id, {budget.id: "99"})
+    before = {c.id: await service.values(org.admin, FieldEntity.CUSTOMER, c.id) for c in (acme, globex)}
+
+    catalogs = Catalogs()
+    exported = await org.services.customers.exporting.export(org.admin, fmt, lambda key: catalogs.t(locale, key))
+    for customer in (acme, globex):
+        await customers.delete(org.admin, customer.id)
+    plan = await org.services.customers.importing.plan_file(org.admin, exported.data, exported.filename)
+    assert plan.errors == () and plan.valid == 2
+    await org.services.customers.importing.run(org.admin, plan)
+    for original in (acme, globex):
+        again = (await customers.search(org.admin, original.name)).hits[0].id
+        assert again != original.id
+        assert await service.values(org.admin, FieldEntity.CUSTOMER, again) == before[original.id]
+
+
+async def test_a_wrong_value_in_a_field_column_is_the_rows_error(engine: AsyncEngine, clock: ManualClock) -> None:
+    from storage.customers.spreadsheets import write_csv
+
+    org = await make_org(engine, clock)
+    service = org.services.fields.fields
+    await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.NUMBER,
+                                               {"en": "Staff", "zh-Hant": "員工數"}, required=True))
+    data = write_csv(["客戶名稱", "員工數"], [["台積電", "很多"], ["聯電", ""], ["大同", "30"]])
+    plan = await org.services.customers.importing.plan_file(org.admin, data, "x.csv")
+    assert [(e.row, e.column, e.key) for e in plan.errors] == [(2, "員工數", "fields.invalid_number"),
+                                                               (3, "員工數", "fields.required")]
+    assert plan.valid == 1
