@@ -69,10 +69,13 @@ CUSTOMER_KINDS = (
 )
 
 
+COUNT_UP_TO = 1000  # beyond it "more than 1,000": counting 50,000 matches would read them all
+
+
 @dataclass(frozen=True)
 class FieldPage:
     customers: tuple[Customer, ...]
-    count: int
+    count: int  # -1: not counted (a later page); COUNT_UP_TO + 1: more than COUNT_UP_TO
     page: int
     has_more: bool
 
@@ -304,13 +307,15 @@ class FieldService:
                                 now=self._clock.now())
 
     async def find(self, actor: Actor, conditions: Sequence[Condition], page: int = 0) -> FieldPage:
-        """Customers in the actor's scope meeting every condition (an indexed query per condition)."""
+        """Customers in the actor's scope meeting every condition, in the order of the first condition's value
+        (its index is walked, so a page reads about a page of rows), and how many (up to ``COUNT_UP_TO``)."""
         actor.require("customers.view")
         page = max(page, 0)
         scope = actor.scope_filter("customers")
         async with self._uow(write=False) as uow:
             rows = await uow.fields.values.customers(scope, conditions, offset=page * PAGE, limit=PAGE + 1)
-            count = await uow.fields.values.count_customers(scope, conditions) if page == 0 else -1
+            count = await uow.fields.values.count_customers(scope, conditions, up_to=COUNT_UP_TO + 1) \
+                if page == 0 else -1
         return FieldPage(tuple(rows[:PAGE]), count, page, len(rows) > PAGE)
 
 

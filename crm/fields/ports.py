@@ -33,9 +33,11 @@ class ValueRepository(Protocol):
                           at: datetime) -> None: ...
     async def customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, offset: int, limit: int
                         ) -> Sequence[Customer]:
-        """Live customers in the scope meeting every condition, by name."""
+        """Live customers in the scope meeting every condition, in the order of the first condition's value."""
         ...
-    async def count_customers(self, scope: ScopeFilter, conditions: Sequence[Condition]) -> int: ...
+    async def count_customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, up_to: int) -> int:
+        """How many match, counting no further than ``up_to``."""
+        ...
 
 
 class FieldsRepositories(Protocol):

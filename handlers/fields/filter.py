@@ -11,6 +11,7 @@ from telegram import Update
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError, ValidationFailed
+from crm.fields.fields import COUNT_UP_TO
 from crm.fields.values import stored_condition
 from crm.segments.model import SegmentFilter
 from handlers.core import flow
@@ -46,7 +47,9 @@ async def _show(update: Update, context: CrmContext, text: str, page: int, *, ed
     if found.customers:
         rows.append([(context.t("fields.btn_save_segment"), "cff:seg")])
     head = context.t("fields.filter_title", query=text)
-    if found.count >= 0:
+    if found.count > COUNT_UP_TO:
+        head += "\n" + context.t("fields.filter_count_many", count=f"{COUNT_UP_TO:,}")
+    elif found.count >= 0:
         head += "\n" + context.t("fields.filter_count", count=found.count)
     if not found.customers:
         head += "\n" + context.t("fields.filter_none")

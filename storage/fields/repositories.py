@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Select
 
 from crm.customers.model import Customer
 from crm.fields.model import Condition, FieldDef, FieldDraft, FieldEntity, FieldType, FieldValue
@@ -73,18 +73,20 @@ def _rows(value: FieldValue) -> list[dict[str, Any]]:
              "value_date": value.day, "currency": value.currency}]
 
 
+def typed(condition: Condition) -> tuple[ColumnElement[Any], Any]:
+    """The indexed column a condition compares, and the value compared with."""
+    value = condition.value
+    if value.day is not None:
+        return _V.value_date, value.day
+    if value.number is not None:
+        return _V.value_sort, float(value.number)
+    return _V.value_key, text_key(value.text or "")
+
+
 def condition_clause(condition: Condition, entity_id: ColumnElement[Any]) -> ColumnElement[bool]:
     """``entity_id`` is in the records meeting the condition: one range or equality on a (field, value, record)
     index. "!=" is "has a value, and not this one" (a record without the field is not counted)."""
-    value = condition.value
-    column: ColumnElement[Any]
-    wanted: Any
-    if value.day is not None:
-        column, wanted = _V.value_date, value.day
-    elif value.number is not None:
-        column, wanted = _V.value_sort, float(value.number)
-    else:
-        column, wanted = _V.value_key, text_key(value.text or "")
+    column, wanted = typed(condition)
     op = condition.op
     if op == "!=":
         matching = select(_V.entity_id).where(_V.field_id == condition.field_id, column == wanted)
@@ -140,12 +142,35 @@ class SqlValueRepository:
         return [c.deleted_at.is_(None), scope_clause(scope, c.owner_id),
                 *(condition_clause(condition, c.id) for condition in conditions)]
 
+    @staticmethod
+    def _driven(scope: ScopeFilter, conditions: Sequence[Condition]) -> Select[Any] | None:
+        """Customers meeting the conditions, read in the order of the first condition's index: the values
+        (field, typed value, record) walked from the start of the range, each record checked for scope and the
+        other conditions, so a page stops after its rows instead of sorting every match."""
+        driver = next((cond for cond in conditions if cond.op != "!="), None)
+        if driver is None:
+            return None
+        column, wanted = typed(driver)
+        compare = {"=": column == wanted, ">": column > wanted, "<": column < wanted, ">=": column >= wanted,
+                   "<=": column <= wanted}[driver.op]
+        c = customers.c
+        others = [condition_clause(cond, c.id) for cond in conditions if cond is not driver]
+        return (select(customers).select_from(custom_values.join(customers, c.id == _V.entity_id))
+                .where(_V.field_id == driver.field_id, compare, c.deleted_at.is_(None),
+                       scope_clause(scope, c.owner_id), *others)
+                .order_by(column, _V.entity_id))
+
     async def customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, offset: int, limit: int
                         ) -> Sequence[Customer]:
-        q = (select(customers).where(*self._where(scope, conditions)).order_by(customers.c.name, customers.c.id)
-             .offset(offset).limit(limit))
-        return [_customer(r) for r in await self._c.execute(q)]
+        q = self._driven(scope, conditions)
+        if q is None:
+            q = select(customers).where(*self._where(scope, conditions)).order_by(customers.c.id)
+        return [_customer(r) for r in await self._c.execute(q.offset(offset).limit(limit))]
 
-    async def count_customers(self, scope: ScopeFilter, conditions: Sequence[Condition]) -> int:
-        q = select(func.count()).select_from(customers).where(*self._where(scope, conditions))
-        return int((await self._c.execute(q)).scalar_one())
+    async def count_customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, up_to: int) -> int:
+        """How many match, counting at most ``up_to`` (a count of 50,000 matches is not worth reading them all)."""
+        q = self._driven(scope, conditions)
+        if q is None:
+            q = select(customers).where(*self._where(scope, conditions))
+        capped = q.with_only_columns(customers.c.id).order_by(None).limit(up_to).subquery()
+        return int((await self._c.execute(select(func.count()).select_from(capped))).scalar_one())
