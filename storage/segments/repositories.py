@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
@@ -69,8 +69,8 @@ def segment_clauses(segment_filter: SegmentFilter, now: datetime) -> list[Column
 
 
 def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any) -> ColumnElement[bool]:
-    """A condition on a custom field (docs/fields.md): the customers with a live value meeting it, through the
-    (field, typed value, record) indexes of ``custom_values``."""
+    """A condition on a custom field (docs/fields.md), probed per customer through the (kind, record, field)
+    unique index of ``custom_values``: the other clauses (the scope first) choose the customers to test."""
     field_id, op, column, text = condition
     v, f = t.custom_values.c, t.custom_fields.c
     compared: Any
@@ -81,14 +81,13 @@ def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any) -> Co
         compared, wanted = v.value_date, date.fromisoformat(text)
     else:
         compared, wanted = v.value_key, text
-    live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None))
-    of_field = and_(v.field_id == field_id, v.field_id.in_(live), v.entity == EntityKind.CUSTOMER.value)
+    live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None)).scalar_subquery()
+    mine = [v.entity == EntityKind.CUSTOMER.value, v.entity_id == customer_id, v.field_id == live]
     if op == "!=":
-        return and_(customer_id.in_(select(v.entity_id).where(of_field)),
-                    customer_id.not_in(select(v.entity_id).where(of_field, compared == wanted)))
+        return and_(exists(select(v.id).where(*mine)), ~exists(select(v.id).where(*mine, compared == wanted)))
     test = {"=": compared == wanted, ">": compared > wanted, "<": compared < wanted, ">=": compared >= wanted,
             "<=": compared <= wanted}[op]
-    clause: ColumnElement[bool] = customer_id.in_(select(v.entity_id).where(of_field, test))
+    clause: ColumnElement[bool] = exists(select(v.id).where(*mine, test))
     return clause
 
 
