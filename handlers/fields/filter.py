@@ -65,6 +65,20 @@ async def filter_command(update: Update, context: CrmContext) -> None:
     await _show(update, context, text, 0, edit=False)
 
 
+async def from_find(update: Update, context: CrmContext, text: str) -> bool:
+    """``/find staff>50``: a condition on a customer field is a filter; text naming no field stays a search."""
+    actor = context.actor
+    if actor is None or not actor.can("customers.view"):
+        return False
+    try:
+        await context.services.fields.fields.conditions(actor, text)
+    except ValidationFailed as exc:
+        if exc.key in ("fields.unknown_field", "fields.invalid_condition"):
+            return False
+    await _show(update, context, text.strip(), 0, edit=False)
+    return True
+
+
 @require_actor("customers.view")
 async def filter_page(update: Update, context: CrmContext) -> None:
     await _show(update, context, _saved_text(context), page_arg(update))

@@ -7,7 +7,7 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from handlers.customers import card_extras, draft_extras
+from handlers.customers import card_extras, draft_extras, search
 from handlers.fields import filter as field_filter
 from handlers.fields import manage, values
 from handlers.fields.questions import QUESTIONS
@@ -31,3 +31,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("cff", {"pg": field_filter.filter_page, "seg": field_filter.save_segment}))
     card_extras.add(app, values.CARD_EXTRA)
     draft_extras.add(app, QUESTIONS)
+    search.add_filter(app, field_filter.from_find)

@@ -96,6 +96,8 @@ async def test_defined_in_chat_asked_in_newcustomer_filtered_and_saved_as_segmen
         assert "符合的客戶：1 位" in found and nat.labels()[0] == "台積電"
         assert "符合的客户：1 位" in await han.text_of("/filter staff>=50")  # Han sees only his own
         assert "1 customer(s) match" in await ada.text_of("/filter sector=tech")
+        assert "1 customer(s) match" in await ada.text_of("/find sector=tech")  # /find takes conditions too
+        assert "Nothing found" in await ada.text_of("/find a=b")  # naming no field: a search as before
         assert "只能用 = 或 !=" in await nat.text_of("/filter Sector>Food")
         assert "没有名为「颜色」的客户字段" in await han.text_of("/filter 颜色=红")
         await nat.text_of("/filter 員工數>100")
