@@ -98,9 +98,12 @@ def condition_clause(condition: Condition, entity_id: ColumnElement[Any]) -> Col
 
 
 def probe_clause(condition: Condition, entity_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    """The same test probed per record (the (kind, record, field) unique index): cheaper than
-    ``condition_clause`` when the records to test are few — a rep's own customers — and the matches many."""
+    """The same test probed per record (the (record, field) unique index): cheaper than
+    ``condition_clause`` when the records to test are few — a rep's own customers — and the matches many.
+    The value is wrapped so that no planner walks a value index per record instead (SQLite did, without
+    statistics: a whole range per customer)."""
     column, wanted = typed(condition)
+    column = func.coalesce(column, column)
     mine = [_V.entity == FieldEntity.CUSTOMER.value, _V.entity_id == entity_id, _V.field_id == condition.field_id]
     if condition.op == "!=":
         return and_(exists(select(_V.id).where(*mine)), ~exists(select(_V.id).where(*mine, column == wanted)))

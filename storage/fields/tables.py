@@ -41,7 +41,7 @@ custom_values = Table(
     Column("value_date", Date, nullable=True),
     Column("currency", String(3), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
-    Index("uq_custom_values_record_field_item", "entity", "entity_id", "field_id", "item", unique=True),
+    Index("uq_custom_values_record_field_item", "entity_id", "field_id", "item", unique=True),
     Index("ix_custom_values_field_key", "field_id", "value_key", "entity_id"),
     Index("ix_custom_values_field_sort", "field_id", "value_sort", "entity_id"),
     Index("ix_custom_values_field_date", "field_id", "value_date", "entity_id"),

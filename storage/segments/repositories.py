@@ -69,7 +69,7 @@ def segment_clauses(segment_filter: SegmentFilter, now: datetime) -> list[Column
 
 
 def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any) -> ColumnElement[bool]:
-    """A condition on a custom field (docs/fields.md), probed per customer through the (kind, record, field)
+    """A condition on a custom field (docs/fields.md), probed per customer through the (record, field)
     unique index of ``custom_values``: the other clauses (the scope first) choose the customers to test."""
     field_id, op, column, text = condition
     v, f = t.custom_values.c, t.custom_fields.c
@@ -81,6 +81,7 @@ def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any) -> Co
         compared, wanted = v.value_date, date.fromisoformat(text)
     else:
         compared, wanted = v.value_key, text
+    compared = func.coalesce(compared, compared)  # probe by record, never walk a value index per customer
     live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None)).scalar_subquery()
     mine = [v.entity == EntityKind.CUSTOMER.value, v.entity_id == customer_id, v.field_id == live]
     if op == "!=":

@@ -51,8 +51,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_custom_values'))
     )
     with op.batch_alter_table('custom_values', schema=None) as batch_op:
-        batch_op.create_index('uq_custom_values_record_field_item', ['entity', 'entity_id', 'field_id', 'item'],
-                              unique=True)
+        batch_op.create_index('uq_custom_values_record_field_item', ['entity_id', 'field_id', 'item'], unique=True)
         batch_op.create_index('ix_custom_values_field_key', ['field_id', 'value_key', 'entity_id'], unique=False)
         batch_op.create_index('ix_custom_values_field_sort', ['field_id', 'value_sort', 'entity_id'], unique=False)
         batch_op.create_index('ix_custom_values_field_date', ['field_id', 'value_date', 'entity_id'], unique=False)
