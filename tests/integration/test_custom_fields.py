@@ -153,3 +153,37 @@ async def test_a_wrong_value_in_a_field_column_is_the_rows_error(engine: AsyncEn
     assert [(e.row, e.column, e.key) for e in plan.errors] == [(2, "員工數", "fields.invalid_number"),
                                                                (3, "員工數", "fields.required")]
     assert plan.valid == 1
+
+
+async def test_segments_keep_conditions_on_fields_for_every_scope(engine: AsyncEngine, clock: ManualClock) -> None:
+    from crm.fields.values import stored_condition
+    from crm.segments.model import SegmentFilter
+
+    org = await make_org(engine, clock)
+    ned = await org.join(org.admin, 3002, "Ned", "rep", org.north_east)
+    service = org.services.fields.fields
+    customers = org.services.customers.customers
+    staff = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.NUMBER, {"en": "Staff"}))
+    sector = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.CHOICE, {"en": "Sector"},
+                                                        choices=("Retail", "Food")))
+    for actor, name, size, kind in ((ned, "A", "10", "Retail"), (ned, "B", "500", "Food"),
+                                    (org.admin, "C", "700", "Retail"), (ned, "D", "", "")):
+        created = await customers.create(actor, CustomerDraft(name=name), force=True)
+        await service.set(actor, FieldEntity.CUSTOMER, created.id, {staff.id: size, sector.id: kind})
+
+    async def count(actor: object, text: str) -> int:
+        conditions = await service.conditions(actor, text)  # type: ignore[arg-type]
+        custom = tuple(stored_condition(c) for c in conditions)
+        return (await org.services.segments.segments.preview(actor, SegmentFilter(custom=custom))).count  # type: ignore[arg-type]
+
+    cases = {"staff>=500": (1, 2), "sector=retail": (1, 2), "sector!=retail": (1, 1), "staff<600; sector=food": (1, 1)}
+    for text, (for_ned, for_admin) in cases.items():
+        assert (await count(ned, text), await count(org.admin, text)) == (for_ned, for_admin), text
+    await service.remove(org.admin, staff.id)  # a removed field's condition matches nothing until restored
+    conditions = tuple(stored_condition(c) for c in await service.conditions(org.admin, "sector=food"))
+    gone = (staff.id, ">=", "number", "500")
+    view = await org.services.segments.segments.preview(org.admin, SegmentFilter(custom=(gone, *conditions)))
+    assert view.count == 0
+    await service.restore(org.admin, staff.id)
+    view = await org.services.segments.segments.preview(org.admin, SegmentFilter(custom=(gone, *conditions)))
+    assert view.count == 1
