@@ -43,6 +43,7 @@ from crm.organisation.permissions import Actor
 from crm.segments.model import SegmentFilter
 from crm.services import Services
 from storage.customers.spreadsheets import write_csv
+from storage.engine import create_engine
 
 ADMIN_TG = 1
 TARGET_P95_MS = 30.0
@@ -113,13 +114,30 @@ async def _time(call: Callable[[], Awaitable[object]], rounds: int) -> list[floa
     return samples
 
 
+async def _existing(services: Services, reps: int, count: int, seed: int) -> tuple[Actor, list[Actor], list[str]]:
+    """A SQLite database built earlier with --keep: the same people, the same (regenerated) names."""
+    admin = await services.organisation.identity.actor_for(TelegramIdentity(ADMIN_TG, "Admin"))
+    found = [await services.organisation.identity.actor_for(TelegramIdentity(1000 + n, "")) for n in range(reps)]
+    if admin is None or any(rep is None for rep in found):
+        raise SystemExit("--keep: this folder's database was not built by this bench with these --reps")
+    team = [rep for rep in found if rep is not None]
+    data = customers(count, owners=[admin.name, *(r.name for r in team)], seed=seed)
+    return admin, team, [c.name for c in data if any(is_cjk(ch) for ch in c.name)]
+
+
 async def run(url: str | None, count: int, *, reps: int, rounds: int, seed: int, folder: Path) -> bool:
-    engine: AsyncEngine = await fresh_engine(url or f"sqlite+aiosqlite:///{folder / 'bench.db'}")
+    path = folder / "bench.db"
+    reusing = url is None and path.exists()
+    engine: AsyncEngine = create_engine(f"sqlite+aiosqlite:///{path}") if reusing else \
+        await fresh_engine(url or f"sqlite+aiosqlite:///{path}")
     try:
         settings = Settings(_env_file=None, admin_telegram_ids=frozenset({ADMIN_TG}))
         services = build_services(settings, engine, SystemClock())
-        admin, team = await _team(services, reps)
-        names = await _build(services, admin, team, count, seed)
+        if reusing:
+            admin, team, names = await _existing(services, reps, count, seed)
+        else:
+            admin, team = await _team(services, reps)
+            names = await _build(services, admin, team, count, seed)
         gc.freeze()
         rng = random.Random(seed)
         pieces = [name[i:i + 2] for name in rng.sample(names, 20) for i in (rng.randrange(max(len(name) - 1, 1)),)]
@@ -163,13 +181,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30, help="timed runs per kind (default 30)")
     parser.add_argument("--seed", type=int, default=20261206)
     parser.add_argument("--url", help="a PostgreSQL URL to run on instead of SQLite (its public schema is reset)")
+    parser.add_argument("--keep", type=Path, help="SQLite: build the database in this folder, or reuse the one there")
     args = parser.parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(line_buffering=True)
+
+    def go(folder: Path) -> bool:
+        return asyncio.run(run(args.url, args.count, reps=args.reps, rounds=args.rounds, seed=args.seed,
+                               folder=folder))
+
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return 0 if go(args.keep) else 1
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder:
-        ok = asyncio.run(run(args.url, args.count, reps=args.reps, rounds=args.rounds, seed=args.seed,
-                             folder=Path(folder)))
-    return 0 if ok else 1
+        return 0 if go(Path(folder)) else 1
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ CUSTOMER_KINDS = (
 )
 
 
-COUNT_UP_TO = 1000  # beyond it "more than 1,000": counting 50,000 matches would read them all
+COUNT_UP_TO = 100  # beyond it "more than 100": counting 50,000 matches would read them all
 
 
 @dataclass(frozen=True)

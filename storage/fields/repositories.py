@@ -98,18 +98,34 @@ def condition_clause(condition: Condition, entity_id: ColumnElement[Any]) -> Col
 
 
 def probe_clause(condition: Condition, entity_id: ColumnElement[Any]) -> ColumnElement[bool]:
-    """The same test probed per record (the (record, field) unique index): cheaper than
-    ``condition_clause`` when the records to test are few — a rep's own customers — and the matches many.
-    The value is wrapped so that no planner walks a value index per record instead (SQLite did, without
-    statistics: a whole range per customer)."""
+    """The same test probed per record, through the (record, field) unique index: cheaper than
+    ``condition_clause`` when the records to test are few (a rep's own customers, a driven plan's candidates).
+    The field and the value are wrapped so that no planner walks a (field, value) index per record instead:
+    SQLite, without statistics, did — a whole range per customer."""
     column, wanted = typed(condition)
+    v = custom_values.alias("probed").c  # its own name: a driven plan reads custom_values outside too
+    column = getattr(v, str(column.key))
     column = func.coalesce(column, column)
-    mine = [_V.entity == FieldEntity.CUSTOMER.value, _V.entity_id == entity_id, _V.field_id == condition.field_id]
+    mine = [v.entity_id == entity_id, func.coalesce(v.field_id, v.field_id) == condition.field_id]
     if condition.op == "!=":
-        return and_(exists(select(_V.id).where(*mine)), ~exists(select(_V.id).where(*mine, column == wanted)))
+        return and_(exists(select(v.id).where(*mine)), ~exists(select(v.id).where(*mine, column == wanted)))
     compare = {"=": column == wanted, ">": column > wanted, "<": column < wanted, ">=": column >= wanted,
                "<=": column <= wanted}[condition.op]
-    return exists(select(_V.id).where(*mine, compare))
+    return exists(select(v.id).where(*mine, compare))
+
+
+def _compare(condition: Condition) -> ColumnElement[bool]:
+    column, wanted = typed(condition)
+    compare: ColumnElement[bool] = {"=": column == wanted, ">": column > wanted, "<": column < wanted,
+                                    ">=": column >= wanted, "<=": column <= wanted}[condition.op]
+    return compare
+
+
+# A probe (one customer's value looked up) costs about four times a step along a value index (measured on
+# SQLite, bench/custom_fields.py): start from the scope's customers when they are fewer than a quarter of the
+# values in the first condition's range.
+PROBE_COST = 4
+ESTIMATE_UP_TO = 20_000
 
 
 class SqlValueRepository:
@@ -151,43 +167,39 @@ class SqlValueRepository:
         for start in range(0, len(batch), 1000):
             await self._c.execute(insert(custom_values), batch[start:start + 1000])
 
-    @staticmethod
-    def _where(scope: ScopeFilter, conditions: Sequence[Condition]) -> list[ColumnElement[bool]]:
-        """A narrower scope than everything: the scope's customers (the owner index), each probed."""
+    async def _plan(self, scope: ScopeFilter, conditions: Sequence[Condition]) -> Select[Any]:
+        """Two plans, whichever reads fewer rows (docs/fields.md): walk the first condition's value index (in the
+        order of that value) and check each record for the scope and the other conditions; or start from the
+        scope's customers (the owner index, by id) and probe each one's values."""
         c = customers.c
-        return [c.deleted_at.is_(None), scope_clause(scope, c.owner_id),
-                *(probe_clause(condition, c.id) for condition in conditions)]
-
-    @staticmethod
-    def _driven(scope: ScopeFilter, conditions: Sequence[Condition]) -> Select[Any] | None:
-        """For a reader who sees everything: customers meeting the conditions, read in the order of the first
-        condition's index — the values (field, typed value, record) walked from the start of the range, each
-        record checked for the other conditions — so a page stops after its rows instead of sorting every
-        match. (A rep's own customers are fewer than the matches: ``_where`` starts from them instead.)"""
         driver = next((cond for cond in conditions if cond.op != "!="), None)
-        if driver is None or not scope.everything:
-            return None
-        column, wanted = typed(driver)
-        compare = {"=": column == wanted, ">": column > wanted, "<": column < wanted, ">=": column >= wanted,
-                   "<=": column <= wanted}[driver.op]
-        c = customers.c
-        others = [condition_clause(cond, c.id) for cond in conditions if cond is not driver]
+        probe = driver is None
+        if driver is not None and not scope.everything:
+            in_range = select(_V.id).where(_V.field_id == driver.field_id, _compare(driver)).limit(ESTIMATE_UP_TO)
+            in_scope = select(c.id).where(c.deleted_at.is_(None), scope_clause(scope, c.owner_id)).limit(
+                ESTIMATE_UP_TO // PROBE_COST)
+            values = await self._count(in_range)
+            probe = await self._count(in_scope) * PROBE_COST < values
+        if probe or driver is None:
+            return (select(customers).where(c.deleted_at.is_(None), scope_clause(scope, c.owner_id),
+                                            *(probe_clause(cond, c.id) for cond in conditions))
+                    .order_by(c.id))
+        column, _ = typed(driver)
+        others = [probe_clause(cond, c.id) for cond in conditions if cond is not driver]
         return (select(customers).select_from(custom_values.join(customers, c.id == _V.entity_id))
-                .where(_V.field_id == driver.field_id, compare, c.deleted_at.is_(None),
+                .where(_V.field_id == driver.field_id, _compare(driver), c.deleted_at.is_(None),
                        scope_clause(scope, c.owner_id), *others)
                 .order_by(column, _V.entity_id))
 
+    async def _count(self, q: Select[Any]) -> int:
+        return int((await self._c.execute(select(func.count()).select_from(q.subquery()))).scalar_one())
+
     async def customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, offset: int, limit: int
                         ) -> Sequence[Customer]:
-        q = self._driven(scope, conditions)
-        if q is None:
-            q = select(customers).where(*self._where(scope, conditions)).order_by(customers.c.name, customers.c.id)
+        q = await self._plan(scope, conditions)
         return [_customer(r) for r in await self._c.execute(q.offset(offset).limit(limit))]
 
     async def count_customers(self, scope: ScopeFilter, conditions: Sequence[Condition], *, up_to: int) -> int:
         """How many match, counting at most ``up_to`` (a count of 50,000 matches is not worth reading them all)."""
-        q = self._driven(scope, conditions)
-        if q is None:
-            q = select(customers).where(*self._where(scope, conditions))
-        capped = q.with_only_columns(customers.c.id).order_by(None).limit(up_to).subquery()
-        return int((await self._c.execute(select(func.count()).select_from(capped))).scalar_one())
+        q = await self._plan(scope, conditions)
+        return await self._count(q.with_only_columns(customers.c.id).order_by(None).limit(up_to))

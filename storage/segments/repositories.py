@@ -85,7 +85,7 @@ def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any, *, pr
     live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None)).scalar_subquery()
     if probe:
         compared = func.coalesce(compared, compared)  # probe by record, never walk a value index per customer
-    mine = [v.entity_id == customer_id, v.field_id == live]
+    mine = [v.entity_id == customer_id, func.coalesce(v.field_id, v.field_id) == live]
     of_field = [v.field_id == live, v.entity == EntityKind.CUSTOMER.value]
     clause: ColumnElement[bool]
     if op == "!=":
