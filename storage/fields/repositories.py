@@ -131,6 +131,7 @@ ESTIMATE_UP_TO = 20_000
 class SqlValueRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
+        self._plans: dict[tuple[ScopeFilter, tuple[Condition, ...]], Select[Any]] = {}
 
     async def of(self, entity: FieldEntity, entity_ids: Sequence[int]) -> Mapping[int, Mapping[int, FieldValue]]:
         found: dict[int, dict[int, FieldValue]] = {}
@@ -168,28 +169,36 @@ class SqlValueRepository:
             await self._c.execute(insert(custom_values), batch[start:start + 1000])
 
     async def _plan(self, scope: ScopeFilter, conditions: Sequence[Condition]) -> Select[Any]:
-        """Two plans, whichever reads fewer rows (docs/fields.md): walk the first condition's value index (in the
-        order of that value) and check each record for the scope and the other conditions; or start from the
-        scope's customers (the owner index, by id) and probe each one's values."""
+        """Two plans, whichever reads fewer rows (docs/fields.md): walk the value index of the most selective
+        condition (in the order of that value) and check each record for the scope and the other conditions;
+        or start from the scope's customers (the owner index, by id) and probe each one's values. The sizes
+        compared are index-only counts, capped; the choice is kept for the page and the count that follow."""
+        key = (scope, tuple(conditions))
+        if key in self._plans:
+            return self._plans[key]
         c = customers.c
-        driver = next((cond for cond in conditions if cond.op != "!="), None)
+        sizes = {i: await self._count(select(_V.id).where(_V.field_id == cond.field_id, _compare(cond))
+                                      .limit(ESTIMATE_UP_TO))
+                 for i, cond in enumerate(conditions) if cond.op != "!="}
+        driver = conditions[min(sizes, key=sizes.__getitem__)] if sizes else None
         probe = driver is None
         if driver is not None and not scope.everything:
-            in_range = select(_V.id).where(_V.field_id == driver.field_id, _compare(driver)).limit(ESTIMATE_UP_TO)
-            in_scope = select(c.id).where(c.deleted_at.is_(None), scope_clause(scope, c.owner_id)).limit(
-                ESTIMATE_UP_TO // PROBE_COST)
-            values = await self._count(in_range)
-            probe = await self._count(in_scope) * PROBE_COST < values
+            # Without the deleted-at test the owner index answers alone.
+            mine = select(c.id).where(scope_clause(scope, c.owner_id)).limit(ESTIMATE_UP_TO // PROBE_COST)
+            probe = await self._count(mine) * PROBE_COST < min(sizes.values())
         if probe or driver is None:
-            return (select(customers).where(c.deleted_at.is_(None), scope_clause(scope, c.owner_id),
+            plan = (select(customers).where(c.deleted_at.is_(None), scope_clause(scope, c.owner_id),
                                             *(probe_clause(cond, c.id) for cond in conditions))
                     .order_by(c.id))
-        column, _ = typed(driver)
-        others = [probe_clause(cond, c.id) for cond in conditions if cond is not driver]
-        return (select(customers).select_from(custom_values.join(customers, c.id == _V.entity_id))
-                .where(_V.field_id == driver.field_id, _compare(driver), c.deleted_at.is_(None),
-                       scope_clause(scope, c.owner_id), *others)
-                .order_by(column, _V.entity_id))
+        else:
+            column, _ = typed(driver)
+            others = [probe_clause(cond, c.id) for cond in conditions if cond is not driver]
+            plan = (select(customers).select_from(custom_values.join(customers, c.id == _V.entity_id))
+                    .where(_V.field_id == driver.field_id, _compare(driver), c.deleted_at.is_(None),
+                           scope_clause(scope, c.owner_id), *others)
+                    .order_by(column, _V.entity_id))
+        self._plans[key] = plan
+        return plan
 
     async def _count(self, q: Select[Any]) -> int:
         return int((await self._c.execute(select(func.count()).select_from(q.subquery()))).scalar_one())
