@@ -144,7 +144,8 @@ async def run(url: str | None, count: int, *, reps: int, rounds: int, seed: int,
         fields, segments = services.fields.fields, services.segments.segments
         print(f"\n{engine.dialect.name}, {count:,} customers, {reps} reps; ms over {rounds} rounds"
               f"{'':14}p50     p95     max   ratio p95 to baseline")
-        worst = 0.0
+        worst = 0.0  # /filter: the target
+        worst_segment = 0.0  # a segment's live count is not capped (docs/segments.md): shown, not judged
         for label, actor in (("rep", team[0]), ("admin", admin)):
             async def baseline(actor: Actor = actor) -> None:
                 for piece in pieces[:5]:
@@ -165,10 +166,14 @@ async def run(url: str | None, count: int, *, reps: int, rounds: int, seed: int,
 
                 for how, call in (("/filter", find), ("segment", segment)):
                     s50, s95, smax = _ms(await _time(call, rounds))
-                    worst = max(worst, s95)
+                    if how == "/filter":
+                        worst = max(worst, s95)
+                    else:
+                        worst_segment = max(worst_segment, s95)
                     print(f"  {label:5} {how:8} {kind:32} {s50:7.2f} {s95:7.2f} {smax:7.2f}   {s95 / b95:5.1f}x")
         verdict = "OK" if worst <= TARGET_P95_MS else "OVER TARGET"
-        print(f"\nworst p95 {worst:.2f} ms — target p95 ≤ {TARGET_P95_MS:.0f} ms: {verdict}")
+        print(f"\n/filter worst p95 {worst:.2f} ms — target p95 ≤ {TARGET_P95_MS:.0f} ms: {verdict}")
+        print(f"segment live count (not capped, the segments module's count) worst p95 {worst_segment:.2f} ms")
         return worst <= TARGET_P95_MS
     finally:
         await engine.dispose()
