@@ -15,6 +15,7 @@ from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.module import CustomersServices
 from crm.digests.module import DigestsServices
 from crm.expenses.module import ExpensesServices
+from crm.fields.module import FieldsServices
 from crm.followups.module import FollowUpsServices
 from crm.hr.module import HrServices
 from crm.messaging.module import MessagingServices
@@ -36,6 +37,7 @@ class Services:
     organisation: OrganisationServices
     customers: CustomersServices
     segments: SegmentsServices
+    fields: FieldsServices
     followups: FollowUpsServices
     messaging: MessagingServices
     sales: SalesServices

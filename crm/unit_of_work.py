@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Protocol
 
 from crm.core.unit_of_work import UnitOfWorkFactory
+from crm.fields.ports import FieldsUnitOfWork
 from crm.messaging.ports.repositories import MessagingUnitOfWork
 
 
-class UnitOfWork(MessagingUnitOfWork, Protocol):
+class UnitOfWork(MessagingUnitOfWork, FieldsUnitOfWork, Protocol):
     """Every group; the modules are a chain today (each builds on the one before), so the last one has them all."""
 
 

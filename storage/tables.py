@@ -43,6 +43,7 @@ from storage.expenses.tables import (
     expenses,
     projects,
 )
+from storage.fields.tables import custom_fields, custom_values
 from storage.hr.tables import hr_events, kpi_targets, reviews, staff_profiles
 from storage.inbound_updates import inbound_updates
 from storage.messaging.tables import (
@@ -101,6 +102,8 @@ __all__ = [
     "contacts",
     "contract_counters",
     "contracts",
+    "custom_fields",
+    "custom_values",
     "customer_prices",
     "customers",
     "departments",

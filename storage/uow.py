@@ -31,6 +31,7 @@ from storage.customers.group import CustomerRepositories
 from storage.digests.group import DigestsRepositories
 from storage.engine import is_sqlite
 from storage.expenses.group import ExpensesRepositories
+from storage.fields.group import FieldsRepositories
 from storage.followups.group import FollowUpRepositories
 from storage.hr.group import HrRepositories
 from storage.messaging.group import MessagingRepositories
@@ -74,6 +75,10 @@ class SqlUnitOfWork:
     @property
     def customers(self) -> CustomerRepositories:
         return self._group("customers", CustomerRepositories)
+
+    @property
+    def fields(self) -> FieldsRepositories:
+        return self._group("fields", FieldsRepositories)
 
     @property
     def followups(self) -> FollowUpRepositories:

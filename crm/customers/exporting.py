@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from crm.core.clock import Clock
 from crm.core.errors import ValidationFailed
+from crm.core.extension import ExtensionPoint
 from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
@@ -50,6 +52,16 @@ Translate = Callable[[str], str]
 ExportProgress = Callable[[str, int], Awaitable[None]]  # ("reading", 0), then ("writing", customers)
 
 
+class ExtraColumns(Protocol):
+    """Columns a module built on this one adds to the export (custom fields). It runs in the export's worker
+    process, so it must pickle: a module-level class whose state is plain data."""
+
+    async def read(self, uow: Any, customer_ids: Sequence[int], locale: str
+                   ) -> tuple[list[str], Mapping[int, list[str]]]:
+        """Headers (in ``locale``, read back by the import in any language) and each customer's cells."""
+        ...
+
+
 @dataclass(frozen=True)
 class ExportFile:
     filename: str
@@ -82,14 +94,21 @@ def export_table(items: Sequence[ExportedCustomer], translate: Translate, timezo
 
 
 async def build_export(factory: UnitOfWorkFactory[CustomersUnitOfWork], scope: ScopeFilter, fmt: SheetFormat,
-                       labels: dict[str, str], timezone: str, phone_region: str, codec: SpreadsheetCodec
-                       ) -> tuple[bytes, int]:
+                       labels: dict[str, str], timezone: str, phone_region: str, codec: SpreadsheetCodec,
+                       extras: Sequence[ExtraColumns] = (), locale: str = "en") -> tuple[bytes, int]:
     """The file's bytes and how many customers it holds: reading, formatting and writing, all of it apart from
     the bot (``Worker.run_apart``): at 100,000 customers this is seconds of Python — converting rows, formatting
     phone numbers, writing cells — that in a thread of the bot's process slowed every lookup."""
     async with factory(write=False) as uow:
         items = await uow.customers.bulk.customers_for_export(scope)
+        ids = [item.customer.id for item in items]
+        added = [await extra.read(uow, ids, locale) for extra in extras]
     headers, rows = export_table(items, labels.__getitem__, timezone, phone_region)
+    for extra_headers, cells in added:
+        headers.extend(extra_headers)
+        blank = [""] * len(extra_headers)
+        for row, customer_id in zip(rows, ids, strict=True):
+            row.extend(cells.get(customer_id, blank))
     return codec.write(fmt, headers, rows), len(rows)
 
 
@@ -103,6 +122,7 @@ class ExportService:
         self.phone_region = phone_region
         # Reading and formatting 100,000 customers takes seconds: off the bot's event loop (crm/core/offloop.py).
         self._worker = worker or InlineWorker(uow)
+        self.extra_columns: ExtensionPoint[ExtraColumns] = ExtensionPoint()
 
     async def export(self, actor: Actor, fmt: str, translate: Translate, *,
                      progress: ExportProgress | None = None) -> ExportFile:
@@ -115,7 +135,8 @@ class ExportService:
             await progress("reading", 0)
         labels = {key: translate(key) for key in (*EXPORT_COLUMNS.values(), *VALUE_KEYS.values())}
         data, count = await self._worker.run_apart(build_export, actor.scope_filter("customers"), fmt, labels,
-                                                   actor.timezone, self.phone_region, self._codec)
+                                                   actor.timezone, self.phone_region, self._codec,
+                                                   tuple(self.extra_columns), actor.locale)
         if progress is not None:
             await progress("writing", count)
         async with self._uow() as uow:

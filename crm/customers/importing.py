@@ -21,10 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, Protocol
 
 from crm.core.clock import Clock
 from crm.core.errors import Conflict, DomainError, ValidationFailed
+from crm.core.extension import ExtensionPoint
 from crm.core.offloop import InlineWorker, Worker
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers import phones
@@ -481,6 +482,7 @@ class ImportPlan:
     total: int  # non-blank data rows in the file
     default_owner_id: int
     preview: tuple[tuple[int, Mapping[str, str]], ...] = ()
+    extra: Mapping[int, tuple[Any, ...]] = field(default_factory=dict)  # row → what added columns hold
 
     @property
     def valid(self) -> int:
@@ -550,6 +552,20 @@ def _with_owners(checked: CheckedRows, owners: OwnerDirectory, default_owner_id:
     return planned, errors
 
 
+class ExtraImport(Protocol):
+    """Columns a module built on this one imports (custom fields): the columns the import itself does not read,
+    checked with the rest of the file (their errors are the file's errors) and written in the same transaction."""
+
+    async def plan(self, uow: Any, mapping: ColumnMapping, rows: Sequence[tuple[int, Sequence[str]]]
+                   ) -> tuple[Mapping[int, Any], Sequence[RowError]]:
+        """Row number → what to write for it (plain data), and what is wrong, by row and column."""
+        ...
+
+    async def write(self, uow: Any, actor: Actor, created: Sequence[tuple[int, Any]], now: datetime) -> None:
+        """(new customer id, what ``plan`` read for its row), for the rows written."""
+        ...
+
+
 class ImportService:
     def __init__(self, uow: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, customers: CustomerService,
                  codec: SpreadsheetCodec, *, worker: Worker[UnitOfWorkFactory[CustomersUnitOfWork]] | None = None
@@ -561,10 +577,13 @@ class ImportService:
         # A file is read, checked and written off the bot's event loop, on connections of its own: the duplicate
         # lookups and the write are seconds of statements for a big file (crm/core/offloop.py).
         self._worker = worker or InlineWorker(uow)
+        self.extra_columns: ExtensionPoint[ExtraImport] = ExtensionPoint()
 
     def _on(self, uow: UnitOfWorkFactory[CustomersUnitOfWork]) -> ImportService:
         """This service on the worker's connections (``normalize_draft`` of the customer service is pure)."""
-        return ImportService(uow, self._clock, self._customers, self._codec)
+        here = ImportService(uow, self._clock, self._customers, self._codec)
+        here.extra_columns = self.extra_columns
+        return here
 
     async def read(self, data: bytes, filename: str) -> list[list[str]]:
         """Parse a CSV/XLSX file off the event loop (a big file takes seconds)."""
@@ -575,7 +594,7 @@ class ImportService:
                         ) -> ImportPlan:
         actor.require("customers.import")
         return await self._worker.run_apart(plan_job, actor, data, filename, default_owner, self._clock,
-                                            self._customers.phone_region, self._codec)
+                                            self._customers.phone_region, self._codec, tuple(self.extra_columns))
 
     async def _plan_file(self, actor: Actor, data: bytes, filename: str, default_owner: str | None) -> ImportPlan:
         return await self.plan(actor, await self.read(data, filename), default_owner=default_owner)
@@ -587,7 +606,7 @@ class ImportService:
         # Python that, in a thread of the bot's process, slowed every lookup. Progress comes back by pipe.
         return await self._worker.run_apart(import_job, actor, data, filename, default_owner, skip_invalid,
                                             self._clock, self._customers.phone_region, self._codec,
-                                            progress=progress)
+                                            tuple(self.extra_columns), progress=progress)
 
     async def plan(self, actor: Actor, table: Sequence[Sequence[str]], *, default_owner: str | None = None
                    ) -> ImportPlan:
@@ -608,6 +627,11 @@ class ImportService:
             default_owner_id = self._default_owner(actor, owners, default_owner)
             planned, errors = await asyncio.to_thread(_with_owners, checked, owners, default_owner_id)
             existing = await self._existing(uow, planned)
+        extra, extra_errors = await self._plan_extras(table, checked.mapping)
+        if extra_errors:
+            errors.extend(extra_errors)
+            failed = {e.row for e in extra_errors}
+            planned = [p for p in planned if p.row not in failed]
         scope = actor.scope_filter("customers")
         kept: list[PlannedRow] = []
         for candidate in planned:
@@ -625,7 +649,26 @@ class ImportService:
                 errors.append(RowError(candidate.row, column, "importing.err_duplicate_hidden", {}))
         errors.sort(key=lambda e: e.row)
         return ImportPlan(checked.mapping, tuple(kept), tuple(errors), checked.total, default_owner_id,
-                          checked.preview)
+                          checked.preview, extra)
+
+    async def _plan_extras(self, table: Sequence[Sequence[str]], mapping: ColumnMapping
+                           ) -> tuple[dict[int, tuple[Any, ...]], list[RowError]]:
+        """What the added columns hold, per row: one item per provider (in ``extra_columns`` order)."""
+        providers = list(self.extra_columns)
+        if not providers:
+            return {}, []
+        header_index, _ = header_row(table)
+        rows = [(number, cells) for number, cells in enumerate(table[header_index + 1:], start=header_index + 2)
+                if any(c.strip() for c in cells)]
+        found: dict[int, list[Any]] = {number: [None] * len(providers) for number, _ in rows}
+        errors: list[RowError] = []
+        async with self._uow(write=False) as uow:
+            for position, provider in enumerate(providers):
+                values, problems = await provider.plan(uow, mapping, rows)
+                errors.extend(problems)
+                for number, value in values.items():
+                    found[number][position] = value
+        return {number: tuple(items) for number, items in found.items()}, errors
 
     async def run(self, actor: Actor, plan: ImportPlan, *, skip_invalid: bool = False,
                   progress: Progress | None = None) -> ImportResult:
@@ -655,6 +698,7 @@ class ImportService:
             taken = await self._existing(uow, plan.rows)
             if taken and not skip_invalid:
                 raise ImportHasErrors(count=len(taken))
+            written_rows = [row for row in plan.rows if row.row not in taken]
             if taken:
                 prepared = [item for item, row in zip(prepared, plan.rows, strict=True) if row.row not in taken]
             if not prepared:
@@ -666,6 +710,10 @@ class ImportService:
                     await progress(count, total)
 
             ids = await uow.customers.bulk.insert_customers(prepared, progress=written)
+            for position, provider in enumerate(self.extra_columns):
+                await provider.write(uow, actor, [
+                    (new_id, plan.extra[row.row][position]) for new_id, row in zip(ids, written_rows, strict=True)
+                    if row.row in plan.extra], now)
             entries = [AuditEntry(actor.staff_id, "create", "customer", new_id, _NOTHING, _import_audit(c), now)
                        for new_id, (c, _) in zip(ids, prepared, strict=True)]
             skipped = plan.total - total
@@ -740,22 +788,26 @@ class ImportService:
 # services it needs built on its own connections (the customer service only normalises drafts here).
 
 def _service_apart(factory: UnitOfWorkFactory[CustomersUnitOfWork], clock: Clock, phone_region: str,
-                   codec: SpreadsheetCodec) -> ImportService:
-    return ImportService(factory, clock, CustomerService(factory, clock, phone_region=phone_region), codec)
+                   codec: SpreadsheetCodec, extras: tuple[ExtraImport, ...]) -> ImportService:
+    service = ImportService(factory, clock, CustomerService(factory, clock, phone_region=phone_region), codec)
+    for extra in extras:  # other modules' columns (custom fields), pickled with the job
+        service.extra_columns.add(extra)
+    return service
 
 
 async def plan_job(factory: UnitOfWorkFactory[CustomersUnitOfWork], actor: Actor, data: bytes, filename: str,
-                   default_owner: str | None, clock: Clock, phone_region: str, codec: SpreadsheetCodec
-                   ) -> ImportPlan:
+                   default_owner: str | None, clock: Clock, phone_region: str, codec: SpreadsheetCodec,
+                   extras: tuple[ExtraImport, ...] = ()) -> ImportPlan:
     """The dry run of a file: read and checked, nothing written."""
-    return await _service_apart(factory, clock, phone_region, codec)._plan_file(actor, data, filename,
-                                                                                 default_owner)
+    return await _service_apart(factory, clock, phone_region, codec, extras)._plan_file(actor, data, filename,
+                                                                                         default_owner)
 
 
 async def import_job(factory: UnitOfWorkFactory[CustomersUnitOfWork], actor: Actor, data: bytes, filename: str,
                      default_owner: str | None, skip_invalid: bool, clock: Clock, phone_region: str,
-                     codec: SpreadsheetCodec, *, progress: Progress | None = None) -> ImportResult:
+                     codec: SpreadsheetCodec, extras: tuple[ExtraImport, ...] = (), *,
+                     progress: Progress | None = None) -> ImportResult:
     """A file read, checked and written in one transaction (none of it if it fails or is cancelled)."""
-    service = _service_apart(factory, clock, phone_region, codec)
+    service = _service_apart(factory, clock, phone_region, codec, extras)
     plan = await service._plan_file(actor, data, filename, default_owner)
     return await service.run(actor, plan, skip_invalid=skip_invalid, progress=progress)

@@ -51,11 +51,13 @@ class SegmentFilter:
     tags: frozenset[str] = frozenset()
     no_contact_days: int | None = None
     owner_ids: frozenset[int] = frozenset()
+    custom: tuple[CustomCondition, ...] = ()
+    """Conditions on custom fields (the fields module reads and describes them): all must hold."""
 
     @property
     def is_empty(self) -> bool:
         return not (self.classifications or self.tiers or self.regions or self.industries or self.tags
-                    or self.no_contact_days or self.owner_ids)
+                    or self.no_contact_days or self.owner_ids or self.custom)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (sorted lists), stable so the same filter is always stored the same way."""
@@ -67,6 +69,7 @@ class SegmentFilter:
             "tags": sorted(self.tags),
             "no_contact_days": self.no_contact_days,
             "owner_ids": sorted(self.owner_ids),
+            **({"custom": [list(c) for c in self.custom]} if self.custom else {}),
         }
 
     @classmethod
@@ -91,6 +94,7 @@ class SegmentFilter:
             tags=_texts(str(v).lstrip("#") for v in _list(data, "tags")),
             no_contact_days=no_contact,
             owner_ids=_ints(_list(data, "owner_ids")),
+            custom=_custom(_list(data, "custom")),
         )
 
     def with_values(self, field_name: str, values: frozenset[Any]) -> SegmentFilter:
@@ -103,6 +107,25 @@ class SegmentFilter:
         current: frozenset[Any] = getattr(self, field_name)
         changed: dict[str, Any] = {field_name: current - {value} if value in current else current | {value}}
         return replace(self, **changed)
+
+
+# A condition on a custom field, as stored: (field id, operator, typed column "text" / "number" / "date", the
+# value as text: folded text, a decimal, an ISO date). The segment keeps working when the field is removed: a
+# condition on a removed field matches nothing until it is restored.
+CustomCondition = tuple[int, str, str, str]
+CUSTOM_OPERATORS = ("=", "!=", ">", "<", ">=", "<=")
+CUSTOM_COLUMNS = ("text", "number", "date")
+
+
+def _custom(values: Iterable[Any]) -> tuple[CustomCondition, ...]:
+    out: list[CustomCondition] = []
+    for value in values:
+        if isinstance(value, list | tuple) and len(value) == 4:
+            field_id, op, column, text = value
+            if (isinstance(field_id, int) and op in CUSTOM_OPERATORS and column in CUSTOM_COLUMNS
+                    and isinstance(text, str) and len(text) <= MAX_VALUE_LENGTH * 5):
+                out.append((field_id, op, column, text))
+    return tuple(out)
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:

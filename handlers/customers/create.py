@@ -8,6 +8,7 @@ again.
 Buttons (ids and fixed words only):
   nc:kind:<company|person>  nc:cls:<classification>  nc:tier:<A|B|C|none>  nc:skip:<step>
   nc:save  nc:edit  nc:ef:<field>  nc:sum  nc:force  nc:dup:<customer id>  nc:x
+  nc:skip:x:<code>  nc:ef:x:<code>  (questions other modules add: handlers/customers/draft_extras.py)
 Entry buttons from elsewhere: cs:new (a shared phone contact), cu:nl / cu:nc (search found nothing).
 """
 
@@ -29,6 +30,7 @@ from crm.customers.model import Classification, CustomerKind, Tier
 from crm.customers.quick_entry import QuickEntry, is_one_line_form, parse_line
 from handlers.core import common, flow
 from handlers.core.text import MAX_INPUT
+from handlers.customers import draft_extras
 from handlers.customers.search import FIND_KEY, SHARED_KEY
 from handlers.customers.views import (
     classification_label,
@@ -104,13 +106,55 @@ def _drop(context: CrmContext) -> None:
 
 def _await(context: CrmContext, step: str) -> str:
     """Wait for the answer to ``step``: typed text, or a press of this flow's buttons."""
-    flow.ask(context, FLOW, step=step, expects="text" if step in TEXT_STEPS else "button", buttons=("nc:",),
+    flow.ask(context, FLOW, step=step, expects="text" if _is_text(step) else "button", buttons=("nc:",),
              owns=(DRAFT_KEY,))
     return step
 
 
+# ---- questions other modules add (custom fields): steps "x:<code>", answers in draft["answers"] -------------
+
+EXTRA = "x:"
+
+
+def _is_text(step: str) -> bool:
+    return step in TEXT_STEPS or step.startswith(EXTRA)
+
+
+def _extras(draft: Draft) -> list[dict[str, Any]]:
+    found = draft.get("extra")
+    return found if isinstance(found, list) else []
+
+
+def _extra(draft: Draft, step: str) -> dict[str, Any] | None:
+    return next((q for q in _extras(draft) if EXTRA + str(q.get("code")) == step), None)
+
+
+def _answers(draft: Draft) -> dict[str, str]:
+    answers = draft.setdefault("answers", {})
+    return answers if isinstance(answers, dict) else {}
+
+
+def _missing_required(draft: Draft) -> str | None:
+    """The first required added question without an answer: the summary is not shown before it is answered."""
+    answers = _answers(draft)
+    for question in _extras(draft):
+        if question.get("required") and not answers.get(str(question.get("code"))):
+            return EXTRA + str(question.get("code"))
+    return None
+
+
+async def _with_extras(context: CrmContext, draft: Draft) -> Draft:
+    """Load the added questions for this kind of record into the draft (plain data: it is persisted)."""
+    extras = draft_extras.provider(context)
+    if extras is not None:
+        draft["extra"] = [q.as_dict() for q in await extras.questions(context, draft["type"])]
+        draft["answers"] = {}
+    return draft
+
+
 def _steps(draft: Draft) -> tuple[str, ...]:
-    return LEAD_STEPS if draft["type"] == "lead" else CUSTOMER_STEPS
+    own = LEAD_STEPS if draft["type"] == "lead" else CUSTOMER_STEPS
+    return (*own, *(EXTRA + str(q.get("code")) for q in _extras(draft)))
 
 
 def _after(draft: Draft, step: str | None) -> str:
@@ -128,6 +172,8 @@ def _after(draft: Draft, step: str | None) -> str:
 # ---- questions -------------------------------------------------------------------------------------------
 
 def _current_value(context: CrmContext, draft: Draft, step: str) -> str | None:
+    if step.startswith(EXTRA):
+        return _answers(draft).get(step[len(EXTRA):]) or None
     value = draft.get(step)
     if step == PHONES:
         return _phones_echo(context, value) if value else None
@@ -137,6 +183,9 @@ def _current_value(context: CrmContext, draft: Draft, step: str) -> str | None:
 
 
 def _question(context: CrmContext, draft: Draft, step: str) -> tuple[str, list[list[common.Button]]]:
+    question = _extra(draft, step)
+    if question is not None:
+        return _extra_question(context, draft, step, question)
     key = LEAD_ASK_KEYS.get(step, ASK_KEYS[step]) if draft["type"] == "lead" else ASK_KEYS[step]
     text = context.t(key)
     rows: list[list[common.Button]] = []
@@ -152,6 +201,21 @@ def _question(context: CrmContext, draft: Draft, step: str) -> tuple[str, list[l
         if current:
             text += "\n" + context.t("customers.current_value", value=current)
     if step in OPTIONAL_STEPS:
+        label = "customers.btn_clear" if draft.get("editing") else "customers.btn_skip"
+        rows.append([(context.t(label), f"nc:skip:{step}")])
+    if draft.get("editing"):
+        rows.append([(context.t("common.back"), "nc:sum")])
+    return text, rows
+
+
+def _extra_question(context: CrmContext, draft: Draft, step: str, question: dict[str, Any]
+                    ) -> tuple[str, list[list[common.Button]]]:
+    text = str(question.get("prompt"))
+    rows: list[list[common.Button]] = []
+    current = _current_value(context, draft, step)
+    if draft.get("editing") and current:
+        text += "\n" + context.t("customers.current_value", value=current)
+    if not question.get("required"):
         label = "customers.btn_clear" if draft.get("editing") else "customers.btn_skip"
         rows.append([(context.t(label), f"nc:skip:{step}")])
     if draft.get("editing"):
@@ -183,11 +247,21 @@ def _summary_text(context: CrmContext, draft: Draft) -> str:
             value = _current_value(context, draft, field)
         lines.append(context.t("customers.summary_line", field=field_label(context, field),
                                value=value or context.t("customers.none")))
+    extras = draft_extras.provider(context)
+    for question in _extras(draft):
+        answer = _answers(draft).get(str(question.get("code")))
+        shown = extras.echo(context, draft["type"], str(question.get("code")), answer) if extras and answer else None
+        lines.append(context.t("customers.summary_line", field=str(question.get("label")),
+                               value=shown or context.t("customers.none")))
     return "\n".join(lines)
 
 
 async def _summary(update: Update, context: CrmContext, draft: Draft, *, error: str | None = None,
                    edit: bool | None = None) -> str:
+    missing = _missing_required(draft)
+    if missing is not None:  # a required added question (a custom field) is answered first, never skipped
+        draft["editing"] = True
+        return await _ask(update, context, draft, missing, error=error, edit=edit)
     draft["editing"] = False
     text = _summary_text(context, draft)
     if draft.get("guessed"):
@@ -268,12 +342,22 @@ def _text_step(step: str) -> StepHandler:
         if draft is None:
             return await _lost(update, context)
         try:
-            _accept(context, draft, step, text)
+            if step.startswith(EXTRA):
+                await _accept_extra(context, draft, step, text)
+            else:
+                _accept(context, draft, step, text)
         except DomainError as exc:
             return await _ask(update, context, draft, step, error=error_text(context, exc))
         return await _ask(update, context, draft, _after(draft, step))
 
     return typed
+
+
+async def _accept_extra(context: CrmContext, draft: Draft, step: str, text: str) -> None:
+    extras = draft_extras.provider(context)
+    if extras is None or _extra(draft, step) is None:
+        raise DomainError("error.stale_button")
+    _answers(draft)[step[len(EXTRA):]] = await extras.accept(context, draft["type"], step[len(EXTRA):], text)
 
 
 def _contact_step(step: str) -> StepHandler:
@@ -313,7 +397,10 @@ def _skip_step(step: str) -> StepHandler:
         draft = _draft(context)
         if draft is None:
             return await _lost(update, context)
-        draft[step] = [] if step in (PHONES, TAGS) else None
+        if step.startswith(EXTRA):
+            _answers(draft).pop(step[len(EXTRA):], None)
+        else:
+            draft[step] = [] if step in (PHONES, TAGS) else None
         return await _ask(update, context, draft, _after(draft, step), edit=False)
 
     return skip
@@ -360,8 +447,10 @@ async def edit_menu(update: Update, context: CrmContext) -> str | None:
         return await _lost(update, context)
     fields = LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS
     rows: list[list[common.Button]] = []
-    for i in range(0, len(fields), 3):
-        rows.append([(field_label(context, f), f"nc:ef:{f}") for f in fields[i:i + 3]])
+    buttons = [(field_label(context, f), f"nc:ef:{f}") for f in fields]
+    buttons += [(str(q.get("label"))[:30], f"nc:ef:{EXTRA}{q.get('code')}") for q in _extras(draft)]
+    for i in range(0, len(buttons), 3):
+        rows.append(buttons[i:i + 3])
     rows.append([(context.t("common.back"), "nc:sum")])
     await respond(update, context, context.t("customers.pick_field"), rows)
     return _await(context, PICK_FIELD)
@@ -371,9 +460,8 @@ async def edit_field(update: Update, context: CrmContext) -> str | None:
     draft = _draft(context)
     if draft is None:
         return await _lost(update, context)
-    args = common.callback_args(update)
-    field = args[0] if args else ""
-    if field not in (LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS):
+    field = ":".join(common.callback_args(update))
+    if field not in (LEAD_FIELDS if draft["type"] == "lead" else CUSTOMER_FIELDS) and _extra(draft, field) is None:
         await common.answer(update.callback_query)
         return None
     draft["editing"] = True
@@ -416,6 +504,7 @@ async def _save(update: Update, context: CrmContext, draft: Draft, *, force: boo
             lead = await context.services.customers.leads.create(
                 actor, draft[NAME] or "", phone_list=tuple(draft[PHONES]), company_name=draft[COMPANY],
                 email=draft[EMAIL], notes=draft.get("notes"))
+            await _save_extras(context, draft, lead.id)
             _drop(context)
             await render_lead(update, context, lead, edit=False,
                               note=context.t("customers.lead_created", name=lead.name))
@@ -434,10 +523,18 @@ async def _save(update: Update, context: CrmContext, draft: Draft, *, force: boo
         step = step if step in ASK_KEYS else NAME
         draft["editing"] = True
         return await _ask(update, context, draft, step, error=error_text(context, exc), edit=False)
+    await _save_extras(context, draft, customer.id)
     _drop(context)
     await show_customer(update, context, customer.id, edit=False,
                         note=context.t("customers.created", name=customer.name))
     return END
+
+
+async def _save_extras(context: CrmContext, draft: Draft, record_id: int) -> None:
+    """The added questions' answers, checked when typed, stored for the record just created."""
+    extras = draft_extras.provider(context)
+    if extras is not None and _answers(draft):
+        await extras.save(context, draft["type"], record_id, dict(_answers(draft)))
 
 
 async def save(update: Update, context: CrmContext) -> str | None:
@@ -474,9 +571,13 @@ async def _start(update: Update, context: CrmContext, kind: str) -> str:
     if len(rest) > MAX_INPUT:
         rest = ""
     regions = kind != "lead"  # a lead has no region: a place name stays in its name or company
-    if rest and is_one_line_form(rest, regions=regions):
-        return await _one_line(update, context, kind, parse_line(rest, regions=regions))
-    draft = _new_draft(context, kind)
+    extras = draft_extras.provider(context)
+    typed_extras: dict[str, str] = {}
+    if rest and extras is not None:
+        rest, typed_extras = await extras.split_line(context, kind, rest)  # `label=value` parts
+    if rest and (typed_extras or is_one_line_form(rest, regions=regions)):
+        return await _one_line(update, context, kind, parse_line(rest, regions=regions), typed_extras)
+    draft = await _with_extras(context, _new_draft(context, kind))
     if rest:
         try:
             _accept(context, draft, NAME, rest)
@@ -486,13 +587,15 @@ async def _start(update: Update, context: CrmContext, kind: str) -> str:
     return await _ask(update, context, draft, NAME)
 
 
-async def _one_line(update: Update, context: CrmContext, kind: str, entry: QuickEntry) -> str:
+async def _one_line(update: Update, context: CrmContext, kind: str, entry: QuickEntry,
+                    typed_extras: dict[str, str] | None = None) -> str:
     """The whole form on one line: read every field, then show what was understood for one tap (Save / Edit /
     Cancel) — nothing is saved from a guess the user has not seen. A field that does not pass its check is
     asked again on the spot, with everything else kept."""
     draft = _new_draft(context, kind, name=entry.name, email=entry.email, region=entry.region, notes=entry.notes,
                        guessed=entry.guessed)
     draft[COMPANY if kind == "lead" else ADDRESS] = entry.second
+    await _with_extras(context, draft)
     checks = ((NAME, entry.name or ""), (PHONES, "\n".join(entry.phones)), (EMAIL, entry.email or ""),
               (TAGS, " ".join(entry.tags)))
     failed: tuple[str, DomainError] | None = None
@@ -501,6 +604,11 @@ async def _one_line(update: Update, context: CrmContext, kind: str, entry: Quick
             _accept(context, draft, step, value)
         except DomainError as exc:
             failed = failed or (step, exc)
+    for code, value in (typed_extras or {}).items():
+        try:
+            await _accept_extra(context, draft, EXTRA + code, value)
+        except DomainError as exc:
+            failed = failed or (EXTRA + code, exc)
     if entry.extra_emails:
         extra = ", ".join(entry.extra_emails)
         draft["notes"] = "; ".join(n for n in (draft.get("notes"), extra) if n)
@@ -528,8 +636,8 @@ async def from_shared_contact(update: Update, context: CrmContext) -> str | None
     shared = context.user_data.get(SHARED_KEY) if context.user_data is not None else None
     if not isinstance(shared, dict):
         raise DomainError("error.stale_button")
-    draft = _new_draft(context, "customer", name=shared.get("name") or None,
-                       phones=[shared["phone"]] if shared.get("phone") else [])
+    draft = await _with_extras(context, _new_draft(context, "customer", name=shared.get("name") or None,
+                                                   phones=[shared["phone"]] if shared.get("phone") else []))
     draft["filled"] = [NAME, PHONES] if draft[NAME] else [PHONES]
     return await _ask(update, context, draft, _after(draft, None), edit=False)
 
@@ -537,7 +645,7 @@ async def from_shared_contact(update: Update, context: CrmContext) -> str | None
 async def _from_search(update: Update, context: CrmContext, kind: str) -> str | None:
     found = context.user_data.get(FIND_KEY) if context.user_data is not None else None
     query = str(found.get("q", "")) if isinstance(found, dict) else ""
-    draft = _new_draft(context, kind)
+    draft = await _with_extras(context, _new_draft(context, kind))
     if phones.looks_like_phone(query):
         number = phones.try_normalize(query, context.services.customers.customers.phone_region)
         if number:
@@ -594,7 +702,7 @@ def _step(context: CrmContext) -> str:
 @flow.on_text(FLOW)
 async def _typed(update: Update, context: CrmContext) -> str | None:
     step = _step(context)
-    return await _text_step(step if step in TEXT_STEPS else NAME)(update, context)
+    return await _text_step(step if _is_text(step) else NAME)(update, context)
 
 
 @flow.on_stray(FLOW)
@@ -619,13 +727,15 @@ async def _other_message(update: Update, context: CrmContext) -> str | None:
 
 def _repeatable(step: str) -> str:
     """The field picker and the duplicate warning are not questions to repeat: the summary is."""
-    return step if step in ASK_KEYS else SUMMARY
+    return step if step in ASK_KEYS or step.startswith(EXTRA) else SUMMARY
 
 
 async def _skip(update: Update, context: CrmContext) -> str | None:
-    args = common.callback_args(update)
-    step = args[0] if args else ""
-    if step not in OPTIONAL_STEPS or _step(context) != step:
+    step = ":".join(common.callback_args(update))
+    draft = _draft(context)
+    optional = step in OPTIONAL_STEPS or (
+        draft is not None and (question := _extra(draft, step)) is not None and not question.get("required"))
+    if not optional or _step(context) != step:
         await stale_button(update, context)
         return None
     return await _skip_step(step)(update, context)
@@ -635,7 +745,7 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """The entry points and this flow's buttons; typed answers arrive through handlers.core.text."""
     routes: dict[str, StepHandler] = {
         "kind": _at(KIND)(pick_kind), "cls": _at(CLASSIFY)(pick_classification), "tier": _at(TIER)(pick_tier),
-        "skip": _at(*OPTIONAL_STEPS)(_skip), "save": _at(SUMMARY)(save), "edit": _at(SUMMARY, DUPLICATE)(edit_menu),
+        "skip": _at()(_skip), "save": _at(SUMMARY)(save), "edit": _at(SUMMARY, DUPLICATE)(edit_menu),
         "ef": _at(PICK_FIELD)(edit_field), "sum": _at()(back_to_summary), "force": _at(DUPLICATE)(save_anyway),
         "dup": _at(DUPLICATE)(open_duplicate), "x": _at()(cancel),
     }

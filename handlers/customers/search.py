@@ -11,7 +11,11 @@ Buttons:
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from telegram import Update
+from telegram.ext import Application
 
 from bot.context import CrmContext
 from crm.core.errors import DomainError
@@ -92,6 +96,25 @@ async def run_search(update: Update, context: CrmContext, query: str, page: int 
     await respond(update, context, context.t("customers.results", query=query, page=page + 1), rows)
 
 
+_FILTERS_KEY = "customer_find_filters"
+FindFilter = Callable[[Update, CrmContext, str], Awaitable[bool]]
+
+
+def add_filter(app: Application[Any, Any, Any, Any, Any, Any], handler: FindFilter) -> None:
+    """A module built on this one answers /find text that is a condition (custom fields: ``staff>50``): the
+    handler returns True when it answered, False to let the search run."""
+    app.bot_data.setdefault(_FILTERS_KEY, []).append(handler)
+
+
+async def _filtered(update: Update, context: CrmContext, text: str) -> bool:
+    if not any(op in text for op in "=<>＝＜＞"):
+        return False
+    for handler in context.bot_data.get(_FILTERS_KEY, ()):
+        if await handler(update, context, text):
+            return True
+    return False
+
+
 @require_actor("customers.view")
 async def find(update: Update, context: CrmContext) -> None:
     """/find <text>: customers, contacts and leads by name, phone (or its last digits), e-mail or #tag."""
@@ -101,14 +124,16 @@ async def find(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("customers.ask_find"))
         return
     clear_pending(context)
-    await run_search(update, context, parts[1])
+    if not await _filtered(update, context, parts[1]):
+        await run_search(update, context, parts[1])
 
 
 @on_pending("cu.find")
 @require_actor("customers.view")
 async def _typed_find(update: Update, context: CrmContext) -> None:
     clear_pending(context)
-    await run_search(update, context, message_text(update))
+    if not await _filtered(update, context, message_text(update)):
+        await run_search(update, context, message_text(update))
 
 
 async def search_text(update: Update, context: CrmContext) -> None:

@@ -53,6 +53,8 @@ def describe(context: CrmContext, view: SegmentView) -> list[str]:
     if f.owner_ids:
         names = ", ".join(view.owner_names.get(i, "?") for i in sorted(f.owner_ids))
         lines.append(context.t("segments.line_owner", values=names))
+    if f.custom:  # the conditions on custom fields are read and described by /filter (docs/fields.md)
+        lines.append(context.t("segments.line_custom", count=len(f.custom)))
     if not lines:
         lines.append(context.t("segments.no_filters"))
     return lines

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
@@ -40,7 +41,7 @@ def last_contact(c: Any) -> ColumnElement[Any]:
     return func.coalesce(c.last_contact_at, c.created_at)
 
 
-def segment_clauses(segment_filter: SegmentFilter, now: datetime) -> list[ColumnElement[bool]]:
+def segment_clauses(segment_filter: SegmentFilter, now: datetime, *, probe: bool = True) -> list[ColumnElement[bool]]:
     c = t.customers.c
     where: list[ColumnElement[bool]] = []
     if segment_filter.classifications:
@@ -63,14 +64,51 @@ def segment_clauses(segment_filter: SegmentFilter, now: datetime) -> list[Column
         where.append(last_contact(c) < literal(cutoff, UTCDateTime()))
     if segment_filter.owner_ids:
         where.append(c.owner_id.in_(sorted(segment_filter.owner_ids)))
+    where.extend(_custom_clause(condition, c.id, probe=probe) for condition in segment_filter.custom)
     return where
+
+
+def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any, *, probe: bool) -> ColumnElement[bool]:
+    """A condition on a custom field (docs/fields.md). ``probe`` (a viewer who sees part of the customers): each
+    customer the other clauses choose (the scope first) is probed through the (record, field) unique index of
+    ``custom_values``; otherwise the matching records are read from the (field, value, record) index."""
+    field_id, op, column, text = condition
+    v, f = t.custom_values.c, t.custom_fields.c
+    compared: Any
+    wanted: Any
+    if column == "number":
+        compared, wanted = v.value_sort, float(Decimal(text))
+    elif column == "date":
+        compared, wanted = v.value_date, date.fromisoformat(text)
+    else:
+        compared, wanted = v.value_key, text
+    live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None)).scalar_subquery()
+    if probe:
+        compared = func.coalesce(compared, compared)  # probe by record, never walk a value index per customer
+    mine = [v.entity_id == customer_id, func.coalesce(v.field_id, v.field_id) == live]
+    of_field = [v.field_id == live, v.entity == EntityKind.CUSTOMER.value]
+    clause: ColumnElement[bool]
+    if op == "!=":
+        if probe:
+            clause = and_(exists(select(v.id).where(*mine)), ~exists(select(v.id).where(*mine, compared == wanted)))
+        else:
+            clause = and_(customer_id.in_(select(v.entity_id).where(*of_field)),
+                          customer_id.not_in(select(v.entity_id).where(*of_field, compared == wanted)))
+        return clause
+    test = {"=": compared == wanted, ">": compared > wanted, "<": compared < wanted, ">=": compared >= wanted,
+            "<=": compared <= wanted}[op]
+    if probe:
+        clause = exists(select(v.id).where(*mine, test))
+    else:
+        clause = customer_id.in_(select(v.entity_id).where(*of_field, test))
+    return clause
 
 
 def query_clauses(query: SegmentQuery, owner_id: int | None = None) -> list[ColumnElement[bool]]:
     """The segment's customers that the viewer may see (live ones), optionally of one owner only."""
     c = t.customers.c
     where = [c.deleted_at.is_(None), scope_clause(query.scope, c.owner_id),
-             *segment_clauses(query.filter, query.now)]
+             *segment_clauses(query.filter, query.now, probe=not query.scope.everything)]
     if owner_id is not None:
         where.append(c.owner_id == owner_id)
     return where

@@ -32,9 +32,9 @@ from crm.messaging.outbox import (
     release_held,
 )
 from crm.messaging.ports.outbox import Cancel, Decision, Defer, Send
+from crm.messaging.ports.repositories import MessagingUnitOfWork
 from crm.messaging.ports.sms import SmsPermanentError, SmsTransientError
 from crm.organisation.permissions import Actor
-from crm.unit_of_work import UnitOfWork
 from outbound.dispatch import MAYBE_SENT_REASON, ChannelAdapters, ChannelLimit, Dispatcher, RetryPolicy, TokenBucket
 from outbound.dispatch_wiring import Sinks
 from outbound.email_recording import RecordingEmailSender
@@ -58,7 +58,7 @@ class ConsentLog:
 
     phones: list[str] = field(default_factory=list)
 
-    async def opted_out_by_carrier(self, uow: UnitOfWork, phone: str) -> None:
+    async def opted_out_by_carrier(self, uow: MessagingUnitOfWork, phone: str) -> None:
         from crm.organisation import audit
 
         self.phones.append(phone)

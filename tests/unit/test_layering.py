@@ -39,6 +39,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "organisation": frozenset({"core"}),
     "customers": frozenset({"core", "organisation"}),
     "segments": frozenset({"core", "organisation", "customers"}),
+    "fields": frozenset({"core", "organisation", "customers", "segments"}),
     "followups": frozenset({"core", "organisation", "customers", "segments"}),
     "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "sales": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),

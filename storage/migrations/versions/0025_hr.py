@@ -12,7 +12,7 @@ from alembic import op
 import storage.types
 
 revision = '0025'
-down_revision = '0023'
+down_revision = '0024'
 branch_labels = None
 depends_on = None
 

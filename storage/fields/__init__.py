@@ -1,0 +1,1 @@
+"""The custom fields module\x27s storage."""
