@@ -334,5 +334,7 @@ class FieldsSection:
     name = "fields"
 
     async def read(self, uow: Any, actor: Actor, customer_id: int, limit: int) -> Sequence[Any]:
+        if not await uow.fields.values.any_for(customer_id):  # only fields with a value are shown
+            return []
         rows = await FieldService.read(uow, FieldEntity.CUSTOMER, customer_id)
         return [(field, value) for field, value in rows if not value.is_empty][:limit]

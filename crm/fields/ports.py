@@ -22,6 +22,10 @@ class FieldRepository(Protocol):
 
 
 class ValueRepository(Protocol):
+    async def any_for(self, entity_id: int) -> bool:
+        """Whether any value is stored for this id (of any kind of record): a cheap check before reading."""
+        ...
+
     async def of(self, entity: FieldEntity, entity_ids: Sequence[int]) -> Mapping[int, Mapping[int, FieldValue]]:
         """Record id → field id → value, for every field (removed ones too: their values are kept)."""
         ...

@@ -18,9 +18,12 @@ from storage.customers.repositories import _customer
 from storage.customers.tables import customers
 from storage.fields.tables import custom_fields, custom_values
 from storage.organisation.repositories import scope_clause
+from storage.prepared import Probe
 
 _F = custom_fields.c
 _V = custom_values.c
+# The customer card reads a customer's fields on every card; most customers have none (storage/prepared.py).
+_HAS_VALUES = Probe(_V.entity_id)
 
 
 def _field(row: Row[Any]) -> FieldDef:
@@ -132,6 +135,9 @@ class SqlValueRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
         self._plans: dict[tuple[ScopeFilter, tuple[Condition, ...]], Select[Any]] = {}
+
+    async def any_for(self, entity_id: int) -> bool:
+        return await _HAS_VALUES.any(self._c, entity_id)
 
     async def of(self, entity: FieldEntity, entity_ids: Sequence[int]) -> Mapping[int, Mapping[int, FieldValue]]:
         found: dict[int, dict[int, FieldValue]] = {}
