@@ -373,8 +373,10 @@ async def run(customer_count: int, interactions: int, folder: Path) -> None:
              f"   p95 {ratio:.1f}× the lower idle p95 ({'ok' if ratio <= 2 else 'OVER the 2× target'})")
         print(f"  {'':<34} ({sent} digests sent, {photos} charts, in {took:.1f} s: {took / max(sent, 1) * 1000:.0f} "
               f"ms each; CPU {cpu:.1f} s)")
+    niceness = [os.getpriority(os.PRIO_PROCESS, pid) for pid in getattr(offloop._pool, "_processes", None) or {}]
     print(f"  (load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
-          f"{os.cpu_count()} cores)")
+          f"{os.cpu_count()} cores; the worker's process at niceness {niceness}, this one at "
+          f"{os.getpriority(os.PRIO_PROCESS, 0)})")
     await engine.dispose()
 
 
