@@ -32,11 +32,12 @@ class NewCustomersSection:
 class NewCustomersTrend:
     name = "customers"
     position = 10
+    key = "customers.digest_new_customers"
 
     async def series(self, uow: Any, actor: Actor, buckets: Sequence[DigestPeriod]) -> DigestSeries | None:
         if not actor.can("customers.view"):
             return None
         work: CustomersUnitOfWork = uow
         scope = actor.scope_filter("customers")
-        return DigestSeries("customers.digest_new_customers", tuple(
+        return DigestSeries(self.key, tuple(
             [await work.customers.digest.new_customers(scope, b.start, b.end) for b in buckets]))

@@ -3,9 +3,11 @@ month beside the period before (crm/digests/schedule.py says when), with a trend
 ones; ``/digest now`` on demand.
 
 The figures come from the sections other modules add to ``services.organisation.digest_sections`` (and the chart's
-lines from ``digest_trends``); this service computes them all in a worker off the event loop
-(``crm.core.offloop.Worker``), each section in a read-only unit of work of that worker, for the manager's own
-query scope — the sections apply ``actor.scope_filter``.
+lines from ``digest_trends``); this service computes them all, and draws the chart, in the worker's separate
+process (``crm.core.offloop.Worker.run_apart``: a thread of the bot's process would share its interpreter lock),
+each section in a read-only unit of work of that worker, for the manager's own query scope — the sections apply
+``actor.scope_filter``. Sections and trend lines therefore have to pickle (module-level classes with plain
+attributes), and so do their results.
 
 Sending once: before a scheduled digest is pushed, a row (staff, frequency, period) is inserted under a unique key;
 whoever inserts it sends. Two bot processes on one database, or a restart, never send a digest twice. At most once:
@@ -16,7 +18,7 @@ may pass (flood control, the network) drops the claim so the next tick tries aga
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -39,7 +41,13 @@ from crm.digests.schedule import (
     zone_or,
 )
 from crm.organisation import audit
-from crm.organisation.digest import DigestSection, DigestSectionResult, DigestSeries, DigestTrend
+from crm.organisation.digest import (
+    DigestPeriod,
+    DigestSection,
+    DigestSectionResult,
+    DigestSeries,
+    DigestTrend,
+)
 from crm.organisation.permissions import Actor
 
 log = logging.getLogger(__name__)
@@ -134,7 +142,7 @@ class DigestService:
     async def compose(self, actor: Actor, frequency: Frequency, send_day: date,
                       label: Callable[[str], str] | None = None) -> Digest:
         """The digest of ``frequency`` sent on ``send_day`` (local), for ``actor``'s scope. ``label`` translates
-        the chart's texts (keys) into the actor's language; it is called off the event loop."""
+        the chart's texts (keys) into the actor's language; it is called here, before the job."""
         actor.require(OPERATION)
         if frequency is Frequency.OFF:
             raise ValidationFailed("digests.bad_frequency")
@@ -144,31 +152,12 @@ class DigestService:
         points = trend_buckets(frequency, period)
         sections = sorted(self._sections, key=lambda s: s.position)
         trends = sorted(self._trends, key=lambda s: s.position)
-        buckets = [p.in_utc(zone) for p in points]
-        chart = self._chart
-
-        async def job(factory: UnitOfWorkFactory[Any]) -> tuple[list[DigestSectionResult], list[DigestSeries],
-                                                                 bytes | None]:
-            results: list[DigestSectionResult] = []
-            for section in sections:
-                async with _isolated(factory, section.name) as uow:
-                    result = await section.compute(uow, actor, period.in_utc(zone), previous.in_utc(zone))
-                    if result is not None:
-                        results.append(result)
-            lines: list[DigestSeries] = []
-            for trend in trends if buckets else []:
-                async with _isolated(factory, trend.name) as uow:
-                    line = await trend.series(uow, actor, buckets)
-                    if line is not None:
-                        lines.append(line)
-            png = None
-            if chart is not None and any(any(line.values) for line in lines):
-                name = label or str
-                png = chart.render(name(CHART_TITLE_KEY), [f"{p.first:%m-%d}" for p in points],
-                                   [(name(line.key), line.values) for line in lines])
-            return results, lines, png
-
-        results, lines, png = await self._worker.run(job)
+        name = label or str
+        # The job runs in another process: the translator stays here, its words for the chart go instead.
+        labels = {key: name(key) for key in (CHART_TITLE_KEY, *(trend.key for trend in trends))} if points else {}
+        results, lines, png = await self._worker.run_apart(
+            compose_job, sections, trends, actor, period.in_utc(zone), previous.in_utc(zone),
+            [p.in_utc(zone) for p in points], [f"{p.first:%m-%d}" for p in points], self._chart, labels)
         return Digest(frequency, period, previous, tuple(results), points, tuple(lines), png)
 
     # ---- the schedule (for the scheduler: no actor) ----------------------------------------------------------
@@ -211,6 +200,33 @@ class DigestService:
             await uow.commit()
 
 
+async def compose_job(factory: UnitOfWorkFactory[Any], sections: Sequence[DigestSection],
+                      trends: Sequence[DigestTrend], actor: Actor, period: DigestPeriod, previous: DigestPeriod,
+                      buckets: Sequence[DigestPeriod], points: Sequence[str], chart: TrendChart | None,
+                      labels: Mapping[str, str]) -> tuple[list[DigestSectionResult], list[DigestSeries], bytes | None]:
+    """A digest's sections, trend lines and chart, in the worker's separate process (arguments and result cross by
+    pickling): counting fifty managers' digests and drawing ten charts at 08:30 is Python enough to slow every
+    lookup of the bot's process if done in a thread of it (bench/digest.py). ``labels`` are the chart's words,
+    translated beforehand: the chart's title (``CHART_TITLE_KEY``) and each trend's ``key``."""
+    results: list[DigestSectionResult] = []
+    for section in sections:
+        async with _isolated(factory, section.name) as uow:
+            result = await section.compute(uow, actor, period, previous)
+            if result is not None:
+                results.append(result)
+    lines: list[DigestSeries] = []
+    for trend in trends if buckets else []:
+        async with _isolated(factory, trend.name) as uow:
+            line = await trend.series(uow, actor, buckets)
+            if line is not None:
+                lines.append(line)
+    png = None
+    if chart is not None and any(any(line.values) for line in lines):
+        png = chart.render(labels.get(CHART_TITLE_KEY, CHART_TITLE_KEY), points,
+                           [(labels.get(line.key, line.key), line.values) for line in lines])
+    return results, lines, png
+
+
 @asynccontextmanager
 async def _isolated(factory: UnitOfWorkFactory[Any], name: str) -> AsyncIterator[Any]:
     """One contribution in a read-only unit of work of its own: a section that fails is left out (and logged)
@@ -222,4 +238,4 @@ async def _isolated(factory: UnitOfWorkFactory[Any], name: str) -> AsyncIterator
         log.exception("digest part %s failed; the digest goes out without it", name)
 
 
-__all__ = ["CHART_TITLE_KEY", "OPERATION", "Digest", "DigestService", "DueDigest", "frequency_of"]
+__all__ = ["CHART_TITLE_KEY", "OPERATION", "Digest", "DigestService", "DueDigest", "compose_job", "frequency_of"]

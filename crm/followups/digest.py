@@ -77,11 +77,12 @@ class FollowUpsSection:
 class InteractionsTrend:
     name = "interactions"
     position = 20
+    key = "followups.digest_interactions"
 
     async def series(self, uow: Any, actor: Actor, buckets: Sequence[DigestPeriod]) -> DigestSeries | None:
         if not sees_followups(actor):
             return None
         work: CustomersUnitOfWork = uow
         scope = actor.scope_filter("followups")
-        return DigestSeries("followups.digest_interactions", tuple(
+        return DigestSeries(self.key, tuple(
             [await work.customers.digest.interactions(scope, b.start, b.end) for b in buckets]))

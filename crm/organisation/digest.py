@@ -4,7 +4,9 @@ The digest belongs to no single module: customers count new customers and leads,
 due and overdue, expenses what waits for approval and what is spent against budget, sales the orders and revenue.
 Each module adds a ``DigestSection`` to ``services.organisation.digest_sections`` while the services are wired
 (``bot/modules/<module>.py``); the digests module decides who gets a digest and when, computes every section for
-that manager's query scope in a worker with its own connection (``crm.core.offloop.Worker``), and renders them.
+that manager's query scope in the worker's separate process (``crm.core.offloop.Worker.run_apart``), and renders
+them. Sections and trends cross to that process by pickling: module-level classes whose attributes pickle
+(tests/unit/test_digest_pickle.py pickles every one the modules register).
 
 The point lives here, in the module every other one requires, so a module can contribute a section without
 depending on the digests module, and the digests module needs to know none of them.
@@ -86,13 +88,18 @@ class DigestSeries:
 
 class DigestTrend(Protocol):
     """A module's line on the trend chart (``services.organisation.digest_trends``), counted in the same worker
-    unit of work as the sections. ``position`` orders the lines."""
+    as the sections. ``position`` orders the lines; ``key`` is the translation key of the line's name (its
+    series' ``key``), known beforehand: the chart is drawn in the worker's process, where only the words
+    translated before it started are at hand."""
 
     @property
     def name(self) -> str: ...
 
     @property
     def position(self) -> int: ...
+
+    @property
+    def key(self) -> str: ...
 
     async def series(self, uow: Any, actor: Actor, buckets: Sequence[DigestPeriod]) -> DigestSeries | None:
         """A count for each bucket in ``actor``'s query scope, or ``None`` when the actor may not see the area."""

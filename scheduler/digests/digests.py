@@ -9,6 +9,7 @@ then if the manager's working day still lasts.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -32,11 +33,17 @@ async def send_due_digests(services: Services, bot: Bot, catalogs: Any) -> int:
     digests = services.digests.digests
     sent = 0
     for due in await digests.due():
+        # Inline SQLite never suspends by itself (storage/sqlite_inline.py): without these turns, the claim, the
+        # actor, the message and the marking of one digest and the next — 7–8 ms on the loop — ran as one piece,
+        # and a rep's lookup due meanwhile waited for all of it (bench/digest.py).
+        await asyncio.sleep(0)
         if not await digests.claim(due):
             continue  # another process, or an earlier tick, has it
+        await asyncio.sleep(0)
         actor = await services.organisation.identity.actor_by_staff_id(due.staff_id)
         if actor is None or actor.telegram_user_id is None or not actor.can("digests.receive"):
             continue
+        await asyncio.sleep(0)
         t = translator(catalogs, actor.locale)
         made = await digests.compose(actor, due.frequency, due.send_day, label=t)
         if made.quiet:
@@ -54,6 +61,7 @@ async def send_due_digests(services: Services, bot: Bot, catalogs: Any) -> int:
             shown = await deliver_photo(bot, actor.telegram_user_id, made.chart, chart_caption(t, made))
             if not shown.ok:
                 log.info("digest chart for staff %s not delivered: %s", due.staff_id, shown.error)
+        await asyncio.sleep(0)
         await digests.mark_sent(due)
         sent += 1
     return sent

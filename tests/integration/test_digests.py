@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -24,13 +27,15 @@ from bot.settings import Settings
 from crm.core import locales
 from crm.core.clock import ManualClock
 from crm.core.errors import PermissionDenied
-from crm.digests.digests import Digest, DueDigest
+from crm.digests.digests import CHART_TITLE_KEY, Digest, DigestService, DueDigest
 from crm.digests.schedule import Frequency, LocalPeriod
 from crm.organisation.permissions import Actor
 from crm.services import Services
 from scheduler.digests.digests import send_due_digests
 from storage import tables as t
 from storage.engine import create_engine
+from storage.offloop import worker_beside
+from storage.uow import SqlUnitOfWorkFactory
 from tests.support.org import ADMIN_TG, Org, make_org
 from views.digests.texts import digest_message, translator
 
@@ -234,6 +239,35 @@ async def test_the_weekly_digest_has_a_chart_of_the_last_fourteen_days(engine: A
     assert made.chart is not None and made.chart.startswith(b"\x89PNG")
     pixels = image.imread(io.BytesIO(made.chart), format="png")
     assert pixels.shape[0] > 100 and pixels.shape[1] > 200
+
+
+class WordsChart:
+    """Module level, so it pickles: "draws" the chart's words, and where it drew them."""
+
+    def render(self, title: str, points: Sequence[str], lines: Sequence[tuple[str, Sequence[int]]]) -> bytes:
+        return json.dumps([os.getpid(), title, list(points), [name for name, _ in lines]]).encode()
+
+
+async def test_the_digest_is_computed_and_charted_in_the_workers_process_in_the_managers_language(
+        engine: AsyncEngine, clock: ManualClock) -> None:
+    team = await _team(engine, clock)
+    await _seed(engine, team)
+    organisation = team.services.organisation
+    digests = DigestService(team.services.uow, clock, sections=organisation.digest_sections,
+                            trends=organisation.digest_trends, chart=WordsChart(),
+                            worker=worker_beside(cast(SqlUnitOfWorkFactory, team.services.uow), clock))
+    hant = translator(Catalogs(), locales.ZH_HANT)
+    made = await digests.compose(team.mia, Frequency.WEEKLY, date(2026, 11, 30), label=hant)
+    assert made.chart is not None
+    pid, title, points, names = json.loads(made.chart)
+    assert pid != os.getpid()  # a thread of this process would share the bot loop's interpreter lock
+    assert title == hant(CHART_TITLE_KEY) != CHART_TITLE_KEY
+    assert names == [hant("customers.digest_new_customers"), hant("followups.digest_interactions")]
+    assert points[-1] == "11-29" and len(points) == 14
+    lines = {line.key: line.values for line in made.trend}
+    assert lines["followups.digest_interactions"][-7:] == (0, 3, 4, 0, 0, 0, 0)  # the figures came back whole
+    assert _figures(made) == _figures(await team.services.digests.digests.compose(team.mia, Frequency.WEEKLY,
+                                                                                  date(2026, 11, 30)))
 
 
 # ---- the schedule --------------------------------------------------------------------------------------------
