@@ -239,6 +239,9 @@ class InvoiceService:
         actor.require("invoices.issue")
         source = self._source(kind)
         async with self._uow() as uow:
+            # Two issues at once for the same goods (an order and one of its shipments, or two taps) must not
+            # both see them unbilled: one waits for the other's commit.
+            await uow.billing.invoices.lock_issuing()
             billable = await source.billable(uow, actor, source_id)
             if not billable.lines:
                 raise ValidationFailed("billing.error_nothing_to_invoice")

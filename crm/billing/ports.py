@@ -13,6 +13,12 @@ from crm.sales.ports import SalesUnitOfWork
 
 
 class InvoiceRepository(Protocol):
+    async def lock_issuing(self) -> None:
+        """Make the caller's transaction the only one issuing invoices from sources until it ends, so that what
+        a source still has to invoice is read after any other issue committed (PostgreSQL reads committed data
+        without waiting; SQLite's write transactions already take turns)."""
+        ...
+
     async def next_number(self, year: int) -> int:
         """The year's next sequence number, taken in the caller's transaction (never handed out twice)."""
         ...

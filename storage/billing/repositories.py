@@ -85,9 +85,17 @@ def _aging(row: Row[Any], customer_id: int, name: str) -> Aging:
                                                 for b in ("current", "d1_30", "d31_60", "d61_90", "d90_plus")))
 
 
+# pg_advisory_xact_lock's key for "issuing an invoice from a source" (any constant of our own).
+_ISSUING_LOCK = 0x63726D_0001
+
+
 class SqlInvoiceRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._c = conn
+
+    async def lock_issuing(self) -> None:
+        if self._c.dialect.name == "postgresql":
+            await self._c.execute(select(func.pg_advisory_xact_lock(_ISSUING_LOCK)))
 
     def _open(self, scope: ScopeFilter) -> list[ColumnElement[bool]]:
         i = t.invoices.c

@@ -81,3 +81,25 @@ async def test_invoice_a_shipment_in_chat_by_its_reference(engine: AsyncEngine, 
         issued = "\n".join(m.text or "" for m in await mia.press("✅ Issue"))
         assert "Invoice INV2026-0001 issued" in issued
         assert "There is nothing to invoice" in await mia.text_of(f"/invoice S{shipment.id}")
+
+
+async def test_two_issues_at_once_for_the_same_goods_invoice_them_once(engine: AsyncEngine,
+                                                                       clock: ManualClock) -> None:
+    """Concurrent `/invoice O…` and `/invoice S…` (or a double tap): one invoice gets the goods, the other finds
+    nothing left — on PostgreSQL too, where reads do not wait for another transaction's writes."""
+    import asyncio
+
+    shop = await _shop(engine, clock)
+    services = shop.org.services
+    orders, invoices = services.orders.orders, services.billing.invoices
+    acme = await _customer(shop, shop.ned, "Acme")
+    order = await orders.create(shop.mia, acme, _lines(shop, widgets=5, bolts=3))
+    shipment = (await orders.ship(shop.mia, order.id)).shipment
+    outcomes = await asyncio.gather(invoices.issue_from(shop.mia, "order", order.id),
+                                    invoices.issue_from(shop.mia, "shipment", shipment.id),
+                                    invoices.issue_from(shop.mia, "order", order.id),
+                                    return_exceptions=True)
+    issued = [o for o in outcomes if isinstance(o, Invoice)]
+    assert len(issued) == 1, outcomes
+    assert all(isinstance(o, ValidationFailed) for o in outcomes if not isinstance(o, Invoice))
+    assert _quantities(issued[0]) == [("A-100", Decimal(5)), ("B-20", Decimal(3))]
