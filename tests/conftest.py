@@ -13,6 +13,7 @@ from typing import IO
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.core.clock import ManualClock
@@ -46,7 +47,12 @@ def _take_database_turn(url: str) -> None:
     """Two test runs on one PostgreSQL database would wipe each other's data; the second waits its turn."""
     global _pg_lock
     if _pg_lock is None:
-        name = hashlib.sha1(url.encode()).hexdigest()[:12]
+        # Keyed by the database, not the URL's spelling: "localhost" and "127.0.0.1", with or without a driver
+        # or a password, are the same database, and two runs that took different locks wiped each other's data.
+        parsed = make_url(url)
+        host = {"localhost": "127.0.0.1", "::1": "127.0.0.1"}.get(parsed.host or "", parsed.host or "")
+        where = f"{host}:{parsed.port or 5432}/{parsed.database or ''}"
+        name = hashlib.sha1(where.encode()).hexdigest()[:12]
         _pg_lock = open(Path(tempfile.gettempdir()) / f"crmbot-tests-{name}.lock", "w")  # noqa: SIM115
         fcntl.flock(_pg_lock, fcntl.LOCK_EX)  # held until this process exits
 
