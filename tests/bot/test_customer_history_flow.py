@@ -36,6 +36,8 @@ def _data(chatter: Chatter) -> list[str]:
     message = chatter.harness.api.chat(chatter.user.id).last_keyboard_message()
     return [b.callback_data or "" for b in message.buttons] if message else []
 
+REVERSED = {"en": "reversed", "zh-hant": "已沖銷", "zh-hans": "已冲销"}
+
 
 async def _history(chatter: Chatter, customer_id: int) -> str:
     """/find Acme → the customer's card → ⋯ More → 📜 History, whatever the reader's language."""
@@ -79,8 +81,8 @@ async def test_history_has_each_sales_record_once_in_time_order(engine: AsyncEng
         assert invoice.owner_id == neds.staff_id
         clock.advance(timedelta(hours=1))
         today = clock.now().date()
-        await s.billing.payments.record(mias, PaymentDraft(customer_id=acme, amount=Decimal(100), currency="TWD",
-                                                           method=PaymentMethod.TRANSFER, received_on=today))
+        payment = await s.billing.payments.record(mias, PaymentDraft(
+            customer_id=acme, amount=Decimal(100), currency="TWD", method=PaymentMethod.TRANSFER, received_on=today))
 
         history = await _history(ned, acme)
         words = [w.format(quote=quote.number, order=order.number, shipment=shipment.id, invoice=invoice.number)
@@ -105,3 +107,8 @@ async def test_history_has_each_sales_record_once_in_time_order(engine: AsyncEng
         assert not await s.billing.payments.of_customer(carls, acme)
         assert not await s.orders.orders.shipments_of_customer(carls, acme)
         assert not await s.sales.quotes.of_customer(carls, acme)
+
+        # A reversed payment stays in the history, marked so.
+        await s.billing.payments.reverse(mias, payment.id, "cheque bounced")
+        reversed_line = (await _history(ned, acme)).splitlines()[1]
+        assert "↩️" in reversed_line and REVERSED[language] in reversed_line
