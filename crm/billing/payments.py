@@ -122,6 +122,14 @@ class PaymentService:
         async with self._uow(write=False) as uow:
             return await self._visible(uow, actor, payment_id)
 
+    async def of_customer(self, actor: Actor, customer_id: int, *, limit: int = 10) -> Sequence[Payment]:
+        """The customer's payments (reversed ones too) on invoices the reader may see (their ``sales`` scope),
+        newest first; a customer the reader may not see is "not found"."""
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            await visible_customer(uow, actor, customer_id)
+            return await uow.billing.payments.of_customer(actor.scope_filter("sales"), customer_id, limit=limit)
+
     async def _visible(self, uow: BillingUnitOfWork, actor: Actor, payment_id: int) -> Payment:
         payment = await uow.billing.payments.get(payment_id)
         if payment is None:

@@ -78,6 +78,10 @@ class PaymentRepository(Protocol):
         """Mark it reversed; False when it already was (a concurrent reversal won)."""
         ...
     async def of_invoice(self, invoice_id: int) -> Sequence[Payment]: ...
+    async def of_customer(self, scope: ScopeFilter, customer_id: int, *, limit: int) -> Sequence[Payment]:
+        """The customer's payments, reversed ones too, on invoices the scope allows (every invoice it paid on),
+        newest first."""
+        ...
     async def received(self, scope: ScopeFilter, since: date, until: date) -> Sequence[tuple[str, Decimal]]:
         """Per currency, what payments received in ``[since, until)`` and not reversed paid on invoices in
         scope."""

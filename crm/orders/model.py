@@ -111,6 +111,21 @@ class OrderRow:
 
 
 @dataclass(frozen=True)
+class ShipmentRow:
+    """One shipment in a customer's history: its reference is ``S<id>`` (``/invoice S12``)."""
+
+    id: int
+    order_number: str
+    shipped_at: datetime
+    carrier: str | None
+    tracking: str | None
+
+    @property
+    def reference(self) -> str:
+        return f"S{self.id}"
+
+
+@dataclass(frozen=True)
 class Shipped:
     """The outcome of a shipment: the order after it, the shipment, and whether the customer is texted."""
 

@@ -42,6 +42,7 @@ from crm.orders.model import (
     OrderRow,
     OrderStatus,
     Shipment,
+    ShipmentRow,
     Shipped,
     order_number,
 )
@@ -197,6 +198,15 @@ class OrderService:
         async with self._uow(write=False) as uow:
             return await uow.orders.orders.listed(actor.scope_filter("sales"), customer_id=customer_id, offset=0,
                                                   limit=limit)
+
+    async def shipments_of_customer(self, actor: Actor, customer_id: int, *,
+                                    limit: int = 10) -> Sequence[ShipmentRow]:
+        """The shipments from the customer's orders the reader may see (their ``sales`` scope), newest first; a
+        customer the reader may not see is "not found"."""
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            await visible_customer(uow, actor, customer_id)
+            return await uow.orders.shipments.of_customer(actor.scope_filter("sales"), customer_id, limit=limit)
 
     async def listed(self, actor: Actor, *, page: int = 0) -> tuple[Sequence[OrderRow], bool]:
         """One page of the orders in the reader's ``sales`` scope, newest first."""

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from crm.messaging.ports.repositories import MessagingUnitOfWork
-from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
+from crm.orders.model import Order, OrderRow, OrderStatus, Shipment, ShipmentRow
 from crm.orders.report_model import GroupSum, ProductFacts, ProductSum
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.ports import SalesUnitOfWork
@@ -53,6 +53,9 @@ class ShipmentRepository(Protocol):
         """The order's shipments, oldest first."""
         ...
     async def get(self, shipment_id: int) -> Shipment | None: ...
+    async def of_customer(self, scope: ScopeFilter, customer_id: int, *, limit: int) -> Sequence[ShipmentRow]:
+        """The shipments from the customer's live orders the scope allows (the order's owner), newest first."""
+        ...
 
 
 class OrdersRepositories(Protocol):

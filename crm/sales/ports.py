@@ -130,6 +130,9 @@ class QuoteRepository(Protocol):
         """(id, number, status, valid-until ISO date) of the customer's live draft and sent quotes the scope
         allows, newest first."""
         ...
+    async def of_customer(self, scope: ScopeFilter, customer_id: int, *, limit: int) -> Sequence[Quote]:
+        """The customer's live quotes of any status the scope allows, with their lines, newest first."""
+        ...
     async def sent_before(self, day: date) -> Sequence[tuple[int, int, date]]:
         """(id, owner id, valid-until) of the live sent quotes valid until before ``day``."""
         ...

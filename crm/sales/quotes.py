@@ -270,6 +270,14 @@ class QuoteService:
                                                  offset=max(page, 0) * PAGE, limit=PAGE + 1)
         return rows[:PAGE], len(rows) > PAGE
 
+    async def of_customer(self, actor: Actor, customer_id: int, *, limit: int = 10) -> Sequence[Quote]:
+        """The customer's quotes of any status the reader may see (their ``sales`` scope), newest first; a
+        customer the reader may not see is "not found"."""
+        actor.require("sales.view")
+        async with self._uow(write=False) as uow:
+            await visible_customer(uow, actor, customer_id)
+            return await uow.sales.quotes.of_customer(actor.scope_filter("sales"), customer_id, limit=limit)
+
     async def recipients(self, actor: Actor, quote_id: int) -> QuoteRecipients:
         """Where the quote can go: the customer's and its contacts' e-mail addresses and numbers."""
         actor.require("sales.view")

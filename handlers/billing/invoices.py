@@ -34,6 +34,7 @@ from views.billing.billing import (
     lines_text,
     money,
     owed_text,
+    payment_history_line,
     receivables_text,
     status_text,
 )
@@ -351,13 +352,15 @@ def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None
 
 
 async def history_entries(context: CrmContext, customer_id: int) -> list[tuple[datetime, str]]:
-    """The customer's invoices in their history (handlers/customers/card_extras.py)."""
+    """The customer's invoices and payments in their history (handlers/customers/card_extras.py)."""
     actor = context.actor
     if actor is None or not actor.can("sales.view"):
         return []
     listed, _ = await context.services.billing.invoices.listed(actor, customer_id=customer_id)
+    payments = await context.services.billing.payments.of_customer(actor, customer_id)
     today = local_now(context).date()
-    return [(invoice.created_at, context.t("billing.history_line", date=invoice.issue_date.isoformat(),
-                                           number=invoice.number, status=status_text(context.t, invoice, today),
-                                           amount=money(invoice.total, invoice.currency)))
-            for invoice, _ in listed]
+    return [*((invoice.created_at, context.t("billing.history_line", date=invoice.issue_date.isoformat(),
+                                             number=invoice.number, status=status_text(context.t, invoice, today),
+                                             amount=money(invoice.total, invoice.currency)))
+              for invoice, _ in listed),
+            *((payment.created_at, payment_history_line(context.t, payment)) for payment in payments)]

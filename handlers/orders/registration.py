@@ -17,7 +17,7 @@ from handlers.customers import card_extras
 from handlers.orders import orders as od
 from handlers.orders import sales as sr
 from outbound.telegram_send import Outcome, deliver
-from views.orders.orders import card_rows, card_section, card_text, history_line
+from views.orders.orders import card_rows, card_section, card_text, history_line, shipment_history_line
 from views.sales import quotes as discount_cards
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,11 @@ async def _history(context: CrmContext, customer_id: int) -> list[tuple[datetime
     actor = context.actor
     if actor is None or not actor.can("sales.view"):
         return []
-    rows = await context.services.orders.orders.of_customer(actor, customer_id)
-    return [(row.created_at, history_line(context.t, row)) for row in rows]
+    orders = context.services.orders.orders
+    rows = await orders.of_customer(actor, customer_id)
+    shipments = await orders.shipments_of_customer(actor, customer_id)
+    return [*((row.created_at, history_line(context.t, row)) for row in rows),
+            *((row.shipped_at, shipment_history_line(context.t, row)) for row in shipments)]
 
 
 def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:

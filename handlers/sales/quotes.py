@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from telegram import Update
@@ -32,6 +33,7 @@ from handlers.sales.discounts import ask_approvers
 from handlers.sales.views import error_text
 from views.core.text import short
 from views.sales.quotes import (
+    history_line,
     open_quotes_text,
     pdf_labels,
     quote_body,
@@ -351,6 +353,15 @@ async def quotes_page(update: Update, context: CrmContext) -> None:
 
 def card_section(context: CrmContext, items: Sequence[Any]) -> str:
     return open_quotes_text(context.t, items)
+
+
+async def history_entries(context: CrmContext, customer_id: int) -> list[tuple[datetime, str]]:
+    """The customer's quotes in their history (handlers/customers/card_extras.py)."""
+    actor = context.actor
+    if actor is None or not actor.can("sales.view"):
+        return []
+    quotes = await context.services.sales.quotes.of_customer(actor, customer_id)
+    return [(quote.created_at, history_line(context.t, quote)) for quote in quotes]
 
 
 def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None:

@@ -71,4 +71,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handlers(_buttons("da", {"ok": disc.approve, "no": disc.reject, "open": disc.open_request}))
     # The customer card's open quotes and "📝 Quote".
     card_extras.add(app, card_extras.CardExtra(section="quotes", items=qt.CARD_QUOTES, render=qt.card_section,
-                                               button=qt.card_button))
+                                               button=qt.card_button, history=qt.history_entries))

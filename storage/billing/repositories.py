@@ -330,6 +330,16 @@ class SqlPaymentRepository:
             select(a.c.payment_id).where(a.c.invoice_id == invoice_id))).order_by(p.c.received_on, p.c.id))).all()
         return await self._with_allocations(rows)
 
+    async def of_customer(self, scope: ScopeFilter, customer_id: int, *, limit: int) -> Sequence[Payment]:
+        p, a, i = t.payments, t.payment_allocations, t.invoices
+        # As PaymentService.get: a payment is seen when it paid on invoices and each of them is in scope.
+        paid_on = select(a.c.id).join(i, i.c.id == a.c.invoice_id).where(a.c.payment_id == p.c.id)
+        rows = (await self._c.execute(
+            select(p).where(p.c.customer_id == customer_id, paid_on.exists(),
+                            ~paid_on.where(~scope_clause(scope, i.c.owner_id)).exists())
+            .order_by(p.c.received_on.desc(), p.c.id.desc()).limit(limit))).all()
+        return await self._with_allocations(rows)
+
     async def received(self, scope: ScopeFilter, since: date, until: date) -> Sequence[tuple[str, Decimal]]:
         a, i, p = t.payment_allocations.c, t.invoices.c, t.payments.c
         rows = await self._c.execute(

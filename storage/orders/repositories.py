@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm.orders.model import Order, OrderRow, OrderStatus, Shipment
+from crm.orders.model import Order, OrderRow, OrderStatus, Shipment, ShipmentRow
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.quote_model import QuoteLine
 from storage.customers import tables as ct
@@ -176,6 +176,16 @@ class SqlShipmentRepository:
         if order_id is None:
             return None
         return next((x for x in await self.of_order(int(order_id)) if x.id == shipment_id), None)
+
+    async def of_customer(self, scope: ScopeFilter, customer_id: int, *, limit: int) -> Sequence[ShipmentRow]:
+        if not await _CUSTOMER_HAS_ORDERS.any(self._c, customer_id):
+            return []
+        s, o = t.shipments, t.orders
+        rows = await self._c.execute(
+            select(s.c.id, o.c.number, s.c.shipped_at, s.c.carrier, s.c.tracking).join(o, o.c.id == s.c.order_id)
+            .where(o.c.customer_id == customer_id, o.c.deleted_at.is_(None), scope_clause(scope, o.c.owner_id))
+            .order_by(s.c.id.desc()).limit(limit))
+        return [ShipmentRow(int(r.id), r.number, r.shipped_at, r.carrier, r.tracking) for r in rows]
 
     async def of_order(self, order_id: int) -> Sequence[Shipment]:
         s, sl = t.shipments, t.shipment_lines

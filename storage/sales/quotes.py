@@ -104,6 +104,22 @@ class SqlQuoteRepository:
             .order_by(q.c.id.desc()).limit(limit))
         return [(int(r.id), r.number, r.status, r.valid_until.isoformat()) for r in rows]
 
+    async def of_customer(self, scope: ScopeFilter, customer_id: int, *, limit: int) -> Sequence[Quote]:
+        if not await _CUSTOMER_HAS_QUOTES.any(self._c, customer_id):
+            return []
+        q, ql = t.quotes, t.quote_lines
+        rows = (await self._c.execute(
+            select(q).where(q.c.customer_id == customer_id, q.c.deleted_at.is_(None),
+                            scope_clause(scope, q.c.owner_id))
+            .order_by(q.c.id.desc()).limit(limit))).all()
+        if not rows:
+            return []
+        lines: dict[int, list[QuoteLine]] = {}
+        for line in await self._c.execute(select(ql).where(ql.c.quote_id.in_([r.id for r in rows]))
+                                          .order_by(ql.c.quote_id, ql.c.position)):
+            lines.setdefault(int(line.quote_id), []).append(_line(line))
+        return [_quote(row, lines.get(int(row.id), [])) for row in rows]
+
     async def sent_before(self, day: date) -> Sequence[tuple[int, int, date]]:
         q = t.quotes.c
         rows = await self._c.execute(select(q.id, q.owner_id, q.valid_until).where(

@@ -67,6 +67,14 @@ def payment_line(t: Translate, payment: Payment, invoice_id: int | None = None) 
              method=t(f"billing.method_{payment.method.value}"))
 
 
+def payment_history_line(t: Translate, payment: Payment) -> str:
+    """A payment among the customer's history: the date received, the whole amount, how, and whether reversed."""
+    key = "billing.payment_history_line_reversed" if payment.reversed_at is not None else \
+        "billing.payment_history_line"
+    return t(key, date=payment.received_on.isoformat(), amount=money(payment.amount, payment.currency),
+             method=t(f"billing.method_{payment.method.value}"))
+
+
 def invoice_rows(t: Translate, invoice: Invoice, *, may_pay: bool, may_void: bool) -> list[list[Button]]:
     rows: list[list[Button]] = [[(t("billing.btn_pdf"), f"bi:pdf:{invoice.id}")]]
     if invoice.is_open and may_pay:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from crm.core.money import Money
-from crm.orders.model import CANCELLABLE, SHIPPABLE, Order, OrderCard, OrderRow, OrderStatus
+from crm.orders.model import CANCELLABLE, SHIPPABLE, Order, OrderCard, OrderRow, OrderStatus, ShipmentRow
 from crm.organisation.permissions import Actor
 from crm.sales.quote_model import QuoteLine, Totals
 from outbound.telegram_send import Button
@@ -150,3 +151,13 @@ def history_line(t: Translate, row: OrderRow) -> str:
     """An order among the customer's history (handlers/customers/actions.py)."""
     return t("orders.history_line", date=row.created_at.date().isoformat(), number=row.number,
              status=t(f"orders.status_{row.status.value}"), amount=money_text(Money(row.total, row.currency)))
+
+
+def shipment_history_line(t: Translate, row: ShipmentRow) -> str:
+    """A shipment among the customer's history, with its carrier and tracking number when it had them."""
+    line = t("orders.shipment_history_line", date=row.shipped_at.date().isoformat(), reference=row.reference,
+             number=row.order_number)
+    if row.carrier is None and row.tracking is None:
+        return line
+    return t("orders.shipment_history_carrier", line=line, carrier=html.escape(row.carrier or "—"),
+             tracking=html.escape(row.tracking or "—"))

@@ -157,3 +157,10 @@ def expired_message(t: Translate, quotes: Sequence[ExpiredQuote]) -> tuple[str, 
                 valid_until=q.valid_until.isoformat()) for q in quotes]
     rows = [[quote_button(q.id, q.number, QuoteStatus.EXPIRED.value, q.customer_name)] for q in quotes[:20]]
     return "\n".join(lines), rows
+
+
+def history_line(t: Translate, quote: Quote) -> str:
+    """A quote among the customer's history (handlers/customers/actions.py)."""
+    return t("sales.quote_history_line", date=quote.created_at.date().isoformat(), number=quote.number,
+             status=status_text(t, quote.status), amount=money_text(quote.totals.money(quote.totals.total)),
+             valid_until=quote.valid_until.isoformat())
