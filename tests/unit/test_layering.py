@@ -42,7 +42,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "fields": frozenset({"core", "organisation", "customers", "segments"}),
     "followups": frozenset({"core", "organisation", "customers", "segments"}),
     "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
-    "sales": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging"}),
+    "sales": frozenset({"core", "organisation", "customers", "segments", "fields", "followups", "messaging"}),
     "orders": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
     "expenses": frozenset({"core", "organisation", "customers"}),
     "billing": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales",
