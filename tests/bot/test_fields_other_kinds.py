@@ -119,3 +119,72 @@ async def test_opportunity_fields_asked_shown_and_set_in_three_languages(engine:
             assert bot.told(await _forge(bot, nat, data), not_found), data
         after = {f.id: v for f, v in await bot.services.fields.fields.values(hans, FieldEntity.OPPORTUNITY, theirs.id)}
         assert after == values
+
+
+async def _define_units(ada: Chatter) -> None:
+    """A required number field on service tickets, defined in chat."""
+    await ada.send("/fields")
+    await ada.press("Service tickets")
+    await ada.press("➕ Add a field")
+    await ada.press("Number")
+    await ada.send("Units")
+    await ada.send("台數")
+    await ada.send("台数")
+    await ada.press("Yes")
+    assert "Field “Units” added" in _text(await ada.press("✅ Save"))
+
+
+async def test_ticket_fields_asked_shown_and_set_in_three_languages(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        ada = bot.user(ADMIN_ID, "Ada")
+        await ada.send("/start")
+        ned, neds = await join(bot, NED, "Ned", "rep")
+        nat, nats = await join(bot, NAT, "Nat", "rep", "zh-hant")
+        han, hans = await join(bot, HAN, "Han", "rep", "zh-hans")
+        await _define_units(ada)
+        [units] = await bot.services.fields.fields.listed(neds, FieldEntity.TICKET)
+        tickets = bot.services.service.tickets
+
+        # English: the customer card's 🛠 Ticket asks the field after the problem; required, so no Skip.
+        await _customer(bot, neds, "Acme")
+        await ned.send("Acme")
+        await ned.press("🏢 Acme")
+        await ned.press(bot.t("en", "service.btn_ticket"))
+        asked = await ned.text_of("The air conditioner is broken")
+        assert "Units: type a number" in asked and "Skip" not in ned.labels()
+        assert bot.told(await _forge(bot, ned, "cfq:skip"), "“Units” is required")
+        assert "is not a number" in await ned.text_of("two")
+        summary = await ned.text_of("2")
+        assert "🧩 Units: 2" in summary
+        card = _text(await ned.press(bot.t("en", "service.btn_save")))
+        assert "opened" in card and "🧩 Units: 2" in card and "🧩 Fields" in ned.labels()
+
+        # Traditional Chinese: `label=value` on /ticket, echoed on the summary and shown on the card.
+        await _customer(bot, nats, "台積電")
+        summary = await nat.text_of("/ticket 台積電 冷氣不冷 台數=3")
+        assert "🧩 台數：3" in summary and "問題：冷氣不冷" in summary
+        card = _text(await nat.press(bot.t("zh-Hant", "service.btn_save")))
+        assert "🧩 台數：3" in card
+
+        # Simplified Chinese: asked on /ticket, then changed from the card's 🧩 Fields screen (audited).
+        await _customer(bot, hans, "联华食品")
+        assert "台数：请输入数字" in await han.text_of("/ticket 联华食品 漏水")
+        await han.send("5")
+        await han.press(bot.t("zh-Hans", "service.btn_save"))
+        await han.press("🧩 字段")
+        await han.press("✏️ 台数 *")
+        assert "已保存" in await han.text_of("6")
+        [theirs] = await tickets.listing(hans)
+        assert [v.number for _, v in await bot.services.fields.fields.values(hans, FieldEntity.TICKET, theirs.id)] \
+            == [Decimal("6")]
+        async with engine.connect() as conn:
+            audited = (await conn.execute(select(t.audit_log.c.after).where(
+                t.audit_log.c.entity == "ticket_fields", t.audit_log.c.entity_id == theirs.id))).scalars().all()
+        assert len(audited) == 2
+
+        # A forged press on Han's ticket by Nat: not found, nothing changes.
+        not_found = bot.t("zh-Hant", "error.not_found")
+        for data in (f"cf:ed:ticket:{theirs.id}", f"cf:set:ticket:{theirs.id}:{units.id}"):
+            assert bot.told(await _forge(bot, nat, data), not_found), data
+        assert [v.number for _, v in await bot.services.fields.fields.values(hans, FieldEntity.TICKET, theirs.id)] \
+            == [Decimal("6")]
