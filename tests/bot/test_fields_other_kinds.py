@@ -188,3 +188,36 @@ async def test_ticket_fields_asked_shown_and_set_in_three_languages(engine: Asyn
             assert bot.told(await _forge(bot, nat, data), not_found), data
         assert [v.number for _, v in await bot.services.fields.fields.values(hans, FieldEntity.TICKET, theirs.id)] \
             == [Decimal("6")]
+
+
+async def test_expense_fields_asked_shown_and_set(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        ada = bot.user(ADMIN_ID, "Ada")
+        await ada.send("/start")
+        ned, _ = await join(bot, NED, "Ned", "rep")
+        han, hans = await join(bot, HAN, "Han", "rep", "zh-hans")
+        admin = await bot.services.organisation.identity.actor_by_staff_id(1)
+        assert admin is not None
+        trip = await bot.services.fields.fields.define(admin, FieldDraft(
+            FieldEntity.EXPENSE, FieldType.TEXT, {"en": "Trip", "zh-Hans": "行程"}, required=True))
+
+        assert "Trip" in await ned.text_of("/expense 350 taxi")  # required: asked before the summary
+        assert "Skip" not in ned.labels()
+        summary = await ned.text_of("Taipei visit")
+        assert "🧩 Trip: Taipei visit" in summary
+        saved = _text(await ned.press(bot.t("en", "expenses.btn_save")))
+        assert "🧩 Trip: Taipei visit" in saved and "🧩 Fields" in ned.labels()
+
+        summary = await han.text_of("/expense 120 午餐 行程=客户拜访")
+        assert "🧩 行程：客户拜访" in summary
+        await han.press(bot.t("zh-Hans", "expenses.btn_save"))
+        await han.press("🧩 字段")
+        await han.press("✏️ 行程 *")
+        assert "已保存" in await han.text_of("上海")
+        [theirs] = [c.expense for c in (await bot.services.expenses.expenses.month(hans)).items]
+        values = [v.text for _, v in await bot.services.fields.fields.values(hans, FieldEntity.EXPENSE, theirs.id)]
+        assert values == ["上海"]
+        assert bot.told(await _forge(bot, ned, f"cf:set:expense:{theirs.id}:{trip.id}"),
+                        bot.t("en", "error.not_found"))
+        assert [v.text for _, v in await bot.services.fields.fields.values(hans, FieldEntity.EXPENSE, theirs.id)] \
+            == ["上海"]

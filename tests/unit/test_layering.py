@@ -44,7 +44,7 @@ MODULE_DEPENDS: dict[str, frozenset[str]] = {
     "messaging": frozenset({"core", "organisation", "customers", "segments", "followups"}),
     "sales": frozenset({"core", "organisation", "customers", "segments", "fields", "followups", "messaging"}),
     "orders": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales"}),
-    "expenses": frozenset({"core", "organisation", "customers"}),
+    "expenses": frozenset({"core", "organisation", "customers", "fields"}),
     "billing": frozenset({"core", "organisation", "customers", "segments", "followups", "messaging", "sales",
                           "orders"}),
     "contracts": frozenset({"core", "organisation", "customers", "segments", "followups"}),
