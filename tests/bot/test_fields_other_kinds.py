@@ -14,6 +14,7 @@ from crm.core.clock import ManualClock
 from crm.customers.customers import CustomerDraft
 from crm.fields.model import FieldDraft, FieldEntity, FieldType, FieldValue
 from crm.organisation.permissions import Actor
+from crm.sales.model import ProductDraft
 from storage import tables as t
 from tests.fakes.bot_api import ChatMessage
 from tests.support.bot_harness import ADMIN_ID, BotHarness, Chatter, join, running_bot
@@ -221,3 +222,32 @@ async def test_expense_fields_asked_shown_and_set(engine: AsyncEngine, clock: Ma
                         bot.t("en", "error.not_found"))
         assert [v.text for _, v in await bot.services.fields.fields.values(hans, FieldEntity.EXPENSE, theirs.id)] \
             == ["上海"]
+
+
+async def test_order_fields_asked_shown_and_set(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        ada = bot.user(ADMIN_ID, "Ada")
+        await ada.send("/start")
+        ned, neds = await join(bot, NED, "Ned", "rep")
+        nat, _ = await join(bot, NAT, "Nat", "rep", "zh-hant")
+        admin = await bot.services.organisation.identity.actor_by_staff_id(1)
+        assert admin is not None
+        await bot.services.sales.catalog.create(admin, ProductDraft(sku="A-100", name="Widget",
+                                                                    list_price=Decimal(100), currency="TWD"))
+        po = await bot.services.fields.fields.define(admin, FieldDraft(
+            FieldEntity.ORDER, FieldType.TEXT, {"en": "PO", "zh-Hant": "採購單號"}, required=True))
+        await _customer(bot, neds, "Acme")
+
+        asked = await ned.text_of("/order Acme A-100 x3")
+        assert "PO" in asked and "Skip" not in ned.labels()  # required: asked before the summary
+        echoed = await ned.text_of("PO-7781")
+        assert "Check the order" in echoed and "🧩 PO: PO-7781" in echoed
+        card = _text(await ned.press("✅ Confirm order"))
+        assert "🧩 PO: PO-7781" in card and "🧩 Fields" in ned.labels()
+        await ned.press("🧩 Fields")
+        await ned.press("✏️ PO *")
+        assert "Saved" in await ned.text_of("PO-7782")
+        [row], _ = await bot.services.orders.orders.listed(neds)
+        assert [v.text for _, v in await bot.services.fields.fields.values(neds, FieldEntity.ORDER, row.id)] == \
+            ["PO-7782"]
+        assert bot.told(await _forge(bot, nat, f"cf:set:order:{row.id}:{po.id}"), bot.t("zh-Hant", "error.not_found"))
