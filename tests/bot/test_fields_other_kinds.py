@@ -251,3 +251,25 @@ async def test_order_fields_asked_shown_and_set(engine: AsyncEngine, clock: Manu
         assert [v.text for _, v in await bot.services.fields.fields.values(neds, FieldEntity.ORDER, row.id)] == \
             ["PO-7782"]
         assert bot.told(await _forge(bot, nat, f"cf:set:order:{row.id}:{po.id}"), bot.t("zh-Hant", "error.not_found"))
+
+
+async def test_contact_fields_on_the_add_contact_form(engine: AsyncEngine, clock: ManualClock) -> None:
+    async with running_bot(engine, clock) as bot:
+        ada = bot.user(ADMIN_ID, "Ada")
+        await ada.send("/start")
+        ned, neds = await join(bot, NED, "Ned", "rep")
+        admin = await bot.services.organisation.identity.actor_by_staff_id(1)
+        assert admin is not None
+        await bot.services.fields.fields.define(admin, FieldDraft(
+            FieldEntity.CONTACT, FieldType.CHOICE, {"en": "Role"}, ("Buyer", "Engineer"), required=True))
+        acme = await _customer(bot, neds, "Acme")
+        await ned.send("Acme")
+        await ned.press("🏢 Acme")
+        await ned.press("⋯ More")
+        await ned.press("➕ Add contact")
+        assert "“Role” is required" in await ned.text_of("Amy Chen; 0912-345-678")  # not added without it
+        assert "not one of the choices" in await ned.text_of("Amy Chen; 0912-345-678; Role=boss")
+        assert "Contact “Amy Chen” added" in await ned.text_of("Amy Chen; 0912-345-678; Role=buyer")
+        [contact] = (await bot.services.customers.customers.card(neds, acme)).contacts
+        assert [v.text for _, v in await bot.services.fields.fields.values(neds, FieldEntity.CONTACT, contact.id)] \
+            == ["Buyer"]
