@@ -273,3 +273,9 @@ async def test_contact_fields_on_the_add_contact_form(engine: AsyncEngine, clock
         [contact] = (await bot.services.customers.customers.card(neds, acme)).contacts
         assert [v.text for _, v in await bot.services.fields.fields.values(neds, FieldEntity.CONTACT, contact.id)] \
             == ["Buyer"]
+
+
+async def test_every_kind_of_record_is_wired(engine: AsyncEngine, clock: ManualClock) -> None:
+    """Each module owning a kind registers it when built: values can be read and set for every kind."""
+    async with running_bot(engine, clock) as bot:
+        assert set(bot.services.fields.fields.kinds) == set(FieldEntity)
