@@ -263,9 +263,14 @@ async def new_order(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("orders.ask_customer"), edit=False)
         return
     try:
+        line, typed = await asking.take_line(context, KIND, line)  # `label=value` parts: custom fields
+    except DomainError as exc:
+        await respond(update, context, _error(context, exc) + "\n" + context.t("orders.usage"), edit=False)
+        return
+    try:
         parsed = parse_order_line(line)
     except DomainError:
-        await _find_customer(update, context, line, {})
+        await _find_customer(update, context, line, {**typed})
         return
     if not parsed.customer:
         await respond(update, context, context.t("orders.usage"), edit=False)
@@ -280,11 +285,12 @@ async def new_order(update: Update, context: CrmContext) -> None:
             # The common case in one read: SKUs resolved and priced for the customer together.
             order, drafts = await service.preview_items(actor, exact[0].id, parsed.items)
             await _confirm(update, context, {"customer_id": exact[0].id, "customer_name": exact[0].title,
-                                             "lines": [[d.product_id, str(d.quantity)] for d in drafts]}, order)
+                                             "lines": [[d.product_id, str(d.quantity)] for d in drafts], **typed},
+                           order)
             return
         if len(parsed.items) == 1 and _customers(named.get(line, ())):
             # "/order Acme Corp" read "CORP" as a SKU: the whole text names a customer, so start there.
-            await _find_customer(update, context, line, {})
+            await _find_customer(update, context, line, {**typed})
             return
         drafts = await service.resolve(actor, parsed.items)
     except ValidationFailed as exc:
@@ -292,7 +298,7 @@ async def new_order(update: Update, context: CrmContext) -> None:
             raise
         await respond(update, context, _error(context, exc) + "\n" + context.t("orders.nothing_saved"), edit=False)
         return
-    await _find_customer(update, context, parsed.customer, _merge({}, list(drafts)))
+    await _find_customer(update, context, parsed.customer, _merge({**typed}, list(drafts)))
 
 
 @flow.on_text(CUSTOMER)

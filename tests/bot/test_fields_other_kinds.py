@@ -252,6 +252,10 @@ async def test_order_fields_asked_shown_and_set(engine: AsyncEngine, clock: Manu
             ["PO-7782"]
         assert bot.told(await _forge(bot, nat, f"cf:set:order:{row.id}:{po.id}"), bot.t("zh-Hant", "error.not_found"))
 
+        # `label=value` on the one-line form: echoed at once, nothing asked.
+        echoed = await ned.text_of("/order Acme A-100 x2 PO=PO-9001")
+        assert "Check the order" in echoed and "🧩 PO: PO-9001" in echoed and "A-100 Widget × 2" in echoed
+
 
 async def test_contact_fields_on_the_add_contact_form(engine: AsyncEngine, clock: ManualClock) -> None:
     async with running_bot(engine, clock) as bot:
