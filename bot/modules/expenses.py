@@ -8,10 +8,11 @@ from crm.expenses.budget_digest import BudgetDigestSection
 from crm.expenses.budgets import BudgetService
 from crm.expenses.categories import CategoryService
 from crm.expenses.digest import PendingExpensesSection
-from crm.expenses.expenses import ExpenseService
+from crm.expenses.expenses import EXPENSE_KIND, ExpenseService
 from crm.expenses.module import ExpensesServices
 from crm.expenses.projects import ProjectService
 from crm.expenses.reports import ReportService
+from crm.fields.module import FieldsServices
 from crm.organisation.module import OrganisationServices
 from handlers.core.menu import Command
 from handlers.expenses import registration
@@ -28,9 +29,13 @@ def build(wiring: Wiring) -> ExpensesServices:
     sheets = XlsxSheets()
     wiring.need(OrganisationServices).digest_sections.add(BudgetDigestSection())
     wiring.need(OrganisationServices).digest_sections.add(PendingExpensesSection())
+    expenses = ExpenseService(uow, clock, currency=wiring.settings.default_currency,
+                              receipts=ReceiptFiles(wiring.settings.data_dir / "receipts"))
+    fields = wiring.need(FieldsServices).fields
+    fields.kinds[EXPENSE_KIND.entity] = EXPENSE_KIND  # custom fields on expenses (docs/fields.md)
+    expenses.fields = fields
     return ExpensesServices(
-        expenses=ExpenseService(uow, clock, currency=wiring.settings.default_currency,
-                                receipts=ReceiptFiles(wiring.settings.data_dir / "receipts")),
+        expenses=expenses,
         projects=ProjectService(uow, clock),
         budgets=BudgetService(uow, clock, sheets, growth_percent=wiring.settings.budget_growth_percent,
                               worker=worker),
@@ -41,7 +46,7 @@ def build(wiring: Wiring) -> ExpensesServices:
 
 MODULE = Module(
     name="expenses",
-    requires=("organisation", "customers"),
+    requires=("organisation", "customers", "fields"),
     build=build,
     operations=("expenses.create", "expenses.approve", "expenses.budget", "projects.manage"),
     commands=(

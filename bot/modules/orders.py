@@ -6,13 +6,14 @@ from __future__ import annotations
 from bot.i18n import Catalogs
 from bot.module import Module, Wiring
 from crm.customers.module import CustomersServices
+from crm.fields.module import FieldsServices
 from crm.messaging.module import MessagingServices
 from crm.messaging.subscriptions import CatalogTexts
 from crm.orders.digest import OrdersDigestSection
 from crm.orders.discounts import OrderDiscounts
 from crm.orders.kpi import OrdersKpi, RevenueKpi
 from crm.orders.module import OrdersServices
-from crm.orders.orders import OrderService
+from crm.orders.orders import ORDER_KIND, OrderService
 from crm.orders.report import SalesReportService
 from crm.orders.subscribers import LastOrdersSection, OpenOrders, OrderFromAcceptedQuote
 from crm.organisation.module import OrganisationServices
@@ -43,15 +44,19 @@ def build(wiring: Wiring) -> OrdersServices:
     for kpi in (RevenueKpi(settings.default_currency), OrdersKpi(settings.default_currency)):  # reviews (docs/hr.md)
         wiring.need(OrganisationServices).kpi_sources.add(kpi)
     worker = worker_beside(wiring.uow, wiring.clock)
+    orders = OrderService(wiring.uow, wiring.clock, discounts, prefix=settings.order_prefix, program=program,
+                          texts=CatalogTexts(lambda: Catalogs().messages))
+    fields = wiring.need(FieldsServices).fields
+    fields.kinds[ORDER_KIND.entity] = ORDER_KIND  # custom fields on orders (docs/fields.md)
+    orders.fields = fields
     return OrdersServices(
-        orders=OrderService(wiring.uow, wiring.clock, discounts, prefix=settings.order_prefix, program=program,
-                            texts=CatalogTexts(lambda: Catalogs().messages)),
+        orders=orders,
         sales=SalesReportService(wiring.uow, wiring.clock, XlsxSheets(), MatplotlibSalesChart(), worker=worker))
 
 
 MODULE = Module(
     name="orders",
-    requires=("organisation", "customers", "segments", "followups", "messaging", "sales"),
+    requires=("organisation", "customers", "segments", "fields", "followups", "messaging", "sales"),
     build=build,
     operations=("orders.create", "orders.cancel", "shipments.create"),
     commands=(

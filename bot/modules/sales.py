@@ -12,6 +12,7 @@ from typing import Any
 from bot.module import Module, Wiring
 from bot.settings import Settings
 from crm.customers.module import CustomersServices
+from crm.fields.module import FieldsServices
 from crm.messaging.module import MessagingServices
 from crm.organisation.module import OrganisationServices
 from crm.sales import subscribers
@@ -21,7 +22,7 @@ from crm.sales.discounts import DiscountService
 from crm.sales.expiry import QuoteExpiryService
 from crm.sales.importing import ProductImportService
 from crm.sales.module import SalesServices
-from crm.sales.opportunities import OpportunityService
+from crm.sales.opportunities import OPPORTUNITY_KIND, OpportunityService
 from crm.sales.prices import PriceService
 from crm.sales.quote_sending import QuoteSending
 from crm.sales.quotes import OpenQuotesSection, QuoteDiscounts, QuoteService
@@ -48,13 +49,17 @@ def build(wiring: Wiring) -> SalesServices:
     discounts = DiscountService(wiring.uow, wiring.clock)
     # Quotes are the first kind of record whose discount may need approval; orders add theirs the same way.
     discounts.subjects.add(QuoteDiscounts())
+    fields = wiring.need(FieldsServices).fields
+    fields.kinds[OPPORTUNITY_KIND.entity] = OPPORTUNITY_KIND  # custom fields on opportunities (docs/fields.md)
+    opportunities = OpportunityService(wiring.uow, wiring.clock, currency=settings.default_currency)
+    opportunities.fields = fields
     return SalesServices(
         catalog=CatalogService(wiring.uow, wiring.clock, currency=wiring.settings.default_currency),
         prices=PriceService(wiring.uow, wiring.clock),
         importing=ProductImportService(wiring.uow, wiring.clock, SpreadsheetFiles(),
                                        currency=wiring.settings.default_currency,
                                        worker=worker_beside(wiring.uow, wiring.clock)),
-        opportunities=OpportunityService(wiring.uow, wiring.clock, currency=settings.default_currency),
+        opportunities=opportunities,
         stale=StaleService(wiring.uow, wiring.clock, days=settings.stale_opportunity_days,
                            default_timezone=settings.default_timezone),
         stages=StageService(wiring.uow, wiring.clock),
@@ -72,7 +77,7 @@ def _address_lines(address: str) -> list[str]:
 
 MODULE = Module(
     name="sales",
-    requires=("organisation", "customers", "segments", "followups", "messaging"),
+    requires=("organisation", "customers", "segments", "fields", "followups", "messaging"),
     build=build,
     operations=("sales.view", "sales.create", "sales.edit", "products.manage", "prices.view_cost", "quotes.create",
                 "discounts.approve", "stages.manage"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.i18n import Catalogs
 from bot.module import Module, Wiring
+from crm.fields.module import FieldsServices
 from crm.messaging.module import MessagingServices
 from crm.messaging.subscriptions import CatalogTexts
 from crm.organisation.module import OrganisationServices
@@ -11,7 +12,7 @@ from crm.service.inbound import ServiceTexts
 from crm.service.kpi import TicketsInSlaKpi
 from crm.service.module import ServiceServices
 from crm.service.sla import SlaPolicy
-from crm.service.tickets import TicketService
+from crm.service.tickets import TICKET_KIND, TicketService
 from handlers.core.menu import Command
 from handlers.service import registration
 from scheduler.service import sla
@@ -28,12 +29,15 @@ def build(wiring: Wiring) -> ServiceServices:
     # "SUPPORT <text>" and a 1–5 rating texted to the SMS number reach the tickets.
     wiring.need(MessagingServices).subscriptions.other_texts.add(ServiceTexts(tickets))
     wiring.need(OrganisationServices).kpi_sources.add(TicketsInSlaKpi())  # performance reviews (docs/hr.md)
+    fields = wiring.need(FieldsServices).fields
+    fields.kinds[TICKET_KIND.entity] = TICKET_KIND  # custom fields on tickets (docs/fields.md)
+    tickets.fields = fields
     return ServiceServices(tickets=tickets)
 
 
 MODULE = Module(
     name="service",
-    requires=("organisation", "customers", "segments", "followups", "messaging", "sales", "orders"),
+    requires=("organisation", "customers", "segments", "fields", "followups", "messaging", "sales", "orders"),
     build=build,
     operations=("service.view", "service.create", "tickets.create", "tickets.assign", "tickets.close"),
     commands=(

@@ -41,6 +41,8 @@ from crm.expenses.model import (
     totals,
 )
 from crm.expenses.ports import ExpensesUnitOfWork, ReceiptStore
+from crm.fields.fields import FieldService, RecordKind
+from crm.fields.model import FieldDef, FieldEntity, FieldValue
 from crm.organisation import audit
 from crm.organisation.model import Staff
 from crm.organisation.permissions import Actor, Scope, ScopeFilter
@@ -132,6 +134,34 @@ def covers(scope: Scope, approver: Staff, submitter: Staff, parents: Mapping[int
     return False
 
 
+async def visible_expense(uow: Any, actor: Actor, expense_id: int) -> tuple[Expense, Staff]:
+    """The expense if the actor's ``expenses`` scope allows its submitter; "not found" otherwise."""
+    expense: Expense | None = await uow.expenses.expenses.get(expense_id)
+    if expense is None:
+        raise NotFound()
+    staff: Staff | None = await uow.organisation.staff.get(expense.staff_id)
+    if staff is None or not actor.scope_filter("expenses").allows(staff.id, staff.department_id):
+        raise NotFound()
+    return expense, staff
+
+
+async def own_open_expense(uow: Any, actor: Actor, expense_id: int) -> Expense:
+    """The actor's own expense, not yet approved: the only one they may change."""
+    actor.require("expenses.create")
+    expense, _ = await visible_expense(uow, actor, expense_id)
+    if expense.staff_id != actor.staff_id:
+        raise NotFound()  # a colleague's expense is theirs to change
+    if expense.locked:
+        raise Conflict("expenses.error_locked")
+    return expense
+
+
+# The custom fields of expenses (docs/fields.md): seen by whoever logs expenses, within the expenses scope; set
+# on one's own expense until it is approved.
+EXPENSE_KIND = RecordKind(FieldEntity.EXPENSE, "expenses.create", "expenses.create", visible_expense,
+                          check_edit=own_open_expense)
+
+
 class ExpenseService:
     def __init__(self, uow: UnitOfWorkFactory[ExpensesUnitOfWork], clock: Clock, *, currency: str = "TWD",
                  receipts: ReceiptStore | None = None) -> None:
@@ -140,6 +170,7 @@ class ExpenseService:
         self._receipts = receipts
         self.currency = currency  # an amount typed without a currency is in this one
         self._seeded = False
+        self.fields: FieldService | None = None  # the custom fields, saved with a new expense, on its card
 
     async def _ready(self) -> None:
         """Once per process: make sure there are categories (``seed_categories``)."""
@@ -170,17 +201,15 @@ class ExpenseService:
                     if expense.customer_id is not None else None)
         decider = await uow.organisation.staff.get(expense.decided_by) if expense.decided_by is not None else None
         projects = await uow.expenses.projects.names([expense.project_id] if expense.project_id else [])
+        custom: tuple[tuple[FieldDef, FieldValue], ...] = ()
+        if self.fields is not None and await uow.fields.values.any_for(expense.id):
+            custom = tuple((field, value) for field, value in
+                           await FieldService.read(uow, FieldEntity.EXPENSE, expense.id) if not value.is_empty)
         return ExpenseCard(expense, category, staff.name if staff else "?", customer.name if customer else None,
-                           decider.name if decider else None, projects.get(expense.project_id or 0))
+                           decider.name if decider else None, projects.get(expense.project_id or 0), custom)
 
     async def _visible(self, uow: ExpensesUnitOfWork, actor: Actor, expense_id: int) -> tuple[Expense, Staff]:
-        expense = await uow.expenses.expenses.get(expense_id)
-        if expense is None:
-            raise NotFound()
-        staff = await uow.organisation.staff.get(expense.staff_id)
-        if staff is None or not actor.scope_filter("expenses").allows(staff.id, staff.department_id):
-            raise NotFound()
-        return expense, staff
+        return await visible_expense(uow, actor, expense_id)
 
     async def _approvers(self, uow: ExpensesUnitOfWork, submitter: Staff) -> tuple[Staff, ...]:
         """Active holders of ``expenses.approve`` whose expenses scope covers the submitter, not the submitter."""
@@ -193,8 +222,10 @@ class ExpenseService:
                      if person.id != submitter.id and person.role_id in roles
                      and covers(roles[person.role_id].scopes.get("expenses", Scope.OWN), person, submitter, parents))
 
-    async def create(self, actor: Actor, draft: ExpenseFields) -> Submitted:
-        """Log the actor's own expense; it goes straight to approval (``Submitted.approvers`` are to be told)."""
+    async def create(self, actor: Actor, draft: ExpenseFields, custom: Mapping[int, str] | None = None
+                     ) -> Submitted:
+        """Log the actor's own expense; it goes straight to approval (``Submitted.approvers`` are to be told).
+        ``custom``: the custom fields' answers (field id → text), saved in the same transaction."""
         actor.require("expenses.create")
         fields_ = clean(draft, today_of(actor, self._clock))
         now = self._clock.now()
@@ -210,6 +241,8 @@ class ExpenseService:
                 **asdict(fields_), id=0, staff_id=actor.staff_id, status=Status.SUBMITTED, created_at=now,
                 updated_at=now))
             await audit.record(uow, actor.staff_id, "create", "expense", expense.id, {}, auditable(expense))
+            if self.fields is not None:
+                await self.fields.write(uow, actor, FieldEntity.EXPENSE, expense.id, custom or {}, creating=True)
             card = await self._card(uow, expense)
             submitter = await uow.organisation.staff.get(actor.staff_id)
             approvers = await self._approvers(uow, submitter) if submitter is not None else ()
@@ -251,13 +284,7 @@ class ExpenseService:
             return await self._card(uow, expense)
 
     async def _own_open(self, uow: ExpensesUnitOfWork, actor: Actor, expense_id: int) -> Expense:
-        actor.require("expenses.create")
-        expense, _ = await self._visible(uow, actor, expense_id)
-        if expense.staff_id != actor.staff_id:
-            raise NotFound()  # a colleague's expense is theirs to change
-        if expense.locked:
-            raise Conflict("expenses.error_locked")
-        return expense
+        return await own_open_expense(uow, actor, expense_id)
 
     async def update(self, actor: Actor, expense_id: int, changes: Mapping[str, Any]) -> ExpenseCard:
         """Change one's own expense until it is approved; a rejected one changed goes back for approval."""

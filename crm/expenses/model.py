@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from crm.core import locales
 from crm.core.money import Money
+from crm.fields.model import FieldDef, FieldValue
 from crm.organisation.model import Staff
 
 NOTE_LIMIT = 500
@@ -94,6 +95,7 @@ class ExpenseCard:
     customer_name: str | None
     decided_by_name: str | None = None
     project_name: str | None = None
+    custom: tuple[tuple[FieldDef, FieldValue], ...] = ()  # the custom fields with a value, in their order
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from crm.customers.ports import CustomersUnitOfWork
 from crm.expenses.model import Budget, Category, Expense, Project, Status
+from crm.fields.ports import FieldsUnitOfWork
 from crm.organisation.permissions import ScopeFilter
 
 
@@ -97,7 +97,7 @@ class ExpensesRepositories(Protocol):
     def alerts(self) -> BudgetAlertRepository: ...
 
 
-class ExpensesUnitOfWork(CustomersUnitOfWork, Protocol):
+class ExpensesUnitOfWork(FieldsUnitOfWork, Protocol):
     @property
     def expenses(self) -> ExpensesRepositories: ...
 

@@ -48,6 +48,9 @@ class RecordKind:
     view: str
     edit: str
     check: Check
+    check_edit: Check | None = None
+    """Who may change a record's values where it is more than seeing it (an opportunity: one's own with
+    ``sales.create``, a colleague's with ``sales.edit``); ``check`` when None."""
 
 
 async def _customer(uow: Any, actor: Actor, record_id: int) -> object:
@@ -258,7 +261,7 @@ class FieldService:
         kind = self._kind(entity)
         actor.require(kind.edit)
         async with self._uow() as uow:
-            await kind.check(uow, actor, record_id)
+            await (kind.check_edit or kind.check)(uow, actor, record_id)
             await self.write(uow, actor, entity, record_id, answers)
             await uow.commit()
             return await self.read(uow, entity, record_id)

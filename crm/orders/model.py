@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from crm.fields.model import FieldDef, FieldValue
 from crm.sales.quote_model import QuoteLine, Totals, quote_number, totals
 
 REASON_LIMIT = 500
@@ -95,6 +96,7 @@ class OrderCard:
     owner_name: str
     quote_number: str | None
     shipments: tuple[Shipment, ...]
+    custom: tuple[tuple[FieldDef, FieldValue], ...] = ()  # the custom fields with a value, in their order
 
 
 @dataclass(frozen=True)

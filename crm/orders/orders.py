@@ -26,6 +26,8 @@ from crm.core.errors import NotFound, ValidationFailed
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.customers import visible_customer
 from crm.customers.model import Customer
+from crm.fields.fields import FieldService, RecordKind
+from crm.fields.model import FieldDef, FieldEntity, FieldValue
 from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
 from crm.messaging.ports.outbox import SEND
 from crm.messaging.subscriptions import DEFAULT_TOPICS, SmsProgram, SmsTexts, decide, sms_locale_for
@@ -151,6 +153,21 @@ async def next_order(uow: OrdersUnitOfWork, prefix: str, order: Order) -> Order:
     return await uow.orders.orders.add(replace(order, number=order_number(prefix, order.created_at.year, sequence)))
 
 
+async def visible_order(uow: Any, actor: Actor, order_id: int) -> Order:
+    """The order if the actor's ``sales`` scope allows its owner; "not found" otherwise."""
+    order: Order | None = await uow.orders.orders.get(order_id)
+    if order is None:
+        raise NotFound()
+    owner = await uow.organisation.staff.get(order.owner_id)
+    if not actor.scope_filter("sales").allows(order.owner_id, owner.department_id if owner else None):
+        raise NotFound()
+    return order
+
+
+# The custom fields of orders (docs/fields.md): seen with sales.view in the sales scope, set by order takers.
+ORDER_KIND = RecordKind(FieldEntity.ORDER, "sales.view", "orders.create", visible_order)
+
+
 class OrderService:
     def __init__(self, uow: UnitOfWorkFactory[OrdersUnitOfWork], clock: Clock, discounts: DiscountService, *,
                  prefix: str = "O", program: SmsProgram | None = None, texts: SmsTexts | None = None) -> None:
@@ -161,17 +178,12 @@ class OrderService:
         self.prefix = prefix
         self._program = program
         self._texts = texts
+        self.fields: FieldService | None = None  # the custom fields, saved with a new order, on its card
 
     # ---- reading -------------------------------------------------------------------------------------------
 
     async def _visible(self, uow: OrdersUnitOfWork, actor: Actor, order_id: int) -> Order:
-        order = await uow.orders.orders.get(order_id)
-        if order is None:
-            raise NotFound()
-        owner = await uow.organisation.staff.get(order.owner_id)
-        if not actor.scope_filter("sales").allows(order.owner_id, owner.department_id if owner else None):
-            raise NotFound()
-        return order
+        return await visible_order(uow, actor, order_id)
 
     async def get(self, actor: Actor, order_id: int) -> Order:
         actor.require("sales.view")
@@ -183,14 +195,17 @@ class OrderService:
         async with self._uow(write=False) as uow:
             return await self._card(uow, await self._visible(uow, actor, order_id))
 
-    @staticmethod
-    async def _card(uow: OrdersUnitOfWork, order: Order) -> OrderCard:
+    async def _card(self, uow: OrdersUnitOfWork, order: Order) -> OrderCard:
         customer = await uow.customers.customers.get(order.customer_id, include_deleted=True)
         owner = await uow.organisation.staff.get(order.owner_id)
         quote = await uow.sales.quotes.get(order.quote_id) if order.quote_id is not None else None
         shipments = tuple(await uow.orders.shipments.of_order(order.id))
+        custom: tuple[tuple[FieldDef, FieldValue], ...] = ()
+        if self.fields is not None and await uow.fields.values.any_for(order.id):
+            custom = tuple((field, value) for field, value in
+                           await FieldService.read(uow, FieldEntity.ORDER, order.id) if not value.is_empty)
         return OrderCard(order, customer.name if customer else "?", owner.name if owner else "?",
-                         quote.number if quote else None, shipments)
+                         quote.number if quote else None, shipments, custom)
 
     async def of_customer(self, actor: Actor, customer_id: int, *, limit: int = 10) -> Sequence[OrderRow]:
         """The customer's latest orders the reader may see (their ``sales`` scope), newest first."""
@@ -283,12 +298,18 @@ class OrderService:
         return order
 
     async def create(self, actor: Actor, customer_id: int, drafts: Sequence[LineDraft], *,
-                     order_discount: Decimal = Decimal(0), delivery_date: date | None = None) -> Order:
+                     order_discount: Decimal = Decimal(0), delivery_date: date | None = None,
+                     custom: Mapping[int, str] | None = None) -> Order:
+        """``custom``: the custom fields' answers (field id → text), saved in the same transaction (a required
+        field without an answer refuses the order). An order made from a quote passes none: its fields are set
+        from the card."""
         actor.require("orders.create")
         async with self._uow() as uow:
             draft = await self._draft(uow, actor, customer_id, drafts, order_discount, delivery_date)
             order = await next_order(uow, self.prefix, draft)
             await audit.record(uow, actor.staff_id, "create", "order", order.id, {}, auditable(order))
+            if self.fields is not None and custom is not None:
+                await self.fields.write(uow, actor, FieldEntity.ORDER, order.id, custom, creating=True)
             await uow.commit()
         # Beyond the taker's limit: the request for approval exists from the start, so /discounts lists it even
         # when nobody could be told (the chat asks ``request_approval`` for the approvers to push to).

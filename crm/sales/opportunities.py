@@ -20,6 +20,8 @@ from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.money import Money
 from crm.core.unit_of_work import UnitOfWorkFactory
 from crm.customers.customers import visible_customer
+from crm.fields.fields import FieldService, RecordKind
+from crm.fields.model import FieldDef, FieldEntity, FieldValue
 from crm.organisation import audit
 from crm.organisation.permissions import Actor
 from crm.sales.catalog import clean_amount, clean_currency
@@ -94,6 +96,34 @@ async def seed_stages(uow: SalesUnitOfWork) -> bool:
     return True
 
 
+async def visible_opportunity(uow: Any, actor: Actor, opportunity_id: int) -> Opportunity:
+    """The opportunity if it is within the actor's ``sales`` scope (its owner's); "not found" otherwise."""
+    opportunity: Opportunity | None = await uow.sales.opportunities.get(opportunity_id)
+    if opportunity is None:
+        raise NotFound()
+    owner = await uow.organisation.staff.get(opportunity.owner_id)
+    department = owner.department_id if owner is not None else None
+    if not actor.scope_filter("sales").allows(opportunity.owner_id, department):
+        raise NotFound()
+    return opportunity
+
+
+async def changeable_opportunity(uow: Any, actor: Actor, opportunity_id: int) -> Opportunity:
+    """One's own with sales.create; a colleague's (in scope) only with sales.edit."""
+    if not (actor.can("sales.create") or actor.can("sales.edit")):
+        raise PermissionDenied(operation="sales.edit")
+    opportunity = await visible_opportunity(uow, actor, opportunity_id)
+    if opportunity.owner_id != actor.staff_id:
+        actor.require("sales.edit")
+    return opportunity
+
+
+# The custom fields of opportunities (docs/fields.md): seen with sales.view in the sales scope, set by whoever
+# may change the opportunity.
+OPPORTUNITY_KIND = RecordKind(FieldEntity.OPPORTUNITY, "sales.view", "sales.view", visible_opportunity,
+                              check_edit=changeable_opportunity)
+
+
 def open_ids(stages: Sequence[Stage]) -> list[int]:
     return [s.id for s in stages if s.is_open]
 
@@ -104,6 +134,7 @@ class OpportunityService:
         self._clock = clock
         self.currency = currency  # an amount typed without a currency is in this one
         self._seeded = False
+        self.fields: FieldService | None = None  # the custom fields, saved with a new opportunity, on its card
 
     async def _ready(self) -> None:
         """Once per process: make sure there are stages (``seed_stages``)."""
@@ -120,7 +151,10 @@ class OpportunityService:
         async with self._uow(write=False) as uow:
             return await stages_of(uow)
 
-    async def create(self, actor: Actor, draft: OpportunityFields) -> Opportunity:
+    async def create(self, actor: Actor, draft: OpportunityFields, custom: Mapping[int, str] | None = None
+                     ) -> Opportunity:
+        """``custom``: the custom fields' answers (field id → text), checked and saved in the same transaction
+        (a required field without an answer refuses the whole opportunity)."""
         actor.require("sales.create")
         fields_ = clean(draft)
         now = self._clock.now()
@@ -133,27 +167,17 @@ class OpportunityService:
                 updated_at=now))
             await audit.record(uow, actor.staff_id, "create", "opportunity", opportunity.id, {},
                                auditable(opportunity))
+            if self.fields is not None:
+                await self.fields.write(uow, actor, FieldEntity.OPPORTUNITY, opportunity.id, custom or {},
+                                        creating=True)
             await uow.commit()
         return opportunity
 
     async def _visible(self, uow: SalesUnitOfWork, actor: Actor, opportunity_id: int) -> Opportunity:
-        opportunity = await uow.sales.opportunities.get(opportunity_id)
-        if opportunity is None:
-            raise NotFound()
-        owner = await uow.organisation.staff.get(opportunity.owner_id)
-        department = owner.department_id if owner is not None else None
-        if not actor.scope_filter("sales").allows(opportunity.owner_id, department):
-            raise NotFound()
-        return opportunity
+        return await visible_opportunity(uow, actor, opportunity_id)
 
     async def _changeable(self, uow: SalesUnitOfWork, actor: Actor, opportunity_id: int) -> Opportunity:
-        """One's own with sales.create; a colleague's (in scope) only with sales.edit."""
-        if not (actor.can("sales.create") or actor.can("sales.edit")):
-            raise PermissionDenied(operation="sales.edit")
-        opportunity = await self._visible(uow, actor, opportunity_id)
-        if opportunity.owner_id != actor.staff_id:
-            actor.require("sales.edit")
-        return opportunity
+        return await changeable_opportunity(uow, actor, opportunity_id)
 
     async def get(self, actor: Actor, opportunity_id: int) -> Opportunity:
         actor.require("sales.view")
@@ -168,11 +192,16 @@ class OpportunityService:
             stages = await stages_of(uow)
             customer = await uow.customers.customers.get(opportunity.customer_id, include_deleted=True)
             owner = await uow.organisation.staff.get(opportunity.owner_id)
+            custom: tuple[tuple[FieldDef, FieldValue], ...] = ()
+            if self.fields is not None and await uow.fields.values.any_for(opportunity_id):
+                custom = tuple((field, value) for field, value in
+                               await FieldService.read(uow, FieldEntity.OPPORTUNITY, opportunity_id)
+                               if not value.is_empty)
         stage = next((s for s in stages if s.id == opportunity.stage_id), None)
         if stage is None:
             raise NotFound()
         return OpportunityCard(opportunity, stage, customer.name if customer else "?", owner.name if owner else "?",
-                               stages)
+                               stages, custom)
 
     async def update(self, actor: Actor, opportunity_id: int, changes: Mapping[str, Any]) -> Opportunity:
         """Edit fields, checked as on creation; the stage moves only through ``move``."""

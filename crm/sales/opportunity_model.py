@@ -11,6 +11,7 @@ from enum import StrEnum
 from crm.core import locales
 from crm.core.errors import ValidationFailed
 from crm.core.money import Money
+from crm.fields.model import FieldDef, FieldValue
 
 REASON_LIMIT = 500
 
@@ -88,6 +89,7 @@ class OpportunityCard:
     customer_name: str
     owner_name: str
     stages: tuple[Stage, ...]  # every stage, in order: the card's "move" buttons
+    custom: tuple[tuple[FieldDef, FieldValue], ...] = ()  # the custom fields with a value, in their order
 
 
 def weighted(amount: Money, probability: Decimal) -> Money:

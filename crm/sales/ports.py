@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from crm.customers.ports import CustomersUnitOfWork
+from crm.fields.ports import FieldsUnitOfWork
 from crm.organisation.permissions import ScopeFilter
 from crm.sales.discount_model import DiscountApproval
 from crm.sales.model import Category, CustomerPrice, Product
@@ -189,6 +189,6 @@ class SalesRepositories(Protocol):
     def discount_approvals(self) -> DiscountApprovalRepository: ...
 
 
-class SalesUnitOfWork(CustomersUnitOfWork, Protocol):
+class SalesUnitOfWork(FieldsUnitOfWork, Protocol):
     @property
     def sales(self) -> SalesRepositories: ...

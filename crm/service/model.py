@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from crm.fields.model import FieldDef, FieldValue
+
 SUBJECT_LIMIT = 120
 TEXT_LIMIT = 2000
 CATEGORY_LIMIT = 40
@@ -119,6 +121,7 @@ class TicketCard:
     contact_name: str | None = None
     product_label: str | None = None  # "SKU · name" of the linked product
     order_number: str | None = None  # the linked order's number
+    custom: tuple[tuple[FieldDef, FieldValue], ...] = ()  # the custom fields with a value, in their order
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ from crm.customers import phones
 from crm.customers.contacts_leads import lead_terms
 from crm.customers.customers import clean_email, visible_customer
 from crm.customers.model import EntityKind, Lead
+from crm.fields.fields import FieldService, RecordKind
+from crm.fields.model import FieldDef, FieldEntity, FieldValue
 from crm.messaging.outbox import NewOutboxMessage, OutboxChannel, enqueue
 from crm.messaging.ports.sms import MAX_BODY_CHARS
 from crm.messaging.subscriptions import SmsTexts, sms_locale_for
@@ -127,6 +129,38 @@ def covers(scope: Scope, viewer: Staff, owner: Staff, parents: Mapping[int, int 
     return False
 
 
+async def visible_ticket(uow: Any, actor: Actor, ticket_id: int) -> Ticket:
+    """The ticket if the actor's ``service`` scope allows its owner or assignee; "not found" otherwise."""
+    actor.require("service.view")
+    ticket: Ticket | None = await uow.service.tickets.get(ticket_id)
+    if ticket is None or not await TicketService._allowed(uow, actor.scope_filter("service"), ticket):
+        raise NotFound()
+    return ticket
+
+
+async def workable_ticket(uow: Any, actor: Actor, ticket_id: int) -> Ticket:
+    """A visible ticket the actor works on: its assignee, or a holder of ``tickets.assign``."""
+    ticket = await visible_ticket(uow, actor, ticket_id)
+    if ticket.assignee_id != actor.staff_id and not actor.can("tickets.assign"):
+        raise PermissionDenied(operation="tickets.assign")
+    return ticket
+
+
+async def fields_editable_ticket(uow: Any, actor: Actor, ticket_id: int) -> Ticket:
+    """Who sets a visible ticket's custom fields: its owner, its opener, whoever works on it."""
+    ticket = await visible_ticket(uow, actor, ticket_id)
+    if actor.staff_id not in (ticket.owner_id, ticket.opened_by, ticket.assignee_id) \
+            and not actor.can("tickets.assign"):
+        raise PermissionDenied(operation="tickets.assign")
+    return ticket
+
+
+# The custom fields of tickets (docs/fields.md): seen by whoever sees the ticket, set by those who own, opened
+# or work on it.
+TICKET_KIND = RecordKind(FieldEntity.TICKET, "service.view", "service.view", visible_ticket,
+                         check_edit=fields_editable_ticket)
+
+
 class TicketService:
     def __init__(self, uow: UnitOfWorkFactory[ServiceUnitOfWork], clock: Clock, sla: SlaPolicy, texts: SmsTexts,
                  *, phone_region: str = "TW", worker: Worker[UnitOfWorkFactory[ServiceUnitOfWork]] | None = None,
@@ -137,6 +171,7 @@ class TicketService:
         self._texts = texts
         self._region = phone_region
         self._worker: Worker[UnitOfWorkFactory[ServiceUnitOfWork]] = worker or InlineWorker(uow)
+        self.fields: FieldService | None = None  # the custom fields, saved with a new ticket, on its card
 
     # ---- reading -------------------------------------------------------------------------------------------
 
@@ -151,11 +186,7 @@ class TicketService:
         return False
 
     async def _visible(self, uow: ServiceUnitOfWork, actor: Actor, ticket_id: int) -> Ticket:
-        actor.require("service.view")
-        ticket = await uow.service.tickets.get(ticket_id)
-        if ticket is None or not await self._allowed(uow, actor.scope_filter("service"), ticket):
-            raise NotFound()
-        return ticket
+        return await visible_ticket(uow, actor, ticket_id)
 
     async def _card(self, uow: ServiceUnitOfWork, ticket: Ticket) -> TicketCard:
         name = "?"
@@ -172,10 +203,14 @@ class TicketService:
         product = (await uow.sales.products.get(ticket.product_id, include_deleted=True)
                    if ticket.product_id is not None else None)
         order = await uow.orders.orders.get(ticket.order_id) if ticket.order_id is not None else None
+        custom: tuple[tuple[FieldDef, FieldValue], ...] = ()
+        if self.fields is not None and await uow.fields.values.any_for(ticket.id):
+            custom = tuple((field, value) for field, value in
+                           await FieldService.read(uow, FieldEntity.TICKET, ticket.id) if not value.is_empty)
         return TicketCard(ticket, name, assignee.name if assignee else None, entries,
                           contact.name if contact else None,
                           f"{product.sku} · {product.name}" if product is not None else None,
-                          order.number if order is not None else None)
+                          order.number if order is not None else None, custom)
 
     async def card(self, actor: Actor, ticket_id: int) -> TicketCard:
         async with self._uow(write=False) as uow:
@@ -268,10 +303,11 @@ class TicketService:
                 raise NotFound()
 
     async def open(self, actor: Actor, customer_id: int, text: str, *, severity: Severity = Severity.NORMAL,
-                   category: str | None = None, product_id: int | None = None, order_id: int | None = None
-                   ) -> Told:
+                   category: str | None = None, product_id: int | None = None, order_id: int | None = None,
+                   custom: Mapping[int, str] | None = None) -> Told:
         """A ticket for a customer the actor may see; the customer is texted its number, the service managers
-        in scope are told."""
+        in scope are told. ``custom``: the custom fields' answers (field id → text), saved in the same
+        transaction (a required field without an answer refuses the ticket)."""
         actor.require("tickets.create")
         body = clean_text(text)
         async with self._uow() as uow:
@@ -281,6 +317,8 @@ class TicketService:
             ticket = await self._add(uow, customer_id=customer.id, lead_id=None, owner_id=customer.owner_id,
                                      text=body, severity=severity, category=category, opened_by=actor.staff_id,
                                      source=Source.CHAT, phone=phone, product_id=product_id, order_id=order_id)
+            if self.fields is not None:
+                await self.fields.write(uow, actor, FieldEntity.TICKET, ticket.id, custom or {}, creating=True)
             if phone is not None:
                 await self._sms(uow, ticket, "service.sms_opened", number=ticket.number)
             managers = await self._managers(uow, ticket)
@@ -381,10 +419,7 @@ class TicketService:
     # ---- working on a ticket -------------------------------------------------------------------------------
 
     async def _workable(self, uow: ServiceUnitOfWork, actor: Actor, ticket_id: int) -> Ticket:
-        ticket = await self._visible(uow, actor, ticket_id)
-        if ticket.assignee_id != actor.staff_id and not actor.can("tickets.assign"):
-            raise PermissionDenied(operation="tickets.assign")
-        return ticket
+        return await workable_ticket(uow, actor, ticket_id)
 
     async def _changed(self, uow: ServiceUnitOfWork, actor: Actor, before: Ticket, action: str,
                        **fields: Any) -> Ticket:

@@ -28,7 +28,7 @@ from crm.followups.followups import Target
 from crm.organisation.staff import PAGE_SIZE as STAFF_PAGE
 from handlers.core import common
 from handlers.core.screens import Editable, EditMenu, Rows, ScreenTexts, arg, grid, page_arg, page_row, respond
-from handlers.customers import card_extras
+from handlers.customers import card_extras, draft_extras
 from handlers.customers.views import (
     CONTACT,
     CUSTOMER,
@@ -271,10 +271,15 @@ async def add_contact(update: Update, context: CrmContext) -> None:
 @common.on_pending("cu.addct")
 @common.require_actor("customers.edit")
 async def _typed_contact(update: Update, context: CrmContext) -> None:
-    """`name; phones; e-mail; job title` in any order, like the one-line customer form."""
+    """`name; phones; e-mail; job title` in any order, like the one-line customer form; with `label=value` parts
+    for the contacts' custom fields (a required one must be there: the contact is not added without it)."""
     customer_id = int(common.current_pending(context).get("customer_id", 0))
-    entry = parse_line(common.message_text(update))
+    extras = draft_extras.provider(context)
+    line, answers = common.message_text(update), dict[str, str]()
     try:
+        if extras is not None:
+            line, answers = await _contact_extras(context, extras, line)
+        entry = parse_line(line)
         contact = await context.services.customers.contacts.add(common.actor_of(context), customer_id, entry.name or "",
                                                       title=entry.second, phone_list=entry.phones,
                                                       email=entry.email)
@@ -285,7 +290,21 @@ async def _typed_contact(update: Update, context: CrmContext) -> None:
         await respond(update, context, error_text(context, exc) + "\n" + context.t("customers.try_again"))
         return
     common.clear_pending(context)
+    if extras is not None and answers:
+        await extras.save(context, "contact", contact.id, answers)
     await show_customer(update, context, customer_id, note=context.t("customers.contact_added", name=contact.name))
+
+
+async def _contact_extras(context: CrmContext, extras: draft_extras.DraftQuestions, line: str
+                          ) -> tuple[str, dict[str, str]]:
+    """The line without its `label=value` parts, and those parts read (raises when one is wrong or a required
+    one is missing)."""
+    rest, typed = await extras.split_line(context, "contact", line)
+    answers = {code: await extras.accept(context, "contact", code, value) for code, value in typed.items()}
+    for question in await extras.questions(context, "contact"):
+        if question.required and not answers.get(question.code):
+            raise DomainError("fields.required", label=question.label)
+    return rest, answers
 
 
 # ---- trash -----------------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ from crm.organisation.permissions import Scope
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import Rows, arg, grid, respond, word
+from handlers.fields import asking
+from handlers.fields import values as field_values
 from outbound.telegram_send import Button, Outcome, deliver
 from views.core.formatting import zone
 from views.expenses.budgets import tell_alert, translator_of
@@ -55,6 +57,7 @@ MAX_RECEIPT_BYTES = 10 * 1024 * 1024  # as storage/expenses/receipts.py: not eve
 
 DRAFT_KEY = "expense_draft"
 CONFIRM = "exn.confirm"
+KIND = "expense"  # its custom fields (handlers/fields)
 REASON = "exr.reason"
 EDIT = "exe.value"
 EDIT_FIELDS = {"a": "amount", "d": "spent_on", "n": "note"}  # typed answers; the category is picked by buttons
@@ -100,6 +103,7 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
              context.t("expenses.check_note", note=fields.note or none)]
     if fields.receipt_file_id:
         lines.append(context.t("expenses.card_receipt"))
+    lines += await asking.summary_lines(context, KIND, draft)
     rows = [[(context.t("expenses.btn_save"), "exn:save"), (context.t("common.cancel"), "exn:cancel")]]
     await respond(update, context, "\n".join(lines), rows, edit=False)
 
@@ -117,6 +121,7 @@ async def _from_line(update: Update, context: CrmContext, line: str, receipt: st
     service = context.services.expenses.expenses
     categories = await service.categories(actor_of(context))
     try:
+        line, typed = await asking.take_line(context, KIND, line)  # `label=value` parts: custom fields
         parsed = parse_line(line, _now(context), categories)
     except DomainError as exc:
         await respond(update, context, _error(context, exc) + "\n" + context.t("expenses.usage"))
@@ -128,7 +133,7 @@ async def _from_line(update: Update, context: CrmContext, line: str, receipt: st
     draft: dict[str, Any] = {
         "amount": str(parsed.amount), "currency": parsed.currency or service.currency, "category_id": category.id,
         "category_name": category.display_name(context.locale), "spent_on": parsed.spent_on.isoformat(),
-        "note": parsed.note, "receipt": receipt}
+        "note": parsed.note, "receipt": receipt, **typed}
     if parsed.customer:
         customer = await _customer(context, parsed.customer)
         if customer is None:
@@ -144,7 +149,20 @@ async def _from_line(update: Update, context: CrmContext, line: str, receipt: st
             await _pick_project(update, context, draft, [(p.id, p.name) for p in projects])
             return
         draft["project_id"], draft["project_name"] = projects[0].id, projects[0].name
-    await _confirm(update, context, draft)
+    await _fields_then_confirm(update, context, draft)
+
+
+async def _fields_then_confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
+    """The custom fields not answered yet (a required one always), then the summary."""
+    if context.user_data is not None:
+        context.user_data[DRAFT_KEY] = draft
+    if not await asking.next_question(update, context, KIND, DRAFT_KEY, "exn"):
+        await _confirm(update, context, draft)
+
+
+@asking.resumes("exn")
+async def _fields_asked(update: Update, context: CrmContext) -> None:
+    await _confirm(update, context, _draft(context))
 
 
 async def _pick_project(update: Update, context: CrmContext, draft: dict[str, Any],
@@ -165,7 +183,7 @@ async def picked_project(update: Update, context: CrmContext) -> None:
         raise DomainError("error.stale_button")
     project = await context.services.expenses.projects.open_project(actor_of(context), arg(update, 0))
     draft["project_id"], draft["project_name"] = project.id, project.name
-    await _confirm(update, context, draft)
+    await _fields_then_confirm(update, context, draft)
 
 
 @require_actor("expenses.create")
@@ -210,14 +228,22 @@ async def save(update: Update, context: CrmContext) -> None:
     waiting = flow.current(context)
     if not _at_confirm(context) or "amount" not in draft or (waiting is not None and waiting.step == "project"):
         raise DomainError("error.stale_button")
-    submitted = await context.services.expenses.expenses.create(actor_of(context), _fields(draft))
+    try:
+        submitted = await context.services.expenses.expenses.create(actor_of(context), _fields(draft),
+                                                                    await asking.answers(context, KIND, draft))
+    except ValidationFailed as exc:  # a field became required meanwhile: ask it
+        if exc.key != "fields.required":
+            raise
+        await respond(update, context, context.t(exc.key, **exc.params), edit=False)
+        await _fields_then_confirm(update, context, {**draft, "cf_asked": list(draft.get("cf") or {})})
+        return
     flow.abandon(context)
     card = submitted.card
     if card.expense.receipt_file_id:
         await _keep_receipt(context, card.expense.id, card.expense.receipt_file_id)
     note = context.t("expenses.saved", count=len(submitted.approvers)) if submitted.approvers \
         else context.t("expenses.saved_no_approver")
-    await respond(update, context, note + "\n\n" + card_text(context.t, context.locale, card))
+    await respond(update, context, note + "\n\n" + _card_text(context, card), _fields_row(context, card))
     for approver in submitted.approvers:
         await _push(context, approver, lambda t, locale: approval_request(t, locale, card))
 
@@ -271,8 +297,19 @@ async def _show(update: Update, context: CrmContext, card: ExpenseCard, note: st
     if card.expense.staff_id == actor.staff_id and not card.expense.locked and actor.can("expenses.create"):
         rows.append([(context.t("expenses.btn_edit"), f"ex:edit:{card.expense.id}"),
                      (context.t("expenses.btn_delete"), f"ex:del:{card.expense.id}")])
-    text = card_text(context.t, context.locale, card)
+    rows += _fields_row(context, card)
+    text = _card_text(context, card)
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
+
+
+def _card_text(context: CrmContext, card: ExpenseCard) -> str:
+    text = card_text(context.t, context.locale, card)
+    return text + "\n" + field_values.render_section(context, card.custom) if card.custom else text
+
+
+def _fields_row(context: CrmContext, card: ExpenseCard) -> Rows:
+    button = field_values.section_button(context, KIND, card.expense.id)
+    return [[button]] if button else []
 
 
 @require_actor()

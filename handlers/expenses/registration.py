@@ -7,9 +7,11 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from crm.fields.model import FieldEntity
 from handlers.expenses import budgets as bg
 from handlers.expenses import categories as cat
 from handlers.expenses import expenses as ex
+from handlers.fields import values as field_values
 
 
 def _buttons(prefix: str, routes: dict[str, Any]) -> list[CallbackQueryHandler[Any, Any]]:
@@ -30,6 +32,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         MessageHandler(filters.PHOTO & filters.CaptionRegex(r"^/expense(@\w+)?(\s|$)"), ex.receipt_photo),
     ])
     app.add_handlers(_buttons("exn", {"save": ex.save, "cancel": ex.cancel, "prj": ex.picked_project}))
+    field_values.add_kind(ex.KIND, FieldEntity.EXPENSE, "ex:open")  # the card's 🧩 Fields
     app.add_handlers(_buttons("ex", {"open": ex.open_expense, "ok": ex.approve, "no": ex.reject,
                                      "rcpt": ex.receipt, "month": ex.month_team, "edit": ex.edit_menu,
                                      "ef": ex.edit_field, "ec": ex.edit_category, "del": ex.delete_ask,

@@ -14,7 +14,9 @@ from handlers.core.common import actor_of
 from handlers.customers.draft_extras import Question
 from handlers.fields.values import ask_text
 
-KINDS = {"customer": FieldEntity.CUSTOMER, "lead": FieldEntity.LEAD, "contact": FieldEntity.CONTACT}
+KINDS = {"customer": FieldEntity.CUSTOMER, "lead": FieldEntity.LEAD, "contact": FieldEntity.CONTACT,
+         "opportunity": FieldEntity.OPPORTUNITY, "ticket": FieldEntity.TICKET, "expense": FieldEntity.EXPENSE,
+         "order": FieldEntity.ORDER}
 _PAIR = re.compile(r"^\s*(?P<label>[^=＝]+?)\s*[=＝]\s*(?P<value>.*?)\s*$")
 _TOKEN = re.compile(r"(?:(?<=[\s,，])|^)(?P<label>[^\s=＝;；,，]+)\s*[=＝]\s*(?P<value>[^\s;；,，]*)")
 

@@ -8,8 +8,8 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from handlers.customers import card_extras, draft_extras, search
+from handlers.fields import asking, manage, values
 from handlers.fields import filter as field_filter
-from handlers.fields import manage, values
 from handlers.fields.questions import QUESTIONS
 
 
@@ -28,6 +28,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "save": manage.save, "x": manage.cancel,
     }))
     app.add_handlers(_buttons("cf", {"ed": values.open_values, "set": values.set_ask, "clr": values.clear}))
+    app.add_handlers(_buttons("cfq", {"skip": asking.skip}))
     app.add_handlers(_buttons("cff", {"pg": field_filter.filter_page, "seg": field_filter.save_segment}))
     card_extras.add(app, values.CARD_EXTRA)
     draft_extras.add(app, QUESTIONS)

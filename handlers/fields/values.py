@@ -1,6 +1,7 @@
 """A record's custom fields in chat: the customer card's lines, the "🧩 Fields" button on customer, contact and
-lead cards, and setting one field by typing its value (checked for its type; a wrong one is answered with what
-was expected and asked again).
+lead cards (and on the cards of the kinds later modules add with ``add_kind``: opportunities, tickets, ...), and
+setting one field by typing its value (checked for its type; a wrong one is answered with what was expected and
+asked again).
 
 Buttons: cf:ed:<kind>:<id>  cf:set:<kind>:<id>:<field>  cf:clr:<kind>:<id>:<field>
 """
@@ -27,6 +28,27 @@ KINDS = {"customer": FieldEntity.CUSTOMER, "contact": FieldEntity.CONTACT, "lead
 CARDS = {"customer": "cu:open", "contact": "ct:open", "lead": "ld:open"}
 
 
+def add_kind(kind: str, entity: FieldEntity, card: str) -> None:
+    """A later module's kind of record (``opportunity`` → ``op:open``): its 🧩 Fields screen and the way back to
+    its card. Who may see and set the values is the kind's ``RecordKind``, checked by the service."""
+    KINDS[kind] = entity
+    CARDS[kind] = card
+
+
+def _ops(context: CrmContext, kind: str) -> tuple[str, str]:
+    """The kind's view and edit operations (its ``RecordKind``); the customers' when the kind is not wired."""
+    record = context.services.fields.fields.kinds.get(KINDS[kind])
+    return (record.view, record.edit) if record is not None else ("customers.view", "customers.edit")
+
+
+def section_button(context: CrmContext, kind: str, record_id: int) -> Button | None:
+    """The "🧩 Fields" button of a record's card, for whoever may see the kind's values."""
+    actor = context.actor
+    if kind not in KINDS or actor is None or not actor.can(_ops(context, kind)[0]):
+        return None
+    return (context.t("fields.btn_fields"), f"cf:ed:{kind}:{record_id}")
+
+
 def _kind(update: Update) -> str:
     kind = word(update, 0)
     if kind not in KINDS:
@@ -41,10 +63,9 @@ def render_section(context: CrmContext, rows: Sequence[Any]) -> str:
 
 
 def card_button(context: CrmContext, kind: str, record_id: int) -> Button | None:
-    actor = context.actor
-    if kind not in KINDS or actor is None or not actor.can("customers.view"):
+    if kind not in ("customer", "contact", "lead"):  # the customers module's cards; others add their own
         return None
-    return (context.t("fields.btn_fields"), f"cf:ed:{kind}:{record_id}")
+    return section_button(context, kind, record_id)
 
 
 CARD_EXTRA = CardExtra(section="fields", items=50, render=render_section, button=card_button)
@@ -60,7 +81,7 @@ async def show_values(update: Update, context: CrmContext, kind: str, record_id:
     for field, value in rows_:
         shown = value_text(context.t, field, value, phone_region=region) or "—"
         lines.append(context.t("fields.card_line", label=field.label(actor.locale), value=shown))
-        if actor.can("customers.edit"):
+        if actor.can(_ops(context, kind)[1]):
             rows.append([(short(f"✏️ {field.label(actor.locale)}{' *' if field.required else ''}", 40),
                           f"cf:set:{kind}:{record_id}:{field.id}")])
     rows.append([(context.t("fields.btn_back"), f"{CARDS[kind]}:{record_id}")])
@@ -68,7 +89,7 @@ async def show_values(update: Update, context: CrmContext, kind: str, record_id:
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
 
 
-@require_actor("customers.view")
+@require_actor()
 async def open_values(update: Update, context: CrmContext) -> None:
     await show_values(update, context, _kind(update), arg(update, 1))
 
@@ -81,9 +102,10 @@ async def _field_of(context: CrmContext, kind: str, record_id: int, field_id: in
     raise DomainError("error.stale_button")
 
 
-@require_actor("customers.edit")
+@require_actor()
 async def set_ask(update: Update, context: CrmContext) -> None:
     kind, record_id, field_id = _kind(update), arg(update, 1), arg(update, 2)
+    actor_of(context).require(_ops(context, kind)[1])
     field, value = await _field_of(context, kind, record_id, field_id)
     flow.ask(context, VALUE, record_kind=kind, record_id=record_id, field_id=field_id)
     text = ask_text(context, field)
@@ -120,7 +142,7 @@ async def _save(update: Update, context: CrmContext, kind: str, record_id: int, 
 
 
 @flow.on_text(VALUE)
-@require_actor("customers.edit")
+@require_actor()
 async def typed_value(update: Update, context: CrmContext) -> None:
     pending = flow.pending(context)
     kind = str(pending.get("record_kind", ""))
@@ -131,6 +153,6 @@ async def typed_value(update: Update, context: CrmContext) -> None:
                 message_text(update))
 
 
-@require_actor("customers.edit")
+@require_actor()
 async def clear(update: Update, context: CrmContext) -> None:
     await _save(update, context, _kind(update), arg(update, 1), arg(update, 2), "")

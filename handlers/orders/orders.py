@@ -30,6 +30,8 @@ from crm.sales.quote_model import MAX_QUANTITY, LineDraft
 from handlers.core import flow
 from handlers.core.common import actor_of, message_text, require_actor
 from handlers.core.screens import EntityScreen, Rows, arg, grid, page_arg, paged, respond
+from handlers.fields import asking
+from handlers.fields import values as field_values
 from handlers.sales.discounts import ask_approvers, tell_requester
 from handlers.sales.views import error_text
 from views.core.formatting import zone
@@ -44,6 +46,7 @@ from views.orders.orders import (
 )
 
 DRAFT_KEY = "order_draft"
+KIND = "order"  # its custom fields (handlers/fields)
 SHIP_KEY = "shipment_draft"
 CUSTOMER, ITEMS, WHEN, CONFIRM = "orn.customer", "orn.items", "orn.when", "orn.confirm"
 REASON = "orc.reason"
@@ -67,7 +70,13 @@ async def _load(context: CrmContext, order_id: int) -> OrderCard:
 
 
 def _render(context: CrmContext, card: OrderCard) -> tuple[str, Rows]:
-    return card_text(context.t, card, locale=context.locale), card_rows(context.t, actor_of(context), card)
+    text = card_text(context.t, card, locale=context.locale)
+    if card.custom:
+        text += "\n" + field_values.render_section(context, card.custom)
+    rows = card_rows(context.t, actor_of(context), card)
+    if fields_button := field_values.section_button(context, KIND, card.order.id):
+        rows.append([fields_button])
+    return text, rows
 
 
 ORDER = EntityScreen("or", _load, _render)
@@ -186,16 +195,26 @@ async def _review(update: Update, context: CrmContext, draft: dict[str, Any], *,
 
 
 async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any], order: Order | None = None) -> None:
-    """What would be saved, for one tap; typed text now is not an answer."""
-    order = order or await _preview(context, draft)
+    """What would be saved, for one tap; typed text now is not an answer. A new order's custom fields are asked
+    first (those not answered yet; a required one always)."""
     _keep(context, draft)
+    if "editing" not in draft and await asking.next_question(update, context, KIND, DRAFT_KEY, "orn"):
+        return
+    order = order or await _preview(context, draft)
     flow.ask(context, CONFIRM, expects="button", buttons=("orn:",), owns=(DRAFT_KEY,))
     rows = [[(context.t("orders.btn_confirm"), "orn:ok")],
             [(context.t("orders.btn_edit"), "orn:rev"), (context.t("orders.btn_when"), "orn:when"),
              (context.t("common.cancel"), "orn:x")]]
     text = review_text(context.t, order, str(draft["customer_name"]), title="orders.confirm_title",
                        locale=context.locale)
+    if "editing" not in draft and (extra := await asking.summary_lines(context, KIND, draft)):
+        text += "\n" + "\n".join(extra)
     await respond(update, context, text, rows, edit=False)
+
+
+@asking.resumes("orn")
+async def _fields_asked(update: Update, context: CrmContext) -> None:
+    await _confirm(update, context, _draft(context))
 
 
 async def _with_customer(update: Update, context: CrmContext, customer_id: int, name: str,
@@ -244,9 +263,14 @@ async def new_order(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("orders.ask_customer"), edit=False)
         return
     try:
+        line, typed = await asking.take_line(context, KIND, line)  # `label=value` parts: custom fields
+    except DomainError as exc:
+        await respond(update, context, _error(context, exc) + "\n" + context.t("orders.usage"), edit=False)
+        return
+    try:
         parsed = parse_order_line(line)
     except DomainError:
-        await _find_customer(update, context, line, {})
+        await _find_customer(update, context, line, {**typed})
         return
     if not parsed.customer:
         await respond(update, context, context.t("orders.usage"), edit=False)
@@ -261,11 +285,12 @@ async def new_order(update: Update, context: CrmContext) -> None:
             # The common case in one read: SKUs resolved and priced for the customer together.
             order, drafts = await service.preview_items(actor, exact[0].id, parsed.items)
             await _confirm(update, context, {"customer_id": exact[0].id, "customer_name": exact[0].title,
-                                             "lines": [[d.product_id, str(d.quantity)] for d in drafts]}, order)
+                                             "lines": [[d.product_id, str(d.quantity)] for d in drafts], **typed},
+                           order)
             return
         if len(parsed.items) == 1 and _customers(named.get(line, ())):
             # "/order Acme Corp" read "CORP" as a SKU: the whole text names a customer, so start there.
-            await _find_customer(update, context, line, {})
+            await _find_customer(update, context, line, {**typed})
             return
         drafts = await service.resolve(actor, parsed.items)
     except ValidationFailed as exc:
@@ -273,7 +298,7 @@ async def new_order(update: Update, context: CrmContext) -> None:
             raise
         await respond(update, context, _error(context, exc) + "\n" + context.t("orders.nothing_saved"), edit=False)
         return
-    await _find_customer(update, context, parsed.customer, _merge({}, list(drafts)))
+    await _find_customer(update, context, parsed.customer, _merge({**typed}, list(drafts)))
 
 
 @flow.on_text(CUSTOMER)
@@ -438,8 +463,16 @@ async def confirmed(update: Update, context: CrmContext) -> None:
         note = context.t("orders.edited_pending" if order.status.value == "pending_approval" else "orders.edited",
                          number=order.number)
     else:
-        order = await context.services.orders.orders.create(actor_of(context), int(draft["customer_id"]),
-                                                            _drafts(draft), delivery_date=_delivery(draft))
+        try:
+            order = await context.services.orders.orders.create(
+                actor_of(context), int(draft["customer_id"]), _drafts(draft), delivery_date=_delivery(draft),
+                custom=await asking.answers(context, KIND, draft))
+        except ValidationFailed as exc:  # a field became required meanwhile: ask it
+            if exc.key != "fields.required":
+                raise
+            await respond(update, context, context.t(exc.key, **exc.params), edit=False)
+            await _confirm(update, context, {**draft, "cf_asked": list(draft.get("cf") or {})})
+            return
         note = context.t("orders.created_pending" if order.status.value == "pending_approval"
                          else "orders.created", number=order.number)
     flow.abandon(context)

@@ -11,9 +11,11 @@ from typing import Any
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import CrmContext
+from crm.fields.model import FieldEntity
 from crm.orders.discounts import KIND
 from crm.orders.events import OrderFromQuote
 from handlers.customers import card_extras
+from handlers.fields import values as field_values
 from handlers.orders import orders as od
 from handlers.orders import sales as sr
 from outbound.telegram_send import Outcome, deliver
@@ -70,6 +72,7 @@ def _tell_owner(app: Application[Any, Any, Any, Any, Any, Any]) -> Any:
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     # The discount-approval push's "open" button leads to the order card (views/sales/quotes.py).
     discount_cards.CARD_PREFIX[KIND] = od.ORDER.prefix
+    field_values.add_kind(od.KIND, FieldEntity.ORDER, "or:open")  # the card's 🧩 Fields
     app.add_handlers([CommandHandler("order", od.new_order), CommandHandler("orders", od.orders),
                       CommandHandler("sales", sr.sales)])
     app.add_handlers(_buttons("sr", {"x": sr.sales_file}))

@@ -28,6 +28,8 @@ from crm.sales.opportunity_model import OpportunityCard, OpportunityFields, Outc
 from handlers.core import flow
 from handlers.core.common import Button, actor_of, message_text, require_actor
 from handlers.core.screens import Editable, EditMenu, EntityScreen, Rows, ScreenTexts, arg, grid, page_row, respond
+from handlers.fields import asking
+from handlers.fields import values as field_values
 from handlers.sales import card_extras
 from handlers.sales.views import error_text
 from views.core.formatting import zone
@@ -39,6 +41,7 @@ NEW = "opn"  # steps: opn.title, opn.amount, opn.close (typed), opn.confirm (but
 REASON = "opl.reason"
 EDIT = "ope.value"
 CLEAR = "-"
+KIND = "opportunity"  # its custom fields (handlers/fields)
 MAX_NAME_WORDS = 3  # how many leading words of a one-message form may name the customer
 
 TEXTS = ScreenTexts(edit_title="sales.opp_edit_title", pick_value="sales.pick_value", ask_value="sales.ask_value",
@@ -88,6 +91,8 @@ def _render(context: CrmContext, card: OpportunityCard) -> tuple[str, Rows]:
         lines.append(t("sales.opp_card_competitors_typed", names=o.competitors_typed))
     if card.stage.outcome is Outcome.LOST and o.lost_reason:
         lines.append(t("sales.opp_card_lost_reason", reason=o.lost_reason))
+    if card.custom:
+        lines.append(field_values.render_section(context, card.custom))
     rows: Rows = []
     if _may_change(context, o.owner_id):
         moves = [(("▶️ " if s.sequence > card.stage.sequence else "") + s.display_name(locale), f"op:mv:{o.id}:{s.id}")
@@ -95,6 +100,8 @@ def _render(context: CrmContext, card: OpportunityCard) -> tuple[str, Rows]:
         rows += grid(moves, 3)
         rows.append([(t("sales.btn_edit"), f"op:edit:{o.id}")])
     rows += [[button] for button in card_extras.buttons(context, card)]
+    if fields_button := field_values.section_button(context, KIND, o.id):
+        rows.append([fields_button])
     rows.append([(short(f"🏢 {card.customer_name}", 40), f"cu:open:{o.customer_id}")])
     return "\n".join(lines), rows
 
@@ -243,6 +250,8 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
     text = context.t("sales.opp_check", customer=draft["customer_name"], title=fields.title,
                      amount=money_text(Money(fields.amount, fields.currency)),
                      date=fields.close_date.isoformat() if fields.close_date else context.t("sales.none"))
+    if extra := await asking.summary_lines(context, KIND, draft):
+        text += "\n" + "\n".join(extra)
     rows = [[(context.t("sales.btn_save"), "opn:save"), (context.t("common.cancel"), "opn:cancel")]]
     await respond(update, context, text, rows, edit=False)
 
@@ -270,6 +279,7 @@ async def new_opportunity(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("sales.opp_usage"))
         return
     try:
+        line, typed = await asking.take_line(context, KIND, line)  # `label=value` parts: custom fields
         parsed = parse_line(line, _now(context))
     except DomainError as exc:
         await respond(update, context, _error(context, exc) + "\n" + context.t("sales.opp_usage"))
@@ -279,10 +289,22 @@ async def new_opportunity(update: Update, context: CrmContext) -> None:
         await respond(update, context, context.t("sales.opp_no_customer") + "\n" + context.t("sales.opp_usage"))
         return
     customer_id, name, title = customer
-    await _confirm(update, context, {
+    await _fields_then_confirm(update, context, {
         "customer_id": customer_id, "customer_name": name, "title": title,
         "amount": str(parsed.amount or 0), "currency": parsed.currency or context.services.sales.opportunities.currency,
-        "close_date": parsed.close_date.isoformat() if parsed.close_date else None})
+        "close_date": parsed.close_date.isoformat() if parsed.close_date else None, **typed})
+
+
+async def _fields_then_confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
+    """The custom fields not answered yet (a required one always), then the summary."""
+    _keep(context, draft)
+    if not await asking.next_question(update, context, KIND, DRAFT_KEY, NEW):
+        await _confirm(update, context, draft)
+
+
+@asking.resumes(NEW)
+async def _fields_asked(update: Update, context: CrmContext) -> None:
+    await _confirm(update, context, _draft(context))
 
 
 @require_actor("sales.create")
@@ -333,7 +355,8 @@ async def typed_close(update: Update, context: CrmContext) -> None:
     except DomainError as exc:
         await _retry(update, context, exc)
         return
-    await _confirm(update, context, {**_draft(context), "close_date": close.isoformat() if close else None})
+    await _fields_then_confirm(update, context,
+                               {**_draft(context), "close_date": close.isoformat() if close else None})
 
 
 def _at_confirm(context: CrmContext) -> bool:
@@ -346,7 +369,15 @@ async def save(update: Update, context: CrmContext) -> None:
     draft = _draft(context)
     if not _at_confirm(context) or not draft.get("title"):
         raise DomainError("error.stale_button")
-    opportunity = await context.services.sales.opportunities.create(actor_of(context), _fields(draft))
+    custom = await asking.answers(context, KIND, draft)
+    try:
+        opportunity = await context.services.sales.opportunities.create(actor_of(context), _fields(draft), custom)
+    except ValidationFailed as exc:  # a field became required meanwhile: ask it
+        if exc.key != "fields.required":
+            raise
+        await respond(update, context, context.t(exc.key, **exc.params), edit=False)
+        await _fields_then_confirm(update, context, {**draft, "cf_asked": list(draft.get("cf") or {})})
+        return
     flow.abandon(context)
     await OPPORTUNITY.show(update, context, opportunity.id, note=context.t("sales.opp_created"))
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from crm.fields.model import FieldEntity
 from handlers.customers import card_extras
 from handlers.customers import importing as uploads
+from handlers.fields import values as field_values
 from handlers.sales import catalog as cat
 from handlers.sales import create, product_import
 from handlers.sales import discounts as disc
@@ -41,6 +43,7 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         "edit": opp.edit_menu, "ef": opp.edit_field,
     }))
     app.add_handlers(_buttons("opn", {"save": opp.save, "cancel": opp.cancel}))
+    field_values.add_kind(opp.KIND, FieldEntity.OPPORTUNITY, "op:open")  # the card's 🧩 Fields
     app.add_handlers(_buttons("pl", {"team": opp.pipeline_team, "st": opp.stage_list}))
     app.add_handlers([CommandHandler("stages", st.stages)])
     app.add_handlers(_buttons("st", {

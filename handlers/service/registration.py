@@ -6,7 +6,9 @@ from typing import Any
 
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from crm.fields.model import FieldEntity
 from handlers.customers import card_extras
+from handlers.fields import values as field_values
 from handlers.service import tickets as tk
 
 
@@ -25,3 +27,4 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
                                      "pp": tk.picked_product, "ord": tk.order_menu, "po": tk.picked_order}))
     app.add_handlers(_buttons("tke", {"send": tk.send_entry, "cancel": tk.cancel_entry}))
     card_extras.add(app, card_extras.CardExtra(button=tk.card_button))
+    field_values.add_kind(tk.KIND, FieldEntity.TICKET, "tk:open")  # the card's 🧩 Fields

@@ -28,6 +28,8 @@ from crm.service.tickets import clean_text, order_numbers_in, sku_of
 from handlers.core import flow
 from handlers.core.common import Button, actor_of, message_text, require_actor
 from handlers.core.screens import arg, respond
+from handlers.fields import asking
+from handlers.fields import values as field_values
 from handlers.service import card_extras
 from outbound.telegram_send import Outcome, deliver
 from views.core.text import short
@@ -47,6 +49,7 @@ PRODUCT = "tkp.text"
 SEVERITIES = tuple(Severity)
 STATUSES = tuple(Status)
 PICK_LIMIT = 8
+KIND = "ticket"  # its custom fields (handlers/fields)
 
 
 def _draft(context: CrmContext, key: str = DRAFT_KEY) -> dict[str, Any]:
@@ -73,6 +76,7 @@ async def _confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -
         lines.append(context.t("service.check_product", product=draft["product_label"]))
     if draft.get("order_number"):
         lines.append(context.t("service.check_order", number=draft["order_number"]))
+    lines += await asking.summary_lines(context, KIND, draft)
     text = "\n".join([*lines, context.t("service.check_text", text=draft["text"])])
     severities = [(("• " if s is severity else "") + severity_text(context.t, s), f"tkn:sev:{i}")
                   for i, s in enumerate(SEVERITIES)]
@@ -112,8 +116,22 @@ async def _with_references(update: Update, context: CrmContext, draft: dict[str,
         await respond(update, context, context.t(exc.key, **exc.params) + "\n" + context.t("service.usage"),
                       edit=False)
         return
-    await _confirm(update, context, {**draft, "product_id": refs.product_id, "product_label": refs.product_label,
-                                     "order_id": refs.order_id, "order_number": refs.order_number})
+    await _fields_then_confirm(update, context, {
+        **draft, "product_id": refs.product_id, "product_label": refs.product_label, "order_id": refs.order_id,
+        "order_number": refs.order_number})
+
+
+async def _fields_then_confirm(update: Update, context: CrmContext, draft: dict[str, Any]) -> None:
+    """The custom fields not answered yet (a required one always), then the summary."""
+    if context.user_data is not None:
+        context.user_data[DRAFT_KEY] = draft
+    if not await asking.next_question(update, context, KIND, DRAFT_KEY, "tkn"):
+        await _confirm(update, context, draft)
+
+
+@asking.resumes("tkn")
+async def _fields_asked(update: Update, context: CrmContext) -> None:
+    await _confirm(update, context, _draft(context))
 
 
 @require_actor("tickets.create")
@@ -126,15 +144,19 @@ async def new_ticket(update: Update, context: CrmContext) -> None:
     hits, rest = await _candidates(context, words)
     sku, rest = sku_of(rest)
     try:
+        rest, typed = await asking.take_line(context, KIND, rest)  # `label=value` parts: custom fields
         text = clean_text(rest)
     except ValidationFailed:
         await respond(update, context, context.t("service.usage"))
+        return
+    except DomainError as exc:
+        await respond(update, context, context.t(exc.key, **exc.params) + "\n" + context.t("service.usage"))
         return
     if not hits:
         await respond(update, context, context.t("service.no_customer", name=words[0]) + "\n"
                       + context.t("service.usage"))
         return
-    draft = {"text": text, "severity": Severity.NORMAL.value, "sku": sku, "orders": order_numbers_in(text)}
+    draft = {"text": text, "severity": Severity.NORMAL.value, "sku": sku, "orders": order_numbers_in(text), **typed}
     if len(hits) == 1:
         await _with_references(update, context, {**draft, "customer_id": hits[0][0], "customer_name": hits[0][1]})
         return
@@ -183,9 +205,9 @@ async def typed_text(update: Update, context: CrmContext) -> None:
     except ValidationFailed as exc:
         await respond(update, context, context.t(exc.key, **exc.params) + "\n" + context.t("service.try_again"))
         return
-    await _confirm(update, context, {"customer_id": int(waiting.get("customer_id", 0)), "text": text,
-                                     "customer_name": str(waiting.get("customer_name", "")),
-                                     "severity": Severity.NORMAL.value})
+    await _fields_then_confirm(update, context, {
+        "customer_id": int(waiting.get("customer_id", 0)), "text": text,
+        "customer_name": str(waiting.get("customer_name", "")), "severity": Severity.NORMAL.value})
 
 
 @require_actor("tickets.create")
@@ -193,10 +215,17 @@ async def save(update: Update, context: CrmContext) -> None:
     draft = _draft(context)
     if not _at(context, CONFIRM) or "customer_id" not in draft:
         raise DomainError("error.stale_button")
-    told = await context.services.service.tickets.open(actor_of(context), int(draft["customer_id"]),
-                                                       str(draft["text"]), severity=Severity(draft["severity"]),
-                                                       product_id=draft.get("product_id"),
-                                                       order_id=draft.get("order_id"))
+    try:
+        told = await context.services.service.tickets.open(
+            actor_of(context), int(draft["customer_id"]), str(draft["text"]), severity=Severity(draft["severity"]),
+            product_id=draft.get("product_id"), order_id=draft.get("order_id"),
+            custom=await asking.answers(context, KIND, draft))
+    except ValidationFailed as exc:  # a field became required meanwhile: ask it
+        if exc.key != "fields.required":
+            raise
+        await respond(update, context, context.t(exc.key, **exc.params), edit=False)
+        await _fields_then_confirm(update, context, {**draft, "cf_asked": list(draft.get("cf") or {})})
+        return
     flow.abandon(context)
     await _show(update, context, told.card, context.t("service.opened", number=told.card.ticket.number))
 
@@ -231,9 +260,13 @@ async def _show(update: Update, context: CrmContext, card: TicketCard, note: str
     actor = actor_of(context)
     now = context.services.clock.now()
     text = card_text(context.t, card, actor.timezone, now)
+    if card.custom:
+        text += "\n" + field_values.render_section(context, card.custom)
     rows = card_rows(context.t, card, staff_id=actor.staff_id, may_assign=actor.can("tickets.assign"),
                      may_close=actor.can("tickets.close"))
     rows += [[button] for button in card_extras.buttons(context, card)]
+    if fields_button := field_values.section_button(context, KIND, card.ticket.id):
+        rows.append([fields_button])
     await respond(update, context, f"{note}\n\n{text}" if note else text, rows, edit=edit)
 
 

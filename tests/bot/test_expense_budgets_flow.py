@@ -217,7 +217,7 @@ async def test_edit_and_delete_before_approval_refused_after(engine: AsyncEngine
         expense = (await bot.services.expenses.expenses.month(neds)).items[0].expense
         await ned.send("/expenses")
         await ned.press(1)
-        assert ned.labels() == ["✏️ Edit", "🗑 Delete"]
+        assert ned.labels() == ["✏️ Edit", "🗑 Delete", "🧩 Fields"]
         await ned.press("✏️ Edit")
         await ned.press("Amount")
         assert "amount" in (await ned.text_of("abc")).casefold()
