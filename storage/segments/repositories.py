@@ -16,7 +16,7 @@ from sqlalchemy.sql import ColumnElement
 from crm.customers.model import Customer, EntityKind, FollowUpStatus, LeadStatus
 from crm.customers.search_terms import record_terms
 from crm.organisation.permissions import ScopeFilter
-from crm.segments.model import MovedItems, OwnedCounts, Segment, SegmentFilter, SegmentQuery
+from crm.segments.model import CustomCondition, MovedItems, OwnedCounts, Segment, SegmentFilter, SegmentQuery
 from storage import tables as t
 from storage.customers.repositories import _customer
 from storage.organisation.repositories import scope_clause
@@ -24,6 +24,10 @@ from storage.types import UTCDateTime
 
 OPEN_LEADS = (LeadStatus.NEW.value, LeadStatus.QUALIFIED.value)
 _CHUNK = 500  # bound parameters per statement stay far below SQLite's and asyncpg's limits
+# A segment count for a partial scope lists a condition's records instead of probing each customer's value when
+# they are fewer than this many times the customers (a probe costs about four list entries, SQLite).
+LIST_PER_PROBE = 4
+LIST_UP_TO = 20_000
 
 
 def _segment(row: Row[Any]) -> Segment:
@@ -211,13 +215,41 @@ class SqlSegmentRepository:
                 v.field_id == _customer_field(driver[0]), test, *others)
         else:
             matching = select(func.count()).select_from(t.customers).where(
-                scope_clause(query.scope, c.owner_id), *probes)
+                scope_clause(query.scope, c.owner_id), *await self._listed_or_probed(query.scope, conditions))
         total = int((await self._c.execute(matching)).scalar_one())
         # The owner wrapped (and no scope test for everything): the deleted are read from their partial index,
         # never from an index of every customer (SQLite, without statistics, took one).
         mine = [] if query.scope.everything else [scope_clause(query.scope, func.coalesce(c.owner_id, c.owner_id))]
         deleted = select(func.count()).select_from(t.customers).where(c.deleted_at.is_not(None), *mine, *probes)
         return total - int((await self._c.execute(deleted)).scalar_one())
+
+    async def _listed_or_probed(self, scope: ScopeFilter, conditions: list[CustomCondition]
+                                ) -> list[ColumnElement[bool]]:
+        """The conditions tested on each customer of a partial scope. Each is probed per customer (about 2 µs
+        each on SQLite), unless the narrowest condition's records are fewer than LIST_PER_PROBE times the scope's
+        customers: then its records are listed once from the value index (about 0.5 µs each) and each customer
+        looked up in that list. Both sizes are index-only counts, capped."""
+        v, c = t.custom_values.c, t.customers.c
+        sizes = []
+        for cond in conditions:
+            _, test = _custom_test(cond, v)
+            ranged = select(v.id).where(v.field_id == _customer_field(cond[0]), test).limit(LIST_UP_TO)
+            sizes.append(int((await self._c.execute(select(func.count()).select_from(ranged.subquery())))
+                             .scalar_one()))
+        narrowest = min(range(len(conditions)), key=sizes.__getitem__)
+        mine = select(c.id).where(scope_clause(scope, c.owner_id)).limit(LIST_UP_TO // max(LIST_PER_PROBE, 1))
+        scoped = int((await self._c.execute(select(func.count()).select_from(mine.subquery()))).scalar_one())
+        listed = sizes[narrowest] < scoped * LIST_PER_PROBE
+        clauses: list[ColumnElement[bool]] = []
+        for i, cond in enumerate(conditions):
+            if listed and i == narrowest:
+                _, test = _custom_test(cond, v)
+                # "+ 0": the list is looked up per customer of the scope, never walked to find customers by id.
+                clauses.append((c.id + 0).in_(select(v.entity_id).where(v.field_id == _customer_field(cond[0]),
+                                                                        test)))
+            else:
+                clauses.append(_custom_clause(cond, c.id, probe=True))
+        return clauses
 
     async def customers(self, query: SegmentQuery, *, offset: int = 0, limit: int = 20) -> Sequence[Customer]:
         c = t.customers.c

@@ -189,17 +189,23 @@ async def test_segments_keep_conditions_on_fields_for_every_scope(engine: AsyncE
     assert view.count == 1
 
 
-async def test_segment_counts_and_filters_agree_with_a_plain_reading(engine: AsyncEngine, clock: ManualClock) -> None:
-    """The segment count read from the value indexes alone (an admin, custom conditions only) and /filter's plans
-    find what a plain reading of the same small data set finds, for every scope: deleted customers left out, a
-    multi-choice value counted once, a removed field matching nothing."""
+@pytest.mark.parametrize("list_per_probe", [4, 0])
+async def test_segment_counts_and_filters_agree_with_a_plain_reading(engine: AsyncEngine, clock: ManualClock,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     list_per_probe: int) -> None:
+    """The segment count read from the value indexes alone (an admin, custom conditions only), or for a rep with
+    the narrowest condition listed (or, ``0``, every condition probed), and /filter's plans find what a plain
+    reading of the same small data set finds, for every scope: deleted customers left out, a multi-choice value
+    counted once, a removed field matching nothing."""
     import itertools
     from collections.abc import Callable
     from typing import Any
 
     from crm.fields.values import stored_condition
     from crm.segments.model import SegmentFilter
+    from storage.segments import repositories
 
+    monkeypatch.setattr(repositories, "LIST_PER_PROBE", list_per_probe)
     org = await make_org(engine, clock)
     ned = await org.join(org.admin, 3002, "Ned", "rep", org.north_east)
     service = org.services.fields.fields
