@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.sql import ColumnElement
 from crm.customers.model import Customer, EntityKind, FollowUpStatus, LeadStatus
 from crm.customers.search_terms import record_terms
 from crm.organisation.permissions import ScopeFilter
-from crm.segments.model import MovedItems, OwnedCounts, Segment, SegmentFilter, SegmentQuery
+from crm.segments.model import CustomCondition, MovedItems, OwnedCounts, Segment, SegmentFilter, SegmentQuery
 from storage import tables as t
 from storage.customers.repositories import _customer
 from storage.organisation.repositories import scope_clause
@@ -23,6 +24,10 @@ from storage.types import UTCDateTime
 
 OPEN_LEADS = (LeadStatus.NEW.value, LeadStatus.QUALIFIED.value)
 _CHUNK = 500  # bound parameters per statement stay far below SQLite's and asyncpg's limits
+# A segment count for a partial scope lists a condition's records instead of probing each customer's value when
+# they are fewer than this many times the customers (a probe costs about four list entries, SQLite).
+LIST_PER_PROBE = 4
+LIST_UP_TO = 20_000
 
 
 def _segment(row: Row[Any]) -> Segment:
@@ -68,25 +73,46 @@ def segment_clauses(segment_filter: SegmentFilter, now: datetime, *, probe: bool
     return where
 
 
-def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any, *, probe: bool) -> ColumnElement[bool]:
+def _compared(condition: tuple[int, str, str, str], v: Any) -> tuple[Any, Any]:
+    _, _, column, text = condition
+    if column == "number":
+        return v.value_sort, float(Decimal(text))
+    if column == "date":
+        return v.value_date, date.fromisoformat(text)
+    return v.value_key, text
+
+
+def _custom_test(condition: tuple[int, str, str, str], v: Any) -> tuple[str, ColumnElement[bool]]:
+    """The typed column's kind and its test, for a condition other than "!=" (read from the value index)."""
+    compared, wanted = _compared(condition, v)
+    test: ColumnElement[bool] = {"=": compared == wanted, ">": compared > wanted, "<": compared < wanted,
+                                 ">=": compared >= wanted, "<=": compared <= wanted}[condition[1]]
+    return condition[2], test
+
+
+def _customer_field(field_id: int) -> Any:
+    """The field's id while it is a live customer field, else NULL (its condition then matches nothing). Testing
+    the field rather than each value's ``entity`` keeps a value range readable from its index alone."""
+    f = t.custom_fields.c
+    return select(f.id).where(f.id == field_id, f.deleted_at.is_(None),
+                              f.entity == EntityKind.CUSTOMER.value).scalar_subquery()
+
+
+def _custom_clause(condition: tuple[int, str, str, str], customer_id: Any, *, probe: bool,
+                   field_of: Any = None) -> ColumnElement[bool]:
     """A condition on a custom field (docs/fields.md). ``probe`` (a viewer who sees part of the customers): each
     customer the other clauses choose (the scope first) is probed through the (record, field) unique index of
-    ``custom_values``; otherwise the matching records are read from the (field, value, record) index."""
-    field_id, op, column, text = condition
+    ``custom_values``; otherwise the matching records are read from the (field, value, record) index.
+    ``field_of`` (given a field id, the id while it may be matched) replaces the values' ``entity`` test."""
+    field_id, op, _, _ = condition
     v, f = t.custom_values.c, t.custom_fields.c
-    compared: Any
-    wanted: Any
-    if column == "number":
-        compared, wanted = v.value_sort, float(Decimal(text))
-    elif column == "date":
-        compared, wanted = v.value_date, date.fromisoformat(text)
-    else:
-        compared, wanted = v.value_key, text
+    compared, wanted = _compared(condition, v)
     live = select(f.id).where(f.id == field_id, f.deleted_at.is_(None)).scalar_subquery()
     if probe:
         compared = func.coalesce(compared, compared)  # probe by record, never walk a value index per customer
     mine = [v.entity_id == customer_id, func.coalesce(v.field_id, v.field_id) == live]
-    of_field = [v.field_id == live, v.entity == EntityKind.CUSTOMER.value]
+    of_field = [v.field_id == field_of(field_id)] if field_of is not None else \
+        [v.field_id == live, v.entity == EntityKind.CUSTOMER.value]
     clause: ColumnElement[bool]
     if op == "!=":
         if probe:
@@ -154,8 +180,80 @@ class SqlSegmentRepository:
         return (await self._c.execute(q)).first() is not None
 
     async def count_customers(self, query: SegmentQuery, *, owner_id: int | None = None) -> int:
+        if owner_id is None:
+            counted = await self._count_from_values(query)
+            if counted is not None:
+                return counted
         q = select(func.count()).select_from(t.customers).where(*query_clauses(query, owner_id))
         return int((await self._c.execute(q)).scalar_one())
+
+    async def _count_from_values(self, query: SegmentQuery) -> int | None:
+        """A segment of custom conditions only, counted without reading each match's customer row to see whether
+        it is live (120–140 ms for 50,000 matches on SQLite, docs/fields.md): the matches in the viewer's scope,
+        deleted or not, less the deleted customers among them (read from a partial index of the deleted; few).
+        For a viewer who sees everything the matches come from the values' (field, value, record) indexes alone:
+        one condition's range, kept if the record is in the others' ranges; for a partial scope, the scope's
+        customers from the owner index alone, each one's values probed. None when the count has to read the
+        customers anyway (another clause) or a condition is "!=" (a NOT IN over every other value)."""
+        segment_filter = query.filter
+        conditions = list(segment_filter.custom)
+        if self._c.dialect.name != "sqlite":
+            # PostgreSQL plans by its statistics; before a fresh table's first ANALYZE it answered the scope's
+            # count without the deleted-at test with a sequential scan of every value per customer (seconds).
+            return None
+        if not conditions or not replace(segment_filter, custom=()).is_empty \
+                or any(cond[1] == "!=" for cond in conditions):
+            return None
+        c = t.customers.c
+        probes = segment_clauses(segment_filter, query.now, probe=True)
+        if query.scope.everything:
+            # A number or a date has one row per record; text may be a multi-choice value, one row per choice.
+            driver = min(conditions, key=lambda cond: cond[2] == "text")
+            driven = t.custom_values.alias("driven")  # its own name: the others' subqueries read custom_values
+            v = driven.c
+            column, test = _custom_test(driver, v)
+            others = [_custom_clause(cond, v.entity_id, probe=False, field_of=_customer_field)
+                      for cond in conditions if cond is not driver]
+            counted = func.count(func.distinct(v.entity_id)) if column == "text" else func.count()
+            matching = select(counted).select_from(driven).where(
+                v.field_id == _customer_field(driver[0]), test, *others)
+        else:
+            matching = select(func.count()).select_from(t.customers).where(
+                scope_clause(query.scope, c.owner_id), *await self._listed_or_probed(query.scope, conditions))
+        total = int((await self._c.execute(matching)).scalar_one())
+        # The owner wrapped (and no scope test for everything): the deleted are read from their partial index,
+        # never from an index of every customer (SQLite, without statistics, took one).
+        mine = [] if query.scope.everything else [scope_clause(query.scope, func.coalesce(c.owner_id, c.owner_id))]
+        deleted = select(func.count()).select_from(t.customers).where(c.deleted_at.is_not(None), *mine, *probes)
+        return total - int((await self._c.execute(deleted)).scalar_one())
+
+    async def _listed_or_probed(self, scope: ScopeFilter, conditions: list[CustomCondition]
+                                ) -> list[ColumnElement[bool]]:
+        """The conditions tested on each customer of a partial scope. Each is probed per customer (about 2 µs
+        each on SQLite), unless the narrowest condition's records are fewer than LIST_PER_PROBE times the scope's
+        customers: then its records are listed once from the value index (about 0.5 µs each) and each customer
+        looked up in that list. Both sizes are index-only counts, capped."""
+        v, c = t.custom_values.c, t.customers.c
+        sizes = []
+        for cond in conditions:
+            _, test = _custom_test(cond, v)
+            ranged = select(v.id).where(v.field_id == _customer_field(cond[0]), test).limit(LIST_UP_TO)
+            sizes.append(int((await self._c.execute(select(func.count()).select_from(ranged.subquery())))
+                             .scalar_one()))
+        narrowest = min(range(len(conditions)), key=sizes.__getitem__)
+        mine = select(c.id).where(scope_clause(scope, c.owner_id)).limit(LIST_UP_TO // max(LIST_PER_PROBE, 1))
+        scoped = int((await self._c.execute(select(func.count()).select_from(mine.subquery()))).scalar_one())
+        listed = sizes[narrowest] < scoped * LIST_PER_PROBE
+        clauses: list[ColumnElement[bool]] = []
+        for i, cond in enumerate(conditions):
+            if listed and i == narrowest:
+                _, test = _custom_test(cond, v)
+                # "+ 0": the list is looked up per customer of the scope, never walked to find customers by id.
+                clauses.append((c.id + 0).in_(select(v.entity_id).where(v.field_id == _customer_field(cond[0]),
+                                                                        test)))
+            else:
+                clauses.append(_custom_clause(cond, c.id, probe=True))
+        return clauses
 
     async def customers(self, query: SegmentQuery, *, offset: int = 0, limit: int = 20) -> Sequence[Customer]:
         c = t.customers.c

@@ -187,3 +187,80 @@ async def test_segments_keep_conditions_on_fields_for_every_scope(engine: AsyncE
     await service.restore(org.admin, staff.id)
     view = await org.services.segments.segments.preview(org.admin, SegmentFilter(custom=(gone, *conditions)))
     assert view.count == 1
+
+
+@pytest.mark.parametrize("list_per_probe", [4, 0])
+async def test_segment_counts_and_filters_agree_with_a_plain_reading(engine: AsyncEngine, clock: ManualClock,
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     list_per_probe: int) -> None:
+    """The segment count read from the value indexes alone (an admin, custom conditions only), or for a rep with
+    the narrowest condition listed (or, ``0``, every condition probed), and /filter's plans find what a plain
+    reading of the same small data set finds, for every scope: deleted customers left out, a multi-choice value
+    counted once, a removed field matching nothing."""
+    import itertools
+    from collections.abc import Callable
+    from typing import Any
+
+    from crm.fields.values import stored_condition
+    from crm.segments.model import SegmentFilter
+    from storage.segments import repositories
+
+    monkeypatch.setattr(repositories, "LIST_PER_PROBE", list_per_probe)
+    org = await make_org(engine, clock)
+    ned = await org.join(org.admin, 3002, "Ned", "rep", org.north_east)
+    service = org.services.fields.fields
+    customers = org.services.customers.customers
+    staff = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.NUMBER, {"en": "Staff"}))
+    sector = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.CHOICE, {"en": "Sector"},
+                                                        choices=("Retail", "Food", "Tech")))
+    since = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.DATE, {"en": "Since"}))
+    sells = await service.define(org.admin, FieldDraft(FieldEntity.CUSTOMER, FieldType.MULTI, {"en": "Sells"},
+                                                       choices=("Tea", "Rice", "Fish")))
+    rows: list[tuple[int, Any, dict[str, Any]]] = []  # id, owner, values
+    sectors, goods = ("Retail", "Food", "Tech", ""), ("Tea", "Rice", "Fish")
+    for n in range(24):
+        actor = ned if n % 3 else org.admin
+        created = await customers.create(actor, CustomerDraft(name=f"Customer {n}"), force=True)
+        size = "" if n % 7 == 6 else str(n * 37 % 100)
+        day = "" if n % 5 == 4 else f"2026-0{1 + n % 6}-1{n % 9}"
+        bought = ", ".join(g for i, g in enumerate(goods) if (n >> i) & 1)
+        await service.set(actor, FieldEntity.CUSTOMER, created.id,
+                          {staff.id: size, sector.id: sectors[n % 4], since.id: day, sells.id: bought})
+        values = {"staff": Decimal(size) if size else None, "sector": sectors[n % 4] or None,
+                  "since": date.fromisoformat(day) if day else None,
+                  "sells": {g for i, g in enumerate(goods) if (n >> i) & 1}}
+        rows.append((created.id, actor, values))
+    deleted = {rows[3][0], rows[8][0]}
+    for customer_id in deleted:
+        await customers.delete(org.admin, customer_id)
+
+    tests: dict[str, Callable[[dict[str, Any]], bool]] = {
+        "staff>=50": lambda v: v["staff"] is not None and v["staff"] >= 50,
+        "staff<30": lambda v: v["staff"] is not None and v["staff"] < 30,
+        "staff!=74": lambda v: v["staff"] is not None and v["staff"] != 74,
+        "sector=food": lambda v: v["sector"] == "Food",
+        "sector!=retail": lambda v: v["sector"] not in (None, "Retail"),
+        "since>=2026-03-01": lambda v: v["since"] is not None and v["since"] >= date(2026, 3, 1),
+        "sells=tea": lambda v: "Tea" in v["sells"],
+        "sells=rice": lambda v: "Rice" in v["sells"],
+    }
+    combos: list[tuple[str, ...]] = [(a,) for a in tests]
+    combos += itertools.combinations(tests, 2)
+    combos.append(("staff>=50", "sells=tea", "since>=2026-03-01"))
+    for combo in combos:
+        text = "; ".join(combo)
+        for actor in (ned, org.admin):
+            expected = {cid for cid, owner, values in rows if cid not in deleted
+                        and (actor is org.admin or owner is ned) and all(tests[c](values) for c in combo)}
+            conditions = await service.conditions(actor, text)
+            custom = tuple(stored_condition(c) for c in conditions)
+            view = await org.services.segments.segments.preview(actor, SegmentFilter(custom=custom))
+            found = await service.find(actor, conditions)
+            assert view.count == len(expected), (text, actor is ned)
+            page = {c.id for c in found.customers}
+            assert found.count == len(expected) and page <= expected, (text, actor is ned)
+            assert len(page) == len(expected) or found.has_more, (text, actor is ned)
+    await service.remove(org.admin, sells.id)  # a removed field's condition matches nothing
+    gone = (sells.id, "=", "text", "tea")
+    view = await org.services.segments.segments.preview(org.admin, SegmentFilter(custom=(gone,)))
+    assert view.count == 0
