@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -18,12 +18,16 @@ from storage.customers.repositories import _customer
 from storage.customers.tables import customers
 from storage.fields.tables import custom_fields, custom_values
 from storage.organisation.repositories import scope_clause
-from storage.prepared import Probe
+from storage.prepared import Prepared, Probe
 
 _F = custom_fields.c
 _V = custom_values.c
 # The customer card reads a customer's fields on every card; most customers have none (storage/prepared.py).
 _HAS_VALUES = Probe(_V.entity_id)
+# A kind's live fields are read by every one-message form of that kind (an `/order` echo reads them two or three
+# times): prepared, and the few rows' decoded JSON kept (storage/prepared.py).
+_LIVE = Prepared(select(custom_fields).where(_F.entity == bindparam("entity"), _F.deleted_at.is_(None))
+                 .order_by(_F.position, _F.id), memo=64)
 
 
 def _field(row: Row[Any]) -> FieldDef:
@@ -52,6 +56,8 @@ class SqlFieldRepository:
         return _field(row) if row else None
 
     async def listed(self, entity: FieldEntity, *, deleted: bool = False) -> Sequence[FieldDef]:
+        if not deleted:
+            return [_field(r) for r in await _LIVE.rows(self._c, {"entity": entity.value})]
         live = _F.deleted_at.is_not(None) if deleted else _F.deleted_at.is_(None)
         q = select(custom_fields).where(_F.entity == entity.value, live).order_by(_F.position, _F.id)
         return [_field(r) for r in await self._c.execute(q)]
