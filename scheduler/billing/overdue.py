@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver
+from scheduler.core.repeating import every
 from views.billing.billing import overdue_push
 from views.core.formatting import zone
 
@@ -61,10 +62,5 @@ async def overdue_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: overdue invoices will not be pushed")
-        return
-    app.job_queue.run_repeating(
-        overdue_job, interval=TICK_SECONDS, first=50, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
-    )
+    every(app, overdue_job, name=JOB_NAME, seconds=TICK_SECONDS, first=50, grace=120,
+          without="overdue invoices will not be pushed")

@@ -11,6 +11,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver
+from scheduler.core.repeating import every
 from views.competitors.competitors import question_rows, question_text
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,5 @@ async def loss_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: lost opportunities will not ask who won")
-        return
-    app.job_queue.run_repeating(
-        loss_job, interval=TICK_SECONDS, first=20, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
-    )
+    every(app, loss_job, name=JOB_NAME, seconds=TICK_SECONDS, first=20, grace=60,
+          without="lost opportunities will not ask who won")

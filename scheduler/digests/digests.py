@@ -18,6 +18,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver, deliver_photo
+from scheduler.core.repeating import every
 from views.core.text import truncate
 from views.digests.texts import chart_caption, digest_message, translator
 
@@ -74,10 +75,5 @@ async def digest_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: managers' digests will not be pushed (install python-telegram-bot[job-queue])")
-        return
-    app.job_queue.run_repeating(
-        digest_job, interval=TICK_SECONDS, first=FIRST_TICK_SECONDS, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 30, "coalesce": True, "max_instances": 1},
-    )
+    every(app, digest_job, name=JOB_NAME, seconds=TICK_SECONDS, first=FIRST_TICK_SECONDS, grace=30,
+          without="managers' digests will not be pushed")

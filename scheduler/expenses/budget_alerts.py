@@ -10,6 +10,7 @@ from telegram import Bot
 from telegram.ext import Application
 
 from crm.services import Services
+from scheduler.core.repeating import every
 from views.expenses.budgets import tell_alert, translator_of
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,5 @@ async def alert_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: budget alerts missed at approval will not be sent again")
-        return
-    app.job_queue.run_repeating(
-        alert_job, interval=TICK_SECONDS, first=45, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
-    )
+    every(app, alert_job, name=JOB_NAME, seconds=TICK_SECONDS, first=45, grace=120,
+          without="budget alerts missed at approval will not be sent again")

@@ -19,6 +19,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver
+from scheduler.core.repeating import every
 from views.core.text import truncate
 from views.followups.texts import agenda_message, is_empty, translator
 
@@ -65,12 +66,7 @@ async def agenda_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: morning agendas will not be pushed (install python-telegram-bot[job-queue])")
-        return
     # No run at start: an agenda due while the bot was down goes out at the first tick, within a minute (unless
     # its slot was missed by more than MISSED_SLOT: then tomorrow).
-    app.job_queue.run_repeating(
-        agenda_job, interval=TICK_SECONDS, first=TICK_SECONDS, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 30, "coalesce": True, "max_instances": 1},
-    )
+    every(app, agenda_job, name=JOB_NAME, seconds=TICK_SECONDS, first=TICK_SECONDS, grace=30,
+          without="morning agendas will not be pushed")

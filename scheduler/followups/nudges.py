@@ -17,6 +17,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver
+from scheduler.core.repeating import every
 from views.core.text import truncate
 from views.followups.nudges import nudge_message
 
@@ -58,10 +59,5 @@ async def nudge_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: no-contact nudges will not be sent (install python-telegram-bot[job-queue])")
-        return
-    app.job_queue.run_repeating(
-        nudge_job, interval=TICK_SECONDS, first=30, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
-    )
+    every(app, nudge_job, name=JOB_NAME, seconds=TICK_SECONDS, first=30, grace=120,
+          without="no-contact nudges will not be sent")

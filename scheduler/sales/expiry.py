@@ -15,6 +15,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver
+from scheduler.core.repeating import every
 from views.core.text import truncate
 from views.sales.quotes import expired_message
 
@@ -54,10 +55,5 @@ async def expiry_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: quotes past their valid-until date will not expire")
-        return
-    app.job_queue.run_repeating(
-        expiry_job, interval=TICK_SECONDS, first=75, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
-    )
+    every(app, expiry_job, name=JOB_NAME, seconds=TICK_SECONDS, first=75, grace=120,
+          without="quotes past their valid-until date will not expire")

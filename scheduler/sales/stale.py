@@ -16,6 +16,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import Outcome, deliver
+from scheduler.core.repeating import every
 from views.core.text import truncate
 from views.sales.opportunities import stale_message
 
@@ -54,10 +55,5 @@ async def stale_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: stale-opportunity nudges will not be sent")
-        return
-    app.job_queue.run_repeating(
-        stale_job, interval=TICK_SECONDS, first=45, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 120, "coalesce": True, "max_instances": 1},
-    )
+    every(app, stale_job, name=JOB_NAME, seconds=TICK_SECONDS, first=45, grace=120,
+          without="stale-opportunity nudges will not be sent")

@@ -16,6 +16,7 @@ from telegram.ext import Application
 
 from crm.services import Services
 from outbound.telegram_send import deliver
+from scheduler.core.repeating import every
 from views.service.tickets import nudge_text
 
 log = logging.getLogger(__name__)
@@ -46,10 +47,5 @@ async def sla_job(context: Any) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if app.job_queue is None:
-        log.warning("no job queue: ticket SLA pushes will not be sent")
-        return
-    app.job_queue.run_repeating(
-        sla_job, interval=TICK_SECONDS, first=30, name=JOB_NAME,
-        job_kwargs={"id": JOB_NAME, "misfire_grace_time": 60, "coalesce": True, "max_instances": 1},
-    )
+    every(app, sla_job, name=JOB_NAME, seconds=TICK_SECONDS, first=30, grace=60,
+          without="ticket SLA pushes will not be sent")

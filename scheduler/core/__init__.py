@@ -1,0 +1,1 @@
+"""What every module's scheduled jobs share."""
