@@ -30,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -380,8 +380,11 @@ async def run(customer_count: int, interactions: int, folder: Path) -> None:
     await engine.dispose()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def folder_main(run: Callable[[int, int, Path], Coroutine[Any, Any, None]], description: str | None,
+                argv: Sequence[str] | None) -> int:
+    """The command line of a benchmark over customers and interactions, kept in a folder or a temp dir (this
+    one's and bench.kpi's)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--interactions", type=int, default=1_000_000)
     parser.add_argument("--folder", type=Path, default=None,
@@ -394,6 +397,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(run(args.customers, args.interactions, Path(folder)))
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return folder_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -14,21 +14,31 @@ quarter of the interactions are visits) it prints:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import gc
 import os
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from bench.data import customer_table, customers, fresh_engine
-from bench.digest import DAYS, DEPARTMENTS, MANAGERS, MONDAY, REPS, Team, _existing, _fill, _lookups, _team
+from bench.digest import (
+    DAYS,
+    DEPARTMENTS,
+    MANAGERS,
+    MONDAY,
+    REPS,
+    Team,
+    _existing,
+    _fill,
+    _lookups,
+    _team,
+    folder_main,
+)
 from bench.search import _ms
 from bot.app import build_services
 from bot.settings import Settings
@@ -139,19 +149,7 @@ async def run(customer_count: int, interactions: int, folder: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--interactions", type=int, default=1_000_000)
-    parser.add_argument("--folder", type=Path, default=None,
-                        help="keep the database here, and use the one kept there before (default: a temp dir)")
-    args = parser.parse_args(argv)
-    if args.folder is not None:
-        args.folder.mkdir(parents=True, exist_ok=True)
-        asyncio.run(run(args.customers, args.interactions, args.folder))
-        return 0
-    with tempfile.TemporaryDirectory() as folder:
-        asyncio.run(run(args.customers, args.interactions, Path(folder)))
-    return 0
+    return folder_main(run, __doc__, argv)
 
 
 if __name__ == "__main__":
